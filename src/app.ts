@@ -1,0 +1,33 @@
+import { CampaignRepository } from './campaigns/repository.ts';
+import type { Config, Secrets } from './config.ts';
+import { GeminiGateway } from './generation/gemini.ts';
+import { GenerationService } from './generation/service.ts';
+import { ImageStore } from './images/store.ts';
+import type { Logger } from './log.ts';
+import { openStore, type Store } from './store/db.ts';
+
+/** Everything a door (bot, CLI) needs, wired once per process. */
+export interface Limner {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly store: Store;
+  readonly campaigns: CampaignRepository;
+  readonly images: ImageStore;
+  readonly gateway: GeminiGateway;
+  readonly generation: GenerationService;
+  /** Closes the database. */
+  close(): void;
+}
+
+/**
+ * Opens the database (applying migrations) and builds the services.
+ * @throws UnsupportedModelError for an `imagen-*` model name, before anything runs.
+ */
+export function createLimner(config: Config, secrets: Secrets, log: Logger): Limner {
+  const gateway = new GeminiGateway(config, secrets);
+  const store = openStore(config.database_path);
+  const campaigns = new CampaignRepository(config.campaigns_dir);
+  const images = new ImageStore(store, config.campaigns_dir);
+  const generation = new GenerationService({ config, campaigns, images, gateway, log });
+  return { config, log, store, campaigns, images, gateway, generation, close: () => store.close() };
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import type { CampaignId } from './id.ts';
+import type { Transcript } from './transcript.ts';
+
+/** A character as the prompt writer sees it. Names never reach the image prompt; descriptions do. */
+export interface Character {
+  readonly name: string;
+  /** What the character looks like, in words. */
+  readonly description: string;
+  /** Absolute path of a reference portrait inside the campaign folder, when one is configured. */
+  readonly referenceImage?: string;
+}
+
+/** A campaign: its definition (campaign.yaml) and its transcript. */
+export interface Campaign {
+  readonly id: CampaignId;
+  /** Absolute path of `campaigns/<id>/`. */
+  readonly dir: string;
+  /** Display name, e.g. "Arrival at Kraghammer". */
+  readonly name: string;
+  /** Appended to every image prompt, e.g. "digital fantasy painting, dramatic lighting". */
+  readonly artStyle: string;
+  /** false switches image generation off for this campaign. */
+  readonly enabled: boolean;
+  readonly characters: readonly Character[];
+  /** Credit for a transcript taken from elsewhere (e.g. CRD3's CC BY-SA notice). */
+  readonly attribution?: string;
+  readonly transcript: Transcript;
+}
+
+const relativeFile = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), {
+    message: 'must be a path inside the campaign folder',
+  });
+
+/** The schema of `campaign.yaml`. Unknown keys are refused so typos surface. */
+export const campaignFileSchema = z.strictObject({
+  name: z.string().min(1).max(100),
+  art_style: z.string().max(500).default('digital fantasy painting, dramatic lighting, rich colours'),
+  enabled: z.boolean().default(true),
+  attribution: z.string().optional(),
+  characters: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1).max(100),
+        description: z.string().min(1).max(1000),
+        reference_image: relativeFile.optional(),
+      }),
+    )
+    .default([]),
+});
+
+/** `campaign.yaml` as written on disk. */
+export type CampaignFile = z.input<typeof campaignFileSchema>;

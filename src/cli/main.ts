@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { createLimner, type Limner } from '../app.ts';
+import { readCrd3Episode, CRD3_ATTRIBUTION } from '../campaigns/crd3.ts';
+import { parseCampaignId } from '../campaigns/id.ts';
+import { loadConfig } from '../config.ts';
+import { LimnerError } from '../errors.ts';
+import type { SceneRequest, SceneResult } from '../generation/service.ts';
+import { createLogger, newErrorId } from '../log.ts';
+import type { ImageRow } from '../store/schema.ts';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The operator's door onto the generation service: `npm run limner -- <command>`.
+ * Output goes to stdout (human text, or one JSON object per result with --json); errors go to
+ * stderr with the user-facing message and a non-zero exit code.
+ */
+const program = new Command('limner')
+  .description('Illustrate tabletop campaigns from their transcripts (operator CLI).')
+  .option('--json', 'print one JSON object per result')
+  .option('-v, --verbose', 'log progress to stderr')
+  .showHelpAfterError();
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1.');
+  return n;
+}
+
+function withLimner<A extends unknown[]>(fn: (limner: Limner, ...args: A) => Promise<void>) {
+  return async (...args: A): Promise<void> => {
+    const { config, secrets } = loadConfig();
+    const log = createLogger({ level: program.opts().verbose ? 'info' : 'warn', pretty: config.log.pretty });
+    const limner = createLimner(config, secrets, log);
+    try {
+      await fn(limner, ...args);
+    } finally {
+      limner.close();
+    }
+  };
+}
+
+const json = (): boolean => Boolean(program.opts().json);
+const print = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value)}\n`);
+
+const campaignsCmd = program.command('campaigns').description('campaign folders');
+campaignsCmd
+  .command('list')
+  .description('list campaigns')
+  .action(
+    withLimner(async (limner) => {
+      const list = await limner.campaigns.list();
+      if (json()) return list.forEach((c) => print(c));
+      if (list.length === 0) return console.log(`No campaigns in ${limner.config.campaigns_dir}.`);
+      for (const c of list) console.log(`${c.id.padEnd(24)} ${c.name}`);
+    }),
+  );
+
+program
+  .command('images')
+  .description('stored pictures')
+  .command('list')
+  .description("list a campaign's pictures")
+  .requiredOption('-c, --campaign <id>', 'campaign id')
+  .action(
+    withLimner(async (limner, opts: { campaign: string }) => {
+      const rows = limner.images.list(parseCampaignId(opts.campaign));
+      if (json()) return rows.forEach((r) => print(imageJson(limner, r)));
+      if (rows.length === 0) return console.log('No pictures yet.');
+      for (const r of rows) {
+        console.log(`${r.id}  turn ${String(r.turn).padStart(5)}  ${r.mode.padEnd(8)}  ${r.width}x${r.height}  ${r.createdAt}`);
+      }
+    }),
+  );
+
+const scene = program.command('scene').description('illustrate a scene');
+scene
+  .command('current')
+  .description('illustrate the latest moment')
+  .requiredOption('-c, --campaign <id>', 'campaign id')
+  .option('--context <n>', 'entries of context', positiveInt)
+  .action(
+    withLimner(async (limner, opts: { campaign: string; context?: number }) => {
+      const request: SceneRequest = { kind: 'current', campaignId: opts.campaign, requestedBy: 'cli' };
+      await illustrate(limner, opts.context === undefined ? request : { ...request, contextEntries: opts.context });
+    }),
+  );
+scene
+  .command('turn')
+  .description('illustrate a numbered turn (1-based)')
+  .argument('<n>', 'turn number', positiveInt)
+  .requiredOption('-c, --campaign <id>', 'campaign id')
+  .action(
+    withLimner(async (limner, turn: number, opts: { campaign: string }) => {
+      await illustrate(limner, { kind: 'turn', campaignId: opts.campaign, turn, requestedBy: 'cli' });
+    }),
+  );
+
+program
+  .command('import')
+  .description('make a campaign from another format')
+  .command('crd3')
+  .description('import a CRD3 episode (Critical Role dataset JSON)')
+  .argument('<episode>', 'path of the episode JSON file')
+  .requiredOption('-c, --campaign <id>', 'id of the campaign to create')
+  .option('--name <name>', 'display name (default: the episode title)')
+  .option('--force', 'replace an existing campaign')
+  .action(
+    withLimner(async (limner, file: string, opts: { campaign: string; name?: string; force?: boolean }) => {
+      const dir = limner.campaigns.dirOf(opts.campaign);
+      if (existsSync(path.join(dir, 'campaign.yaml')) && !opts.force) {
+        throw new CampaignExistsError(opts.campaign);
+      }
+      const episode = await readCrd3Episode(file);
+      const name = opts.name ?? episode.title ?? path.basename(file, '.json');
+      await limner.campaigns.create(
+        opts.campaign,
+        { name, art_style: 'digital fantasy painting, dramatic lighting, rich colours', attribution: CRD3_ATTRIBUTION },
+        episode.entries,
+      );
+      const last = episode.entries.at(-1)?.turn ?? 0;
+      if (json()) return print({ campaignId: opts.campaign, name, turns: episode.entries.length, lastTurn: last, dir });
+      console.log(`Imported "${name}" as ${opts.campaign}: ${episode.entries.length.toLocaleString('en-US')} turns (1-${last}) in ${dir}`);
+    }),
+  );
+
+class CampaignExistsError extends LimnerError {
+  readonly code = 'campaign_exists';
+  constructor(id: string) {
+    super(`Campaign "${id}" already exists; pass --force to replace its campaign.yaml and transcript.`);
+  }
+}
+
+async function illustrate(limner: Limner, request: SceneRequest): Promise<void> {
+  const verbose = Boolean(program.opts().verbose);
+  const result = await limner.generation.illustrate(request, {
+    onProgress: (stage) => {
+      if (verbose) process.stderr.write(`${stage}...\n`);
+    },
+  });
+  if (json()) return print(sceneJson(limner, result));
+  const { image } = result;
+  const cost = image.costUsd.toFixed(4);
+  console.log(`Turn ${image.turn.toLocaleString('en-US')} · ${result.campaign.name} (${image.mode})`);
+  console.log(`Prompt: ${image.prompt}`);
+  console.log(`Image:  ${result.file} (${image.width}x${image.height}, ${(image.bytes / 1024).toFixed(0)} KiB)`);
+  console.log(`Model:  ${image.model} · est. $${cost} · id ${image.id}`);
+}
+
+function imageJson(limner: Limner, r: ImageRow) {
+  return {
+    imageId: r.id,
+    imagePath: limner.images.absolutePath(r.imagePath),
+    storedPath: r.imagePath,
+    campaignId: r.campaignId,
+    turn: r.turn,
+    mode: r.mode,
+    prompt: r.prompt,
+    model: r.model,
+    textModel: r.textModel,
+    width: r.width,
+    height: r.height,
+    bytes: r.bytes,
+    inputTokens: r.inputTokens,
+    outputTokens: r.outputTokens,
+    costUsd: r.costUsd,
+    requestedBy: r.requestedBy,
+    createdAt: r.createdAt,
+    parentImageId: r.parentImageId,
+  };
+}
+
+function sceneJson(limner: Limner, result: SceneResult) {
+  return { ...imageJson(limner, result.image), campaignName: result.campaign.name, promptTruncated: result.promptTruncated };
+}
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  if (err instanceof LimnerError) {
+    process.stderr.write(`limner: ${err.userMessage}\n`);
+    process.exitCode = 1;
+  } else {
+    const errorId = newErrorId();
+    createLogger({ level: 'error' }).error({ err, errorId }, 'unexpected error');
+    process.stderr.write(`limner: unexpected error (id ${errorId}); details are in the log above.\n`);
+    process.exitCode = 2;
+  }
+}

@@ -1,0 +1,180 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+/** The repository's `config/` folder, found from this file so the CLI works from any directory. */
+export const CONFIG_DIR = fileURLToPath(new URL('../config/', import.meta.url));
+
+const modelName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.\-]*$/, 'a Gemini model name such as gemini-3.1-flash-image')
+  .refine((m) => !m.startsWith('imagen'), {
+    message:
+      'Imagen models are shut down on the Gemini API and the SDK refuses generateImages there; use a Gemini image model such as gemini-3.1-flash-image',
+  });
+
+/**
+ * Aspect ratios the Gemini image models accept in `imageConfig.aspectRatio`
+ * (source: Gemini API image generation docs).
+ */
+export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'] as const;
+/** Values of `imageConfig.imageSize` (source: Gemini API image generation docs). */
+export const IMAGE_SIZES = ['1K', '2K', '4K'] as const;
+
+const price = z.strictObject({
+  input_per_million: z.number().nonnegative(),
+  output_per_million: z.number().nonnegative(),
+  image_output_per_million: z.number().nonnegative(),
+});
+
+/**
+ * The one schema of Limner's configuration. Defaults live in `config/defaults.yaml`,
+ * not here, so that file is the single place to read them; unknown keys are errors
+ * so a typo never passes silently.
+ */
+export const configSchema = z.strictObject({
+  campaigns_dir: z.string().min(1),
+  database: z.string().min(1).nullable(),
+  generation: z.strictObject({
+    enabled: z.boolean(),
+    text_model: modelName,
+    image_model: modelName,
+    scanner_model: modelName,
+    scanner_token_limit: z.int().min(1000),
+    aspect_ratio: z.enum(ASPECT_RATIOS),
+    image_size: z.enum(IMAGE_SIZES),
+    current_entries: z.int().min(1).max(200),
+    turn_radius: z.int().min(0).max(100),
+    max_prompt_chars: z.int().min(100).max(10000),
+    max_input_pixels: z.int().min(1_000_000),
+  }),
+  gemini: z.strictObject({
+    base_url: z.url().nullable(),
+    api_version: z.string().min(1),
+    total_timeout_ms: z.int().positive(),
+    attempt_timeout_ms: z.int().positive(),
+    retry: z.strictObject({
+      attempts: z.int().min(1).max(10),
+      initial_delay_s: z.number().nonnegative(),
+      max_delay_s: z.number().nonnegative(),
+    }),
+  }),
+  prices: z.record(z.string(), price),
+  log: z.strictObject({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    pretty: z.boolean(),
+  }),
+});
+
+/** Validated configuration as read from the YAML layers and environment. Paths are absolute. */
+export type Config = z.infer<typeof configSchema> & {
+  /** Absolute path of the SQLite file (resolved from `database` or the campaigns folder). */
+  readonly database_path: string;
+};
+
+/** Secrets are kept apart from {@link Config} so that logging a config can never leak them. */
+export interface Secrets {
+  /** From GEMINI_API_KEY, else GOOGLE_API_KEY. */
+  readonly geminiApiKey: string | undefined;
+}
+
+/** Price of one model, USD per million tokens. */
+export type ModelPrice = z.infer<typeof price>;
+
+type Env = Record<string, string | undefined>;
+
+/** Layers applied on top of `config/defaults.yaml`, lowest first. */
+export interface LoadConfigOptions {
+  /** Environment to read (default `process.env`). */
+  env?: Env;
+  /** Override file; default `$LIMNER_CONFIG`, else `config/local.yaml` when it exists. */
+  localFile?: string;
+  /** Last layer, for tests and CLI flags. */
+  overrides?: Record<string, unknown>;
+  /** Folder holding `defaults.yaml` (default the repository's `config/`). */
+  configDir?: string;
+}
+
+/**
+ * Loads defaults, the optional local file, environment variables and `overrides`, in that
+ * order, and validates the result with {@link configSchema}.
+ *
+ * Environment: `LIMNER_CAMPAIGNS_DIR`, `LIMNER_DB`, `LIMNER_GEMINI_BASE_URL`, `LIMNER_LOG_LEVEL`,
+ * `LIMNER_CONFIG` (the local file); secrets `GEMINI_API_KEY` / `GOOGLE_API_KEY`.
+ *
+ * @throws ConfigError listing every invalid field with its path (and the file for YAML errors).
+ */
+export function loadConfig(options: LoadConfigOptions = {}): { config: Config; secrets: Secrets } {
+  const env = options.env ?? process.env;
+  const dir = options.configDir ?? CONFIG_DIR;
+  let merged = readYaml(path.join(dir, 'defaults.yaml'));
+  const localFile = options.localFile ?? env.LIMNER_CONFIG ?? path.join(dir, 'local.yaml');
+  if (options.localFile !== undefined || env.LIMNER_CONFIG !== undefined || existsSync(localFile)) {
+    merged = deepMerge(merged, readYaml(localFile));
+  }
+  merged = deepMerge(merged, envLayer(env));
+  if (options.overrides) merged = deepMerge(merged, options.overrides);
+
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`),
+    );
+  }
+  const parsed = result.data;
+  const campaignsDir = path.resolve(parsed.campaigns_dir);
+  const config: Config = {
+    ...parsed,
+    campaigns_dir: campaignsDir,
+    database_path: parsed.database ? path.resolve(parsed.database) : path.join(campaignsDir, 'limner.db'),
+  };
+  const key = env.GEMINI_API_KEY || env.GOOGLE_API_KEY || undefined;
+  return { config, secrets: { geminiApiKey: key } };
+}
+
+function envLayer(env: Env): Record<string, unknown> {
+  const layer: Record<string, unknown> = {};
+  if (env.LIMNER_CAMPAIGNS_DIR) layer.campaigns_dir = env.LIMNER_CAMPAIGNS_DIR;
+  if (env.LIMNER_DB) layer.database = env.LIMNER_DB;
+  if (env.LIMNER_GEMINI_BASE_URL) layer.gemini = { base_url: env.LIMNER_GEMINI_BASE_URL };
+  if (env.LIMNER_LOG_LEVEL) layer.log = { level: env.LIMNER_LOG_LEVEL };
+  return layer;
+}
+
+function readYaml(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+  }
+  try {
+    const value: unknown = parseYaml(text);
+    if (value === null || value === undefined) return {};
+    if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError([`${file}: must be a mapping of keys`]);
+    return value as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof YAMLParseError) {
+      const where = err.linePos?.[0] ? `line ${err.linePos[0].line}` : 'unknown line';
+      throw new ConfigError([`${file}: ${where}: ${err.message.split('\n')[0]}`]);
+    }
+    throw err;
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Objects merge key by key; anything else (arrays, scalars, null) replaces. */
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}

@@ -1,0 +1,49 @@
+import type { Transcript, TranscriptEntry } from '../campaigns/transcript.ts';
+import { TurnOutOfRangeError } from '../errors.ts';
+
+/** The entries shown to the prompt writer and the turn the picture is filed under. */
+export interface SceneContext {
+  /** 1-based turn the picture illustrates. */
+  readonly turn: number;
+  /** Entries in transcript order; the focus turn is among them. */
+  readonly entries: readonly TranscriptEntry[];
+}
+
+/**
+ * `current`: the last `count` entries; the picture is filed under the last entry's turn.
+ * @param count - Entries to include, at least 1.
+ */
+export function currentContext(transcript: Transcript, count: number): SceneContext {
+  const entries = transcript.entries.slice(-Math.max(1, count));
+  return { turn: transcript.lastTurn, entries };
+}
+
+/**
+ * `turn N`: every entry whose turn lies within `radius` turns of N (N - radius .. N + radius).
+ * @throws TurnOutOfRangeError when N is outside the transcript's first..last turn.
+ */
+export function turnContext(transcript: Transcript, turn: number, radius: number): SceneContext {
+  if (!Number.isInteger(turn) || turn < transcript.firstTurn || turn > transcript.lastTurn) {
+    throw new TurnOutOfRangeError(turn, transcript.firstTurn, transcript.lastTurn);
+  }
+  const from = lowerBound(transcript.entries, turn - radius);
+  const to = lowerBound(transcript.entries, turn + radius + 1);
+  return { turn, entries: transcript.entries.slice(from, to) };
+}
+
+/** Index of the first entry with `entry.turn >= turn` (entries are sorted by turn). */
+function lowerBound(entries: readonly TranscriptEntry[], turn: number): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (entries[mid]!.turn < turn) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** `[Turn N] Speaker: text`, one line per entry: how transcripts are shown to models. */
+export function formatEntries(entries: readonly TranscriptEntry[]): string {
+  return entries.map((e) => `[Turn ${e.turn}] ${e.speaker}: ${e.text}`).join('\n');
+}

@@ -1,0 +1,188 @@
+import {
+  ApiError,
+  GoogleGenAI,
+  type Candidate,
+  type GenerateContentParameters,
+  type GenerateContentResponse,
+  type GenerateContentResponseUsageMetadata,
+} from '@google/genai';
+import type { Config, ModelPrice, Secrets } from '../config.ts';
+import {
+  LimnerError,
+  MalformedReplyError,
+  MissingApiKeyError,
+  NoImageError,
+  PromptBlockedError,
+  ProviderError,
+  ProviderTimeoutError,
+  UnsupportedModelError,
+} from '../errors.ts';
+
+/**
+ * HTTP statuses the SDK retries: request timeout, rate limit and server errors
+ * (Gemini API troubleshooting guide: 429 RESOURCE_EXHAUSTED, 500 INTERNAL, 503 UNAVAILABLE, 504 DEADLINE_EXCEEDED).
+ */
+const RETRYABLE_STATUSES = [408, 429, 500, 502, 503, 504];
+
+/** Token counts of one call, from `usageMetadata`. */
+export interface CallUsage {
+  readonly model: string;
+  /** `promptTokenCount`. */
+  readonly inputTokens: number;
+  /** `candidatesTokenCount` plus `thoughtsTokenCount` (both billed as output). */
+  readonly outputTokens: number;
+  /** Output tokens of the IMAGE modality (`candidatesTokensDetails`), part of `outputTokens`. */
+  readonly imageTokens: number;
+  /** Estimated USD from the price table; 0 when the model has no price. */
+  readonly costUsd: number;
+}
+
+/** Image bytes as the model returned them. */
+export interface ModelImage {
+  readonly mimeType: string;
+  readonly data: Buffer;
+}
+
+/**
+ * The one place Limner talks to the Gemini API. Owns the SDK client, the retry and
+ * timeout policy, and the mapping of every failure to a typed {@link LimnerError}.
+ */
+export class GeminiGateway {
+  private client: GoogleGenAI | undefined;
+
+  /**
+   * Refuses `imagen-*` names at construction: Imagen is shut down on the Gemini API.
+   * @throws UnsupportedModelError
+   */
+  constructor(
+    private readonly config: Config,
+    private readonly secrets: Secrets,
+  ) {
+    for (const model of [config.generation.image_model, config.generation.text_model, config.generation.scanner_model]) {
+      if (model.startsWith('imagen')) {
+        throw new UnsupportedModelError(
+          model,
+          'Imagen is shut down on the Gemini API; use a Gemini image model such as gemini-3.1-flash-image.',
+        );
+      }
+    }
+  }
+
+  /** The SDK client, made on first use so commands that need no model run without a key. @throws MissingApiKeyError */
+  private ai(): GoogleGenAI {
+    if (this.client) return this.client;
+    if (!this.secrets.geminiApiKey) throw new MissingApiKeyError();
+    const { gemini } = this.config;
+    this.client = new GoogleGenAI({
+      apiKey: this.secrets.geminiApiKey,
+      apiVersion: gemini.api_version,
+      httpOptions: {
+        ...(gemini.base_url ? { baseUrl: gemini.base_url } : {}),
+        timeout: gemini.attempt_timeout_ms,
+        retryOptions: {
+          attempts: gemini.retry.attempts,
+          initialDelay: gemini.retry.initial_delay_s,
+          maxDelay: gemini.retry.max_delay_s,
+          httpStatusCodes: RETRYABLE_STATUSES,
+        },
+      },
+    });
+    return this.client;
+  }
+
+  /**
+   * Calls `models.generateContent` within the total time budget (`gemini.total_timeout_ms`,
+   * retries included) and checks the reply has a usable candidate.
+   * @param signal - Cancels the call (e.g. the user's request was abandoned).
+   * @throws MissingApiKeyError, ProviderTimeoutError, ProviderError (HTTP status after retries),
+   *   PromptBlockedError (`promptFeedback.blockReason`), MalformedReplyError.
+   */
+  async generate(
+    params: GenerateContentParameters,
+    signal?: AbortSignal,
+  ): Promise<{ response: GenerateContentResponse; candidate: Candidate; usage: CallUsage }> {
+    const ai = this.ai();
+    const budgetMs = this.config.gemini.total_timeout_ms;
+    const timeout = AbortSignal.timeout(budgetMs);
+    const abortSignal = signal ? AbortSignal.any([timeout, signal]) : timeout;
+    let response: GenerateContentResponse;
+    try {
+      response = await ai.models.generateContent({ ...params, config: { ...params.config, abortSignal } });
+    } catch (err) {
+      throw this.mapError(err, timeout.aborted, budgetMs);
+    }
+    const blockReason = response.promptFeedback?.blockReason;
+    if (blockReason) throw new PromptBlockedError(blockReason);
+    const candidate = response.candidates?.[0];
+    if (!candidate) throw new MalformedReplyError('reply has neither candidates nor promptFeedback.blockReason');
+    return { response, candidate, usage: usageOf(params.model, response.usageMetadata, this.config.prices[params.model]) };
+  }
+
+  private mapError(err: unknown, timedOut: boolean, budgetMs: number): LimnerError | unknown {
+    if (err instanceof LimnerError) return err;
+    if (timedOut) return new ProviderTimeoutError(budgetMs, { cause: err });
+    if (err instanceof ApiError) return new ProviderError(err.status, { cause: err });
+    if (err instanceof SyntaxError) return new MalformedReplyError(`reply is not JSON: ${err.message}`, { cause: err });
+    const name = (err as { name?: string } | null)?.name;
+    // An attempt that ran past httpOptions.timeout on its last try surfaces as an abort.
+    if (name === 'AbortError' || name === 'TimeoutError') return new ProviderTimeoutError(budgetMs, { cause: err });
+    if (err instanceof TypeError) return new ProviderError(undefined, { cause: err });
+    return err;
+  }
+}
+
+/**
+ * The text of a candidate's non-thought parts, trimmed.
+ * @throws PromptBlockedError when the candidate ended for a safety reason without text;
+ *   MalformedReplyError when it has no text.
+ */
+export function candidateText(candidate: Candidate): string {
+  const text = (candidate.content?.parts ?? [])
+    .filter((p) => typeof p.text === 'string' && !p.thought)
+    .map((p) => p.text)
+    .join('')
+    .trim();
+  if (text) return text;
+  const reason = candidate.finishReason;
+  if (reason && reason !== 'STOP' && reason !== 'MAX_TOKENS') throw new PromptBlockedError(reason);
+  throw new MalformedReplyError(`text model answered without text (finishReason ${reason ?? 'none'})`);
+}
+
+/**
+ * The first image part (`inlineData` with an `image/*` MIME type) of a candidate.
+ * @throws NoImageError with the candidate's finishReason (SAFETY, IMAGE_SAFETY, PROHIBITED_CONTENT,
+ *   NO_IMAGE, ...), or `NO_IMAGE_PART` when it ended normally with text only.
+ */
+export function candidateImage(candidate: Candidate): ModelImage {
+  for (const part of candidate.content?.parts ?? []) {
+    const inline = part.inlineData;
+    if (inline?.data && inline.mimeType?.startsWith('image/') && !part.thought) {
+      return { mimeType: inline.mimeType, data: Buffer.from(inline.data, 'base64') };
+    }
+  }
+  const reason = candidate.finishReason;
+  throw new NoImageError(!reason || reason === 'STOP' ? 'NO_IMAGE_PART' : reason);
+}
+
+/**
+ * Reads `usageMetadata` and prices it: input tokens at `input_per_million`, image output tokens
+ * at `image_output_per_million`, other output (text and thoughts) at `output_per_million` (USD).
+ */
+export function usageOf(
+  model: string,
+  meta: GenerateContentResponseUsageMetadata | undefined,
+  price: ModelPrice | undefined,
+): CallUsage {
+  const inputTokens = meta?.promptTokenCount ?? 0;
+  const outputTokens = (meta?.candidatesTokenCount ?? 0) + (meta?.thoughtsTokenCount ?? 0);
+  const imageTokens = (meta?.candidatesTokensDetails ?? [])
+    .filter((d) => d.modality === 'IMAGE')
+    .reduce((sum, d) => sum + (d.tokenCount ?? 0), 0);
+  const costUsd = price
+    ? (inputTokens * price.input_per_million +
+        (outputTokens - imageTokens) * price.output_per_million +
+        imageTokens * price.image_output_per_million) /
+      1_000_000
+    : 0;
+  return { model, inputTokens, outputTokens, imageTokens, costUsd };
+}

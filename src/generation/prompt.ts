@@ -1,0 +1,96 @@
+import type { Character } from '../campaigns/campaign.ts';
+import type { Logger } from '../log.ts';
+import { formatEntries, type SceneContext } from './context.ts';
+import { candidateText, type CallUsage, type GeminiGateway } from './gemini.ts';
+
+/**
+ * System instruction of the prompt writer, after seed 17-2's SCENE_PROMPT_SYSTEM: a 30-50 word
+ * visual description with no character names, so the image model draws people from their looks.
+ */
+export const SCENE_PROMPT_SYSTEM = `You are an art director for a fantasy tabletop role-playing game.
+Given transcript turns from a game session, write a vivid visual scene description in 30-50 words
+to be used as a prompt for an image generation model.
+Focus on: setting, lighting, character poses, dramatic action, atmosphere.
+Do NOT include any character or player names: describe characters by their appearance instead.
+Speakers in the transcript are players and the game master; illustrate the story they tell, not the people at the table.
+Answer with the description only: no preamble, no quotes, no lists.`;
+
+/** The prompt the image model receives and how it came about. */
+export interface ScenePrompt {
+  /** Scene description plus art style, at most `maxChars` characters. */
+  readonly prompt: string;
+  /** The text model's description alone. */
+  readonly scene: string;
+  /** True when the final prompt had to be cut to `maxChars`. */
+  readonly truncated: boolean;
+  readonly usage: CallUsage;
+}
+
+/**
+ * Asks the text model for a visual description of `context` and appends the art style.
+ * @throws the {@link GeminiGateway.generate} errors, and PromptBlockedError / MalformedReplyError
+ *   from {@link candidateText}.
+ */
+export async function writeScenePrompt(
+  gateway: GeminiGateway,
+  input: {
+    readonly model: string;
+    readonly context: SceneContext;
+    readonly focus: 'latest' | 'turn';
+    readonly characters: readonly Character[];
+    readonly artStyle: string;
+    readonly maxChars: number;
+  },
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<ScenePrompt> {
+  const { candidate, usage } = await gateway.generate(
+    {
+      model: input.model,
+      contents: [{ role: 'user', parts: [{ text: sceneRequestText(input) }] }],
+      config: { systemInstruction: SCENE_PROMPT_SYSTEM, temperature: 0.8, maxOutputTokens: 1024 },
+    },
+    signal,
+  );
+  const scene = candidateText(candidate).replace(/\s+/g, ' ');
+  const { prompt, truncated } = withStyle(scene, input.artStyle, input.maxChars);
+  if (truncated) log.warn({ chars: scene.length, maxChars: input.maxChars }, 'scene prompt cut to the configured length');
+  return { prompt, scene, truncated, usage };
+}
+
+/** The user turn sent to the prompt writer: characters' looks, the turns, and what to illustrate. */
+export function sceneRequestText(input: {
+  readonly context: SceneContext;
+  readonly focus: 'latest' | 'turn';
+  readonly characters: readonly Character[];
+}): string {
+  const parts: string[] = [];
+  if (input.characters.length > 0) {
+    parts.push(
+      'Characters (names for your understanding only; describe them by appearance):\n' +
+        input.characters.map((c) => `- ${c.name}: ${c.description}`).join('\n'),
+    );
+  }
+  parts.push(`Transcript:\n${formatEntries(input.context.entries)}`);
+  parts.push(
+    input.focus === 'turn'
+      ? `Illustrate the moment of turn ${input.context.turn}; the other turns are context.`
+      : 'Illustrate the latest moment of the story.',
+  );
+  return parts.join('\n\n');
+}
+
+/**
+ * `"<scene> Art style: <style>."`, cut to `maxChars`. The scene is shortened at a word
+ * boundary so the art style survives; only a style longer than the limit is cut itself.
+ */
+export function withStyle(scene: string, artStyle: string, maxChars: number): { prompt: string; truncated: boolean } {
+  const style = artStyle.trim() ? ` Art style: ${artStyle.trim().replace(/\.$/, '')}.` : '';
+  const full = `${scene}${style}`;
+  if (full.length <= maxChars) return { prompt: full, truncated: false };
+  const room = maxChars - style.length;
+  if (room < 20) return { prompt: full.slice(0, maxChars).trimEnd(), truncated: true };
+  const cut = scene.slice(0, room);
+  const atWord = cut.lastIndexOf(' ') > room / 2 ? cut.slice(0, cut.lastIndexOf(' ')) : cut;
+  return { prompt: `${atWord.trimEnd()}${style}`, truncated: true };
+}

@@ -1,0 +1,154 @@
+import { readFile } from 'node:fs/promises';
+import type { Campaign } from '../campaigns/campaign.ts';
+import type { CampaignRepository } from '../campaigns/repository.ts';
+import type { Config } from '../config.ts';
+import { CampaignFileError, GenerationDisabledError } from '../errors.ts';
+import { referencePng } from '../images/normalise.ts';
+import type { ImageStore } from '../images/store.ts';
+import type { Logger } from '../log.ts';
+import type { GenerationMode, ImageRow } from '../store/schema.ts';
+import { currentContext, turnContext, type SceneContext } from './context.ts';
+import type { CallUsage, GeminiGateway } from './gemini.ts';
+import { writeScenePrompt } from './prompt.ts';
+import { renderImage, type ReferenceImage } from './render.ts';
+
+/** What to illustrate. `requestedBy` is a Discord user id or `cli`. */
+export type SceneRequest =
+  | {
+      readonly kind: 'current';
+      readonly campaignId: string;
+      /** Entries of context; default `generation.current_entries`. */
+      readonly contextEntries?: number;
+      readonly requestedBy: string;
+    }
+  | { readonly kind: 'turn'; readonly campaignId: string; /** 1-based. */ readonly turn: number; readonly requestedBy: string };
+
+/** Stages reported while a scene is made, in order. */
+export type SceneStage = 'reading' | 'prompting' | 'painting' | 'saving';
+
+/** A finished scene: the stored row plus what a door shows about it. */
+export interface SceneResult {
+  readonly image: ImageRow;
+  /** Absolute path of the PNG. */
+  readonly file: string;
+  readonly campaign: { readonly id: string; readonly name: string };
+  /** The text model's description before the art style was appended. */
+  readonly scene: string;
+  readonly promptTruncated: boolean;
+  /** Every model call made for this scene, text first. */
+  readonly calls: readonly CallUsage[];
+}
+
+/** Collaborators of {@link GenerationService}. */
+export interface GenerationDeps {
+  readonly config: Config;
+  readonly campaigns: CampaignRepository;
+  readonly images: ImageStore;
+  readonly gateway: GeminiGateway;
+  readonly log: Logger;
+}
+
+/**
+ * The shared core of every door: reads a campaign, picks the context, has the text model write
+ * the prompt, has the image model draw it, and stores the picture. Knows nothing of Discord.
+ */
+export class GenerationService {
+  constructor(private readonly deps: GenerationDeps) {}
+
+  /**
+   * Makes one scene picture.
+   * @param options.onProgress - Called as each {@link SceneStage} starts.
+   * @param options.signal - Abandons the model calls.
+   * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError, GenerationDisabledError,
+   *   TurnOutOfRangeError, and every model error of {@link GeminiGateway.generate}, NoImageError included.
+   */
+  async illustrate(
+    request: SceneRequest,
+    options: { onProgress?: (stage: SceneStage) => void; signal?: AbortSignal } = {},
+  ): Promise<SceneResult> {
+    const { config, campaigns, images, gateway } = this.deps;
+    const started = performance.now();
+    const log = this.deps.log.child({ campaign: request.campaignId, kind: request.kind, requestedBy: request.requestedBy });
+    options.onProgress?.('reading');
+    const campaign = await campaigns.load(request.campaignId);
+    if (!config.generation.enabled || !campaign.enabled) throw new GenerationDisabledError();
+    const { context, mode } = this.contextFor(campaign, request);
+
+    options.onProgress?.('prompting');
+    const references = await loadReferences(campaign, config.generation.max_input_pixels);
+    const prompt = await writeScenePrompt(
+      gateway,
+      {
+        model: config.generation.text_model,
+        context,
+        focus: request.kind === 'turn' ? 'turn' : 'latest',
+        characters: campaign.characters,
+        artStyle: campaign.artStyle,
+        maxChars: config.generation.max_prompt_chars,
+      },
+      log,
+      options.signal,
+    );
+
+    options.onProgress?.('painting');
+    const rendered = await renderImage(gateway, config, prompt.prompt, references, options.signal);
+
+    options.onProgress?.('saving');
+    const calls = [prompt.usage, rendered.usage];
+    const image = await images.save(rendered, {
+      campaignId: campaign.id,
+      turn: context.turn,
+      mode,
+      prompt: prompt.prompt,
+      provider: 'gemini',
+      model: rendered.model,
+      textModel: prompt.usage.model,
+      inputTokens: sum(calls, (c) => c.inputTokens),
+      outputTokens: sum(calls, (c) => c.outputTokens),
+      costUsd: sum(calls, (c) => c.costUsd),
+      requestedBy: request.requestedBy,
+    });
+    log.info(
+      { imageId: image.id, turn: image.turn, costUsd: image.costUsd, ms: Math.round(performance.now() - started) },
+      'scene illustrated',
+    );
+    return {
+      image,
+      file: images.absolutePath(image.imagePath),
+      campaign: { id: campaign.id, name: campaign.name },
+      scene: prompt.scene,
+      promptTruncated: prompt.truncated,
+      calls,
+    };
+  }
+
+  private contextFor(campaign: Campaign, request: SceneRequest): { context: SceneContext; mode: GenerationMode } {
+    const { generation } = this.deps.config;
+    if (request.kind === 'current') {
+      return { context: currentContext(campaign.transcript, request.contextEntries ?? generation.current_entries), mode: 'current' };
+    }
+    return { context: turnContext(campaign.transcript, request.turn, generation.turn_radius), mode: 'specific' };
+  }
+}
+
+/** Characters' portraits as PNG `inlineData` for the image model. @throws CampaignFileError, InvalidImageError */
+async function loadReferences(campaign: Campaign, maxPixels: number): Promise<ReferenceImage[]> {
+  const out: ReferenceImage[] = [];
+  for (const character of campaign.characters) {
+    if (!character.referenceImage) continue;
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(character.referenceImage);
+    } catch (err) {
+      throw new CampaignFileError(character.referenceImage, [`reference image of ${character.name} cannot be read`], {
+        cause: err,
+      });
+    }
+    out.push({ mimeType: 'image/png', data: await referencePng(bytes, maxPixels) });
+  }
+  return out;
+}
+
+function sum<T>(items: readonly T[], of: (item: T) => number): number {
+  return items.reduce((total, item) => total + of(item), 0);
+}

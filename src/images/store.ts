@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { and, asc, eq } from 'drizzle-orm';
+import type { CampaignId } from '../campaigns/id.ts';
+import { writeFileAtomic } from '../files.ts';
+import type { Store } from '../store/db.ts';
+import { images, type GenerationMode, type ImageRow } from '../store/schema.ts';
+import type { PngImage } from './normalise.ts';
+
+/** What a caller supplies to store a picture; ids, paths, sizes and timestamps are filled in. */
+export interface NewImage {
+  readonly campaignId: CampaignId;
+  readonly turn: number;
+  readonly mode: GenerationMode;
+  readonly prompt: string;
+  readonly provider: string;
+  readonly model: string;
+  readonly textModel: string | null;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** USD. */
+  readonly costUsd: number;
+  /** Discord user id or `cli`. */
+  readonly requestedBy: string;
+  readonly parentImageId?: string | null;
+}
+
+/**
+ * Picture files under `campaigns/<id>/images/` and their rows in SQLite.
+ *
+ * Crash safety: the PNG is written to a temporary file, flushed and renamed to `<uuid>.png`
+ * before the row is inserted; if the insert fails the file is removed. A crash can therefore
+ * leave a temporary file or an unlisted `<uuid>.png` (debris for a later clean-up), never a
+ * row without its file.
+ */
+export class ImageStore {
+  /** @param campaignsDir - Absolute path of the campaigns folder; stored paths are relative to it. */
+  constructor(
+    private readonly store: Store,
+    private readonly campaignsDir: string,
+  ) {}
+
+  /** Writes the PNG and its row; returns the row. */
+  async save(image: PngImage, meta: NewImage): Promise<ImageRow> {
+    const id = randomUUID();
+    const relative = `${meta.campaignId}/images/${id}.png`;
+    const file = this.absolutePath(relative);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFileAtomic(file, image.png);
+    const row: ImageRow = {
+      id,
+      campaignId: meta.campaignId,
+      turn: meta.turn,
+      mode: meta.mode,
+      prompt: meta.prompt,
+      imagePath: relative,
+      provider: meta.provider,
+      model: meta.model,
+      textModel: meta.textModel,
+      width: image.width,
+      height: image.height,
+      bytes: image.png.byteLength,
+      inputTokens: meta.inputTokens,
+      outputTokens: meta.outputTokens,
+      costUsd: meta.costUsd,
+      requestedBy: meta.requestedBy,
+      createdAt: new Date().toISOString(),
+      parentImageId: meta.parentImageId ?? null,
+    };
+    try {
+      this.store.db.insert(images).values(row).run();
+    } catch (err) {
+      await rm(file, { force: true });
+      throw err;
+    }
+    return row;
+  }
+
+  /** A row by id, or undefined. */
+  get(id: string): ImageRow | undefined {
+    return this.store.db.select().from(images).where(eq(images.id, id)).get();
+  }
+
+  /** A campaign's pictures by turn, then creation time. */
+  list(campaignId: CampaignId, filter: { requestedBy?: string } = {}): ImageRow[] {
+    const where = filter.requestedBy
+      ? and(eq(images.campaignId, campaignId), eq(images.requestedBy, filter.requestedBy))
+      : eq(images.campaignId, campaignId);
+    return this.store.db.select().from(images).where(where).orderBy(asc(images.turn), asc(images.createdAt)).all();
+  }
+
+  /** Absolute path of a stored `image_path`. */
+  absolutePath(imagePath: string): string {
+    return path.join(this.campaignsDir, ...imagePath.split('/'));
+  }
+}

@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+
+/** Minimal view of a wire `Part` (camelCase JSON as the SDK sends it). */
+export interface WirePart {
+  text?: unknown;
+  thought?: unknown;
+  inlineData?: { mimeType?: unknown; data?: unknown };
+  fileData?: { mimeType?: unknown; fileUri?: unknown };
+}
+
+/** Minimal view of a wire `Content`. */
+export interface WireContent {
+  role?: unknown;
+  parts?: unknown;
+}
+
+function partsOf(content: unknown): WirePart[] {
+  if (content === null || typeof content !== 'object') return [];
+  const parts = (content as WireContent).parts;
+  return Array.isArray(parts) ? (parts.filter((p) => p !== null && typeof p === 'object') as WirePart[]) : [];
+}
+
+function contentsOf(body: unknown): unknown[] {
+  if (body === null || typeof body !== 'object') return [];
+  const contents = (body as { contents?: unknown }).contents;
+  return Array.isArray(contents) ? contents : [];
+}
+
+function textsOf(content: unknown): string[] {
+  return partsOf(content)
+    .filter((p) => typeof p.text === 'string' && p.thought !== true)
+    .map((p) => p.text as string);
+}
+
+/** All text of the request's `contents`, in order, joined by newlines. */
+export function allContentText(body: unknown): string {
+  return contentsOf(body).flatMap(textsOf).join('\n');
+}
+
+/** Text of the last user turn that has any text: the actual instruction in a multi-turn request. */
+export function lastUserText(body: unknown): string {
+  const contents = contentsOf(body);
+  for (let i = contents.length - 1; i >= 0; i--) {
+    const content = contents[i];
+    const role = content !== null && typeof content === 'object' ? (content as WireContent).role : undefined;
+    if (role !== undefined && role !== 'user') continue;
+    const texts = textsOf(content);
+    if (texts.length > 0) return texts.join('\n');
+  }
+  return '';
+}
+
+/** Characters of text in `contents` and `systemInstruction`; the token estimate is this / 4. */
+export function promptTextChars(body: unknown): number {
+  let chars = allContentText(body).length;
+  if (body !== null && typeof body === 'object') {
+    chars += textsOf((body as { systemInstruction?: unknown }).systemInstruction).join('\n').length;
+  }
+  return chars;
+}
+
+/** Image parts (inline or by file URI) anywhere in `contents`. */
+export function inputImageParts(body: unknown): WirePart[] {
+  return contentsOf(body)
+    .flatMap(partsOf)
+    .filter((p) => {
+      const mime = p.inlineData?.mimeType ?? p.fileData?.mimeType;
+      return typeof mime === 'string' && mime.startsWith('image/');
+    });
+}
+
+const STOPWORDS = new Set(
+  (
+    'about above after again against because before being below between both could does doing down during each ' +
+    'from further have having here hers herself himself into itself just more most myself once only other ought ' +
+    'ours ourselves over same should some such than that their theirs them themselves then there these they this ' +
+    'those through under until very what when where which while whom with would your yours yourself yourselves ' +
+    'also okay yeah like really think know going want gonna right well back still even make made says said ' +
+    'roll rolls rolled check turn dice players player scene image illustration describe description prompt ' +
+    'transcript session campaign speaker speakers style please write return json'
+  ).split(' '),
+);
+
+const FALLBACK_WORDS = ['lanterns', 'ruins', 'banners', 'embers', 'ravens', 'spires', 'runes', 'thorns'];
+const MOODS = ['brooding', 'luminous', 'storm-lashed', 'twilight', 'haunting', 'sun-dappled', 'moonlit', 'smoke-wreathed'];
+const SETTINGS = [
+  'a crumbling hilltop fortress',
+  'a misty elven forest',
+  'a torchlit dwarven hall',
+  'a ruined temple of white stone',
+  'a bustling harbour town',
+  'a frozen mountain pass',
+  'a sunken marsh shrine',
+  'a cavern of glowing crystals',
+];
+const LIGHTS = [
+  'flickering amber torchlight',
+  'a pale silver moon',
+  'the last red rays of sunset',
+  'drifting motes of arcane light',
+  'a sky split by lightning',
+  'cold blue witchfire',
+];
+const SUBJECTS = [
+  'a weary band of adventurers',
+  'a cloaked ranger',
+  'a young sorceress',
+  'a grizzled dwarven warrior',
+  'a lone paladin in dented armour',
+  'a halfling rogue',
+];
+const VERBS = ['looms', 'glimmers', 'stirs', 'burns', 'waits', 'rises'];
+
+/**
+ * Vivid words of `source`, lowercased. All-caps tokens and `Name:` labels are skipped because
+ * transcripts prefix lines with speaker names, which a real illustrator prompt must not repeat.
+ */
+export function vividWords(source: string): string[] {
+  const seen = new Set<string>();
+  const words: string[] = [];
+  for (const token of source.split(/\s+/)) {
+    if (token.endsWith(':')) continue;
+    const word = token.replace(/^[^\p{L}]+|[^\p{L}]+$/gu, '');
+    if (!/^\p{L}[\p{L}'-]*$/u.test(word)) continue;
+    if (word.length >= 2 && word === word.toUpperCase() && word !== word.toLowerCase()) continue;
+    const lower = word.toLowerCase();
+    if (lower.length < 4 || STOPWORDS.has(lower) || seen.has(lower)) continue;
+    seen.add(lower);
+    words.push(lower);
+  }
+  return words;
+}
+
+/**
+ * A deterministic 30-50 word fantasy scene description built from the vivid words of `source`,
+ * so different inputs yield different (but stable) prompts. Never contains ALL-CAPS words.
+ */
+export function describeScene(source: string): string {
+  const seed = createHash('sha256').update(source).digest();
+  const pick = <T>(list: readonly T[], i: number): T => list[(seed[i] ?? 0) % list.length] as T;
+  // Longest words first: they tend to be the nouns and adjectives that carry the scene.
+  const ranked = vividWords(source)
+    .map((word, position) => ({ word, position }))
+    .sort((a, b) => b.word.length - a.word.length || a.position - b.position)
+    .slice(0, 4)
+    .sort((a, b) => a.position - b.position)
+    .map((entry) => entry.word);
+  for (let i = 0; ranked.length < 4; i++) {
+    const filler = FALLBACK_WORDS[((seed[10 + i] ?? 0) + i) % FALLBACK_WORDS.length] as string;
+    if (!ranked.includes(filler)) ranked.push(filler);
+  }
+  const [w0, w1, w2, w3] = ranked;
+  const text =
+    `A ${pick(MOODS, 0)} fantasy scene of ${w0} and ${w1} in ${pick(SETTINGS, 1)}, lit by ${pick(LIGHTS, 2)}. ` +
+    `In the foreground ${pick(SUBJECTS, 3)} confronts ${w2}, while ${w3} ${pick(VERBS, 4)} in the distance. ` +
+    `Painterly, dramatic, cinematic.`;
+  return clampWords(text, 30, 50);
+}
+
+function clampWords(text: string, min: number, max: number): string {
+  let words = text.split(/\s+/);
+  if (words.length > max) words = words.slice(0, max);
+  while (words.length < min) words.push('detailed');
+  const joined = words.join(' ');
+  return /[.!?]$/.test(joined) ? joined : `${joined.replace(/[,;:]$/, '')}.`;
+}

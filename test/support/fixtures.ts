@@ -1,0 +1,45 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type Config, type Secrets } from '../../src/config.ts';
+
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The shipped sample campaign (CRD3 C1E001, CC BY-SA 4.0: see campaigns/kraghammer/ATTRIBUTION.md). */
+export const SAMPLE_CAMPAIGN = 'kraghammer';
+/** The CRD3 episodes beside the repository (../shared/data/crd3, CC BY-SA 4.0). */
+export const CRD3_DIR = path.resolve(ROOT, '../shared/data/crd3');
+
+/** A fresh temporary folder; `cleanup` removes it. */
+export function tempDir(prefix = 'limner-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A temporary campaigns folder holding a copy of the sample campaign. */
+export function sampleCampaigns(): { dir: string; cleanup: () => void } {
+  const tmp = tempDir('limner-campaigns-');
+  cpSync(path.join(ROOT, 'campaigns', SAMPLE_CAMPAIGN), path.join(tmp.dir, SAMPLE_CAMPAIGN), {
+    recursive: true,
+    filter: (src) => !src.includes(`${path.sep}images`),
+  });
+  return tmp;
+}
+
+/**
+ * Configuration for tests: the given campaigns folder, the emulator as Gemini endpoint,
+ * fast retries and a test key (`null`: no key). `overrides` are merged last.
+ */
+export function testConfig(
+  campaignsDir: string,
+  baseUrl: string,
+  overrides: Record<string, unknown> = {},
+  apiKey: string | null = 'test-key',
+): { config: Config; secrets: Secrets } {
+  return loadConfig({
+    env: { LIMNER_CAMPAIGNS_DIR: campaignsDir, LIMNER_GEMINI_BASE_URL: baseUrl, ...(apiKey ? { GEMINI_API_KEY: apiKey } : {}) },
+    localFile: path.join(ROOT, 'test/support/test-config.yaml'),
+    overrides,
+  });
+}
