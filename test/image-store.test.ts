@@ -113,7 +113,7 @@ describe('normaliseToPng', () => {
 
   it('refuses bytes that are not an image, a truncated PNG and an image over the pixel limit', async () => {
     await expect(normaliseToPng(Buffer.from('hello'), 1_000_000)).rejects.toBeInstanceOf(InvalidImageError);
-    const whole = await sharp({ create: { width: 300, height: 300, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png().toBuffer();
+    const whole = await sharp({ create: { width: 300, height: 300, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png().toBuffer();
     await expect(normaliseToPng(whole.subarray(0, whole.length / 2), 1_000_000)).rejects.toBeInstanceOf(InvalidImageError);
     await expect(normaliseToPng(await png(2000, 1000), 1_000_000)).rejects.toThrow(/larger than 1,000,000 pixels/);
   });
