@@ -5,6 +5,7 @@ import { GenerationService } from './generation/service.ts';
 import { ImageStore } from './images/store.ts';
 import type { Logger } from './log.ts';
 import { openStore, type Store } from './store/db.ts';
+import { LinkStore } from './store/links.ts';
 
 /** Everything a door (bot, CLI) needs, wired once per process. */
 export interface Limner {
@@ -15,6 +16,8 @@ export interface Limner {
   readonly images: ImageStore;
   readonly gateway: GeminiGateway;
   readonly generation: GenerationService;
+  /** Channel links and posted scene messages (used by the Discord door). */
+  readonly links: LinkStore;
   /** Closes the database. */
   close(): void;
 }
@@ -29,5 +32,6 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger): Lim
   const campaigns = new CampaignRepository(config.campaigns_dir);
   const images = new ImageStore(store, config.campaigns_dir);
   const generation = new GenerationService({ config, campaigns, images, gateway, log });
-  return { config, log, store, campaigns, images, gateway, generation, close: () => store.close() };
+  const links = new LinkStore(store, config.discord.links);
+  return { config, log, store, campaigns, images, gateway, generation, links, close: () => store.close() };
 }

@@ -63,6 +63,18 @@ export const configSchema = z.strictObject({
     }),
   }),
   prices: z.record(z.string(), price),
+  discord: z.strictObject({
+    application_id: z.string().regex(/^\d{17,20}$/, 'a Discord application id (snowflake)').nullable(),
+    guild_id: z.string().regex(/^\d{17,20}$/, 'a Discord guild id (snowflake)').nullable(),
+    api_base: z.url().nullable(),
+    message_content_intent: z.boolean(),
+    links: z.array(
+      z.strictObject({
+        channel_id: z.string().regex(/^\d{17,20}$/, 'a Discord channel id (snowflake)'),
+        campaign_id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a campaign id'),
+      }),
+    ),
+  }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     pretty: z.boolean(),
@@ -79,6 +91,8 @@ export type Config = z.infer<typeof configSchema> & {
 export interface Secrets {
   /** From GEMINI_API_KEY, else GOOGLE_API_KEY. */
   readonly geminiApiKey: string | undefined;
+  /** From DISCORD_TOKEN. */
+  readonly discordToken: string | undefined;
 }
 
 /** Price of one model, USD per million tokens. */
@@ -103,7 +117,8 @@ export interface LoadConfigOptions {
  * order, and validates the result with {@link configSchema}.
  *
  * Environment: `LIMNER_CAMPAIGNS_DIR`, `LIMNER_DB`, `LIMNER_GEMINI_BASE_URL`, `LIMNER_LOG_LEVEL`,
- * `LIMNER_CONFIG` (the local file); secrets `GEMINI_API_KEY` / `GOOGLE_API_KEY`.
+ * `LIMNER_CONFIG` (the local file), `DISCORD_APPLICATION_ID`, `DISCORD_GUILD_ID`, `DISCORD_API_BASE`;
+ * secrets `GEMINI_API_KEY` / `GOOGLE_API_KEY` and `DISCORD_TOKEN`.
  *
  * @throws ConfigError listing every invalid field with its path (and the file for YAML errors).
  */
@@ -132,7 +147,7 @@ export function loadConfig(options: LoadConfigOptions = {}): { config: Config; s
     database_path: parsed.database ? path.resolve(parsed.database) : path.join(campaignsDir, 'limner.db'),
   };
   const key = env.GEMINI_API_KEY || env.GOOGLE_API_KEY || undefined;
-  return { config, secrets: { geminiApiKey: key } };
+  return { config, secrets: { geminiApiKey: key, discordToken: env.DISCORD_TOKEN || undefined } };
 }
 
 function envLayer(env: Env): Record<string, unknown> {
@@ -141,6 +156,11 @@ function envLayer(env: Env): Record<string, unknown> {
   if (env.LIMNER_DB) layer.database = env.LIMNER_DB;
   if (env.LIMNER_GEMINI_BASE_URL) layer.gemini = { base_url: env.LIMNER_GEMINI_BASE_URL };
   if (env.LIMNER_LOG_LEVEL) layer.log = { level: env.LIMNER_LOG_LEVEL };
+  const discord: Record<string, unknown> = {};
+  if (env.DISCORD_APPLICATION_ID) discord.application_id = env.DISCORD_APPLICATION_ID;
+  if (env.DISCORD_GUILD_ID) discord.guild_id = env.DISCORD_GUILD_ID;
+  if (env.DISCORD_API_BASE) discord.api_base = env.DISCORD_API_BASE;
+  if (Object.keys(discord).length > 0) layer.discord = discord;
   return layer;
 }
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml, YAMLParseError } from 'yaml';
 import { CampaignFileError, CampaignNotFoundError } from '../errors.ts';
@@ -27,6 +27,12 @@ export interface CampaignSummary {
  * joined to a path, so no request can reach outside the root.
  */
 export class CampaignRepository {
+  /**
+   * Parsed transcripts by file, reused while the file's size and modification time are unchanged:
+   * autocomplete reads the transcript on every keystroke, and engines append to it while we run.
+   */
+  private readonly transcripts = new Map<string, { mtimeMs: number; size: number; transcript: Transcript }>();
+
   /** @param root - Absolute path of the campaigns folder. */
   constructor(readonly root: string) {}
 
@@ -67,7 +73,7 @@ export class CampaignRepository {
     const id = parseCampaignId(idText);
     const dir = path.join(this.root, id);
     const def = await this.readDefinition(id);
-    const transcript = await readTranscript(dir);
+    const transcript = await this.readTranscript(dir);
     return {
       id,
       dir,
@@ -97,6 +103,27 @@ export class CampaignRepository {
     return dir;
   }
 
+  /** Reads the first transcript file present in `dir` (see {@link TRANSCRIPT_FILES}). */
+  private async readTranscript(dir: string): Promise<Transcript> {
+    for (const name of TRANSCRIPT_FILES) {
+      const file = path.join(dir, name);
+      let info;
+      try {
+        info = await stat(file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+      const cached = this.transcripts.get(file);
+      if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.transcript;
+      const text = await readFile(file, 'utf8');
+      const transcript = name === 'transcript.jsonl' ? parseTranscriptJsonl(text, file) : parseTranscriptJson(text, file);
+      this.transcripts.set(file, { mtimeMs: info.mtimeMs, size: info.size, transcript });
+      return transcript;
+    }
+    throw new CampaignFileError(dir, [`no transcript: expected ${TRANSCRIPT_FILES.join(' or ')}`]);
+  }
+
   private async readDefinition(id: CampaignId) {
     const file = path.join(this.root, id, 'campaign.yaml');
     let text: string;
@@ -122,18 +149,3 @@ export class CampaignRepository {
   }
 }
 
-/** Reads the first transcript file present in `dir` (see {@link TRANSCRIPT_FILES}). */
-async function readTranscript(dir: string): Promise<Transcript> {
-  for (const name of TRANSCRIPT_FILES) {
-    const file = path.join(dir, name);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw err;
-    }
-    return name === 'transcript.jsonl' ? parseTranscriptJsonl(text, file) : parseTranscriptJson(text, file);
-  }
-  throw new CampaignFileError(dir, [`no transcript: expected ${TRANSCRIPT_FILES.join(' or ')}`]);
-}

@@ -57,3 +57,33 @@ export const images = sqliteTable(
 export type ImageRow = typeof images.$inferSelect;
 export type NewImageRow = typeof images.$inferInsert;
 
+
+/** A Discord channel (or thread) linked to a campaign with `/scene link`. Ids are snowflakes. */
+export const channelLinks = sqliteTable('channel_links', {
+  channelId: text('channel_id').primaryKey(),
+  guildId: text('guild_id').notNull(),
+  campaignId: text('campaign_id').notNull(),
+  linkedBy: text('linked_by').notNull(),
+  /** ISO 8601 UTC. */
+  linkedAt: text('linked_at').notNull(),
+});
+
+export type ChannelLinkRow = typeof channelLinks.$inferSelect;
+
+/** A message the bot posted showing a picture, for galleries, replies and buttons. */
+export const sceneMessages = sqliteTable(
+  'scene_messages',
+  {
+    messageId: text('message_id').primaryKey(),
+    imageId: text('image_id')
+      .notNull()
+      .references(() => images.id, { onDelete: 'cascade' }),
+    guildId: text('guild_id'),
+    channelId: text('channel_id').notNull(),
+    /** ISO 8601 UTC. */
+    postedAt: text('posted_at').notNull(),
+  },
+  (t) => [index('scene_messages_image').on(t.imageId)],
+);
+
+export type SceneMessageRow = typeof sceneMessages.$inferSelect;

@@ -1,0 +1,37 @@
+import { createLimner } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { LimnerError } from '../../src/errors.ts';
+import { createLogger } from '../../src/log.ts';
+import { checkBotSettings, startBot } from './client.ts';
+
+/** `npm start`: the Discord bot. Stops cleanly on SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  const { config, secrets } = loadConfig();
+  const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
+  const limner = createLimner(config, secrets, log);
+  let token: string;
+  try {
+    ({ token } = checkBotSettings(limner, secrets));
+  } catch (err) {
+    limner.close();
+    throw err;
+  }
+  // One bad interaction must never end the process: log what escaped every handler.
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
+  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
+  const bot = startBot(limner, token);
+  const stop = async (signal: string) => {
+    log.info({ signal }, 'stopping');
+    await bot.stop();
+    limner.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  await bot.ready;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof LimnerError ? err.userMessage : String((err as Error)?.stack ?? err)}\n`);
+  process.exit(1);
+});

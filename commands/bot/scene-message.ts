@@ -1,0 +1,95 @@
+import { AttachmentBuilder, EmbedBuilder, type ChatInputCommandInteraction, type InteractionEditReplyOptions } from 'discord.js';
+import type { SceneRequest, SceneResult, SceneStage } from '../../src/generation/service.ts';
+import { downloadName } from '../../src/images/names.ts';
+import { fitPreview } from '../../src/images/preview.ts';
+import { readFile } from 'node:fs/promises';
+import type { LinkedContext } from '../types.ts';
+import { replyWithError } from './respond.ts';
+
+/** Progress lines shown in the reply while a scene is made. */
+const STAGE_TEXT: Record<SceneStage, string> = {
+  reading: 'Reading the log…',
+  prompting: 'Writing the prompt…',
+  painting: 'Painting…',
+  saving: 'Uploading…',
+};
+
+const EMBED_DESCRIPTION_MAX = 4096;
+const number = new Intl.NumberFormat('en-US');
+
+/**
+ * Runs a scene request for a slash command: defers at once, edits the reply as each stage
+ * starts, then posts the picture with its embed and records the message against the image.
+ * Failures become ephemeral messages (see {@link replyWithError}).
+ * @param title - Embed title for the finished turn, e.g. `Turn 1,503 · current scene`.
+ */
+export async function illustrateForInteraction(
+  interaction: ChatInputCommandInteraction,
+  ctx: LinkedContext,
+  request: SceneRequest,
+  title: (turn: number) => string,
+): Promise<void> {
+  const log = ctx.limner.log.child({ interaction: interaction.id, guild: interaction.guildId, user: interaction.user.id });
+  await interaction.deferReply();
+  // Edits are chained so they reach Discord in stage order; a failed progress edit is not worth failing the picture for.
+  let progress: Promise<unknown> = Promise.resolve();
+  const show = (text: string) => {
+    progress = progress.then(() => interaction.editReply({ content: text }).catch((err: unknown) => log.debug({ err }, 'progress edit failed')));
+  };
+  try {
+    const result = await ctx.limner.generation.illustrate(request, { onProgress: (stage) => show(STAGE_TEXT[stage]) });
+    await progress;
+    const message = await interaction.editReply(await sceneReply(result, title(result.image.turn), interaction.attachmentSizeLimit));
+    ctx.limner.links.recordSceneMessage({
+      messageId: message.id,
+      imageId: result.image.id,
+      guildId: interaction.guildId,
+      channelId: interaction.channelId,
+    });
+  } catch (err) {
+    await progress;
+    await replyWithError(interaction, err, log);
+  }
+}
+
+/**
+ * The finished scene message: the picture as an attachment named `{campaign}_turn_{N}_{mode}.png`
+ * (seed 17-6), an embed with the title, the prompt and a footer (model, pixels, estimated USD).
+ * A PNG over `limitBytes` is replaced by a WebP/JPEG preview that fits; the PNG stays on disk for export.
+ * @param limitBytes - The interaction's `attachmentSizeLimit`, bytes.
+ */
+export async function sceneReply(result: SceneResult, title: string, limitBytes: number): Promise<InteractionEditReplyOptions> {
+  const { image, campaign } = result;
+  const png = await readFile(result.file);
+  const nameParts = { campaignName: campaign.name, campaignId: campaign.id, turn: image.turn, mode: image.mode };
+  let file = new AttachmentBuilder(png, { name: downloadName(nameParts) });
+  let content = '';
+  if (png.byteLength > limitBytes) {
+    const preview = await fitPreview(png, limitBytes);
+    if (!preview) {
+      return { content: `The picture (${megabytes(png.byteLength)}) is too large to upload here; it is kept for export.`, embeds: [], files: [] };
+    }
+    file = new AttachmentBuilder(preview.data, { name: downloadName({ ...nameParts, extension: preview.format === 'webp' ? 'webp' : 'jpg' }) });
+    content = `Showing a compressed preview (${preview.format.toUpperCase()}, ${megabytes(preview.data.byteLength)}): the full PNG (${megabytes(png.byteLength)}) is kept for export.`;
+  }
+  const embed = new EmbedBuilder()
+    .setTitle(title)
+    .setDescription(truncate(image.prompt, EMBED_DESCRIPTION_MAX))
+    .setImage(`attachment://${file.name}`)
+    .setFooter({ text: `${image.model} · ${image.width}×${image.height} · est. $${image.costUsd.toFixed(3)}` })
+    .setTimestamp(new Date(image.createdAt));
+  return { content, embeds: [embed], files: [file] };
+}
+
+/** `Turn 1,503` with the thousands separator users read. */
+export function turnTitle(turn: number, suffix?: string): string {
+  return `Turn ${number.format(turn)}${suffix ? ` · ${suffix}` : ''}`;
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

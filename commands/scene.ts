@@ -1,0 +1,43 @@
+import { InteractionContextType, MessageFlags, SlashCommandBuilder, type SlashCommandSubcommandsOnlyBuilder } from 'discord.js';
+import { current } from './scene/current.ts';
+import { link } from './scene/link.ts';
+import { turn } from './scene/turn.ts';
+import { unlink } from './scene/unlink.ts';
+import type { BotContext, CommandModule, SubcommandModule } from './types.ts';
+
+const subcommands: readonly SubcommandModule[] = [current, turn, link, unlink];
+const byName = new Map(subcommands.map((s) => [s.data.name, s]));
+
+/** Shown in a channel without a campaign. */
+export const NOT_LINKED =
+  'This channel is not linked to a campaign yet. Someone with **Manage Server** can link it with `/scene link campaign:<id>`.';
+
+/** `/scene`: every Limner subcommand under one application command. */
+export const scene: CommandModule = {
+  data: subcommands.reduce<SlashCommandSubcommandsOnlyBuilder>(
+    (builder, sub) => builder.addSubcommand(sub.data),
+    // Guild channels only: campaigns are linked per channel of a server.
+    new SlashCommandBuilder().setName('scene').setDescription('Illustrate your campaign').setContexts(InteractionContextType.Guild),
+  ),
+
+  async execute(interaction, ctx) {
+    const sub = byName.get(interaction.options.getSubcommand());
+    if (!sub) throw new Error(`unknown /scene subcommand ${interaction.options.getSubcommand()}`);
+    if (!sub.needsLink) return sub.execute(interaction, ctx);
+    const channelLink = ctx.limner.links.get(interaction.channelId);
+    if (!channelLink) {
+      await interaction.reply({ content: NOT_LINKED, flags: MessageFlags.Ephemeral });
+      return;
+    }
+    return sub.execute(interaction, { ...ctx, link: channelLink });
+  },
+
+  async autocomplete(interaction, ctx: BotContext) {
+    const sub = byName.get(interaction.options.getSubcommand());
+    if (!sub?.autocomplete) return interaction.respond([]);
+    if (!sub.needsLink) return sub.autocomplete(interaction, ctx);
+    const channelLink = ctx.limner.links.get(interaction.channelId);
+    if (!channelLink) return interaction.respond([]);
+    return sub.autocomplete(interaction, { ...ctx, link: channelLink });
+  },
+};

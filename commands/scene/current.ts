@@ -1,0 +1,29 @@
+import { SlashCommandSubcommandBuilder } from 'discord.js';
+import { illustrateForInteraction, turnTitle } from '../bot/scene-message.ts';
+import type { SubcommandModule } from '../types.ts';
+
+/** `/scene current [context]`: illustrates the latest moment of the linked campaign. */
+export const current: SubcommandModule = {
+  needsLink: true,
+  data: new SlashCommandSubcommandBuilder()
+    .setName('current')
+    .setDescription('Illustrate the latest moment of the story')
+    .addIntegerOption((o) =>
+      o.setName('context').setDescription('How many recent turns to read (default 10)').setMinValue(1).setMaxValue(50),
+    ),
+
+  async execute(interaction, ctx) {
+    const context = interaction.options.getInteger('context') ?? undefined;
+    await illustrateForInteraction(
+      interaction,
+      ctx,
+      {
+        kind: 'current',
+        campaignId: ctx.link.campaignId,
+        requestedBy: interaction.user.id,
+        ...(context === undefined ? {} : { contextEntries: context }),
+      },
+      (turn) => turnTitle(turn, 'current scene'),
+    );
+  },
+};

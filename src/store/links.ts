@@ -1,0 +1,74 @@
+import { eq } from 'drizzle-orm';
+import type { CampaignId } from '../campaigns/id.ts';
+import type { Store } from './db.ts';
+import { channelLinks, sceneMessages, type ChannelLinkRow } from './schema.ts';
+
+/** Where a channel's campaign link came from. */
+export type LinkSource = 'command' | 'config';
+
+/** A channel's campaign. */
+export interface ChannelLink {
+  readonly channelId: string;
+  readonly campaignId: string;
+  readonly source: LinkSource;
+}
+
+/**
+ * Channel-to-campaign links: rows made by `/scene link`, falling back to the operator's
+ * `discord.links` in config. Ids are Discord snowflakes kept as strings.
+ */
+export class LinkStore {
+  private readonly configured: ReadonlyMap<string, string>;
+
+  constructor(
+    private readonly store: Store,
+    configLinks: ReadonlyArray<{ channel_id: string; campaign_id: string }> = [],
+  ) {
+    this.configured = new Map(configLinks.map((l) => [l.channel_id, l.campaign_id]));
+  }
+
+  /** The channel's link, or undefined when it has none. */
+  get(channelId: string): ChannelLink | undefined {
+    const row = this.store.db.select().from(channelLinks).where(eq(channelLinks.channelId, channelId)).get();
+    if (row) return { channelId, campaignId: row.campaignId, source: 'command' };
+    const configured = this.configured.get(channelId);
+    return configured ? { channelId, campaignId: configured, source: 'config' } : undefined;
+  }
+
+  /** Links (or relinks) a channel; returns the campaign it was linked to before, if any. */
+  link(input: { channelId: string; guildId: string; campaignId: CampaignId; linkedBy: string }): string | undefined {
+    const previous = this.get(input.channelId)?.campaignId;
+    const row: ChannelLinkRow = { ...input, linkedAt: new Date().toISOString() };
+    this.store.db
+      .insert(channelLinks)
+      .values(row)
+      .onConflictDoUpdate({ target: channelLinks.channelId, set: { campaignId: row.campaignId, linkedBy: row.linkedBy, linkedAt: row.linkedAt, guildId: row.guildId } })
+      .run();
+    return previous;
+  }
+
+  /** Removes a `/scene link` row; returns the campaign id it pointed to, or undefined. */
+  unlink(channelId: string): string | undefined {
+    const row = this.store.db.delete(channelLinks).where(eq(channelLinks.channelId, channelId)).returning().get();
+    return row?.campaignId;
+  }
+
+  /** True when the channel's link comes from config (so `/scene unlink` cannot remove it). */
+  isConfigured(channelId: string): boolean {
+    return this.configured.has(channelId);
+  }
+
+  /** Records the message that shows a picture. */
+  recordSceneMessage(input: { messageId: string; imageId: string; guildId: string | null; channelId: string }): void {
+    this.store.db
+      .insert(sceneMessages)
+      .values({ ...input, postedAt: new Date().toISOString() })
+      .onConflictDoNothing()
+      .run();
+  }
+
+  /** The image a bot message shows, or undefined. */
+  imageOfMessage(messageId: string): string | undefined {
+    return this.store.db.select().from(sceneMessages).where(eq(sceneMessages.messageId, messageId)).get()?.imageId;
+  }
+}
