@@ -120,3 +120,74 @@ describe('/scene current and /scene turn', () => {
     expect(h.gemini.requests).toHaveLength(0);
   });
 });
+
+describe('failures and load', () => {
+  beforeAll(async () => {
+    await link();
+  });
+
+  it.each([
+    ['a blocked prompt', { kind: 'blocked', blockReason: 'SAFETY' } as const, /blocked by Gemini's safety filters \(SAFETY\)/],
+    ['a safety finish', { kind: 'finish', finishReason: 'IMAGE_SAFETY' } as const, /withheld by Gemini's safety filters \(IMAGE_SAFETY\)/],
+  ])('answers %s ephemerally and posts nothing public', async (_name, behaviour, message) => {
+    const before = h.limner.images.list('kraghammer' as never).length;
+    h.gemini.enqueue(behaviour, { model: /image/ });
+    const r = await (await h.scene('turn', { number: 42 })).waitUntil(finished, 15_000);
+    expect(lastText(r)).toMatch(message);
+    expect(r.followUps.at(-1)!.flags & EPHEMERAL).toBe(EPHEMERAL);
+    expect(r.original?.deleted).toBe(true);
+    expect(h.limner.images.list('kraghammer' as never)).toHaveLength(before);
+  });
+
+  it('posts a compressed preview when the PNG is over the attachment size limit', async () => {
+    const limit = 60_000;
+    const r = await (await h.scene('turn', { number: 77 }, { attachmentSizeLimit: limit })).waitUntil(finished, 15_000);
+    const message = r.original!;
+    expect(message.content).toMatch(/^Showing a compressed preview \((WEBP|JPEG), [\d.]+ MB\): the full PNG \([\d.]+ MB\) is kept for export\.$/);
+    const attachment = message.attachments[0]!;
+    expect(attachment.filename).toMatch(/^Arrival_at_Kraghammer_turn_77_specific\.(webp|jpg)$/);
+    expect(attachment.size).toBeLessThanOrEqual(limit);
+    const row = h.limner.images.list('kraghammer' as never).find((i) => i.turn === 77)!;
+    expect(row.bytes).toBeGreaterThan(limit);
+    const preview = await sharp(Buffer.from(await (await fetch(attachment.url)).arrayBuffer())).metadata();
+    expect(['webp', 'jpeg']).toContain(preview.format);
+  });
+
+  it('serves two users at once, each with their own picture', async () => {
+    h.gemini.setLatency(150);
+    try {
+      const [a, b] = await Promise.all([h.scene('turn', { number: 300 }, { user: h.users.ana }), h.scene('turn', { number: 400 }, { user: h.users.bo })]);
+      const [ra, rb] = await Promise.all([a.waitUntil(finished, 15_000), b.waitUntil(finished, 15_000)]);
+      expect(ra.original!.attachments[0]!.filename).toBe('Arrival_at_Kraghammer_turn_300_specific.png');
+      expect(rb.original!.attachments[0]!.filename).toBe('Arrival_at_Kraghammer_turn_400_specific.png');
+      const rows = h.limner.images.list('kraghammer' as never);
+      expect(rows.find((i) => i.turn === 300)!.requestedBy).toBe(h.users.ana.id);
+      expect(rows.find((i) => i.turn === 400)!.requestedBy).toBe(h.users.bo.id);
+    } finally {
+      h.gemini.setLatency(0);
+    }
+  });
+
+  it('survives a provider failure and answers the next command', async () => {
+    for (let i = 0; i < 3; i++) h.gemini.enqueue({ kind: 'status', status: 500 }, { model: /image/ });
+    const failed = await (await h.scene('turn', { number: 500 })).waitUntil(finished, 15_000);
+    expect(lastText(failed)).toBe('Image generation failed. Please try again.');
+    const next = await (await h.scene('turn', { number: 501 })).waitUntil(finished, 15_000);
+    expect(next.original!.attachments[0]!.filename).toBe('Arrival_at_Kraghammer_turn_501_specific.png');
+    expect(h.discord.gatewayConnected).toBe(true);
+  });
+
+  it('shows an error id for an unexpected failure and keeps running', async () => {
+    const original = h.limner.generation.illustrate.bind(h.limner.generation);
+    h.limner.generation.illustrate = () => Promise.reject(new TypeError('boom'));
+    try {
+      const r = await (await h.scene('current')).waitUntil(finished, 15_000);
+      expect(lastText(r)).toMatch(/^Something went wrong on Limner's side \(error id `[0-9a-f]{8}`\)/);
+      expect(lastText(r)).not.toContain('boom');
+    } finally {
+      h.limner.generation.illustrate = original;
+    }
+    const next = await (await h.scene('turn', { number: 502 })).waitUntil(finished, 15_000);
+    expect(next.original!.attachments).toHaveLength(1);
+  });
+});
