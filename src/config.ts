@@ -198,3 +198,15 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   }
   return out;
 }
+
+/**
+ * Loads `.env` from the working directory into `process.env` when the file exists (Node's own
+ * `process.loadEnvFile`); variables already set in the environment win. Entry points call this
+ * once before {@link loadConfig}.
+ */
+export function loadDotEnv(file = '.env'): void {
+  if (!existsSync(file)) return;
+  const before = { ...process.env };
+  process.loadEnvFile(file);
+  for (const [k, v] of Object.entries(before)) process.env[k] = v;
+}

@@ -1,5 +1,5 @@
 import { REST, Routes } from 'discord.js';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig, loadDotEnv } from '../../src/config.ts';
 import { LimnerError } from '../../src/errors.ts';
 import { commandPayloads } from '../index.ts';
 
@@ -8,6 +8,7 @@ import { commandPayloads } from '../index.ts';
  * in one guild when DISCORD_GUILD_ID is set (instant), else globally.
  */
 async function main(): Promise<void> {
+  loadDotEnv();
   const { config, secrets } = loadConfig();
   const missing = [
     ...(secrets.discordToken ? [] : ['DISCORD_TOKEN']),

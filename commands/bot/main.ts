@@ -1,11 +1,12 @@
 import { createLimner } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig, loadDotEnv } from '../../src/config.ts';
 import { LimnerError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
 import { checkBotSettings, startBot } from './client.ts';
 
 /** `npm start`: the Discord bot. Stops cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
+  loadDotEnv();
   const { config, secrets } = loadConfig();
   const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
   const limner = createLimner(config, secrets, log);

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createLimner, type Limner } from '../app.ts';
 import { readCrd3Episode, CRD3_ATTRIBUTION } from '../campaigns/crd3.ts';
 import { parseCampaignId } from '../campaigns/id.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, loadDotEnv } from '../config.ts';
 import { LimnerError } from '../errors.ts';
 import type { SceneRequest, SceneResult } from '../generation/service.ts';
 import { createLogger, newErrorId } from '../log.ts';
@@ -30,6 +30,7 @@ function positiveInt(value: string): number {
 
 function withLimner<A extends unknown[]>(fn: (limner: Limner, ...args: A) => Promise<void>) {
   return async (...args: A): Promise<void> => {
+    loadDotEnv();
     const { config, secrets } = loadConfig();
     const log = createLogger({ level: program.opts().verbose ? 'info' : 'warn', pretty: config.log.pretty });
     const limner = createLimner(config, secrets, log);
