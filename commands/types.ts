@@ -1,4 +1,8 @@
 import type {
+  ButtonInteraction,
+  Message,
+  ModalSubmitInteraction,
+  StringSelectMenuInteraction,
   AutocompleteInteraction,
   ChatInputCommandInteraction,
   SlashCommandSubcommandBuilder,
@@ -42,4 +46,23 @@ export interface CommandModule {
   readonly data: SlashCommandBuilder | SlashCommandSubcommandsOnlyBuilder;
   execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void>;
   autocomplete?(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void>;
+}
+
+/** An interaction from a component (button, select menu) or a submitted modal. */
+export type ComponentInteraction = ButtonInteraction | StringSelectMenuInteraction | ModalSubmitInteraction;
+
+/**
+ * Handles the components whose `custom_id` starts with `<prefix>:`; the rest of the id, split on
+ * `:`, arrives as `args` (e.g. `scene-undo:<imageId>` gives `['<imageId>']`). Custom ids are at
+ * most 100 characters (Discord's limit).
+ */
+export interface ComponentModule {
+  readonly prefix: string;
+  handle(interaction: ComponentInteraction, ctx: BotContext, args: readonly string[]): Promise<void>;
+}
+
+/** Reacts to messages in channels the bot can see (e.g. a reply to a scene picture). */
+export interface MessageHandler {
+  /** Returns true when it handled the message. Must not throw for a message that is not its business. */
+  handle(message: Message, ctx: BotContext): Promise<boolean>;
 }

@@ -6,6 +6,7 @@ import { ImageStore } from './images/store.ts';
 import type { Logger } from './log.ts';
 import { openStore, type Store } from './store/db.ts';
 import { LinkStore } from './store/links.ts';
+import { UsageLedger } from './store/usage.ts';
 
 /** Everything a door (bot, CLI) needs, wired once per process. */
 export interface Limner {
@@ -18,6 +19,8 @@ export interface Limner {
   readonly generation: GenerationService;
   /** Channel links and posted scene messages (used by the Discord door). */
   readonly links: LinkStore;
+  /** Every model call with tokens and estimated cost. */
+  readonly usage: UsageLedger;
   /** Closes the database. */
   close(): void;
 }
@@ -31,7 +34,8 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger): Lim
   const store = openStore(config.database_path);
   const campaigns = new CampaignRepository(config.campaigns_dir);
   const images = new ImageStore(store, config.campaigns_dir);
-  const generation = new GenerationService({ config, campaigns, images, gateway, log });
+  const usage = new UsageLedger(store);
+  const generation = new GenerationService({ config, campaigns, images, gateway, usage, log });
   const links = new LinkStore(store, config.discord.links);
-  return { config, log, store, campaigns, images, gateway, generation, links, close: () => store.close() };
+  return { config, log, store, campaigns, images, gateway, generation, links, usage, close: () => store.close() };
 }

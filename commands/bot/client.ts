@@ -1,8 +1,8 @@
-import { Client, Events, GatewayIntentBits, Options, type Interaction } from 'discord.js';
+import { Client, Events, GatewayIntentBits, Options, type Interaction, type Message } from 'discord.js';
 import type { Limner } from '../../src/app.ts';
 import type { Secrets } from '../../src/config.ts';
 import { LimnerError } from '../../src/errors.ts';
-import { commands } from '../index.ts';
+import { commands, components, messageHandlers } from '../index.ts';
 import type { BotContext } from '../types.ts';
 import { replyWithError } from './respond.ts';
 
@@ -75,6 +75,7 @@ export function startBot(limner: Limner, token: string): Bot {
   const ctx: BotContext = { limner };
 
   client.on(Events.InteractionCreate, (interaction) => void handleInteraction(interaction, ctx));
+  client.on(Events.MessageCreate, (message) => void handleMessage(message, ctx));
   client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
   client.on(Events.ShardDisconnect, (event, shard) => log.warn({ code: event.code, shard }, 'gateway disconnected'));
@@ -111,6 +112,13 @@ export async function handleInteraction(interaction: Interaction, ctx: BotContex
       const started = performance.now();
       await command.execute(interaction, ctx);
       log.info({ command: interaction.commandName, sub: interaction.options.getSubcommand(false), ms: Math.round(performance.now() - started) }, 'command done');
+      return;
+    }
+    if (interaction.isButton() || interaction.isStringSelectMenu() || interaction.isModalSubmit()) {
+      const [prefix = '', ...args] = interaction.customId.split(':');
+      const component = components.get(prefix);
+      if (!component) throw new Error(`no handler for component ${interaction.customId}`);
+      await component.handle(interaction, ctx, args);
     }
   } catch (err) {
     if (interaction.isAutocomplete()) {
@@ -119,5 +127,17 @@ export async function handleInteraction(interaction: Interaction, ctx: BotContex
     } else if (interaction.isRepliable()) {
       await replyWithError(interaction, err, log);
     }
+  }
+}
+
+/** Offers a message to the message handlers; never rejects. The bot's own messages are skipped. */
+export async function handleMessage(message: Message, ctx: BotContext): Promise<void> {
+  if (message.author.id === message.client.user.id || message.author.bot) return;
+  try {
+    for (const handler of messageHandlers) {
+      if (await handler.handle(message, ctx)) return;
+    }
+  } catch (err) {
+    ctx.limner.log.error({ err, message: message.id, channel: message.channelId }, 'message handler failed');
   }
 }

@@ -37,7 +37,8 @@ export async function illustrateForInteraction(
     progress = progress.then(() => interaction.editReply({ content: text }).catch((err: unknown) => log.debug({ err }, 'progress edit failed')));
   };
   try {
-    const result = await ctx.limner.generation.illustrate(request, { onProgress: (stage) => show(STAGE_TEXT[stage]) });
+    const origin = { guildId: interaction.guildId, channelId: interaction.channelId };
+    const result = await ctx.limner.generation.illustrate({ ...request, origin }, { onProgress: (stage) => show(STAGE_TEXT[stage]) });
     await progress;
     const message = await interaction.editReply(await sceneReply(result, title(result.image.turn), interaction.attachmentSizeLimit));
     ctx.limner.links.recordSceneMessage({

@@ -17,6 +17,7 @@ import {
   ProviderTimeoutError,
   UnsupportedModelError,
 } from '../errors.ts';
+import { estimateRequestTokens } from './tokens.ts';
 
 /**
  * HTTP statuses the SDK retries: request timeout, rate limit and server errors
@@ -35,6 +36,8 @@ export interface CallUsage {
   readonly imageTokens: number;
   /** Estimated USD from the price table; 0 when the model has no price. */
   readonly costUsd: number;
+  /** Limner's estimate of `inputTokens`, made before the call without a network request. */
+  readonly estimatedInputTokens: number;
 }
 
 /** Image bytes as the model returned them. */
@@ -115,7 +118,8 @@ export class GeminiGateway {
     if (blockReason) throw new PromptBlockedError(blockReason);
     const candidate = response.candidates?.[0];
     if (!candidate) throw new MalformedReplyError('reply has neither candidates nor promptFeedback.blockReason');
-    return { response, candidate, usage: usageOf(params.model, response.usageMetadata, this.config.prices[params.model]) };
+    const estimate = estimateRequestTokens(params.contents, params.config?.systemInstruction);
+    return { response, candidate, usage: usageOf(params.model, response.usageMetadata, this.config.prices[params.model], estimate) };
   }
 
   private mapError(err: unknown, timedOut: boolean, budgetMs: number): LimnerError | unknown {
@@ -172,6 +176,7 @@ export function usageOf(
   model: string,
   meta: GenerateContentResponseUsageMetadata | undefined,
   price: ModelPrice | undefined,
+  estimatedInputTokens = 0,
 ): CallUsage {
   const inputTokens = meta?.promptTokenCount ?? 0;
   const outputTokens = (meta?.candidatesTokenCount ?? 0) + (meta?.thoughtsTokenCount ?? 0);
@@ -184,5 +189,5 @@ export function usageOf(
         imageTokens * price.image_output_per_million) /
       1_000_000
     : 0;
-  return { model, inputTokens, outputTokens, imageTokens, costUsd };
+  return { model, inputTokens, outputTokens, imageTokens, costUsd, estimatedInputTokens };
 }

@@ -10,18 +10,25 @@ import type { GenerationMode, ImageRow } from '../store/schema.ts';
 import { currentContext, turnContext, type SceneContext } from './context.ts';
 import type { CallUsage, GeminiGateway } from './gemini.ts';
 import { writeScenePrompt } from './prompt.ts';
+import type { UsageLedger } from '../store/usage.ts';
 import { renderImage, type ReferenceImage } from './render.ts';
 
-/** What to illustrate. `requestedBy` is a Discord user id or `cli`. */
+/** Fields every request has. `requestedBy` is a Discord user id or `cli`. */
+interface RequestBase {
+  readonly campaignId: string;
+  readonly requestedBy: string;
+  /** Where the request came from, for the usage ledger (Discord snowflakes). */
+  readonly origin?: { readonly guildId?: string | null; readonly channelId?: string | null; readonly jobId?: string | null };
+}
+
+/** What to illustrate. */
 export type SceneRequest =
-  | {
+  | (RequestBase & {
       readonly kind: 'current';
-      readonly campaignId: string;
       /** Entries of context; default `generation.current_entries`. */
       readonly contextEntries?: number;
-      readonly requestedBy: string;
-    }
-  | { readonly kind: 'turn'; readonly campaignId: string; /** 1-based. */ readonly turn: number; readonly requestedBy: string };
+    })
+  | (RequestBase & { readonly kind: 'turn'; /** 1-based. */ readonly turn: number });
 
 /** Stages reported while a scene is made, in order. */
 export type SceneStage = 'reading' | 'prompting' | 'painting' | 'saving';
@@ -45,6 +52,7 @@ export interface GenerationDeps {
   readonly campaigns: CampaignRepository;
   readonly images: ImageStore;
   readonly gateway: GeminiGateway;
+  readonly usage: UsageLedger;
   readonly log: Logger;
 }
 
@@ -66,7 +74,7 @@ export class GenerationService {
     request: SceneRequest,
     options: { onProgress?: (stage: SceneStage) => void; signal?: AbortSignal } = {},
   ): Promise<SceneResult> {
-    const { config, campaigns, images, gateway } = this.deps;
+    const { config, campaigns, images, gateway, usage } = this.deps;
     const started = performance.now();
     const log = this.deps.log.child({ campaign: request.campaignId, kind: request.kind, requestedBy: request.requestedBy });
     options.onProgress?.('reading');
@@ -76,6 +84,7 @@ export class GenerationService {
 
     options.onProgress?.('prompting');
     const references = await loadReferences(campaign, config.generation.max_input_pixels);
+    const origin = { userId: request.requestedBy, campaignId: campaign.id, ...request.origin };
     const prompt = await writeScenePrompt(
       gateway,
       {
@@ -89,6 +98,7 @@ export class GenerationService {
       log,
       options.signal,
     );
+    usage.record(origin, 'prompt', prompt.usage);
 
     options.onProgress?.('painting');
     const rendered = await renderImage(gateway, config, prompt.prompt, references, options.signal);
@@ -108,6 +118,7 @@ export class GenerationService {
       costUsd: sum(calls, (c) => c.costUsd),
       requestedBy: request.requestedBy,
     });
+    usage.record(origin, 'image', rendered.usage, image.id);
     log.info(
       { imageId: image.id, turn: image.turn, costUsd: image.costUsd, ms: Math.round(performance.now() - started) },
       'scene illustrated',

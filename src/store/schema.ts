@@ -1,4 +1,4 @@
-import { type AnySQLiteColumn, index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { type AnySQLiteColumn, index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /**
  * How a picture was asked for: the seeds' `current` (latest moment), `specific` (a chosen turn),
@@ -87,3 +87,72 @@ export const sceneMessages = sqliteTable(
 );
 
 export type SceneMessageRow = typeof sceneMessages.$inferSelect;
+
+/** What a model call was for. */
+export const CALL_PURPOSES = ['prompt', 'image', 'scan', 'compare', 'edit'] as const;
+export type CallPurpose = (typeof CALL_PURPOSES)[number];
+
+/** The usage ledger: one row per model call, for spend reports and budgets. */
+export const usage = sqliteTable(
+  'usage',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** ISO 8601 UTC. */
+    at: text('at').notNull(),
+    campaignId: text('campaign_id'),
+    guildId: text('guild_id'),
+    channelId: text('channel_id'),
+    /** Discord user id or `cli`. */
+    userId: text('user_id').notNull(),
+    model: text('model').notNull(),
+    purpose: text('purpose', { enum: CALL_PURPOSES }).notNull(),
+    /** `usageMetadata.promptTokenCount`. */
+    inputTokens: integer('input_tokens').notNull(),
+    /** Output tokens including image and thought tokens. */
+    outputTokens: integer('output_tokens').notNull(),
+    imageTokens: integer('image_tokens').notNull().default(0),
+    /** Limner's own estimate of the input tokens, made before the call without a network request. */
+    estimatedInputTokens: integer('estimated_input_tokens'),
+    /** Pictures this call produced (0 or 1). */
+    images: integer('images').notNull().default(0),
+    /** Estimated USD from the price table. */
+    costUsd: real('cost_usd').notNull(),
+    imageId: text('image_id'),
+    jobId: text('job_id'),
+  },
+  (t) => [index('usage_at').on(t.at), index('usage_guild_at').on(t.guildId, t.at), index('usage_user_at').on(t.userId, t.at)],
+);
+
+export type UsageRow = typeof usage.$inferSelect;
+export type NewUsageRow = typeof usage.$inferInsert;
+
+/** Cached `/scene best` results, keyed by a hash of what was scanned. */
+export const scanCache = sqliteTable('scan_cache', {
+  /** `passage:<sha256 of the passage's entries and scanner settings>` or `final:<sha256 of the candidates>`. */
+  key: text('key').primaryKey(),
+  campaignId: text('campaign_id').notNull(),
+  turn: integer('turn').notNull(),
+  rationale: text('rationale').notNull(),
+  /** ISO 8601 UTC. */
+  createdAt: text('created_at').notNull(),
+});
+
+/** One active edit session per user per campaign: the picture their next edit changes. */
+export const editSessions = sqliteTable(
+  'edit_sessions',
+  {
+    userId: text('user_id').notNull(),
+    campaignId: text('campaign_id').notNull(),
+    currentImageId: text('current_image_id')
+      .notNull()
+      .references(() => images.id, { onDelete: 'cascade' }),
+    lastPrompt: text('last_prompt').notNull(),
+    /** sha256 of the reference images sent with the last edit (empty string when none). */
+    referenceHash: text('reference_hash').notNull().default(''),
+    /** ISO 8601 UTC. */
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.campaignId] })],
+);
+
+export type EditSessionRow = typeof editSessions.$inferSelect;

@@ -1,0 +1,72 @@
+import { and, gte, sql, eq, type SQL } from 'drizzle-orm';
+import type { CallUsage } from '../generation/gemini.ts';
+import type { Store } from './db.ts';
+import { usage, type CallPurpose } from './schema.ts';
+
+/** Who a model call was made for; Discord ids when it came through the bot. */
+export interface CallOrigin {
+  /** Discord user id or `cli`. */
+  readonly userId: string;
+  readonly guildId?: string | null;
+  readonly channelId?: string | null;
+  readonly campaignId?: string | null;
+  readonly jobId?: string | null;
+}
+
+/** Totals over a period. */
+export interface UsageTotals {
+  readonly calls: number;
+  readonly images: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** USD. */
+  readonly costUsd: number;
+}
+
+/** The usage ledger: every model call with its tokens and estimated cost. */
+export class UsageLedger {
+  constructor(private readonly store: Store) {}
+
+  /** Records one call. `imageId` links an image call to the picture it made. */
+  record(origin: CallOrigin, purpose: CallPurpose, call: CallUsage, imageId?: string): void {
+    this.store.db
+      .insert(usage)
+      .values({
+        at: new Date().toISOString(),
+        campaignId: origin.campaignId ?? null,
+        guildId: origin.guildId ?? null,
+        channelId: origin.channelId ?? null,
+        userId: origin.userId,
+        model: call.model,
+        purpose,
+        inputTokens: call.inputTokens,
+        outputTokens: call.outputTokens,
+        imageTokens: call.imageTokens,
+        estimatedInputTokens: call.estimatedInputTokens,
+        images: imageId ? 1 : 0,
+        costUsd: call.costUsd,
+        imageId: imageId ?? null,
+        jobId: origin.jobId ?? null,
+      })
+      .run();
+  }
+
+  /** Totals since `since` (ISO 8601), optionally for one guild or user. */
+  totals(filter: { since: string; guildId?: string; userId?: string }): UsageTotals {
+    const where: SQL[] = [gte(usage.at, filter.since)];
+    if (filter.guildId) where.push(eq(usage.guildId, filter.guildId));
+    if (filter.userId) where.push(eq(usage.userId, filter.userId));
+    const row = this.store.db
+      .select({
+        calls: sql<number>`count(*)`,
+        images: sql<number>`coalesce(sum(${usage.images}), 0)`,
+        inputTokens: sql<number>`coalesce(sum(${usage.inputTokens}), 0)`,
+        outputTokens: sql<number>`coalesce(sum(${usage.outputTokens}), 0)`,
+        costUsd: sql<number>`coalesce(sum(${usage.costUsd}), 0)`,
+      })
+      .from(usage)
+      .where(and(...where))
+      .get();
+    return row ?? { calls: 0, images: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+  }
+}
