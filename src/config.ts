@@ -44,6 +44,7 @@ export const configSchema = z.strictObject({
     image_model: modelName,
     scanner_model: modelName,
     scanner_token_limit: z.int().min(1000),
+    scanner_concurrency: z.int().min(1).max(64),
     aspect_ratio: z.enum(ASPECT_RATIOS),
     image_size: z.enum(IMAGE_SIZES),
     current_entries: z.int().min(1).max(200),
@@ -68,6 +69,8 @@ export const configSchema = z.strictObject({
     guild_id: z.string().regex(/^\d{17,20}$/, 'a Discord guild id (snowflake)').nullable(),
     api_base: z.url().nullable(),
     message_content_intent: z.boolean(),
+    attachment_max_bytes: z.int().min(1024),
+    attachment_timeout_ms: z.int().positive(),
     links: z.array(
       z.strictObject({
         channel_id: z.string().regex(/^\d{17,20}$/, 'a Discord channel id (snowflake)'),

@@ -184,3 +184,156 @@ export class GenerationDisabledError extends LimnerError {
     super('Image generation is not enabled for this campaign.');
   }
 }
+
+/**
+ * The scanner (`/scene best`) named a turn it was not shown, on its first answer and on the retry.
+ * `turn` is the last turn it named; `shown` describes what it read, e.g. `turns 1-340`.
+ */
+export class ScanTurnError extends LimnerError {
+  readonly code = 'scan_turn_invalid';
+  constructor(
+    readonly turn: number,
+    readonly shown: string,
+  ) {
+    super(`Gemini twice picked a turn it had not read (turn ${turn}; it read ${shown}), so no best scene was chosen. Please try again.`);
+  }
+}
+
+/** The scanner's structured output (`/scene best`) was not the requested JSON, on its first answer and on the retry. */
+export class ScanReplyError extends LimnerError {
+  readonly code = 'scan_reply_malformed';
+  constructor(
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super('Gemini twice answered the session scan with something other than the requested JSON, so no best scene was chosen. Please try again.', options);
+  }
+}
+
+/** `/scene edit` by a user who has no edit session in any campaign. */
+export class NoEditSessionError extends LimnerError {
+  readonly code = 'edit_session_missing';
+  constructor() {
+    super('No active image session. Generate one first with /scene current, /scene turn or /scene best.');
+  }
+}
+
+/** `/scene edit` in one campaign's channel by a user whose only (latest) session is in another campaign. */
+export class EditSessionElsewhereError extends LimnerError {
+  readonly code = 'edit_session_other_campaign';
+  constructor(
+    readonly sessionCampaign: { readonly id: string; readonly name: string },
+    readonly here: { readonly id: string; readonly name: string },
+  ) {
+    super(
+      `Your active image session is in **${sessionCampaign.name}** (\`${sessionCampaign.id}\`), not in this channel's campaign ` +
+        `**${here.name}** (\`${here.id}\`). Start one here with /scene current, /scene turn or /scene best, or reply to one of ` +
+        `this campaign's pictures with your change; to keep editing the other picture, use a channel linked to \`${sessionCampaign.id}\`.`,
+    );
+  }
+}
+
+/** An edit instruction that is blank or longer than `maxChars` characters. */
+export class EditPromptError extends LimnerError {
+  readonly code: 'edit_prompt_empty' | 'edit_prompt_too_long';
+  constructor(maxChars: number, length?: number) {
+    super(
+      length === undefined
+        ? 'The edit prompt is empty: say what to change, e.g. "make it night" or "give the dwarf a red cloak".'
+        : `The edit prompt is ${length.toLocaleString('en-US')} characters long; keep it to ${maxChars.toLocaleString('en-US')}.`,
+    );
+    this.code = length === undefined ? 'edit_prompt_empty' : 'edit_prompt_too_long';
+  }
+}
+
+/** A user's reference file that is not a PNG, JPEG, WebP or GIF image. */
+export class ReferenceNotImageError extends LimnerError {
+  readonly code = 'reference_not_image';
+  constructor(
+    readonly fileName: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`"${fileName.slice(0, 100)}" is not an image Limner can use as a reference: attach a PNG, JPEG, WebP or GIF.`, options);
+  }
+}
+
+/** A user's reference file larger than the download limit (`limitBytes`, bytes). */
+export class ReferenceTooLargeError extends LimnerError {
+  readonly code = 'reference_too_large';
+  constructor(
+    readonly fileName: string,
+    readonly limitBytes: number,
+  ) {
+    super(`"${fileName.slice(0, 100)}" is too large: reference images can be at most ${(limitBytes / 1024 / 1024).toFixed(1)} MB.`);
+  }
+}
+
+/** A user's reference image with more pixels than `limitPixels` (sharp `limitInputPixels`). */
+export class ReferenceTooManyPixelsError extends LimnerError {
+  readonly code = 'reference_too_many_pixels';
+  constructor(
+    readonly fileName: string,
+    readonly limitPixels: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `"${fileName.slice(0, 100)}" has too many pixels: reference images can have at most ${limitPixels.toLocaleString('en-US')} (width × height).`,
+      options,
+    );
+  }
+}
+
+/** A user's reference file could not be downloaded (an HTTP error, or longer than `timeoutMs`, ms). */
+export class ReferenceDownloadError extends LimnerError {
+  readonly code = 'reference_download_failed';
+  constructor(
+    readonly fileName: string,
+    readonly timeoutMs: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      timeoutMs === undefined
+        ? `"${fileName.slice(0, 100)}" could not be downloaded from Discord. Please try again.`
+        : `"${fileName.slice(0, 100)}" took longer than ${Math.round(timeoutMs / 1000)} s to download from Discord. Please try again.`,
+      options,
+    );
+  }
+}
+
+/** More reference images than the image model accepts with one request; `allowed` user images fit. */
+export class TooManyReferencesError extends LimnerError {
+  readonly code = 'references_too_many';
+  constructor(
+    readonly given: number,
+    readonly allowed: number,
+  ) {
+    super(`Too many reference images (${given}): with this campaign's portraits, an edit can take at most ${allowed}.`);
+  }
+}
+
+/** Edit or Undo on a picture of another user's lineage. */
+export class NotImageOwnerError extends LimnerError {
+  readonly code = 'image_not_owned';
+  constructor() {
+    super(
+      "This picture belongs to another player's edit session, so only they can use Edit and Undo on it. " +
+        'To change it yourself, reply to the picture with your edit: that starts your own session.',
+    );
+  }
+}
+
+/** Undo on a picture that was not made by editing another. */
+export class NothingToUndoError extends LimnerError {
+  readonly code = 'undo_nothing';
+  constructor() {
+    super('This is the first picture of its edit session: there is nothing to undo.');
+  }
+}
+
+/** A picture (or the one it was edited from) that is no longer stored. */
+export class ImageGoneError extends LimnerError {
+  readonly code = 'image_gone';
+  constructor(readonly imageId: string) {
+    super('That picture is no longer stored. Generate a new one with /scene current, /scene turn or /scene best.');
+  }
+}

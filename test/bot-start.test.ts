@@ -60,7 +60,7 @@ describe('npm run deploy-commands', () => {
     expect(guild.stdout).toBe(`Registered 1 application command(s) for guild ${guildId}.\n`);
     const [scene] = discord.registeredCommands(guildId);
     expect(scene.name).toBe('scene');
-    expect(scene.options.map((o: { name: string }) => o.name)).toEqual(['current', 'turn', 'link', 'unlink']);
+    expect(scene.options.map((o: { name: string }) => o.name)).toEqual(['current', 'turn', 'best', 'edit', 'gallery', 'export', 'link', 'unlink']);
     const turn = scene.options.find((o: { name: string }) => o.name === 'turn');
     expect(turn.options[0]).toMatchObject({ name: 'number', type: 4, required: true, autocomplete: true, min_value: 1 });
     const global = await script('commands/bot/deploy.ts', env);

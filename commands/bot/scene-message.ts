@@ -1,4 +1,6 @@
-import { AttachmentBuilder, EmbedBuilder, type ChatInputCommandInteraction, type InteractionEditReplyOptions } from 'discord.js';
+import { AttachmentBuilder, EmbedBuilder, type ActionRowBuilder, type ButtonBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { sceneButtons } from '../edit/ids.ts';
+import { scanProgressText } from '../../src/generation/scanner.ts';
 import type { SceneRequest, SceneResult, SceneStage } from '../../src/generation/service.ts';
 import { downloadName } from '../../src/images/names.ts';
 import { fitPreview } from '../../src/images/preview.ts';
@@ -9,12 +11,15 @@ import { replyWithError } from './respond.ts';
 /** Progress lines shown in the reply while a scene is made. */
 const STAGE_TEXT: Record<SceneStage, string> = {
   reading: 'Reading the log…',
+  scanning: 'Scanning the session…',
   prompting: 'Writing the prompt…',
   painting: 'Painting…',
   saving: 'Uploading…',
 };
 
 const EMBED_DESCRIPTION_MAX = 4096;
+/** Discord's limit on an embed field's value, characters. */
+const EMBED_FIELD_MAX = 1024;
 const number = new Intl.NumberFormat('en-US');
 
 /**
@@ -36,9 +41,24 @@ export async function illustrateForInteraction(
   const show = (text: string) => {
     progress = progress.then(() => interaction.editReply({ content: text }).catch((err: unknown) => log.debug({ err }, 'progress edit failed')));
   };
+  // Passages can finish faster than Discord takes edits: of the scan lines still waiting, only the newest is sent.
+  let waitingScan: string | undefined;
+  const showScan = (text: string) => {
+    if (waitingScan === undefined) {
+      progress = progress.then(() => {
+        const latest = waitingScan!;
+        waitingScan = undefined;
+        return interaction.editReply({ content: latest }).catch((err: unknown) => log.debug({ err }, 'progress edit failed'));
+      });
+    }
+    waitingScan = text;
+  };
   try {
     const origin = { guildId: interaction.guildId, channelId: interaction.channelId };
-    const result = await ctx.limner.generation.illustrate({ ...request, origin }, { onProgress: (stage) => show(STAGE_TEXT[stage]) });
+    const result = await ctx.limner.generation.illustrate(
+      { ...request, origin },
+      { onProgress: (stage, scan) => (scan ? showScan(scanProgressText(scan)) : show(STAGE_TEXT[stage])) },
+    );
     await progress;
     const message = await interaction.editReply(await sceneReply(result, title(result.image.turn), interaction.attachmentSizeLimit));
     ctx.limner.links.recordSceneMessage({
@@ -55,11 +75,17 @@ export async function illustrateForInteraction(
 
 /**
  * The finished scene message: the picture as an attachment named `{campaign}_turn_{N}_{mode}.png`
- * (seed 17-6), an embed with the title, the prompt and a footer (model, pixels, estimated USD).
+ * (seed 17-6), an embed with the title, the prompt and a footer (model, pixels, estimated USD), and
+ * for `/scene best` the chosen turn's quote and the scanner's reason as fields.
  * A PNG over `limitBytes` is replaced by a WebP/JPEG preview that fits; the PNG stays on disk for export.
+ * Under it go the Edit, Reroll and Undo buttons ({@link sceneButtons}).
  * @param limitBytes - The interaction's `attachmentSizeLimit`, bytes.
  */
-export async function sceneReply(result: SceneResult, title: string, limitBytes: number): Promise<InteractionEditReplyOptions> {
+export async function sceneReply(
+  result: Pick<SceneResult, 'image' | 'file' | 'campaign' | 'best'>,
+  title: string,
+  limitBytes: number,
+): Promise<SceneMessage> {
   const { image, campaign } = result;
   const png = await readFile(result.file);
   const nameParts = { campaignName: campaign.name, campaignId: campaign.id, turn: image.turn, mode: image.mode };
@@ -68,7 +94,12 @@ export async function sceneReply(result: SceneResult, title: string, limitBytes:
   if (png.byteLength > limitBytes) {
     const preview = await fitPreview(png, limitBytes);
     if (!preview) {
-      return { content: `The picture (${megabytes(png.byteLength)}) is too large to upload here; it is kept for export.`, embeds: [], files: [] };
+      return {
+        content: `The picture (${megabytes(png.byteLength)}) is too large to upload here; it is kept for export.`,
+        embeds: [],
+        files: [],
+        components: [sceneButtons(image)],
+      };
     }
     file = new AttachmentBuilder(preview.data, { name: downloadName({ ...nameParts, extension: preview.format === 'webp' ? 'webp' : 'jpg' }) });
     content = `Showing a compressed preview (${preview.format.toUpperCase()}, ${megabytes(preview.data.byteLength)}): the full PNG (${megabytes(png.byteLength)}) is kept for export.`;
@@ -79,7 +110,21 @@ export async function sceneReply(result: SceneResult, title: string, limitBytes:
     .setImage(`attachment://${file.name}`)
     .setFooter({ text: `${image.model} · ${image.width}×${image.height} · est. $${image.costUsd.toFixed(3)}` })
     .setTimestamp(new Date(image.createdAt));
-  return { content, embeds: [embed], files: [file] };
+  if (result.best) {
+    embed.addFields(
+      { name: 'The moment', value: truncate(`> **${result.best.speaker}:** ${result.best.quote}`, EMBED_FIELD_MAX) },
+      { name: 'Why this one', value: truncate(result.best.rationale, EMBED_FIELD_MAX) },
+    );
+  }
+  return { content, embeds: [embed], files: [file], components: [sceneButtons(image)] };
+}
+
+/** A scene message's body, for an interaction's `editReply` and a message's `edit` alike. */
+export interface SceneMessage {
+  readonly content: string;
+  readonly embeds: EmbedBuilder[];
+  readonly files: AttachmentBuilder[];
+  readonly components: ActionRowBuilder<ButtonBuilder>[];
 }
 
 /** `Turn 1,503` with the thousands separator users read. */

@@ -5,8 +5,10 @@ import { readCrd3Episode, CRD3_ATTRIBUTION } from '../campaigns/crd3.ts';
 import { parseCampaignId } from '../campaigns/id.ts';
 import { loadConfig, loadDotEnv } from '../config.ts';
 import { LimnerError } from '../errors.ts';
+import { scanProgressText } from '../generation/scanner.ts';
 import type { SceneRequest, SceneResult } from '../generation/service.ts';
 import { createLogger, newErrorId } from '../log.ts';
+import { exportProgressText, megabytes, planExport, writeExport } from '../images/export.ts';
 import type { ImageRow } from '../store/schema.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -97,6 +99,15 @@ scene
       await illustrate(limner, { kind: 'turn', campaignId: opts.campaign, turn, requestedBy: 'cli' });
     }),
   );
+scene
+  .command('best')
+  .description('find the most visually striking turn of the whole transcript and illustrate it')
+  .requiredOption('-c, --campaign <id>', 'campaign id')
+  .action(
+    withLimner(async (limner, opts: { campaign: string }) => {
+      await illustrate(limner, { kind: 'best', campaignId: opts.campaign, requestedBy: 'cli' });
+    }),
+  );
 
 program
   .command('import')
@@ -126,6 +137,39 @@ program
     }),
   );
 
+program
+  .command('export')
+  .description("zip every picture of a campaign with a manifest.json (one zip unless --max-part-bytes)")
+  .requiredOption('-c, --campaign <id>', 'campaign id')
+  .requiredOption('-o, --out <dir>', 'folder to write the zips to (created when missing)')
+  .option('--max-part-bytes <n>', 'split into zips of at most n bytes', positiveInt)
+  .action(
+    withLimner(async (limner, opts: { campaign: string; out: string; maxPartBytes?: number }) => {
+      const campaignId = parseCampaignId(opts.campaign);
+      const name = (await limner.campaigns.list()).find((c) => c.id === campaignId)?.name ?? '';
+      const plan = await planExport({
+        campaign: { id: campaignId, name },
+        images: limner.images.list(campaignId),
+        pathOf: (r) => limner.images.absolutePath(r.imagePath),
+        ...(opts.maxPartBytes === undefined ? {} : { maxPartBytes: opts.maxPartBytes }),
+      });
+      const verbose = Boolean(program.opts().verbose);
+      const files = await writeExport(plan, path.resolve(opts.out), {
+        onProgress: (p) => {
+          if (verbose) process.stderr.write(`${exportProgressText(p)}\n`);
+        },
+      });
+      for (const [i, part] of plan.parts.entries()) {
+        if (json()) print({ file: files[i], bytes: part.bytes, images: part.entries.length, converted: part.entries.filter((e) => e.jpeg).length });
+        else console.log(`${files[i]} (${part.entries.length} pictures, ${megabytes(part.bytes)})`);
+      }
+      if (json()) return;
+      const zips = plan.parts.length === 1 ? '1 zip' : `${plan.parts.length} zips`;
+      console.log(`Exported ${plan.imageCount} pictures into ${zips} (${megabytes(plan.bytes)}).`);
+      if (plan.converted > 0) console.log(`${plan.converted} pictures larger than a zip are included as JPEG; see manifest.json.`);
+    }),
+  );
+
 class CampaignExistsError extends LimnerError {
   readonly code = 'campaign_exists';
   constructor(id: string) {
@@ -136,14 +180,18 @@ class CampaignExistsError extends LimnerError {
 async function illustrate(limner: Limner, request: SceneRequest): Promise<void> {
   const verbose = Boolean(program.opts().verbose);
   const result = await limner.generation.illustrate(request, {
-    onProgress: (stage) => {
-      if (verbose) process.stderr.write(`${stage}...\n`);
+    onProgress: (stage, scan) => {
+      if (verbose) process.stderr.write(`${scan ? scanProgressText(scan) : `${stage}...`}\n`);
     },
   });
   if (json()) return print(sceneJson(limner, result));
   const { image } = result;
   const cost = image.costUsd.toFixed(4);
   console.log(`Turn ${image.turn.toLocaleString('en-US')} · ${result.campaign.name} (${image.mode})`);
+  if (result.best) {
+    console.log(`Quote:  ${result.best.speaker}: ${result.best.quote}`);
+    console.log(`Why:    ${result.best.rationale}${result.best.cached ? ' (cached scan)' : ''}`);
+  }
   console.log(`Prompt: ${image.prompt}`);
   console.log(`Image:  ${result.file} (${image.width}x${image.height}, ${(image.bytes / 1024).toFixed(0)} KiB)`);
   console.log(`Model:  ${image.model} · est. $${cost} · id ${image.id}`);
@@ -173,7 +221,12 @@ function imageJson(limner: Limner, r: ImageRow) {
 }
 
 function sceneJson(limner: Limner, result: SceneResult) {
-  return { ...imageJson(limner, result.image), campaignName: result.campaign.name, promptTruncated: result.promptTruncated };
+  return {
+    ...imageJson(limner, result.image),
+    campaignName: result.campaign.name,
+    promptTruncated: result.promptTruncated,
+    ...(result.best ? { best: result.best } : {}),
+  };
 }
 
 try {

@@ -45,5 +45,10 @@ function lowerBound(entries: readonly TranscriptEntry[], turn: number): number {
 
 /** `[Turn N] Speaker: text`, one line per entry: how transcripts are shown to models. */
 export function formatEntries(entries: readonly TranscriptEntry[]): string {
-  return entries.map((e) => `[Turn ${e.turn}] ${e.speaker}: ${e.text}`).join('\n');
+  return entries.map(formatEntry).join('\n');
+}
+
+/** One entry as `[Turn N] Speaker: text` (see {@link formatEntries}). */
+export function formatEntry(entry: TranscriptEntry): string {
+  return `[Turn ${entry.turn}] ${entry.speaker}: ${entry.text}`;
 }

@@ -11,7 +11,9 @@ import { currentContext, turnContext, type SceneContext } from './context.ts';
 import type { CallUsage, GeminiGateway } from './gemini.ts';
 import { writeScenePrompt } from './prompt.ts';
 import type { UsageLedger } from '../store/usage.ts';
+import { referenceHash, type SessionStore } from '../store/sessions.ts';
 import { renderImage, type ReferenceImage } from './render.ts';
+import { shorten, type SceneScanner, type ScanProgress } from './scanner.ts';
 
 /** Fields every request has. `requestedBy` is a Discord user id or `cli`. */
 interface RequestBase {
@@ -28,10 +30,30 @@ export type SceneRequest =
       /** Entries of context; default `generation.current_entries`. */
       readonly contextEntries?: number;
     })
-  | (RequestBase & { readonly kind: 'turn'; /** 1-based. */ readonly turn: number });
+  | (RequestBase & { readonly kind: 'turn'; /** 1-based. */ readonly turn: number })
+  /** The scanner's pick of the whole transcript (`/scene best`), illustrated like `turn`. */
+  | (RequestBase & { readonly kind: 'best' });
 
-/** Stages reported while a scene is made, in order. */
-export type SceneStage = 'reading' | 'prompting' | 'painting' | 'saving';
+/** Stages reported while a scene is made, in order; `scanning` only for `best` requests that read the transcript. */
+export type SceneStage = 'reading' | 'scanning' | 'prompting' | 'painting' | 'saving';
+
+/** What `/scene best` chose, for the door to show beside the picture. */
+export interface BestScene {
+  /** 1-based. */
+  readonly turn: number;
+  readonly speaker: string;
+  /** The turn's own text, shortened to at most {@link BEST_QUOTE_CHARS} characters. */
+  readonly quote: string;
+  /** The scanner's one-sentence reason. */
+  readonly rationale: string;
+  /** True when the transcript was unchanged since the last scan, so no scanner call was made. */
+  readonly cached: boolean;
+  /** Passages the transcript was read in. */
+  readonly passages: number;
+}
+
+/** Longest quote of the chosen turn in a {@link BestScene}, characters. */
+export const BEST_QUOTE_CHARS = 200;
 
 /** A finished scene: the stored row plus what a door shows about it. */
 export interface SceneResult {
@@ -42,8 +64,10 @@ export interface SceneResult {
   /** The text model's description before the art style was appended. */
   readonly scene: string;
   readonly promptTruncated: boolean;
-  /** Every model call made for this scene, text first. */
+  /** Every model call made for this scene: scanner calls (for `best`), then text, then image. */
   readonly calls: readonly CallUsage[];
+  /** For `best` requests: the chosen turn, a quote and the reason. */
+  readonly best?: BestScene;
 }
 
 /** Collaborators of {@link GenerationService}. */
@@ -53,6 +77,10 @@ export interface GenerationDeps {
   readonly images: ImageStore;
   readonly gateway: GeminiGateway;
   readonly usage: UsageLedger;
+  /** Every picture generated becomes its requester's edit session in the campaign. */
+  readonly sessions: SessionStore;
+  /** Chooses the turn of `best` requests. */
+  readonly scanner: SceneScanner;
   readonly log: Logger;
 }
 
@@ -65,14 +93,16 @@ export class GenerationService {
 
   /**
    * Makes one scene picture.
-   * @param options.onProgress - Called as each {@link SceneStage} starts.
+   * @param options.onProgress - Called as each {@link SceneStage} starts; during `scanning`, again
+   *   with the scan's progress after each passage and before the comparison.
    * @param options.signal - Abandons the model calls.
    * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError, GenerationDisabledError,
-   *   TurnOutOfRangeError, and every model error of {@link GeminiGateway.generate}, NoImageError included.
+   *   TurnOutOfRangeError, ScanTurnError, ScanReplyError, and every model error of
+   *   {@link GeminiGateway.generate}, NoImageError included.
    */
   async illustrate(
     request: SceneRequest,
-    options: { onProgress?: (stage: SceneStage) => void; signal?: AbortSignal } = {},
+    options: { onProgress?: (stage: SceneStage, scan?: ScanProgress) => void; signal?: AbortSignal } = {},
   ): Promise<SceneResult> {
     const { config, campaigns, images, gateway, usage } = this.deps;
     const started = performance.now();
@@ -80,17 +110,24 @@ export class GenerationService {
     options.onProgress?.('reading');
     const campaign = await campaigns.load(request.campaignId);
     if (!config.generation.enabled || !campaign.enabled) throw new GenerationDisabledError();
-    const { context, mode } = this.contextFor(campaign, request);
+    const origin = { userId: request.requestedBy, campaignId: campaign.id, ...request.origin };
+    const pick =
+      request.kind === 'best'
+        ? await this.deps.scanner.findBest(campaign.transcript, origin, {
+            onProgress: (scan) => options.onProgress?.('scanning', scan),
+            ...(options.signal ? { signal: options.signal } : {}),
+          })
+        : undefined;
+    const { context, mode } = this.contextFor(campaign, request, pick?.turn);
 
     options.onProgress?.('prompting');
     const references = await loadReferences(campaign, config.generation.max_input_pixels);
-    const origin = { userId: request.requestedBy, campaignId: campaign.id, ...request.origin };
     const prompt = await writeScenePrompt(
       gateway,
       {
         model: config.generation.text_model,
         context,
-        focus: request.kind === 'turn' ? 'turn' : 'latest',
+        focus: request.kind === 'current' ? 'latest' : 'turn',
         characters: campaign.characters,
         artStyle: campaign.artStyle,
         maxChars: config.generation.max_prompt_chars,
@@ -104,7 +141,8 @@ export class GenerationService {
     const rendered = await renderImage(gateway, config, prompt.prompt, references, options.signal);
 
     options.onProgress?.('saving');
-    const calls = [prompt.usage, rendered.usage];
+    // The picture's cost includes the scan that chose it (nothing when the scan was cached).
+    const calls = [...(pick?.calls ?? []), prompt.usage, rendered.usage];
     const image = await images.save(rendered, {
       campaignId: campaign.id,
       turn: context.turn,
@@ -119,6 +157,7 @@ export class GenerationService {
       requestedBy: request.requestedBy,
     });
     usage.record(origin, 'image', rendered.usage, image.id);
+    this.deps.sessions.moveTo({ userId: request.requestedBy, campaignId: campaign.id, imageId: image.id, prompt: image.prompt, referenceHash: referenceHash(references) });
     log.info(
       { imageId: image.id, turn: image.turn, costUsd: image.costUsd, ms: Math.round(performance.now() - started) },
       'scene illustrated',
@@ -130,20 +169,34 @@ export class GenerationService {
       scene: prompt.scene,
       promptTruncated: prompt.truncated,
       calls,
+      ...(pick
+        ? {
+            best: {
+              turn: pick.turn,
+              speaker: pick.entry.speaker,
+              quote: shorten(pick.entry.text, BEST_QUOTE_CHARS),
+              rationale: pick.rationale,
+              cached: pick.cached,
+              passages: pick.passages,
+            },
+          }
+        : {}),
     };
   }
 
-  private contextFor(campaign: Campaign, request: SceneRequest): { context: SceneContext; mode: GenerationMode } {
+  /** @param bestTurn - The scanner's pick, for `best` requests. */
+  private contextFor(campaign: Campaign, request: SceneRequest, bestTurn?: number): { context: SceneContext; mode: GenerationMode } {
     const { generation } = this.deps.config;
     if (request.kind === 'current') {
       return { context: currentContext(campaign.transcript, request.contextEntries ?? generation.current_entries), mode: 'current' };
     }
+    if (request.kind === 'best') return { context: turnContext(campaign.transcript, bestTurn!, generation.turn_radius), mode: 'best' };
     return { context: turnContext(campaign.transcript, request.turn, generation.turn_radius), mode: 'specific' };
   }
 }
 
 /** Characters' portraits as PNG `inlineData` for the image model. @throws CampaignFileError, InvalidImageError */
-async function loadReferences(campaign: Campaign, maxPixels: number): Promise<ReferenceImage[]> {
+export async function loadReferences(campaign: Campaign, maxPixels: number): Promise<ReferenceImage[]> {
   const out: ReferenceImage[] = [];
   for (const character of campaign.characters) {
     if (!character.referenceImage) continue;

@@ -29,5 +29,42 @@ export function downloadName(input: {
   mode: GenerationMode;
   extension?: 'png' | 'webp' | 'jpg';
 }): string {
-  return `${safeCampaignName(input.campaignName, input.campaignId)}_turn_${input.turn}_${input.mode}.${input.extension ?? 'png'}`;
+  return `${downloadStem(input)}.${input.extension ?? 'png'}`;
+}
+
+/** {@link downloadName} without the extension: `{campaign_name}_turn_{N}_{mode}`. */
+export function downloadStem(input: { campaignName: string; campaignId: string; turn: number; mode: GenerationMode }): string {
+  return `${safeCampaignName(input.campaignName, input.campaignId)}_turn_${input.turn}_${input.mode}`;
+}
+
+/**
+ * Makes every name unique, keeping the first occurrence as is and numbering repeats `_2`, `_3`, ...
+ * (seed 17-6's review: a zip must never overwrite one picture with another of the same turn and mode).
+ * A numbered name that is itself taken is skipped, so the result never repeats.
+ * @param stems - Names without extension, in the order their owners should be numbered.
+ * @returns The unique names, in the same order.
+ */
+export function dedupeNames(stems: readonly string[]): string[] {
+  const taken = new Set(stems);
+  const used = new Set<string>();
+  return stems.map((stem) => {
+    if (!used.has(stem)) {
+      used.add(stem);
+      return stem;
+    }
+    let n = 2;
+    while (used.has(`${stem}_${n}`) || taken.has(`${stem}_${n}`)) n++;
+    used.add(`${stem}_${n}`);
+    return `${stem}_${n}`;
+  });
+}
+
+/**
+ * The name of one zip of an export: `{campaign_name}_images.zip` when it is the only one (seed 17-6),
+ * otherwise `{campaign_name}_images_part{k}of{n}.zip`.
+ * @param safeName - From {@link safeCampaignName}.
+ * @param part - 1-based.
+ */
+export function exportZipName(safeName: string, part: number, parts: number): string {
+  return parts === 1 ? `${safeName}_images.zip` : `${safeName}_images_part${part}of${parts}.zip`;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, count, eq } from 'drizzle-orm';
 import type { CampaignId } from '../campaigns/id.ts';
 import { writeFileAtomic } from '../files.ts';
 import type { Store } from '../store/db.ts';
@@ -88,6 +88,16 @@ export class ImageStore {
       ? and(eq(images.campaignId, campaignId), eq(images.requestedBy, filter.requestedBy))
       : eq(images.campaignId, campaignId);
     return this.store.db.select().from(images).where(where).orderBy(asc(images.turn), asc(images.createdAt)).all();
+  }
+
+  /** Campaigns that have pictures, with how many, by campaign id. */
+  countByCampaign(): Array<{ campaignId: string; count: number }> {
+    return this.store.db
+      .select({ campaignId: images.campaignId, count: count() })
+      .from(images)
+      .groupBy(images.campaignId)
+      .orderBy(asc(images.campaignId))
+      .all();
   }
 
   /** Absolute path of a stored `image_path`. */

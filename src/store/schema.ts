@@ -128,7 +128,10 @@ export type NewUsageRow = typeof usage.$inferInsert;
 
 /** Cached `/scene best` results, keyed by a hash of what was scanned. */
 export const scanCache = sqliteTable('scan_cache', {
-  /** `passage:<sha256 of the passage's entries and scanner settings>` or `final:<sha256 of the candidates>`. */
+  /**
+   * `passage:<sha256 of the passage's request and scanner settings>` (that passage's candidate) or
+   * `final:<entries>:<sha256 of every entry scanned and the scanner settings>` (the transcript's winner).
+   */
   key: text('key').primaryKey(),
   campaignId: text('campaign_id').notNull(),
   turn: integer('turn').notNull(),

@@ -1,0 +1,44 @@
+import type { AutocompleteInteraction, ChatInputCommandInteraction } from 'discord.js';
+import { parseCampaignId, type CampaignId } from '../../src/campaigns/id.ts';
+import type { Limner } from '../../src/app.ts';
+import type { BotContext } from '../types.ts';
+
+/** Name of the option through which gallery and export reach any campaign with pictures. */
+export const CAMPAIGN_OPTION = 'campaign';
+
+/** Shown by gallery and export in an unlinked channel when no campaign was chosen. */
+export const CHOOSE_CAMPAIGN =
+  'This channel is not linked to a campaign. Choose one with the `campaign` option (it lists the campaigns that have pictures), or link this channel with `/scene link`.';
+
+/**
+ * The campaign a command is about: its `campaign` option when given (so one channel can browse
+ * another campaign's pictures), else the channel's linked campaign; undefined when neither.
+ * @throws InvalidCampaignIdError for a typed id that is not one.
+ */
+export function chosenCampaign(interaction: ChatInputCommandInteraction, { limner }: BotContext): CampaignId | undefined {
+  const typed = interaction.options.getString(CAMPAIGN_OPTION);
+  if (typed) return parseCampaignId(typed);
+  const link = limner.links.get(interaction.channelId);
+  return link ? parseCampaignId(link.campaignId) : undefined;
+}
+
+/** A campaign's display name, or '' when its folder is gone (names then fall back to `campaign_<id>`). */
+export async function campaignName(limner: Limner, id: CampaignId): Promise<string> {
+  return (await limner.campaigns.list()).find((c) => c.id === id)?.name ?? '';
+}
+
+/**
+ * Autocompletes the `campaign` option with the campaigns that have pictures and how many,
+ * e.g. `Arrival at Kraghammer (12 images)`, matching what was typed against id and name.
+ */
+export async function autocompleteCampaignsWithPictures(interaction: AutocompleteInteraction, { limner }: BotContext): Promise<void> {
+  const typed = interaction.options.getFocused().toLowerCase();
+  const names = new Map((await limner.campaigns.list()).map((c) => [c.id as string, c.name]));
+  const choices = limner.images
+    .countByCampaign()
+    .map(({ campaignId, count }) => ({ id: campaignId, name: names.get(campaignId) ?? campaignId, count }))
+    .filter((c) => c.id.includes(typed) || c.name.toLowerCase().includes(typed))
+    .slice(0, 25)
+    .map((c) => ({ name: `${c.name} (${c.count.toLocaleString('en-US')} ${c.count === 1 ? 'image' : 'images'})`.slice(0, 100), value: c.id }));
+  await interaction.respond(choices);
+}

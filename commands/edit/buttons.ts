@@ -1,0 +1,105 @@
+import { LabelBuilder, ModalBuilder, TextInputBuilder, TextInputStyle } from 'discord.js';
+import { MAX_INSTRUCTION_CHARS, parseInstruction } from '../../src/generation/edit.ts';
+import type { ComponentInteraction, ComponentModule } from '../types.ts';
+import { CUSTOM_ID, PROMPT_FIELD } from './ids.ts';
+import { EDIT_STAGE_TEXT, editForInteraction, editTitle } from './run.ts';
+
+/**
+ * The picture a button or modal acts on: the id after the prefix in its custom id.
+ * @throws Error for a custom id without one (never made by {@link sceneButtons}).
+ */
+function imageIdOf(interaction: ComponentInteraction, args: readonly string[]): string {
+  const imageId = args[0];
+  if (!imageId) throw new Error(`custom id ${interaction.customId} names no picture`);
+  return imageId;
+}
+
+function origin(interaction: ComponentInteraction) {
+  return { guildId: interaction.guildId, channelId: interaction.channelId };
+}
+
+/** Edit: the picture's owner gets a modal asking what to change; anyone else an ephemeral explanation. */
+export const editButton: ComponentModule = {
+  prefix: CUSTOM_ID.edit,
+  async handle(interaction, ctx, args) {
+    const imageId = imageIdOf(interaction, args);
+    if (!interaction.isButton()) throw new Error(`${interaction.customId} is a button`);
+    ctx.limner.editing.ownedImage(imageId, interaction.user.id);
+    await interaction.showModal(
+      new ModalBuilder()
+        .setCustomId(`${CUSTOM_ID.editModal}:${imageId}`)
+        .setTitle('Edit this picture')
+        .addLabelComponents(
+          new LabelBuilder()
+            .setLabel('What should change?')
+            .setTextInputComponent(
+              new TextInputBuilder()
+                .setCustomId(PROMPT_FIELD)
+                .setStyle(TextInputStyle.Paragraph)
+                .setPlaceholder('e.g. make it night, give the dwarf a red cloak')
+                .setRequired(true)
+                .setMinLength(1)
+                .setMaxLength(MAX_INSTRUCTION_CHARS),
+            ),
+        ),
+    );
+  },
+};
+
+/** The submitted edit modal: edits the picture it was opened on (ownership is checked again). */
+export const editModal: ComponentModule = {
+  prefix: CUSTOM_ID.editModal,
+  async handle(interaction, ctx, args) {
+    const imageId = imageIdOf(interaction, args);
+    if (!interaction.isModalSubmit()) throw new Error(`${interaction.customId} is a modal`);
+    const { editing } = ctx.limner;
+    editing.ownedImage(imageId, interaction.user.id);
+    const instruction = parseInstruction(interaction.fields.getTextInputValue(PROMPT_FIELD));
+    await editForInteraction(
+      interaction,
+      ctx,
+      (show) =>
+        editing.edit(
+          { target: { kind: 'image', imageId }, requestedBy: interaction.user.id, instruction, origin: origin(interaction) },
+          { onProgress: (stage) => show(EDIT_STAGE_TEXT[stage]) },
+        ),
+      (result) => editTitle(result, 'edit'),
+    );
+  },
+};
+
+/** Reroll: anyone may draw the picture again; the new picture becomes the presser's session. */
+export const rerollButton: ComponentModule = {
+  prefix: CUSTOM_ID.reroll,
+  async handle(interaction, ctx, args) {
+    const imageId = imageIdOf(interaction, args);
+    if (!interaction.isButton()) throw new Error(`${interaction.customId} is a button`);
+    await editForInteraction(
+      interaction,
+      ctx,
+      (show) =>
+        ctx.limner.editing.reroll(
+          { imageId, requestedBy: interaction.user.id, origin: origin(interaction) },
+          { onProgress: (stage) => show(EDIT_STAGE_TEXT[stage]) },
+        ),
+      (result) => editTitle(result, 'reroll'),
+    );
+  },
+};
+
+/** Undo: the owner's session goes back to the picture this one was edited from, which is shown again. */
+export const undoButton: ComponentModule = {
+  prefix: CUSTOM_ID.undo,
+  async handle(interaction, ctx, args) {
+    const imageId = imageIdOf(interaction, args);
+    if (!interaction.isButton()) throw new Error(`${interaction.customId} is a button`);
+    const { editing } = ctx.limner;
+    editing.ownedImage(imageId, interaction.user.id);
+    await editForInteraction(
+      interaction,
+      ctx,
+      () => editing.undo({ imageId, requestedBy: interaction.user.id }),
+      (result) => editTitle(result, 'undo'),
+    );
+  },
+};

@@ -1,0 +1,91 @@
+import type { ButtonInteraction, ChatInputCommandInteraction, Message, ModalSubmitInteraction } from 'discord.js';
+import type { EditResult, EditStage } from '../../src/generation/edit.ts';
+import { failureText, replyWithError } from '../bot/respond.ts';
+import { sceneReply, turnTitle, type SceneMessage } from '../bot/scene-message.ts';
+import type { BotContext } from '../types.ts';
+
+/** Progress lines shown while an edit, reroll or undo runs. */
+export const EDIT_STAGE_TEXT: Record<EditStage, string> = {
+  waiting: 'Waiting for your previous edit to finish…',
+  painting: 'Painting…',
+  saving: 'Uploading…',
+};
+
+/**
+ * The upload limit assumed for replies to messages, bytes: Discord's limit in a server without
+ * boosts (messages, unlike interactions, do not carry `attachment_size_limit`). Larger pictures
+ * are shown as a preview by {@link sceneReply}.
+ */
+const MESSAGE_UPLOAD_LIMIT = 10 * 1024 * 1024;
+
+/** The work of one edit operation: reports progress lines through `show`, returns the picture. */
+export type EditWork = (show: (text: string) => void) => Promise<EditResult>;
+
+/** Interactions that can start an edit operation. */
+export type EditInteraction = ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction;
+
+/** Embed title of a picture an edit operation shows, e.g. `Turn 2,160 · edit`. */
+export function editTitle(result: EditResult, action: 'edit' | 'reroll' | 'undo'): string {
+  if (action === 'undo') return turnTitle(result.image.turn, 'back to this picture');
+  if (action === 'reroll') return turnTitle(result.image.turn, result.image.mode === 'edit' ? 'edit, rerolled' : 'rerolled');
+  return turnTitle(result.image.turn, 'edit');
+}
+
+/**
+ * Runs an edit operation for an interaction: defers publicly, shows progress in the reply, then
+ * posts the picture with its buttons and records the message against the picture. Failures are
+ * answered ephemerally, provider failures with an error id (see {@link failureText}).
+ */
+export async function editForInteraction(interaction: EditInteraction, ctx: BotContext, work: EditWork, title: (result: EditResult) => string): Promise<void> {
+  const log = ctx.limner.log.child({ interaction: interaction.id, guild: interaction.guildId, user: interaction.user.id });
+  await interaction.deferReply();
+  // Chained so progress reaches Discord in order; a lost progress line is not worth failing the edit for.
+  let progress: Promise<unknown> = Promise.resolve();
+  const show = (text: string) => {
+    progress = progress.then(() => interaction.editReply({ content: text }).catch((err: unknown) => log.debug({ err }, 'progress edit failed')));
+  };
+  try {
+    const result = await work(show);
+    await progress;
+    const message = await interaction.editReply(await sceneReply(result, title(result), interaction.attachmentSizeLimit));
+    ctx.limner.links.recordSceneMessage({
+      messageId: message.id,
+      imageId: result.image.id,
+      guildId: interaction.guildId,
+      channelId: message.channelId,
+    });
+  } catch (err) {
+    await progress;
+    await replyWithError(interaction, err, log, { providerErrorId: true });
+  }
+}
+
+/**
+ * Runs an edit operation for a message (reply-to-edit): answers with a reply to it that shows
+ * progress and then the picture with its buttons, recorded against the picture. A message cannot
+ * be answered privately, so failures are shown in that reply, provider failures with an error id.
+ * Never throws.
+ */
+export async function editForMessage(message: Message<true>, ctx: BotContext, work: EditWork, title: (result: EditResult) => string): Promise<void> {
+  const log = ctx.limner.log.child({ message: message.id, guild: message.guildId, user: message.author.id });
+  let answer: Message<true> | undefined;
+  const post = async (body: string | SceneMessage): Promise<Message<true>> => {
+    const payload = typeof body === 'string' ? { content: body, embeds: [], files: [], components: [] } : body;
+    answer = answer ? await answer.edit(payload) : await message.reply(payload);
+    return answer;
+  };
+  let progress: Promise<unknown> = Promise.resolve();
+  const show = (text: string) => {
+    progress = progress.then(() => post(text).catch((err: unknown) => log.debug({ err }, 'progress message failed')));
+  };
+  try {
+    const result = await work(show);
+    await progress;
+    const sent = await post(await sceneReply(result, title(result), MESSAGE_UPLOAD_LIMIT));
+    ctx.limner.links.recordSceneMessage({ messageId: sent.id, imageId: result.image.id, guildId: message.guildId, channelId: message.channelId });
+  } catch (err) {
+    await progress;
+    const text = failureText(err, log, { providerErrorId: true });
+    await post(text).catch((replyErr: unknown) => log.warn({ err: replyErr }, 'could not tell the user about a failed edit'));
+  }
+}

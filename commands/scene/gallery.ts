@@ -1,0 +1,184 @@
+import {
+  ActionRowBuilder,
+  AttachmentBuilder,
+  ButtonBuilder,
+  ButtonStyle,
+  EmbedBuilder,
+  MessageFlags,
+  SlashCommandSubcommandBuilder,
+  StringSelectMenuBuilder,
+  type InteractionEditReplyOptions,
+  type MessageActionRowComponentBuilder,
+} from 'discord.js';
+import { readFile } from 'node:fs/promises';
+import type { Limner } from '../../src/app.ts';
+import { parseCampaignId, type CampaignId } from '../../src/campaigns/id.ts';
+import { CampaignNotFoundError } from '../../src/errors.ts';
+import { galleryPage, gallerySheet, tileLabel } from '../../src/images/gallery.ts';
+import { downloadName, safeCampaignName } from '../../src/images/names.ts';
+import { fitPreview } from '../../src/images/preview.ts';
+import type { ImageRow } from '../../src/store/schema.ts';
+import { autocompleteCampaignsWithPictures, campaignName, CAMPAIGN_OPTION, chosenCampaign, CHOOSE_CAMPAIGN } from '../bot/campaign-choice.ts';
+import type { ComponentModule, SubcommandModule } from '../types.ts';
+
+/** Previous/next buttons: `gallery:<campaignId>:<ownerId or empty>:<page>`, at most 99 characters. */
+const PAGE_PREFIX = 'gallery';
+/** The select menu that opens one picture of the page. */
+const OPEN_PREFIX = 'gallery-open';
+
+/** Shown for a campaign without pictures. */
+export const NO_PICTURES = 'No pictures yet: try /scene current.';
+const NO_PICTURES_OF_YOURS = 'You have no pictures in this campaign yet: try /scene current.';
+
+const EMBED_DESCRIPTION_MAX = 4096;
+const SELECT_TEXT_MAX = 100;
+
+/** Which gallery a message shows; `owner` is set for `mine` galleries (the caller's Discord user id). */
+interface GalleryQuery {
+  readonly campaignId: CampaignId;
+  readonly owner: string | undefined;
+  readonly page: number;
+}
+
+/**
+ * `/scene gallery [campaign] [mine] [page]`: a contact sheet of the campaign's pictures by turn,
+ * with previous/next buttons and a menu that opens one picture full size. Without `campaign`,
+ * the channel's linked campaign; in an unlinked channel, a private hint to choose one.
+ */
+export const gallery: SubcommandModule = {
+  needsLink: false,
+  data: new SlashCommandSubcommandBuilder()
+    .setName('gallery')
+    .setDescription("Browse a campaign's pictures")
+    .addStringOption((o) =>
+      o.setName(CAMPAIGN_OPTION).setDescription("Campaign (default: this channel's)").setAutocomplete(true).setMaxLength(64),
+    )
+    .addBooleanOption((o) => o.setName('mine').setDescription('Only the pictures you asked for'))
+    .addIntegerOption((o) => o.setName('page').setDescription('Page to start on').setMinValue(1)),
+
+  async execute(interaction, ctx) {
+    const campaignId = chosenCampaign(interaction, ctx);
+    if (!campaignId) {
+      await interaction.reply({ content: CHOOSE_CAMPAIGN, flags: MessageFlags.Ephemeral });
+      return;
+    }
+    const query: GalleryQuery = {
+      campaignId,
+      owner: interaction.options.getBoolean('mine') ? interaction.user.id : undefined,
+      page: interaction.options.getInteger('page') ?? 1,
+    };
+    const rows = pictures(ctx.limner, query);
+    if (rows.length === 0) {
+      if (!query.owner && !(await ctx.limner.campaigns.list()).some((c) => c.id === campaignId)) throw new CampaignNotFoundError(campaignId);
+      await interaction.reply({ content: query.owner ? NO_PICTURES_OF_YOURS : NO_PICTURES, flags: MessageFlags.Ephemeral });
+      return;
+    }
+    // Decoding a page of full-size PNGs can take longer than the 3 s Discord allows before an answer.
+    await interaction.deferReply();
+    await interaction.editReply(await galleryMessage(ctx.limner, query, rows));
+  },
+
+  autocomplete: autocompleteCampaignsWithPictures,
+};
+
+/** The previous/next buttons of a gallery message: redraws the message at the page in the custom id. */
+export const galleryPager: ComponentModule = {
+  prefix: PAGE_PREFIX,
+  async handle(interaction, { limner }, [campaign = '', owner = '', page = '1']) {
+    if (!interaction.isButton()) throw new Error(`${PAGE_PREFIX} expects a button, got ${interaction.customId}`);
+    const query: GalleryQuery = { campaignId: parseCampaignId(campaign), owner: owner || undefined, page: Number(page) };
+    const rows = pictures(limner, query);
+    if (rows.length === 0) {
+      await interaction.update({ content: query.owner ? NO_PICTURES_OF_YOURS : NO_PICTURES, files: [], attachments: [], components: [] });
+      return;
+    }
+    await interaction.deferUpdate();
+    await interaction.editReply(await galleryMessage(limner, query, rows));
+  },
+};
+
+/** The "open a picture" menu: shows the chosen picture full size, privately, with its details. */
+export const galleryLightbox: ComponentModule = {
+  prefix: OPEN_PREFIX,
+  async handle(interaction, { limner }) {
+    if (!interaction.isStringSelectMenu()) throw new Error(`${OPEN_PREFIX} expects a select menu, got ${interaction.customId}`);
+    const image = limner.images.get(interaction.values[0] ?? '');
+    if (!image) {
+      await interaction.reply({ content: 'That picture is no longer available.', flags: MessageFlags.Ephemeral });
+      return;
+    }
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    await interaction.editReply(await lightbox(limner, image, interaction.attachmentSizeLimit));
+  },
+};
+
+function pictures(limner: Limner, query: GalleryQuery): ImageRow[] {
+  return limner.images.list(query.campaignId, query.owner ? { requestedBy: query.owner } : {});
+}
+
+async function galleryMessage(limner: Limner, query: GalleryQuery, rows: readonly ImageRow[]): Promise<InteractionEditReplyOptions> {
+  const page = galleryPage(rows, query.page);
+  const name = await campaignName(limner, query.campaignId);
+  const sheet = await gallerySheet(page, (r) => limner.images.absolutePath(r.imagePath), limner.config.generation.max_input_pixels);
+  const file = new AttachmentBuilder(sheet.data, { name: `${safeCampaignName(name, query.campaignId)}_gallery_page${page.page}.jpg` });
+  const count = `${page.total.toLocaleString('en-US')} ${page.total === 1 ? 'picture' : 'pictures'}`;
+  const whose = query.owner ? ` by <@${query.owner}>` : '';
+  const content = `**${name || query.campaignId}** · ${count}${whose} · page ${page.page} of ${page.pages}`;
+
+  const open = new StringSelectMenuBuilder()
+    .setCustomId(OPEN_PREFIX)
+    .setPlaceholder('Open a picture full size')
+    .addOptions(
+      page.images.map((image) => ({
+        label: tileLabel(image),
+        value: image.id,
+        description: truncate(image.prompt, SELECT_TEXT_MAX),
+      })),
+    );
+  const components = [new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(open)];
+  if (page.pages > 1) {
+    const turnTo = (target: number) => `${PAGE_PREFIX}:${query.campaignId}:${query.owner ?? ''}:${target}`;
+    components.push(
+      new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(
+        new ButtonBuilder().setCustomId(turnTo(page.page - 1)).setLabel('Previous').setEmoji('◀️').setStyle(ButtonStyle.Secondary).setDisabled(page.page === 1),
+        new ButtonBuilder().setCustomId(turnTo(page.page + 1)).setLabel('Next').setEmoji('▶️').setStyle(ButtonStyle.Secondary).setDisabled(page.page === page.pages),
+      ),
+    );
+  }
+  return { content, files: [file], attachments: [], embeds: [], components };
+}
+
+/**
+ * One picture full size with its prompt, turn, mode, creator and time. A PNG over the upload
+ * limit is shown as a WebP/JPEG preview, as scene messages do.
+ * @param limitBytes - The interaction's `attachmentSizeLimit`, bytes.
+ */
+async function lightbox(limner: Limner, image: ImageRow, limitBytes: number): Promise<InteractionEditReplyOptions> {
+  const name = await campaignName(limner, parseCampaignId(image.campaignId));
+  const nameParts = { campaignName: name, campaignId: image.campaignId, turn: image.turn, mode: image.mode };
+  const png = await readFile(limner.images.absolutePath(image.imagePath));
+  let file = new AttachmentBuilder(png, { name: downloadName(nameParts) });
+  let content = '';
+  if (png.byteLength > limitBytes) {
+    const preview = await fitPreview(png, limitBytes);
+    if (!preview) return { content: 'This picture is too large to show here; it is kept for export (`/scene export`).' };
+    file = new AttachmentBuilder(preview.data, { name: downloadName({ ...nameParts, extension: preview.format === 'webp' ? 'webp' : 'jpg' }) });
+    content = `Showing a compressed preview (${preview.format.toUpperCase()}); \`/scene export\` has the full PNG.`;
+  }
+  const created = Math.floor(Date.parse(image.createdAt) / 1000);
+  const embed = new EmbedBuilder()
+    .setTitle(tileLabel(image))
+    .setDescription(truncate(image.prompt, EMBED_DESCRIPTION_MAX))
+    .addFields(
+      { name: 'Campaign', value: name || image.campaignId, inline: true },
+      { name: 'Creator', value: image.requestedBy === 'cli' ? 'the operator (CLI)' : `<@${image.requestedBy}>`, inline: true },
+      { name: 'Created', value: `<t:${created}:f>`, inline: true },
+    )
+    .setImage(`attachment://${file.name}`)
+    .setFooter({ text: `${image.model} · ${image.width}×${image.height}` });
+  return { content, embeds: [embed], files: [file] };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,381 @@
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { Campaign } from '../campaigns/campaign.ts';
+import type { CampaignRepository } from '../campaigns/repository.ts';
+import type { Config } from '../config.ts';
+import {
+  EditPromptError,
+  EditSessionElsewhereError,
+  GenerationDisabledError,
+  ImageGoneError,
+  NoEditSessionError,
+  NotImageOwnerError,
+  NothingToUndoError,
+  TooManyReferencesError,
+} from '../errors.ts';
+import { writeFileAtomic } from '../files.ts';
+import { userReferencePng, type UserReference } from '../images/reference.ts';
+import type { ImageStore } from '../images/store.ts';
+import type { Logger } from '../log.ts';
+import type { ImageRow } from '../store/schema.ts';
+import { referenceHash, type EditSession, type SessionStore } from '../store/sessions.ts';
+import type { CallOrigin, UsageLedger } from '../store/usage.ts';
+import type { CallUsage, GeminiGateway } from './gemini.ts';
+import { renderImage, type ReferenceImage } from './render.ts';
+import { KeyedSerialQueue } from './serial.ts';
+import { loadReferences } from './service.ts';
+
+/** Longest edit instruction, characters (the `/scene edit` option and the modal field share it). */
+export const MAX_INSTRUCTION_CHARS = 1000;
+
+/**
+ * Input images one image-model request may carry: Gemini 3 image models take up to 14 reference
+ * images (Gemini API docs, image generation). An edit sends the picture plus the portraits plus
+ * the user's references.
+ */
+export const MAX_INPUT_IMAGES = 14;
+
+/**
+ * Largest picture sent to the image model as PNG, bytes. Gemini caps a whole request at 20 MB
+ * (inline data, base64 included), which a 4K PNG alone can exceed; bigger pictures go as JPEG.
+ */
+export const MAX_SOURCE_PNG_BYTES = 8 * 1024 * 1024;
+
+/** Which picture an edit changes. */
+export type EditTarget =
+  /** The user's session picture in this campaign (`/scene edit`). */
+  | { readonly kind: 'session'; readonly campaignId: string }
+  /** A given picture (reply-to-edit, the Edit button); the session moves to the result. */
+  | { readonly kind: 'image'; readonly imageId: string };
+
+/** Where a request came from, for the usage ledger (Discord snowflakes). */
+export type EditOrigin = Pick<CallOrigin, 'guildId' | 'channelId' | 'jobId'>;
+
+/** One edit: an instruction applied to a picture, with optional reference images. */
+export interface EditRequest {
+  readonly target: EditTarget;
+  /** Discord user id or `cli`; the session moved is this user's. */
+  readonly requestedBy: string;
+  /** What to change, 1-{@link MAX_INSTRUCTION_CHARS} characters after trimming. */
+  readonly instruction: string;
+  /** The user's images, sent after the campaign's portraits. */
+  readonly references?: readonly UserReference[];
+  readonly origin?: EditOrigin;
+}
+
+/**
+ * Stages reported while an edit runs: `waiting` only when an earlier edit of the same session
+ * is still running, then `painting` and `saving`.
+ */
+export type EditStage = 'waiting' | 'painting' | 'saving';
+
+/** Options of the model-calling operations. */
+export interface EditOptions {
+  readonly onProgress?: (stage: EditStage) => void;
+  /** Abandons the model call. */
+  readonly signal?: AbortSignal;
+}
+
+/** A picture an edit operation produced or returned to; it is now the user's session picture. */
+export interface EditResult {
+  readonly image: ImageRow;
+  /** Absolute path of the PNG. */
+  readonly file: string;
+  readonly campaign: { readonly id: string; readonly name: string };
+  /** Model calls made (none for undo). */
+  readonly calls: readonly CallUsage[];
+}
+
+/** Collaborators of {@link EditService}. */
+export interface EditDeps {
+  readonly config: Config;
+  readonly campaigns: CampaignRepository;
+  readonly images: ImageStore;
+  readonly gateway: GeminiGateway;
+  readonly usage: UsageLedger;
+  readonly sessions: SessionStore;
+  readonly log: Logger;
+}
+
+/**
+ * Iterative editing (seed 001): a user's session picture plus an instruction and references
+ * becomes a new picture (mode `edit`, `parent_image_id` the picture changed) that the session
+ * then points at; reroll draws a picture again from the same prompt and references; undo moves
+ * the session back to the parent. Operations on one session (user and campaign) run one after
+ * another, so each edit changes the result of the one before. Knows nothing of Discord.
+ */
+export class EditService {
+  private readonly queue = new KeyedSerialQueue();
+
+  constructor(private readonly deps: EditDeps) {}
+
+  /**
+   * The user's session in `campaignId`.
+   * @throws NoEditSessionError when the user has none anywhere; EditSessionElsewhereError naming the
+   *   campaign of their latest session when it is in another one.
+   */
+  async requireSession(userId: string, campaignId: string): Promise<EditSession> {
+    const here = this.deps.sessions.get(userId, campaignId);
+    if (here) return here;
+    const elsewhere = this.deps.sessions.ofUser(userId)[0];
+    if (!elsewhere) throw new NoEditSessionError();
+    throw new EditSessionElsewhereError(await this.describe(elsewhere.campaignId), await this.describe(campaignId));
+  }
+
+  /**
+   * A picture the user may use Edit and Undo on: one they requested (generated, edited or rerolled).
+   * @throws ImageGoneError, NotImageOwnerError
+   */
+  ownedImage(imageId: string, userId: string): ImageRow {
+    const image = this.image(imageId);
+    if (image.requestedBy !== userId) throw new NotImageOwnerError();
+    return image;
+  }
+
+  /**
+   * Applies an instruction to the target picture and moves the user's session to the result.
+   * Everything that can be checked without the model is checked before waiting for earlier edits.
+   * @throws NoEditSessionError, EditSessionElsewhereError, ImageGoneError, EditPromptError,
+   *   ReferenceNotImageError, ReferenceTooManyPixelsError, TooManyReferencesError, CampaignNotFoundError,
+   *   CampaignFileError, GenerationDisabledError, and the model errors of {@link renderImage}.
+   */
+  async edit(request: EditRequest, options: EditOptions = {}): Promise<EditResult> {
+    const { target } = request;
+    const campaignId =
+      target.kind === 'session'
+        ? (await this.requireSession(request.requestedBy, target.campaignId)).campaignId
+        : this.image(target.imageId).campaignId;
+    const instruction = parseInstruction(request.instruction);
+    const campaign = await this.enabledCampaign(campaignId);
+    const maxPixels = this.deps.config.generation.max_input_pixels;
+    const portraits = await loadReferences(campaign, maxPixels);
+    const given = request.references ?? [];
+    const allowed = Math.max(0, MAX_INPUT_IMAGES - 1 - portraits.length);
+    if (given.length > allowed) throw new TooManyReferencesError(given.length, allowed);
+    const userPngs: Buffer[] = [];
+    for (const reference of given) userPngs.push(await userReferencePng(reference, maxPixels));
+
+    return this.serially(request.requestedBy, campaign.id, options, () => {
+      // Read inside the queue: an edit waiting behind another changes that one's result.
+      let base: ImageRow;
+      if (target.kind === 'session') {
+        const session = this.deps.sessions.get(request.requestedBy, campaign.id);
+        // Gone only if its picture was deleted meanwhile (the foreign key cascades).
+        if (!session) throw new NoEditSessionError();
+        base = this.image(session.currentImageId);
+      } else {
+        base = this.image(target.imageId);
+      }
+      return this.paintEdit({ campaign, base, instruction, portraits, userPngs, requestedBy: request.requestedBy, origin: request.origin }, options);
+    });
+  }
+
+  /**
+   * Draws a picture again: an edit is re-applied to the same parent with the same instruction and
+   * references; a generated scene is redrawn from its prompt (no new text-model call). The result
+   * is a sibling (same parent, mode and turn) and becomes the requester's session picture.
+   * @throws ImageGoneError (the picture, or the one it was edited from), CampaignNotFoundError,
+   *   CampaignFileError, GenerationDisabledError, and the model errors of {@link renderImage}.
+   */
+  async reroll(request: { readonly imageId: string; readonly requestedBy: string; readonly origin?: EditOrigin }, options: EditOptions = {}): Promise<EditResult> {
+    const { config, gateway, images, usage, sessions } = this.deps;
+    const original = this.image(request.imageId);
+    const campaign = await this.enabledCampaign(original.campaignId);
+    const portraits = await loadReferences(campaign, config.generation.max_input_pixels);
+    return this.serially(request.requestedBy, campaign.id, options, async () => {
+      if (original.mode === 'edit') {
+        // A null parent on an edit means the picture it changed was deleted.
+        if (original.parentImageId === null) throw new ImageGoneError(original.id);
+        const base = this.image(original.parentImageId);
+        const userPngs = await this.keptReferences(original);
+        return this.paintEdit({ campaign, base, instruction: original.prompt, portraits, userPngs, requestedBy: request.requestedBy, origin: request.origin }, options);
+      }
+      options.onProgress?.('painting');
+      const rendered = await renderImage(gateway, config, original.prompt, portraits, options.signal);
+      options.onProgress?.('saving');
+      const image = await images.save(rendered, {
+        campaignId: campaign.id,
+        turn: original.turn,
+        mode: original.mode,
+        prompt: original.prompt,
+        provider: 'gemini',
+        model: rendered.model,
+        textModel: original.textModel,
+        inputTokens: rendered.usage.inputTokens,
+        outputTokens: rendered.usage.outputTokens,
+        costUsd: rendered.usage.costUsd,
+        requestedBy: request.requestedBy,
+        parentImageId: original.parentImageId,
+      });
+      usage.record({ userId: request.requestedBy, campaignId: campaign.id, ...request.origin }, 'image', rendered.usage, image.id);
+      sessions.moveTo({ userId: request.requestedBy, campaignId: campaign.id, imageId: image.id, prompt: image.prompt, referenceHash: referenceHash(portraits) });
+      this.deps.log.info({ imageId: image.id, rerollOf: original.id, campaign: campaign.id, requestedBy: request.requestedBy }, 'scene rerolled');
+      return this.result(image, campaign, [rendered.usage]);
+    });
+  }
+
+  /**
+   * Moves the owner's session back to the picture `imageId` was edited from and returns that picture.
+   * @throws ImageGoneError, NotImageOwnerError, NothingToUndoError
+   */
+  async undo(request: { readonly imageId: string; readonly requestedBy: string }): Promise<EditResult> {
+    const image = this.ownedImage(request.imageId, request.requestedBy);
+    if (image.parentImageId === null) throw new NothingToUndoError();
+    const parentId = image.parentImageId;
+    const campaign = await this.describe(image.campaignId);
+    return this.serially(request.requestedBy, image.campaignId, {}, async () => {
+      const parent = this.image(parentId);
+      this.deps.sessions.moveTo({ userId: request.requestedBy, campaignId: image.campaignId, imageId: parent.id, prompt: parent.prompt });
+      this.deps.log.info({ imageId: parent.id, undoneFrom: image.id, requestedBy: request.requestedBy }, 'edit undone');
+      return this.result(parent, campaign, []);
+    });
+  }
+
+  /** Runs `task` in the session's queue, reporting `waiting` when it has to queue. */
+  private serially<T>(userId: string, campaignId: string, options: EditOptions, task: () => Promise<T>): Promise<T> {
+    const key = JSON.stringify([userId, campaignId]);
+    if (this.queue.busy(key)) options.onProgress?.('waiting');
+    return this.queue.run(key, task);
+  }
+
+  /** The model call and bookkeeping of an edit; runs inside the session's queue. */
+  private async paintEdit(
+    input: {
+      readonly campaign: Campaign;
+      readonly base: ImageRow;
+      readonly instruction: string;
+      readonly portraits: readonly ReferenceImage[];
+      readonly userPngs: readonly Buffer[];
+      readonly requestedBy: string;
+      readonly origin: EditOrigin | undefined;
+    },
+    options: EditOptions,
+  ): Promise<EditResult> {
+    const { config, gateway, images, usage, sessions } = this.deps;
+    const { campaign, base, instruction } = input;
+    const started = performance.now();
+    options.onProgress?.('painting');
+    const source = await editSourceImage(await this.pictureBytes(base), MAX_SOURCE_PNG_BYTES);
+    const references = [...input.portraits, ...input.userPngs.map((data) => ({ mimeType: 'image/png', data }))];
+    const rendered = await renderImage(gateway, config, editInstructionText(instruction, references.length), [source, ...references], options.signal);
+    options.onProgress?.('saving');
+    const image = await images.save(rendered, {
+      campaignId: campaign.id,
+      turn: base.turn,
+      mode: 'edit',
+      prompt: instruction,
+      provider: 'gemini',
+      model: rendered.model,
+      textModel: null,
+      inputTokens: rendered.usage.inputTokens,
+      outputTokens: rendered.usage.outputTokens,
+      costUsd: rendered.usage.costUsd,
+      requestedBy: input.requestedBy,
+      parentImageId: base.id,
+    });
+    await this.keepReferences(image, input.userPngs);
+    usage.record({ userId: input.requestedBy, campaignId: campaign.id, ...input.origin }, 'edit', rendered.usage, image.id);
+    sessions.moveTo({ userId: input.requestedBy, campaignId: campaign.id, imageId: image.id, prompt: instruction, referenceHash: referenceHash(references) });
+    this.deps.log.info(
+      { imageId: image.id, parent: base.id, campaign: campaign.id, requestedBy: input.requestedBy, references: references.length, ms: Math.round(performance.now() - started) },
+      'picture edited',
+    );
+    return this.result(image, campaign, [rendered.usage]);
+  }
+
+  /** @throws ImageGoneError when there is no such row. */
+  private image(imageId: string): ImageRow {
+    const image = this.deps.images.get(imageId);
+    if (!image) throw new ImageGoneError(imageId);
+    return image;
+  }
+
+  /** @throws ImageGoneError when the PNG is missing. */
+  private async pictureBytes(image: ImageRow): Promise<Buffer> {
+    try {
+      return await readFile(this.deps.images.absolutePath(image.imagePath));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageGoneError(image.id);
+      throw err;
+    }
+  }
+
+  /**
+   * The user's references of an edit are kept with the campaign's pictures
+   * (`<campaign>/images/references/<imageId>/<n>.png`, git-ignored like them) so that Reroll can
+   * send them again.
+   */
+  private referencesDir(image: ImageRow): string {
+    return path.join(this.deps.config.campaigns_dir, image.campaignId, 'images', 'references', image.id);
+  }
+
+  private async keepReferences(image: ImageRow, pngs: readonly Buffer[]): Promise<void> {
+    if (pngs.length === 0) return;
+    const dir = this.referencesDir(image);
+    await mkdir(dir, { recursive: true });
+    for (const [i, png] of pngs.entries()) await writeFileAtomic(path.join(dir, `${i}.png`), png);
+  }
+
+  private async keptReferences(image: ImageRow): Promise<Buffer[]> {
+    const dir = this.referencesDir(image);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const numbered = names.filter((n) => /^\d+\.png$/.test(n)).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
+    return Promise.all(numbered.map((n) => readFile(path.join(dir, n))));
+  }
+
+  /** @throws CampaignNotFoundError, CampaignFileError, GenerationDisabledError */
+  private async enabledCampaign(campaignId: string): Promise<Campaign> {
+    const campaign = await this.deps.campaigns.load(campaignId);
+    if (!this.deps.config.generation.enabled || !campaign.enabled) throw new GenerationDisabledError();
+    return campaign;
+  }
+
+  /** Id and display name; a campaign whose folder is gone or broken is named by its id. */
+  private async describe(campaignId: string): Promise<{ id: string; name: string }> {
+    const found = (await this.deps.campaigns.list()).find((c) => c.id === campaignId);
+    return { id: campaignId, name: found && found.name !== '(invalid campaign.yaml)' ? found.name : campaignId };
+  }
+
+  private result(image: ImageRow, campaign: { readonly id: string; readonly name: string }, calls: readonly CallUsage[]): EditResult {
+    return { image, file: this.deps.images.absolutePath(image.imagePath), campaign: { id: campaign.id, name: campaign.name }, calls };
+  }
+}
+
+/**
+ * An edit instruction as typed, trimmed.
+ * @throws EditPromptError when it is blank or longer than {@link MAX_INSTRUCTION_CHARS}.
+ */
+export function parseInstruction(text: string): string {
+  const instruction = text.trim();
+  if (!instruction) throw new EditPromptError(MAX_INSTRUCTION_CHARS);
+  if (instruction.length > MAX_INSTRUCTION_CHARS) throw new EditPromptError(MAX_INSTRUCTION_CHARS, instruction.length);
+  return instruction;
+}
+
+/**
+ * The text part of an edit request. The picture to change goes first among the images, so the
+ * text says so; without it the model may treat every image as a reference to combine.
+ */
+export function editInstructionText(instruction: string, references: number): string {
+  return [
+    `Edit the first image: ${instruction}`,
+    'Change only what this asks for and keep the rest of the picture (composition, characters, lighting, art style) as it is.',
+    ...(references > 0 ? ['The other images are references for how characters and things look.'] : []),
+  ].join('\n');
+}
+
+/**
+ * The picture to change as `inlineData`: the stored PNG byte for byte, or when it is over
+ * `maxPngBytes` (bytes) a quality-92 JPEG of the same pixels, to stay within Gemini's request size.
+ */
+export async function editSourceImage(png: Buffer, maxPngBytes: number): Promise<ReferenceImage> {
+  if (png.byteLength <= maxPngBytes) return { mimeType: 'image/png', data: png };
+  return { mimeType: 'image/jpeg', data: await sharp(png).jpeg({ quality: 92, mozjpeg: true }).toBuffer() };
+}

@@ -1,0 +1,432 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import JSZip from 'jszip';
+import { LimnerError } from '../errors.ts';
+import { TEMP_PREFIX } from '../files.ts';
+import type { GenerationMode, ImageRow } from '../store/schema.ts';
+import { dedupeNames, downloadStem, exportZipName, safeCampaignName } from './names.ts';
+import { encodePreview, fitPreview, type PreviewSettings } from './preview.ts';
+
+/** The metadata file every export zip holds beside its pictures. */
+export const MANIFEST_NAME = 'manifest.json';
+
+/** Largest zip jszip can write, bytes: it has no ZIP64, so sizes and offsets are 32-bit. */
+export const ZIP32_MAX_BYTES = 0xffff_ffff;
+/** Entries a zip without ZIP64 can count (the manifest is one of them). */
+const ZIP32_MAX_ENTRIES = 0xffff;
+
+/**
+ * Bytes of the records jszip writes around each stored entry with `streamFiles` (local header,
+ * data descriptor, central directory header; the name appears twice) and at the end of the zip.
+ * Names are ASCII (see `safeCampaignName`), so jszip adds no Unicode path field.
+ */
+const LOCAL_HEADER = 30;
+const DATA_DESCRIPTOR = 16;
+const CENTRAL_HEADER = 46;
+const END_OF_CENTRAL_DIRECTORY = 22;
+
+/** Read size for PNGs going into a zip, bytes: large reads keep jszip's per-chunk overhead low. */
+const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** One picture in `manifest.json`. */
+export interface ManifestImage {
+  /** Its name in the zip: `{campaign_name}_turn_{N}_{mode}[_k].png` (`.jpg` when converted). */
+  readonly file: string;
+  readonly id: string;
+  /** 1-based turn. */
+  readonly turn: number;
+  readonly mode: GenerationMode;
+  readonly prompt: string;
+  /** Image model that drew it. */
+  readonly model: string;
+  /** Text model that wrote the prompt, or null. */
+  readonly textModel: string | null;
+  /** Discord user id, or `cli`. */
+  readonly creator: string;
+  /** ISO 8601 UTC. */
+  readonly createdAt: string;
+  /** The picture this one was edited from: its id, and its file in this export (null when it is not in it). */
+  readonly parent: { readonly id: string; readonly file: string | null } | null;
+  /** Of the file in the zip: pixels and bytes. */
+  readonly width: number;
+  readonly height: number;
+  readonly bytes: number;
+  readonly format: 'png' | 'jpeg';
+  /** Only for a picture converted to JPEG: the PNG kept on the server. */
+  readonly original?: { readonly format: 'png'; readonly width: number; readonly height: number; readonly bytes: number };
+  /** Only for a picture converted to JPEG: why. */
+  readonly note?: string;
+}
+
+/** The whole `manifest.json` of one zip: the campaign and the pictures in that zip. */
+export interface Manifest {
+  readonly campaign: { readonly id: string; readonly name: string };
+  /** ISO 8601 UTC. */
+  readonly exportedAt: string;
+  readonly images: readonly ManifestImage[];
+}
+
+/** A picture planned into a zip. */
+export interface ExportEntry {
+  readonly image: ImageRow;
+  /** Absolute path of the PNG on disk. */
+  readonly source: string;
+  readonly manifest: ManifestImage;
+  /** Set when the PNG alone does not fit a zip: the JPEG encoding to write instead. */
+  readonly jpeg?: PreviewSettings;
+}
+
+/** One zip of an export. */
+export interface ExportPart {
+  /** 1-based. */
+  readonly number: number;
+  /** `{campaign_name}_images.zip` or `{campaign_name}_images_part{k}of{n}.zip`. */
+  readonly name: string;
+  readonly entries: readonly ExportEntry[];
+  /** The text of this zip's `manifest.json`. */
+  readonly manifest: string;
+  /** Exact size of the zip, bytes. */
+  readonly bytes: number;
+}
+
+/** Every zip of an export, decided from file sizes before any zip is built. */
+export interface ExportPlan {
+  readonly campaign: { readonly id: string; readonly name: string };
+  readonly parts: readonly ExportPart[];
+  readonly imageCount: number;
+  /** Pictures that go in as JPEG because their PNG alone is over the limit. */
+  readonly converted: number;
+  /** Sum of the zips' sizes, bytes. */
+  readonly bytes: number;
+  /** The limit every zip keeps to, bytes. */
+  readonly maxPartBytes: number;
+}
+
+/** What a caller learns while zips are built. */
+export interface ExportProgress {
+  /** Pictures written so far, over all parts. */
+  readonly packed: number;
+  readonly total: number;
+  /** 1-based part being built, of `parts`. */
+  readonly part: number;
+  readonly parts: number;
+}
+
+/** The campaign has no pictures. */
+export class NoImagesToExportError extends LimnerError {
+  readonly code = 'export_empty';
+  constructor() {
+    super('No images to download');
+  }
+}
+
+/** A picture cannot be made small enough for the part size limit, even as a small JPEG. */
+export class ExportLimitTooSmallError extends LimnerError {
+  readonly code = 'export_limit_too_small';
+  constructor(
+    readonly limitBytes: number,
+    readonly turn: number,
+  ) {
+    super(`The picture of turn ${turn} cannot fit in a zip of ${limitBytes.toLocaleString('en-US')} bytes, even as a small JPEG; allow larger zips.`);
+  }
+}
+
+/** A picture is recorded but its file is gone from the campaign folder. */
+export class ImageFileMissingError extends LimnerError {
+  readonly code = 'image_file_missing';
+  constructor(
+    readonly imageId: string,
+    readonly turn: number,
+  ) {
+    super(`The picture of turn ${turn} (${imageId}) is recorded but its file is missing on the server; the operator should restore it.`);
+  }
+}
+
+/**
+ * Plans the export of a campaign's pictures into zips of at most `maxPartBytes` each, from the
+ * files' sizes alone, so that {@link zipPartBuffer} and {@link writeExport} later hold at most one
+ * picture (or one part, when building in memory) at a time.
+ *
+ * Names follow seed 17-6 (`{campaign_name}_turn_{N}_{mode}.png`, repeats numbered `_2`, `_3`, ...
+ * in list order). Parts keep list order: part 1 holds the earliest pictures. A picture whose PNG
+ * cannot fit a zip by itself is planned as a high-quality JPEG (quality stepped down from 90, then
+ * halved in size, until it fits) with a `note` in the manifest; the PNG on disk is untouched.
+ * Pictures are stored, not deflated: PNG and JPEG are already compressed.
+ *
+ * @param input.images - The pictures, in the order they should appear (e.g. `ImageStore.list`).
+ * @param input.pathOf - Absolute path of a picture's PNG.
+ * @param input.maxPartBytes - Largest zip, bytes (e.g. Discord's `attachmentSizeLimit`); default and
+ *   ceiling {@link ZIP32_MAX_BYTES}.
+ * @param input.exportedAt - Timestamp written to the manifests (default now).
+ * @throws NoImagesToExportError when `images` is empty.
+ * @throws ImageFileMissingError when a picture's file is gone.
+ * @throws ExportLimitTooSmallError when a picture cannot be made to fit.
+ */
+export async function planExport(input: {
+  campaign: { id: string; name: string };
+  images: readonly ImageRow[];
+  pathOf: (image: ImageRow) => string;
+  maxPartBytes?: number;
+  exportedAt?: Date;
+}): Promise<ExportPlan> {
+  const { campaign, images } = input;
+  if (images.length === 0) throw new NoImagesToExportError();
+  const limit = Math.min(input.maxPartBytes ?? ZIP32_MAX_BYTES, ZIP32_MAX_BYTES);
+  const frame = manifestFrame({ id: campaign.id, name: campaign.name }, (input.exportedAt ?? new Date()).toISOString());
+  const stems = dedupeNames(images.map((image) => downloadStem({ campaignName: campaign.name, campaignId: campaign.id, turn: image.turn, mode: image.mode })));
+  const stemOf = new Map(images.map((image, i) => [image.id, stems[i]!]));
+  // `.png` and `.jpg` have the same length, so every size below holds whichever format a picture ends up in.
+  const provisional = (id: string | null) => (id && stemOf.has(id) ? `${stemOf.get(id)}.png` : null);
+  /** Bytes of a zip holding just this picture, without the picture's own data. */
+  const aloneOverhead = (m: ManifestImage) => zipBytes([m.file], frame.bytes + manifestItemBytes(m));
+
+  type Stored = Parameters<typeof manifestImage>[3];
+  const decided: Array<{ image: ImageRow; source: string; stored: Stored; jpeg?: PreviewSettings }> = [];
+  for (const image of images) {
+    const source = input.pathOf(image);
+    const pngBytes = await fileSize(source, image);
+    const file = provisional(image.id)!;
+    const parentFile = provisional(image.parentImageId);
+    const png: Stored = { format: 'png', width: image.width, height: image.height, bytes: pngBytes };
+    if (aloneOverhead(manifestImage(image, file, parentFile, png)) + pngBytes <= limit) {
+      decided.push({ image, source, stored: png });
+      continue;
+    }
+    // Budget for the JPEG: its own numbers have at most the digits of the original's size and of the limit.
+    const widest = manifestImage(image, file, parentFile, { format: 'jpeg', width: image.width, height: image.height, bytes: limit, pngBytes, limit });
+    const budget = limit - aloneOverhead(widest);
+    const jpeg = budget > 0 ? await fitPreview(await readFile(source), budget, ['jpeg']) : undefined;
+    if (!jpeg) throw new ExportLimitTooSmallError(limit, image.turn);
+    const { data, ...settings } = jpeg;
+    decided.push({ image, source, jpeg: settings, stored: { format: 'jpeg', width: jpeg.width, height: jpeg.height, bytes: data.byteLength, pngBytes, limit } });
+  }
+  const extension = new Map(decided.map((d) => [d.image.id, d.jpeg ? 'jpg' : 'png']));
+  const fileOf = (id: string | null) => (id && stemOf.has(id) ? `${stemOf.get(id)}.${extension.get(id)}` : null);
+  const entries: ExportEntry[] = decided.map(({ image, source, stored, jpeg }) => ({
+    image,
+    source,
+    manifest: manifestImage(image, fileOf(image.id)!, fileOf(image.parentImageId), stored),
+    ...(jpeg ? { jpeg } : {}),
+  }));
+
+  // Greedy in list order: a part takes pictures until the next one would push it over the limit.
+  const empty = zipBytes([], frame.bytes);
+  const groups: ExportEntry[][] = [];
+  let group: ExportEntry[] = [];
+  let size = empty;
+  for (const entry of entries) {
+    // An entry's records, its data and its manifest item (with the `,\n` before it unless it is first).
+    const cost = (first: boolean) => entryOverhead(entry.manifest.file) + entry.manifest.bytes + manifestItemBytes(entry.manifest) + (first ? 0 : 2);
+    if (group.length > 0 && (size + cost(false) > limit || group.length + 2 > ZIP32_MAX_ENTRIES)) {
+      groups.push(group);
+      group = [];
+      size = empty;
+    }
+    size += cost(group.length === 0);
+    group.push(entry);
+  }
+  groups.push(group);
+
+  const safeName = safeCampaignName(campaign.name, campaign.id);
+  const parts = groups.map((members, i): ExportPart => {
+    const manifest = frame.text(members.map((e) => manifestItem(e.manifest)));
+    const data = members.reduce((sum, e) => sum + e.manifest.bytes, 0);
+    return {
+      number: i + 1,
+      name: exportZipName(safeName, i + 1, groups.length),
+      entries: members,
+      manifest,
+      bytes: zipBytes(members.map((e) => e.manifest.file), Buffer.byteLength(manifest)) + data,
+    };
+  });
+  return {
+    campaign: { id: campaign.id, name: campaign.name },
+    parts,
+    imageCount: images.length,
+    converted: entries.filter((e) => e.jpeg).length,
+    bytes: parts.reduce((sum, p) => sum + p.bytes, 0),
+    maxPartBytes: limit,
+  };
+}
+
+/**
+ * Builds one zip in memory: a Buffer of exactly `part.bytes`, the only large allocation, so
+ * building holds about one part. For uploads (Discord wants each file as bytes).
+ * @param onImage - Called after each picture is written.
+ * @throws Error when the zip does not come out at the planned size (a file changed on disk).
+ */
+export async function zipPartBuffer(part: ExportPart, onImage?: () => void): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(part.bytes);
+  let offset = 0;
+  await pipeline(
+    zipStream(part, onImage),
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        if (offset + chunk.byteLength > out.byteLength) return done(sizeMismatch(part, offset + chunk.byteLength));
+        chunk.copy(out, offset);
+        offset += chunk.byteLength;
+        done();
+      },
+    }),
+  );
+  if (offset !== part.bytes) throw sizeMismatch(part, offset);
+  return out;
+}
+
+/**
+ * Writes every zip of `plan` into `dir` (created when missing), streaming each picture from disk
+ * so memory stays at a few read chunks per zip whatever the zips' sizes. Each zip is written to a
+ * temporary name and renamed, so `dir` never holds half a zip under its real name; an existing
+ * zip of the same name is replaced.
+ * @param options.concurrency - Zips built at once (default 2: one zip's CRC work overlaps another's reads).
+ * @returns Absolute paths of the zips, in part order.
+ */
+export async function writeExport(
+  plan: ExportPlan,
+  dir: string,
+  options: { onProgress?: (progress: ExportProgress) => void; concurrency?: number } = {},
+): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  let packed = 0;
+  const queue = [...plan.parts];
+  const worker = async () => {
+    for (let part = queue.shift(); part; part = queue.shift()) {
+      const current = part;
+      const report = () => options.onProgress?.({ packed, total: plan.imageCount, part: current.number, parts: plan.parts.length });
+      report();
+      const file = path.join(dir, current.name);
+      const tmp = path.join(dir, `${TEMP_PREFIX}${randomUUID()}-${current.name}`);
+      try {
+        const sink = createWriteStream(tmp, { flags: 'wx' });
+        await pipeline(
+          zipStream(current, () => {
+            packed++;
+            report();
+          }),
+          sink,
+        );
+        if (sink.bytesWritten !== current.bytes) throw sizeMismatch(current, sink.bytesWritten);
+        await rename(tmp, file);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 2) }, worker));
+  return plan.parts.map((p) => path.join(dir, p.name));
+}
+
+/**
+ * The zip of one part as a stream: pictures are STORED (not deflated) and read lazily one after
+ * the other, then `manifest.json`. Entries carry the picture's creation time.
+ */
+function zipStream(part: ExportPart, onImage?: () => void): NodeJS.ReadableStream {
+  const zip = new JSZip();
+  for (const entry of part.entries) {
+    zip.file(entry.manifest.file, entryStream(entry, onImage), { binary: true, date: new Date(entry.image.createdAt) });
+  }
+  zip.file(MANIFEST_NAME, part.manifest);
+  return zip.generateNodeStream({ type: 'nodebuffer', compression: 'STORE', streamFiles: true });
+}
+
+/** A picture's bytes, opened only when jszip reaches it so a zip of thousands never holds thousands of files open. */
+function entryStream(entry: ExportEntry, onDone?: () => void): Readable {
+  async function* chunks() {
+    if (entry.jpeg) yield await encodePreview(await readFile(entry.source), entry.jpeg);
+    else yield* createReadStream(entry.source, { highWaterMark: READ_CHUNK_BYTES });
+    onDone?.();
+  }
+  return Readable.from(chunks(), { objectMode: false, highWaterMark: READ_CHUNK_BYTES });
+}
+
+/** Size of a zip of stored entries named `names` plus `manifest.json` of `manifestBytes`, without the entries' data. */
+function zipBytes(names: readonly string[], manifestBytes: number): number {
+  return names.reduce((sum, name) => sum + entryOverhead(name), entryOverhead(MANIFEST_NAME) + manifestBytes + END_OF_CENTRAL_DIRECTORY);
+}
+
+/** Bytes jszip writes for a stored entry besides its data. */
+function entryOverhead(name: string): number {
+  return LOCAL_HEADER + DATA_DESCRIPTOR + CENTRAL_HEADER + 2 * name.length;
+}
+
+/**
+ * `manifest.json` is `JSON.stringify(manifest, null, 2)` plus a newline, assembled from one item per
+ * picture so a part's manifest size can be added up picture by picture while planning.
+ */
+function manifestFrame(campaign: Manifest['campaign'], exportedAt: string) {
+  const head = `${JSON.stringify({ campaign, exportedAt }, null, 2).slice(0, -2)},\n  "images": [\n`;
+  const tail = '\n  ]\n}\n';
+  return {
+    /** Bytes of the manifest without its items. */
+    bytes: Buffer.byteLength(head) + Buffer.byteLength(tail),
+    text: (items: readonly string[]) => `${head}${items.join(',\n')}${tail}`,
+  };
+}
+
+/** One picture's object as it appears, indented, inside `"images": [...]`. */
+function manifestItem(image: ManifestImage): string {
+  return JSON.stringify(image, null, 2).replace(/^/gm, '    ');
+}
+
+function manifestItemBytes(image: ManifestImage): number {
+  return Buffer.byteLength(manifestItem(image));
+}
+
+function manifestImage(
+  image: ImageRow,
+  file: string,
+  parentFile: string | null,
+  stored: { format: 'png' | 'jpeg'; width: number; height: number; bytes: number; pngBytes?: number; limit?: number },
+): ManifestImage {
+  const base = {
+    file,
+    id: image.id,
+    turn: image.turn,
+    mode: image.mode,
+    prompt: image.prompt,
+    model: image.model,
+    textModel: image.textModel,
+    creator: image.requestedBy,
+    createdAt: image.createdAt,
+    parent: image.parentImageId ? { id: image.parentImageId, file: parentFile } : null,
+    width: stored.width,
+    height: stored.height,
+    bytes: stored.bytes,
+    format: stored.format,
+  };
+  if (stored.format === 'png') return base;
+  const pngBytes = stored.pngBytes ?? 0;
+  return {
+    ...base,
+    original: { format: 'png', width: image.width, height: image.height, bytes: pngBytes },
+    note: `The PNG (${megabytes(pngBytes)}) is larger than the ${megabytes(stored.limit ?? 0)} limit of each zip, so it is included as a JPEG; the original PNG is kept on the server.`,
+  };
+}
+
+async function fileSize(file: string, image: ImageRow): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageFileMissingError(image.id, image.turn);
+    throw err;
+  }
+}
+
+function sizeMismatch(part: ExportPart, actual: number): Error {
+  return new Error(`${part.name} came out at ${actual} bytes instead of the planned ${part.bytes}: a picture changed on disk during the export`);
+}
+
+/** `12.3 MB` (MiB, one decimal), as sizes are shown to users. */
+export function megabytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** The progress line shown while zips are built: `Packing 120/500 images... part 3 of 9`. */
+export function exportProgressText(p: ExportProgress): string {
+  return `Packing ${p.packed}/${p.total} images... part ${p.part} of ${p.parts}`;
+}

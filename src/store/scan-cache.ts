@@ -1,0 +1,48 @@
+import { and, desc, eq, like } from 'drizzle-orm';
+import type { Store } from './db.ts';
+import { scanCache } from './schema.ts';
+
+/** A turn the scanner chose and why (one sentence from the model). `turn` is 1-based. */
+export interface ScanPick {
+  readonly turn: number;
+  readonly rationale: string;
+}
+
+/**
+ * `/scene best` results in the `scan_cache` table, keyed by content hashes the scanner computes:
+ * `passage:<hex>` holds one passage's candidate, `final:<hex>` the winner for a whole transcript.
+ */
+export class ScanCache {
+  constructor(private readonly store: Store) {}
+
+  /** The pick stored under `key`, if any. */
+  get(key: string): ScanPick | undefined {
+    const row = this.store.db
+      .select({ turn: scanCache.turn, rationale: scanCache.rationale })
+      .from(scanCache)
+      .where(eq(scanCache.key, key))
+      .get();
+    return row ?? undefined;
+  }
+
+  /** Stores (or replaces) the pick under `key`. */
+  put(key: string, campaignId: string, pick: ScanPick): void {
+    const row = { key, campaignId, turn: pick.turn, rationale: pick.rationale, createdAt: new Date().toISOString() };
+    this.store.db
+      .insert(scanCache)
+      .values(row)
+      .onConflictDoUpdate({ target: scanCache.key, set: { campaignId, turn: pick.turn, rationale: pick.rationale, createdAt: row.createdAt } })
+      .run();
+  }
+
+  /** Keys starting with `prefix` (e.g. `final:`) stored for a campaign, newest first. */
+  keys(campaignId: string, prefix: string): string[] {
+    return this.store.db
+      .select({ key: scanCache.key })
+      .from(scanCache)
+      .where(and(eq(scanCache.campaignId, campaignId), like(scanCache.key, `${prefix}%`)))
+      .orderBy(desc(scanCache.createdAt))
+      .all()
+      .map((r) => r.key);
+  }
+}

@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import { and, desc, eq } from 'drizzle-orm';
+import type { Store } from './db.ts';
+import { editSessions, type EditSessionRow } from './schema.ts';
+
+/**
+ * A user's active edit session in one campaign: the picture their next `/scene edit` changes.
+ * `userId` is a Discord user id (snowflake) or `cli`; `updatedAt` is ISO 8601 UTC.
+ */
+export type EditSession = EditSessionRow;
+
+/** Where a session moves: the picture it now points at and the prompt that made it. */
+export interface SessionMove {
+  readonly userId: string;
+  readonly campaignId: string;
+  readonly imageId: string;
+  /** The prompt (scene prompt or edit instruction) that produced `imageId`. */
+  readonly prompt: string;
+  /** {@link referenceHash} of the references sent; absent keeps the session's current hash ('' for a new one). */
+  readonly referenceHash?: string;
+}
+
+/**
+ * Edit sessions in SQLite: at most one per user per campaign (the table's primary key), so a user
+ * can refine a picture in each campaign they play in. Generating a scene or editing a picture moves
+ * the session; nothing else deletes it except its image being deleted (foreign key cascade).
+ */
+export class SessionStore {
+  constructor(private readonly store: Store) {}
+
+  /** The user's session in a campaign, or undefined. */
+  get(userId: string, campaignId: string): EditSession | undefined {
+    return this.store.db
+      .select()
+      .from(editSessions)
+      .where(and(eq(editSessions.userId, userId), eq(editSessions.campaignId, campaignId)))
+      .get();
+  }
+
+  /** Every session of a user, most recently moved first. */
+  ofUser(userId: string): EditSession[] {
+    return this.store.db.select().from(editSessions).where(eq(editSessions.userId, userId)).orderBy(desc(editSessions.updatedAt)).all();
+  }
+
+  /** Creates or replaces the user's session in `move.campaignId` so it points at `move.imageId`. */
+  moveTo(move: SessionMove): EditSession {
+    const updatedAt = new Date().toISOString();
+    const set = {
+      currentImageId: move.imageId,
+      lastPrompt: move.prompt,
+      updatedAt,
+      ...(move.referenceHash === undefined ? {} : { referenceHash: move.referenceHash }),
+    };
+    return this.store.db
+      .insert(editSessions)
+      .values({ userId: move.userId, campaignId: move.campaignId, referenceHash: '', ...set })
+      .onConflictDoUpdate({ target: [editSessions.userId, editSessions.campaignId], set })
+      .returning()
+      .get();
+  }
+}
+
+/**
+ * sha256 (hex) over the reference images sent with a request, in order, each prefixed by its length
+ * so that different splits of the same bytes differ; '' when there are none.
+ */
+export function referenceHash(references: ReadonlyArray<{ readonly data: Uint8Array }>): string {
+  if (references.length === 0) return '';
+  const hash = createHash('sha256');
+  for (const r of references) {
+    hash.update(`${r.data.byteLength}:`);
+    hash.update(r.data);
+  }
+  return hash.digest('hex');
+}

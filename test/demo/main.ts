@@ -1,0 +1,259 @@
+/**
+ * `npm run demo`: plays a short scripted session against the real bot on loopback emulators (no
+ * network, no credentials) and shows it the way a person reading `#campaign` would see it.
+ *
+ * Writes to `demo-output/` (cleared first): each posted picture with its step number as prefix,
+ * `transcript.txt` (exactly what is printed) and `messages.json` (the emulator's stored messages).
+ * Exits 1, saying which step fell short, when a step did not produce what it should.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { InteractionResult, StoredAttachment, StoredMessage } from '../emulators/discord/types.ts';
+import { startBotHarness, type BotHarness } from '../support/bot-harness.ts';
+import { ROOT, SAMPLE_CAMPAIGN } from '../support/fixtures.ts';
+import { autocompleteLines, channelHeader, commandLine, interactionLines, type SavedFile } from './render.ts';
+
+/** Relative to the repository root, which is also where `npm run demo` runs. */
+const OUTPUT_DIR = 'demo-output';
+/** The whole run, start-up and shutdown included; well above a normal run (a few seconds). */
+const HARD_TIMEOUT_MS = 60_000;
+/** One step, from injecting the command to its final message. */
+const STEP_TIMEOUT_MS = 20_000;
+/** Slow enough that each progress edit reaches the channel before the next stage starts. */
+const GEMINI_LATENCY_MS = 300;
+const EPHEMERAL = 64;
+
+type Who = keyof BotHarness['users'];
+
+/** What a step left behind, for its expectations. */
+interface Outcome {
+  result: InteractionResult;
+  choices: ReadonlyArray<{ name: string; value: string | number }>;
+  /** Attachments of this step's messages that were downloaded and read as images. */
+  images: Array<{ attachment: StoredAttachment; format: string | undefined; width: number | undefined; height: number | undefined; bytes: number }>;
+  /** Gemini requests made while the step ran. */
+  geminiCalls: number;
+}
+
+/** One command in the script. */
+interface Step {
+  user: Who;
+  sub: string;
+  options: Record<string, string | number>;
+  /** An option the user types part of first, looking at the suggestions before sending. */
+  browse?: { option: string; typed: string; type: number };
+  /** What the step must have produced: each returned string is a problem. */
+  expect: (o: Outcome) => string[];
+}
+
+const SCRIPT: readonly Step[] = [
+  {
+    user: 'gm',
+    sub: 'link',
+    options: { campaign: SAMPLE_CAMPAIGN },
+    expect: ({ result }) => [
+      ...(result.ephemeral ? ['the link confirmation was ephemeral; the channel should see it'] : []),
+      ...(/now illustrates \*\*.+\*\*/.test(result.original?.content ?? '') ? [] : [`no link confirmation (got ${JSON.stringify(result.original?.content ?? null)})`]),
+    ],
+  },
+  {
+    user: 'ana',
+    sub: 'current',
+    options: {},
+    expect: (o) => [...expectPicture(o, /^Turn [\d,]+ · current scene$/), ...expectProgress(o)],
+  },
+  {
+    user: 'bo',
+    sub: 'turn',
+    options: { number: 1500 },
+    browse: { option: 'number', typed: '150', type: 4 },
+    expect: (o) => [
+      ...(o.choices.some((c) => c.value === 1500) ? [] : ['typing "150" did not suggest turn 1500']),
+      ...expectPicture(o, /^Turn 1,500$/),
+      ...expectProgress(o),
+    ],
+  },
+  {
+    user: 'ana',
+    sub: 'turn',
+    options: { number: 9999 },
+    expect: ({ result, geminiCalls }) => {
+      const problems: string[] = [];
+      const notice = result.followUps.find((m) => m.flags & EPHEMERAL);
+      if (!notice || !/out of range/.test(notice.content)) problems.push('no ephemeral "out of range" answer');
+      if (result.original && !result.original.deleted) problems.push('a public reply was left in the channel');
+      if (geminiCalls > 0) problems.push(`Gemini was called ${geminiCalls} time(s) for an impossible turn`);
+      return problems;
+    },
+  },
+];
+
+/** A public message carrying a valid PNG, shown inline by its embed. */
+function expectPicture({ result, images }: Outcome, title: RegExp): string[] {
+  const message = result.original;
+  if (!message || message.deleted) return [`no picture was posted (${describeEnd(result)})`];
+  const problems: string[] = [];
+  if (result.ephemeral) problems.push('the picture was only visible to its requester');
+  const embed = message.embeds[0];
+  if (!embed) problems.push('the picture has no embed');
+  else if (!title.test(String(embed.title))) problems.push(`embed title ${JSON.stringify(embed.title)} does not match ${title}`);
+  const png = images.find((i) => i.attachment.filename.endsWith('.png'));
+  if (!png) return [...problems, `no PNG attachment (${message.attachments.map((a) => a.filename).join(', ') || 'no attachments'})`];
+  if (png.format !== 'png' || !png.width || !png.height) problems.push(`${png.attachment.filename} is not a readable PNG (sharp says ${png.format ?? 'unknown'})`);
+  else if (png.width !== png.attachment.width || png.height !== png.attachment.height) {
+    problems.push(`${png.attachment.filename} is ${png.width}×${png.height} but Discord recorded ${png.attachment.width}×${png.attachment.height}`);
+  }
+  if (png.bytes !== png.attachment.size) problems.push(`downloaded ${png.bytes} bytes of ${png.attachment.filename}, Discord stored ${png.attachment.size}`);
+  if (embed && embed.image?.url !== png.attachment.url) problems.push('the embed does not show the attached picture');
+  return problems;
+}
+
+/** People should see the bot working, not a silent "thinking…" for the whole generation. */
+function expectProgress({ result }: Outcome): string[] {
+  const shown = result.history.slice(0, -1).filter((s) => s.content.length > 0);
+  return shown.length > 0 ? [] : ['no progress edits were shown before the picture'];
+}
+
+/** A short account of how an interaction ended, for failure messages. */
+function describeEnd(r: InteractionResult): string {
+  const last = r.followUps.at(-1) ?? r.original;
+  return last ? `last message: ${JSON.stringify(last.content)}` : `callbacks: ${r.callbacks.map((c) => c.type).join(',') || 'none'}`;
+}
+
+/** Done when the bot has answered for good: an immediate reply, a posted picture or a follow-up. */
+function finished(r: InteractionResult): boolean {
+  const first = r.callbacks[0];
+  if (!first) return false;
+  if (first.type !== 5) return true;
+  return Boolean(r.original?.attachments.length || r.original?.embeds.length) || r.followUps.length > 0;
+}
+
+/** Drops file bytes (already saved beside it) so `messages.json` stays readable. */
+function withoutBytes(key: string, value: unknown): unknown {
+  return key === 'bytes' ? undefined : value;
+}
+
+async function main(): Promise<number> {
+  let phase = 'starting the emulators and the bot';
+  // unref: a clean run exits on its own; if a handle leaks after close, this still fires and says so.
+  setTimeout(() => {
+    console.error(`\nDemo FAILED: still running after ${HARD_TIMEOUT_MS / 1000} s (while ${phase}).`);
+    process.exit(1);
+  }, HARD_TIMEOUT_MS).unref();
+
+  const outDir = path.join(ROOT, OUTPUT_DIR);
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
+
+  const transcript: string[] = [];
+  const say = (...lines: string[]) => {
+    for (const line of lines) {
+      console.log(line);
+      transcript.push(line);
+    }
+  };
+  const problems: string[] = [];
+  const steps: unknown[] = [];
+  const saved = new Map<string, SavedFile>();
+  let pictures = 0;
+  let h: BotHarness | undefined;
+
+  try {
+    h = await startBotHarness();
+    h.gemini.setLatency(GEMINI_LATENCY_MS);
+    const channel = h.bot.client.channels.cache.get(h.channels.campaign);
+    const channelName = channel && 'name' in channel && channel.name ? channel.name : 'campaign';
+    const guildName = h.bot.client.guilds.cache.get(h.guildId)?.name ?? 'the guild';
+    const botName = h.discord.botUser.global_name ?? h.discord.botUser.username;
+
+    say(
+      `Limner demo: the real bot on loopback Discord and Gemini emulators (pictures are the emulator's placeholders).`,
+      `Sample campaign: CRD3 C1E001 "Arrival at Kraghammer", CC BY-SA 4.0 (campaigns/${SAMPLE_CAMPAIGN}/ATTRIBUTION.md).`,
+      '',
+      channelHeader(channelName, guildName),
+    );
+
+    for (const [index, step] of SCRIPT.entries()) {
+      const number = index + 1;
+      const user = h.users[step.user];
+      const label = `step ${number} (${user.username}: /scene ${step.sub})`;
+      phase = label;
+
+      let choices: Outcome['choices'] = [];
+      if (step.browse) {
+        const { option, typed, type } = step.browse;
+        choices = (await h.autocomplete(step.sub, { name: option, value: typed, type }, { user })).autocompleteChoices ?? [];
+        say(...autocompleteLines(user.username, 'scene', step.sub, option, typed, choices));
+      }
+
+      say(commandLine(user.username, 'scene', step.sub, step.options));
+      const geminiBefore = h.gemini.requests.length;
+      const handle = await h.scene(step.sub, step.options, { user });
+      try {
+        await handle.waitUntil(finished, STEP_TIMEOUT_MS);
+      } catch (err) {
+        problems.push(`${label} did not finish: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      const result = handle.result;
+      const messages = [result.original, ...result.followUps].filter((m): m is StoredMessage => Boolean(m) && !m?.deleted);
+
+      const images: Outcome['images'] = [];
+      for (const attachment of messages.flatMap((m) => m.attachments)) {
+        // Fetched from the emulator's URL, as a Discord client would, rather than read from its memory.
+        const response = await fetch(attachment.url);
+        if (!response.ok) {
+          problems.push(`${label}: ${attachment.filename} could not be downloaded (HTTP ${response.status})`);
+          continue;
+        }
+        const bytes = Buffer.from(await response.arrayBuffer());
+        const file = `${OUTPUT_DIR}/${String(number).padStart(2, '0')}_${attachment.filename}`;
+        await writeFile(path.join(ROOT, file), bytes);
+        saved.set(attachment.id, { path: file, size: bytes.length });
+        const meta = await sharp(bytes).metadata().catch(() => undefined);
+        images.push({ attachment, format: meta?.format, width: meta?.width, height: meta?.height, bytes: bytes.length });
+      }
+
+      say(...interactionLines(result, { botName, userName: user.username, saved }));
+      const outcome: Outcome = { result, choices, images, geminiCalls: h.gemini.requests.length - geminiBefore };
+      problems.push(...step.expect(outcome).map((p) => `${label}: ${p}`));
+      pictures += images.filter((i) => i.format === 'png').length;
+      steps.push({
+        step: number,
+        user: user.username,
+        command: `/scene ${step.sub}`,
+        options: step.options,
+        ...(step.browse ? { autocomplete: { ...step.browse, choices } } : {}),
+        callbacks: result.callbacks,
+        ephemeral: result.ephemeral,
+        history: result.history,
+        messages: [result.original, ...result.followUps].filter(Boolean),
+      });
+    }
+
+    if (h.discord.unhandled.length > 0) {
+      problems.push(`the Discord emulator had no route for: ${h.discord.unhandled.map((u) => `${u.method} ${u.path}`).join(', ')}`);
+    }
+    await writeFile(
+      path.join(outDir, 'messages.json'),
+      `${JSON.stringify({ guild: guildName, channel: channelName, steps, channelAtEnd: h.discord.messages(h.channels.campaign) }, withoutBytes, 2)}\n`,
+    );
+  } catch (err) {
+    problems.push(`${phase} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  } finally {
+    phase = 'shutting down';
+    await h?.close().catch((err: unknown) => problems.push(`shutting down failed: ${String(err)}`));
+  }
+
+  say('');
+  if (problems.length === 0) {
+    say(`Demo finished: ${pictures} picture${pictures === 1 ? '' : 's'} in ${OUTPUT_DIR}/ (no network, no credentials used).`);
+  } else {
+    say(`Demo FAILED: ${problems.length} problem${problems.length === 1 ? '' : 's'}:`, ...problems.map((p) => `  - ${p}`));
+  }
+  await writeFile(path.join(outDir, 'transcript.txt'), `${transcript.join('\n')}\n`);
+  return problems.length === 0 ? 0 : 1;
+}
+
+// exitCode rather than exit(): the run must end because everything closed, not because it was cut off.
+process.exitCode = await main();

@@ -1,0 +1,73 @@
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseCampaignId } from '../src/campaigns/id.ts';
+import { checkImageStore } from '../src/images/doctor.ts';
+import { ImageStore } from '../src/images/store.ts';
+import { openStore, type Store } from '../src/store/db.ts';
+import { tempDir } from './support/fixtures.ts';
+
+let tmp: { dir: string; cleanup: () => void };
+let store: Store;
+let images: ImageStore;
+beforeEach(() => {
+  tmp = tempDir();
+  store = openStore(path.join(tmp.dir, 'limner.db'));
+  images = new ImageStore(store, tmp.dir);
+});
+afterEach(() => {
+  store.close();
+  tmp.cleanup();
+});
+
+const meta = {
+  campaignId: parseCampaignId('vault'),
+  turn: 1,
+  mode: 'specific' as const,
+  prompt: 'p',
+  provider: 'gemini',
+  model: 'm',
+  textModel: null,
+  inputTokens: 0,
+  outputTokens: 0,
+  costUsd: 0,
+  requestedBy: 'cli',
+};
+
+describe('checkImageStore', () => {
+  it('reports nothing on a clean store', async () => {
+    await images.save({ png: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer(), width: 8, height: 8 }, meta);
+    expect(await checkImageStore(store, tmp.dir, { fix: true })).toEqual({ tempFiles: [], unrecordedImages: [], missingFiles: [], actions: [] });
+  });
+
+  it('finds each kind of debris; --fix deletes temporary files, keeps unrecorded pictures in lost+found and never touches rows', async () => {
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).png().toBuffer();
+    const kept = await images.save({ png, width: 8, height: 8 }, meta);
+    const gone = await images.save({ png, width: 8, height: 8 }, meta);
+    rmSync(images.absolutePath(gone.imagePath));
+    const dir = path.join(tmp.dir, 'vault', 'images');
+    writeFileSync(path.join(dir, '.tmp-aaaa-x.png'), 'half');
+    writeFileSync(path.join(tmp.dir, 'vault', '.tmp-bbbb-campaign.yaml'), 'half');
+    const orphan = '0f0f0f0f-0000-4000-8000-000000000000.png';
+    writeFileSync(path.join(dir, orphan), png);
+    mkdirSync(path.join(tmp.dir, 'not a campaign'));
+    writeFileSync(path.join(tmp.dir, 'not a campaign', '.tmp-zzz'), 'x');
+
+    const report = await checkImageStore(store, tmp.dir);
+    expect(report.tempFiles).toEqual(['vault/.tmp-bbbb-campaign.yaml', 'vault/images/.tmp-aaaa-x.png']);
+    expect(report.unrecordedImages).toEqual([`vault/images/${orphan}`]);
+    expect(report.missingFiles).toEqual([{ imageId: gone.id, imagePath: gone.imagePath }]);
+    expect(report.actions).toEqual([]);
+    expect(existsSync(path.join(dir, orphan))).toBe(true);
+
+    const fixed = await checkImageStore(store, tmp.dir, { fix: true });
+    expect(fixed.actions).toHaveLength(3);
+    expect(readdirSync(dir).sort()).toEqual([`${kept.id}.png`, 'lost+found']);
+    expect(readdirSync(path.join(dir, 'lost+found'))).toEqual([orphan]);
+    expect(images.get(gone.id)).toBeDefined();
+    const again = await checkImageStore(store, tmp.dir);
+    expect([again.tempFiles, again.unrecordedImages]).toEqual([[], []]);
+    expect(again.missingFiles).toHaveLength(1);
+  });
+});
