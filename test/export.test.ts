@@ -20,6 +20,7 @@ import {
   type Manifest,
 } from '../src/images/export.ts';
 import { dedupeNames, exportZipName, safeCampaignName } from '../src/images/names.ts';
+import { storedZip, ZIP_END_BYTES, zipEntryOverhead } from '../src/images/zip.ts';
 import { ImageStore, type NewImage } from '../src/images/store.ts';
 import { openStore, type Store } from '../src/store/db.ts';
 import type { ImageRow } from '../src/store/schema.ts';
@@ -77,7 +78,7 @@ async function unzipAll(p: ExportPlan) {
   const out = [];
   for (const part of p.parts) {
     const data = await zipPartBuffer(part);
-    const zip = await JSZip.loadAsync(data);
+    const zip = await JSZip.loadAsync(data, { checkCRC32: true });
     const manifest = JSON.parse(await zip.file(MANIFEST_NAME)!.async('string')) as Manifest;
     out.push({ part, data, zip, manifest, names: Object.keys(zip.files) });
   }
@@ -100,6 +101,34 @@ describe('export names', () => {
     expect(safeCampaignName('Élan vital', 'x')).toBe('Elan_vital');
     expect(safeCampaignName('龍の洞窟', 'dragon')).toBe('campaign_dragon');
     expect(safeCampaignName('a'.repeat(80), 'x')).toHaveLength(50);
+  });
+});
+
+describe('storedZip', () => {
+  const collect = async (stream: NodeJS.ReadableStream) => {
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  };
+  async function* bytes(...parts: string[]) {
+    for (const p of parts) yield Buffer.from(p);
+  }
+
+  it('writes stored entries that jszip reads back with their CRC-32 checked and their UTC times', async () => {
+    const date = new Date('2026-03-14T15:09:26.535Z');
+    const zip = await collect(storedZip([
+      { name: 'a.txt', date, data: () => bytes('hello, ', 'world') },
+      { name: 'empty.bin', date, data: () => bytes() },
+    ]));
+    expect(zip.byteLength).toBe(ZIP_END_BYTES + zipEntryOverhead('a.txt') + 12 + zipEntryOverhead('empty.bin'));
+    const read = await JSZip.loadAsync(zip, { checkCRC32: true });
+    expect(await read.file('a.txt')!.async('string')).toBe('hello, world');
+    expect(await read.file('empty.bin')!.async('string')).toBe('');
+    expect(read.file('a.txt')!.date.toISOString()).toBe('2026-03-14T15:09:26.000Z');
+  });
+
+  it('refuses names that are not printable ASCII', async () => {
+    await expect(collect(storedZip([{ name: 'é.png', date: new Date(), data: () => bytes('x') }]))).rejects.toThrow(/printable ASCII/);
   });
 });
 

@@ -131,7 +131,11 @@ describe('/scene best through the Gemini emulator', () => {
     expect(others).toEqual([]);
     expect(scan!.model).toBe('gemini-3.5-flash');
     expect(scanPurpose(scan!)).toBe('scan');
-    expect(scan!.body.generationConfig).toMatchObject({ responseMimeType: 'application/json', responseJsonSchema: z.toJSONSchema(scanAnswerSchema) });
+    expect(scan!.body.generationConfig).toMatchObject({
+      responseMimeType: 'application/json',
+      responseJsonSchema: z.toJSONSchema(scanAnswerSchema),
+      thinkingConfig: { thinkingLevel: 'LOW' },
+    });
     expect(SCAN_SYSTEM).toMatch(/battles, revelations, striking places, emotional moments and magic/);
     const lines = shownLines(scan!);
     expect(lines).toHaveLength(2160);

@@ -128,9 +128,8 @@ export class SceneScanner {
       return { ...hit, entry: entryOf(hit.turn), cached: true, passages: passages.length, calls: [] };
     }
     // The previous winner stands for every passage inside the transcript it was chosen from.
-    const previousPick = keys.previous && this.deps.cache.get(keys.previous.key);
-    const covered = previousPick ? keys.previous!.entries : 0;
-    const pending = passages.filter((p) => p.end > covered);
+    const previous = keys.previous;
+    const pending = passages.filter((p) => p.end > (previous?.entries ?? 0));
     let scanned = passages.length - pending.length;
     report(scanned);
 
@@ -142,7 +141,7 @@ export class SceneScanner {
         return pick;
       }),
     );
-    const candidates = uniqueByTurn([...(previousPick ? [previousPick] : []), ...found]);
+    const candidates = uniqueByTurn([...(previous ? [previous.pick] : []), ...found]);
     if (candidates.length > 1) report(scanned, 'comparing', candidates.length);
     const winner = await this.compare(run, candidates, entryOf);
     this.deps.cache.put(keys.final, origin.campaignId, winner);
@@ -152,7 +151,7 @@ export class SceneScanner {
         turn: winner.turn,
         passages: passages.length,
         scannedPassages: pending.length,
-        reusedWinner: Boolean(previousPick),
+        reusedWinner: Boolean(previous),
         calls: run.calls.length,
         ms: Math.round(performance.now() - started),
       },
@@ -191,16 +190,16 @@ export class SceneScanner {
     }
     const request = `Candidates, each the best moment of one part of the session:\n\n${blocks.map((b) => b.text).join('\n\n')}`;
     const turns = new Set(candidates.map((c) => c.turn));
-    return run.ask('compare', COMPARE_SYSTEM, request, (turn) => turns.has(turn), `candidates ${[...turns].join(', ')}`);
+    return run.ask('compare', COMPARE_SYSTEM, request, (turn) => turns.has(turn), `candidate turns ${[...turns].join(', ')}`);
   }
 
   /**
    * `final` keys the winner of this exact transcript under these scanner settings, as
-   * `final:<entries>:<sha256>`; `previous` is the longest earlier transcript of the campaign that
-   * this one extends and that has a winner stored. The entry count in the key means only those
+   * `final:<entries>:<sha256>`; `previous` is the winner of the longest earlier transcript of the
+   * campaign that this one extends, and how many entries that transcript had. The entry count in the key means only those
    * prefix lengths need a digest, so the check costs one hashing pass however long the transcript.
    */
-  private transcriptKeys(transcript: Transcript, campaignId: string): { final: string; previous?: { key: string; entries: number } } {
+  private transcriptKeys(transcript: Transcript, campaignId: string): { final: string; previous?: { pick: ScanPick; entries: number } } {
     const { entries } = transcript;
     const stored = new Set(this.deps.cache.keys(campaignId, 'final:'));
     const lengths = new Set([...stored].map((key) => Number(key.split(':')[1])).filter((n) => n < entries.length));
@@ -209,15 +208,16 @@ export class SceneScanner {
       JSON.stringify([generation.scanner_model, SCAN_SYSTEM, COMPARE_SYSTEM, SCAN_ANSWER_JSON_SCHEMA, this.passageTokens, PASSAGE_OVERLAP]),
     );
     let previous: { key: string; entries: number } | undefined;
-    entries.forEach((entry, i) => {
+    for (const [i, entry] of entries.entries()) {
       hash.update(`${formatEntry(entry)}\n`);
       if (lengths.has(i + 1)) {
         const key = `final:${i + 1}:${hash.copy().digest('hex')}`;
         if (stored.has(key)) previous = { key, entries: i + 1 };
       }
-    });
+    }
     const final = `final:${entries.length}:${hash.digest('hex')}`;
-    return previous ? { final, previous } : { final };
+    const pick = previous ? this.deps.cache.get(previous.key) : undefined;
+    return previous && pick ? { final, previous: { pick, entries: previous.entries } } : { final };
   }
 
   private hash(system: string, request: string): string {

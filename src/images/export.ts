@@ -2,34 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import JSZip from 'jszip';
 import { LimnerError } from '../errors.ts';
 import { TEMP_PREFIX } from '../files.ts';
 import type { GenerationMode, ImageRow } from '../store/schema.ts';
 import { dedupeNames, downloadStem, exportZipName, safeCampaignName } from './names.ts';
 import { encodePreview, fitPreview, type PreviewSettings } from './preview.ts';
+import { storedZip, ZIP32_MAX_BYTES, ZIP32_MAX_ENTRIES, ZIP_END_BYTES, zipEntryOverhead } from './zip.ts';
 
 /** The metadata file every export zip holds beside its pictures. */
 export const MANIFEST_NAME = 'manifest.json';
 
-/** Largest zip jszip can write, bytes: it has no ZIP64, so sizes and offsets are 32-bit. */
-export const ZIP32_MAX_BYTES = 0xffff_ffff;
-/** Entries a zip without ZIP64 can count (the manifest is one of them). */
-const ZIP32_MAX_ENTRIES = 0xffff;
-
-/**
- * Bytes of the records jszip writes around each stored entry with `streamFiles` (local header,
- * data descriptor, central directory header; the name appears twice) and at the end of the zip.
- * Names are ASCII (see `safeCampaignName`), so jszip adds no Unicode path field.
- */
-const LOCAL_HEADER = 30;
-const DATA_DESCRIPTOR = 16;
-const CENTRAL_HEADER = 46;
-const END_OF_CENTRAL_DIRECTORY = 22;
-
-/** Read size for PNGs going into a zip, bytes: large reads keep jszip's per-chunk overhead low. */
+/** Read size for PNGs going into a zip, bytes: large reads keep per-chunk overhead low. */
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** One picture in `manifest.json`. */
@@ -220,7 +205,7 @@ export async function planExport(input: {
   let size = empty;
   for (const entry of entries) {
     // An entry's records, its data and its manifest item (with the `,\n` before it unless it is first).
-    const cost = (first: boolean) => entryOverhead(entry.manifest.file) + entry.manifest.bytes + manifestItemBytes(entry.manifest) + (first ? 0 : 2);
+    const cost = (first: boolean) => zipEntryOverhead(entry.manifest.file) + entry.manifest.bytes + manifestItemBytes(entry.manifest) + (first ? 0 : 2);
     if (group.length > 0 && (size + cost(false) > limit || group.length + 2 > ZIP32_MAX_ENTRIES)) {
       groups.push(group);
       group = [];
@@ -321,37 +306,24 @@ export async function writeExport(
   return plan.parts.map((p) => path.join(dir, p.name));
 }
 
-/**
- * The zip of one part as a stream: pictures are STORED (not deflated) and read lazily one after
- * the other, then `manifest.json`. Entries carry the picture's creation time.
- */
+/** The zip of one part as a stream: its pictures, read lazily one after the other, then `manifest.json`. */
 function zipStream(part: ExportPart, onImage?: () => void): NodeJS.ReadableStream {
-  const zip = new JSZip();
-  for (const entry of part.entries) {
-    zip.file(entry.manifest.file, entryStream(entry, onImage), { binary: true, date: new Date(entry.image.createdAt) });
-  }
-  zip.file(MANIFEST_NAME, part.manifest);
-  return zip.generateNodeStream({ type: 'nodebuffer', compression: 'STORE', streamFiles: true });
+  return storedZip([
+    ...part.entries.map((entry) => ({ name: entry.manifest.file, date: new Date(entry.image.createdAt), data: () => entryData(entry, onImage) })),
+    { name: MANIFEST_NAME, date: new Date(), data: async function* () { yield Buffer.from(part.manifest); } },
+  ]);
 }
 
-/** A picture's bytes, opened only when jszip reaches it so a zip of thousands never holds thousands of files open. */
-function entryStream(entry: ExportEntry, onDone?: () => void): Readable {
-  async function* chunks() {
-    if (entry.jpeg) yield await encodePreview(await readFile(entry.source), entry.jpeg);
-    else yield* createReadStream(entry.source, { highWaterMark: READ_CHUNK_BYTES });
-    onDone?.();
-  }
-  return Readable.from(chunks(), { objectMode: false, highWaterMark: READ_CHUNK_BYTES });
+/** A picture's bytes: the PNG as it is on disk, or its JPEG encoding when it was planned as one. */
+async function* entryData(entry: ExportEntry, onDone?: () => void): AsyncGenerator<Buffer> {
+  if (entry.jpeg) yield await encodePreview(await readFile(entry.source), entry.jpeg);
+  else yield* createReadStream(entry.source, { highWaterMark: READ_CHUNK_BYTES });
+  onDone?.();
 }
 
 /** Size of a zip of stored entries named `names` plus `manifest.json` of `manifestBytes`, without the entries' data. */
 function zipBytes(names: readonly string[], manifestBytes: number): number {
-  return names.reduce((sum, name) => sum + entryOverhead(name), entryOverhead(MANIFEST_NAME) + manifestBytes + END_OF_CENTRAL_DIRECTORY);
-}
-
-/** Bytes jszip writes for a stored entry besides its data. */
-function entryOverhead(name: string): number {
-  return LOCAL_HEADER + DATA_DESCRIPTOR + CENTRAL_HEADER + 2 * name.length;
+  return names.reduce((sum, name) => sum + zipEntryOverhead(name), zipEntryOverhead(MANIFEST_NAME) + manifestBytes + ZIP_END_BYTES);
 }
 
 /**
