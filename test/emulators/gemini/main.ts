@@ -6,6 +6,7 @@
  * then set the bot's Gemini base URL to the printed address (any non-empty API key works).
  */
 import { parseArgs } from 'node:util';
+import { scannerScript } from '../../support/scanner-script.ts';
 import { GeminiEmulator } from './server.ts';
 
 const usage = 'usage: emulator:gemini -- [--port <port, 0 = ephemeral>] [--latency <ms>] [--host <address>]';
@@ -50,6 +51,8 @@ async function main(): Promise<void> {
       console.log(`${new Date().toISOString()} ${e.method} ${e.model ?? e.path} ${status} ${e.answer} ${e.ms}ms`);
     },
   });
+  // Run by hand, the emulator should also answer /scene best's structured scanner calls sensibly.
+  emulator.onText(scannerScript());
   // Scripts wait for this exact line to learn the port, so keep its wording stable.
   console.log(`gemini emulator listening on ${emulator.url}`);
 
