@@ -141,9 +141,13 @@ describe('/scene gallery', () => {
 });
 
 describe('/scene export', () => {
-  it('answers an empty campaign privately', async () => {
+  it('answers an empty or unknown campaign, or an unlinked channel without one, privately', async () => {
     const r = await (await h.scene('export', { campaign: 'empty-vault' })).waitUntil((x) => Boolean(x.original));
     expect([r.ephemeral, r.original!.content]).toEqual([true, 'No images to download']);
+    const unknown = await (await h.scene('export', { campaign: 'nowhere' })).waitUntil((x) => Boolean(x.original));
+    expect([unknown.ephemeral, unknown.original!.content]).toEqual([true, 'No campaign named "nowhere".']);
+    const unlinked = await (await h.scene('export', {}, { channelId: h.channels.general })).waitUntil((x) => Boolean(x.original));
+    expect([unlinked.ephemeral, unlinked.original!.content]).toEqual([true, CHOOSE_CAMPAIGN]);
   });
 
   it('splits a campaign into zips under the upload limit, ten per message, with seed names, a manifest and the PNGs byte for byte', async () => {

@@ -1,6 +1,7 @@
 import type { AutocompleteInteraction, ChatInputCommandInteraction } from 'discord.js';
-import { parseCampaignId, type CampaignId } from '../../src/campaigns/id.ts';
 import type { Limner } from '../../src/app.ts';
+import { parseCampaignId, type CampaignId } from '../../src/campaigns/id.ts';
+import { CampaignNotFoundError } from '../../src/errors.ts';
 import type { BotContext } from '../types.ts';
 
 /** Name of the option through which gallery and export reach any campaign with pictures. */
@@ -25,6 +26,14 @@ export function chosenCampaign(interaction: ChatInputCommandInteraction, { limne
 /** A campaign's display name, or '' when its folder is gone (names then fall back to `campaign_<id>`). */
 export async function campaignName(limner: Limner, id: CampaignId): Promise<string> {
   return (await limner.campaigns.list()).find((c) => c.id === id)?.name ?? '';
+}
+
+/**
+ * For a campaign without pictures: tells a campaign that is merely empty from one that does not exist.
+ * @throws CampaignNotFoundError when there is no such campaign folder.
+ */
+export async function requireCampaign(limner: Limner, id: CampaignId): Promise<void> {
+  if (!(await limner.campaigns.list()).some((c) => c.id === id)) throw new CampaignNotFoundError(id);
 }
 
 /**

@@ -23,8 +23,8 @@ const EMBED_FIELD_MAX = 1024;
 const number = new Intl.NumberFormat('en-US');
 
 /**
- * Runs a scene request for a slash command: defers at once, edits the reply as each stage
- * starts, then posts the picture with its embed and records the message against the image.
+ * Runs a scene request for a slash command: checks what needs no model (a refusal is answered
+ * privately, never flashed in the channel), defers, edits the reply as each stage starts, then posts the picture with its embed and records the message against the image.
  * Failures become ephemeral messages (see {@link replyWithError}).
  * @param title - Embed title for the finished turn, e.g. `Turn 1,503 · current scene`.
  */
@@ -35,6 +35,12 @@ export async function illustrateForInteraction(
   title: (turn: number) => string,
 ): Promise<void> {
   const log = ctx.limner.log.child({ interaction: interaction.id, guild: interaction.guildId, user: interaction.user.id });
+  try {
+    await ctx.limner.generation.validate(request);
+  } catch (err) {
+    await replyWithError(interaction, err, log);
+    return;
+  }
   await interaction.deferReply();
   // Edits are chained so they reach Discord in stage order; a failed progress edit is not worth failing the picture for.
   let progress: Promise<unknown> = Promise.resolve();

@@ -1,6 +1,6 @@
 import { AttachmentBuilder, MessageFlags, SlashCommandSubcommandBuilder, type Message } from 'discord.js';
 import { exportProgressText, megabytes, NoImagesToExportError, planExport, zipPartBuffer, type ExportPlan } from '../../src/images/export.ts';
-import { autocompleteCampaignsWithPictures, campaignName, CAMPAIGN_OPTION, chosenCampaign, CHOOSE_CAMPAIGN } from '../bot/campaign-choice.ts';
+import { autocompleteCampaignsWithPictures, campaignName, CAMPAIGN_OPTION, chosenCampaign, CHOOSE_CAMPAIGN, requireCampaign } from '../bot/campaign-choice.ts';
 import type { SubcommandModule } from '../types.ts';
 
 /** Discord's limit of files on one message. */
@@ -21,7 +21,7 @@ export const exportImages: SubcommandModule = {
   needsLink: false,
   data: new SlashCommandSubcommandBuilder()
     .setName('export')
-    .setDescription("Download every picture of a campaign as zip files")
+    .setDescription('Download every picture of a campaign as zip files')
     .addStringOption((o) =>
       o.setName(CAMPAIGN_OPTION).setDescription("Campaign (default: this channel's)").setAutocomplete(true).setMaxLength(64),
     ),
@@ -34,7 +34,10 @@ export const exportImages: SubcommandModule = {
       return;
     }
     const images = limner.images.list(campaignId);
-    if (images.length === 0) throw new NoImagesToExportError();
+    if (images.length === 0) {
+      await requireCampaign(limner, campaignId);
+      throw new NoImagesToExportError();
+    }
     await interaction.deferReply();
     const log = limner.log.child({ interaction: interaction.id, campaign: campaignId });
     const plan = await planExport({
@@ -65,11 +68,10 @@ export const exportImages: SubcommandModule = {
       const file = new AttachmentBuilder(zip, { name: part.name });
       // The reply must exist before the first follow-up, or Discord would make that follow-up the reply.
       await progress;
-      if ((part.number - 1) % FILES_PER_MESSAGE === 0) {
-        holder = await interaction.followUp({ content: partsLabel(plan, part.number), files: [file] });
-      } else {
-        holder = await interaction.editReply({ message: holder!, files: [file], attachments: [...holder!.attachments.values()] });
-      }
+      holder =
+        holder && (part.number - 1) % FILES_PER_MESSAGE !== 0
+          ? await interaction.editReply({ message: holder, files: [file], attachments: [...holder.attachments.values()] })
+          : await interaction.followUp({ content: partsLabel(plan, part.number), files: [file] });
     }
     await progress;
     await interaction.editReply({ content: summary(plan) });

@@ -13,12 +13,11 @@ import {
 import { readFile } from 'node:fs/promises';
 import type { Limner } from '../../src/app.ts';
 import { parseCampaignId, type CampaignId } from '../../src/campaigns/id.ts';
-import { CampaignNotFoundError } from '../../src/errors.ts';
 import { galleryPage, gallerySheet, tileLabel } from '../../src/images/gallery.ts';
 import { downloadName, safeCampaignName } from '../../src/images/names.ts';
 import { fitPreview } from '../../src/images/preview.ts';
 import type { ImageRow } from '../../src/store/schema.ts';
-import { autocompleteCampaignsWithPictures, campaignName, CAMPAIGN_OPTION, chosenCampaign, CHOOSE_CAMPAIGN } from '../bot/campaign-choice.ts';
+import { autocompleteCampaignsWithPictures, campaignName, CAMPAIGN_OPTION, chosenCampaign, CHOOSE_CAMPAIGN, requireCampaign } from '../bot/campaign-choice.ts';
 import type { ComponentModule, SubcommandModule } from '../types.ts';
 
 /** Previous/next buttons: `gallery:<campaignId>:<ownerId or empty>:<page>`, at most 99 characters. */
@@ -69,7 +68,7 @@ export const gallery: SubcommandModule = {
     };
     const rows = pictures(ctx.limner, query);
     if (rows.length === 0) {
-      if (!query.owner && !(await ctx.limner.campaigns.list()).some((c) => c.id === campaignId)) throw new CampaignNotFoundError(campaignId);
+      await requireCampaign(ctx.limner, campaignId);
       await interaction.reply({ content: query.owner ? NO_PICTURES_OF_YOURS : NO_PICTURES, flags: MessageFlags.Ephemeral });
       return;
     }

@@ -139,7 +139,7 @@ program
 
 program
   .command('export')
-  .description("zip every picture of a campaign with a manifest.json (one zip unless --max-part-bytes)")
+  .description('zip every picture of a campaign with a manifest.json (one zip unless --max-part-bytes)')
   .requiredOption('-c, --campaign <id>', 'campaign id')
   .requiredOption('-o, --out <dir>', 'folder to write the zips to (created when missing)')
   .option('--max-part-bytes <n>', 'split into zips of at most n bytes', positiveInt)

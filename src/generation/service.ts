@@ -92,6 +92,19 @@ export class GenerationService {
   constructor(private readonly deps: GenerationDeps) {}
 
   /**
+   * The checks that need no model call: campaign id and files, the enabled switches and the turn
+   * range. Doors run it before acknowledging publicly, so that a refusal can stay private.
+   * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError, GenerationDisabledError,
+   *   TurnOutOfRangeError.
+   */
+  async validate(request: SceneRequest): Promise<Campaign> {
+    const campaign = await this.deps.campaigns.load(request.campaignId);
+    if (!this.deps.config.generation.enabled || !campaign.enabled) throw new GenerationDisabledError();
+    if (request.kind === 'turn') turnContext(campaign.transcript, request.turn, 0);
+    return campaign;
+  }
+
+  /**
    * Makes one scene picture.
    * @param options.onProgress - Called as each {@link SceneStage} starts; during `scanning`, again
    *   with the scan's progress after each passage and before the comparison.
@@ -104,12 +117,11 @@ export class GenerationService {
     request: SceneRequest,
     options: { onProgress?: (stage: SceneStage, scan?: ScanProgress) => void; signal?: AbortSignal } = {},
   ): Promise<SceneResult> {
-    const { config, campaigns, images, gateway, usage } = this.deps;
+    const { config, images, gateway, usage } = this.deps;
     const started = performance.now();
     const log = this.deps.log.child({ campaign: request.campaignId, kind: request.kind, requestedBy: request.requestedBy });
     options.onProgress?.('reading');
-    const campaign = await campaigns.load(request.campaignId);
-    if (!config.generation.enabled || !campaign.enabled) throw new GenerationDisabledError();
+    const campaign = await this.validate(request);
     const origin = { userId: request.requestedBy, campaignId: campaign.id, ...request.origin };
     const pick =
       request.kind === 'best'

@@ -7,17 +7,6 @@ export interface SheetTile {
   readonly label: string;
 }
 
-/** Layout of a contact sheet; sizes in pixels. */
-export interface SheetLayout {
-  /** Tiles per row (default 4). */
-  readonly columns?: number;
-  /** Box each thumbnail is fitted into, keeping its aspect ratio (default 320 x 180). */
-  readonly thumbWidth?: number;
-  readonly thumbHeight?: number;
-  /** Largest image decoded, pixels (sharp `limitInputPixels`). */
-  readonly maxInputPixels: number;
-}
-
 /** A rendered contact sheet: a JPEG, its dimensions in pixels. */
 export interface ContactSheet {
   readonly data: Buffer;
@@ -25,6 +14,12 @@ export interface ContactSheet {
   readonly height: number;
 }
 
+/** Tiles per row. */
+const COLUMNS = 4;
+/** Box each thumbnail is fitted into, keeping its aspect ratio, pixels (16:9, the default aspect ratio). */
+const THUMB_WIDTH = 320;
+const THUMB_HEIGHT = 180;
+/** Pixels. */
 const GAP = 12;
 const LABEL_HEIGHT = 30;
 const FONT_SIZE = 17;
@@ -34,25 +29,25 @@ const TILE_BACKGROUND = { r: 43, g: 45, b: 49 };
 const TEXT_COLOUR = '#f2f3f5';
 
 /**
- * Draws thumbnails in a grid (row by row, in the order given), each with its label below, as one
- * JPEG. A file that cannot be read gets an "unavailable" tile instead of failing the sheet.
- * Thumbnails are decoded one at a time, so memory holds one full-size picture at most.
+ * Draws thumbnails in a grid of up to four columns (row by row, in the order given), each fitted
+ * into 320 x 180 pixels with its label below, as one JPEG: 1,340 pixels wide for four columns,
+ * 210 + 12 pixels per row plus 12. A file that cannot be read gets an "unavailable" tile instead of
+ * failing the sheet. Thumbnails are decoded one at a time, so memory holds one full-size picture at most.
+ * @param maxInputPixels - Largest picture decoded, pixels (sharp `limitInputPixels`); larger ones are "unavailable".
  */
-export async function renderContactSheet(tiles: readonly SheetTile[], layout: SheetLayout): Promise<ContactSheet> {
-  const thumbWidth = layout.thumbWidth ?? 320;
-  const thumbHeight = layout.thumbHeight ?? 180;
-  const columns = Math.max(1, Math.min(layout.columns ?? 4, tiles.length));
+export async function renderContactSheet(tiles: readonly SheetTile[], maxInputPixels: number): Promise<ContactSheet> {
+  const columns = Math.max(1, Math.min(COLUMNS, tiles.length));
   const rows = Math.max(1, Math.ceil(tiles.length / columns));
-  const width = columns * thumbWidth + (columns + 1) * GAP;
-  const height = rows * (thumbHeight + LABEL_HEIGHT) + (rows + 1) * GAP;
+  const width = columns * THUMB_WIDTH + (columns + 1) * GAP;
+  const height = rows * (THUMB_HEIGHT + LABEL_HEIGHT) + (rows + 1) * GAP;
 
   const layers: OverlayOptions[] = [];
   const svg: string[] = [];
   for (const [i, tile] of tiles.entries()) {
-    const left = GAP + (i % columns) * (thumbWidth + GAP);
-    const top = GAP + Math.floor(i / columns) * (thumbHeight + LABEL_HEIGHT + GAP);
-    const thumb = await sharp(tile.file, { limitInputPixels: layout.maxInputPixels })
-      .resize(thumbWidth, thumbHeight, { fit: 'contain', background: TILE_BACKGROUND })
+    const left = GAP + (i % columns) * (THUMB_WIDTH + GAP);
+    const top = GAP + Math.floor(i / columns) * (THUMB_HEIGHT + LABEL_HEIGHT + GAP);
+    const thumb = await sharp(tile.file, { limitInputPixels: maxInputPixels })
+      .resize(THUMB_WIDTH, THUMB_HEIGHT, { fit: 'contain', background: TILE_BACKGROUND })
       .removeAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true })
@@ -60,10 +55,10 @@ export async function renderContactSheet(tiles: readonly SheetTile[], layout: Sh
     if (thumb) {
       layers.push({ input: thumb.data, raw: { width: thumb.info.width, height: thumb.info.height, channels: thumb.info.channels }, left, top });
     } else {
-      svg.push(`<rect x="${left}" y="${top}" width="${thumbWidth}" height="${thumbHeight}" fill="rgb(${TILE_BACKGROUND.r},${TILE_BACKGROUND.g},${TILE_BACKGROUND.b})"/>`);
-      svg.push(text(left + thumbWidth / 2, top + thumbHeight / 2, 'unavailable', 0.6));
+      svg.push(`<rect x="${left}" y="${top}" width="${THUMB_WIDTH}" height="${THUMB_HEIGHT}" fill="rgb(${TILE_BACKGROUND.r},${TILE_BACKGROUND.g},${TILE_BACKGROUND.b})"/>`);
+      svg.push(text(left + THUMB_WIDTH / 2, top + THUMB_HEIGHT / 2, 'unavailable', 0.6));
     }
-    svg.push(text(left + thumbWidth / 2, top + thumbHeight + LABEL_HEIGHT - 9, tile.label));
+    svg.push(text(left + THUMB_WIDTH / 2, top + THUMB_HEIGHT + LABEL_HEIGHT - 9, tile.label));
   }
   const overlay = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${svg.join('')}</svg>`;
   layers.push({ input: Buffer.from(overlay), left: 0, top: 0 });

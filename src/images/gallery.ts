@@ -38,6 +38,6 @@ export function tileLabel(image: Pick<ImageRow, 'turn' | 'mode'>): string {
 export function gallerySheet(page: GalleryPage, pathOf: (image: ImageRow) => string, maxInputPixels: number): Promise<ContactSheet> {
   return renderContactSheet(
     page.images.map((image) => ({ file: pathOf(image), label: tileLabel(image) })),
-    { maxInputPixels },
+    maxInputPixels,
   );
 }

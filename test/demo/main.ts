@@ -80,9 +80,12 @@ const SCRIPT: readonly Step[] = [
     options: { number: 9999 },
     expect: ({ result, geminiCalls }) => {
       const problems: string[] = [];
-      const notice = result.followUps.find((m) => m.flags & EPHEMERAL);
+      // The range is checked before any public acknowledgement, so the answer is the ephemeral reply itself.
+      const notice = [result.original, ...result.followUps].find((m) => m && m.flags & EPHEMERAL);
       if (!notice || !/out of range/.test(notice.content)) problems.push('no ephemeral "out of range" answer');
-      if (result.original && !result.original.deleted) problems.push('a public reply was left in the channel');
+      if (result.original && !result.original.deleted && !(result.original.flags & EPHEMERAL)) {
+        problems.push('a public reply was left in the channel');
+      }
       if (geminiCalls > 0) problems.push(`Gemini was called ${geminiCalls} time(s) for an impossible turn`);
       return problems;
     },

@@ -85,11 +85,17 @@ export async function startBotHarness(overrides: Record<string, unknown> = {}, l
       return handle.acknowledged();
     },
     async close() {
-      await bot.stop();
-      limner.close();
-      await discord.close();
-      await gemini.close();
-      campaigns.cleanup();
+      // Each step runs even when an earlier one fails, so a test run never hangs on a leftover server.
+      const steps = [() => bot.stop(), () => limner.close(), () => discord.close(), () => gemini.close(), () => campaigns.cleanup()];
+      const failures: unknown[] = [];
+      for (const step of steps) {
+        try {
+          await step();
+        } catch (err) {
+          failures.push(err);
+        }
+      }
+      if (failures.length > 0) throw new AggregateError(failures, 'bot harness did not close cleanly');
     },
   };
 }
