@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createLimner, type Limner } from '../app.ts';
 import { readCrd3Episode, CRD3_ATTRIBUTION } from '../campaigns/crd3.ts';
+import { checkImageStore } from '../images/doctor.ts';
 import { parseCampaignId } from '../campaigns/id.ts';
 import { loadConfig, loadDotEnv } from '../config.ts';
 import { LimnerError } from '../errors.ts';
@@ -167,6 +168,25 @@ program
       const zips = plan.parts.length === 1 ? '1 zip' : `${plan.parts.length} zips`;
       console.log(`Exported ${plan.imageCount} pictures into ${zips} (${megabytes(plan.bytes)}).`);
       if (plan.converted > 0) console.log(`${plan.converted} pictures larger than a zip are included as JPEG; see manifest.json.`);
+    }),
+  );
+
+program
+  .command('doctor')
+  .description('check the picture store for crash debris; --fix removes temporary files and keeps unrecorded pictures in lost+found')
+  .option('--fix', 'clean up what is safe to clean')
+  .action(
+    withLimner(async (limner, opts: { fix?: boolean }) => {
+      const report = await checkImageStore(limner.store, limner.config.campaigns_dir, { fix: Boolean(opts.fix) });
+      if (json()) return print(report);
+      const lines = [
+        ...report.tempFiles.map((f) => `temporary file left by an interrupted write: ${f}`),
+        ...report.unrecordedImages.map((f) => `picture without a database row: ${f}`),
+        ...report.missingFiles.map((m) => `row ${m.imageId} without its picture: ${m.imagePath} (left as is: the disk may be missing)`),
+      ];
+      console.log(lines.length === 0 ? 'The picture store is clean.' : lines.join('\n'));
+      for (const action of report.actions) console.log(`fixed: ${action}`);
+      if (!opts.fix && report.tempFiles.length + report.unrecordedImages.length > 0) console.log('Run with --fix to clean up.');
     }),
   );
 
