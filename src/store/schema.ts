@@ -159,3 +159,40 @@ export const editSessions = sqliteTable(
 );
 
 export type EditSessionRow = typeof editSessions.$inferSelect;
+
+/** Life of a job: queued, then running, then succeeded or failed. */
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/**
+ * One row per command that does model work. A process that dies leaves rows `running`; the next
+ * start marks them failed and, while the interaction token is still valid (15 minutes), tells the
+ * user in the original reply.
+ */
+export const jobs = sqliteTable(
+  'jobs',
+  {
+    id: text('id').primaryKey(),
+    /** e.g. `scene current`, `scene edit`. */
+    kind: text('kind').notNull(),
+    status: text('status', { enum: JOB_STATUSES }).notNull(),
+    guildId: text('guild_id'),
+    channelId: text('channel_id'),
+    userId: text('user_id').notNull(),
+    campaignId: text('campaign_id'),
+    /** Discord interaction id and token, to answer after a restart; the token is cleared when the job ends. */
+    interactionId: text('interaction_id'),
+    interactionToken: text('interaction_token'),
+    /** ISO 8601 UTC. */
+    createdAt: text('created_at').notNull(),
+    startedAt: text('started_at'),
+    finishedAt: text('finished_at'),
+    imageId: text('image_id'),
+    /** The id shown to the user for an unexpected failure, or the typed error's code. */
+    errorId: text('error_id'),
+    errorMessage: text('error_message'),
+  },
+  (t) => [index('jobs_status').on(t.status), index('jobs_created_at').on(t.createdAt)],
+);
+
+export type JobRow = typeof jobs.$inferSelect;
