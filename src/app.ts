@@ -11,6 +11,10 @@ import { LinkStore } from './store/links.ts';
 import { ScanCache } from './store/scan-cache.ts';
 import { SessionStore } from './store/sessions.ts';
 import { UsageLedger } from './store/usage.ts';
+import { BudgetGuard } from './jobs/budget.ts';
+import { JobRunner } from './jobs/runner.ts';
+import { JobStore } from './jobs/store.ts';
+import { Metrics } from './metrics.ts';
 
 /** Everything a door (bot, CLI) needs, wired once per process. */
 export interface Limner {
@@ -29,6 +33,13 @@ export interface Limner {
   readonly sessions: SessionStore;
   /** Edits, rerolls and undo on those sessions. */
   readonly editing: EditService;
+  /** Job rows, for restarts and reports. */
+  readonly jobs: JobStore;
+  /** Daily budgets and the cooldown. */
+  readonly budgets: BudgetGuard;
+  /** Every door's model work goes through this: budgets, fair queue, job rows. */
+  readonly runner: JobRunner;
+  readonly metrics: Metrics;
   /** Closes the database. */
   close(): void;
 }
@@ -37,16 +48,38 @@ export interface Limner {
  * Opens the database (applying migrations) and builds the services.
  * @throws UnsupportedModelError for an `imagen-*` model name, before anything runs.
  */
-export function createLimner(config: Config, secrets: Secrets, log: Logger): Limner {
-  const gateway = new GeminiGateway(config, secrets);
+export function createLimner(config: Config, secrets: Secrets, log: Logger, options: { metrics?: Metrics } = {}): Limner {
+  // Process metrics (event loop, memory) only matter when /metrics is served.
+  const metrics = options.metrics ?? new Metrics({ processMetrics: config.runtime.health_port !== null });
+  const gateway = new GeminiGateway(config, secrets, (model, seconds, outcome) => metrics.modelLatency.observe({ model, outcome }, seconds));
   const store = openStore(config.database_path);
   const campaigns = new CampaignRepository(config.campaigns_dir);
   const images = new ImageStore(store, config.campaigns_dir);
-  const usage = new UsageLedger(store);
+  const usage = new UsageLedger(store, metrics);
+  const jobs = new JobStore(store);
+  const budgets = new BudgetGuard(config, usage, jobs);
+  const runner = new JobRunner({ jobs, budgets, metrics, log }, { concurrency: config.queue.concurrency, perUser: config.queue.per_user });
   const sessions = new SessionStore(store);
   const scanner = new SceneScanner({ config, gateway, cache: new ScanCache(store), usage, log });
   const generation = new GenerationService({ config, campaigns, images, gateway, usage, sessions, scanner, log });
   const editing = new EditService({ config, campaigns, images, gateway, usage, sessions, log });
   const links = new LinkStore(store, config.discord.links);
-  return { config, log, store, campaigns, images, gateway, generation, links, usage, sessions, editing, close: () => store.close() };
+  return {
+    config,
+    log,
+    store,
+    campaigns,
+    images,
+    gateway,
+    generation,
+    links,
+    usage,
+    sessions,
+    editing,
+    jobs,
+    budgets,
+    runner,
+    metrics,
+    close: () => store.close(),
+  };
 }

@@ -64,6 +64,21 @@ export const configSchema = z.strictObject({
     }),
   }),
   prices: z.record(z.string(), price),
+  queue: z.strictObject({
+    concurrency: z.int().min(1).max(256),
+    per_user: z.int().min(1).max(16),
+  }),
+  budgets: z.strictObject({
+    guild_daily_images: z.int().min(0).nullable(),
+    guild_daily_usd: z.number().min(0).nullable(),
+    user_daily_images: z.int().min(0).nullable(),
+    user_cooldown_s: z.number().min(0),
+    dedupe_window_s: z.number().min(0),
+  }),
+  runtime: z.strictObject({
+    shutdown_grace_ms: z.int().min(0),
+    health_port: z.int().min(0).max(65535).nullable(),
+  }),
   discord: z.strictObject({
     application_id: z.string().regex(/^\d{17,20}$/, 'a Discord application id (snowflake)').nullable(),
     guild_id: z.string().regex(/^\d{17,20}$/, 'a Discord guild id (snowflake)').nullable(),

@@ -35,8 +35,17 @@ export async function illustrateForInteraction(
   title: (turn: number) => string,
 ): Promise<void> {
   const log = ctx.limner.log.child({ interaction: interaction.id, guild: interaction.guildId, user: interaction.user.id });
+  const job = {
+    kind: `scene ${interaction.options.getSubcommand()}`,
+    userId: interaction.user.id,
+    guildId: interaction.guildId,
+    channelId: interaction.channelId,
+    campaignId: request.campaignId,
+    interaction: { id: interaction.id, token: interaction.token },
+  };
   try {
     await ctx.limner.generation.validate(request);
+    ctx.limner.runner.precheck(job);
   } catch (err) {
     await replyWithError(interaction, err, log);
     return;
@@ -60,13 +69,18 @@ export async function illustrateForInteraction(
     waitingScan = text;
   };
   try {
-    const origin = { guildId: interaction.guildId, channelId: interaction.channelId };
-    const result = await ctx.limner.generation.illustrate(
-      { ...request, origin },
-      { onProgress: (stage, scan) => (scan ? showScan(scanProgressText(scan)) : show(STAGE_TEXT[stage])) },
+    const result = await ctx.limner.runner.run(
+      job,
+      ({ jobId, signal }) =>
+        ctx.limner.generation.illustrate(
+          { ...request, origin: { guildId: interaction.guildId, channelId: interaction.channelId, jobId } },
+          { onProgress: (stage, scan) => (scan ? showScan(scanProgressText(scan)) : show(STAGE_TEXT[stage])), signal },
+        ),
+      { onPosition: (place) => show(queueText(place)), imageOf: (r) => r.image.id },
     );
     await progress;
-    const message = await interaction.editReply(await sceneReply(result, title(result.image.turn), interaction.attachmentSizeLimit));
+    const reply = await sceneReply(result, title(result.image.turn), interaction.attachmentSizeLimit);
+    const message = await interaction.editReply(result.reused ? { ...reply, content: reusedText(result.reused.ageMs, reply.content) } : reply);
     ctx.limner.links.recordSceneMessage({
       messageId: message.id,
       imageId: result.image.id,
@@ -131,6 +145,19 @@ export interface SceneMessage {
   readonly embeds: EmbedBuilder[];
   readonly files: AttachmentBuilder[];
   readonly components: ActionRowBuilder<ButtonBuilder>[];
+}
+
+/** The progress line of a job waiting in the queue. */
+export function queueText(place: number): string {
+  const ahead = place - 1;
+  return ahead === 0 ? 'Waiting for a free painter… you are next.' : `Waiting for a free painter… ${number.format(ahead)} ${ahead === 1 ? 'request' : 'requests'} ahead of you.`;
+}
+
+/** Says a picture was reused instead of paid for again. */
+function reusedText(ageMs: number, extra: string): string {
+  const minutes = Math.max(1, Math.round(ageMs / 60_000));
+  const line = `This scene was painted ${minutes} min ago, so here it is again. Press **Reroll** for a fresh one.`;
+  return extra ? `${line}\n${extra}` : line;
 }
 
 /** `Turn 1,503` with the thousands separator users read. */

@@ -57,9 +57,11 @@ export class GeminiGateway {
    * Refuses `imagen-*` names at construction: Imagen is shut down on the Gemini API.
    * @throws UnsupportedModelError
    */
+  /** @param observe - Told each call's model, duration (seconds, retries included) and outcome (`ok` or the error code). */
   constructor(
     private readonly config: Config,
     private readonly secrets: Secrets,
+    private readonly observe?: (model: string, seconds: number, outcome: string) => void,
   ) {
     for (const model of [config.generation.image_model, config.generation.text_model, config.generation.scanner_model]) {
       if (model.startsWith('imagen')) {
@@ -109,10 +111,14 @@ export class GeminiGateway {
     const timeout = AbortSignal.timeout(budgetMs);
     const abortSignal = signal ? AbortSignal.any([timeout, signal]) : timeout;
     let response: GenerateContentResponse;
+    const started = performance.now();
     try {
       response = await ai.models.generateContent({ ...params, config: { ...params.config, abortSignal } });
+      this.observe?.(params.model, (performance.now() - started) / 1000, 'ok');
     } catch (err) {
-      throw this.mapError(err, timeout.aborted, budgetMs);
+      const mapped = this.mapError(err, timeout.aborted, budgetMs);
+      this.observe?.(params.model, (performance.now() - started) / 1000, mapped instanceof LimnerError ? mapped.code : 'error');
+      throw mapped;
     }
     const blockReason = response.promptFeedback?.blockReason;
     if (blockReason) throw new PromptBlockedError(blockReason);

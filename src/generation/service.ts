@@ -68,6 +68,11 @@ export interface SceneResult {
   readonly calls: readonly CallUsage[];
   /** For `best` requests: the chosen turn, a quote and the reason. */
   readonly best?: BestScene;
+  /**
+   * Set when the same scene was painted within `budgets.dedupe_window_s` and that picture is
+   * returned instead of paying again; `ageMs` is how old it is. No prompt or image call was made.
+   */
+  readonly reused?: { readonly ageMs: number };
 }
 
 /** Collaborators of {@link GenerationService}. */
@@ -115,7 +120,12 @@ export class GenerationService {
    */
   async illustrate(
     request: SceneRequest,
-    options: { onProgress?: (stage: SceneStage, scan?: ScanProgress) => void; signal?: AbortSignal } = {},
+    options: {
+      onProgress?: (stage: SceneStage, scan?: ScanProgress) => void;
+      signal?: AbortSignal;
+      /** Paint anew even when the same scene was painted within the dedupe window. */
+      fresh?: boolean;
+    } = {},
   ): Promise<SceneResult> {
     const { config, images, gateway, usage } = this.deps;
     const started = performance.now();
@@ -131,6 +141,31 @@ export class GenerationService {
           })
         : undefined;
     const { context, mode } = this.contextFor(campaign, request, pick?.turn);
+    const windowS = config.budgets.dedupe_window_s;
+    const recent =
+      windowS > 0 && !options.fresh
+        ? images.findRecent({
+            campaignId: campaign.id,
+            turn: context.turn,
+            mode,
+            model: config.generation.image_model,
+            since: new Date(Date.now() - windowS * 1000).toISOString(),
+          })
+        : undefined;
+    if (recent) {
+      this.deps.sessions.moveTo({ userId: request.requestedBy, campaignId: campaign.id, imageId: recent.id, prompt: recent.prompt, referenceHash: '' });
+      log.info({ imageId: recent.id }, 'same scene painted recently: reusing it');
+      return {
+        image: recent,
+        file: images.absolutePath(recent.imagePath),
+        campaign: { id: campaign.id, name: campaign.name },
+        scene: recent.prompt,
+        promptTruncated: false,
+        calls: pick?.calls ?? [],
+        reused: { ageMs: Date.now() - Date.parse(recent.createdAt) },
+        ...(pick ? { best: bestScene(pick) } : {}),
+      };
+    }
 
     options.onProgress?.('prompting');
     const references = await loadReferences(campaign, config.generation.max_input_pixels);
@@ -181,18 +216,7 @@ export class GenerationService {
       scene: prompt.scene,
       promptTruncated: prompt.truncated,
       calls,
-      ...(pick
-        ? {
-            best: {
-              turn: pick.turn,
-              speaker: pick.entry.speaker,
-              quote: shorten(pick.entry.text, BEST_QUOTE_CHARS),
-              rationale: pick.rationale,
-              cached: pick.cached,
-              passages: pick.passages,
-            },
-          }
-        : {}),
+      ...(pick ? { best: bestScene(pick) } : {}),
     };
   }
 
@@ -205,6 +229,18 @@ export class GenerationService {
     if (request.kind === 'best') return { context: turnContext(campaign.transcript, bestTurn!, generation.turn_radius), mode: 'best' };
     return { context: turnContext(campaign.transcript, request.turn, generation.turn_radius), mode: 'specific' };
   }
+}
+
+/** What a door shows about a scanner's pick. */
+function bestScene(pick: Awaited<ReturnType<SceneScanner['findBest']>>): BestScene {
+  return {
+    turn: pick.turn,
+    speaker: pick.entry.speaker,
+    quote: shorten(pick.entry.text, BEST_QUOTE_CHARS),
+    rationale: pick.rationale,
+    cached: pick.cached,
+    passages: pick.passages,
+  };
 }
 
 /** Characters' portraits as PNG `inlineData` for the image model. @throws CampaignFileError, InvalidImageError */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { and, asc, count, eq } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte } from 'drizzle-orm';
 import type { CampaignId } from '../campaigns/id.ts';
 import { writeFileAtomic } from '../files.ts';
 import type { Store } from '../store/db.ts';
@@ -91,6 +91,28 @@ export class ImageStore {
   }
 
   /** Campaigns that have pictures, with how many, by campaign id. */
+  /**
+   * The newest picture of the same scene made since `since` (ISO 8601): same campaign, turn,
+   * generation mode and image model. Edits are never matched (their mode is `edit`).
+   */
+  findRecent(scene: { campaignId: string; turn: number; mode: GenerationMode; model: string; since: string }): ImageRow | undefined {
+    return this.store.db
+      .select()
+      .from(images)
+      .where(
+        and(
+          eq(images.campaignId, scene.campaignId),
+          eq(images.turn, scene.turn),
+          eq(images.mode, scene.mode),
+          eq(images.model, scene.model),
+          gte(images.createdAt, scene.since),
+        ),
+      )
+      .orderBy(desc(images.createdAt))
+      .limit(1)
+      .get();
+  }
+
   countByCampaign(): Array<{ campaignId: string; count: number }> {
     return this.store.db
       .select({ campaignId: images.campaignId, count: count() })

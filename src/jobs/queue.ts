@@ -26,6 +26,7 @@ export class QueueClosedError extends LimnerError {
 interface Waiting {
   readonly owner: JobOwner;
   readonly start: () => void;
+  readonly reject: (err: Error) => void;
   readonly onPosition: ((position: number) => void) | undefined;
   /** Arrival order, to break ties between guilds never served. */
   readonly seq: number;
@@ -90,17 +91,20 @@ export class FairQueue {
           });
       };
       const list = this.waiting.get(owner.guildId) ?? [];
-      list.push({ owner, start, onPosition, seq: this.arrivals++, lastPosition: 0 });
+      list.push({ owner, start, reject, onPosition, seq: this.arrivals++, lastPosition: 0 });
       this.waiting.set(owner.guildId, list);
       this.pump();
     });
   }
 
-  /** Stops taking jobs; resolves when nothing is running. Waiting jobs still run unless `dropWaiting`. */
-  async close(options: { dropWaiting?: (owner: JobOwner) => void } = {}): Promise<void> {
+  /**
+   * Stops taking jobs; resolves when nothing is running. Waiting jobs still run, unless
+   * `dropWaiting`: then they never start and their `run` promises reject with QueueClosedError.
+   */
+  async close(options: { dropWaiting?: boolean } = {}): Promise<void> {
     this.closed = true;
     if (options.dropWaiting) {
-      for (const list of this.waiting.values()) for (const job of list.splice(0)) options.dropWaiting(job.owner);
+      for (const list of this.waiting.values()) for (const job of list.splice(0)) job.reject(new QueueClosedError());
       this.waiting.clear();
     }
     if (this.running === 0 && this.depth === 0) return;

@@ -1,5 +1,6 @@
 import { and, gte, sql, eq, type SQL } from 'drizzle-orm';
 import type { CallUsage } from '../generation/gemini.ts';
+import type { Metrics } from '../metrics.ts';
 import type { Store } from './db.ts';
 import { usage, type CallPurpose } from './schema.ts';
 
@@ -25,10 +26,17 @@ export interface UsageTotals {
 
 /** The usage ledger: every model call with its tokens and estimated cost. */
 export class UsageLedger {
-  constructor(private readonly store: Store) {}
+  /** @param metrics - Counts cost and tokens for `/metrics` as calls are recorded. */
+  constructor(
+    private readonly store: Store,
+    private readonly metrics?: Metrics,
+  ) {}
 
   /** Records one call. `imageId` links an image call to the picture it made. */
   record(origin: CallOrigin, purpose: CallPurpose, call: CallUsage, imageId?: string): void {
+    this.metrics?.costUsd.inc({ model: call.model, purpose }, call.costUsd);
+    this.metrics?.tokens.inc({ model: call.model, direction: 'input' }, call.inputTokens);
+    this.metrics?.tokens.inc({ model: call.model, direction: 'output' }, call.outputTokens);
     this.store.db
       .insert(usage)
       .values({

@@ -1,0 +1,110 @@
+import type { Config } from '../config.ts';
+import { LimnerError } from '../errors.ts';
+import type { UsageLedger, UsageTotals } from '../store/usage.ts';
+import type { JobStore } from './store.ts';
+
+/** A request refused by a budget or the cooldown; the message says what is left and when it resets. */
+export class BudgetExceededError extends LimnerError {
+  readonly code = 'budget_exceeded';
+  constructor(
+    message: string,
+    /** When the limit lifts, ms since the epoch. */
+    readonly resetsAt: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Start of the UTC day of `now`, and of the next one. */
+export function utcDay(now: Date): { start: Date; next: Date } {
+  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  return { start, next: new Date(start.getTime() + 86_400_000) };
+}
+
+/** Start of the UTC month of `now`. */
+export function utcMonth(now: Date): Date {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+}
+
+/** What a guild and a user have used today and may still use (null: no limit). */
+export interface BudgetStatus {
+  readonly guildToday: UsageTotals;
+  readonly userToday: UsageTotals;
+  readonly guildImagesLeft: number | null;
+  readonly guildUsdLeft: number | null;
+  readonly userImagesLeft: number | null;
+  /** Ms since the epoch when the daily budgets reset (next UTC midnight). */
+  readonly resetsAt: number;
+}
+
+/**
+ * Daily budgets per guild (pictures, USD) and per user (pictures), and a per-user cooldown, from
+ * `budgets` in config. Pictures being made right now count against the budget (`inFlight`), so a
+ * budget is never overshot by more than the jobs already running when it was reached.
+ */
+export class BudgetGuard {
+  constructor(
+    private readonly config: Config,
+    private readonly usage: UsageLedger,
+    private readonly jobs: JobStore,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Today's use and what is left. */
+  status(guildId: string | null, userId: string): BudgetStatus {
+    const b = this.config.budgets;
+    const { start, next } = utcDay(this.now());
+    const since = start.toISOString();
+    const none: UsageTotals = { calls: 0, images: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+    const guildToday = guildId ? this.usage.totals({ since, guildId }) : none;
+    const userToday = this.usage.totals({ since, userId });
+    return {
+      guildToday,
+      userToday,
+      guildImagesLeft: b.guild_daily_images === null || !guildId ? null : Math.max(0, b.guild_daily_images - guildToday.images),
+      guildUsdLeft: b.guild_daily_usd === null || !guildId ? null : Math.max(0, b.guild_daily_usd - guildToday.costUsd),
+      userImagesLeft: b.user_daily_images === null ? null : Math.max(0, b.user_daily_images - userToday.images),
+      resetsAt: next.getTime(),
+    };
+  }
+
+  /**
+   * Refuses a new picture request when a budget or the cooldown says no.
+   * @param inFlight - Jobs of this guild and of this user already running (their pictures are not in the ledger yet).
+   * @throws BudgetExceededError
+   */
+  check(guildId: string | null, userId: string, inFlight: { guild: number; user: number } = { guild: 0, user: 0 }): void {
+    const b = this.config.budgets;
+    const now = this.now().getTime();
+    const s = this.status(guildId, userId);
+    const resets = `resets ${relative(s.resetsAt - now)} (00:00 UTC)`;
+    if (s.guildImagesLeft !== null && s.guildImagesLeft - inFlight.guild <= 0) {
+      throw new BudgetExceededError(`This server has used its ${b.guild_daily_images} pictures for today; the budget ${resets}.`, s.resetsAt);
+    }
+    if (s.guildUsdLeft !== null && s.guildUsdLeft <= 0) {
+      throw new BudgetExceededError(
+        `This server has used its $${b.guild_daily_usd!.toFixed(2)} image budget for today ($${s.guildToday.costUsd.toFixed(2)} spent); it ${resets}.`,
+        s.resetsAt,
+      );
+    }
+    if (s.userImagesLeft !== null && s.userImagesLeft - inFlight.user <= 0) {
+      throw new BudgetExceededError(`You have used your ${b.user_daily_images} pictures for today; your budget ${resets}.`, s.resetsAt);
+    }
+    if (b.user_cooldown_s > 0) {
+      const last = this.jobs.lastStartOf(userId);
+      const ready = last ? Date.parse(last) + b.user_cooldown_s * 1000 : 0;
+      if (ready > now) {
+        throw new BudgetExceededError(`Please wait ${Math.ceil((ready - now) / 1000)} s before asking for another picture.`, ready);
+      }
+    }
+  }
+}
+
+/** `in 3 h 12 min`, `in 45 min`, `in 20 s`. */
+export function relative(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `in ${s} s`;
+  const min = Math.round(s / 60);
+  if (min < 60) return `in ${min} min`;
+  return `in ${Math.floor(min / 60)} h ${min % 60} min`;
+}
