@@ -46,8 +46,10 @@ export function failureText(err: unknown, log: Logger, options: FailureTextOptio
     log.info({ code: err.code, err: err.cause ?? undefined }, 'command refused');
     return err.userMessage;
   }
-  const errorId = newErrorId();
-  log.error({ err, errorId }, 'command failed unexpectedly');
+  // The job runner has already logged it under an id when the failure happened inside a job.
+  const logged = (err as { errorId?: unknown } | null)?.errorId;
+  const errorId = typeof logged === 'string' ? logged : newErrorId();
+  if (typeof logged !== 'string') log.error({ err, errorId }, 'command failed unexpectedly');
   return `Something went wrong on Limner's side (error id \`${errorId}\`). Please try again; if it keeps happening, give the id to the bot's operator.`;
 }
 

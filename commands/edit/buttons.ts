@@ -100,6 +100,7 @@ export const undoButton: ComponentModule = {
       ctx,
       () => editing.undo({ imageId, requestedBy: interaction.user.id }),
       (result) => editTitle(result, 'undo'),
+      { kind: 'scene undo', modelWork: false },
     );
   },
 };

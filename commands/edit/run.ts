@@ -1,7 +1,8 @@
 import type { ButtonInteraction, ChatInputCommandInteraction, Message, ModalSubmitInteraction } from 'discord.js';
 import type { EditResult, EditStage } from '../../src/generation/edit.ts';
 import { failureText, replyWithError } from '../bot/respond.ts';
-import { sceneReply, turnTitle, type SceneMessage } from '../bot/scene-message.ts';
+import { queueText, sceneReply, turnTitle, type SceneMessage } from '../bot/scene-message.ts';
+import type { NewJob } from '../../src/jobs/store.ts';
 import type { BotContext } from '../types.ts';
 
 /** Progress lines shown while an edit, reroll or undo runs. */
@@ -36,8 +37,29 @@ export function editTitle(result: EditResult, action: 'edit' | 'reroll' | 'undo'
  * posts the picture with its buttons and records the message against the picture. Failures are
  * answered ephemerally, provider failures with an error id (see {@link failureText}).
  */
-export async function editForInteraction(interaction: EditInteraction, ctx: BotContext, work: EditWork, title: (result: EditResult) => string): Promise<void> {
+export async function editForInteraction(
+  interaction: EditInteraction,
+  ctx: BotContext,
+  work: EditWork,
+  title: (result: EditResult) => string,
+  options: EditJobOptions = {},
+): Promise<void> {
   const log = ctx.limner.log.child({ interaction: interaction.id, guild: interaction.guildId, user: interaction.user.id });
+  const job = {
+    kind: options.kind ?? 'scene edit',
+    userId: interaction.user.id,
+    guildId: interaction.guildId,
+    channelId: interaction.channelId,
+    interaction: { id: interaction.id, token: interaction.token },
+  };
+  if (options.modelWork ?? true) {
+    try {
+      ctx.limner.runner.precheck(job);
+    } catch (err) {
+      await replyWithError(interaction, err, log);
+      return;
+    }
+  }
   await interaction.deferReply();
   // Chained so progress reaches Discord in order; a lost progress line is not worth failing the edit for.
   let progress: Promise<unknown> = Promise.resolve();
@@ -45,7 +67,7 @@ export async function editForInteraction(interaction: EditInteraction, ctx: BotC
     progress = progress.then(() => interaction.editReply({ content: text }).catch((err: unknown) => log.debug({ err }, 'progress edit failed')));
   };
   try {
-    const result = await work(show);
+    const result = await asJob(ctx, job, options, show, () => work(show));
     await progress;
     const message = await interaction.editReply(await sceneReply(result, title(result), interaction.attachmentSizeLimit));
     ctx.limner.links.recordSceneMessage({
@@ -79,7 +101,7 @@ export async function editForMessage(message: Message<true>, ctx: BotContext, wo
     progress = progress.then(() => post(text).catch((err: unknown) => log.debug({ err }, 'progress message failed')));
   };
   try {
-    const result = await work(show);
+    const result = await asJob(ctx, { kind: 'scene reply-edit', userId: message.author.id, guildId: message.guildId, channelId: message.channelId }, {}, show, () => work(show));
     await progress;
     const sent = await post(await sceneReply(result, title(result), MESSAGE_UPLOAD_LIMIT));
     ctx.limner.links.recordSceneMessage({ messageId: sent.id, imageId: result.image.id, guildId: message.guildId, channelId: message.channelId });
@@ -88,4 +110,18 @@ export async function editForMessage(message: Message<true>, ctx: BotContext, wo
     const text = failureText(err, log, { providerErrorId: true });
     await post(text).catch((replyErr: unknown) => log.warn({ err: replyErr }, 'could not tell the user about a failed edit'));
   }
+}
+
+/** How an edit operation runs. */
+export interface EditJobOptions {
+  /** Job kind for the job row and metrics; default `scene edit`. */
+  readonly kind?: string;
+  /** false for work without model calls (undo): it skips budgets and the queue. Default true. */
+  readonly modelWork?: boolean;
+}
+
+/** Model work goes through the job runner (budgets, fair queue, job row); the rest runs at once. */
+function asJob(ctx: BotContext, job: NewJob, options: EditJobOptions, show: (text: string) => void, work: () => Promise<EditResult>): Promise<EditResult> {
+  if (!(options.modelWork ?? true)) return work();
+  return ctx.limner.runner.run(job, () => work(), { imageOf: (r) => r.image.id, onPosition: (place) => show(queueText(place)) });
 }
