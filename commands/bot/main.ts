@@ -1,6 +1,7 @@
 import { createLimner } from '../../src/app.ts';
 import { loadConfig, loadDotEnv } from '../../src/config.ts';
 import { LimnerError } from '../../src/errors.ts';
+import { databaseWritable, startHealthServer } from '../../src/health.ts';
 import { createLogger } from '../../src/log.ts';
 import { checkBotSettings, startBot } from './client.ts';
 
@@ -21,10 +22,30 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
   const bot = startBot(limner, token);
+  const health =
+    config.runtime.health_port === null
+      ? undefined
+      : await startHealthServer({
+          port: config.runtime.health_port,
+          metrics: limner.metrics,
+          health: () => ({
+            gateway: bot.client.isReady() ? 'ready' : 'connecting',
+            databaseWritable: databaseWritable(limner.store),
+            queue: limner.runner.load,
+          }),
+        });
+  if (health) log.info({ url: health.url }, 'health endpoint listening');
+  let stopping = false;
   const stop = async (signal: string) => {
-    log.info({ signal }, 'stopping');
+    if (stopping) return;
+    stopping = true;
+    // New commands are refused from here on; running jobs get the grace period, then are told they were stopped.
+    log.info({ signal, ...limner.runner.load, graceMs: config.runtime.shutdown_grace_ms }, 'stopping');
+    await limner.runner.close(config.runtime.shutdown_grace_ms);
     await bot.stop();
+    await health?.close();
     limner.close();
+    log.info('stopped');
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));

@@ -3,6 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createLimner, type Limner } from '../app.ts';
 import { readCrd3Episode, CRD3_ATTRIBUTION } from '../campaigns/crd3.ts';
 import { checkImageStore } from '../images/doctor.ts';
+import { utcDay, utcMonth } from '../jobs/budget.ts';
+import { formatTotals } from '../jobs/report.ts';
 import { parseCampaignId } from '../campaigns/id.ts';
 import { loadConfig, loadDotEnv } from '../config.ts';
 import { LimnerError } from '../errors.ts';
@@ -189,6 +191,40 @@ program
       if (!opts.fix && report.tempFiles.length + report.unrecordedImages.length > 0) console.log('Run with --fix to clean up.');
     }),
   );
+
+program
+  .command('usage')
+  .description('model use and estimated spend: today and this month (UTC), or since a date')
+  .option('--guild <id>', 'one Discord guild only')
+  .option('--since <date>', 'from this date (YYYY-MM-DD or ISO 8601) instead of today and this month', parseSince)
+  .action(
+    withLimner(async (limner, opts: { guild?: string; since?: string }) => {
+      const now = new Date();
+      const periods: Array<[string, string]> = opts.since
+        ? [[`since ${opts.since.slice(0, 10)}`, opts.since]]
+        : [
+            ['today', utcDay(now).start.toISOString()],
+            ['this month', utcMonth(now).toISOString()],
+          ];
+      for (const [label, since] of periods) {
+        const totals = limner.usage.totals({ since, ...(opts.guild ? { guildId: opts.guild } : {}) });
+        if (json()) print({ period: label, since, guildId: opts.guild ?? null, ...totals });
+        else {
+          const scope = opts.guild ? `guild ${opts.guild}` : 'all guilds';
+          console.log(
+            `${label.padEnd(12)} ${scope}: ${formatTotals(totals)} · ${totals.calls.toLocaleString('en-US')} model calls · ${totals.inputTokens.toLocaleString('en-US')} tokens in, ${totals.outputTokens.toLocaleString('en-US')} out`,
+          );
+        }
+      }
+    }),
+  );
+
+/** @throws InvalidArgumentError for anything Date cannot read. */
+function parseSince(value: string): string {
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new InvalidArgumentError(`--since: "${value}" is not a date (use YYYY-MM-DD).`);
+  return new Date(t).toISOString();
+}
 
 class CampaignExistsError extends LimnerError {
   readonly code = 'campaign_exists';
