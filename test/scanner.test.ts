@@ -6,7 +6,6 @@ import { createLimner, type Limner } from '../src/app.ts';
 import { parseTranscriptJsonl, toJsonl, type TranscriptEntry } from '../src/campaigns/transcript.ts';
 import { PromptBlockedError, ScanReplyError, ScanTurnError } from '../src/errors.ts';
 import { formatEntry } from '../src/generation/context.ts';
-import { ConcurrencyLimit } from '../src/generation/limit.ts';
 import { splitPassages } from '../src/generation/passages.ts';
 import { scanAnswerSchema, scanProgressText, SCAN_SYSTEM, type ScanProgress } from '../src/generation/scanner.ts';
 import type { SceneStage } from '../src/generation/service.ts';
@@ -96,27 +95,6 @@ describe('splitPassages', () => {
     expect(passages[0]!.text.endsWith('…')).toBe(true);
     expect(passages.map((p) => [p.start, p.end])).toEqual([[0, 1], [1, 2], [2, 3], [3, 4]]);
     expect(splitPassages([], 400)).toEqual([]);
-  });
-});
-
-describe('ConcurrencyLimit', () => {
-  it('runs at most max tasks at once and does not start a task whose signal aborted while it waited', async () => {
-    const limit = new ConcurrencyLimit(2);
-    let running = 0;
-    let peak = 0;
-    const task = async () => {
-      peak = Math.max(peak, ++running);
-      await new Promise((r) => setTimeout(r, 10));
-      running--;
-    };
-    const controller = new AbortController();
-    const started: number[] = [];
-    const runs = [1, 2, 3, 4, 5].map((n) => limit.run(() => (started.push(n), task()), n === 5 ? controller.signal : undefined));
-    controller.abort(new Error('gone'));
-    const settled = await Promise.allSettled(runs);
-    expect(peak).toBe(2);
-    expect(started).toEqual([1, 2, 3, 4]);
-    expect(settled[4]).toMatchObject({ status: 'rejected', reason: new Error('gone') });
   });
 });
 

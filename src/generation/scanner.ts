@@ -9,7 +9,7 @@ import type { ScanCache, ScanPick } from '../store/scan-cache.ts';
 import type { CallOrigin, UsageLedger } from '../store/usage.ts';
 import { formatEntry } from './context.ts';
 import { candidateText, type CallUsage, type GeminiGateway } from './gemini.ts';
-import { ConcurrencyLimit } from './limit.ts';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { PASSAGE_OVERLAP, PASSAGE_SHARE, splitPassages, type Passage } from './passages.ts';
 import { estimateTextTokens } from './tokens.ts';
 
@@ -87,10 +87,11 @@ export interface ScannerDeps {
  */
 export class SceneScanner {
   /** Shared by every request, so `scanner_concurrency` bounds the process, not one request. */
-  private readonly limit: ConcurrencyLimit;
+  /** One limit for the whole process, so two `/scene best` requests together stay within it. */
+  private readonly limit: LimitFunction;
 
   constructor(private readonly deps: ScannerDeps) {
-    this.limit = new ConcurrencyLimit(deps.config.generation.scanner_concurrency);
+    this.limit = pLimit(deps.config.generation.scanner_concurrency);
   }
 
   /** Estimated tokens one passage (or one comparison's candidates) may take: 80% of `scanner_token_limit`. */
@@ -234,7 +235,7 @@ class ScanRun {
   private readonly controller = new AbortController();
 
   constructor(
-    private readonly limit: ConcurrencyLimit,
+    private readonly limit: LimitFunction,
     private readonly deps: ScannerDeps,
     readonly origin: CallOrigin & { readonly campaignId: string },
     outer: AbortSignal | undefined,
@@ -277,24 +278,24 @@ class ScanRun {
     let correction: string | undefined;
     for (let attempt = 1; ; attempt++) {
       const parts = [{ text: request }, ...(correction ? [{ text: correction }] : [])];
-      const { candidate, usage } = await this.limit.run(
-        () =>
-          this.deps.gateway.generate(
-            {
-              model: this.deps.config.generation.scanner_model,
-              contents: [{ role: 'user', parts }],
-              config: {
-                systemInstruction: system,
-                responseMimeType: 'application/json',
-                responseJsonSchema: SCAN_ANSWER_JSON_SCHEMA,
-                // Choosing a moment needs little deliberation; thought tokens would cost more than the reading.
-                thinkingConfig: { thinkingLevel: ThinkingLevel.LOW },
-              },
+      const { candidate, usage } = await this.limit(() => {
+        // A call whose scan was cancelled while it waited for a slot is not started.
+        this.signal?.throwIfAborted();
+        return this.deps.gateway.generate(
+          {
+            model: this.deps.config.generation.scanner_model,
+            contents: [{ role: 'user', parts }],
+            config: {
+              systemInstruction: system,
+              responseMimeType: 'application/json',
+              responseJsonSchema: SCAN_ANSWER_JSON_SCHEMA,
+              // Choosing a moment needs little deliberation; thought tokens would cost more than the reading.
+              thinkingConfig: { thinkingLevel: ThinkingLevel.LOW },
             },
-            this.signal,
-          ),
-        this.signal,
-      );
+          },
+          this.signal,
+        );
+      });
       this.calls.push(usage);
       this.deps.usage.record(this.origin, purpose, usage);
       const answer = parseAnswer(candidate);
