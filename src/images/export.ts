@@ -2,20 +2,39 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import JSZip from 'jszip';
 import { LimnerError } from '../errors.ts';
 import { TEMP_PREFIX } from '../files.ts';
 import type { GenerationMode, ImageRow } from '../store/schema.ts';
 import { dedupeNames, downloadStem, exportZipName, safeCampaignName } from './names.ts';
 import { encodePreview, fitPreview, type PreviewSettings } from './preview.ts';
-import { storedZip, ZIP32_MAX_BYTES, ZIP32_MAX_ENTRIES, ZIP_END_BYTES, zipEntryOverhead } from './zip.ts';
 
 /** The metadata file every export zip holds beside its pictures. */
 export const MANIFEST_NAME = 'manifest.json';
 
 /** Read size for PNGs going into a zip, bytes: large reads keep per-chunk overhead low. */
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** Largest zip, bytes: jszip writes no ZIP64, so sizes and offsets are 32-bit (and would wrap silently past it). */
+const ZIP32_MAX_BYTES = 0xffff_ffff;
+/** Most entries a zip without ZIP64 can count (jszip would wrap the 16-bit count silently). */
+const ZIP32_MAX_ENTRIES = 0xffff;
+
+/*
+ * What jszip 3.10 writes around each entry with `streamFiles: true` and an ASCII name, no comment
+ * (lib/generate/ZipFileWorker.js): a local header of 30 bytes + name and no extra field (the
+ * Unicode path field and UTF-8 flag come only with non-ASCII names, which names.ts never makes),
+ * the data, a 16-byte data descriptor (with signature), and a central header of 46 bytes + name;
+ * then a 22-byte end record. Planning on these sizes lets every part be exactly sized before it is
+ * built; the builders check the result, so a jszip that lays zips out differently fails loudly
+ * instead of making a zip over the limit.
+ */
+const LOCAL_HEADER_BYTES = 30;
+const DATA_DESCRIPTOR_BYTES = 16;
+const CENTRAL_HEADER_BYTES = 46;
+const END_RECORD_BYTES = 22;
 
 /** One picture in `manifest.json`. */
 export interface ManifestImage {
@@ -87,8 +106,6 @@ export interface ExportPlan {
   readonly converted: number;
   /** Sum of the zips' sizes, bytes. */
   readonly bytes: number;
-  /** The limit every zip keeps to, bytes. */
-  readonly maxPartBytes: number;
 }
 
 /** What a caller learns while zips are built. */
@@ -145,7 +162,7 @@ export class ImageFileMissingError extends LimnerError {
  * @param input.images - The pictures, in the order they should appear (e.g. `ImageStore.list`).
  * @param input.pathOf - Absolute path of a picture's PNG.
  * @param input.maxPartBytes - Largest zip, bytes (e.g. Discord's `attachmentSizeLimit`); default and
- *   ceiling {@link ZIP32_MAX_BYTES}.
+ *   ceiling 4 GiB - 1 ({@link ZIP32_MAX_BYTES}: jszip writes no ZIP64).
  * @param input.exportedAt - Timestamp written to the manifests (default now).
  * @throws NoImagesToExportError when `images` is empty.
  * @throws ImageFileMissingError when a picture's file is gone.
@@ -169,7 +186,6 @@ export async function planExport(input: {
   /** Bytes of a zip holding just this picture, without the picture's own data. */
   const aloneOverhead = (m: ManifestImage) => zipBytes([m.file], frame.bytes + manifestItemBytes(m));
 
-  type Stored = Parameters<typeof manifestImage>[3];
   const decided: Array<{ image: ImageRow; source: string; stored: Stored; jpeg?: PreviewSettings }> = [];
   for (const image of images) {
     const source = input.pathOf(image);
@@ -234,21 +250,21 @@ export async function planExport(input: {
     imageCount: images.length,
     converted: entries.filter((e) => e.jpeg).length,
     bytes: parts.reduce((sum, p) => sum + p.bytes, 0),
-    maxPartBytes: limit,
   };
 }
 
 /**
- * Builds one zip in memory: a Buffer of exactly `part.bytes`, the only large allocation, so
- * building holds about one part. For uploads (Discord wants each file as bytes).
- * @param onImage - Called after each picture is written.
+ * Builds one zip in memory: a Buffer of exactly `part.bytes` that jszip's stream is copied into,
+ * the only large allocation, so building holds about one part (`generateAsync` would hold its
+ * chunks and their concatenation: two). For uploads (Discord wants each file as bytes).
+ * @param onImage - Called after each picture is read into the zip.
  * @throws Error when the zip does not come out at the planned size (a file changed on disk).
  */
 export async function zipPartBuffer(part: ExportPart, onImage?: () => void): Promise<Buffer> {
   const out = Buffer.allocUnsafe(part.bytes);
   let offset = 0;
-  await pipeline(
-    zipStream(part, onImage),
+  await buildZip(
+    part,
     new Writable({
       write(chunk: Buffer, _encoding, done) {
         if (offset + chunk.byteLength > out.byteLength) return done(sizeMismatch(part, offset + chunk.byteLength));
@@ -257,6 +273,7 @@ export async function zipPartBuffer(part: ExportPart, onImage?: () => void): Pro
         done();
       },
     }),
+    onImage,
   );
   if (offset !== part.bytes) throw sizeMismatch(part, offset);
   return out;
@@ -267,7 +284,7 @@ export async function zipPartBuffer(part: ExportPart, onImage?: () => void): Pro
  * so memory stays at a few read chunks per zip whatever the zips' sizes. Each zip is written to a
  * temporary name and renamed, so `dir` never holds half a zip under its real name; an existing
  * zip of the same name is replaced.
- * @param options.concurrency - Zips built at once (default 2: one zip's CRC work overlaps another's reads).
+ * @param options.concurrency - Zips built at once (default 2, so one zip's reads overlap another's writes).
  * @returns Absolute paths of the zips, in part order.
  */
 export async function writeExport(
@@ -287,13 +304,10 @@ export async function writeExport(
       const tmp = path.join(dir, `${TEMP_PREFIX}${randomUUID()}-${current.name}`);
       try {
         const sink = createWriteStream(tmp, { flags: 'wx' });
-        await pipeline(
-          zipStream(current, () => {
-            packed++;
-            report();
-          }),
-          sink,
-        );
+        await buildZip(current, sink, () => {
+          packed++;
+          report();
+        });
         if (sink.bytesWritten !== current.bytes) throw sizeMismatch(current, sink.bytesWritten);
         await rename(tmp, file);
       } catch (err) {
@@ -306,12 +320,39 @@ export async function writeExport(
   return plan.parts.map((p) => path.join(dir, p.name));
 }
 
-/** The zip of one part as a stream: its pictures, read lazily one after the other, then `manifest.json`. */
-function zipStream(part: ExportPart, onImage?: () => void): NodeJS.ReadableStream {
-  return storedZip([
-    ...part.entries.map((entry) => ({ name: entry.manifest.file, date: new Date(entry.image.createdAt), data: () => entryData(entry, onImage) })),
-    { name: MANIFEST_NAME, date: new Date(), data: async function* () { yield Buffer.from(part.manifest); } },
-  ]);
+/**
+ * Streams the zip of one part into `sink` with jszip: its pictures STORED (PNG and JPEG are already
+ * compressed), each read only when jszip reaches it, then `manifest.json`, also STORED so the
+ * part's size stays exact.
+ */
+async function buildZip(part: ExportPart, sink: Writable, onImage?: () => void): Promise<void> {
+  const zip = new JSZip();
+  // Lazy sources: jszip binds every source stream up front, so plain read streams would hold a file descriptor per picture.
+  const sources = part.entries.map((entry) => {
+    const source = Readable.from(entryData(entry, onImage), { highWaterMark: 1 });
+    zip.file(entry.manifest.file, source, { binary: true, date: new Date(entry.image.createdAt) });
+    return source;
+  });
+  zip.file(MANIFEST_NAME, Buffer.from(part.manifest), { binary: true, date: new Date() });
+  // jszip's stream is a readable-stream 2 Readable, whose typings omit the destroy it has.
+  const out = zip.generateNodeStream({ type: 'nodebuffer', streamFiles: true, compression: 'STORE' }) as NodeJS.ReadableStream & { destroy(err?: Error): void };
+  let failed = false;
+  // Also keeps a second report of the same failure (jszip's and ours) from being an uncaught 'error'.
+  out.on('error', () => {
+    failed = true;
+  });
+  for (const source of sources) {
+    // jszip drops the error of a source it has paused, and the zip would then wait forever.
+    source.once('error', (err) => {
+      if (!failed) out.destroy(err);
+    });
+  }
+  try {
+    await pipeline(out, sink);
+  } finally {
+    // On failure, closes the file a half-read source still holds open; finished sources are unaffected.
+    for (const source of sources) source.destroy();
+  }
 }
 
 /** A picture's bytes: the PNG as it is on disk, or its JPEG encoding when it was planned as one. */
@@ -321,9 +362,14 @@ async function* entryData(entry: ExportEntry, onDone?: () => void): AsyncGenerat
   onDone?.();
 }
 
+/** Bytes jszip adds around an entry's data (see {@link LOCAL_HEADER_BYTES}); names are ASCII, so one byte per character. */
+function zipEntryOverhead(name: string): number {
+  return LOCAL_HEADER_BYTES + DATA_DESCRIPTOR_BYTES + CENTRAL_HEADER_BYTES + 2 * name.length;
+}
+
 /** Size of a zip of stored entries named `names` plus `manifest.json` of `manifestBytes`, without the entries' data. */
 function zipBytes(names: readonly string[], manifestBytes: number): number {
-  return names.reduce((sum, name) => sum + zipEntryOverhead(name), zipEntryOverhead(MANIFEST_NAME) + manifestBytes + ZIP_END_BYTES);
+  return names.reduce((sum, name) => sum + zipEntryOverhead(name), zipEntryOverhead(MANIFEST_NAME) + manifestBytes + END_RECORD_BYTES);
 }
 
 /**
@@ -349,12 +395,12 @@ function manifestItemBytes(image: ManifestImage): number {
   return Buffer.byteLength(manifestItem(image));
 }
 
-function manifestImage(
-  image: ImageRow,
-  file: string,
-  parentFile: string | null,
-  stored: { format: 'png' | 'jpeg'; width: number; height: number; bytes: number; pngBytes?: number; limit?: number },
-): ManifestImage {
+/** How a picture is stored in the zip (pixels, bytes); a JPEG also carries the PNG's size and the limit it missed. */
+type Stored =
+  | { format: 'png'; width: number; height: number; bytes: number }
+  | { format: 'jpeg'; width: number; height: number; bytes: number; pngBytes: number; limit: number };
+
+function manifestImage(image: ImageRow, file: string, parentFile: string | null, stored: Stored): ManifestImage {
   const base = {
     file,
     id: image.id,
@@ -372,11 +418,10 @@ function manifestImage(
     format: stored.format,
   };
   if (stored.format === 'png') return base;
-  const pngBytes = stored.pngBytes ?? 0;
   return {
     ...base,
-    original: { format: 'png', width: image.width, height: image.height, bytes: pngBytes },
-    note: `The PNG (${megabytes(pngBytes)}) is larger than the ${megabytes(stored.limit ?? 0)} limit of each zip, so it is included as a JPEG; the original PNG is kept on the server.`,
+    original: { format: 'png', width: image.width, height: image.height, bytes: stored.pngBytes },
+    note: `The PNG (${megabytes(stored.pngBytes)}) is larger than the ${megabytes(stored.limit)} limit of each zip, so it is included as a JPEG; the original PNG is kept on the server.`,
   };
 }
 
