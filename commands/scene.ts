@@ -1,5 +1,6 @@
 import { InteractionContextType, MessageFlags, SlashCommandBuilder, type SlashCommandSubcommandsOnlyBuilder } from 'discord.js';
 import { best } from './scene/best.ts';
+import { character } from './scene/character.ts';
 import { current } from './scene/current.ts';
 import { edit } from './scene/edit.ts';
 import { exportImages } from './scene/export.ts';
@@ -7,9 +8,10 @@ import { gallery } from './scene/gallery.ts';
 import { link } from './scene/link.ts';
 import { turn } from './scene/turn.ts';
 import { unlink } from './scene/unlink.ts';
+import { usage } from './scene/usage.ts';
 import type { BotContext, CommandModule, SubcommandModule } from './types.ts';
 
-const subcommands: readonly SubcommandModule[] = [current, turn, best, edit, gallery, exportImages, link, unlink];
+const subcommands: readonly SubcommandModule[] = [current, turn, best, edit, gallery, exportImages, usage, link, unlink, character];
 const byName = new Map(subcommands.map((s) => [s.data.name, s]));
 
 /** Shown in a channel without a campaign. */

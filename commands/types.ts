@@ -1,6 +1,9 @@
 import type {
   ButtonInteraction,
+  Client,
+  ContextMenuCommandBuilder,
   Message,
+  MessageContextMenuCommandInteraction,
   ModalSubmitInteraction,
   StringSelectMenuInteraction,
   AutocompleteInteraction,
@@ -48,6 +51,12 @@ export interface CommandModule {
   autocomplete?(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void>;
 }
 
+/** A message context-menu command (right-click a message → Apps): its builder and its handler. */
+export interface MessageCommandModule {
+  readonly data: ContextMenuCommandBuilder;
+  execute(interaction: MessageContextMenuCommandInteraction, ctx: BotContext): Promise<void>;
+}
+
 /** An interaction from a component (button, select menu) or a submitted modal. */
 export type ComponentInteraction = ButtonInteraction | StringSelectMenuInteraction | ModalSubmitInteraction;
 
@@ -65,4 +74,12 @@ export interface ComponentModule {
 export interface MessageHandler {
   /** Returns true when it handled the message. Must not throw for a message that is not its business. */
   handle(message: Message, ctx: BotContext): Promise<boolean>;
+}
+
+/**
+ * Listens to client events beyond interactions and new messages (edits, deletions, ready).
+ * `listen` is called once per client, before it logs in; its handlers must never reject.
+ */
+export interface ClientListener {
+  listen(client: Client, ctx: BotContext): void;
 }

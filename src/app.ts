@@ -10,6 +10,7 @@ import { openStore, type Store } from './store/db.ts';
 import { LinkStore } from './store/links.ts';
 import { ScanCache } from './store/scan-cache.ts';
 import { SessionStore } from './store/sessions.ts';
+import { StoryStore } from './store/stories.ts';
 import { UsageLedger } from './store/usage.ts';
 import { BudgetGuard } from './jobs/budget.ts';
 import { JobRunner } from './jobs/runner.ts';
@@ -31,6 +32,8 @@ export interface Limner {
   readonly usage: UsageLedger;
   /** Each user's active edit session per campaign. */
   readonly sessions: SessionStore;
+  /** Play-by-post channels' recorded messages and their members' characters. */
+  readonly stories: StoryStore;
   /** Edits, rerolls and undo on those sessions. */
   readonly editing: EditService;
   /** Job rows, for restarts and reports. */
@@ -53,7 +56,8 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const metrics = options.metrics ?? new Metrics({ processMetrics: config.runtime.health_port !== null });
   const gateway = new GeminiGateway(config, secrets, (model, seconds, outcome) => metrics.modelLatency.observe({ model, outcome }, seconds));
   const store = openStore(config.database_path);
-  const campaigns = new CampaignRepository(config.campaigns_dir);
+  const stories = new StoryStore(store, config.play_by_post.ooc_prefix);
+  const campaigns = new CampaignRepository(config.campaigns_dir, stories);
   const images = new ImageStore(store, config.campaigns_dir);
   const usage = new UsageLedger(store, metrics);
   const jobs = new JobStore(store);
@@ -75,6 +79,7 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
     links,
     usage,
     sessions,
+    stories,
     editing,
     jobs,
     budgets,

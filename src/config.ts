@@ -93,6 +93,9 @@ export const configSchema = z.strictObject({
       }),
     ),
   }),
+  play_by_post: z.strictObject({
+    ooc_prefix: z.string().max(20),
+  }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     pretty: z.boolean(),

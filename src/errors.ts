@@ -337,3 +337,69 @@ export class ImageGoneError extends LimnerError {
     super('That picture is no longer stored. Generate a new one with /scene current, /scene turn or /scene best.');
   }
 }
+
+/** A campaign whose story has no turns yet (a play-by-post channel before its first story message). */
+export class EmptyTranscriptError extends LimnerError {
+  readonly code = 'transcript_empty';
+  constructor() {
+    super('There is no story to illustrate yet: this campaign has no turns. Post the first story message, then try again.');
+  }
+}
+
+/** Play-by-post needs message text, which Discord only sends with the privileged Message Content intent. */
+export class MessageContentRequiredError extends LimnerError {
+  readonly code = 'message_content_required';
+  constructor() {
+    super(
+      'Play-by-post needs the **Message Content** intent, so Limner can read the story messages. The bot operator can enable it: ' +
+        'in the Discord developer portal, Bot → Privileged Gateway Intents → **Message Content Intent**; then set ' +
+        '`discord.message_content_intent: true` in Limner\'s configuration and restart Limner. Until then, link a campaign folder with `/scene link campaign:<id>`.',
+    );
+  }
+}
+
+/** `/scene link` options that contradict each other, e.g. a campaign folder with `source:channel`; `reason` says how. */
+export class LinkOptionsError extends LimnerError {
+  readonly code = 'link_options_invalid';
+  constructor(reason: string) {
+    super(reason);
+  }
+}
+
+/** A story start (`start:` of `/scene link`) that is not a message of the channel being linked. */
+export class StartMessageError extends LimnerError {
+  readonly code = 'start_message_invalid';
+  constructor(readonly given: string) {
+    super(
+      `"${given.slice(0, 120)}" is not a message of this channel. For \`start\`, right-click (or long-press) the story's first message, ` +
+        'choose **Copy Message Link** and paste it (a message id works too).',
+    );
+  }
+}
+
+/** A play-by-post command used on a campaign whose story is a transcript file. */
+export class NotPlayByPostError extends LimnerError {
+  readonly code = 'not_play_by_post';
+  constructor(readonly campaignId: string, what: string) {
+    super(`This channel's campaign \`${campaignId}\` reads its story from a transcript file, not from this channel's messages, so ${what}`);
+  }
+}
+
+/** "Illustrate this message" on a message that is not a turn of the story; `reason` says why. */
+export class NotAStoryMessageError extends LimnerError {
+  readonly code = 'not_story_message';
+  constructor(reason: string) {
+    super(`That message is not part of the story: ${reason}`);
+  }
+}
+
+/** Discord refused Limner a channel's message history (no View Channel or Read Message History permission). */
+export class HistoryUnreadableError extends LimnerError {
+  readonly code = 'history_unreadable';
+  constructor(options?: { cause?: unknown }) {
+    super(
+      "Limner cannot read this channel's message history. Give Limner the **View Channel** and **Read Message History** permissions here, then link again.",
+      options,
+    );
+  }
+}

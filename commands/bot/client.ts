@@ -1,9 +1,10 @@
-import { Client, Events, GatewayIntentBits, Options, type Interaction, type Message } from 'discord.js';
+import { Client, Events, GatewayIntentBits, Options, Partials, type Interaction, type Message } from 'discord.js';
 import type { Limner } from '../../src/app.ts';
 import type { Secrets } from '../../src/config.ts';
 import { LimnerError } from '../../src/errors.ts';
-import { commands, components, messageHandlers } from '../index.ts';
+import { clientListeners, commands, components, messageCommands, messageHandlers } from '../index.ts';
 import type { BotContext } from '../types.ts';
+import { recoverInterruptedJobs } from './recover.ts';
 import { replyWithError } from './respond.ts';
 
 /** A logged-in (or logging-in) Limner bot. */
@@ -71,8 +72,11 @@ export function startBot(limner: Limner, token: string): Bot {
     }),
     sweepers: Options.DefaultSweeperSettings,
     allowedMentions: { parse: [], repliedUser: true },
+    // With no message cache, edits and deletions are only reported for messages as partials.
+    partials: [Partials.Message],
   });
   const ctx: BotContext = { limner };
+  for (const listener of clientListeners) listener.listen(client, ctx);
 
   client.on(Events.InteractionCreate, (interaction) => void handleInteraction(interaction, ctx));
   client.on(Events.MessageCreate, (message) => void handleMessage(message, ctx));
@@ -84,7 +88,7 @@ export function startBot(limner: Limner, token: string): Bot {
   const ready = new Promise<void>((resolve, reject) => {
     client.once(Events.ClientReady, (c) => {
       log.info({ user: c.user.tag, guilds: c.guilds.cache.size }, 'bot ready');
-      resolve();
+      void recoverInterruptedJobs(limner, c).then(() => resolve());
     });
     client.login(token).catch(reject);
   });
@@ -112,6 +116,14 @@ export async function handleInteraction(interaction: Interaction, ctx: BotContex
       const started = performance.now();
       await command.execute(interaction, ctx);
       log.info({ command: interaction.commandName, sub: interaction.options.getSubcommand(false), ms: Math.round(performance.now() - started) }, 'command done');
+      return;
+    }
+    if (interaction.isMessageContextMenuCommand()) {
+      const command = messageCommands.get(interaction.commandName);
+      if (!command) throw new Error(`no handler for message command ${interaction.commandName}`);
+      const started = performance.now();
+      await command.execute(interaction, ctx);
+      log.info({ command: interaction.commandName, ms: Math.round(performance.now() - started) }, 'command done');
       return;
     }
     if (interaction.isButton() || interaction.isStringSelectMenu() || interaction.isModalSubmit()) {

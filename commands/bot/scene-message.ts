@@ -1,4 +1,11 @@
-import { AttachmentBuilder, EmbedBuilder, type ActionRowBuilder, type ButtonBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import {
+  AttachmentBuilder,
+  EmbedBuilder,
+  type ActionRowBuilder,
+  type ButtonBuilder,
+  type ChatInputCommandInteraction,
+  type MessageContextMenuCommandInteraction,
+} from 'discord.js';
 import { sceneButtons } from '../edit/ids.ts';
 import { scanProgressText } from '../../src/generation/scanner.ts';
 import type { SceneRequest, SceneResult, SceneStage } from '../../src/generation/service.ts';
@@ -23,20 +30,20 @@ const EMBED_FIELD_MAX = 1024;
 const number = new Intl.NumberFormat('en-US');
 
 /**
- * Runs a scene request for a slash command: checks what needs no model (a refusal is answered
+ * Runs a scene request for a slash command (or "Illustrate this message"): checks what needs no model (a refusal is answered
  * privately, never flashed in the channel), defers, edits the reply as each stage starts, then posts the picture with its embed and records the message against the image.
  * Failures become ephemeral messages (see {@link replyWithError}).
  * @param title - Embed title for the finished turn, e.g. `Turn 1,503 · current scene`.
  */
 export async function illustrateForInteraction(
-  interaction: ChatInputCommandInteraction,
+  interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction,
   ctx: LinkedContext,
   request: SceneRequest,
   title: (turn: number) => string,
 ): Promise<void> {
   const log = ctx.limner.log.child({ interaction: interaction.id, guild: interaction.guildId, user: interaction.user.id });
   const job = {
-    kind: `scene ${interaction.options.getSubcommand()}`,
+    kind: interaction.isChatInputCommand() ? `scene ${interaction.options.getSubcommand()}` : 'scene message',
     userId: interaction.user.id,
     guildId: interaction.guildId,
     channelId: interaction.channelId,

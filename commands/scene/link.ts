@@ -1,9 +1,29 @@
-import { MessageFlags, PermissionFlagsBits, SlashCommandSubcommandBuilder } from 'discord.js';
+import {
+  DiscordAPIError,
+  MessageFlags,
+  PermissionFlagsBits,
+  RESTJSONErrorCodes,
+  SlashCommandSubcommandBuilder,
+  type ChatInputCommandInteraction,
+  type GuildTextBasedChannel,
+} from 'discord.js';
+import type { Limner } from '../../src/app.ts';
+import { channelCampaignId, isSnowflake, previousSnowflake } from '../../src/campaigns/channel.ts';
 import { parseCampaignId } from '../../src/campaigns/id.ts';
+import { CampaignNotFoundError, HistoryUnreadableError, LinkOptionsError, MessageContentRequiredError, StartMessageError } from '../../src/errors.ts';
+import { readHistory } from '../story/record.ts';
 import type { SubcommandModule } from '../types.ts';
 
+/** Least time between two progress edits while the history is read, ms (Discord rate-limits edits). */
+const PROGRESS_INTERVAL_MS = 1000;
+
+/** A message link as Discord's "Copy Message Link" gives it: guild, channel and message ids. */
+const MESSAGE_LINK = /^https:\/\/(?:(?:ptb|canary)\.)?discord(?:app)?\.com\/channels\/(\d{17,20})\/(\d{17,20})\/(\d{17,20})\/?$/;
+
 /**
- * `/scene link campaign:<id>`: links this channel to a campaign. Needs Manage Server.
+ * `/scene link campaign:<id>` links this channel to a campaign folder; `/scene link source:channel
+ * [start:<message link>]` makes this channel's (or thread's) own messages the story of its
+ * play-by-post campaign `ch-<channel id>`, from the named message or from now on. Needs Manage Server.
  * Discord's `default_member_permissions` applies to a whole command, not one subcommand, so the
  * check is made here as well as documented for server admins (Server Settings → Integrations).
  */
@@ -11,9 +31,16 @@ export const link: SubcommandModule = {
   needsLink: false,
   data: new SlashCommandSubcommandBuilder()
     .setName('link')
-    .setDescription('Link this channel to a campaign (needs Manage Server)')
+    .setDescription('Link this channel to a campaign, or make its messages the story (needs Manage Server)')
+    .addStringOption((o) => o.setName('campaign').setDescription('Campaign id (folder name)').setAutocomplete(true).setMaxLength(64))
     .addStringOption((o) =>
-      o.setName('campaign').setDescription('Campaign id (folder name)').setRequired(true).setAutocomplete(true).setMaxLength(64),
+      o
+        .setName('source')
+        .setDescription('Where the story comes from (default: a campaign folder)')
+        .addChoices({ name: 'a campaign folder', value: 'file' }, { name: "this channel's messages (play-by-post)", value: 'channel' }),
+    )
+    .addStringOption((o) =>
+      o.setName('start').setDescription("With source:channel, the story's first message (its link); default: from now on").setMaxLength(200),
     ),
 
   async execute(interaction, { limner }) {
@@ -21,7 +48,18 @@ export const link: SubcommandModule = {
       await interaction.reply({ content: 'Only members with **Manage Server** can link a channel to a campaign.', flags: MessageFlags.Ephemeral });
       return;
     }
-    const campaign = await limner.campaigns.load(parseCampaignId(interaction.options.getString('campaign', true)));
+    if (interaction.options.getString('source') === 'channel') {
+      await linkChannel(interaction, limner);
+      return;
+    }
+    const campaignId = interaction.options.getString('campaign');
+    if (!campaignId) {
+      throw new LinkOptionsError(
+        "Name the campaign to link with `/scene link campaign:<id>`, or make this channel's messages the story with `/scene link source:channel`.",
+      );
+    }
+    if (interaction.options.getString('start')) throw new LinkOptionsError('`start` names where a play-by-post story begins: use it with `source:channel`.');
+    const campaign = await limner.campaigns.load(parseCampaignId(campaignId));
     const previous = limner.links.link({
       channelId: interaction.channelId,
       guildId: interaction.guildId ?? 'dm',
@@ -46,3 +84,95 @@ export const link: SubcommandModule = {
     );
   },
 };
+
+/**
+ * `source:channel`: refusals first, privately (no intent, a campaign named too, a start that is not
+ * a message here, a history Limner may not read); then the campaign folder and the link, and the
+ * channel's history from the start is read into the store while the reply shows progress.
+ * Relinking without `start` keeps the story's start.
+ * @throws MessageContentRequiredError, LinkOptionsError, StartMessageError, HistoryUnreadableError
+ */
+async function linkChannel(interaction: ChatInputCommandInteraction, limner: Limner): Promise<void> {
+  if (!limner.config.discord.message_content_intent) throw new MessageContentRequiredError();
+  if (interaction.options.getString('campaign')) {
+    throw new LinkOptionsError("A play-by-post campaign is named after its channel (`ch-<channel id>`): leave out `campaign` with `source:channel`.");
+  }
+  const channel = interaction.channel;
+  if (!interaction.inCachedGuild() || !channel || channel.isDMBased()) throw new LinkOptionsError('Play-by-post works in server channels and threads.');
+  const startText = interaction.options.getString('start')?.trim();
+  await readable(channel);
+  const kept = startText ? undefined : await storyStart(limner, channel.id);
+  const startId = startText ? await startMessage(channel, startText) : (kept ?? interaction.id);
+
+  await interaction.deferReply();
+  const source = { kind: 'channel', guildId: interaction.guildId, channelId: channel.id, startId } as const;
+  const { id } = await limner.campaigns.linkChannel(source, `#${channel.name}`);
+  const previous = limner.links.link({ channelId: channel.id, guildId: interaction.guildId, campaignId: id, linkedBy: interaction.user.id });
+
+  let shownAt = Date.now();
+  let progress: Promise<unknown> = Promise.resolve();
+  const read = await readHistory(channel, previousSnowflake(startId), limner, {
+    forgetUnseen: true,
+    onPage: (messages) => {
+      if (Date.now() - shownAt < PROGRESS_INTERVAL_MS) return;
+      shownAt = Date.now();
+      const text = `Reading this channel's history… ${messages.toLocaleString('en-US')} messages`;
+      progress = progress.then(() => interaction.editReply(text).catch((err: unknown) => limner.log.debug({ err }, 'progress edit failed')));
+    },
+  });
+  await progress;
+  const campaign = await limner.campaigns.load(id);
+  limner.log.info({ campaign: id, channel: channel.id, messages: read.messages, pages: read.pages, forgotten: read.forgotten }, 'play-by-post channel linked');
+
+  const turns = campaign.transcript.entries.length;
+  const since = startText ? 'from the message you named' : kept ? 'from the same start as before' : 'from now on';
+  const was = previous && previous !== id ? ` (was \`${previous}\`)` : '';
+  const ooc = limner.config.play_by_post.ooc_prefix;
+  await interaction.editReply(
+    [
+      `This channel's messages are now the story of **${campaign.name}** (\`${id}\`)${was}: ${turns.toLocaleString('en-US')} ${turns === 1 ? 'turn' : 'turns'} so far, ${since}.`,
+      `Bots' messages${ooc ? ` and messages starting with \`${ooc}\` (out of character)` : ''} are left out.`,
+      'Register your character with `/scene character`, then try `/scene current`, or right-click a message → Apps → **Illustrate this message**.',
+    ].join('\n'),
+  );
+}
+
+/** The start recorded for a channel that already has a play-by-post campaign, if any. */
+async function storyStart(limner: Limner, channelId: string): Promise<string | undefined> {
+  try {
+    const campaign = await limner.campaigns.load(channelCampaignId(channelId));
+    return campaign.source.kind === 'channel' ? campaign.source.startId : undefined;
+  } catch (err) {
+    if (err instanceof CampaignNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The message id of a message link (or a bare id) naming a message of `channel`.
+ * @throws StartMessageError for anything else, or a message Discord does not have.
+ */
+async function startMessage(channel: GuildTextBasedChannel, text: string): Promise<string> {
+  const link = MESSAGE_LINK.exec(text);
+  const id = link ? (link[1] === channel.guildId && link[2] === channel.id ? link[3] : undefined) : isSnowflake(text) ? text : undefined;
+  if (!id) throw new StartMessageError(text);
+  try {
+    await channel.messages.fetch({ message: id, cache: false });
+  } catch (err) {
+    if (err instanceof DiscordAPIError && err.code === RESTJSONErrorCodes.UnknownMessage) throw new StartMessageError(text);
+    throw err;
+  }
+  return id;
+}
+
+/** Reads one message of the history so a missing permission is told before anything is linked. @throws HistoryUnreadableError */
+async function readable(channel: GuildTextBasedChannel): Promise<void> {
+  try {
+    await channel.messages.fetch({ limit: 1, cache: false });
+  } catch (err) {
+    if (err instanceof DiscordAPIError && (err.code === RESTJSONErrorCodes.MissingAccess || err.code === RESTJSONErrorCodes.MissingPermissions)) {
+      throw new HistoryUnreadableError({ cause: err });
+    }
+    throw err;
+  }
+}

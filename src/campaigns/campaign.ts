@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ChannelSource } from './channel.ts';
 import type { CampaignId } from './id.ts';
 import type { Transcript } from './transcript.ts';
 
@@ -25,8 +26,13 @@ export interface Campaign {
   readonly characters: readonly Character[];
   /** Credit for a transcript taken from elsewhere (e.g. CRD3's CC BY-SA notice). */
   readonly attribution?: string;
+  /** Where the story comes from: a transcript file in the folder, or a play-by-post channel. */
+  readonly source: CampaignSource;
   readonly transcript: Transcript;
 }
+
+/** Where a campaign's story comes from. */
+export type CampaignSource = { readonly kind: 'file' } | ChannelSource;
 
 const relativeFile = z
   .string()
@@ -34,6 +40,17 @@ const relativeFile = z
   .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), {
     message: 'must be a path inside the campaign folder',
   });
+
+const snowflake = z.string().regex(/^\d{17,20}$/, 'a Discord id (snowflake)');
+
+/**
+ * `source` in `campaign.yaml`: absent or `{ kind: file }` reads the transcript file in the folder;
+ * `{ kind: channel, guild_id, channel_id, start_id }` reads a play-by-post channel's recorded messages.
+ */
+export const campaignSourceSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('file') }),
+  z.strictObject({ kind: z.literal('channel'), guild_id: snowflake, channel_id: snowflake, start_id: snowflake }),
+]);
 
 /** The schema of `campaign.yaml`. Unknown keys are refused so typos surface. */
 export const campaignFileSchema = z.strictObject({
@@ -50,6 +67,7 @@ export const campaignFileSchema = z.strictObject({
       }),
     )
     .default([]),
+  source: campaignSourceSchema.default({ kind: 'file' }),
 });
 
 /** `campaign.yaml` as written on disk. */

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml, stringify as stringifyYaml, YAMLParseError } from 'yaml';
+import { parse as parseYaml, parseDocument, stringify as stringifyYaml, YAMLParseError } from 'yaml';
 import { CampaignFileError, CampaignNotFoundError } from '../errors.ts';
 import { writeFileAtomic } from '../files.ts';
-import { campaignFileSchema, type Campaign, type CampaignFile } from './campaign.ts';
+import { campaignFileSchema, type Campaign, type CampaignFile, type CampaignSource, type Character } from './campaign.ts';
+import { channelCampaignId, type ChannelSource, type ChannelStories } from './channel.ts';
 import { isCampaignId, parseCampaignId, type CampaignId } from './id.ts';
 import {
   describeIssues,
@@ -24,7 +25,9 @@ export interface CampaignSummary {
 
 /**
  * Campaign folders under one root (`campaigns/`). Every id is validated before it is
- * joined to a path, so no request can reach outside the root.
+ * joined to a path, so no request can reach outside the root. A folder whose `campaign.yaml`
+ * names a channel `source` is a play-by-post campaign: its transcript and its members' characters
+ * come from {@link ChannelStories} instead of a transcript file.
  */
 export class CampaignRepository {
   /**
@@ -33,8 +36,14 @@ export class CampaignRepository {
    */
   private readonly transcripts = new Map<string, { mtimeMs: number; size: number; transcript: Transcript }>();
 
-  /** @param root - Absolute path of the campaigns folder. */
-  constructor(readonly root: string) {}
+  /**
+   * @param root - Absolute path of the campaigns folder.
+   * @param stories - Reads play-by-post campaigns; without it they cannot be loaded.
+   */
+  constructor(
+    readonly root: string,
+    private readonly stories?: ChannelStories,
+  ) {}
 
   /** Absolute folder of a campaign (the id is validated first). @throws InvalidCampaignIdError */
   dirOf(id: string): string {
@@ -73,21 +82,62 @@ export class CampaignRepository {
     const id = parseCampaignId(idText);
     const dir = path.join(this.root, id);
     const def = await this.readDefinition(id);
-    const transcript = await this.readTranscript(dir);
+    const characters: Character[] = def.characters.map((c) =>
+      c.reference_image === undefined
+        ? { name: c.name, description: c.description }
+        : { name: c.name, description: c.description, referenceImage: path.join(dir, c.reference_image) },
+    );
+    let source: CampaignSource = { kind: 'file' };
+    let transcript;
+    if (def.source.kind === 'channel') {
+      source = { kind: 'channel', guildId: def.source.guild_id, channelId: def.source.channel_id, startId: def.source.start_id };
+      if (!this.stories) {
+        throw new CampaignFileError(path.join(dir, 'campaign.yaml'), ['a play-by-post campaign, but no message store is open to read it from']);
+      }
+      const story = this.stories.read(id, dir, source);
+      transcript = story.transcript;
+      characters.push(...story.characters);
+    } else {
+      transcript = await this.readTranscript(dir);
+    }
     return {
       id,
       dir,
       name: def.name,
       artStyle: def.art_style,
       enabled: def.enabled,
-      characters: def.characters.map((c) =>
-        c.reference_image === undefined
-          ? { name: c.name, description: c.description }
-          : { name: c.name, description: c.description, referenceImage: path.join(dir, c.reference_image) },
-      ),
+      characters,
       ...(def.attribution === undefined ? {} : { attribution: def.attribution }),
+      source,
       transcript,
     };
+  }
+
+  /**
+   * Makes `ch-<channel id>` the play-by-post campaign of a channel: creates its folder and
+   * `campaign.yaml` named `name`, or, when it exists, replaces only its `source` (so the operator's
+   * name, art style and comments stay).
+   * @param name - Display name for a new campaign, cut to 100 characters.
+   * @returns The campaign id and whether it was created.
+   * @throws CampaignFileError when an existing `campaign.yaml` is malformed.
+   */
+  async linkChannel(source: ChannelSource, name: string): Promise<{ id: CampaignId; created: boolean }> {
+    const id = channelCampaignId(source.channelId);
+    const dir = path.join(this.root, id);
+    const file = path.join(dir, 'campaign.yaml');
+    const yamlSource = { kind: 'channel', guild_id: source.guildId, channel_id: source.channelId, start_id: source.startId };
+    if (!existsSync(file)) {
+      const definition: CampaignFile = { name: name.slice(0, 100), source: yamlSource as CampaignFile['source'] };
+      campaignFileSchema.parse(definition);
+      await mkdir(dir, { recursive: true });
+      await writeFileAtomic(file, stringifyYaml(definition, { lineWidth: 100 }));
+      return { id, created: true };
+    }
+    await this.readDefinition(id);
+    const doc = parseDocument(await readFile(file, 'utf8'));
+    doc.set('source', doc.createNode(yamlSource));
+    await writeFileAtomic(file, doc.toString({ lineWidth: 100 }));
+    return { id, created: false };
   }
 
   /**

@@ -8,11 +8,16 @@ export interface TranscriptEntry {
   readonly text: string;
   /** ISO 8601 when the source has one. */
   readonly timestamp?: string;
+  /** The Discord message (snowflake) this turn is, for play-by-post campaigns. */
+  readonly messageId?: string;
 }
 
-/** A campaign's story: entries in strictly increasing turn order, never empty. */
+/**
+ * A campaign's story: entries in strictly increasing turn order. A transcript file is never empty;
+ * a play-by-post channel's story is until its first story message (`firstTurn` and `lastTurn` are 0 then).
+ */
 export interface Transcript {
-  /** The file it was read from (absolute path). */
+  /** Where it was read from: a file's absolute path, or a play-by-post channel's Discord URL. */
   readonly file: string;
   readonly entries: readonly TranscriptEntry[];
   readonly firstTurn: number;

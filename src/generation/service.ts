@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Campaign } from '../campaigns/campaign.ts';
 import type { CampaignRepository } from '../campaigns/repository.ts';
 import type { Config } from '../config.ts';
-import { CampaignFileError, GenerationDisabledError } from '../errors.ts';
+import { CampaignFileError, EmptyTranscriptError, GenerationDisabledError } from '../errors.ts';
 import { referencePng } from '../images/normalise.ts';
 import type { ImageStore } from '../images/store.ts';
 import type { Logger } from '../log.ts';
@@ -97,14 +97,15 @@ export class GenerationService {
   constructor(private readonly deps: GenerationDeps) {}
 
   /**
-   * The checks that need no model call: campaign id and files, the enabled switches and the turn
-   * range. Doors run it before acknowledging publicly, so that a refusal can stay private.
+   * The checks that need no model call: campaign id and files, the enabled switches, a story to
+   * read and the turn range. Doors run it before acknowledging publicly, so that a refusal can stay private.
    * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError, GenerationDisabledError,
-   *   TurnOutOfRangeError.
+   *   EmptyTranscriptError, TurnOutOfRangeError.
    */
   async validate(request: SceneRequest): Promise<Campaign> {
     const campaign = await this.deps.campaigns.load(request.campaignId);
     if (!this.deps.config.generation.enabled || !campaign.enabled) throw new GenerationDisabledError();
+    if (campaign.transcript.entries.length === 0) throw new EmptyTranscriptError();
     if (request.kind === 'turn') turnContext(campaign.transcript, request.turn, 0);
     return campaign;
   }
@@ -115,7 +116,7 @@ export class GenerationService {
    *   with the scan's progress after each passage and before the comparison.
    * @param options.signal - Abandons the model calls.
    * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError, GenerationDisabledError,
-   *   TurnOutOfRangeError, ScanTurnError, ScanReplyError, and every model error of
+   *   EmptyTranscriptError, TurnOutOfRangeError, ScanTurnError, ScanReplyError, and every model error of
    *   {@link GeminiGateway.generate}, NoImageError included.
    */
   async illustrate(

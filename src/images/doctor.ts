@@ -36,7 +36,8 @@ export async function checkImageStore(store: Store, campaignsDir: string, option
   const unrecordedImages: string[] = [];
   for (const campaign of await listDirs(campaignsDir)) {
     if (!isCampaignId(campaign)) continue;
-    for (const folder of [campaign, `${campaign}/images`]) {
+    // Play-by-post portraits (`characters/`) are written atomically too, so they can leave debris.
+    for (const folder of [campaign, `${campaign}/images`, `${campaign}/characters`]) {
       for (const name of await listFiles(path.join(campaignsDir, folder))) {
         const relative = `${folder}/${name}`;
         if (name.startsWith(TEMP_PREFIX)) tempFiles.push(relative);

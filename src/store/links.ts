@@ -35,6 +35,18 @@ export class LinkStore {
     return configured ? { channelId, campaignId: configured, source: 'config' } : undefined;
   }
 
+  /** Every linked channel: `/scene link` rows, then the configured links of channels without one. */
+  all(): ChannelLink[] {
+    const rows = this.store.db.select().from(channelLinks).all();
+    const linked = new Set(rows.map((r) => r.channelId));
+    return [
+      ...rows.map((r): ChannelLink => ({ channelId: r.channelId, campaignId: r.campaignId, source: 'command' })),
+      ...[...this.configured]
+        .filter(([channelId]) => !linked.has(channelId))
+        .map(([channelId, campaignId]): ChannelLink => ({ channelId, campaignId, source: 'config' })),
+    ];
+  }
+
   /** Links (or relinks) a channel; returns the campaign it was linked to before, if any. */
   link(input: { channelId: string; guildId: string; campaignId: CampaignId; linkedBy: string }): string | undefined {
     const previous = this.get(input.channelId)?.campaignId;

@@ -196,3 +196,51 @@ export const jobs = sqliteTable(
 );
 
 export type JobRow = typeof jobs.$inferSelect;
+
+/**
+ * Messages of play-by-post channels as they read now, kept as they arrive and backfilled from the
+ * channel's history. Only people's messages are kept (never bots', system or command messages);
+ * which of them are story is decided when the story is read. A deleted message stays as a
+ * tombstone without its text, so a history page fetched before the deletion cannot bring it back.
+ */
+export const storyMessages = sqliteTable(
+  'story_messages',
+  {
+    /** Snowflake. */
+    messageId: text('message_id').primaryKey(),
+    /** The channel or thread. */
+    channelId: text('channel_id').notNull(),
+    /** The message id left-padded with zeros to 20 digits: text order is time order. */
+    sortKey: text('sort_key').notNull(),
+    authorId: text('author_id').notNull(),
+    /** Display name when last seen. */
+    authorName: text('author_name').notNull(),
+    /** Text with mentions written as names; '' once deleted. */
+    content: text('content').notNull(),
+    /** ISO 8601 UTC. */
+    createdAt: text('created_at').notNull(),
+    /** ISO 8601 UTC of the latest edit; an older version never overwrites a newer one. */
+    editedAt: text('edited_at'),
+    deleted: integer('deleted', { mode: 'boolean' }).notNull().default(false),
+  },
+  (t) => [index('story_messages_channel').on(t.channelId, t.sortKey)],
+);
+
+export type StoryMessageRow = typeof storyMessages.$inferSelect;
+
+/** Characters members of a play-by-post campaign registered with `/scene character`: one per member per campaign. */
+export const storyCharacters = sqliteTable(
+  'story_characters',
+  {
+    campaignId: text('campaign_id').notNull(),
+    /** Discord user id of the member who plays it. */
+    userId: text('user_id').notNull(),
+    name: text('name').notNull(),
+    description: text('description').notNull(),
+    /** PNG relative to the campaign folder (`characters/<user id>.png`), or null. */
+    portrait: text('portrait'),
+    /** ISO 8601 UTC. */
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.userId] })],
+);

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { GuildRecord, Sink, State } from './state.ts';
+import { isThread, type GuildRecord, type Sink, type State } from './state.ts';
 import type { StoredMessage } from './types.ts';
 
 /** Gateway intent bits the emulator honours. */
@@ -76,8 +76,10 @@ export class Gateway implements Sink {
     return {
       ...this.state.apiGuild(g), joined_at: g.joined_at, large: false, unavailable: false, member_count: g.members.size,
       members: [...g.members.keys()].map((id) => this.state.apiMember(g.id, id)),
-      channels: g.channels.map((c) => this.state.apiChannel(c)),
-      threads: [], presences: [], voice_states: [], stage_instances: [], guild_scheduled_events: [], soundboard_sounds: [],
+      // Active threads come in their own list, as Discord sends them.
+      channels: g.channels.filter((c) => !isThread(c)).map((c) => this.state.apiChannel(c)),
+      threads: g.channels.filter(isThread).map((c) => this.state.apiChannel(c)),
+      presences: [], voice_states: [], stage_instances: [], guild_scheduled_events: [], soundboard_sounds: [],
     };
   }
 

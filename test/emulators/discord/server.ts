@@ -90,6 +90,21 @@ export class DiscordEmulator {
   }
 
   /**
+   * Starts a thread (11 public, 12 private) in a channel and dispatches THREAD_CREATE, as Discord
+   * does to the bot when a thread it can see is created. Threads are also in later GUILD_CREATEs' `threads`.
+   */
+  async addThread(p: { parentId: string; name?: string; type?: 11 | 12; id?: string }): Promise<{ id: string; name: string }> {
+    const parent = this.state.channel(p.parentId);
+    const g = this.state.guilds.get(parent.guild_id)!;
+    const thread = { id: p.id ?? snowflake(), name: p.name ?? 'thread', type: p.type ?? 11, guild_id: g.id, parent_id: parent.id, position: 0 };
+    g.channels.push(thread);
+    this.state.channels.set(thread.id, thread);
+    await this.gateway.dispatch('THREAD_CREATE', { ...this.state.apiChannel(thread), newly_created: true }, Intent.Guilds);
+    this.state.changed();
+    return { id: thread.id, name: thread.name };
+  }
+
+  /**
    * Adds (or updates) a member. `permissions` is the computed permission bitfield interactions carry;
    * the default allows viewing, sending, attaching and commands but not ManageGuild; the owner gets all.
    */
@@ -179,6 +194,26 @@ export class DiscordEmulator {
     const m = this.state.createMessage({ channelId: p.channelId, author: p.user, payload, files, mentions: p.mentionsBot ? [this.botUser] : [] });
     await this.gateway.flush();
     return m;
+  }
+
+  /**
+   * Edits a stored message as its author would (MESSAGE_UPDATE; sessions without Message Content
+   * get it blanked like MESSAGE_CREATE). Resolves once the dispatch was sent.
+   */
+  async editUserMessage(messageId: string, content: string): Promise<StoredMessage> {
+    const m = this.state.messagesById.get(messageId);
+    if (!m || m.deleted) throw new Error(`editUserMessage: no message ${messageId}`);
+    this.state.editMessage(m, { content }, new Map());
+    await this.gateway.flush();
+    return m;
+  }
+
+  /** Deletes a stored message as its author or a moderator would (MESSAGE_DELETE). Resolves once the dispatch was sent. */
+  async deleteUserMessage(messageId: string): Promise<void> {
+    const m = this.state.messagesById.get(messageId);
+    if (!m || m.deleted) throw new Error(`deleteUserMessage: no message ${messageId}`);
+    this.state.deleteMessage(m);
+    await this.gateway.flush();
   }
 
   // ---- inspection --------------------------------------------------------------------------------

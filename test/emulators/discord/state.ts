@@ -18,6 +18,9 @@ export const EPHEMERAL = 64;
 const LOADING = 128;
 
 export interface ChannelRecord { id: string; name: string; type: number; guild_id: string; parent_id: string | null; position: number }
+
+/** Announcement (10), public (11) and private (12) threads: channels with a parent channel. */
+export const isThread = (c: ChannelRecord): boolean => c.type === 10 || c.type === 11 || c.type === 12;
 export interface MemberRecord { user: EmulatorUser; permissions: string; joined_at: string }
 export interface GuildRecord { id: string; name: string; owner_id: string; channels: ChannelRecord[]; members: Map<string, MemberRecord>; joined_at: string }
 
@@ -108,10 +111,17 @@ export class State {
   }
 
   apiChannel(c: ChannelRecord): any {
+    const messages = this.history.get(c.id) ?? [];
     return {
       id: c.id, type: c.type, guild_id: c.guild_id, name: c.name, position: c.position, parent_id: c.parent_id,
       permission_overwrites: [], nsfw: false, topic: null, rate_limit_per_user: 0, flags: 0,
-      last_message_id: this.history.get(c.id)?.at(-1)?.id ?? null,
+      last_message_id: messages.at(-1)?.id ?? null,
+      ...(isThread(c)
+        ? {
+            owner_id: this.botUser.id, message_count: messages.length, total_message_sent: messages.length, member_count: 1,
+            thread_metadata: { archived: false, auto_archive_duration: 1440, archive_timestamp: new Date().toISOString(), locked: false, ...(c.type === 12 ? { invitable: true } : {}) },
+          }
+        : {}),
     };
   }
 

@@ -1,0 +1,58 @@
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { MessageFlags, SlashCommandSubcommandBuilder } from 'discord.js';
+import { NotPlayByPostError } from '../../src/errors.ts';
+import { writeFileAtomic } from '../../src/files.ts';
+import { userReferencePng } from '../../src/images/reference.ts';
+import { checkAttachment, downloadAttachment, downloadLimits } from '../edit/attachments.ts';
+import type { SubcommandModule } from '../types.ts';
+
+/** Where portraits go inside a campaign folder: `characters/<user id>.png`. */
+const PORTRAITS_DIR = 'characters';
+
+/**
+ * `/scene character name:<..> description:<..> [portrait:<image>]`: registers the character the
+ * member plays in this channel's play-by-post campaign, replacing an earlier one. Their messages
+ * then read as the character's in prompts, the description goes to the prompt writer and the
+ * portrait (shrunk to 1024 pixels a side, PNG) to the image model as a reference.
+ */
+export const character: SubcommandModule = {
+  needsLink: true,
+  data: new SlashCommandSubcommandBuilder()
+    .setName('character')
+    .setDescription('Register the character you play in this channel (play-by-post)')
+    .addStringOption((o) => o.setName('name').setDescription('Your character’s name').setRequired(true).setMinLength(1).setMaxLength(100))
+    .addStringOption((o) =>
+      o.setName('description').setDescription('What your character looks like').setRequired(true).setMinLength(1).setMaxLength(1000),
+    )
+    .addAttachmentOption((o) => o.setName('portrait').setDescription('A picture of your character (PNG, JPEG, WebP or GIF)')),
+
+  async execute(interaction, { limner, link }) {
+    const campaign = await limner.campaigns.load(link.campaignId);
+    if (campaign.source.kind !== 'channel') {
+      throw new NotPlayByPostError(campaign.id, 'its characters are listed in its campaign.yaml (`characters`).');
+    }
+    const name = interaction.options.getString('name', true).trim();
+    const description = interaction.options.getString('description', true).trim();
+    const attachment = interaction.options.getAttachment('portrait');
+    const limits = downloadLimits(limner.config);
+    if (attachment) checkAttachment(attachment, limits);
+    // The download and decoding can take longer than the 3 s Discord allows before an answer.
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const relative = `${PORTRAITS_DIR}/${interaction.user.id}.png`;
+    const file = path.join(campaign.dir, relative);
+    if (attachment) {
+      const png = await userReferencePng(await downloadAttachment(attachment, limits), limner.config.generation.max_input_pixels);
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFileAtomic(file, png);
+    } else {
+      await rm(file, { force: true });
+    }
+    const portrait = attachment ? relative : null;
+    limner.stories.setCharacter(campaign.id, { userId: interaction.user.id, name, description, portrait });
+    await interaction.editReply(
+      `You play **${name}** in **${campaign.name}**: your messages read as ${name}'s, ` +
+        `and the description${portrait ? ' and portrait go' : ' goes'} with every picture from now on.`,
+    );
+  },
+};

@@ -1,0 +1,52 @@
+import { ApplicationCommandType, ContextMenuCommandBuilder, InteractionContextType, MessageFlags, type Message } from 'discord.js';
+import type { Limner } from '../../src/app.ts';
+import { isOutOfCharacter, snowflakeKey, type ChannelSource } from '../../src/campaigns/channel.ts';
+import { NotAStoryMessageError, NotPlayByPostError } from '../../src/errors.ts';
+import { illustrateForInteraction, turnTitle } from '../bot/scene-message.ts';
+import { NOT_LINKED } from '../scene.ts';
+import type { MessageCommandModule } from '../types.ts';
+
+/**
+ * "Illustrate this message" (right-click a message → Apps): in a play-by-post channel, illustrates
+ * the turn that message is, with the same context as `/scene turn` (the turns around it).
+ */
+export const illustrateMessage: MessageCommandModule = {
+  data: new ContextMenuCommandBuilder()
+    .setName('Illustrate this message')
+    .setType(ApplicationCommandType.Message)
+    .setContexts(InteractionContextType.Guild),
+
+  async execute(interaction, ctx) {
+    const link = ctx.limner.links.get(interaction.channelId);
+    if (!link) {
+      await interaction.reply({ content: NOT_LINKED, flags: MessageFlags.Ephemeral });
+      return;
+    }
+    const campaign = await ctx.limner.campaigns.load(link.campaignId);
+    if (campaign.source.kind !== 'channel') {
+      throw new NotPlayByPostError(campaign.id, 'its turns are not messages: pick one with `/scene turn`.');
+    }
+    const target = interaction.targetMessage;
+    const entry = campaign.transcript.entries.find((e) => e.messageId === target.id);
+    if (!entry) throw new NotAStoryMessageError(whyNotStory(target, campaign.source, ctx.limner));
+    await illustrateForInteraction(
+      interaction,
+      { ...ctx, link },
+      { kind: 'turn', campaignId: campaign.id, turn: entry.turn, requestedBy: interaction.user.id },
+      (turn) => turnTitle(turn, `${entry.speaker}'s message`),
+    );
+  },
+};
+
+/** Why a message of this channel is not a turn of its story, in words for its author. */
+function whyNotStory(message: Message, source: ChannelSource, limner: Limner): string {
+  const prefix = limner.config.play_by_post.ooc_prefix;
+  if (message.author.bot || message.webhookId) return 'it was written by a bot.';
+  if (message.reference?.messageId && limner.links.imageOfMessage(message.reference.messageId)) {
+    return 'it is a reply to a picture, which asks for an edit.';
+  }
+  if (isOutOfCharacter(message.content, prefix)) return `it starts with \`${prefix}\`, which marks it out of character.`;
+  if (snowflakeKey(message.id) < snowflakeKey(source.startId)) return "it was posted before the story's start.";
+  if (message.content.trim() === '') return 'it has no text to read.';
+  return 'Limner has not recorded it (only messages people write in this channel are story).';
+}
