@@ -13,6 +13,7 @@ import { downloadName } from '../../src/images/names.ts';
 import { fitPreview } from '../../src/images/preview.ts';
 import { readFile } from 'node:fs/promises';
 import type { LinkedContext } from '../types.ts';
+import { ProgressReply } from './progress.ts';
 import { replyWithError } from './respond.ts';
 
 /** Progress lines shown in the reply while a scene is made. */
@@ -58,34 +59,18 @@ export async function illustrateForInteraction(
     return;
   }
   await interaction.deferReply();
-  // Edits are chained so they reach Discord in stage order; a failed progress edit is not worth failing the picture for.
-  let progress: Promise<unknown> = Promise.resolve();
-  const show = (text: string) => {
-    progress = progress.then(() => interaction.editReply({ content: text }).catch((err: unknown) => log.debug({ err }, 'progress edit failed')));
-  };
-  // Passages can finish faster than Discord takes edits: of the scan lines still waiting, only the newest is sent.
-  let waitingScan: string | undefined;
-  const showScan = (text: string) => {
-    if (waitingScan === undefined) {
-      progress = progress.then(() => {
-        const latest = waitingScan!;
-        waitingScan = undefined;
-        return interaction.editReply({ content: latest }).catch((err: unknown) => log.debug({ err }, 'progress edit failed'));
-      });
-    }
-    waitingScan = text;
-  };
+  const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);
   try {
     const result = await ctx.limner.runner.run(
       job,
       ({ jobId, signal }) =>
         ctx.limner.generation.illustrate(
           { ...request, origin: { guildId: interaction.guildId, channelId: interaction.channelId, jobId } },
-          { onProgress: (stage, scan) => (scan ? showScan(scanProgressText(scan)) : show(STAGE_TEXT[stage])), signal },
+          { onProgress: (stage, scan) => (scan ? progress.showLatest(scanProgressText(scan)) : progress.show(STAGE_TEXT[stage])), signal },
         ),
-      { onPosition: (place) => show(queueText(place)), imageOf: (r) => r.image.id },
+      { onPosition: (place) => progress.showLatest(queueText(place)), imageOf: (r) => r.image.id },
     );
-    await progress;
+    await progress.settled();
     const reply = await sceneReply(result, title(result.image.turn), interaction.attachmentSizeLimit);
     const message = await interaction.editReply(result.reused ? { ...reply, content: reusedText(result.reused.ageMs, reply.content) } : reply);
     ctx.limner.links.recordSceneMessage({
@@ -95,7 +80,7 @@ export async function illustrateForInteraction(
       channelId: interaction.channelId,
     });
   } catch (err) {
-    await progress;
+    await progress.settled();
     await replyWithError(interaction, err, log);
   }
 }

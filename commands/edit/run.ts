@@ -1,5 +1,6 @@
 import type { ButtonInteraction, ChatInputCommandInteraction, Message, ModalSubmitInteraction } from 'discord.js';
 import type { EditResult, EditStage } from '../../src/generation/edit.ts';
+import { ProgressReply } from '../bot/progress.ts';
 import { failureText, replyWithError } from '../bot/respond.ts';
 import { queueText, sceneReply, turnTitle, type SceneMessage } from '../bot/scene-message.ts';
 import type { NewJob } from '../../src/jobs/store.ts';
@@ -61,14 +62,11 @@ export async function editForInteraction(
     }
   }
   await interaction.deferReply();
-  // Chained so progress reaches Discord in order; a lost progress line is not worth failing the edit for.
-  let progress: Promise<unknown> = Promise.resolve();
-  const show = (text: string) => {
-    progress = progress.then(() => interaction.editReply({ content: text }).catch((err: unknown) => log.debug({ err }, 'progress edit failed')));
-  };
+  const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);
+  const show = (text: string) => progress.show(text);
   try {
     const result = await asJob(ctx, job, options, show, () => work(show));
-    await progress;
+    await progress.settled();
     const message = await interaction.editReply(await sceneReply(result, title(result), interaction.attachmentSizeLimit));
     ctx.limner.links.recordSceneMessage({
       messageId: message.id,
@@ -77,7 +75,7 @@ export async function editForInteraction(
       channelId: message.channelId,
     });
   } catch (err) {
-    await progress;
+    await progress.settled();
     await replyWithError(interaction, err, log, { providerErrorId: true });
   }
 }
@@ -96,17 +94,15 @@ export async function editForMessage(message: Message<true>, ctx: BotContext, wo
     answer = answer ? await answer.edit(payload) : await message.reply(payload);
     return answer;
   };
-  let progress: Promise<unknown> = Promise.resolve();
-  const show = (text: string) => {
-    progress = progress.then(() => post(text).catch((err: unknown) => log.debug({ err }, 'progress message failed')));
-  };
+  const progress = new ProgressReply((text) => post(text), log);
+  const show = (text: string) => progress.show(text);
   try {
     const result = await asJob(ctx, { kind: 'scene reply-edit', userId: message.author.id, guildId: message.guildId, channelId: message.channelId }, {}, show, () => work(show));
-    await progress;
+    await progress.settled();
     const sent = await post(await sceneReply(result, title(result), MESSAGE_UPLOAD_LIMIT));
     ctx.limner.links.recordSceneMessage({ messageId: sent.id, imageId: result.image.id, guildId: message.guildId, channelId: message.channelId });
   } catch (err) {
-    await progress;
+    await progress.settled();
     const text = failureText(err, log, { providerErrorId: true });
     await post(text).catch((replyErr: unknown) => log.warn({ err: replyErr }, 'could not tell the user about a failed edit'));
   }

@@ -2,6 +2,7 @@ import { AttachmentBuilder, MessageFlags, SlashCommandSubcommandBuilder, type Me
 import { exportProgressText, megabytes, NoImagesToExportError, planExport, zipPartBuffer, type ExportPlan } from '../../src/images/export.ts';
 import { autocompleteCampaignsWithPictures, campaignName, CAMPAIGN_OPTION, chosenCampaign, CHOOSE_CAMPAIGN, requireCampaign } from '../bot/campaign-choice.ts';
 import type { SubcommandModule } from '../types.ts';
+import { ProgressReply } from '../bot/progress.ts';
 
 /** Discord's limit of files on one message. */
 const FILES_PER_MESSAGE = 10;
@@ -47,15 +48,14 @@ export const exportImages: SubcommandModule = {
       maxPartBytes: interaction.attachmentSizeLimit,
     });
 
-    // Progress edits are chained so they reach Discord in order; one that fails is not worth failing the export for.
-    let progress: Promise<unknown> = Promise.resolve();
+    const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);
     let lastShown = 0;
     let packed = 0;
     const show = (part: number, force = false) => {
       if (!force && Date.now() - lastShown < PROGRESS_INTERVAL_MS) return;
       lastShown = Date.now();
       const text = exportProgressText({ packed, total: plan.imageCount, part, parts: plan.parts.length });
-      progress = progress.then(() => interaction.editReply({ content: text }).catch((err: unknown) => log.debug({ err }, 'progress edit failed')));
+      progress.showLatest(text);
     };
 
     let holder: Message | undefined;
@@ -67,13 +67,13 @@ export const exportImages: SubcommandModule = {
       });
       const file = new AttachmentBuilder(zip, { name: part.name });
       // The reply must exist before the first follow-up, or Discord would make that follow-up the reply.
-      await progress;
+      await progress.settled();
       holder =
         holder && (part.number - 1) % FILES_PER_MESSAGE !== 0
           ? await interaction.editReply({ message: holder, files: [file], attachments: [...holder.attachments.values()] })
           : await interaction.followUp({ content: partsLabel(plan, part.number), files: [file] });
     }
-    await progress;
+    await progress.settled();
     await interaction.editReply({ content: summary(plan) });
     log.info({ images: plan.imageCount, parts: plan.parts.length, bytes: plan.bytes }, 'export done');
   },

@@ -13,6 +13,7 @@ import { parseCampaignId } from '../../src/campaigns/id.ts';
 import { CampaignNotFoundError, HistoryUnreadableError, LinkOptionsError, MessageContentRequiredError, StartMessageError } from '../../src/errors.ts';
 import { readHistory } from '../story/record.ts';
 import type { SubcommandModule } from '../types.ts';
+import { ProgressReply } from '../bot/progress.ts';
 
 /** Least time between two progress edits while the history is read, ms (Discord rate-limits edits). */
 const PROGRESS_INTERVAL_MS = 1000;
@@ -110,17 +111,17 @@ async function linkChannel(interaction: ChatInputCommandInteraction, limner: Lim
   const previous = limner.links.link({ channelId: channel.id, guildId: interaction.guildId, campaignId: id, linkedBy: interaction.user.id });
 
   let shownAt = Date.now();
-  let progress: Promise<unknown> = Promise.resolve();
+  const progress = new ProgressReply((text) => interaction.editReply(text), limner.log);
   const read = await readHistory(channel, previousSnowflake(startId), limner, {
     forgetUnseen: true,
     onPage: (messages) => {
       if (Date.now() - shownAt < PROGRESS_INTERVAL_MS) return;
       shownAt = Date.now();
       const text = `Reading this channel's history… ${messages.toLocaleString('en-US')} messages`;
-      progress = progress.then(() => interaction.editReply(text).catch((err: unknown) => limner.log.debug({ err }, 'progress edit failed')));
+      progress.showLatest(text);
     },
   });
-  await progress;
+  await progress.settled();
   const campaign = await limner.campaigns.load(id);
   limner.log.info({ campaign: id, channel: channel.id, messages: read.messages, pages: read.pages, forgotten: read.forgotten }, 'play-by-post channel linked');
 
