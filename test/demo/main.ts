@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import type { InteractionResult, StoredAttachment, StoredMessage } from '../emulators/discord/types.ts';
 import { startBotHarness, type BotHarness } from '../support/bot-harness.ts';
 import { ROOT, SAMPLE_CAMPAIGN } from '../support/fixtures.ts';
+import { scannerScript } from '../support/scanner-script.ts';
 import { autocompleteLines, channelHeader, commandLine, interactionLines, type SavedFile } from './render.ts';
 
 /** Relative to the repository root, which is also where `npm run demo` runs. */
@@ -73,6 +74,18 @@ const SCRIPT: readonly Step[] = [
       ...expectPicture(o, /^Turn 1,500$/),
       ...expectProgress(o),
     ],
+  },
+  {
+    user: 'bo',
+    sub: 'best',
+    options: {},
+    expect: (o) => [...expectPicture(o, /^Turn [\d,]+ · best scene$/), ...expectProgress(o)],
+  },
+  {
+    user: 'ana',
+    sub: 'edit',
+    options: { prompt: 'make it night, with lanterns glowing' },
+    expect: (o) => [...expectPicture(o, /^Turn 2,160 · edit$/), ...expectProgress(o)],
   },
   {
     user: 'ana',
@@ -165,6 +178,8 @@ async function main(): Promise<number> {
   try {
     h = await startBotHarness();
     h.gemini.setLatency(GEMINI_LATENCY_MS);
+    // The emulator answers /scene best's structured scanner calls like a model would.
+    h.gemini.onText(scannerScript());
     const channel = h.bot.client.channels.cache.get(h.channels.campaign);
     const channelName = channel && 'name' in channel && channel.name ? channel.name : 'campaign';
     const guildName = h.bot.client.guilds.cache.get(h.guildId)?.name ?? 'the guild';

@@ -90,6 +90,9 @@ export function messageLines(m: StoredMessage, ctx: RenderContext): string[] {
   for (const e of m.embeds) {
     body.push(`[embed] ${e.title ?? '(untitled)'}`);
     if (e.description) body.push(...wrap(String(e.description), WRAP_COLUMNS - pad.length));
+    for (const field of (e.fields ?? []) as Array<{ name: string; value: string }>) {
+      body.push(...wrap(`${field.name}: ${field.value.replace(/\n/g, ' ')}`, WRAP_COLUMNS - pad.length));
+    }
     if (e.footer?.text) body.push(String(e.footer.text));
   }
   for (const a of m.attachments) {
