@@ -51,7 +51,7 @@ export interface Limner {
  * Opens the database (applying migrations) and builds the services.
  * @throws UnsupportedModelError for an `imagen-*` model name, before anything runs.
  */
-export function createLimner(config: Config, secrets: Secrets, log: Logger, options: { metrics?: Metrics } = {}): Limner {
+export function createLimner(config: Config, secrets: Secrets, log: Logger, options: { metrics?: Metrics; shard?: number } = {}): Limner {
   // Process metrics (event loop, memory) only matter when /metrics is served.
   const metrics = options.metrics ?? new Metrics({ processMetrics: config.runtime.health_port !== null });
   const gateway = new GeminiGateway(config, secrets, (model, seconds, outcome) => metrics.modelLatency.observe({ model, outcome }, seconds));
@@ -60,7 +60,7 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const campaigns = new CampaignRepository(config.campaigns_dir, stories);
   const images = new ImageStore(store, config.campaigns_dir);
   const usage = new UsageLedger(store, metrics);
-  const jobs = new JobStore(store);
+  const jobs = new JobStore(store, options.shard ?? 0);
   const budgets = new BudgetGuard(config, usage, jobs);
   const runner = new JobRunner({ jobs, budgets, metrics, log }, { concurrency: config.queue.concurrency, perUser: config.queue.per_user });
   const sessions = new SessionStore(store);

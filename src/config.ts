@@ -78,6 +78,7 @@ export const configSchema = z.strictObject({
   runtime: z.strictObject({
     shutdown_grace_ms: z.int().min(0),
     health_port: z.int().min(0).max(65535).nullable(),
+    shards: z.union([z.literal('auto'), z.int().min(1).max(1000)]),
   }),
   discord: z.strictObject({
     application_id: z.string().regex(/^\d{17,20}$/, 'a Discord application id (snowflake)').nullable(),
@@ -138,7 +139,7 @@ export interface LoadConfigOptions {
  * order, and validates the result with {@link configSchema}.
  *
  * Environment: `LIMNER_CAMPAIGNS_DIR`, `LIMNER_DB`, `LIMNER_GEMINI_BASE_URL`, `LIMNER_LOG_LEVEL`,
- * `LIMNER_CONFIG` (the local file), `DISCORD_APPLICATION_ID`, `DISCORD_GUILD_ID`, `DISCORD_API_BASE`;
+ * `LIMNER_CONFIG` (the local file), `LIMNER_SHARDS`, `DISCORD_APPLICATION_ID`, `DISCORD_GUILD_ID`, `DISCORD_API_BASE`;
  * secrets `GEMINI_API_KEY` / `GOOGLE_API_KEY` and `DISCORD_TOKEN`.
  *
  * @throws ConfigError listing every invalid field with its path (and the file for YAML errors).
@@ -177,6 +178,7 @@ function envLayer(env: Env): Record<string, unknown> {
   if (env.LIMNER_DB) layer.database = env.LIMNER_DB;
   if (env.LIMNER_GEMINI_BASE_URL) layer.gemini = { base_url: env.LIMNER_GEMINI_BASE_URL };
   if (env.LIMNER_LOG_LEVEL) layer.log = { level: env.LIMNER_LOG_LEVEL };
+  if (env.LIMNER_SHARDS) layer.runtime = { shards: env.LIMNER_SHARDS === 'auto' ? 'auto' : Number(env.LIMNER_SHARDS) };
   const discord: Record<string, unknown> = {};
   if (env.DISCORD_APPLICATION_ID) discord.application_id = env.DISCORD_APPLICATION_ID;
   if (env.DISCORD_GUILD_ID) discord.guild_id = env.DISCORD_GUILD_ID;

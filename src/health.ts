@@ -30,6 +30,7 @@ export function databaseWritable(store: Store): boolean {
  * gateway is ready and the database writable, else 503; `GET /metrics` answers the Prometheus text
  * format. Anything else is 404.
  * @param port - TCP port; 0 picks a free one (see the returned `url`).
+ * @throws the listen error (e.g. EADDRINUSE) when the port cannot be bound.
  */
 export async function startHealthServer(options: {
   readonly port: number;
@@ -53,7 +54,13 @@ export async function startHealthServer(options: {
     });
   });
   // Loopback only: the endpoint is for a local agent or a reverse proxy the operator sets up.
-  await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

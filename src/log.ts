@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { pino, type Logger } from 'pino';
+import { pino, stdSerializers, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -26,6 +26,24 @@ const REDACT = [
   '*.headers.authorization',
 ];
 
+/** Discord webhook and interaction-callback URLs carry the interaction token in their path. */
+const TOKEN_IN_URL = /\/(webhooks|interactions)\/(\d+)\/[^/?#\s]+/g;
+
+/**
+ * pino's error serializer, minus what a Discord REST error carries that must not be logged: the
+ * interaction token in `url` (and in the message, for safety) and `requestBody`, whose files are
+ * whole pictures.
+ */
+export function serializeError(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const out = stdSerializers.err(err) as unknown as Record<string, unknown>;
+  delete out.requestBody;
+  for (const key of ['url', 'message', 'stack'] as const) {
+    if (typeof out[key] === 'string') out[key] = (out[key] as string).replace(TOKEN_IN_URL, '/$1/$2/[redacted]');
+  }
+  return out;
+}
+
 /**
  * Creates the process logger.
  * @param options.level - pino level name.
@@ -34,7 +52,7 @@ const REDACT = [
  */
 export function createLogger(options: { level: string; pretty?: boolean; destination?: number }): Logger {
   const destination = options.destination ?? 2;
-  const base = { level: options.level, redact: { paths: REDACT, censor: '[redacted]' } };
+  const base = { level: options.level, redact: { paths: REDACT, censor: '[redacted]' }, serializers: { err: serializeError } };
   if (options.pretty) {
     try {
       return pino({ ...base, transport: { target: 'pino-pretty', options: { destination, colorize: true } } });

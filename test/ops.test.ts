@@ -137,6 +137,16 @@ describe('JobStore.failInterrupted', () => {
     expect(jobs.get(done)!.status).toBe('succeeded');
     expect(jobs.failInterrupted('again')).toEqual([]);
   });
+
+  it('leaves the jobs of other shards alone: they are alive in their own processes', () => {
+    const otherShard = new JobStore(store, 1);
+    const alive = otherShard.create({ kind: 'scene turn', userId: 'a' });
+    otherShard.start(alive);
+    const mine = jobs.create({ kind: 'scene turn', userId: 'b' });
+    expect(jobs.failInterrupted('restarted').map((j) => j.id)).toEqual([mine]);
+    expect(otherShard.get(alive)!.status).toBe('running');
+    expect(otherShard.failInterrupted('restarted').map((j) => j.id)).toEqual([alive]);
+  });
 });
 
 describe('health endpoint', () => {
@@ -160,6 +170,18 @@ describe('health endpoint', () => {
     }
   });
 
+  it('fails to start, instead of hanging, when the port is taken', async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    const health = () => ({ gateway: 'ready', databaseWritable: true, queue: { waiting: 0, running: 0 } });
+    const first = await startHealthServer({ port: 0, metrics, health });
+    try {
+      const port = Number(new URL(first.url).port);
+      await expect(startHealthServer({ port, metrics, health })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    } finally {
+      await first.close();
+    }
+  });
+
   it('reports a read-only database as not writable', () => {
     const ro = openStore(path.join(tmp.dir, 'limner.db'));
     ro.sqlite.pragma('query_only = ON');
@@ -175,9 +197,18 @@ describe('logs', () => {
     const log = createLogger({ level: 'info', destination: fd });
     log.info({ apiKey: 'AIza-secret-1', token: 'discord-secret-2', request: { headers: { 'x-goog-api-key': 'AIza-secret-3', authorization: 'Bot secret-4' } } }, 'call');
     log.info({ secrets: { geminiApiKey: 'AIza-secret-5', discordToken: 'secret-6' } }, 'config');
+    // What a failed editReply throws: discord.js's DiscordAPIError carries the webhook URL (with the
+    // interaction token) and the request body (with the picture's bytes).
+    const apiError = Object.assign(new Error('Unknown Webhook'), {
+      url: 'https://discord.com/api/v10/webhooks/123456789012345678/aW50ZXJhY3Rpb24secret-7/messages/@original',
+      requestBody: { files: [{ name: 'big.png', data: Buffer.alloc(64, 1) }], json: {} },
+    });
+    log.error({ err: apiError }, 'edit failed');
     closeSync(fd);
     const text = readFileSync(file, 'utf8');
-    for (const secret of ['secret-1', 'secret-2', 'secret-3', 'secret-4', 'secret-5', 'secret-6']) expect(text).not.toContain(secret);
+    for (const secret of ['secret-1', 'secret-2', 'secret-3', 'secret-4', 'secret-5', 'secret-6', 'secret-7']) expect(text).not.toContain(secret);
+    expect(text).toContain('/webhooks/123456789012345678/[redacted]/messages');
+    expect(text).not.toContain('requestBody');
     expect(text).toContain('[redacted]');
   });
 });

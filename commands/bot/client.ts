@@ -12,8 +12,11 @@ export interface Bot {
   readonly client: Client;
   /** Resolves once the gateway is ready and guilds are cached; rejects when login fails. */
   ready: Promise<void>;
-  /** Logs out and closes the gateway; does not close the database. */
-  stop(): Promise<void>;
+  /**
+   * Logs out and closes the gateway; does not close the database.
+   * @param drainMs - First wait up to this long (ms) for handlers still answering users.
+   */
+  stop(drainMs?: number): Promise<void>;
 }
 
 /** Something required to start the bot is not configured; `missing` names each setting. */
@@ -78,8 +81,14 @@ export function startBot(limner: Limner, token: string): Bot {
   const ctx: BotContext = { limner };
   for (const listener of clientListeners) listener.listen(client, ctx);
 
-  client.on(Events.InteractionCreate, (interaction) => void handleInteraction(interaction, ctx));
-  client.on(Events.MessageCreate, (message) => void handleMessage(message, ctx));
+  // Handlers still answering are awaited at shutdown, so nobody is left without a reply.
+  const inFlight = new Set<Promise<void>>();
+  const track = (work: Promise<void>) => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  };
+  client.on(Events.InteractionCreate, (interaction) => track(handleInteraction(interaction, ctx)));
+  client.on(Events.MessageCreate, (message) => track(handleMessage(message, ctx)));
   client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
   client.on(Events.ShardDisconnect, (event, shard) => log.warn({ code: event.code, shard }, 'gateway disconnected'));
@@ -95,7 +104,12 @@ export function startBot(limner: Limner, token: string): Bot {
   return {
     client,
     ready,
-    stop: async () => {
+    stop: async (drainMs = 0) => {
+      if (inFlight.size > 0 && drainMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+        clearTimeout(timer);
+      }
       await client.destroy();
     },
   };

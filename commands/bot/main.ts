@@ -5,12 +5,17 @@ import { databaseWritable, startHealthServer } from '../../src/health.ts';
 import { createLogger } from '../../src/log.ts';
 import { checkBotSettings, startBot } from './client.ts';
 
+/** At shutdown, how long handlers still answering users (failures, last edits) may take, ms. */
+const DRAIN_MS = 10_000;
+
 /** `npm start`: the Discord bot. Stops cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
   loadDotEnv();
   const { config, secrets } = loadConfig();
   const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
-  const limner = createLimner(config, secrets, log);
+  // Under ShardingManager each process runs one shard, named in SHARDS (discord.js's sharding contract).
+  const shard = process.env.SHARDING_MANAGER ? Number(JSON.parse(process.env.SHARDS ?? '0')) : 0;
+  const limner = createLimner(config, secrets, log, { shard });
   let token: string;
   try {
     ({ token } = checkBotSettings(limner, secrets));
@@ -22,19 +27,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
   const bot = startBot(limner, token);
-  const health =
-    config.runtime.health_port === null
-      ? undefined
-      : await startHealthServer({
-          port: config.runtime.health_port,
-          metrics: limner.metrics,
-          health: () => ({
-            gateway: bot.client.isReady() ? 'ready' : 'connecting',
-            databaseWritable: databaseWritable(limner.store),
-            queue: limner.runner.load,
-          }),
-        });
-  if (health) log.info({ url: health.url }, 'health endpoint listening');
+  let health: Awaited<ReturnType<typeof startHealthServer>> | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -42,7 +35,7 @@ async function main(): Promise<void> {
     // New commands are refused from here on; running jobs get the grace period, then are told they were stopped.
     log.info({ signal, ...limner.runner.load, graceMs: config.runtime.shutdown_grace_ms }, 'stopping');
     await limner.runner.close(config.runtime.shutdown_grace_ms);
-    await bot.stop();
+    await bot.stop(DRAIN_MS);
     await health?.close();
     limner.close();
     log.info('stopped');
@@ -50,6 +43,18 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+  if (config.runtime.health_port !== null) {
+    health = await startHealthServer({
+      port: config.runtime.health_port === 0 ? 0 : config.runtime.health_port + shard,
+      metrics: limner.metrics,
+      health: () => ({
+        gateway: bot.client.isReady() ? 'ready' : 'connecting',
+        databaseWritable: databaseWritable(limner.store),
+        queue: limner.runner.load,
+      }),
+    });
+    log.info({ url: health.url }, 'health endpoint listening');
+  }
   await bot.ready;
 }
 

@@ -23,8 +23,6 @@ export interface JobContext {
 export interface RunOptions<T> {
   /** Called with the job's place in line whenever it changes while it waits. */
   readonly onPosition?: (position: number) => void;
-  /** Checks budgets before queueing and again before starting (default true). */
-  readonly budgeted?: boolean;
   /** The picture a finished task made, for the job row. */
   readonly imageOf?: (result: T) => string | undefined;
 }
@@ -72,13 +70,11 @@ export class JobRunner {
     const guild = spec.guildId ?? 'none';
     const log = this.deps.log.child({ kind: spec.kind, guild: spec.guildId, user: spec.userId });
     if (this.closed) throw new QueueClosedError();
-    if (options.budgeted ?? true) {
-      try {
-        budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(guild, spec.userId, true));
-      } catch (err) {
-        metrics.jobs.inc({ kind: spec.kind, outcome: 'refused' });
-        throw err;
-      }
+    try {
+      budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(guild, spec.userId, true));
+    } catch (err) {
+      metrics.jobs.inc({ kind: spec.kind, outcome: 'refused' });
+      throw err;
     }
     const jobId = jobs.create(spec);
     const jobLog = log.child({ jobId });
@@ -90,7 +86,7 @@ export class JobRunner {
         { guildId: guild, userId: spec.userId },
         async () => {
           this.waiting.delete(jobId);
-          if (options.budgeted ?? true) budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(guild, spec.userId, false));
+          budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(guild, spec.userId, false));
           const abort = new AbortController();
           this.running.set(jobId, { guild, user: spec.userId, abort });
           this.updateGauges();

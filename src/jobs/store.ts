@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, inArray, isNotNull, lt } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull } from 'drizzle-orm';
 import type { Store } from '../store/db.ts';
 import { jobs, type JobRow } from '../store/schema.ts';
 
@@ -17,7 +17,11 @@ export interface NewJob {
 
 /** Job rows: queued → running → succeeded | failed. */
 export class JobStore {
-  constructor(private readonly store: Store) {}
+  /** @param shard - The Discord shard this process runs (0 without sharding); stamped on every job it creates. */
+  constructor(
+    private readonly store: Store,
+    private readonly shard = 0,
+  ) {}
 
   /** Records a queued job; returns its id (UUID). */
   create(job: NewJob): string {
@@ -35,11 +39,13 @@ export class JobStore {
         interactionId: job.interaction?.id ?? null,
         interactionToken: job.interaction?.token ?? null,
         createdAt: new Date().toISOString(),
+        shard: this.shard,
       })
       .run();
     return id;
   }
 
+  /** Marks the job running, now. */
   start(id: string): void {
     this.store.db.update(jobs).set({ status: 'running', startedAt: new Date().toISOString() }).where(eq(jobs.id, id)).run();
   }
@@ -62,6 +68,7 @@ export class JobStore {
       .run();
   }
 
+  /** A job row by id, or undefined. */
   get(id: string): JobRow | undefined {
     return this.store.db.select().from(jobs).where(eq(jobs.id, id)).get();
   }
@@ -78,19 +85,19 @@ export class JobStore {
   }
 
   /**
-   * Jobs a dead process left queued or running: marks them failed (error id `interrupted`) and
-   * returns them as they were, tokens included, so the caller can tell their users.
+   * Jobs this shard's previous process left queued or running (it is dead, since this process
+   * runs the shard now): marks them failed (error id `interrupted`) and returns them as they were,
+   * tokens included, so the caller can tell their users. Other shards' jobs are left alone.
    */
   failInterrupted(message: string): JobRow[] {
     return this.store.sqlite.transaction(() => {
-      const left = this.store.db.select().from(jobs).where(inArray(jobs.status, ['queued', 'running'])).all();
+      const left = this.store.db
+        .select()
+        .from(jobs)
+        .where(and(inArray(jobs.status, ['queued', 'running']), eq(jobs.shard, this.shard)))
+        .all();
       for (const job of left) this.fail(job.id, 'interrupted', message);
       return left;
     })();
-  }
-
-  /** Drops interaction tokens older than `olderThan` (ISO 8601): they cannot be used any more. */
-  forgetTokens(olderThan: string): void {
-    this.store.db.update(jobs).set({ interactionToken: null }).where(and(isNotNull(jobs.interactionToken), lt(jobs.createdAt, olderThan))).run();
   }
 }

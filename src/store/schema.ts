@@ -191,8 +191,17 @@ export const jobs = sqliteTable(
     /** The id shown to the user for an unexpected failure, or the typed error's code. */
     errorId: text('error_id'),
     errorMessage: text('error_message'),
+    /**
+     * The Discord shard whose process runs the job (0 without sharding). At start-up a shard fails
+     * only its own leftovers: the other shards' running jobs are alive.
+     */
+    shard: integer('shard').notNull().default(0),
   },
-  (t) => [index('jobs_status').on(t.status), index('jobs_created_at').on(t.createdAt)],
+  (t) => [
+    index('jobs_status').on(t.status, t.shard),
+    index('jobs_created_at').on(t.createdAt),
+    index('jobs_user_started').on(t.userId, t.startedAt),
+  ],
 );
 
 export type JobRow = typeof jobs.$inferSelect;
