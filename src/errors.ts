@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 /**
  * Every failure Limner expects carries a user-facing message and a stable `code`.
  * Doors (bot, CLI) show `userMessage` as is; anything that is not a {@link LimnerError}
@@ -59,6 +61,15 @@ export class CampaignFileError extends LimnerError {
   ) {
     super(`${file}: ${problems.join('; ')}`, options);
   }
+
+  /**
+   * The same error naming the file relative to `root` (e.g. `kraghammer/transcript.jsonl`), for
+   * messages that reach Discord users, who should not see the server's folders.
+   */
+  relativeTo(root: string): CampaignFileError {
+    const relative = path.relative(root, this.file).split(path.sep).join('/');
+    return relative.startsWith('..') ? this : new CampaignFileError(relative || '.', this.problems, { cause: this.cause });
+  }
 }
 
 /** A requested turn is outside the transcript. Turns are 1-based. */
@@ -73,22 +84,25 @@ export class TurnOutOfRangeError extends LimnerError {
   }
 }
 
+/**
+ * A turn inside the transcript's range that no entry has (transcripts may skip numbers); `nearest`
+ * are the closest turns that exist, the one before and the one after (one of them at an end).
+ */
+export class TurnMissingError extends LimnerError {
+  readonly code = 'turn_missing';
+  constructor(
+    readonly turn: number,
+    readonly nearest: readonly number[],
+  ) {
+    super(`This campaign's story has no turn ${turn}; the nearest are ${nearest.map((t) => `turn ${t}`).join(' and ')}.`);
+  }
+}
+
 /** No Gemini API key in the environment. */
 export class MissingApiKeyError extends LimnerError {
   readonly code = 'api_key_missing';
   constructor() {
     super('No Gemini API key is configured: set GEMINI_API_KEY (or GOOGLE_API_KEY).');
-  }
-}
-
-/** A model name the Gemini API cannot serve through generateContent (e.g. `imagen-*`). */
-export class UnsupportedModelError extends LimnerError {
-  readonly code = 'model_unsupported';
-  constructor(
-    readonly model: string,
-    reason: string,
-  ) {
-    super(`Model "${model}" cannot be used: ${reason}`);
   }
 }
 
@@ -140,6 +154,17 @@ export class MalformedReplyError extends LimnerError {
   readonly detail: string;
 }
 
+/**
+ * A text reply that reached the output token limit (`finishReason` MAX_TOKENS) before any text:
+ * on Gemini 3 thinking tokens count against the same limit.
+ */
+export class ReplyCutOffError extends LimnerError {
+  readonly code = 'reply_cut_off';
+  constructor() {
+    super('Gemini ran out of room before it finished answering. Please try again.');
+  }
+}
+
 /** A model call exceeded its total time budget (`timeoutMs`, ms), retries included. */
 export class ProviderTimeoutError extends LimnerError {
   readonly code = 'provider_timeout';
@@ -163,8 +188,9 @@ export class ProviderError extends LimnerError {
 
   private static messageFor(status: number | undefined): string {
     if (status === 429) return 'Gemini is rate-limiting Limner right now. Please try again in a minute.';
-    if (status === 401 || status === 403) return 'Gemini rejected the API key. Check GEMINI_API_KEY.';
-    if (status === 404) return 'Gemini does not know the configured model. Check the model names in the configuration.';
+    if (status === 401 || status === 403) return "Gemini rejected the bot's API key. Please tell the bot's operator.";
+    if (status === 404) return "Gemini does not offer the model this bot is set up with. Please tell the bot's operator.";
+    if (status === 400) return 'Gemini refused the request as invalid. Please tell the bot\'s operator if it happens again.';
     return 'Image generation failed. Please try again.';
   }
 }

@@ -38,7 +38,7 @@ const meta = {
 describe('checkImageStore', () => {
   it('reports nothing on a clean store', async () => {
     await images.save({ png: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer(), width: 8, height: 8 }, meta);
-    expect(await checkImageStore(store, tmp.dir, { fix: true })).toEqual({ tempFiles: [], unrecordedImages: [], missingFiles: [], actions: [] });
+    expect(await checkImageStore(store, tmp.dir, { fix: true, minAgeMs: 0 })).toEqual({ tempFiles: [], unrecordedImages: [], missingFiles: [], actions: [] });
   });
 
   it('finds each kind of debris; --fix deletes temporary files, keeps unrecorded pictures in lost+found and never touches rows', async () => {
@@ -54,19 +54,21 @@ describe('checkImageStore', () => {
     mkdirSync(path.join(tmp.dir, 'not a campaign'));
     writeFileSync(path.join(tmp.dir, 'not a campaign', '.tmp-zzz'), 'x');
 
-    const report = await checkImageStore(store, tmp.dir);
+    // Fresh files may be writes in progress: by default they are not debris yet.
+    expect((await checkImageStore(store, tmp.dir)).tempFiles).toEqual([]);
+    const report = await checkImageStore(store, tmp.dir, { minAgeMs: 0 });
     expect(report.tempFiles).toEqual(['vault/.tmp-bbbb-campaign.yaml', 'vault/images/.tmp-aaaa-x.png']);
     expect(report.unrecordedImages).toEqual([`vault/images/${orphan}`]);
     expect(report.missingFiles).toEqual([{ imageId: gone.id, imagePath: gone.imagePath }]);
     expect(report.actions).toEqual([]);
     expect(existsSync(path.join(dir, orphan))).toBe(true);
 
-    const fixed = await checkImageStore(store, tmp.dir, { fix: true });
+    const fixed = await checkImageStore(store, tmp.dir, { fix: true, minAgeMs: 0 });
     expect(fixed.actions).toHaveLength(3);
     expect(readdirSync(dir).sort()).toEqual([`${kept.id}.png`, 'lost+found']);
     expect(readdirSync(path.join(dir, 'lost+found'))).toEqual([orphan]);
     expect(images.get(gone.id)).toBeDefined();
-    const again = await checkImageStore(store, tmp.dir);
+    const again = await checkImageStore(store, tmp.dir, { minAgeMs: 0 });
     expect([again.tempFiles, again.unrecordedImages]).toEqual([[], []]);
     expect(again.missingFiles).toHaveLength(1);
   });

@@ -2,6 +2,7 @@ import { REST, Routes } from 'discord.js';
 import { loadConfig, loadDotEnv } from '../../src/config.ts';
 import { LimnerError } from '../../src/errors.ts';
 import { commandPayloads } from '../index.ts';
+import { BotConfigError } from './client.ts';
 
 /**
  * `npm run deploy-commands`: registers the application commands with Discord's bulk overwrite,
@@ -14,7 +15,7 @@ async function main(): Promise<void> {
     ...(secrets.discordToken ? [] : ['DISCORD_TOKEN']),
     ...(config.discord.application_id ? [] : ['DISCORD_APPLICATION_ID']),
   ];
-  if (missing.length > 0) throw new Error(`Set ${missing.join(' and ')} first (see README, Discord setup).`);
+  if (missing.length > 0) throw new BotConfigError(missing);
   const appId = config.discord.application_id!;
   const rest = new REST(config.discord.api_base ? { api: config.discord.api_base } : {}).setToken(secrets.discordToken!);
   const body = commandPayloads();

@@ -79,6 +79,14 @@ export class CampaignRepository {
    * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError (naming file and entry or line).
    */
   async load(idText: string): Promise<Campaign> {
+    try {
+      return await this.loadUnchecked(idText);
+    } catch (err) {
+      throw err instanceof CampaignFileError ? err.relativeTo(this.root) : err;
+    }
+  }
+
+  private async loadUnchecked(idText: string): Promise<Campaign> {
     const id = parseCampaignId(idText);
     const dir = path.join(this.root, id);
     const def = await this.readDefinition(id);

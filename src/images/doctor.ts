@@ -6,6 +6,9 @@ import { TEMP_PREFIX } from '../files.ts';
 import type { Store } from '../store/db.ts';
 import { images } from '../store/schema.ts';
 
+/** Files younger than this (ms) are left alone: a running bot may be writing them. */
+export const DEFAULT_MIN_AGE_MS = 10 * 60 * 1000;
+
 /** Folder, inside a campaign's `images/`, where `--fix` moves pictures that have no row. */
 export const LOST_AND_FOUND = 'lost+found';
 
@@ -27,18 +30,28 @@ export interface DoctorReport {
  * Checks the picture store for crash debris. With `fix`: deletes temporary files and moves
  * unrecorded pictures to `images/lost+found/` (never deleted: a person may want them). Rows
  * whose file is missing are only reported: the file may be on a disk that is not mounted.
+ * Files younger than `minAgeMs` (default {@link DEFAULT_MIN_AGE_MS}) are skipped, so running it
+ * beside a working bot cannot take a file between its write and its row.
  * @param campaignsDir - Absolute path of the campaigns folder.
  */
-export async function checkImageStore(store: Store, campaignsDir: string, options: { fix?: boolean } = {}): Promise<DoctorReport> {
+export async function checkImageStore(
+  store: Store,
+  campaignsDir: string,
+  options: { fix?: boolean; minAgeMs?: number } = {},
+): Promise<DoctorReport> {
   const rows = store.db.select({ id: images.id, imagePath: images.imagePath }).from(images).all();
   const recorded = new Set(rows.map((r) => r.imagePath));
   const tempFiles: string[] = [];
   const unrecordedImages: string[] = [];
+  // A file younger than this may be a write in progress of a running bot, not debris.
+  const cutoff = Date.now() - (options.minAgeMs ?? DEFAULT_MIN_AGE_MS);
   for (const campaign of await listDirs(campaignsDir)) {
     if (!isCampaignId(campaign)) continue;
-    // Play-by-post portraits (`characters/`) are written atomically too, so they can leave debris.
-    for (const folder of [campaign, `${campaign}/images`, `${campaign}/characters`]) {
-      for (const name of await listFiles(path.join(campaignsDir, folder))) {
+    const referenceDirs = (await listDirs(path.join(campaignsDir, campaign, 'images', 'references'))).map((d) => `${campaign}/images/references/${d}`);
+    // Play-by-post portraits (`characters/`) and edit references are written atomically too, so they can leave debris.
+    for (const folder of [campaign, `${campaign}/images`, `${campaign}/characters`, ...referenceDirs]) {
+      for (const { name, mtimeMs } of await listFiles(path.join(campaignsDir, folder))) {
+        if (mtimeMs > cutoff) continue;
         const relative = `${folder}/${name}`;
         if (name.startsWith(TEMP_PREFIX)) tempFiles.push(relative);
         else if (folder.endsWith('/images') && IMAGE_FILE.test(name) && !recorded.has(relative)) unrecordedImages.push(relative);
@@ -74,13 +87,18 @@ async function listDirs(dir: string): Promise<string[]> {
   }
 }
 
-async function listFiles(dir: string): Promise<string[]> {
+async function listFiles(dir: string): Promise<Array<{ name: string; mtimeMs: number }>> {
   try {
     const entries = await readdir(dir, { withFileTypes: true });
     const files = entries.filter((d) => d.isFile()).map((d) => d.name);
     // A file that vanished between readdir and stat is not debris any more.
-    const present = await Promise.all(files.map(async (f) => ((await stat(path.join(dir, f)).catch(() => undefined)) ? f : undefined)));
-    return present.filter((f): f is string => f !== undefined).sort();
+    const found = await Promise.all(
+      files.map(async (name) => {
+        const info = await stat(path.join(dir, name)).catch(() => undefined);
+        return info ? { name, mtimeMs: info.mtimeMs } : undefined;
+      }),
+    );
+    return found.filter((f): f is { name: string; mtimeMs: number } => f !== undefined).sort((a, b) => a.name.localeCompare(b.name));
   } catch {
     return [];
   }

@@ -90,7 +90,6 @@ export class ImageStore {
     return this.store.db.select().from(images).where(where).orderBy(asc(images.turn), asc(images.createdAt)).all();
   }
 
-  /** Campaigns that have pictures, with how many, by campaign id. */
   /**
    * The newest picture of the same scene made since `since` (ISO 8601): same campaign, turn,
    * generation mode and image model. Edits are never matched (their mode is `edit`).
@@ -113,6 +112,7 @@ export class ImageStore {
       .get();
   }
 
+  /** Campaigns that have pictures, with how many, by campaign id. */
   countByCampaign(): Array<{ campaignId: string; count: number }> {
     return this.store.db
       .select({ campaignId: images.campaignId, count: count() })

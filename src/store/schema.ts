@@ -55,7 +55,6 @@ export const images = sqliteTable(
 );
 
 export type ImageRow = typeof images.$inferSelect;
-export type NewImageRow = typeof images.$inferInsert;
 
 
 /** A Discord channel (or thread) linked to a campaign with `/scene link`. Ids are snowflakes. */
@@ -86,7 +85,6 @@ export const sceneMessages = sqliteTable(
   (t) => [index('scene_messages_image').on(t.imageId)],
 );
 
-export type SceneMessageRow = typeof sceneMessages.$inferSelect;
 
 /** What a model call was for. */
 export const CALL_PURPOSES = ['prompt', 'image', 'scan', 'compare', 'edit'] as const;
@@ -123,8 +121,6 @@ export const usage = sqliteTable(
   (t) => [index('usage_at').on(t.at), index('usage_guild_at').on(t.guildId, t.at), index('usage_user_at').on(t.userId, t.at)],
 );
 
-export type UsageRow = typeof usage.$inferSelect;
-export type NewUsageRow = typeof usage.$inferInsert;
 
 /** Cached `/scene best` results, keyed by a hash of what was scanned. */
 export const scanCache = sqliteTable('scan_cache', {
@@ -162,7 +158,6 @@ export type EditSessionRow = typeof editSessions.$inferSelect;
 
 /** Life of a job: queued, then running, then succeeded or failed. */
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /**
  * One row per command that does model work. A process that dies leaves rows `running`; the next
@@ -235,7 +230,6 @@ export const storyMessages = sqliteTable(
   (t) => [index('story_messages_channel').on(t.channelId, t.sortKey)],
 );
 
-export type StoryMessageRow = typeof storyMessages.$inferSelect;
 
 /** Characters members of a play-by-post campaign registered with `/scene character`: one per member per campaign. */
 export const storyCharacters = sqliteTable(
