@@ -206,7 +206,7 @@ describe('GenerationService through the Gemini emulator', () => {
     emulator.enqueue({ kind: 'status', status: 403, message: 'Method doesn\'t allow unregistered callers.' });
     const err = await limner.generation.illustrate({ kind: 'current', campaignId: SAMPLE_CAMPAIGN, requestedBy: 'cli' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
-    expect((err as ProviderError).userMessage).toMatch(/rejected the API key/);
+    expect((err as ProviderError).userMessage).toMatch(/rejected the bot's API key/);
   });
 
   it('refuses an imagen model when the service is built', () => {
