@@ -54,9 +54,8 @@ function scannerFor(emulatorUrl: string, limit: number, concurrency?: number): {
   const store = openStore(':memory:');
   const scanner = new SceneScanner({
     config,
-    gateway: new GeminiGateway(config, secrets),
+    gateway: new GeminiGateway(config, secrets, new UsageLedger(store)),
     cache: new ScanCache(store),
-    usage: new UsageLedger(store),
     log: silentLogger,
   });
   return { scanner, store };

@@ -9,6 +9,7 @@ import { link } from './scene/link.ts';
 import { turn } from './scene/turn.ts';
 import { unlink } from './scene/unlink.ts';
 import { usage } from './scene/usage.ts';
+import { visibleLink } from './bot/visibility.ts';
 import type { BotContext, CommandModule, SubcommandModule } from './types.ts';
 
 const subcommands: readonly SubcommandModule[] = [current, turn, best, edit, gallery, exportImages, usage, link, unlink, character];
@@ -30,7 +31,7 @@ export const scene: CommandModule = {
     const sub = byName.get(interaction.options.getSubcommand());
     if (!sub) throw new Error(`unknown /scene subcommand ${interaction.options.getSubcommand()}`);
     if (!sub.needsLink) return sub.execute(interaction, ctx);
-    const channelLink = ctx.limner.links.get(interaction.channelId);
+    const channelLink = await visibleLink(ctx.limner, interaction.channelId, interaction.guildId);
     if (!channelLink) {
       await interaction.reply({ content: NOT_LINKED, flags: MessageFlags.Ephemeral });
       return;
@@ -42,7 +43,7 @@ export const scene: CommandModule = {
     const sub = byName.get(interaction.options.getSubcommand());
     if (!sub?.autocomplete) return interaction.respond([]);
     if (!sub.needsLink) return sub.autocomplete(interaction, ctx);
-    const channelLink = ctx.limner.links.get(interaction.channelId);
+    const channelLink = await visibleLink(ctx.limner, interaction.channelId, interaction.guildId);
     if (!channelLink) return interaction.respond([]);
     return sub.autocomplete(interaction, { ...ctx, link: channelLink });
   },

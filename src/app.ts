@@ -48,23 +48,23 @@ export interface Limner {
 }
 
 /**
- * Opens the database (applying migrations) and builds the services.
- * @throws UnsupportedModelError for an `imagen-*` model name, before anything runs.
+ * Opens the database (applying migrations) and builds the services. `config` comes from
+ * `loadConfig`, whose schema has already refused unusable model names such as `imagen-*`.
  */
 export function createLimner(config: Config, secrets: Secrets, log: Logger, options: { metrics?: Metrics; shard?: number } = {}): Limner {
   // Process metrics (event loop, memory) only matter when /metrics is served.
   const metrics = options.metrics ?? new Metrics({ processMetrics: config.runtime.health_port !== null });
-  const gateway = new GeminiGateway(config, secrets, (model, seconds, outcome) => metrics.modelLatency.observe({ model, outcome }, seconds));
   const store = openStore(config.database_path);
   const stories = new StoryStore(store, config.play_by_post.ooc_prefix);
   const campaigns = new CampaignRepository(config.campaigns_dir, stories);
   const images = new ImageStore(store, config.campaigns_dir);
   const usage = new UsageLedger(store, metrics);
+  const gateway = new GeminiGateway(config, secrets, usage, (model, seconds, outcome) => metrics.modelLatency.observe({ model, outcome }, seconds));
   const jobs = new JobStore(store, options.shard ?? 0);
   const budgets = new BudgetGuard(config, usage, jobs);
   const runner = new JobRunner({ jobs, budgets, metrics, log }, { concurrency: config.queue.concurrency, perUser: config.queue.per_user });
   const sessions = new SessionStore(store);
-  const scanner = new SceneScanner({ config, gateway, cache: new ScanCache(store), usage, log });
+  const scanner = new SceneScanner({ config, gateway, cache: new ScanCache(store), log });
   const generation = new GenerationService({ config, campaigns, images, gateway, usage, sessions, scanner, log });
   const editing = new EditService({ config, campaigns, images, gateway, usage, sessions, log });
   const links = new LinkStore(store, config.discord.links);

@@ -326,14 +326,14 @@ export class ReferenceDownloadError extends LimnerError {
   }
 }
 
-/** More reference images than the image model accepts with one request; `allowed` user images fit. */
+/** More reference images than the image model accepts with one edit; `allowed` user images fit. */
 export class TooManyReferencesError extends LimnerError {
   readonly code = 'references_too_many';
   constructor(
     readonly given: number,
     readonly allowed: number,
   ) {
-    super(`Too many reference images (${given}): with this campaign's portraits, an edit can take at most ${allowed}.`);
+    super(`Too many reference images (${given}): an edit can take at most ${allowed}.`);
   }
 }
 

@@ -22,7 +22,7 @@ describe('context windows', () => {
     expect(turnContext(t2160, 1500, 5).entries.map((e) => e.turn)).toEqual([1495, 1496, 1497, 1498, 1499, 1500, 1501, 1502, 1503, 1504, 1505]);
     expect(turnContext(t2160, 1, 5).entries.map((e) => e.turn)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(turnContext(t2160, 2160, 5).entries.map((e) => e.turn)).toEqual([2155, 2156, 2157, 2158, 2159, 2160]);
-    expect(turnContext(transcript([1, 4, 9, 20]), 8, 5).entries.map((e) => e.turn)).toEqual([4, 9]);
+    expect(turnContext(transcript([1, 4, 9, 20]), 9, 5).entries.map((e) => e.turn)).toEqual([4, 9]);
   });
 
   it('refuses turns outside the transcript with the valid range', () => {

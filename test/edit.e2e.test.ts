@@ -118,7 +118,7 @@ describe('editing without the Message Content intent', () => {
   it('generates, then edits twice: each edit changes the previous picture, with its bytes and the references', async () => {
     const { ana } = h.users;
     const first = await t.generate(ana);
-    expect(t.session(ana)).toMatchObject({ currentImageId: first.image.id, lastPrompt: first.image.prompt });
+    expect(t.session(ana)).toMatchObject({ currentImageId: first.image.id });
     expect(first.message.components[0].components.map((b: { label: string; disabled?: boolean }) => [b.label, Boolean(b.disabled)])).toEqual([
       ['Edit', false],
       ['Reroll', false],
@@ -128,7 +128,7 @@ describe('editing without the Message Content intent', () => {
     h.gemini.reset();
     const one = await t.edited(ana, 'make it night');
     expect(one.image).toMatchObject({ parentImageId: first.image.id, mode: 'edit', prompt: 'make it night', textModel: null, turn: first.image.turn, requestedBy: ana.id });
-    expect(t.session(ana)).toMatchObject({ currentImageId: one.image.id, lastPrompt: 'make it night' });
+    expect(t.session(ana)).toMatchObject({ currentImageId: one.image.id });
     expect(t.textCalls()).toHaveLength(0);
     const [call] = t.imageCalls();
     const sent = parts(call!);
@@ -253,17 +253,17 @@ describe('editing without the Message Content intent', () => {
       expect(answer.content).toMatch(/^Image generation failed\. Please try again\. \(error id `[0-9a-f]{8}`\)$/);
       expect(t.session(ana)?.currentImageId).toBe(shown.image.id);
 
-      // 14 images per request: the picture, Grog's portrait and at most 12 of the user's.
+      // 14 images per request: the picture and at most 13 of the user's (portraits fill what is left).
       const dot = await solidPng(8, 8, [0, 0, 0]);
       const crowded = await h.discord.postUserMessage({
         channelId: h.channels.campaign,
         user: ana,
         content: 'use all of these',
         replyTo: shown.message.id,
-        attachments: Array.from({ length: 13 }, (_, i) => ({ filename: `ref${i}.png`, bytes: dot })),
+        attachments: Array.from({ length: 14 }, (_, i) => ({ filename: `ref${i}.png`, bytes: dot })),
       });
       const refused = await t.botReplyTo(crowded, (m) => m.content.startsWith('Too many'));
-      expect(refused.content).toBe("Too many reference images (13): with this campaign's portraits, an edit can take at most 12.");
+      expect(refused.content).toBe('Too many reference images (14): an edit can take at most 13.');
     });
   });
 

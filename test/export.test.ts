@@ -190,7 +190,7 @@ describe('planExport and zipPartBuffer', () => {
 
   it('refuses an empty campaign, a missing file and a limit nothing fits in', async () => {
     await expect(plan([])).rejects.toThrow(NoImagesToExportError);
-    await expect(plan([])).rejects.toThrow('No images to download');
+    await expect(plan([])).rejects.toThrow('No pictures to download.');
     const rows = await seed([{ turn: 1 }, { turn: 2 }]);
     await expect(plan(rows, 600)).rejects.toThrow(ExportLimitTooSmallError);
     rmSync(images.absolutePath(rows[1]!.imagePath));
@@ -253,6 +253,6 @@ describe('limner export', () => {
     for (const l of lines) expect(statSync(l.file).size).toBe(l.bytes);
 
     const empty = await run('export', '--campaign', 'nothing', '--out', path.join(tmp.dir, 'none')).catch((e: { code: number; stderr: string }) => e);
-    expect(empty).toMatchObject({ code: 1, stderr: 'limner: No images to download\n' });
+    expect(empty).toMatchObject({ code: 1, stderr: 'limner: No pictures to download.\n' });
   });
 });

@@ -143,7 +143,7 @@ describe('/scene gallery', () => {
 describe('/scene export', () => {
   it('answers an empty or unknown campaign, or an unlinked channel without one, privately', async () => {
     const r = await (await h.scene('export', { campaign: 'empty-vault' })).waitUntil((x) => Boolean(x.original));
-    expect([r.ephemeral, r.original!.content]).toEqual([true, 'No images to download']);
+    expect([r.ephemeral, r.original!.content]).toEqual([true, 'No pictures to download.']);
     const unknown = await (await h.scene('export', { campaign: 'nowhere' })).waitUntil((x) => Boolean(x.original));
     expect([unknown.ephemeral, unknown.original!.content]).toEqual([true, 'No campaign named "nowhere".']);
     const unlinked = await (await h.scene('export', {}, { channelId: h.channels.general })).waitUntil((x) => Boolean(x.original));

@@ -13,7 +13,6 @@ import {
   ProviderError,
   ProviderTimeoutError,
   TurnOutOfRangeError,
-  UnsupportedModelError,
 } from '../src/errors.ts';
 import { silentLogger } from '../src/log.ts';
 import { GeminiEmulator, type Behaviour } from './emulators/gemini/server.ts';
@@ -207,13 +206,6 @@ describe('GenerationService through the Gemini emulator', () => {
     const err = await limner.generation.illustrate({ kind: 'current', campaignId: SAMPLE_CAMPAIGN, requestedBy: 'cli' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as ProviderError).userMessage).toMatch(/rejected the bot's API key/);
-  });
-
-  it('refuses an imagen model when the service is built', () => {
-    const { config, secrets } = testConfig(campaigns.dir, emulator.url);
-    const bad = { ...config, generation: { ...config.generation, image_model: 'imagen-4.0-generate-001' } };
-    expect(() => createLimner(bad, secrets, silentLogger)).toThrow(UnsupportedModelError);
-    expect(() => createLimner(bad, secrets, silentLogger)).toThrow(/Imagen is shut down on the Gemini API/);
   });
 
   it('answers "not enabled" for a disabled campaign or a global switch-off', async () => {

@@ -18,6 +18,8 @@ const EARLIER = 1000;
 
 const finished = (r: InteractionResult) =>
   Boolean(r.original?.attachments.length) || r.followUps.length > 0 || r.callbacks[0]?.type === 4;
+/** A final answer: an immediate reply, a follow-up, or a deferred reply that was filled in. */
+const answered = (r: InteractionResult) => r.callbacks[0]?.type === 4 || r.followUps.length > 0 || Boolean(r.original?.content);
 const lastText = (r: InteractionResult) => (r.followUps.at(-1) ?? r.original)?.content ?? '';
 const privately = (r: InteractionResult) => r.ephemeral || Boolean((r.followUps.at(-1)?.flags ?? 0) & EPHEMERAL);
 const messageLink = (m: StoredMessage) => `https://discord.com/channels/${m.guild_id}/${m.channel_id}/${m.id}`;
@@ -59,7 +61,7 @@ describe('play-by-post with the Message Content intent', () => {
 
   it('refuses a start message of another channel, privately', async () => {
     const elsewhere = await say(h.users.gm, 'Not the story.', h.channels.general);
-    const r = await (await h.scene('link', { source: 'channel', start: messageLink(elsewhere) }, { user: h.users.gm })).acknowledged();
+    const r = await (await h.scene('link', { source: 'channel', start: messageLink(elsewhere) }, { user: h.users.gm })).waitUntil(answered);
     expect(privately(r)).toBe(true);
     expect(lastText(r)).toMatch(/is not a message of this channel/);
     expect(h.limner.links.get(h.channels.campaign)).toBeUndefined();
@@ -167,10 +169,10 @@ describe('play-by-post with the Message Content intent', () => {
     expect(h.limner.images.list(channelCampaignId(h.channels.campaign)).filter((i) => i.mode === 'specific')).toMatchObject([{ turn, requestedBy: h.users.bo.id }]);
 
     h.gemini.reset();
-    const ooc = await (await menu(outOfCharacter)).acknowledged();
+    const ooc = await (await menu(outOfCharacter)).waitUntil(answered);
     expect(privately(ooc)).toBe(true);
     expect(lastText(ooc)).toBe('That message is not part of the story: it starts with `((`, which marks it out of character.');
-    const early = await (await menu(beforeStart)).acknowledged();
+    const early = await (await menu(beforeStart)).waitUntil(answered);
     expect(lastText(early)).toBe("That message is not part of the story: it was posted before the story's start.");
     expect(h.gemini.requests).toHaveLength(0);
   });
@@ -229,7 +231,7 @@ describe('play-by-post with the Message Content intent', () => {
       [MENU, 3],
     ]);
     await (await h.scene('link', { campaign: 'kraghammer' }, { user: h.users.gm, channelId: h.channels.general })).waitUntil((r) => Boolean(r.original));
-    const r = await (await h.scene('character', { name: 'Grog', description: 'a goliath' }, { channelId: h.channels.general })).acknowledged();
+    const r = await (await h.scene('character', { name: 'Grog', description: 'a goliath' }, { channelId: h.channels.general })).waitUntil(answered);
     expect(privately(r)).toBe(true);
     expect(lastText(r)).toMatch(/reads its story from a transcript file.*campaign\.yaml/);
   });

@@ -308,7 +308,7 @@ describe('/scene best through the Gemini emulator', () => {
     await vi.waitFor(() => expect(answers.filter((a) => a.answer === 'client gone before answer')).toHaveLength(8), { timeout: 2000 });
     expect(scanCalls().filter((r) => r.answer !== undefined).map((r) => r.answer)).toEqual(['blocked PROHIBITED_CONTENT']);
     expect(l.images.list(SAMPLE_CAMPAIGN as never)).toEqual([]);
-    // A blocked call returns no usageMetadata worth recording, and the cancelled ones never answered.
-    expect(ledger(l)).toEqual([]);
+    // The blocked call is billed for its input and recorded; the cancelled ones never answered.
+    expect(ledger(l).map((r) => [r.purpose, r.inputTokens > 0, r.outputTokens])).toEqual([['scan', true, 0]]);
   });
 });

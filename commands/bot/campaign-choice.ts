@@ -1,10 +1,10 @@
 import type { AutocompleteInteraction, ChatInputCommandInteraction } from 'discord.js';
 import type { Limner } from '../../src/app.ts';
 import { parseCampaignId, type CampaignId } from '../../src/campaigns/id.ts';
-import { CampaignNotFoundError } from '../../src/errors.ts';
 import type { BotContext } from '../types.ts';
+import { requireVisible, visibleCampaigns } from './visibility.ts';
 
-/** Name of the option through which gallery and export reach any campaign with pictures. */
+/** Name of the option through which gallery and export reach any campaign with pictures that this server may see. */
 export const CAMPAIGN_OPTION = 'campaign';
 
 /** Shown by gallery and export in an unlinked channel when no campaign was chosen. */
@@ -13,14 +13,17 @@ export const CHOOSE_CAMPAIGN =
 
 /**
  * The campaign a command is about: its `campaign` option when given (so one channel can browse
- * another campaign's pictures), else the channel's linked campaign; undefined when neither.
- * @throws InvalidCampaignIdError for a typed id that is not one.
+ * another campaign's pictures), else the channel's linked campaign; undefined when neither. Either
+ * way it is a campaign this guild may see (see `visibleIn`).
+ * @throws InvalidCampaignIdError for a typed id that is not one; CampaignNotFoundError for a campaign
+ *   that does not exist or belongs to another guild.
  */
-export function chosenCampaign(interaction: ChatInputCommandInteraction, { limner }: BotContext): CampaignId | undefined {
+export async function chosenCampaign(interaction: ChatInputCommandInteraction, { limner }: BotContext): Promise<CampaignId | undefined> {
   const typed = interaction.options.getString(CAMPAIGN_OPTION);
-  if (typed) return parseCampaignId(typed);
-  const link = limner.links.get(interaction.channelId);
-  return link ? parseCampaignId(link.campaignId) : undefined;
+  const link = typed ? undefined : limner.links.get(interaction.channelId);
+  const id = typed ? parseCampaignId(typed) : link ? parseCampaignId(link.campaignId) : undefined;
+  if (id) await requireVisible(limner, id, interaction.guildId);
+  return id;
 }
 
 /** A campaign's display name, or '' when its folder is gone (names then fall back to `campaign_<id>`). */
@@ -29,23 +32,18 @@ export async function campaignName(limner: Limner, id: CampaignId): Promise<stri
 }
 
 /**
- * For a campaign without pictures: tells a campaign that is merely empty from one that does not exist.
- * @throws CampaignNotFoundError when there is no such campaign folder.
- */
-export async function requireCampaign(limner: Limner, id: CampaignId): Promise<void> {
-  if (!(await limner.campaigns.list()).some((c) => c.id === id)) throw new CampaignNotFoundError(id);
-}
-
-/**
- * Autocompletes the `campaign` option with the campaigns that have pictures and how many,
- * e.g. `Arrival at Kraghammer (12 images)`, matching what was typed against id and name.
+ * Autocompletes the `campaign` option with the campaigns this guild may see that have pictures,
+ * and how many, e.g. `Arrival at Kraghammer (12 images)`, matching what was typed against id and name.
  */
 export async function autocompleteCampaignsWithPictures(interaction: AutocompleteInteraction, { limner }: BotContext): Promise<void> {
   const typed = interaction.options.getFocused().toLowerCase();
-  const names = new Map((await limner.campaigns.list()).map((c) => [c.id as string, c.name]));
+  const names = new Map((await visibleCampaigns(limner, interaction.guildId)).map((c) => [c.id as string, c.name]));
   const choices = limner.images
     .countByCampaign()
-    .map(({ campaignId, count }) => ({ id: campaignId, name: names.get(campaignId) ?? campaignId, count }))
+    .flatMap(({ campaignId, count }) => {
+      const name = names.get(campaignId);
+      return name === undefined ? [] : [{ id: campaignId, name, count }];
+    })
     .filter((c) => c.id.includes(typed) || c.name.toLowerCase().includes(typed))
     .slice(0, 25)
     .map((c) => ({ name: `${c.name} (${c.count.toLocaleString('en-US')} ${c.count === 1 ? 'image' : 'images'})`.slice(0, 100), value: c.id }));

@@ -3,10 +3,8 @@ import { LimnerError, MalformedReplyError, ProviderError, ProviderTimeoutError }
 import { newErrorId, type Logger } from '../../src/log.ts';
 
 /**
- * Tells the user why their command failed, ephemerally, in the words of {@link failureText}.
- * If the interaction was deferred publicly, the public "thinking" reply is removed first so the
- * failure is only shown to the user who asked.
- * Never throws: a failure to answer is logged.
+ * Tells the user why their command failed, ephemerally, in the words of {@link failureText}, by way
+ * of {@link sendEphemeral}. Never throws: a failure to answer is logged.
  */
 export async function replyWithError(
   interaction: RepliableInteraction,
@@ -53,13 +51,28 @@ export function failureText(err: unknown, log: Logger, options: FailureTextOptio
   return `Something went wrong on Limner's side (error id \`${errorId}\`). Please try again; if it keeps happening, give the id to the bot's operator.`;
 }
 
-/** An ephemeral answer whatever state the interaction is in. */
+/**
+ * An ephemeral answer whatever state the interaction is in:
+ * - not yet acknowledged: an ephemeral reply;
+ * - deferred privately (`deferReply` with the Ephemeral flag): the private reply itself shows it;
+ * - deferred publicly: the public reply is removed, so the failure is only shown to the user who
+ *   asked, and an ephemeral follow-up says it;
+ * - anything else, e.g. a component's `deferUpdate` or `update`: an ephemeral follow-up; the message
+ *   the component is on stays.
+ *
+ * discord.js 14 sets `ephemeral` (true or false) only in `reply` and `deferReply`; after `deferUpdate`
+ * it stays null while `deferred` is true, and there the "reply" is the component's own message.
+ */
 export async function sendEphemeral(interaction: RepliableInteraction, content: string): Promise<void> {
   if (!interaction.deferred && !interaction.replied) {
     await interaction.reply({ content, flags: MessageFlags.Ephemeral });
     return;
   }
-  if (interaction.deferred && !interaction.ephemeral) {
+  if (interaction.deferred && interaction.ephemeral === true) {
+    await interaction.editReply({ content, embeds: [], components: [], attachments: [] });
+    return;
+  }
+  if (interaction.deferred && interaction.ephemeral === false) {
     await interaction.deleteReply().catch(() => undefined);
   }
   await interaction.followUp({ content, flags: MessageFlags.Ephemeral });

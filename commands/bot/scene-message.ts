@@ -32,7 +32,7 @@ const number = new Intl.NumberFormat('en-US');
 
 /**
  * Runs a scene request for a slash command (or "Illustrate this message"): checks what needs no model (a refusal is answered
- * privately, never flashed in the channel), defers, edits the reply as each stage starts, then posts the picture with its embed and records the message against the image.
+ * privately, never flashed in the channel), defers (unless the caller already did, publicly), edits the reply as each stage starts, then posts the picture with its embed and records the message against the image.
  * Failures become ephemeral messages (see {@link replyWithError}).
  * @param title - Embed title for the finished turn, e.g. `Turn 1,503 · current scene`.
  */
@@ -58,7 +58,8 @@ export async function illustrateForInteraction(
     await replyWithError(interaction, err, log);
     return;
   }
-  await interaction.deferReply();
+  // "Illustrate this message" defers before it reads the story to find the message's turn.
+  if (!interaction.deferred) await interaction.deferReply();
   const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);
   try {
     const result = await ctx.limner.runner.run(

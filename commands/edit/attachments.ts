@@ -6,41 +6,70 @@ import type { UserReference } from '../../src/images/reference.ts';
 /** What a download needs to know of a Discord attachment: its payload fields, never a user-typed URL. */
 export type AttachmentInfo = Pick<Attachment, 'name' | 'url' | 'size' | 'contentType'>;
 
+/** Where Discord serves message and interaction attachments. */
+const DISCORD_ATTACHMENT_ORIGINS = ['https://cdn.discordapp.com', 'https://media.discordapp.net'];
+
 /** Limits of one download. */
 export interface DownloadLimits {
   /** Largest file accepted, bytes. */
   readonly maxBytes: number;
   /** Budget for the whole download, headers and body, ms. */
   readonly timeoutMs: number;
+  /** URL origins (`https://cdn.discordapp.com`) downloads may come from; nothing else is fetched. */
+  readonly origins: ReadonlySet<string>;
 }
 
-/** The configured limits (`discord.attachment_max_bytes`, `discord.attachment_timeout_ms`). */
+/**
+ * The configured limits (`discord.attachment_max_bytes`, `discord.attachment_timeout_ms`) and
+ * Discord's attachment hosts, plus the origin of `discord.api_base` when set (another Discord,
+ * such as the loopback emulator, serves its attachments itself).
+ */
 export function downloadLimits(config: Config): DownloadLimits {
-  return { maxBytes: config.discord.attachment_max_bytes, timeoutMs: config.discord.attachment_timeout_ms };
+  const origins = new Set(DISCORD_ATTACHMENT_ORIGINS);
+  if (config.discord.api_base) origins.add(new URL(config.discord.api_base).origin);
+  return { maxBytes: config.discord.attachment_max_bytes, timeoutMs: config.discord.attachment_timeout_ms, origins };
+}
+
+/** An attachment whose URL is not on one of Discord's attachment hosts; nothing was downloaded. */
+export class ReferenceHostError extends LimnerError {
+  readonly code = 'reference_host_refused';
+  constructor(readonly fileName: string) {
+    super(`"${fileName.slice(0, 100)}" is not stored on Discord's attachment servers, so Limner did not download it. Attach the image to your message instead.`);
+  }
 }
 
 /**
  * Refuses, before any download, an attachment whose payload already says it is not an image
- * (`content_type`) or is larger than `limits.maxBytes` (`size`).
- * @throws ReferenceNotImageError, ReferenceTooLargeError
+ * (`content_type`) or is larger than `limits.maxBytes` (`size`), or whose URL is on no host in
+ * `limits.origins`.
+ * @throws ReferenceNotImageError, ReferenceTooLargeError, ReferenceHostError
  */
 export function checkAttachment(attachment: AttachmentInfo, limits: DownloadLimits): void {
   if (attachment.contentType && !attachment.contentType.startsWith('image/')) throw new ReferenceNotImageError(attachment.name);
   if (attachment.size > limits.maxBytes) throw new ReferenceTooLargeError(attachment.name, limits.maxBytes);
+  if (!limits.origins.has(originOf(attachment.url))) throw new ReferenceHostError(attachment.name);
+}
+
+/** The URL's origin, or '' (allowed nowhere) for a string that is not a URL. */
+function originOf(url: string): string {
+  return URL.canParse(url) ? new URL(url).origin : '';
 }
 
 /**
  * Downloads a user's attachment from the URL Discord gave for it in the message or interaction
- * payload. The payload's size is checked first and the body is counted as it arrives, so a file
- * larger than announced is cut off at `limits.maxBytes`; the whole download must finish within
- * `limits.timeoutMs`. Whether the bytes are an image is for `userReferencePng` (src/images/reference.ts) to decide.
- * @throws ReferenceNotImageError, ReferenceTooLargeError, ReferenceDownloadError (HTTP error, network failure or timeout)
+ * payload, only from a host in `limits.origins` and without following redirects, which could lead
+ * anywhere (e.g. to the server's own network). The payload's size is checked first and the body is
+ * counted as it arrives, so a file larger than announced is cut off at `limits.maxBytes`; the whole
+ * download must finish within `limits.timeoutMs`. Whether the bytes are an image is for
+ * `userReferencePng` (src/images/reference.ts) to decide.
+ * @throws ReferenceNotImageError, ReferenceTooLargeError, ReferenceHostError, ReferenceDownloadError
+ *   (HTTP error, redirect, network failure or timeout)
  */
 export async function downloadAttachment(attachment: AttachmentInfo, limits: DownloadLimits): Promise<UserReference> {
   checkAttachment(attachment, limits);
   const signal = AbortSignal.timeout(limits.timeoutMs);
   try {
-    const response = await fetch(attachment.url, { signal });
+    const response = await fetch(attachment.url, { signal, redirect: 'error' });
     if (!response.ok || !response.body) {
       await response.body?.cancel();
       throw new ReferenceDownloadError(attachment.name, undefined);

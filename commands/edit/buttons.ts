@@ -2,7 +2,7 @@ import { LabelBuilder, ModalBuilder, TextInputBuilder, TextInputStyle } from 'di
 import { MAX_INSTRUCTION_CHARS, parseInstruction } from '../../src/generation/edit.ts';
 import type { ComponentInteraction, ComponentModule } from '../types.ts';
 import { CUSTOM_ID, PROMPT_FIELD } from './ids.ts';
-import { EDIT_STAGE_TEXT, editForInteraction, editTitle } from './run.ts';
+import { editForInteraction, editTitle } from './run.ts';
 
 /**
  * The picture a button or modal acts on: the id after the prefix in its custom id.
@@ -12,10 +12,6 @@ function imageIdOf(interaction: ComponentInteraction, args: readonly string[]): 
   const imageId = args[0];
   if (!imageId) throw new Error(`custom id ${interaction.customId} names no picture`);
   return imageId;
-}
-
-function origin(interaction: ComponentInteraction) {
-  return { guildId: interaction.guildId, channelId: interaction.channelId };
 }
 
 /** Edit: the picture's owner gets a modal asking what to change; anyone else an ephemeral explanation. */
@@ -58,11 +54,7 @@ export const editModal: ComponentModule = {
     await editForInteraction(
       interaction,
       ctx,
-      (show) =>
-        editing.edit(
-          { target: { kind: 'image', imageId }, requestedBy: interaction.user.id, instruction, origin: origin(interaction) },
-          { onProgress: (stage) => show(EDIT_STAGE_TEXT[stage]) },
-        ),
+      (run) => editing.edit({ target: { kind: 'image', imageId }, requestedBy: interaction.user.id, instruction, origin: run.origin }, run.options),
       (result) => editTitle(result, 'edit'),
     );
   },
@@ -77,11 +69,7 @@ export const rerollButton: ComponentModule = {
     await editForInteraction(
       interaction,
       ctx,
-      (show) =>
-        ctx.limner.editing.reroll(
-          { imageId, requestedBy: interaction.user.id, origin: origin(interaction) },
-          { onProgress: (stage) => show(EDIT_STAGE_TEXT[stage]) },
-        ),
+      (run) => ctx.limner.editing.reroll({ imageId, requestedBy: interaction.user.id, origin: run.origin }, run.options),
       (result) => editTitle(result, 'reroll'),
     );
   },

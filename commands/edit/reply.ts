@@ -1,7 +1,9 @@
-import { parseInstruction } from '../../src/generation/edit.ts';
+import { MAX_USER_REFERENCES, parseInstruction } from '../../src/generation/edit.ts';
+import { TooManyReferencesError } from '../../src/errors.ts';
+import { repliedMessageId } from '../bot/message-reference.ts';
 import type { MessageHandler } from '../types.ts';
 import { downloadAttachments, downloadLimits } from './attachments.ts';
-import { EDIT_STAGE_TEXT, editForMessage, editTitle } from './run.ts';
+import { editForMessage, editTitle } from './run.ts';
 
 /**
  * Said to a reply to a scene picture whose text Limner cannot see: without the Message Content
@@ -14,12 +16,13 @@ export const UNREADABLE_REPLY =
  * Reply-to-edit: a reply to a scene picture the bot posted edits that picture with the reply's
  * text (mentions of the bot removed) and the images attached to it as extra references; the
  * replier's session in the picture's campaign moves to the result. Replies to other messages,
- * and messages that are not replies, are left alone.
+ * forwards (even of a scene picture) and messages that are not replies are left alone.
  */
 export const replyToEdit: MessageHandler = {
   async handle(message, ctx) {
-    if (!message.inGuild() || !message.reference?.messageId) return false;
-    const imageId = ctx.limner.links.imageOfMessage(message.reference.messageId);
+    const repliedTo = repliedMessageId(message);
+    if (!message.inGuild() || !repliedTo) return false;
+    const imageId = ctx.limner.links.imageOfMessage(repliedTo);
     if (!imageId) return false;
     const botId = message.client.user.id;
     if (!ctx.limner.config.discord.message_content_intent && !message.mentions.users.has(botId)) {
@@ -32,9 +35,13 @@ export const replyToEdit: MessageHandler = {
     await editForMessage(
       message,
       ctx,
-      async (show) => {
+      async (run) => {
         const instruction = parseInstruction(text);
-        if (attachments.length > 0) show(attachments.length === 1 ? 'Fetching your reference…' : 'Fetching your references…');
+        // Counted before anything is downloaded: an edit that will be refused must not fetch its files first.
+        if (attachments.length > MAX_USER_REFERENCES) throw new TooManyReferencesError(attachments.length, MAX_USER_REFERENCES);
+        if (attachments.length > 0) {
+          run.show(attachments.length === 1 ? 'Fetching your reference…' : 'Fetching your references…');
+        }
         const references = await downloadAttachments(attachments, downloadLimits(config));
         return editing.edit(
           {
@@ -42,9 +49,9 @@ export const replyToEdit: MessageHandler = {
             requestedBy: message.author.id,
             instruction,
             references,
-            origin: { guildId: message.guildId, channelId: message.channelId },
+            origin: run.origin,
           },
-          { onProgress: (stage) => show(EDIT_STAGE_TEXT[stage]) },
+          run.options,
         );
       },
       (result) => editTitle(result, 'edit'),

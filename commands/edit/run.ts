@@ -1,5 +1,6 @@
 import type { ButtonInteraction, ChatInputCommandInteraction, Message, ModalSubmitInteraction } from 'discord.js';
-import type { EditResult, EditStage } from '../../src/generation/edit.ts';
+import type { EditOptions, EditOrigin, EditResult, EditStage } from '../../src/generation/edit.ts';
+import type { JobContext } from '../../src/jobs/runner.ts';
 import { ProgressReply } from '../bot/progress.ts';
 import { failureText, replyWithError } from '../bot/respond.ts';
 import { queueText, sceneReply, turnTitle, type SceneMessage } from '../bot/scene-message.ts';
@@ -20,8 +21,18 @@ export const EDIT_STAGE_TEXT: Record<EditStage, string> = {
  */
 const MESSAGE_UPLOAD_LIMIT = 10 * 1024 * 1024;
 
-/** The work of one edit operation: reports progress lines through `show`, returns the picture. */
-export type EditWork = (show: (text: string) => void) => Promise<EditResult>;
+/** What one edit operation gets from its door and its job. */
+export interface EditRun {
+  /** Shows a progress line in the reply. */
+  readonly show: (text: string) => void;
+  /** Guild, channel and job id of the request, for the usage ledger: pass it to the edit service. */
+  readonly origin: EditOrigin;
+  /** Shows the edit's stages and carries the job's abort signal (stopped at shutdown): pass it to the edit service. */
+  readonly options: EditOptions;
+}
+
+/** The work of one edit operation: returns the picture. */
+export type EditWork = (run: EditRun) => Promise<EditResult>;
 
 /** Interactions that can start an edit operation. */
 export type EditInteraction = ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction;
@@ -65,7 +76,7 @@ export async function editForInteraction(
   const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);
   const show = (text: string) => progress.show(text);
   try {
-    const result = await asJob(ctx, job, options, show, () => work(show));
+    const result = await asJob(ctx, job, options, show, work);
     await progress.settled();
     const message = await interaction.editReply(await sceneReply(result, title(result), interaction.attachmentSizeLimit));
     ctx.limner.links.recordSceneMessage({
@@ -97,7 +108,7 @@ export async function editForMessage(message: Message<true>, ctx: BotContext, wo
   const progress = new ProgressReply((text) => post(text), log);
   const show = (text: string) => progress.show(text);
   try {
-    const result = await asJob(ctx, { kind: 'scene reply-edit', userId: message.author.id, guildId: message.guildId, channelId: message.channelId }, {}, show, () => work(show));
+    const result = await asJob(ctx, { kind: 'scene reply-edit', userId: message.author.id, guildId: message.guildId, channelId: message.channelId }, {}, show, work);
     await progress.settled();
     const sent = await post(await sceneReply(result, title(result), MESSAGE_UPLOAD_LIMIT));
     ctx.limner.links.recordSceneMessage({ messageId: sent.id, imageId: result.image.id, guildId: message.guildId, channelId: message.channelId });
@@ -116,8 +127,17 @@ export interface EditJobOptions {
   readonly modelWork?: boolean;
 }
 
-/** Model work goes through the job runner (budgets, fair queue, job row); the rest runs at once. */
-function asJob(ctx: BotContext, job: NewJob, options: EditJobOptions, show: (text: string) => void, work: () => Promise<EditResult>): Promise<EditResult> {
-  if (!(options.modelWork ?? true)) return work();
-  return ctx.limner.runner.run(job, () => work(), { imageOf: (r) => r.image.id, onPosition: (place) => show(queueText(place)) });
+/**
+ * Model work goes through the job runner (budgets, fair queue, job row), and gets the job's id
+ * and abort signal; the rest runs at once.
+ */
+function asJob(ctx: BotContext, job: NewJob, options: EditJobOptions, show: (text: string) => void, work: EditWork): Promise<EditResult> {
+  const start = (context?: JobContext) =>
+    work({
+      show,
+      origin: { guildId: job.guildId ?? null, channelId: job.channelId ?? null, jobId: context?.jobId ?? null },
+      options: { onProgress: (stage) => show(EDIT_STAGE_TEXT[stage]), signal: context?.signal },
+    });
+  if (!(options.modelWork ?? true)) return start();
+  return ctx.limner.runner.run(job, start, { imageOf: (r) => r.image.id, onPosition: (place) => show(queueText(place)) });
 }

@@ -15,6 +15,7 @@ const PORTRAITS_DIR = 'characters';
  * member plays in this channel's play-by-post campaign, replacing an earlier one. Their messages
  * then read as the character's in prompts, the description goes to the prompt writer and the
  * portrait (shrunk to 1024 pixels a side, PNG) to the image model as a reference.
+ * The answer, refusals included, is private; it is deferred before the story is read.
  */
 export const character: SubcommandModule = {
   needsLink: true,
@@ -28,6 +29,8 @@ export const character: SubcommandModule = {
     .addAttachmentOption((o) => o.setName('portrait').setDescription('A picture of your character (PNG, JPEG, WebP or GIF)')),
 
   async execute(interaction, { limner, link }) {
+    // Loading a play-by-post story, downloading and decoding the portrait can each take longer than the 3 s Discord allows.
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const campaign = await limner.campaigns.load(link.campaignId);
     if (campaign.source.kind !== 'channel') {
       throw new NotPlayByPostError(campaign.id, 'its characters are listed in its campaign.yaml (`characters`).');
@@ -37,8 +40,6 @@ export const character: SubcommandModule = {
     const attachment = interaction.options.getAttachment('portrait');
     const limits = downloadLimits(limner.config);
     if (attachment) checkAttachment(attachment, limits);
-    // The download and decoding can take longer than the 3 s Discord allows before an answer.
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const relative = `${PORTRAITS_DIR}/${interaction.user.id}.png`;
     const file = path.join(campaign.dir, relative);
     if (attachment) {

@@ -1,7 +1,7 @@
 import { SlashCommandSubcommandBuilder } from 'discord.js';
 import { MAX_INSTRUCTION_CHARS, parseInstruction } from '../../src/generation/edit.ts';
 import { checkAttachment, downloadAttachment, downloadLimits } from '../edit/attachments.ts';
-import { EDIT_STAGE_TEXT, editForInteraction, editTitle } from '../edit/run.ts';
+import { editForInteraction, editTitle } from '../edit/run.ts';
 import type { SubcommandModule } from '../types.ts';
 
 /**
@@ -35,8 +35,8 @@ export const edit: SubcommandModule = {
     await editForInteraction(
       interaction,
       ctx,
-      async (show) => {
-        if (attachment) show('Fetching your reference…');
+      async (run) => {
+        if (attachment) run.show('Fetching your reference…');
         const references = attachment ? [await downloadAttachment(attachment, limits)] : [];
         return editing.edit(
           {
@@ -44,9 +44,9 @@ export const edit: SubcommandModule = {
             requestedBy: interaction.user.id,
             instruction,
             references,
-            origin: { guildId: interaction.guildId, channelId: interaction.channelId },
+            origin: run.origin,
           },
-          { onProgress: (stage) => show(EDIT_STAGE_TEXT[stage]) },
+          run.options,
         );
       },
       (result) => editTitle(result, 'edit'),

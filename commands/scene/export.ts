@@ -1,6 +1,7 @@
 import { AttachmentBuilder, MessageFlags, SlashCommandSubcommandBuilder, type Message } from 'discord.js';
 import { exportProgressText, megabytes, NoImagesToExportError, planExport, zipPartBuffer, type ExportPlan } from '../../src/images/export.ts';
-import { autocompleteCampaignsWithPictures, campaignName, CAMPAIGN_OPTION, chosenCampaign, CHOOSE_CAMPAIGN, requireCampaign } from '../bot/campaign-choice.ts';
+import { autocompleteCampaignsWithPictures, campaignName, CAMPAIGN_OPTION, chosenCampaign, CHOOSE_CAMPAIGN } from '../bot/campaign-choice.ts';
+import { heavyWork } from '../bot/heavy-work.ts';
 import type { SubcommandModule } from '../types.ts';
 import { ProgressReply } from '../bot/progress.ts';
 
@@ -16,7 +17,10 @@ const PROGRESS_INTERVAL_MS = 1000;
  * The reply shows progress and then a summary; the zips follow in follow-up messages of up to ten.
  * Parts are built one at a time and each is added to its message as soon as it is ready
  * (editing the message with the files already on it kept), so only one part is ever in memory
- * however large the export. If packing fails, the parts already posted stay.
+ * however large the export. Planning (which may re-encode oversize pictures) and each part, built and
+ * uploaded, take a turn of the bot's shared {@link heavyWork} queue, so concurrent exports and
+ * galleries hold at most that many parts and decodes. If packing fails, the parts already posted stay.
+ * Only campaigns this guild may see are exported (see `visibleIn`).
  */
 export const exportImages: SubcommandModule = {
   needsLink: false,
@@ -29,24 +33,19 @@ export const exportImages: SubcommandModule = {
 
   async execute(interaction, ctx) {
     const { limner } = ctx;
-    const campaignId = chosenCampaign(interaction, ctx);
+    const campaignId = await chosenCampaign(interaction, ctx);
     if (!campaignId) {
       await interaction.reply({ content: CHOOSE_CAMPAIGN, flags: MessageFlags.Ephemeral });
       return;
     }
     const images = limner.images.list(campaignId);
-    if (images.length === 0) {
-      await requireCampaign(limner, campaignId);
-      throw new NoImagesToExportError();
-    }
+    if (images.length === 0) throw new NoImagesToExportError();
     await interaction.deferReply();
     const log = limner.log.child({ interaction: interaction.id, campaign: campaignId });
-    const plan = await planExport({
-      campaign: { id: campaignId, name: await campaignName(limner, campaignId) },
-      images,
-      pathOf: (r) => limner.images.absolutePath(r.imagePath),
-      maxPartBytes: interaction.attachmentSizeLimit,
-    });
+    const campaign = { id: campaignId, name: await campaignName(limner, campaignId) };
+    const plan = await heavyWork(() =>
+      planExport({ campaign, images, pathOf: (r) => limner.images.absolutePath(r.imagePath), maxPartBytes: interaction.attachmentSizeLimit }),
+    );
 
     const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);
     let lastShown = 0;
@@ -61,17 +60,19 @@ export const exportImages: SubcommandModule = {
     let holder: Message | undefined;
     for (const part of plan.parts) {
       show(part.number, true);
-      const zip = await zipPartBuffer(part, () => {
-        packed++;
-        show(part.number);
+      // The upload is inside the turn too: until it is done the part's zip is still in memory.
+      holder = await heavyWork(async () => {
+        const zip = await zipPartBuffer(part, () => {
+          packed++;
+          show(part.number);
+        });
+        const file = new AttachmentBuilder(zip, { name: part.name });
+        // The reply must exist before the first follow-up, or Discord would make that follow-up the reply.
+        await progress.settled();
+        return holder && (part.number - 1) % FILES_PER_MESSAGE !== 0
+          ? interaction.editReply({ message: holder, files: [file], attachments: [...holder.attachments.values()] })
+          : interaction.followUp({ content: partsLabel(plan, part.number), files: [file] });
       });
-      const file = new AttachmentBuilder(zip, { name: part.name });
-      // The reply must exist before the first follow-up, or Discord would make that follow-up the reply.
-      await progress.settled();
-      holder =
-        holder && (part.number - 1) % FILES_PER_MESSAGE !== 0
-          ? await interaction.editReply({ message: holder, files: [file], attachments: [...holder.attachments.values()] })
-          : await interaction.followUp({ content: partsLabel(plan, part.number), files: [file] });
     }
     await progress.settled();
     await interaction.editReply({ content: summary(plan) });
@@ -96,7 +97,9 @@ function summary(plan: ExportPlan): string {
     `Exported ${pictures} of **${plan.campaign.name || plan.campaign.id}** in ${zips} (${megabytes(plan.bytes)}) below. Each zip has a manifest.json with every picture's prompt, turn, mode, model, creator and time.`,
   ];
   if (plan.converted > 0) {
-    lines.push(`${plan.converted} ${plan.converted === 1 ? 'picture is' : 'pictures are'} larger than Discord's upload limit here, so the zip has a high-quality JPEG; the PNG stays on the server (\`limner export\`).`);
+    lines.push(
+      `${plan.converted} ${plan.converted === 1 ? 'picture is' : 'pictures are'} larger than Discord's upload limit here, so the zip has a high-quality JPEG; the original PNG stays on the server with the bot's operator.`,
+    );
   }
   return lines.join('\n');
 }

@@ -17,7 +17,9 @@ import { galleryPage, gallerySheet, tileLabel } from '../../src/images/gallery.t
 import { downloadName, safeCampaignName } from '../../src/images/names.ts';
 import { fitPreview } from '../../src/images/preview.ts';
 import type { ImageRow } from '../../src/store/schema.ts';
-import { autocompleteCampaignsWithPictures, campaignName, CAMPAIGN_OPTION, chosenCampaign, CHOOSE_CAMPAIGN, requireCampaign } from '../bot/campaign-choice.ts';
+import { autocompleteCampaignsWithPictures, campaignName, CAMPAIGN_OPTION, chosenCampaign, CHOOSE_CAMPAIGN } from '../bot/campaign-choice.ts';
+import { heavyWork } from '../bot/heavy-work.ts';
+import { isVisible, requireVisible } from '../bot/visibility.ts';
 import type { ComponentModule, SubcommandModule } from '../types.ts';
 
 /** Previous/next buttons: `gallery:<campaignId>:<ownerId or empty>:<page>`, at most 99 characters. */
@@ -28,6 +30,8 @@ const OPEN_PREFIX = 'gallery-open';
 /** Shown for a campaign without pictures. */
 export const NO_PICTURES = 'No pictures yet: try /scene current.';
 const NO_PICTURES_OF_YOURS = 'You have no pictures in this campaign yet: try /scene current.';
+/** Said of a picture that is gone, or that belongs to a campaign this guild may not see. */
+const PICTURE_UNAVAILABLE = 'That picture is no longer available.';
 
 const EMBED_DESCRIPTION_MAX = 4096;
 const SELECT_TEXT_MAX = 100;
@@ -42,7 +46,8 @@ interface GalleryQuery {
 /**
  * `/scene gallery [campaign] [mine] [page]`: a contact sheet of the campaign's pictures by turn,
  * with previous/next buttons and a menu that opens one picture full size. Without `campaign`,
- * the channel's linked campaign; in an unlinked channel, a private hint to choose one.
+ * the channel's linked campaign; in an unlinked channel, a private hint to choose one. Only
+ * campaigns this guild may see are shown (see `visibleIn`), by the command and its components alike.
  */
 export const gallery: SubcommandModule = {
   needsLink: false,
@@ -56,7 +61,7 @@ export const gallery: SubcommandModule = {
     .addIntegerOption((o) => o.setName('page').setDescription('Page to start on').setMinValue(1)),
 
   async execute(interaction, ctx) {
-    const campaignId = chosenCampaign(interaction, ctx);
+    const campaignId = await chosenCampaign(interaction, ctx);
     if (!campaignId) {
       await interaction.reply({ content: CHOOSE_CAMPAIGN, flags: MessageFlags.Ephemeral });
       return;
@@ -68,13 +73,12 @@ export const gallery: SubcommandModule = {
     };
     const rows = pictures(ctx.limner, query);
     if (rows.length === 0) {
-      await requireCampaign(ctx.limner, campaignId);
       await interaction.reply({ content: query.owner ? NO_PICTURES_OF_YOURS : NO_PICTURES, flags: MessageFlags.Ephemeral });
       return;
     }
     // Decoding a page of full-size PNGs can take longer than the 3 s Discord allows before an answer.
     await interaction.deferReply();
-    await interaction.editReply(await galleryMessage(ctx.limner, query, rows));
+    await interaction.editReply(await heavyWork(() => galleryMessage(ctx.limner, query, rows)));
   },
 
   autocomplete: autocompleteCampaignsWithPictures,
@@ -86,13 +90,15 @@ export const galleryPager: ComponentModule = {
   async handle(interaction, { limner }, [campaign = '', owner = '', page = '1']) {
     if (!interaction.isButton()) throw new Error(`${PAGE_PREFIX} expects a button, got ${interaction.customId}`);
     const query: GalleryQuery = { campaignId: parseCampaignId(campaign), owner: owner || undefined, page: Number(page) };
+    // The custom id is checked again: a gallery message outlives changes to who may see its campaign.
+    await requireVisible(limner, query.campaignId, interaction.guildId);
     const rows = pictures(limner, query);
     if (rows.length === 0) {
       await interaction.update({ content: query.owner ? NO_PICTURES_OF_YOURS : NO_PICTURES, files: [], attachments: [], components: [] });
       return;
     }
     await interaction.deferUpdate();
-    await interaction.editReply(await galleryMessage(limner, query, rows));
+    await interaction.editReply(await heavyWork(() => galleryMessage(limner, query, rows)));
   },
 };
 
@@ -102,12 +108,12 @@ export const galleryLightbox: ComponentModule = {
   async handle(interaction, { limner }) {
     if (!interaction.isStringSelectMenu()) throw new Error(`${OPEN_PREFIX} expects a select menu, got ${interaction.customId}`);
     const image = limner.images.get(interaction.values[0] ?? '');
-    if (!image) {
-      await interaction.reply({ content: 'That picture is no longer available.', flags: MessageFlags.Ephemeral });
+    if (!image || !(await isVisible(limner, image.campaignId, interaction.guildId))) {
+      await interaction.reply({ content: PICTURE_UNAVAILABLE, flags: MessageFlags.Ephemeral });
       return;
     }
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-    await interaction.editReply(await lightbox(limner, image, interaction.attachmentSizeLimit));
+    await interaction.editReply(await heavyWork(() => lightbox(limner, image, interaction.attachmentSizeLimit)));
   },
 };
 
@@ -149,7 +155,8 @@ async function galleryMessage(limner: Limner, query: GalleryQuery, rows: readonl
 
 /**
  * One picture full size with its prompt, turn, mode, creator and time. A PNG over the upload
- * limit is shown as a WebP/JPEG preview, as scene messages do.
+ * limit is shown as a WebP/JPEG preview, as scene messages do; `/scene export` under the same limit
+ * would hold it as a high-quality JPEG too, so the text says so rather than promise the PNG.
  * @param limitBytes - The interaction's `attachmentSizeLimit`, bytes.
  */
 async function lightbox(limner: Limner, image: ImageRow, limitBytes: number): Promise<InteractionEditReplyOptions> {
@@ -160,9 +167,11 @@ async function lightbox(limner: Limner, image: ImageRow, limitBytes: number): Pr
   let content = '';
   if (png.byteLength > limitBytes) {
     const preview = await fitPreview(png, limitBytes);
-    if (!preview) return { content: 'This picture is too large to show here; it is kept for export (`/scene export`).' };
+    if (!preview) return { content: 'This picture is too large to show here, even as a compressed preview; the PNG stays on the server.' };
     file = new AttachmentBuilder(preview.data, { name: downloadName({ ...nameParts, extension: preview.format === 'webp' ? 'webp' : 'jpg' }) });
-    content = `Showing a compressed preview (${preview.format.toUpperCase()}); \`/scene export\` has the full PNG.`;
+    content =
+      `Showing a compressed preview (${preview.format.toUpperCase()}): the PNG is over this channel's upload limit, ` +
+      'so `/scene export` here includes it as a high-quality JPEG. The PNG stays on the server.';
   }
   const created = Math.floor(Date.parse(image.createdAt) / 1000);
   const embed = new EmbedBuilder()

@@ -14,6 +14,7 @@ import { CampaignNotFoundError, HistoryUnreadableError, LinkOptionsError, Messag
 import { readHistory } from '../story/record.ts';
 import type { SubcommandModule } from '../types.ts';
 import { ProgressReply } from '../bot/progress.ts';
+import { requireVisible, visibleCampaigns } from '../bot/visibility.ts';
 
 /** Least time between two progress edits while the history is read, ms (Discord rate-limits edits). */
 const PROGRESS_INTERVAL_MS = 1000;
@@ -27,6 +28,9 @@ const MESSAGE_LINK = /^https:\/\/(?:(?:ptb|canary)\.)?discord(?:app)?\.com\/chan
  * play-by-post campaign `ch-<channel id>`, from the named message or from now on. Needs Manage Server.
  * Discord's `default_member_permissions` applies to a whole command, not one subcommand, so the
  * check is made here as well as documented for server admins (Server Settings → Integrations).
+ * Another server's play-by-post campaign is refused (and never offered) as if it did not exist.
+ * Refusals that need no Discord request or story are answered at once, privately; then the reply is
+ * deferred before anything slow, and later refusals replace it with a private answer.
  */
 export const link: SubcommandModule = {
   needsLink: false,
@@ -60,7 +64,11 @@ export const link: SubcommandModule = {
       );
     }
     if (interaction.options.getString('start')) throw new LinkOptionsError('`start` names where a play-by-post story begins: use it with `source:channel`.');
-    const campaign = await limner.campaigns.load(parseCampaignId(campaignId));
+    const id = parseCampaignId(campaignId);
+    await requireVisible(limner, id, interaction.guildId);
+    // Parsing a long transcript, or reading a whole play-by-post story, can take longer than Discord's 3 s.
+    await interaction.deferReply();
+    const campaign = await limner.campaigns.load(id);
     const previous = limner.links.link({
       channelId: interaction.channelId,
       guildId: interaction.guildId ?? 'dm',
@@ -69,14 +77,14 @@ export const link: SubcommandModule = {
     });
     const turns = campaign.transcript.entries.length.toLocaleString('en-US');
     const was = previous && previous !== campaign.id ? ` (was \`${previous}\`)` : '';
-    await interaction.reply(
+    await interaction.editReply(
       `This channel now illustrates **${campaign.name}** (\`${campaign.id}\`, ${turns} turns)${was}. Try \`/scene current\` or \`/scene turn\`.`,
     );
   },
 
   async autocomplete(interaction, { limner }) {
     const typed = interaction.options.getFocused().toLowerCase();
-    const campaigns = await limner.campaigns.list();
+    const campaigns = await visibleCampaigns(limner, interaction.guildId);
     await interaction.respond(
       campaigns
         .filter((c) => c.id.includes(typed) || c.name.toLowerCase().includes(typed))
@@ -87,10 +95,11 @@ export const link: SubcommandModule = {
 };
 
 /**
- * `source:channel`: refusals first, privately (no intent, a campaign named too, a start that is not
- * a message here, a history Limner may not read); then the campaign folder and the link, and the
- * channel's history from the start is read into the store while the reply shows progress.
- * Relinking without `start` keeps the story's start.
+ * `source:channel`: refusals that need no request first (no intent, a campaign named too, not a
+ * server channel); then the reply is deferred and the requests are made, refusing privately a start
+ * that is not a message here or a history Limner may not read; then the campaign folder and the
+ * link, and the channel's history from the start is read into the store while the reply shows
+ * progress. Relinking without `start` keeps the story's start.
  * @throws MessageContentRequiredError, LinkOptionsError, StartMessageError, HistoryUnreadableError
  */
 async function linkChannel(interaction: ChatInputCommandInteraction, limner: Limner): Promise<void> {
@@ -101,11 +110,11 @@ async function linkChannel(interaction: ChatInputCommandInteraction, limner: Lim
   const channel = interaction.channel;
   if (!interaction.inCachedGuild() || !channel || channel.isDMBased()) throw new LinkOptionsError('Play-by-post works in server channels and threads.');
   const startText = interaction.options.getString('start')?.trim();
+  await interaction.deferReply();
   await readable(channel);
   const kept = startText ? undefined : await storyStart(limner, channel.id);
   const startId = startText ? await startMessage(channel, startText) : (kept ?? interaction.id);
 
-  await interaction.deferReply();
   const source = { kind: 'channel', guildId: interaction.guildId, channelId: channel.id, startId } as const;
   const { id } = await limner.campaigns.linkChannel(source, `#${channel.name}`);
   const previous = limner.links.link({ channelId: channel.id, guildId: interaction.guildId, campaignId: id, linkedBy: interaction.user.id });
@@ -138,11 +147,11 @@ async function linkChannel(interaction: ChatInputCommandInteraction, limner: Lim
   );
 }
 
-/** The start recorded for a channel that already has a play-by-post campaign, if any. */
+/** The start recorded for a channel that already has a play-by-post campaign, if any (its story is not read). */
 async function storyStart(limner: Limner, channelId: string): Promise<string | undefined> {
   try {
-    const campaign = await limner.campaigns.load(channelCampaignId(channelId));
-    return campaign.source.kind === 'channel' ? campaign.source.startId : undefined;
+    const source = await limner.campaigns.source(channelCampaignId(channelId));
+    return source.kind === 'channel' ? source.startId : undefined;
   } catch (err) {
     if (err instanceof CampaignNotFoundError) return undefined;
     throw err;

@@ -2,13 +2,17 @@ import { ApplicationCommandType, ContextMenuCommandBuilder, InteractionContextTy
 import type { Limner } from '../../src/app.ts';
 import { isOutOfCharacter, snowflakeKey, type ChannelSource } from '../../src/campaigns/channel.ts';
 import { NotAStoryMessageError, NotPlayByPostError } from '../../src/errors.ts';
+import { repliedMessageId } from '../bot/message-reference.ts';
 import { illustrateForInteraction, turnTitle } from '../bot/scene-message.ts';
+import { visibleLink } from '../bot/visibility.ts';
 import { NOT_LINKED } from '../scene.ts';
 import type { MessageCommandModule } from '../types.ts';
 
 /**
  * "Illustrate this message" (right-click a message → Apps): in a play-by-post channel, illustrates
  * the turn that message is, with the same context as `/scene turn` (the turns around it).
+ * The whole story is read to find that turn, so the reply is deferred (publicly: the picture is
+ * for the channel) first; a refusal then replaces it with a private answer.
  */
 export const illustrateMessage: MessageCommandModule = {
   data: new ContextMenuCommandBuilder()
@@ -17,11 +21,12 @@ export const illustrateMessage: MessageCommandModule = {
     .setContexts(InteractionContextType.Guild),
 
   async execute(interaction, ctx) {
-    const link = ctx.limner.links.get(interaction.channelId);
+    const link = await visibleLink(ctx.limner, interaction.channelId, interaction.guildId);
     if (!link) {
       await interaction.reply({ content: NOT_LINKED, flags: MessageFlags.Ephemeral });
       return;
     }
+    await interaction.deferReply();
     const campaign = await ctx.limner.campaigns.load(link.campaignId);
     if (campaign.source.kind !== 'channel') {
       throw new NotPlayByPostError(campaign.id, 'its turns are not messages: pick one with `/scene turn`.');
@@ -42,9 +47,8 @@ export const illustrateMessage: MessageCommandModule = {
 function whyNotStory(message: Message, source: ChannelSource, limner: Limner): string {
   const prefix = limner.config.play_by_post.ooc_prefix;
   if (message.author.bot || message.webhookId) return 'it was written by a bot.';
-  if (message.reference?.messageId && limner.links.imageOfMessage(message.reference.messageId)) {
-    return 'it is a reply to a picture, which asks for an edit.';
-  }
+  const repliedTo = repliedMessageId(message);
+  if (repliedTo && limner.links.imageOfMessage(repliedTo)) return 'it is a reply to a picture, which asks for an edit.';
   if (isOutOfCharacter(message.content, prefix)) return `it starts with \`${prefix}\`, which marks it out of character.`;
   if (snowflakeKey(message.id) < snowflakeKey(source.startId)) return "it was posted before the story's start.";
   if (message.content.trim() === '') return 'it has no text to read.';

@@ -1,6 +1,7 @@
 import { cleanContent, Events, MessageType, type Client, type GuildTextBasedChannel, type Message, type PartialMessage } from 'discord.js';
 import type { Limner } from '../../src/app.ts';
 import { channelCampaignId, previousSnowflake, snowflakeKey, type ChannelMessage } from '../../src/campaigns/channel.ts';
+import { repliedMessageId } from '../bot/message-reference.ts';
 import type { ClientListener, MessageHandler } from '../types.ts';
 
 /** Discord's largest history page (`GET /channels/:id/messages?limit=`). */
@@ -17,12 +18,14 @@ export function isRecorded(limner: Limner, channelId: string): boolean {
 /**
  * What Limner keeps of a message in a recorded channel, or undefined for messages that are never
  * story: partial ones, those of bots and webhooks, system and command messages, and replies to
- * scene pictures (those are edit requests, see reply-to-edit). Mentions are written as `@Name`.
+ * scene pictures (those are edit requests, see reply-to-edit; a forward of one is not a reply).
+ * Mentions are written as `@Name`.
  */
 export function storyMessageOf(message: Message | PartialMessage, limner: Limner): ChannelMessage | undefined {
   if (message.partial || message.author.bot || message.webhookId) return undefined;
   if (message.type !== MessageType.Default && message.type !== MessageType.Reply) return undefined;
-  if (message.reference?.messageId && limner.links.imageOfMessage(message.reference.messageId)) return undefined;
+  const repliedTo = repliedMessageId(message);
+  if (repliedTo && limner.links.imageOfMessage(repliedTo)) return undefined;
   return {
     id: message.id,
     channelId: message.channelId,

@@ -75,6 +75,18 @@ export class CampaignRepository {
   }
 
   /**
+   * Where a campaign's story comes from, from its `campaign.yaml` alone: no transcript or
+   * play-by-post story is read, so it is cheap enough to ask before every command.
+   * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError
+   */
+  async source(idText: string): Promise<CampaignSource> {
+    const { source } = await this.readDefinition(parseCampaignId(idText));
+    return source.kind === 'channel'
+      ? { kind: 'channel', guildId: source.guild_id, channelId: source.channel_id, startId: source.start_id }
+      : { kind: 'file' };
+  }
+
+  /**
    * Reads a campaign's definition and transcript.
    * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError (naming file and entry or line).
    */

@@ -1,5 +1,5 @@
 import type { Transcript, TranscriptEntry } from '../campaigns/transcript.ts';
-import { TurnOutOfRangeError } from '../errors.ts';
+import { TurnMissingError, TurnOutOfRangeError } from '../errors.ts';
 
 /** The entries shown to the prompt writer and the turn the picture is filed under. */
 export interface SceneContext {
@@ -20,15 +20,24 @@ export function currentContext(transcript: Transcript, count: number): SceneCont
 
 /**
  * `turn N`: every entry whose turn lies within `radius` turns of N (N - radius .. N + radius).
- * @throws TurnOutOfRangeError when N is outside the transcript's first..last turn.
+ * @throws TurnOutOfRangeError when N is outside the transcript's first..last turn; TurnMissingError
+ *   when no entry has turn N, naming the nearest turns that exist.
  */
 export function turnContext(transcript: Transcript, turn: number, radius: number): SceneContext {
   if (!Number.isInteger(turn) || turn < transcript.firstTurn || turn > transcript.lastTurn) {
     throw new TurnOutOfRangeError(turn, transcript.firstTurn, transcript.lastTurn);
   }
-  const from = lowerBound(transcript.entries, turn - radius);
-  const to = lowerBound(transcript.entries, turn + radius + 1);
-  return { turn, entries: transcript.entries.slice(from, to) };
+  const at = lowerBound(transcript.entries, turn);
+  if (transcript.entries[at]?.turn !== turn) {
+    const nearest = [transcript.entries[at - 1], transcript.entries[at]].flatMap((e) => (e ? [e.turn] : []));
+    throw new TurnMissingError(turn, nearest);
+  }
+  return { turn, entries: entriesAround(transcript, turn, radius) };
+}
+
+/** The entries whose turn lies within `radius` turns of `turn`, whether or not `turn` itself exists. */
+export function entriesAround(transcript: Transcript, turn: number, radius: number): readonly TranscriptEntry[] {
+  return transcript.entries.slice(lowerBound(transcript.entries, turn - radius), lowerBound(transcript.entries, turn + radius + 1));
 }
 
 /** Index of the first entry with `entry.turn >= turn` (entries are sorted by turn). */

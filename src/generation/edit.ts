@@ -1,6 +1,5 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
 import type { Campaign } from '../campaigns/campaign.ts';
 import type { CampaignRepository } from '../campaigns/repository.ts';
 import type { Config } from '../config.ts';
@@ -19,28 +18,22 @@ import { userReferencePng, type UserReference } from '../images/reference.ts';
 import type { ImageStore } from '../images/store.ts';
 import type { Logger } from '../log.ts';
 import type { ImageRow } from '../store/schema.ts';
-import { referenceHash, type EditSession, type SessionStore } from '../store/sessions.ts';
+import type { EditSession, SessionStore } from '../store/sessions.ts';
 import type { CallOrigin, UsageLedger } from '../store/usage.ts';
+import { entriesAround } from './context.ts';
 import type { CallUsage, GeminiGateway } from './gemini.ts';
-import { renderImage, type ReferenceImage } from './render.ts';
+import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, type ReferenceImage } from './references.ts';
+import { renderImage } from './render.ts';
 import { KeyedSerialQueue } from './serial.ts';
-import { loadReferences } from './service.ts';
 
 /** Longest edit instruction, characters (the `/scene edit` option and the modal field share it). */
 export const MAX_INSTRUCTION_CHARS = 1000;
 
 /**
- * Input images one image-model request may carry: Gemini 3 image models take up to 14 reference
- * images (Gemini API docs, image generation). An edit sends the picture plus the portraits plus
- * the user's references.
+ * User references one edit may carry: the image model's {@link MAX_INPUT_IMAGES} less the picture
+ * being changed. Portraits fill what room is left, so they never crowd out the user's images.
  */
-export const MAX_INPUT_IMAGES = 14;
-
-/**
- * Largest picture sent to the image model as PNG, bytes. Gemini caps a whole request at 20 MB
- * (inline data, base64 included), which a 4K PNG alone can exceed; bigger pictures go as JPEG.
- */
-export const MAX_SOURCE_PNG_BYTES = 8 * 1024 * 1024;
+export const MAX_USER_REFERENCES = MAX_INPUT_IMAGES - 1;
 
 /** Which picture an edit changes. */
 export type EditTarget =
@@ -59,7 +52,7 @@ export interface EditRequest {
   readonly requestedBy: string;
   /** What to change, 1-{@link MAX_INSTRUCTION_CHARS} characters after trimming. */
   readonly instruction: string;
-  /** The user's images, sent after the campaign's portraits. */
+  /** The user's images, sent after the campaign's portraits; at most {@link MAX_USER_REFERENCES}. */
   readonly references?: readonly UserReference[];
   readonly origin?: EditOrigin;
 }
@@ -73,8 +66,8 @@ export type EditStage = 'waiting' | 'painting' | 'saving';
 /** Options of the model-calling operations. */
 export interface EditOptions {
   readonly onProgress?: (stage: EditStage) => void;
-  /** Abandons the model call. */
-  readonly signal?: AbortSignal;
+  /** Abandons the model call (e.g. the job was stopped at shutdown). */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** A picture an edit operation produced or returned to; it is now the user's session picture. */
@@ -142,19 +135,18 @@ export class EditService {
    */
   async edit(request: EditRequest, options: EditOptions = {}): Promise<EditResult> {
     const { target } = request;
-    const campaignId =
-      target.kind === 'session'
-        ? (await this.requireSession(request.requestedBy, target.campaignId)).campaignId
-        : this.image(target.imageId).campaignId;
+    const known = this.image(
+      target.kind === 'session' ? (await this.requireSession(request.requestedBy, target.campaignId)).currentImageId : target.imageId,
+    );
     const instruction = parseInstruction(request.instruction);
-    const campaign = await this.enabledCampaign(campaignId);
+    const campaign = await this.enabledCampaign(known.campaignId);
     const maxPixels = this.deps.config.generation.max_input_pixels;
-    const portraits = await loadReferences(campaign, maxPixels);
     const given = request.references ?? [];
-    const allowed = Math.max(0, MAX_INPUT_IMAGES - 1 - portraits.length);
-    if (given.length > allowed) throw new TooManyReferencesError(given.length, allowed);
+    if (given.length > MAX_USER_REFERENCES) throw new TooManyReferencesError(given.length, MAX_USER_REFERENCES);
     const userPngs: Buffer[] = [];
     for (const reference of given) userPngs.push(await userReferencePng(reference, maxPixels));
+    // Chosen for the picture's turn now: edits keep their picture's turn, so only a new scene made while this one waits could change it.
+    const portraits = await this.portraitsFor(campaign, known.turn, MAX_USER_REFERENCES - userPngs.length);
 
     return this.serially(request.requestedBy, campaign.id, options, () => {
       // Read inside the queue: an edit waiting behind another changes that one's result.
@@ -182,17 +174,19 @@ export class EditService {
     const { config, gateway, images, usage, sessions } = this.deps;
     const original = this.image(request.imageId);
     const campaign = await this.enabledCampaign(original.campaignId);
-    const portraits = await loadReferences(campaign, config.generation.max_input_pixels);
+    const userPngs = original.mode === 'edit' ? await this.keptReferences(original) : [];
+    const room = original.mode === 'edit' ? MAX_USER_REFERENCES - userPngs.length : MAX_INPUT_IMAGES;
+    const portraits = await this.portraitsFor(campaign, original.turn, room);
     return this.serially(request.requestedBy, campaign.id, options, async () => {
       if (original.mode === 'edit') {
         // A null parent on an edit means the picture it changed was deleted.
         if (original.parentImageId === null) throw new ImageGoneError(original.id);
         const base = this.image(original.parentImageId);
-        const userPngs = await this.keptReferences(original);
         return this.paintEdit({ campaign, base, instruction: original.prompt, portraits, userPngs, requestedBy: request.requestedBy, origin: request.origin }, options);
       }
+      const origin = { userId: request.requestedBy, campaignId: campaign.id, ...request.origin };
       options.onProgress?.('painting');
-      const rendered = await renderImage(gateway, config, original.prompt, portraits, options.signal);
+      const rendered = await renderImage(gateway, config, original.prompt, portraits, { record: { origin, purpose: 'image' }, signal: options.signal });
       options.onProgress?.('saving');
       const image = await images.save(rendered, {
         campaignId: campaign.id,
@@ -208,8 +202,8 @@ export class EditService {
         requestedBy: request.requestedBy,
         parentImageId: original.parentImageId,
       });
-      usage.record({ userId: request.requestedBy, campaignId: campaign.id, ...request.origin }, 'image', rendered.usage, image.id);
-      sessions.moveTo({ userId: request.requestedBy, campaignId: campaign.id, imageId: image.id, prompt: image.prompt, referenceHash: referenceHash(portraits) });
+      usage.linkImage(rendered.usageId, image.id);
+      sessions.moveTo({ userId: request.requestedBy, campaignId: campaign.id, imageId: image.id });
       this.deps.log.info({ imageId: image.id, rerollOf: original.id, campaign: campaign.id, requestedBy: request.requestedBy }, 'scene rerolled');
       return this.result(image, campaign, [rendered.usage]);
     });
@@ -226,7 +220,7 @@ export class EditService {
     const campaign = await this.describe(image.campaignId);
     return this.serially(request.requestedBy, image.campaignId, {}, async () => {
       const parent = this.image(parentId);
-      this.deps.sessions.moveTo({ userId: request.requestedBy, campaignId: image.campaignId, imageId: parent.id, prompt: parent.prompt });
+      this.deps.sessions.moveTo({ userId: request.requestedBy, campaignId: image.campaignId, imageId: parent.id });
       this.deps.log.info({ imageId: parent.id, undoneFrom: image.id, requestedBy: request.requestedBy }, 'edit undone');
       return this.result(parent, campaign, []);
     });
@@ -256,9 +250,13 @@ export class EditService {
     const { campaign, base, instruction } = input;
     const started = performance.now();
     options.onProgress?.('painting');
-    const source = await editSourceImage(await this.pictureBytes(base), MAX_SOURCE_PNG_BYTES);
+    const source = { mimeType: 'image/png', data: await this.pictureBytes(base) };
     const references = [...input.portraits, ...input.userPngs.map((data) => ({ mimeType: 'image/png', data }))];
-    const rendered = await renderImage(gateway, config, editInstructionText(instruction, references.length), [source, ...references], options.signal);
+    const origin = { userId: input.requestedBy, campaignId: campaign.id, ...input.origin };
+    const rendered = await renderImage(gateway, config, editInstructionText(instruction, references.length), [source, ...references], {
+      record: { origin, purpose: 'edit' },
+      signal: options.signal,
+    });
     options.onProgress?.('saving');
     const image = await images.save(rendered, {
       campaignId: campaign.id,
@@ -274,14 +272,23 @@ export class EditService {
       requestedBy: input.requestedBy,
       parentImageId: base.id,
     });
+    usage.linkImage(rendered.usageId, image.id);
     await this.keepReferences(image, input.userPngs);
-    usage.record({ userId: input.requestedBy, campaignId: campaign.id, ...input.origin }, 'edit', rendered.usage, image.id);
-    sessions.moveTo({ userId: input.requestedBy, campaignId: campaign.id, imageId: image.id, prompt: instruction, referenceHash: referenceHash(references) });
+    sessions.moveTo({ userId: input.requestedBy, campaignId: campaign.id, imageId: image.id });
     this.deps.log.info(
       { imageId: image.id, parent: base.id, campaign: campaign.id, requestedBy: input.requestedBy, references: references.length, ms: Math.round(performance.now() - started) },
       'picture edited',
     );
     return this.result(image, campaign, [rendered.usage]);
+  }
+
+  /**
+   * The portraits sent with a picture of `turn`: at most `room`, those who speak around the turn first.
+   * @throws CampaignFileError, InvalidImageError
+   */
+  private portraitsFor(campaign: Campaign, turn: number, room: number): Promise<ReferenceImage[]> {
+    const entries = entriesAround(campaign.transcript, turn, this.deps.config.generation.turn_radius);
+    return loadPortraits(choosePortraits(campaign.characters, entries, room), this.deps.config.generation.max_input_pixels);
   }
 
   /** @throws ImageGoneError when there is no such row. */
@@ -369,13 +376,4 @@ export function editInstructionText(instruction: string, references: number): st
     'Change only what this asks for and keep the rest of the picture (composition, characters, lighting, art style) as it is.',
     ...(references > 0 ? ['The other images are references for how characters and things look.'] : []),
   ].join('\n');
-}
-
-/**
- * The picture to change as `inlineData`: the stored PNG byte for byte, or when it is over
- * `maxPngBytes` (bytes) a quality-92 JPEG of the same pixels, to stay within Gemini's request size.
- */
-export async function editSourceImage(png: Buffer, maxPngBytes: number): Promise<ReferenceImage> {
-  if (png.byteLength <= maxPngBytes) return { mimeType: 'image/png', data: png };
-  return { mimeType: 'image/jpeg', data: await sharp(png).jpeg({ quality: 92, mozjpeg: true }).toBuffer() };
 }

@@ -15,8 +15,11 @@ import {
   PromptBlockedError,
   ProviderError,
   ProviderTimeoutError,
-  UnsupportedModelError,
+  ReplyCutOffError,
 } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { CallPurpose } from '../store/schema.ts';
+import type { CallOrigin, UsageLedger } from '../store/usage.ts';
 import { estimateRequestTokens } from './tokens.ts';
 
 /**
@@ -40,6 +43,27 @@ export interface CallUsage {
   readonly estimatedInputTokens: number;
 }
 
+/** Who a call is for and why, for the usage ledger. */
+export interface CallRecord {
+  readonly origin: CallOrigin;
+  readonly purpose: CallPurpose;
+}
+
+/** Options of {@link GeminiGateway.generate}. */
+export interface GenerateOptions {
+  readonly record: CallRecord;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** A reply that has a candidate, with its usage as recorded. */
+export interface GeneratedReply {
+  readonly response: GenerateContentResponse;
+  readonly candidate: Candidate;
+  readonly usage: CallUsage;
+  /** The usage ledger row of this call. */
+  readonly usageId: number;
+}
+
 /** Image bytes as the model returned them. */
 export interface ModelImage {
   readonly mimeType: string;
@@ -54,24 +78,15 @@ export class GeminiGateway {
   private client: GoogleGenAI | undefined;
 
   /**
-   * Refuses `imagen-*` names at construction: Imagen is shut down on the Gemini API.
-   * @throws UnsupportedModelError
+   * @param usage - Where every reply is recorded, failures included, so spend and budgets see each billed call.
+   * @param observe - Told each call's model, duration (seconds, retries included) and outcome (`ok` or the error code).
    */
-  /** @param observe - Told each call's model, duration (seconds, retries included) and outcome (`ok` or the error code). */
   constructor(
     private readonly config: Config,
     private readonly secrets: Secrets,
+    private readonly usage: UsageLedger,
     private readonly observe?: (model: string, seconds: number, outcome: string) => void,
-  ) {
-    for (const model of [config.generation.image_model, config.generation.text_model, config.generation.scanner_model]) {
-      if (model.startsWith('imagen')) {
-        throw new UnsupportedModelError(
-          model,
-          'Imagen is shut down on the Gemini API; use a Gemini image model such as gemini-3.1-flash-image.',
-        );
-      }
-    }
-  }
+  ) {}
 
   /** The SDK client, made on first use so commands that need no model run without a key. @throws MissingApiKeyError */
   private ai(): GoogleGenAI {
@@ -97,19 +112,19 @@ export class GeminiGateway {
 
   /**
    * Calls `models.generateContent` within the total time budget (`gemini.total_timeout_ms`,
-   * retries included) and checks the reply has a usable candidate.
-   * @param signal - Cancels the call (e.g. the user's request was abandoned).
+   * retries included), records the reply in the usage ledger under `options.record` before looking
+   * at it (a blocked or unusable reply is billed too), and checks it has a usable candidate.
+   * @param options.record - Who the call is for and why; required so that no call goes unrecorded.
+   * @param options.signal - Cancels the call (e.g. the job was stopped).
+   * @returns The reply, its first candidate, its usage and the id of its ledger row (to link a picture to it).
    * @throws MissingApiKeyError, ProviderTimeoutError, ProviderError (HTTP status after retries),
    *   PromptBlockedError (`promptFeedback.blockReason`), MalformedReplyError.
    */
-  async generate(
-    params: GenerateContentParameters,
-    signal?: AbortSignal,
-  ): Promise<{ response: GenerateContentResponse; candidate: Candidate; usage: CallUsage }> {
+  async generate(params: GenerateContentParameters, options: GenerateOptions): Promise<GeneratedReply> {
     const ai = this.ai();
     const budgetMs = this.config.gemini.total_timeout_ms;
     const timeout = AbortSignal.timeout(budgetMs);
-    const abortSignal = signal ? AbortSignal.any([timeout, signal]) : timeout;
+    const abortSignal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
     let response: GenerateContentResponse;
     const started = performance.now();
     try {
@@ -120,12 +135,14 @@ export class GeminiGateway {
       this.observe?.(params.model, (performance.now() - started) / 1000, mapped instanceof LimnerError ? mapped.code : 'error');
       throw mapped;
     }
+    const estimate = estimateRequestTokens(params.contents, params.config?.systemInstruction);
+    const usage = usageOf(params.model, response.usageMetadata, this.config.prices[params.model], estimate);
+    const usageId = this.usage.record(options.record.origin, options.record.purpose, usage);
     const blockReason = response.promptFeedback?.blockReason;
     if (blockReason) throw new PromptBlockedError(blockReason);
     const candidate = response.candidates?.[0];
     if (!candidate) throw new MalformedReplyError('reply has neither candidates nor promptFeedback.blockReason');
-    const estimate = estimateRequestTokens(params.contents, params.config?.systemInstruction);
-    return { response, candidate, usage: usageOf(params.model, response.usageMetadata, this.config.prices[params.model], estimate) };
+    return { response, candidate, usage, usageId };
   }
 
   private mapError(err: unknown, timedOut: boolean, budgetMs: number): LimnerError | unknown {
@@ -142,19 +159,26 @@ export class GeminiGateway {
 }
 
 /**
- * The text of a candidate's non-thought parts, trimmed.
- * @throws PromptBlockedError when the candidate ended for a safety reason without text;
- *   MalformedReplyError when it has no text.
+ * The text of a candidate's non-thought parts, trimmed. Text cut short by the output limit
+ * (`MAX_TOKENS`) is returned with a warning: a shortened description still paints, and callers
+ * that parse the text refuse what no longer parses.
+ * @throws ReplyCutOffError when the output limit (thinking tokens included) ended the reply before
+ *   any text; PromptBlockedError when it ended for a safety reason without text; MalformedReplyError
+ *   when it has no text.
  */
-export function candidateText(candidate: Candidate): string {
+export function candidateText(candidate: Candidate, log: Logger): string {
   const text = (candidate.content?.parts ?? [])
     .filter((p) => typeof p.text === 'string' && !p.thought)
     .map((p) => p.text)
     .join('')
     .trim();
-  if (text) return text;
   const reason = candidate.finishReason;
-  if (reason && reason !== 'STOP' && reason !== 'MAX_TOKENS') throw new PromptBlockedError(reason);
+  if (text) {
+    if (reason === 'MAX_TOKENS') log.warn({ chars: text.length }, 'model reply cut at the output token limit');
+    return text;
+  }
+  if (reason === 'MAX_TOKENS') throw new ReplyCutOffError();
+  if (reason && reason !== 'STOP') throw new PromptBlockedError(reason);
   throw new MalformedReplyError(`text model answered without text (finishReason ${reason ?? 'none'})`);
 }
 

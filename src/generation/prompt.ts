@@ -1,7 +1,8 @@
+import { ThinkingLevel } from '@google/genai';
 import type { Character } from '../campaigns/campaign.ts';
 import type { Logger } from '../log.ts';
 import { formatEntries, type SceneContext } from './context.ts';
-import { candidateText, type CallUsage, type GeminiGateway } from './gemini.ts';
+import { candidateText, type CallUsage, type GeminiGateway, type GenerateOptions } from './gemini.ts';
 
 /**
  * System instruction of the prompt writer, after seed 17-2's SCENE_PROMPT_SYSTEM: a 30-50 word
@@ -27,9 +28,16 @@ export interface ScenePrompt {
 }
 
 /**
- * Asks the text model for a visual description of `context` and appends the art style.
- * @throws the {@link GeminiGateway.generate} errors, and PromptBlockedError / MalformedReplyError
- *   from {@link candidateText}.
+ * Room for the prompt writer's answer, tokens. On Gemini 3 thinking tokens count against it too;
+ * low thinking leaves plenty for a 30-50 word description.
+ */
+const PROMPT_MAX_OUTPUT_TOKENS = 1024;
+
+/**
+ * Asks the text model for a visual description of `context` and appends the art style. The call
+ * is recorded in the usage ledger under `options.record` whatever its outcome.
+ * @throws the {@link GeminiGateway.generate} errors, and ReplyCutOffError / PromptBlockedError /
+ *   MalformedReplyError from {@link candidateText}.
  */
 export async function writeScenePrompt(
   gateway: GeminiGateway,
@@ -42,17 +50,23 @@ export async function writeScenePrompt(
     readonly maxChars: number;
   },
   log: Logger,
-  signal?: AbortSignal,
+  options: GenerateOptions,
 ): Promise<ScenePrompt> {
   const { candidate, usage } = await gateway.generate(
     {
       model: input.model,
       contents: [{ role: 'user', parts: [{ text: sceneRequestText(input) }] }],
-      config: { systemInstruction: SCENE_PROMPT_SYSTEM, temperature: 0.8, maxOutputTokens: 1024 },
+      config: {
+        systemInstruction: SCENE_PROMPT_SYSTEM,
+        temperature: 0.8,
+        maxOutputTokens: PROMPT_MAX_OUTPUT_TOKENS,
+        // A short description needs little deliberation, and default thinking can use up the whole output limit.
+        thinkingConfig: { thinkingLevel: ThinkingLevel.LOW },
+      },
     },
-    signal,
+    options,
   );
-  const scene = candidateText(candidate).replace(/\s+/g, ' ');
+  const scene = candidateText(candidate, log).replace(/\s+/g, ' ');
   const { prompt, truncated } = withStyle(scene, input.artStyle, input.maxChars);
   if (truncated) log.warn({ chars: scene.length, maxChars: input.maxChars }, 'scene prompt cut to the configured length');
   return { prompt, scene, truncated, usage };

@@ -2,24 +2,24 @@ import type { Part } from '@google/genai';
 import type { Config } from '../config.ts';
 import { normaliseToPng, type PngImage } from '../images/normalise.ts';
 import { MalformedReplyError, InvalidImageError } from '../errors.ts';
-import { candidateImage, type CallUsage, type GeminiGateway } from './gemini.ts';
+import { candidateImage, type CallUsage, type GeminiGateway, type GenerateOptions } from './gemini.ts';
+import { fitInlineBudget, MAX_INPUT_IMAGES, type ReferenceImage } from './references.ts';
 
 /** An image the model drew, normalised to PNG, with the call's usage. */
 export interface RenderedImage extends PngImage {
   readonly model: string;
   readonly usage: CallUsage;
-}
-
-/** A reference picture sent with the prompt (a character portrait, a previous image). */
-export interface ReferenceImage {
-  readonly mimeType: string;
-  readonly data: Buffer;
+  /** The call's usage ledger row, to link to the picture once it is stored. */
+  readonly usageId: number;
 }
 
 /**
  * Draws `prompt` with the configured Gemini image model through `models.generateContent`:
  * `responseModalities: ['IMAGE']`, `imageConfig` with the configured aspect ratio and size,
- * and each reference image as an `inlineData` part after the text.
+ * and each image as an `inlineData` part after the text, shrunk when needed to fit Gemini's
+ * request size ({@link fitInlineBudget}). The call is recorded in the usage ledger under
+ * `options.record` whatever its outcome.
+ * @param images - At most {@link MAX_INPUT_IMAGES}; callers choose which.
  * @throws the {@link GeminiGateway.generate} errors; NoImageError when the candidate holds no
  *   image; MalformedReplyError when the image bytes do not decode.
  */
@@ -27,15 +27,16 @@ export async function renderImage(
   gateway: GeminiGateway,
   config: Config,
   prompt: string,
-  references: readonly ReferenceImage[],
-  signal?: AbortSignal,
+  images: readonly ReferenceImage[],
+  options: GenerateOptions,
 ): Promise<RenderedImage> {
+  if (images.length > MAX_INPUT_IMAGES) throw new RangeError(`${images.length} input images; the image model takes ${MAX_INPUT_IMAGES}`);
   const model = config.generation.image_model;
   const parts: Part[] = [
     { text: prompt },
-    ...references.map((r) => ({ inlineData: { mimeType: r.mimeType, data: r.data.toString('base64') } })),
+    ...(await fitInlineBudget(images)).map((r) => ({ inlineData: { mimeType: r.mimeType, data: r.data.toString('base64') } })),
   ];
-  const { candidate, usage } = await gateway.generate(
+  const { candidate, usage, usageId } = await gateway.generate(
     {
       model,
       contents: [{ role: 'user', parts }],
@@ -44,12 +45,12 @@ export async function renderImage(
         imageConfig: { aspectRatio: config.generation.aspect_ratio, imageSize: config.generation.image_size },
       },
     },
-    signal,
+    options,
   );
   const image = candidateImage(candidate);
   try {
     const png = await normaliseToPng(image.data, config.generation.max_input_pixels);
-    return { ...png, model, usage };
+    return { ...png, model, usage, usageId };
   } catch (err) {
     if (err instanceof InvalidImageError) {
       throw new MalformedReplyError(`image part (${image.mimeType}, ${image.data.byteLength} bytes) does not decode`, {

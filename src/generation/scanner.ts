@@ -3,14 +3,15 @@ import { ThinkingLevel } from '@google/genai';
 import { z } from 'zod';
 import type { Transcript, TranscriptEntry } from '../campaigns/transcript.ts';
 import type { Config } from '../config.ts';
-import { MalformedReplyError, ScanReplyError, ScanTurnError } from '../errors.ts';
+import { MalformedReplyError, ReplyCutOffError, ScanReplyError, ScanTurnError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ScanCache, ScanPick } from '../store/scan-cache.ts';
-import type { CallOrigin, UsageLedger } from '../store/usage.ts';
+import type { CallOrigin } from '../store/usage.ts';
 import { formatEntry } from './context.ts';
 import { candidateText, type CallUsage, type GeminiGateway } from './gemini.ts';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { PASSAGE_OVERLAP, PASSAGE_SHARE, splitPassages, type Passage } from './passages.ts';
+import { SingleFlight } from './single-flight.ts';
 import { estimateTextTokens } from './tokens.ts';
 
 /**
@@ -62,7 +63,10 @@ export interface ScanProgress {
 export interface BestTurn extends ScanPick {
   /** The transcript entry of `turn`. */
   readonly entry: TranscriptEntry;
-  /** True when the transcript was unchanged since an earlier scan: no scanner call was made. */
+  /**
+   * True when no scanner call was made for this request: the transcript was unchanged since an
+   * earlier scan, or another request was scanning the same transcript at the same time.
+   */
   readonly cached: boolean;
   readonly passages: number;
   /** Every scanner call this request made, retries included, in the order they returned. */
@@ -74,7 +78,6 @@ export interface ScannerDeps {
   readonly config: Config;
   readonly gateway: GeminiGateway;
   readonly cache: ScanCache;
-  readonly usage: UsageLedger;
   readonly log: Logger;
 }
 
@@ -87,8 +90,9 @@ export interface ScannerDeps {
  */
 export class SceneScanner {
   /** Shared by every request, so `scanner_concurrency` bounds the process, not one request. */
-  /** One limit for the whole process, so two `/scene best` requests together stay within it. */
   private readonly limit: LimitFunction;
+  /** Scans running now, by final cache key: the same transcript asked for twice at once is read once. */
+  private readonly scans = new SingleFlight<BestTurn>();
 
   constructor(private readonly deps: ScannerDeps) {
     this.limit = pLimit(deps.config.generation.scanner_concurrency);
@@ -102,9 +106,10 @@ export class SceneScanner {
   /**
    * Chooses the best turn of `transcript`. Scanner calls (retries included) are recorded in the usage
    * ledger under `origin` with purpose `scan` or `compare` as they return, and each result is cached
-   * as soon as it is known, so a failed request still saves the next one the passages it read.
+   * as soon as it is known, so a failed request still saves the next one the passages it read. A
+   * request for a transcript that another request is scanning right now waits for that scan.
    * @param options.onProgress - Called when scanning starts, after each passage and before comparing;
-   *   not called when the answer is cached.
+   *   not called when the answer is cached or another request's scan is awaited.
    * @param options.signal - Abandons the scan; in-flight calls are cancelled.
    * @throws ScanTurnError / ScanReplyError when a call's answer was unusable twice; the
    *   {@link GeminiGateway.generate} errors and PromptBlockedError. The first failure cancels every
@@ -128,37 +133,44 @@ export class SceneScanner {
     if (hit) {
       return { ...hit, entry: entryOf(hit.turn), cached: true, passages: passages.length, calls: [] };
     }
-    // The previous winner stands for every passage inside the transcript it was chosen from.
-    const previous = keys.previous;
-    const pending = passages.filter((p) => p.end > (previous?.entries ?? 0));
-    let scanned = passages.length - pending.length;
-    report(scanned);
+    const { value, leader } = await this.scans.run(
+      keys.final,
+      async () => {
+        // The previous winner stands for every passage inside the transcript it was chosen from.
+        const previous = keys.previous;
+        const pending = passages.filter((p) => p.end > (previous?.entries ?? 0));
+        let scanned = passages.length - pending.length;
+        report(scanned);
 
-    const run = new ScanRun(this.limit, this.deps, origin, options.signal);
-    const found = await run.all(
-      pending.map((passage) => async () => {
-        const pick = await this.scanPassage(run, passage, indexOfTurn);
-        report(++scanned);
-        return pick;
-      }),
-    );
-    const candidates = uniqueByTurn([...(previous ? [previous.pick] : []), ...found]);
-    if (candidates.length > 1) report(scanned, 'comparing', candidates.length);
-    const winner = await this.compare(run, candidates, entryOf);
-    this.deps.cache.put(keys.final, origin.campaignId, winner);
-    this.deps.log.info(
-      {
-        campaign: origin.campaignId,
-        turn: winner.turn,
-        passages: passages.length,
-        scannedPassages: pending.length,
-        reusedWinner: Boolean(previous),
-        calls: run.calls.length,
-        ms: Math.round(performance.now() - started),
+        const run = new ScanRun(this.limit, this.deps, origin, options.signal);
+        const found = await run.all(
+          pending.map((passage) => async () => {
+            const pick = await this.scanPassage(run, passage, indexOfTurn);
+            report(++scanned);
+            return pick;
+          }),
+        );
+        const candidates = uniqueByTurn([...(previous ? [previous.pick] : []), ...found]);
+        if (candidates.length > 1) report(scanned, 'comparing', candidates.length);
+        const winner = await this.compare(run, candidates, entryOf);
+        this.deps.cache.put(keys.final, origin.campaignId, winner);
+        this.deps.log.info(
+          {
+            campaign: origin.campaignId,
+            turn: winner.turn,
+            passages: passages.length,
+            scannedPassages: pending.length,
+            reusedWinner: Boolean(previous),
+            calls: run.calls.length,
+            ms: Math.round(performance.now() - started),
+          },
+          'best scene chosen',
+        );
+        return { ...winner, entry: entryOf(winner.turn), cached: false, passages: passages.length, calls: run.calls };
       },
-      'best scene chosen',
+      options.signal,
     );
-    return { ...winner, entry: entryOf(winner.turn), cached: false, passages: passages.length, calls: run.calls };
+    return leader ? value : { ...value, cached: true, calls: [] };
   }
 
   /** One passage's candidate, from the cache or from one scanner call (two when the first answer is unusable). */
@@ -293,12 +305,11 @@ class ScanRun {
               thinkingConfig: { thinkingLevel: ThinkingLevel.LOW },
             },
           },
-          this.signal,
+          { record: { origin: this.origin, purpose }, signal: this.signal },
         );
       });
       this.calls.push(usage);
-      this.deps.usage.record(this.origin, purpose, usage);
-      const answer = parseAnswer(candidate);
+      const answer = parseAnswer(candidate, this.deps.log);
       if ('pick' in answer && allowed(answer.pick.turn)) return answer.pick;
       if ('pick' in answer) {
         if (attempt === 2) throw new ScanTurnError(answer.pick.turn, shown);
@@ -313,12 +324,13 @@ class ScanRun {
 }
 
 /** The schema's object from a candidate's text, or what is wrong with it. @throws PromptBlockedError */
-function parseAnswer(candidate: Parameters<typeof candidateText>[0]): { pick: ScanPick } | { problem: string } {
+function parseAnswer(candidate: Parameters<typeof candidateText>[0], log: Logger): { pick: ScanPick } | { problem: string } {
   let text: string;
   try {
-    text = candidateText(candidate);
+    text = candidateText(candidate, log);
   } catch (err) {
     if (err instanceof MalformedReplyError) return { problem: err.detail };
+    if (err instanceof ReplyCutOffError) return { problem: 'the answer reached the output token limit before any text' };
     throw err;
   }
   let value: unknown;

@@ -1,19 +1,19 @@
-import { readFile } from 'node:fs/promises';
 import type { Campaign } from '../campaigns/campaign.ts';
 import type { CampaignRepository } from '../campaigns/repository.ts';
 import type { Config } from '../config.ts';
-import { CampaignFileError, EmptyTranscriptError, GenerationDisabledError } from '../errors.ts';
-import { referencePng } from '../images/normalise.ts';
+import { EmptyTranscriptError, GenerationDisabledError } from '../errors.ts';
 import type { ImageStore } from '../images/store.ts';
 import type { Logger } from '../log.ts';
 import type { GenerationMode, ImageRow } from '../store/schema.ts';
 import { currentContext, turnContext, type SceneContext } from './context.ts';
 import type { CallUsage, GeminiGateway } from './gemini.ts';
 import { writeScenePrompt } from './prompt.ts';
-import type { UsageLedger } from '../store/usage.ts';
-import { referenceHash, type SessionStore } from '../store/sessions.ts';
-import { renderImage, type ReferenceImage } from './render.ts';
+import type { CallOrigin, UsageLedger } from '../store/usage.ts';
+import type { SessionStore } from '../store/sessions.ts';
+import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES } from './references.ts';
+import { renderImage } from './render.ts';
 import { shorten, type SceneScanner, type ScanProgress } from './scanner.ts';
+import { SingleFlight } from './single-flight.ts';
 
 /** Fields every request has. `requestedBy` is a Discord user id or `cli`. */
 interface RequestBase {
@@ -69,8 +69,9 @@ export interface SceneResult {
   /** For `best` requests: the chosen turn, a quote and the reason. */
   readonly best?: BestScene;
   /**
-   * Set when the same scene was painted within `budgets.dedupe_window_s` and that picture is
-   * returned instead of paying again; `ageMs` is how old it is. No prompt or image call was made.
+   * Set when the same scene was painted within `budgets.dedupe_window_s`, or was being painted for
+   * another request, and that picture is returned instead of paying again; `ageMs` is how old it
+   * is. No prompt or image call was made for this request.
    */
   readonly reused?: { readonly ageMs: number };
 }
@@ -94,13 +95,19 @@ export interface GenerationDeps {
  * the prompt, has the image model draw it, and stores the picture. Knows nothing of Discord.
  */
 export class GenerationService {
+  /**
+   * Scenes being painted, by campaign, turn, mode and image model: with the dedupe window on, the
+   * same scene asked for again while it is painted waits for that picture instead of paying twice.
+   */
+  private readonly paintings = new SingleFlight<SceneResult>();
+
   constructor(private readonly deps: GenerationDeps) {}
 
   /**
    * The checks that need no model call: campaign id and files, the enabled switches, a story to
    * read and the turn range. Doors run it before acknowledging publicly, so that a refusal can stay private.
    * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError, GenerationDisabledError,
-   *   EmptyTranscriptError, TurnOutOfRangeError.
+   *   EmptyTranscriptError, TurnOutOfRangeError, TurnMissingError.
    */
   async validate(request: SceneRequest): Promise<Campaign> {
     const campaign = await this.deps.campaigns.load(request.campaignId);
@@ -111,13 +118,15 @@ export class GenerationService {
   }
 
   /**
-   * Makes one scene picture.
+   * Makes one scene picture. With `budgets.dedupe_window_s` on, the same scene (campaign, turn,
+   * mode, image model) painted within the window, or being painted right now, is returned instead
+   * (`reused`) and becomes the requester's session picture.
    * @param options.onProgress - Called as each {@link SceneStage} starts; during `scanning`, again
    *   with the scan's progress after each passage and before the comparison.
    * @param options.signal - Abandons the model calls.
    * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError, GenerationDisabledError,
-   *   EmptyTranscriptError, TurnOutOfRangeError, ScanTurnError, ScanReplyError, and every model error of
-   *   {@link GeminiGateway.generate}, NoImageError included.
+   *   EmptyTranscriptError, TurnOutOfRangeError, TurnMissingError, ScanTurnError, ScanReplyError, and
+   *   every model error of {@link GeminiGateway.generate}, NoImageError included.
    */
   async illustrate(
     request: SceneRequest,
@@ -128,8 +137,7 @@ export class GenerationService {
       fresh?: boolean;
     } = {},
   ): Promise<SceneResult> {
-    const { config, images, gateway, usage } = this.deps;
-    const started = performance.now();
+    const { config, images } = this.deps;
     const log = this.deps.log.child({ campaign: request.campaignId, kind: request.kind, requestedBy: request.requestedBy });
     options.onProgress?.('reading');
     const campaign = await this.validate(request);
@@ -141,35 +149,54 @@ export class GenerationService {
             ...(options.signal ? { signal: options.signal } : {}),
           })
         : undefined;
+    const best = pick ? { best: bestScene(pick) } : {};
     const { context, mode } = this.contextFor(campaign, request, pick?.turn);
+    const paint = () => this.paint({ campaign, context, mode, request, origin, scanCalls: pick?.calls ?? [], log }, options);
     const windowS = config.budgets.dedupe_window_s;
-    const recent =
-      windowS > 0 && !options.fresh
-        ? images.findRecent({
-            campaignId: campaign.id,
-            turn: context.turn,
-            mode,
-            model: config.generation.image_model,
-            since: new Date(Date.now() - windowS * 1000).toISOString(),
-          })
-        : undefined;
-    if (recent) {
-      this.deps.sessions.moveTo({ userId: request.requestedBy, campaignId: campaign.id, imageId: recent.id, prompt: recent.prompt, referenceHash: '' });
-      log.info({ imageId: recent.id }, 'same scene painted recently: reusing it');
+    if (windowS <= 0 || options.fresh) return { ...(await paint()), ...best };
+
+    const scene = { campaignId: campaign.id, turn: context.turn, mode, model: config.generation.image_model };
+    const reuse = (image: ImageRow): SceneResult => {
+      this.deps.sessions.moveTo({ userId: request.requestedBy, campaignId: campaign.id, imageId: image.id });
+      log.info({ imageId: image.id }, 'same scene painted recently: reusing it');
       return {
-        image: recent,
-        file: images.absolutePath(recent.imagePath),
+        image,
+        file: images.absolutePath(image.imagePath),
         campaign: { id: campaign.id, name: campaign.name },
-        scene: recent.prompt,
+        scene: image.prompt,
         promptTruncated: false,
         calls: pick?.calls ?? [],
-        reused: { ageMs: Date.now() - Date.parse(recent.createdAt) },
-        ...(pick ? { best: bestScene(pick) } : {}),
+        reused: { ageMs: Date.now() - Date.parse(image.createdAt) },
+        ...best,
       };
-    }
+    };
+    const recent = images.findRecent({ ...scene, since: new Date(Date.now() - windowS * 1000).toISOString() });
+    if (recent) return reuse(recent);
+    // No await since findRecent: a request arriving now either finds the picture or joins this painting.
+    const { value, leader } = await this.paintings.run(JSON.stringify(scene), paint, options.signal);
+    return leader ? { ...value, ...best } : reuse(value.image);
+  }
 
+  /** Writes the prompt, paints it and stores the picture, which becomes the requester's session picture. */
+  private async paint(
+    input: {
+      readonly campaign: Campaign;
+      readonly context: SceneContext;
+      readonly mode: GenerationMode;
+      readonly request: SceneRequest;
+      readonly origin: CallOrigin;
+      /** The scanner calls that chose the turn, whose cost the picture carries. */
+      readonly scanCalls: readonly CallUsage[];
+      readonly log: Logger;
+    },
+    options: { onProgress?: (stage: SceneStage) => void; signal?: AbortSignal },
+  ): Promise<SceneResult> {
+    const { config, images, gateway, usage } = this.deps;
+    const { campaign, context, mode, request, origin, log } = input;
+    const started = performance.now();
     options.onProgress?.('prompting');
-    const references = await loadReferences(campaign, config.generation.max_input_pixels);
+    const portraits = choosePortraits(campaign.characters, context.entries, MAX_INPUT_IMAGES);
+    const references = await loadPortraits(portraits, config.generation.max_input_pixels);
     const prompt = await writeScenePrompt(
       gateway,
       {
@@ -181,16 +208,15 @@ export class GenerationService {
         maxChars: config.generation.max_prompt_chars,
       },
       log,
-      options.signal,
+      { record: { origin, purpose: 'prompt' }, signal: options.signal },
     );
-    usage.record(origin, 'prompt', prompt.usage);
 
     options.onProgress?.('painting');
-    const rendered = await renderImage(gateway, config, prompt.prompt, references, options.signal);
+    const rendered = await renderImage(gateway, config, prompt.prompt, references, { record: { origin, purpose: 'image' }, signal: options.signal });
 
     options.onProgress?.('saving');
     // The picture's cost includes the scan that chose it (nothing when the scan was cached).
-    const calls = [...(pick?.calls ?? []), prompt.usage, rendered.usage];
+    const calls = [...input.scanCalls, prompt.usage, rendered.usage];
     const image = await images.save(rendered, {
       campaignId: campaign.id,
       turn: context.turn,
@@ -204,8 +230,8 @@ export class GenerationService {
       costUsd: sum(calls, (c) => c.costUsd),
       requestedBy: request.requestedBy,
     });
-    usage.record(origin, 'image', rendered.usage, image.id);
-    this.deps.sessions.moveTo({ userId: request.requestedBy, campaignId: campaign.id, imageId: image.id, prompt: image.prompt, referenceHash: referenceHash(references) });
+    usage.linkImage(rendered.usageId, image.id);
+    this.deps.sessions.moveTo({ userId: request.requestedBy, campaignId: campaign.id, imageId: image.id });
     log.info(
       { imageId: image.id, turn: image.turn, costUsd: image.costUsd, ms: Math.round(performance.now() - started) },
       'scene illustrated',
@@ -217,7 +243,6 @@ export class GenerationService {
       scene: prompt.scene,
       promptTruncated: prompt.truncated,
       calls,
-      ...(pick ? { best: bestScene(pick) } : {}),
     };
   }
 
@@ -242,24 +267,6 @@ function bestScene(pick: Awaited<ReturnType<SceneScanner['findBest']>>): BestSce
     cached: pick.cached,
     passages: pick.passages,
   };
-}
-
-/** Characters' portraits as PNG `inlineData` for the image model. @throws CampaignFileError, InvalidImageError */
-export async function loadReferences(campaign: Campaign, maxPixels: number): Promise<ReferenceImage[]> {
-  const out: ReferenceImage[] = [];
-  for (const character of campaign.characters) {
-    if (!character.referenceImage) continue;
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(character.referenceImage);
-    } catch (err) {
-      throw new CampaignFileError(character.referenceImage, [`reference image of ${character.name} cannot be read`], {
-        cause: err,
-      });
-    }
-    out.push({ mimeType: 'image/png', data: await referencePng(bytes, maxPixels) });
-  }
-  return out;
 }
 
 function sum<T>(items: readonly T[], of: (item: T) => number): number {

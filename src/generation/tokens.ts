@@ -9,15 +9,12 @@ export function estimateTextTokens(text: string): number {
 }
 
 /**
- * Tokens an input image costs: 258 for an image whose sides are both at most 384 pixels, else
- * 258 per 768x768 tile (source: Gemini API docs, "Understand and count tokens", images).
- * Unknown dimensions count as one 1024x1024 image (4 tiles).
+ * Estimated tokens of one input image: a reference shrunk to at most 1024x1024 pixels is at most
+ * 4 tiles of 768x768 at 258 tokens each (source: Gemini API docs, "Understand and count tokens",
+ * images). A picture being edited may be larger; the estimate is only shown beside the real
+ * count, so one figure for every image is close enough.
  */
-export function estimateImageTokens(width?: number, height?: number): number {
-  if (!width || !height) return 258 * 4;
-  if (width <= 384 && height <= 384) return 258;
-  return 258 * Math.ceil(width / 768) * Math.ceil(height / 768);
-}
+export const IMAGE_INPUT_TOKENS = 258 * 4;
 
 /** Estimated input tokens of a request's `contents` plus its system instruction. */
 export function estimateRequestTokens(contents: ContentListUnion, systemInstruction?: unknown): number {
@@ -31,7 +28,7 @@ export function estimateRequestTokens(contents: ContentListUnion, systemInstruct
     const parts: Part[] = 'parts' in item && Array.isArray(item.parts) ? item.parts : [item as Part];
     for (const part of parts) {
       if (part.text) tokens += estimateTextTokens(part.text);
-      else if (part.inlineData) tokens += estimateImageTokens();
+      else if (part.inlineData) tokens += IMAGE_INPUT_TOKENS;
     }
   }
   return tokens;

@@ -122,7 +122,7 @@ export interface ExportProgress {
 export class NoImagesToExportError extends LimnerError {
   readonly code = 'export_empty';
   constructor() {
-    super('No images to download');
+    super('No pictures to download.');
   }
 }
 

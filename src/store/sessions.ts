@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { and, desc, eq } from 'drizzle-orm';
 import type { Store } from './db.ts';
 import { editSessions, type EditSessionRow } from './schema.ts';
@@ -9,15 +8,11 @@ import { editSessions, type EditSessionRow } from './schema.ts';
  */
 export type EditSession = EditSessionRow;
 
-/** Where a session moves: the picture it now points at and the prompt that made it. */
+/** Where a session moves: the picture it now points at. */
 export interface SessionMove {
   readonly userId: string;
   readonly campaignId: string;
   readonly imageId: string;
-  /** The prompt (scene prompt or edit instruction) that produced `imageId`. */
-  readonly prompt: string;
-  /** {@link referenceHash} of the references sent; absent keeps the session's current hash ('' for a new one). */
-  readonly referenceHash?: string;
 }
 
 /**
@@ -45,31 +40,13 @@ export class SessionStore {
   /** Creates or replaces the user's session in `move.campaignId` so it points at `move.imageId`. */
   moveTo(move: SessionMove): EditSession {
     const updatedAt = new Date().toISOString();
-    const set = {
-      currentImageId: move.imageId,
-      lastPrompt: move.prompt,
-      updatedAt,
-      ...(move.referenceHash === undefined ? {} : { referenceHash: move.referenceHash }),
-    };
+    const set = { currentImageId: move.imageId, updatedAt };
     return this.store.db
       .insert(editSessions)
-      .values({ userId: move.userId, campaignId: move.campaignId, referenceHash: '', ...set })
+      // last_prompt is NOT NULL in the migrations but never read: the picture's row has its prompt.
+      .values({ userId: move.userId, campaignId: move.campaignId, lastPrompt: '', ...set })
       .onConflictDoUpdate({ target: [editSessions.userId, editSessions.campaignId], set })
       .returning()
       .get();
   }
-}
-
-/**
- * sha256 (hex) over the reference images sent with a request, in order, each prefixed by its length
- * so that different splits of the same bytes differ; '' when there are none.
- */
-export function referenceHash(references: ReadonlyArray<{ readonly data: Uint8Array }>): string {
-  if (references.length === 0) return '';
-  const hash = createHash('sha256');
-  for (const r of references) {
-    hash.update(`${r.data.byteLength}:`);
-    hash.update(r.data);
-  }
-  return hash.digest('hex');
 }

@@ -32,12 +32,15 @@ export class UsageLedger {
     private readonly metrics?: Metrics,
   ) {}
 
-  /** Records one call. `imageId` links an image call to the picture it made. */
-  record(origin: CallOrigin, purpose: CallPurpose, call: CallUsage, imageId?: string): void {
+  /**
+   * Records one call and returns its row id. `imageId` links an image call to the picture it made;
+   * when the picture is stored only after the call, link it later with {@link linkImage}.
+   */
+  record(origin: CallOrigin, purpose: CallPurpose, call: CallUsage, imageId?: string): number {
     this.metrics?.costUsd.inc({ model: call.model, purpose }, call.costUsd);
     this.metrics?.tokens.inc({ model: call.model, direction: 'input' }, call.inputTokens);
     this.metrics?.tokens.inc({ model: call.model, direction: 'output' }, call.outputTokens);
-    this.store.db
+    return this.store.db
       .insert(usage)
       .values({
         at: new Date().toISOString(),
@@ -56,7 +59,13 @@ export class UsageLedger {
         imageId: imageId ?? null,
         jobId: origin.jobId ?? null,
       })
-      .run();
+      .returning({ id: usage.id })
+      .get().id;
+  }
+
+  /** Links the image call recorded as row `id` to the picture it made, which from then on counts as one picture. */
+  linkImage(id: number, imageId: string): void {
+    this.store.db.update(usage).set({ imageId, images: 1 }).where(eq(usage.id, id)).run();
   }
 
   /** Totals since `since` (ISO 8601), optionally for one guild or user. */

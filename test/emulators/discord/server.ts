@@ -33,6 +33,8 @@ export class DiscordEmulator {
   readonly restCalls: RestCall[] = [];
   /** Requests no route matched (answered 404), so gaps in the emulator are visible. */
   readonly unhandled: Array<{ method: string; path: string; at: number }> = [];
+  /** Every request for an uploaded file (`/attachments/...`), in order, found or not. */
+  readonly fileRequests: Array<{ method: string; path: string; at: number }> = [];
   private readonly faults: RestFault[] = [];
   private readonly state: State;
   private readonly gateway: Gateway;
@@ -158,13 +160,16 @@ export class DiscordEmulator {
     return this.inject(p, 3, { custom_id: p.customId, component_type: 2 }, { messageId: p.messageId });
   }
 
-  /** Picks values in a select menu (string, user, role, mentionable or channel) on a stored message. */
-  async selectMenu(p: InteractionTarget & { messageId: string; customId: string; values: string[] }): Promise<InteractionHandle> {
+  /**
+   * Picks values in a select menu (string, user, role, mentionable or channel) on a stored message.
+   * `attachmentSizeLimit` is in bytes (default 10 MiB).
+   */
+  async selectMenu(p: InteractionTarget & { messageId: string; customId: string; values: string[]; attachmentSizeLimit?: number }): Promise<InteractionHandle> {
     const c = messageComponent(this.state.messagesById.get(p.messageId), p.messageId, p.customId, [3, 5, 6, 7, 8]);
     const resolved: any = {};
     if (c.type === 5 || c.type === 7) resolveOptions(this.state, p.guildId, p.values.map((value) => ({ type: 6, value })), [], resolved);
     const data = { custom_id: p.customId, component_type: c.type, values: p.values, ...(Object.keys(resolved).length ? { resolved } : {}) };
-    return this.inject(p, 3, data, { messageId: p.messageId });
+    return this.inject(p, 3, data, { messageId: p.messageId, attachmentSizeLimit: p.attachmentSizeLimit });
   }
 
   /**
@@ -179,15 +184,19 @@ export class DiscordEmulator {
   /**
    * Posts a user message (MESSAGE_CREATE). `replyTo` makes it a reply that pings the replied-to
    * author (so a reply to the bot counts as mentioning it); `mentionsBot` adds the bot to `mentions`.
+   * `forwardOf` makes it a forward of that message (`message_reference.type` 1, the message in
+   * `message_snapshots`, no content of its own, no ping); pass `content: ''` with it.
    * Resolves once the dispatch was sent.
    */
-  async postUserMessage(p: { channelId: string; user: EmulatorUser; content: string; replyTo?: string; attachments?: UploadFile[]; mentionsBot?: boolean }): Promise<StoredMessage> {
+  async postUserMessage(p: { channelId: string; user: EmulatorUser; content: string; replyTo?: string; forwardOf?: string; attachments?: UploadFile[]; mentionsBot?: boolean }): Promise<StoredMessage> {
     const channel = this.state.channels.get(p.channelId);
     if (!channel) throw new Error(`postUserMessage: unknown channel ${p.channelId}`);
     if (!this.state.guilds.get(channel.guild_id)?.members.has(p.user.id)) this.addMember(channel.guild_id, p.user);
     const payload = {
       content: p.content,
       ...(p.replyTo ? { message_reference: { message_id: p.replyTo } } : {}),
+      // HAS_SNAPSHOT (1 << 14) is set on every forward.
+      ...(p.forwardOf ? { message_reference: { type: 1, message_id: p.forwardOf }, flags: 1 << 14 } : {}),
       ...(p.mentionsBot === false ? { allowed_mentions: { replied_user: false } } : {}),
     };
     const files = new Map((p.attachments ?? []).map((f, i) => [String(i), f]));
@@ -350,11 +359,16 @@ export class DiscordEmulator {
   }
 
   private serveFile(req: IncomingMessage, res: ServerResponse, pathname: string): void {
+    this.fileRequests.push({ method: req.method ?? 'GET', path: pathname, at: Date.now() });
     const m = /^\/attachments\/([^/]+)\/([^/]+)\/[^/]+$/.exec(pathname);
     const a = m ? this.state.attachments.get(m[2] ?? '') : undefined;
     if (!a || !a.url.includes(`/attachments/${m?.[1]}/`) || (req.method !== 'GET' && req.method !== 'HEAD')) {
       this.unhandled.push({ method: req.method ?? 'GET', path: pathname, at: Date.now() });
       res.writeHead(404, { 'content-type': 'text/plain' }).end('This content is no longer available.');
+      return;
+    }
+    if (a.redirectTo) {
+      res.writeHead(302, { location: a.redirectTo }).end();
       return;
     }
     res.writeHead(200, { 'content-type': a.content_type ?? 'application/octet-stream', 'content-length': a.size });

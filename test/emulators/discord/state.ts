@@ -164,7 +164,8 @@ export class State {
         ? { reactions: m.reactions.map((e) => ({ emoji: parseEmoji(e), count: 1, me: true, me_burst: false, count_details: { burst: 0, normal: 1 }, burst_colors: [] })) }
         : {}),
       ...(ref ? { message_reference: { type: 0, ...ref } } : {}),
-      ...(ref && !nested ? { referenced_message: referenced && !referenced.deleted ? this.apiMessage(referenced, true) : null } : {}),
+      ...(ref && ref.type !== 1 && !nested ? { referenced_message: referenced && !referenced.deleted ? this.apiMessage(referenced, true) : null } : {}),
+      ...(m.message_snapshots ? { message_snapshots: m.message_snapshots } : {}),
       ...(interaction
         ? {
             webhook_id: this.applicationId,
@@ -182,6 +183,15 @@ export class State {
     };
   }
 
+  /** A forwarded message as Discord snapshots it: its content without author, id or channel. */
+  private snapshot(m: StoredMessage): any {
+    return {
+      type: m.type, content: m.content, embeds: m.embeds, attachments: m.attachments.map((a) => this.apiAttachment(a)),
+      timestamp: m.timestamp, edited_timestamp: m.edited_timestamp, flags: m.flags & ~EPHEMERAL,
+      mentions: m.mentions.map((u) => this.apiUser(u)), mention_roles: [], components: m.components,
+    };
+  }
+
   // ---- mutations ---------------------------------------------------------------------------------
 
   storeFile(channelId: string, file: UploadFile, filename = file.filename): StoredAttachment {
@@ -190,8 +200,9 @@ export class State {
     const name = filename.replace(/\s+/g, '_');
     const contentType = guessContentType(name, file.contentType);
     const a: StoredAttachment = {
-      id, filename: name, size: file.bytes.length, url: `${this.origin()}/attachments/${channelId}/${id}/${encodeURIComponent(name)}`,
+      id, filename: name, size: file.bytes.length, url: file.url ?? `${this.origin()}/attachments/${channelId}/${id}/${encodeURIComponent(name)}`,
       bytes: file.bytes, ...(contentType ? { content_type: contentType } : {}), ...imageSize(file.bytes),
+      ...(file.redirectTo ? { redirectTo: file.redirectTo } : {}),
     };
     this.attachments.set(id, a);
     return a;
@@ -201,6 +212,8 @@ export class State {
   createMessage(init: MessageInit): StoredMessage {
     const channel = this.channel(init.channelId);
     const ref = init.payload.message_reference;
+    // A forward (reference type 1) copies the message into a snapshot; it is neither a reply nor a ping.
+    const forward = ref?.type === 1;
     let reference: StoredMessage | undefined;
     if (ref?.message_id) {
       reference = this.messagesById.get(String(ref.message_id));
@@ -211,14 +224,15 @@ export class State {
     const now = new Date().toISOString();
     const m: StoredMessage = {
       id: snowflake(), channel_id: channel.id, guild_id: channel.guild_id, author: init.author, content: '',
-      embeds: [], components: [], attachments: [], flags: 0, type: init.type ?? (reference ? 19 : 0),
+      embeds: [], components: [], attachments: [], flags: 0, type: init.type ?? (reference && !forward ? 19 : 0),
       mentions: [...(init.mentions ?? [])], reactions: [], edits: 0, timestamp: now, edited_timestamp: null,
       ...(init.interactionId ? { interaction_id: init.interactionId } : {}),
-      ...(reference ? { message_reference: { message_id: reference.id, channel_id: reference.channel_id, ...(reference.guild_id ? { guild_id: reference.guild_id } : {}) } } : {}),
+      ...(reference ? { message_reference: { ...(forward ? { type: 1 as const } : {}), message_id: reference.id, channel_id: reference.channel_id, ...(reference.guild_id ? { guild_id: reference.guild_id } : {}) } } : {}),
+      ...(reference && forward ? { message_snapshots: [{ message: this.snapshot(reference) }] } : {}),
     };
     this.applyPayload(m, init.payload, init.files ?? new Map(), false);
     // A reply pings the replied-to author unless allowed_mentions.replied_user is false.
-    if (reference && init.payload.allowed_mentions?.replied_user !== false && !m.mentions.some((u) => u.id === reference.author.id)) {
+    if (reference && !forward && init.payload.allowed_mentions?.replied_user !== false && !m.mentions.some((u) => u.id === reference.author.id)) {
       m.mentions.push(reference.author);
     }
     this.messagesById.set(m.id, m);
@@ -285,7 +299,7 @@ export class State {
     }
     if (m.content.length > 2000) throw invalidForm('content', 'BASE_TYPE_MAX_LENGTH', 'Must be 2000 or fewer in length.');
     if (m.embeds.length > 10) throw invalidForm('embeds', 'BASE_TYPE_MAX_LENGTH', 'Must be 10 or fewer in length.');
-    if (!m.content && !m.embeds.length && !m.attachments.length && !m.components.length && !p.sticker_ids?.length && !p.poll) {
+    if (!m.content && !m.embeds.length && !m.attachments.length && !m.components.length && !m.message_snapshots?.length && !p.sticker_ids?.length && !p.poll) {
       throw new ApiError(400, 50006, 'Cannot send an empty message');
     }
   }

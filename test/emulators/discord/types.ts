@@ -24,6 +24,8 @@ export interface StoredAttachment {
   /** Pixel dimensions, read from PNG/GIF headers only. */
   width?: number;
   height?: number;
+  /** When set, downloading the file answers `302 Found` to this URL instead of the bytes. */
+  redirectTo?: string;
 }
 
 /** A message in the emulator's state, whoever wrote it. */
@@ -40,7 +42,10 @@ export interface StoredMessage {
   flags: number;
   /** Discord message type: 0 default, 19 reply, 20 chat-input command response, 23 context-menu response. */
   type: number;
-  message_reference?: { message_id: string; channel_id: string; guild_id?: string };
+  /** `type` 1 marks a forward (absent: 0, a reply). */
+  message_reference?: { type?: 0 | 1; message_id: string; channel_id: string; guild_id?: string };
+  /** For a forward: the forwarded message's content as it was, Discord's `message_snapshots`. */
+  message_snapshots?: Array<{ message: any }>;
   /** Set when the message is an interaction response or follow-up. */
   interaction_id?: string;
   /** Users mentioned (also derived from `<@id>` in the content). */
@@ -92,6 +97,10 @@ export interface UploadFile {
   filename: string;
   bytes: Buffer;
   contentType?: string;
+  /** The URL the payload gives for the file instead of the emulator's own (e.g. on another host). */
+  url?: string;
+  /** Downloading the file answers `302 Found` to this URL (see {@link StoredAttachment.redirectTo}). */
+  redirectTo?: string;
 }
 
 /** Options of {@link DiscordEmulator.start}. */

@@ -47,8 +47,11 @@ export type Behaviour =
   | { kind: 'blocked'; blockReason?: string }
   /** 200 with one candidate without content and this finishReason (SAFETY, IMAGE_SAFETY, PROHIBITED_CONTENT, NO_IMAGE ...). */
   | { kind: 'finish'; finishReason: string; finishMessage?: string }
-  /** 200 with a single text part; for image models this is the "text only, no image" answer. */
-  | { kind: 'text'; text: string }
+  /**
+   * 200 with a single text part; for image models this is the "text only, no image" answer.
+   * `finishReason` defaults to STOP; MAX_TOKENS gives a reply cut at the output limit.
+   */
+  | { kind: 'text'; text: string; finishReason?: string }
   /** 200 with content-type application/json whose body is not valid JSON. */
   | { kind: 'malformed' }
   /** 200 with this image as inlineData (mimeType defaults to 'image/png'). */
@@ -462,7 +465,7 @@ export class GeminiEmulator {
           `finish ${b.finishReason}`,
         );
       case 'text':
-        return ok(this.textPayload(record, b.text, promptTokenCount), 'text (queued)');
+        return ok(this.textPayload(record, b.text, promptTokenCount, b.finishReason), 'text (queued)');
       case 'malformed':
         return { status: 200, body: '{"candidates": [{"content": {"parts": [{"text": "trunc', label: 'malformed' };
       case 'image': {
@@ -501,10 +504,10 @@ export class GeminiEmulator {
     return ok(this.textPayload(record, describeScene(lastUserText(record.body)), promptTokenCount), 'text');
   }
 
-  private textPayload(record: RecordedRequest, text: string, promptTokenCount: number): unknown {
+  private textPayload(record: RecordedRequest, text: string, promptTokenCount: number, finishReason = 'STOP'): unknown {
     const candidatesTokenCount = Math.max(1, Math.ceil(text.length / 4));
     return {
-      candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP', index: 0 }],
+      candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason, index: 0 }],
       usageMetadata: {
         promptTokenCount,
         candidatesTokenCount,

@@ -1,0 +1,120 @@
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import type { Character } from '../campaigns/campaign.ts';
+import type { TranscriptEntry } from '../campaigns/transcript.ts';
+import { CampaignFileError } from '../errors.ts';
+import { referencePng } from '../images/normalise.ts';
+
+/**
+ * Input images one image-model request may carry: Gemini 3 image models take up to 14 reference
+ * images (Gemini API docs, image generation); more is refused with a 400.
+ */
+export const MAX_INPUT_IMAGES = 14;
+
+/**
+ * Base64 characters (bytes) of inline images one request may carry. Gemini refuses requests over
+ * 20 MB with inline data counted as base64, which is a third larger than the image bytes; 1 MB is
+ * left for the prompt and the JSON around it.
+ */
+export const MAX_INLINE_BYTES = 19_000_000;
+
+/**
+ * JPEG quality of images re-encoded to fit {@link MAX_INLINE_BYTES}: hardly visible, several times
+ * smaller than PNG. Plain libjpeg-turbo: mozjpeg saves a tenth more but takes ten times as long.
+ */
+const FIT_JPEG_QUALITY = 90;
+
+/** Longest side, pixels, below which {@link fitInlineBudget} stops halving an image: smaller says too little to the model. */
+const FIT_MIN_SIDE = 256;
+
+/** An image sent to the model as `inlineData`: a character portrait, the picture being edited, a user's reference. */
+export interface ReferenceImage {
+  readonly mimeType: string;
+  readonly data: Buffer;
+}
+
+/**
+ * The characters whose portraits go with a request, at most `max` of them: first those who speak
+ * in `entries` (most lines first), then the others in campaign order, so a crowded play-by-post
+ * campaign still sends the people of the scene. Characters without a portrait are left out.
+ * @param max - Room left in the request for portraits, images.
+ */
+export function choosePortraits(characters: readonly Character[], entries: readonly TranscriptEntry[], max: number): Character[] {
+  const lines = new Map<Character, number>();
+  const withPortrait = characters.filter((c) => c.referenceImage);
+  for (const entry of entries) {
+    const speaker = withPortrait.find((c) => speaksAs(c, entry.speaker));
+    if (speaker) lines.set(speaker, (lines.get(speaker) ?? 0) + 1);
+  }
+  // Array.prototype.sort is stable, so equal counts keep campaign order.
+  return [...withPortrait].sort((a, b) => (lines.get(b) ?? 0) - (lines.get(a) ?? 0)).slice(0, Math.max(0, max));
+}
+
+/**
+ * Whether transcript lines by `speaker` are this character's: the speaker is its name, or a word
+ * or words of it (play-by-post speakers are character names; CRD3 names characters
+ * `Grog Strongjaw (played by TRAVIS)` while TRAVIS speaks).
+ */
+function speaksAs(character: Character, speaker: string): boolean {
+  const who = speaker.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return who !== '' && new RegExp(`(^|[^\\p{L}\\p{N}])${who}($|[^\\p{L}\\p{N}])`, 'iu').test(character.name);
+}
+
+/**
+ * The characters' portraits as PNG, shrunk for the model, in the order given.
+ * @param maxPixels - Largest width x height decoded, pixels.
+ * @throws CampaignFileError when a portrait cannot be read; InvalidImageError when it does not decode.
+ */
+export async function loadPortraits(characters: readonly Character[], maxPixels: number): Promise<ReferenceImage[]> {
+  const out: ReferenceImage[] = [];
+  for (const character of characters) {
+    if (!character.referenceImage) continue;
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(character.referenceImage);
+    } catch (err) {
+      throw new CampaignFileError(character.referenceImage, [`reference image of ${character.name} cannot be read`], { cause: err });
+    }
+    out.push({ mimeType: 'image/png', data: await referencePng(bytes, maxPixels) });
+  }
+  return out;
+}
+
+/** Length of `bytes` bytes in base64, as they travel in the request. */
+function base64Length(bytes: number): number {
+  return Math.ceil(bytes / 3) * 4;
+}
+
+/**
+ * The images as they are when their base64 fits `budget` bytes; otherwise the largest one is
+ * shrunk, again and again, until they fit: first re-encoded as JPEG with the same pixels, then
+ * halved in size, down to {@link FIT_MIN_SIDE} pixels a side. Order is kept. When nothing can
+ * shrink further the images are returned as they are and Gemini's own 400 names the problem
+ * (it takes very many images or a tiny budget).
+ * @param budget - Base64 bytes allowed; default {@link MAX_INLINE_BYTES}.
+ */
+export async function fitInlineBudget(images: readonly ReferenceImage[], budget = MAX_INLINE_BYTES): Promise<ReferenceImage[]> {
+  const out = [...images];
+  const done = new Set<number>();
+  const total = () => out.reduce((sum, image) => sum + base64Length(image.data.byteLength), 0);
+  while (total() > budget) {
+    let largest = -1;
+    for (const [i, image] of out.entries()) {
+      if (!done.has(i) && (largest < 0 || image.data.byteLength > out[largest]!.data.byteLength)) largest = i;
+    }
+    if (largest < 0) break;
+    const image = out[largest]!;
+    const pipeline = sharp(image.data).flatten({ background: '#ffffff' });
+    if (image.mimeType === 'image/jpeg') {
+      const { width = 0, height = 0 } = await sharp(image.data).metadata();
+      const half = Math.round(Math.max(width, height) / 2);
+      if (half < FIT_MIN_SIDE) {
+        done.add(largest);
+        continue;
+      }
+      pipeline.resize({ width: half, height: half, fit: 'inside' });
+    }
+    out[largest] = { mimeType: 'image/jpeg', data: await pipeline.jpeg({ quality: FIT_JPEG_QUALITY }).toBuffer() };
+  }
+  return out;
+}
