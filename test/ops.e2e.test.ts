@@ -47,6 +47,18 @@ describe('running it for real, through the bot', () => {
     expect(fields.find((f) => f.name === 'This server, today')!.value).toMatch(/^2 pictures · \$0\.\d\d\n/);
   });
 
+  it('posts the picture as a channel message when the interaction token is about to expire', async () => {
+    const createdAt = Date.now() - 14.5 * 60 * 1000;
+    const before = h.discord.messages(h.channels.campaign).length;
+    const handle = await h.scene('turn', { number: 50 }, { user: h.users.bo, createdAt });
+    const posted = await h.discord.waitFor(() => h.discord.messages(h.channels.campaign).slice(before).find((m) => m.attachments.length > 0 && !m.interaction_id), { timeoutMs: 15_000 });
+    expect(posted.content.startsWith(`<@${h.users.bo.id}>`)).toBe(true);
+    expect(posted.attachments[0]!.filename).toBe('Arrival_at_Kraghammer_turn_50_specific.png');
+    expect(handle.result.original?.attachments ?? []).toHaveLength(0);
+    // Recorded against its picture once the bot has Discord's answer to the post.
+    await h.discord.waitFor(() => h.limner.links.imageOfMessage(posted.id), { timeoutMs: 5_000, label: 'scene message recorded' });
+  });
+
   it('after a restart, marks a job left running as failed and says so in its reply', async () => {
     h.gemini.enqueue({ kind: 'hang' }, { model: /image/ });
     const handle = await h.scene('current', {}, { user: h.users.bo });

@@ -40,10 +40,10 @@ describe('BudgetGuard', () => {
   it('refuses a guild over its daily pictures with what is left and when it resets, and allows again the next UTC day', () => {
     let now = new Date('2026-11-21T21:00:00Z');
     const guard = new BudgetGuard(config({ guild_daily_images: 2 }), ledger, jobs, () => now);
-    ledger.record({ userId: 'a', guildId: 'g1' }, 'image', imageCall, 'img1');
+    ledger.linkImage(ledger.record({ userId: 'a', guildId: 'g1' }, 'image', imageCall), 'img1');
     expect(() => guard.check('g1', 'a')).not.toThrow();
     expect(() => guard.check('g1', 'a', { guild: 1, user: 0 })).toThrow(BudgetExceededError);
-    ledger.record({ userId: 'b', guildId: 'g1' }, 'image', imageCall, 'img2');
+    ledger.linkImage(ledger.record({ userId: 'b', guildId: 'g1' }, 'image', imageCall), 'img2');
     expect(() => guard.check('g1', 'c')).toThrow('This server has used its 2 pictures for today; the budget resets in 3 h 0 min (00:00 UTC).');
     expect(() => guard.check('g2', 'c')).not.toThrow();
     // The ledger's rows are stamped with the real clock; a day later they no longer count.
@@ -53,9 +53,9 @@ describe('BudgetGuard', () => {
 
   it('refuses over the daily USD budget and the per-user pictures', () => {
     const guard = new BudgetGuard(config({ guild_daily_usd: 0.1, user_daily_images: 1 }), ledger, jobs);
-    ledger.record({ userId: 'a', guildId: 'g1' }, 'image', imageCall, 'img1');
+    ledger.linkImage(ledger.record({ userId: 'a', guildId: 'g1' }, 'image', imageCall), 'img1');
     expect(() => guard.check('g2', 'a')).toThrow(/You have used your 1 pictures for today/);
-    ledger.record({ userId: 'b', guildId: 'g1' }, 'image', imageCall, 'img2');
+    ledger.linkImage(ledger.record({ userId: 'b', guildId: 'g1' }, 'image', imageCall), 'img2');
     expect(() => guard.check('g1', 'c')).toThrow(/used its \$0\.10 image budget for today \(\$0\.14 spent\)/);
   });
 

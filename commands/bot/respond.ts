@@ -1,4 +1,5 @@
-import { MessageFlags, type RepliableInteraction } from 'discord.js';
+import { MessageFlags, type Message, type RepliableInteraction } from 'discord.js';
+import type { SceneMessage } from './scene-message.ts';
 import { LimnerError, MalformedReplyError, ProviderError, ProviderTimeoutError } from '../../src/errors.ts';
 import { newErrorId, type Logger } from '../../src/log.ts';
 
@@ -76,4 +77,23 @@ export async function sendEphemeral(interaction: RepliableInteraction, content: 
     await interaction.deleteReply().catch(() => undefined);
   }
   await interaction.followUp({ content, flags: MessageFlags.Ephemeral });
+}
+
+/** Discord accepts edits and follow-ups of an interaction for 15 minutes after it was created. */
+export const TOKEN_LIFETIME_MS = 15 * 60 * 1000;
+/** Room left for the upload itself when deciding whether the token will still be good. */
+const TOKEN_MARGIN_MS = 60 * 1000;
+
+/**
+ * Shows the finished result in the interaction's reply, or, when a long wait (queue, scan) has
+ * brought the interaction close to its 15-minute token lifetime, posts it as a new message in
+ * the channel mentioning the user, so a picture that was paid for is never lost.
+ * @throws the REST error of the edit or the post.
+ */
+export async function finishReply(interaction: RepliableInteraction, payload: SceneMessage): Promise<Message> {
+  if (Date.now() - interaction.createdTimestamp < TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS) return interaction.editReply(payload);
+  const channel = interaction.channel;
+  if (!channel?.isSendable()) return interaction.editReply(payload);
+  const mention = `<@${interaction.user.id}>`;
+  return channel.send({ ...payload, content: payload.content ? `${mention} ${payload.content}` : mention, allowedMentions: { users: [interaction.user.id] } });
 }

@@ -14,7 +14,7 @@ import { fitPreview } from '../../src/images/preview.ts';
 import { readFile } from 'node:fs/promises';
 import type { LinkedContext } from '../types.ts';
 import { ProgressReply } from './progress.ts';
-import { replyWithError } from './respond.ts';
+import { finishReply, replyWithError } from './respond.ts';
 
 /** Progress lines shown in the reply while a scene is made. */
 const STAGE_TEXT: Record<SceneStage, string> = {
@@ -73,7 +73,7 @@ export async function illustrateForInteraction(
     );
     await progress.settled();
     const reply = await sceneReply(result, title(result.image.turn), interaction.attachmentSizeLimit);
-    const message = await interaction.editReply(result.reused ? { ...reply, content: reusedText(result.reused.ageMs, reply.content) } : reply);
+    const message = await finishReply(interaction, result.reused ? { ...reply, content: reusedText(result.reused.ageMs, reply.content) } : reply);
     ctx.limner.links.recordSceneMessage({
       messageId: message.id,
       imageId: result.image.id,

@@ -2,7 +2,7 @@ import type { ButtonInteraction, ChatInputCommandInteraction, Message, ModalSubm
 import type { EditOptions, EditOrigin, EditResult, EditStage } from '../../src/generation/edit.ts';
 import type { JobContext } from '../../src/jobs/runner.ts';
 import { ProgressReply } from '../bot/progress.ts';
-import { failureText, replyWithError } from '../bot/respond.ts';
+import { failureText, finishReply, replyWithError } from '../bot/respond.ts';
 import { queueText, sceneReply, turnTitle, type SceneMessage } from '../bot/scene-message.ts';
 import type { NewJob } from '../../src/jobs/store.ts';
 import type { BotContext } from '../types.ts';
@@ -78,7 +78,7 @@ export async function editForInteraction(
   try {
     const result = await asJob(ctx, job, options, show, work);
     await progress.settled();
-    const message = await interaction.editReply(await sceneReply(result, title(result), interaction.attachmentSizeLimit));
+    const message = await finishReply(interaction, await sceneReply(result, title(result), interaction.attachmentSizeLimit));
     ctx.limner.links.recordSceneMessage({
       messageId: message.id,
       imageId: result.image.id,

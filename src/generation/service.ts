@@ -133,8 +133,6 @@ export class GenerationService {
     options: {
       onProgress?: (stage: SceneStage, scan?: ScanProgress) => void;
       signal?: AbortSignal;
-      /** Paint anew even when the same scene was painted within the dedupe window. */
-      fresh?: boolean;
     } = {},
   ): Promise<SceneResult> {
     const { config, images } = this.deps;
@@ -153,7 +151,7 @@ export class GenerationService {
     const { context, mode } = this.contextFor(campaign, request, pick?.turn);
     const paint = () => this.paint({ campaign, context, mode, request, origin, scanCalls: pick?.calls ?? [], log }, options);
     const windowS = config.budgets.dedupe_window_s;
-    if (windowS <= 0 || options.fresh) return { ...(await paint()), ...best };
+    if (windowS <= 0) return { ...(await paint()), ...best };
 
     const scene = { campaignId: campaign.id, turn: context.turn, mode, model: config.generation.image_model };
     const reuse = (image: ImageRow): SceneResult => {

@@ -33,10 +33,10 @@ export class UsageLedger {
   ) {}
 
   /**
-   * Records one call and returns its row id. `imageId` links an image call to the picture it made;
-   * when the picture is stored only after the call, link it later with {@link linkImage}.
+   * Records one call and returns its row id. A picture is stored only after its call, so an image
+   * call is linked to it afterwards with {@link linkImage}.
    */
-  record(origin: CallOrigin, purpose: CallPurpose, call: CallUsage, imageId?: string): number {
+  record(origin: CallOrigin, purpose: CallPurpose, call: CallUsage): number {
     this.metrics?.costUsd.inc({ model: call.model, purpose }, call.costUsd);
     this.metrics?.tokens.inc({ model: call.model, direction: 'input' }, call.inputTokens);
     this.metrics?.tokens.inc({ model: call.model, direction: 'output' }, call.outputTokens);
@@ -54,9 +54,9 @@ export class UsageLedger {
         outputTokens: call.outputTokens,
         imageTokens: call.imageTokens,
         estimatedInputTokens: call.estimatedInputTokens,
-        images: imageId ? 1 : 0,
+        images: 0,
         costUsd: call.costUsd,
-        imageId: imageId ?? null,
+        imageId: null,
         jobId: origin.jobId ?? null,
       })
       .returning({ id: usage.id })

@@ -23,7 +23,11 @@ export interface BotHarness {
   /** A member with Manage Server, and two players without it. */
   readonly users: { readonly gm: EmulatorUser; readonly ana: EmulatorUser; readonly bo: EmulatorUser };
   /** Injects `/scene <sub>` with wire-format options `{ name: value }`. */
-  scene(sub: string, options?: Record<string, string | number>, opts?: { user?: EmulatorUser; channelId?: string; attachmentSizeLimit?: number }): Promise<InteractionHandle>;
+  scene(
+    sub: string,
+    options?: Record<string, string | number>,
+    opts?: { user?: EmulatorUser; channelId?: string; attachmentSizeLimit?: number; createdAt?: number },
+  ): Promise<InteractionHandle>;
   /** Injects an autocomplete for `/scene <sub>` with `focused` being typed. */
   autocomplete(sub: string, focused: { name: string; value: string; type: number }, opts?: { user?: EmulatorUser; channelId?: string }): Promise<InteractionResult>;
   close(): Promise<void>;
@@ -72,6 +76,7 @@ export async function startBotHarness(overrides: Record<string, unknown> = {}, l
         name: 'scene',
         options: [{ type: 1, name: sub, options: Object.entries(options).map(([name, value]) => ({ name, value, type: typeof value === 'number' ? 4 : 3 })) }],
         ...(opts.attachmentSizeLimit === undefined ? {} : { attachmentSizeLimit: opts.attachmentSizeLimit }),
+        ...(opts.createdAt === undefined ? {} : { createdAt: opts.createdAt }),
       });
     },
     async autocomplete(sub, focused, opts = {}) {

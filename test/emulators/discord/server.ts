@@ -11,7 +11,7 @@ import { messageComponent, modalComponents, resolveOptions, shownModal } from '.
 import { createRest } from './rest.ts';
 import { ALL_PERMISSIONS, BOT_PERMISSIONS, DEFAULT_ATTACHMENT_LIMIT, DEFAULT_MEMBER_PERMISSIONS, State, type InteractionRecord } from './state.ts';
 import type { EmulatorOptions, EmulatorUser, InteractionHandle, InteractionResult, RestCall, RestFault, StoredMessage, UploadFile } from './types.ts';
-import { snowflake } from './util.ts';
+import { snowflake, snowflakeAt } from './util.ts';
 
 export type * from './types.ts';
 export { Intent } from './gateway.ts';
@@ -19,7 +19,13 @@ export { Intent } from './gateway.ts';
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** Where an interaction happens and who triggers it. */
-export interface InteractionTarget { guildId: string; channelId: string; user: EmulatorUser }
+export interface InteractionTarget {
+  guildId: string;
+  channelId: string;
+  user: EmulatorUser;
+  /** When the interaction was created (ms since the epoch), as its snowflake id says; default now. For token-age tests. */
+  createdAt?: number;
+}
 
 export class DiscordEmulator {
   /** `http://127.0.0.1:PORT/api`: pass as `rest.api`; discord.js appends `/v10`. */
@@ -332,7 +338,7 @@ export class DiscordEmulator {
     const channel = this.state.channels.get(t.channelId);
     if (!channel || channel.guild_id !== t.guildId) throw new Error(`no channel ${t.channelId} in guild ${t.guildId}`);
     if (!this.state.guilds.get(t.guildId)?.members.has(t.user.id)) this.addMember(t.guildId, t.user);
-    const id = snowflake();
+    const id = t.createdAt === undefined ? snowflake() : snowflakeAt(t.createdAt);
     const token = Buffer.from(`interaction:${id}:${randomBytes(24).toString('hex')}`).toString('base64url');
     const result: InteractionResult = { interactionId: id, token, type, callbacks: [], followUps: [], ephemeral: false, history: [] };
     const attachmentSizeLimit = extra.attachmentSizeLimit ?? DEFAULT_ATTACHMENT_LIMIT;
