@@ -59,7 +59,9 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const campaigns = new CampaignRepository(config.campaigns_dir, stories);
   const images = new ImageStore(store, config.campaigns_dir);
   const usage = new UsageLedger(store, metrics);
-  const gateway = new GeminiGateway(config, secrets, usage, (model, seconds, outcome) => metrics.modelLatency.observe({ model, outcome }, seconds));
+  const gateway = new GeminiGateway(config, secrets, usage, (model, seconds, outcome) =>
+    metrics.modelLatency.observe({ model, outcome }, seconds),
+  );
   const jobs = new JobStore(store, options.shard ?? 0);
   const budgets = new BudgetGuard(config, usage, jobs);
   const runner = new JobRunner({ jobs, budgets, metrics, log }, { concurrency: config.queue.concurrency, perUser: config.queue.per_user });

@@ -81,8 +81,14 @@ export const configSchema = z.strictObject({
     shards: z.union([z.literal('auto'), z.int().min(1).max(1000)]),
   }),
   discord: z.strictObject({
-    application_id: z.string().regex(/^\d{17,20}$/, 'a Discord application id (snowflake)').nullable(),
-    guild_id: z.string().regex(/^\d{17,20}$/, 'a Discord guild id (snowflake)').nullable(),
+    application_id: z
+      .string()
+      .regex(/^\d{17,20}$/, 'a Discord application id (snowflake)')
+      .nullable(),
+    guild_id: z
+      .string()
+      .regex(/^\d{17,20}$/, 'a Discord guild id (snowflake)')
+      .nullable(),
     api_base: z.url().nullable(),
     message_content_intent: z.boolean(),
     attachment_max_bytes: z.int().min(1024),
@@ -157,9 +163,7 @@ export function loadConfig(options: LoadConfigOptions = {}): { config: Config; s
 
   const result = configSchema.safeParse(merged);
   if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`),
-    );
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`));
   }
   const parsed = result.data;
   const campaignsDir = path.resolve(parsed.campaigns_dir);

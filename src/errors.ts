@@ -110,9 +110,7 @@ export class MissingApiKeyError extends LimnerError {
 export class PromptBlockedError extends LimnerError {
   readonly code = 'prompt_blocked';
   constructor(readonly blockReason: string) {
-    super(
-      `The request was blocked by Gemini's safety filters (${blockReason}). Try another turn or rephrase the context.`,
-    );
+    super(`The request was blocked by Gemini's safety filters (${blockReason}). Try another turn or rephrase the context.`);
   }
 }
 
@@ -190,7 +188,7 @@ export class ProviderError extends LimnerError {
     if (status === 429) return 'Gemini is rate-limiting Limner right now. Please try again in a minute.';
     if (status === 401 || status === 403) return "Gemini rejected the bot's API key. Please tell the bot's operator.";
     if (status === 404) return "Gemini does not offer the model this bot is set up with. Please tell the bot's operator.";
-    if (status === 400) return 'Gemini refused the request as invalid. Please tell the bot\'s operator if it happens again.';
+    if (status === 400) return "Gemini refused the request as invalid. Please tell the bot's operator if it happens again.";
     return 'Image generation failed. Please try again.';
   }
 }
@@ -232,7 +230,10 @@ export class ScanReplyError extends LimnerError {
     readonly detail: string,
     options?: { cause?: unknown },
   ) {
-    super('Gemini twice answered the session scan with something other than the requested JSON, so no best scene was chosen. Please try again.', options);
+    super(
+      'Gemini twice answered the session scan with something other than the requested JSON, so no best scene was chosen. Please try again.',
+      options,
+    );
   }
 }
 
@@ -379,7 +380,7 @@ export class MessageContentRequiredError extends LimnerError {
     super(
       'Play-by-post needs the **Message Content** intent, so Limner can read the story messages. The bot operator can enable it: ' +
         'in the Discord developer portal, Bot → Privileged Gateway Intents → **Message Content Intent**; then set ' +
-        '`discord.message_content_intent: true` in Limner\'s configuration and restart Limner. Until then, link a campaign folder with `/scene link campaign:<id>`.',
+        "`discord.message_content_intent: true` in Limner's configuration and restart Limner. Until then, link a campaign folder with `/scene link campaign:<id>`.",
     );
   }
 }
@@ -406,7 +407,10 @@ export class StartMessageError extends LimnerError {
 /** A play-by-post command used on a campaign whose story is a transcript file. */
 export class NotPlayByPostError extends LimnerError {
   readonly code = 'not_play_by_post';
-  constructor(readonly campaignId: string, what: string) {
+  constructor(
+    readonly campaignId: string,
+    what: string,
+  ) {
     super(`This channel's campaign \`${campaignId}\` reads its story from a transcript file, not from this channel's messages, so ${what}`);
   }
 }

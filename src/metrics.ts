@@ -7,7 +7,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class Metrics {
   readonly registry = new Registry();
   /** Jobs by kind and outcome (`succeeded`, `failed`, `refused`). */
-  readonly jobs = new Counter({ name: 'limner_jobs_total', help: 'Jobs by kind and outcome', labelNames: ['kind', 'outcome'] as const, registers: [this.registry] });
+  readonly jobs = new Counter({
+    name: 'limner_jobs_total',
+    help: 'Jobs by kind and outcome',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly queueDepth = new Gauge({ name: 'limner_queue_depth', help: 'Jobs waiting in the queue', registers: [this.registry] });
   readonly jobsRunning = new Gauge({ name: 'limner_jobs_running', help: 'Jobs running now', registers: [this.registry] });
   /** Seconds per model call, including the SDK's retries. */
@@ -18,8 +23,18 @@ export class Metrics {
     buckets: [0.25, 0.5, 1, 2, 5, 10, 20, 40, 80, 160],
     registers: [this.registry],
   });
-  readonly costUsd = new Counter({ name: 'limner_model_cost_usd_total', help: 'Estimated spend in USD', labelNames: ['model', 'purpose'] as const, registers: [this.registry] });
-  readonly tokens = new Counter({ name: 'limner_model_tokens_total', help: 'Tokens by model and direction', labelNames: ['model', 'direction'] as const, registers: [this.registry] });
+  readonly costUsd = new Counter({
+    name: 'limner_model_cost_usd_total',
+    help: 'Estimated spend in USD',
+    labelNames: ['model', 'purpose'] as const,
+    registers: [this.registry],
+  });
+  readonly tokens = new Counter({
+    name: 'limner_model_tokens_total',
+    help: 'Tokens by model and direction',
+    labelNames: ['model', 'direction'] as const,
+    registers: [this.registry],
+  });
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'limner_' });

@@ -29,14 +29,28 @@ async function generate(user: EmulatorUser, channelId: string): Promise<StoredMe
 
 function sceneEditWith(reference: UploadFile) {
   return h.discord.sendCommand({
-    guildId: h.guildId, channelId: h.channels.general, user: h.users.ana, name: 'scene',
-    options: [{ type: 1, name: 'edit', options: [{ type: 3, name: 'prompt', value: 'add this banner' }, { type: 11, name: 'reference', value: 0 }] }],
+    guildId: h.guildId,
+    channelId: h.channels.general,
+    user: h.users.ana,
+    name: 'scene',
+    options: [
+      {
+        type: 1,
+        name: 'edit',
+        options: [
+          { type: 3, name: 'prompt', value: 'add this banner' },
+          { type: 11, name: 'reference', value: 0 },
+        ],
+      },
+    ],
     attachments: [reference],
   });
 }
 
 beforeAll(async () => {
-  png = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toBuffer();
+  png = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 30, b: 30 } } })
+    .png()
+    .toBuffer();
   const server = createServer((_req, res) => {
     elsewhere.hits++;
     res.writeHead(200, { 'content-type': 'image/png' }).end(png);
@@ -56,15 +70,22 @@ afterAll(async () => {
 
 describe('reference downloads', () => {
   it("refuses an attachment that is not on Discord's attachment hosts without fetching it", async () => {
-    const r = await (await sceneEditWith({ filename: 'banner.png', bytes: png, url: `${elsewhere.url}/banner.png` })).waitUntil(answered, 15_000);
+    const r = await (
+      await sceneEditWith({ filename: 'banner.png', bytes: png, url: `${elsewhere.url}/banner.png` })
+    ).waitUntil(answered, 15_000);
     expect(r.ephemeral).toBe(true);
-    expect(lastText(r)).toBe(`"banner.png" is not stored on Discord's attachment servers, so Limner did not download it. Attach the image to your message instead.`);
+    expect(lastText(r)).toBe(
+      `"banner.png" is not stored on Discord's attachment servers, so Limner did not download it. Attach the image to your message instead.`,
+    );
     expect(elsewhere.hits).toBe(0);
   });
 
   it('follows no redirect from an attachment host', async () => {
     const reply = await h.discord.postUserMessage({
-      channelId: h.channels.general, user: h.users.ana, content: 'add this banner', replyTo: picture.id,
+      channelId: h.channels.general,
+      user: h.users.ana,
+      content: 'add this banner',
+      replyTo: picture.id,
       attachments: [{ filename: 'hop.png', bytes: png, redirectTo: `${elsewhere.url}/banner.png` }],
     });
     const answer = await botReply(reply, (m) => m.content.startsWith('"hop.png"'));
@@ -75,7 +96,10 @@ describe('reference downloads', () => {
   it('counts the references of a reply before downloading any', async () => {
     const before = h.discord.fileRequests.length;
     const reply = await h.discord.postUserMessage({
-      channelId: h.channels.general, user: h.users.ana, content: 'use all of these', replyTo: picture.id,
+      channelId: h.channels.general,
+      user: h.users.ana,
+      content: 'use all of these',
+      replyTo: picture.id,
       attachments: Array.from({ length: 14 }, (_, i) => ({ filename: `ref${i}.png`, bytes: png })),
     });
     const answer = await botReply(reply, (m) => m.content.startsWith('Too many'));
@@ -86,24 +110,47 @@ describe('reference downloads', () => {
 
 describe('forwards', () => {
   it('a forward of a scene picture is not a reply: it asks for no edit', async () => {
-    const forward = await h.discord.postUserMessage({ channelId: h.channels.general, user: h.users.bo, content: '', forwardOf: picture.id });
+    const forward = await h.discord.postUserMessage({
+      channelId: h.channels.general,
+      user: h.users.bo,
+      content: '',
+      forwardOf: picture.id,
+    });
     expect(forward.message_reference).toMatchObject({ type: 1, message_id: picture.id });
     // A reply posted after it is answered, so the forward was seen and passed over by then.
-    const reply = await h.discord.postUserMessage({ channelId: h.channels.general, user: h.users.bo, content: 'make it night', replyTo: picture.id });
+    const reply = await h.discord.postUserMessage({
+      channelId: h.channels.general,
+      user: h.users.bo,
+      content: 'make it night',
+      replyTo: picture.id,
+    });
     await botReply(reply, (m) => m.attachments.length > 0);
     expect(botAnswersTo(forward)).toEqual([]);
   });
 
   it('in a play-by-post channel, a forward of a picture is not taken for an edit request either', async () => {
-    await (await h.scene('link', { source: 'channel' }, { user: h.users.gm })).waitUntil((r) => /turns so far/.test(r.original?.content ?? ''), 15_000);
+    await (
+      await h.scene('link', { source: 'channel' }, { user: h.users.gm })
+    ).waitUntil((r) => /turns so far/.test(r.original?.content ?? ''), 15_000);
     const campaign = channelCampaignId(h.channels.campaign);
-    const story = await h.discord.postUserMessage({ channelId: h.channels.campaign, user: h.users.ana, content: 'The bridge gives way under the troll.' });
-    await vi.waitFor(async () => expect((await h.limner.campaigns.load(campaign)).transcript.entries.map((e) => e.messageId)).toEqual([story.id]));
+    const story = await h.discord.postUserMessage({
+      channelId: h.channels.campaign,
+      user: h.users.ana,
+      content: 'The bridge gives way under the troll.',
+    });
+    await vi.waitFor(async () =>
+      expect((await h.limner.campaigns.load(campaign)).transcript.entries.map((e) => e.messageId)).toEqual([story.id]),
+    );
     const shown = await generate(h.users.ana, h.channels.campaign);
 
     const forward = await h.discord.postUserMessage({ channelId: h.channels.campaign, user: h.users.bo, content: '', forwardOf: shown.id });
     const menu = await h.discord.sendCommand({
-      guildId: h.guildId, channelId: h.channels.campaign, user: h.users.bo, name: 'Illustrate this message', commandType: 3, targetId: forward.id,
+      guildId: h.guildId,
+      channelId: h.channels.campaign,
+      user: h.users.bo,
+      name: 'Illustrate this message',
+      commandType: 3,
+      targetId: forward.id,
     });
     const r = await menu.waitUntil(answered, 15_000);
     expect(lastText(r)).toBe('That message is not part of the story: it has no text to read.');

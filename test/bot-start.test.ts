@@ -16,7 +16,12 @@ async function script(file: string, env: Record<string, string>): Promise<{ code
   try {
     const out = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, file)], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', LIMNER_CAMPAIGNS_DIR: tmp.dir, LIMNER_CONFIG: path.join(ROOT, 'test/support/test-config.yaml'), ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        LIMNER_CAMPAIGNS_DIR: tmp.dir,
+        LIMNER_CONFIG: path.join(ROOT, 'test/support/test-config.yaml'),
+        ...env,
+      },
       timeout: 20_000,
     });
     return { code: 0, ...out };
@@ -61,7 +66,18 @@ describe('npm run deploy-commands', () => {
     const [scene, menu] = discord.registeredCommands(guildId);
     expect(menu).toMatchObject({ name: 'Illustrate this message', type: 3 });
     expect(scene.name).toBe('scene');
-    expect(scene.options.map((o: { name: string }) => o.name)).toEqual(['current', 'turn', 'best', 'edit', 'gallery', 'export', 'usage', 'link', 'unlink', 'character']);
+    expect(scene.options.map((o: { name: string }) => o.name)).toEqual([
+      'current',
+      'turn',
+      'best',
+      'edit',
+      'gallery',
+      'export',
+      'usage',
+      'link',
+      'unlink',
+      'character',
+    ]);
     const turn = scene.options.find((o: { name: string }) => o.name === 'turn');
     expect(turn.options[0]).toMatchObject({ name: 'number', type: 4, required: true, autocomplete: true, min_value: 1 });
     const global = await script('commands/bot/deploy.ts', env);

@@ -33,19 +33,25 @@ describe('linking', () => {
   });
 
   it('lets only Manage Server link and unlink', async () => {
-    const refused = await (await h.scene('link', { campaign: 'kraghammer' }, { user: h.users.ana, channelId: h.channels.general })).acknowledged();
+    const refused = await (
+      await h.scene('link', { campaign: 'kraghammer' }, { user: h.users.ana, channelId: h.channels.general })
+    ).acknowledged();
     expect(refused.ephemeral).toBe(true);
     expect(refused.original?.content).toMatch(/Only members with \*\*Manage Server\*\*/);
     expect(h.limner.links.get(h.channels.general)).toBeUndefined();
 
-    const linked = await (await h.scene('link', { campaign: 'kraghammer' }, { user: h.users.gm, channelId: h.channels.general })).waitUntil((r) => Boolean(r.original));
+    const linked = await (
+      await h.scene('link', { campaign: 'kraghammer' }, { user: h.users.gm, channelId: h.channels.general })
+    ).waitUntil((r) => Boolean(r.original));
     expect(linked.ephemeral).toBe(false);
     expect(linked.original?.content).toMatch(/now illustrates \*\*Arrival at Kraghammer\*\* \(`kraghammer`, 2,160 turns\)/);
     expect(h.limner.links.get(h.channels.general)).toMatchObject({ campaignId: 'kraghammer', source: 'command' });
 
     const unlinkRefused = await (await h.scene('unlink', {}, { user: h.users.bo, channelId: h.channels.general })).acknowledged();
     expect(unlinkRefused.original?.content).toMatch(/Only members with \*\*Manage Server\*\*/);
-    const unlinked = await (await h.scene('unlink', {}, { user: h.users.gm, channelId: h.channels.general })).waitUntil((r) => Boolean(r.original));
+    const unlinked = await (
+      await h.scene('unlink', {}, { user: h.users.gm, channelId: h.channels.general })
+    ).waitUntil((r) => Boolean(r.original));
     expect(unlinked.original?.content).toBe('This channel is no longer linked to `kraghammer`.');
     expect(h.limner.links.get(h.channels.general)).toBeUndefined();
   });
@@ -88,7 +94,11 @@ describe('/scene current and /scene turn', () => {
     const row = h.limner.images.list('kraghammer' as never).at(-1)!;
     expect(embed.description).toBe(row.prompt);
     expect(row.requestedBy).toBe(h.users.ana.id);
-    const recorded = h.limner.store.db.select().from(sceneMessages).all().find((m) => m.messageId === message.id);
+    const recorded = h.limner.store.db
+      .select()
+      .from(sceneMessages)
+      .all()
+      .find((m) => m.messageId === message.id);
     expect(recorded).toMatchObject({ imageId: row.id, channelId: h.channels.campaign, guildId: h.guildId });
     const textCall = h.gemini.requests.find((q) => !q.model.includes('image'))!;
     expect(JSON.stringify(textCall.body).match(/\[Turn \d+\]/g)).toEqual(['[Turn 2157]', '[Turn 2158]', '[Turn 2159]', '[Turn 2160]']);
@@ -96,7 +106,10 @@ describe('/scene current and /scene turn', () => {
 
   it('/scene turn autocompletes previews and illustrates the chosen turn', async () => {
     const choices = (await h.autocomplete('turn', { name: 'number', value: '150', type: 4 })).autocompleteChoices!;
-    expect(choices[0]).toEqual({ name: 'Turn 150 · MATT: "Of course. Patrons that come and drop coin like that are welcome any time."', value: 150 });
+    expect(choices[0]).toEqual({
+      name: 'Turn 150 · MATT: "Of course. Patrons that come and drop coin like that are welcome any time."',
+      value: 150,
+    });
     expect(choices.map((c) => c.value)).toEqual([150, 1500, 1501, 1502, 1503, 1504, 1505, 1506, 1507, 1508, 1509]);
     expect(choices.every((c) => c.name.length <= 100)).toBe(true);
     expect(choices.find((c) => c.value === 1500)!.name).toMatch(/^Turn 1500 · LIAM: While he is talking I take a flask.*…$/);
@@ -144,7 +157,9 @@ describe('failures and load', () => {
     const limit = 60_000;
     const r = await (await h.scene('turn', { number: 77 }, { attachmentSizeLimit: limit })).waitUntil(finished, 15_000);
     const message = r.original!;
-    expect(message.content).toMatch(/^Showing a compressed preview \((WEBP|JPEG), [\d.]+ MB\): the full PNG \([\d.]+ MB\) is kept for export\.$/);
+    expect(message.content).toMatch(
+      /^Showing a compressed preview \((WEBP|JPEG), [\d.]+ MB\): the full PNG \([\d.]+ MB\) is kept for export\.$/,
+    );
     const attachment = message.attachments[0]!;
     expect(attachment.filename).toMatch(/^Arrival_at_Kraghammer_turn_77_specific\.(webp|jpg)$/);
     expect(attachment.size).toBeLessThanOrEqual(limit);
@@ -157,7 +172,10 @@ describe('failures and load', () => {
   it('serves two users at once, each with their own picture', async () => {
     h.gemini.setLatency(150);
     try {
-      const [a, b] = await Promise.all([h.scene('turn', { number: 300 }, { user: h.users.ana }), h.scene('turn', { number: 400 }, { user: h.users.bo })]);
+      const [a, b] = await Promise.all([
+        h.scene('turn', { number: 300 }, { user: h.users.ana }),
+        h.scene('turn', { number: 400 }, { user: h.users.bo }),
+      ]);
       const [ra, rb] = await Promise.all([a.waitUntil(finished, 15_000), b.waitUntil(finished, 15_000)]);
       expect(ra.original!.attachments[0]!.filename).toBe('Arrival_at_Kraghammer_turn_300_specific.png');
       expect(rb.original!.attachments[0]!.filename).toBe('Arrival_at_Kraghammer_turn_400_specific.png');

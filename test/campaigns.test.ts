@@ -44,7 +44,12 @@ describe('transcript.json (autodungeon)', () => {
 
   it('numbers entries without turns in order', () => {
     const t = parseTranscriptJson(
-      JSON.stringify([{ agent: 'dm', content: 'a' }, { agent: 'dm', content: 'b' }, { turn: 7, agent: 'dm', content: 'c' }, { agent: 'dm', content: 'd' }]),
+      JSON.stringify([
+        { agent: 'dm', content: 'a' },
+        { agent: 'dm', content: 'b' },
+        { turn: 7, agent: 'dm', content: 'c' },
+        { agent: 'dm', content: 'd' },
+      ]),
       'transcript.json',
     );
     expect(t.entries.map((e) => e.turn)).toEqual([1, 2, 7, 8]);
@@ -56,7 +61,11 @@ describe('transcript.json (autodungeon)', () => {
     ['unknown field', '[{"agent":"dm","content":"x","mood":"grim"}]', /entry 1: .*mood/],
     ['missing field', '[{"agent":"dm","content":"x"},{"agent":"dm"}]', /entry 2: content/],
     ['zero turn', '[{"turn":0,"agent":"dm","content":"x"}]', /entry 1: turn/],
-    ['turns going back', '[{"turn":5,"agent":"dm","content":"x"},{"turn":3,"agent":"dm","content":"y"}]', /entry 2: turn 3 does not follow turn 5/],
+    [
+      'turns going back',
+      '[{"turn":5,"agent":"dm","content":"x"},{"turn":3,"agent":"dm","content":"y"}]',
+      /entry 2: turn 3 does not follow turn 5/,
+    ],
     ['empty', '[]', /no entries/],
   ])('refuses %s, naming the file and entry', (_name, text, message) => {
     const err = fileError(() => parseTranscriptJson(text, 'transcript.json'));
@@ -136,7 +145,10 @@ describe('CampaignRepository', () => {
     await expect(new CampaignRepository(root).load('broken')).rejects.toThrow(/campaign.yaml: line \d/);
     writeFileSync(path.join(dir, 'campaign.yaml'), 'name: Broken\nartstyle: oil\n');
     await expect(new CampaignRepository(root).load('broken')).rejects.toThrow(/campaign.yaml: .*artstyle/);
-    writeFileSync(path.join(dir, 'campaign.yaml'), 'name: Broken\ncharacters:\n  - name: X\n    description: y\n    reference_image: ../../secret.png\n');
+    writeFileSync(
+      path.join(dir, 'campaign.yaml'),
+      'name: Broken\ncharacters:\n  - name: X\n    description: y\n    reference_image: ../../secret.png\n',
+    );
     await expect(new CampaignRepository(root).load('broken')).rejects.toThrow(/inside the campaign folder/);
     writeFileSync(path.join(dir, 'campaign.yaml'), 'name: Broken\n');
     await expect(new CampaignRepository(root).load('broken')).rejects.toThrow(/no transcript/);
@@ -174,13 +186,26 @@ describe('CRD3 import', () => {
     const entry = episode.entries[multi]!;
     expect(entry.turn).toBe(source.NUMBER + 1);
     expect(entry.speaker).toBe(source.NAMES.join(', '));
-    expect(entry.text).toBe(source.UTTERANCES.map((u) => u.trim()).join(' ').replace(/\s+/g, ' ').trim());
+    expect(entry.text).toBe(
+      source.UTTERANCES.map((u) => u.trim())
+        .join(' ')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    );
   });
 
   it('names the file and turn of a malformed episode', async () => {
     const dir = tmp();
     const file = path.join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ TURNS: [{ NAMES: ['MATT'], UTTERANCES: ['Hi'], NUMBER: 0 }, { NAMES: [], UTTERANCES: ['x'], NUMBER: 1 }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        TURNS: [
+          { NAMES: ['MATT'], UTTERANCES: ['Hi'], NUMBER: 0 },
+          { NAMES: [], UTTERANCES: ['x'], NUMBER: 1 },
+        ],
+      }),
+    );
     await expect(readCrd3Episode(file)).rejects.toThrow(/bad.json: TURNS\[1\]: NAMES/);
     writeFileSync(file, '{"TURNS": [');
     await expect(readCrd3Episode(file)).rejects.toThrow(/bad.json: cannot read a CRD3 episode/);

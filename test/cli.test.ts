@@ -45,7 +45,14 @@ describe('limner CLI', () => {
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
     const result = JSON.parse(out.stdout) as Record<string, unknown>;
-    expect(result).toMatchObject({ campaignId: SAMPLE_CAMPAIGN, turn: 1500, mode: 'specific', model: 'gemini-3.1-flash-image', width: 1376, height: 768 });
+    expect(result).toMatchObject({
+      campaignId: SAMPLE_CAMPAIGN,
+      turn: 1500,
+      mode: 'specific',
+      model: 'gemini-3.1-flash-image',
+      width: 1376,
+      height: 768,
+    });
     expect(result.imagePath).toBe(path.join(campaigns.dir, SAMPLE_CAMPAIGN, 'images', `${String(result.imageId)}.png`));
     const meta = await sharp(result.imagePath as string).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 1376, 768]);
@@ -55,13 +62,20 @@ describe('limner CLI', () => {
     expect(imageCall.body.contents[0].parts[0].text).toBe(result.prompt);
 
     const listed = await limner('images', 'list', '--campaign', SAMPLE_CAMPAIGN, '--json');
-    expect(listed.stdout.trim().split('\n').map((l) => JSON.parse(l).imageId)).toEqual([result.imageId]);
+    expect(
+      listed.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).imageId),
+    ).toEqual([result.imageId]);
   });
 
   it('prints a human summary by default', async () => {
     const out = await limner('scene', 'current', '--campaign', SAMPLE_CAMPAIGN, '--context', '4');
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/^Turn 2,160 · Arrival at Kraghammer \(current\)\nPrompt: .+\nImage: {2}.+\.png \(1376x768, \d+ KiB\)\nModel: {2}gemini-3.1-flash-image · est\. \$0\.0\d+ · id [0-9a-f-]{36}\n$/);
+    expect(out.stdout).toMatch(
+      /^Turn 2,160 · Arrival at Kraghammer \(current\)\nPrompt: .+\nImage: {2}.+\.png \(1376x768, \d+ KiB\)\nModel: {2}gemini-3.1-flash-image · est\. \$0\.0\d+ · id [0-9a-f-]{36}\n$/,
+    );
   });
 
   it('exits non-zero with the user-facing message on stderr', async () => {
@@ -85,7 +99,12 @@ describe('limner CLI', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already exists; pass --force/);
     const list = await limner('campaigns', 'list', '--json');
-    expect(list.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+    expect(
+      list.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
       { id: 'journey-home', name: 'The Journey Home' },
       { id: SAMPLE_CAMPAIGN, name: 'Arrival at Kraghammer' },
     ]);

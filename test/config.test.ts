@@ -28,7 +28,7 @@ function configError(fn: () => unknown): ConfigError {
 
 describe('loadConfig', () => {
   it('loads the defaults with the database under the campaigns folder', () => {
-    const { config, secrets } = loadConfig({ env: {} , localFile: localFile('') });
+    const { config, secrets } = loadConfig({ env: {}, localFile: localFile('') });
     expect(config.generation.image_model).toBe('gemini-3.1-flash-image');
     expect(config.generation.aspect_ratio).toBe('16:9');
     expect(config.generation.image_size).toBe('1K');
@@ -65,7 +65,9 @@ describe('loadConfig', () => {
 
   it('reports every invalid field at once, with its path', () => {
     const file = localFile(
-      ['generation:', '  aspect_ratio: "17:9"', '  turn_radius: -1', '  colour: blue', 'gemini:', '  retry:', '    attempts: many'].join('\n'),
+      ['generation:', '  aspect_ratio: "17:9"', '  turn_radius: -1', '  colour: blue', 'gemini:', '  retry:', '    attempts: many'].join(
+        '\n',
+      ),
     );
     const err = configError(() => loadConfig({ localFile: file, env: {} }));
     const text = err.issues.join('\n');

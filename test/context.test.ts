@@ -19,7 +19,9 @@ describe('context windows', () => {
   });
 
   it('turn N: the entries within the radius, clipped at both ends', () => {
-    expect(turnContext(t2160, 1500, 5).entries.map((e) => e.turn)).toEqual([1495, 1496, 1497, 1498, 1499, 1500, 1501, 1502, 1503, 1504, 1505]);
+    expect(turnContext(t2160, 1500, 5).entries.map((e) => e.turn)).toEqual([
+      1495, 1496, 1497, 1498, 1499, 1500, 1501, 1502, 1503, 1504, 1505,
+    ]);
     expect(turnContext(t2160, 1, 5).entries.map((e) => e.turn)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(turnContext(t2160, 2160, 5).entries.map((e) => e.turn)).toEqual([2155, 2156, 2157, 2158, 2159, 2160]);
     expect(turnContext(transcript([1, 4, 9, 20]), 9, 5).entries.map((e) => e.turn)).toEqual([4, 9]);
@@ -38,7 +40,10 @@ describe('context windows', () => {
 
 describe('withStyle', () => {
   it('appends the art style', () => {
-    expect(withStyle('A dwarf city glows.', 'oil painting', 1900)).toEqual({ prompt: 'A dwarf city glows. Art style: oil painting.', truncated: false });
+    expect(withStyle('A dwarf city glows.', 'oil painting', 1900)).toEqual({
+      prompt: 'A dwarf city glows. Art style: oil painting.',
+      truncated: false,
+    });
   });
   it('cuts the scene at a word boundary so the style survives', () => {
     const scene = 'word '.repeat(600).trim();

@@ -4,9 +4,24 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, ChannelType, Client, DiscordAPIError, Events,
-  GatewayIntentBits, LabelBuilder, MessageFlags, ModalBuilder, REST, Routes, TextInputBuilder, TextInputStyle,
-  type Interaction, type Message,
+  ActionRowBuilder,
+  AttachmentBuilder,
+  ButtonBuilder,
+  ButtonStyle,
+  ChannelType,
+  Client,
+  DiscordAPIError,
+  Events,
+  GatewayIntentBits,
+  LabelBuilder,
+  MessageFlags,
+  ModalBuilder,
+  REST,
+  Routes,
+  TextInputBuilder,
+  TextInputStyle,
+  type Interaction,
+  type Message,
 } from 'discord.js';
 import { DiscordEmulator, type EmulatorUser } from './emulators/discord/server.ts';
 
@@ -27,7 +42,9 @@ const userMessages: Message[] = [];
 async function onInteraction(i: Interaction): Promise<void> {
   if (i.isAutocomplete()) {
     const typed = String(i.options.getFocused()).toLowerCase();
-    await i.respond(['Tavern', 'Harbour', 'Tower'].filter((s) => s.toLowerCase().startsWith(typed)).map((s) => ({ name: s, value: s.toLowerCase() })));
+    await i.respond(
+      ['Tavern', 'Harbour', 'Tower'].filter((s) => s.toLowerCase().startsWith(typed)).map((s) => ({ name: s, value: s.toLowerCase() })),
+    );
   } else if (i.isButton()) {
     await i.update({ content: `Approved by ${i.user.username}`, components: [] });
   } else if (i.isModalSubmit()) {
@@ -35,7 +52,12 @@ async function onInteraction(i: Interaction): Promise<void> {
   } else if (i.isChatInputCommand()) {
     switch (i.commandName) {
       case 'illustrate':
-        Object.assign(seen, { limit: i.attachmentSizeLimit, sub: i.options.getSubcommand(), turn: i.options.getInteger('number'), commandId: i.commandId });
+        Object.assign(seen, {
+          limit: i.attachmentSizeLimit,
+          sub: i.options.getSubcommand(),
+          turn: i.options.getInteger('number'),
+          commandId: i.commandId,
+        });
         await i.deferReply();
         await i.editReply('Rendering… 1/2');
         await i.editReply('Rendering… 2/2');
@@ -56,13 +78,24 @@ async function onInteraction(i: Interaction): Promise<void> {
       case 'panel':
         await i.reply({
           content: 'Approve?',
-          components: [new ActionRowBuilder<ButtonBuilder>().addComponents(new ButtonBuilder().setCustomId('approve').setLabel('Approve').setStyle(ButtonStyle.Success))],
+          components: [
+            new ActionRowBuilder<ButtonBuilder>().addComponents(
+              new ButtonBuilder().setCustomId('approve').setLabel('Approve').setStyle(ButtonStyle.Success),
+            ),
+          ],
         });
         break;
       case 'describe':
-        await i.showModal(new ModalBuilder().setCustomId('describe').setTitle('Describe the scene').addLabelComponents(
-          new LabelBuilder().setLabel('Prompt').setTextInputComponent(new TextInputBuilder().setCustomId('prompt').setStyle(TextInputStyle.Paragraph)),
-        ));
+        await i.showModal(
+          new ModalBuilder()
+            .setCustomId('describe')
+            .setTitle('Describe the scene')
+            .addLabelComponents(
+              new LabelBuilder()
+                .setLabel('Prompt')
+                .setTextInputComponent(new TextInputBuilder().setCustomId('prompt').setStyle(TextInputStyle.Paragraph)),
+            ),
+        );
         break;
     }
   }
@@ -107,19 +140,37 @@ describe('discord emulator with a real discord.js client', () => {
 
   it('stores commands registered over REST and uses their ids', async () => {
     const rest = new REST({ api: emu.apiBase }).setToken(emu.token);
-    const body = [{ name: 'illustrate', description: 'Draw a turn', options: [{ type: 1, name: 'turn', description: 'A turn', options: [{ type: 4, name: 'number', description: 'n' }] }] }];
-    const stored = (await rest.put(Routes.applicationGuildCommands(emu.applicationId, guildId), { body })) as Array<{ id: string; name: string }>;
+    const body = [
+      {
+        name: 'illustrate',
+        description: 'Draw a turn',
+        options: [{ type: 1, name: 'turn', description: 'A turn', options: [{ type: 4, name: 'number', description: 'n' }] }],
+      },
+    ];
+    const stored = (await rest.put(Routes.applicationGuildCommands(emu.applicationId, guildId), { body })) as Array<{
+      id: string;
+      name: string;
+    }>;
     expect(stored.map((c) => c.name)).toEqual(['illustrate']);
     expect(emu.registeredCommands(guildId)[0]?.id).toBe(stored[0]?.id);
     await expect(new REST({ api: emu.apiBase }).setToken('wrong').get(Routes.user('@me'))).rejects.toMatchObject({ status: 401 });
   });
 
   it('runs a deferred slash command with progress edits and a PNG', async () => {
-    const h = await emu.sendCommand({ ...at(), name: 'illustrate', attachmentSizeLimit: 8_000_000, options: [{ type: 1, name: 'turn', options: [{ type: 4, name: 'number', value: 1500 }] }] });
+    const h = await emu.sendCommand({
+      ...at(),
+      name: 'illustrate',
+      attachmentSizeLimit: 8_000_000,
+      options: [{ type: 1, name: 'turn', options: [{ type: 4, name: 'number', value: 1500 }] }],
+    });
     const r = await h.waitUntil((x) => (x.original?.attachments.length ?? 0) > 0);
     expect(seen).toMatchObject({ limit: 8_000_000, sub: 'turn', turn: 1500, commandId: emu.registeredCommands(guildId)[0]?.id });
     expect(r.callbacks.map((c) => c.type)).toEqual([5]);
-    expect(r.history.map((s) => [s.content, s.attachments])).toEqual([['Rendering… 1/2', []], ['Rendering… 2/2', []], ['Done', ['scene.png']]]);
+    expect(r.history.map((s) => [s.content, s.attachments])).toEqual([
+      ['Rendering… 1/2', []],
+      ['Rendering… 2/2', []],
+      ['Done', ['scene.png']],
+    ]);
     const file = r.original!.attachments[0]!;
     expect(file).toMatchObject({ filename: 'scene.png', width: 1, height: 1, content_type: 'image/png' });
     const res = await fetch(file.url);
@@ -133,12 +184,19 @@ describe('discord emulator with a real discord.js client', () => {
     expect(r.ephemeral).toBe(true);
     expect(r.original?.flags).toBe(MessageFlags.Ephemeral);
     expect(emu.messages(channelId).some((m) => m.id === r.original?.id)).toBe(false);
-    const again = new REST({ api: emu.apiBase }).post(Routes.interactionCallback(r.interactionId, r.token), { body: { type: 4, data: { content: 'again' } }, auth: false });
+    const again = new REST({ api: emu.apiBase }).post(Routes.interactionCallback(r.interactionId, r.token), {
+      body: { type: 4, data: { content: 'again' } },
+      auth: false,
+    });
     await expect(again).rejects.toMatchObject({ code: 40060, status: 400 });
   });
 
   it('captures autocomplete choices', async () => {
-    const h = await emu.sendAutocomplete({ ...at(), name: 'illustrate', options: [{ type: 1, name: 'turn', options: [{ type: 3, name: 'scene', value: 'ta', focused: true }] }] });
+    const h = await emu.sendAutocomplete({
+      ...at(),
+      name: 'illustrate',
+      options: [{ type: 1, name: 'turn', options: [{ type: 3, name: 'scene', value: 'ta', focused: true }] }],
+    });
     expect((await h.acknowledged()).autocompleteChoices).toEqual([{ name: 'Tavern', value: 'tavern' }]);
   });
 
@@ -154,14 +212,22 @@ describe('discord emulator with a real discord.js client', () => {
   it('shows a modal and reads the submitted text input', async () => {
     const shown = await (await emu.sendCommand({ ...at(), name: 'describe' })).acknowledged();
     expect(shown.modal).toMatchObject({ custom_id: 'describe', title: 'Describe the scene' });
-    const r = await (await emu.submitModal({ ...at(), customId: 'describe', fields: { prompt: 'A misty harbour at dawn' } })).acknowledged();
+    const r = await (
+      await emu.submitModal({ ...at(), customId: 'describe', fields: { prompt: 'A misty harbour at dawn' } })
+    ).acknowledged();
     expect(r.original?.content).toBe('Prompt: A misty harbour at dawn');
   });
 
   it('delivers a user reply with an attachment the bot can download', async () => {
     const botMessage = emu.messages(channelId).find((m) => m.author.id === emu.botUser.id)!;
     const notes = Buffer.from('The party enters the crypt.');
-    const sent = await emu.postUserMessage({ channelId, user: gm, content: 'add this', replyTo: botMessage.id, attachments: [{ filename: 'notes.txt', bytes: notes }] });
+    const sent = await emu.postUserMessage({
+      channelId,
+      user: gm,
+      content: 'add this',
+      replyTo: botMessage.id,
+      attachments: [{ filename: 'notes.txt', bytes: notes }],
+    });
     const m = await emu.waitFor(() => userMessages.find((x) => x.id === sent.id), { label: 'messageCreate' });
     expect(m.reference?.messageId).toBe(botMessage.id);
     expect(m.content).toBe('add this');
@@ -172,8 +238,11 @@ describe('discord emulator with a real discord.js client', () => {
 
   it('rejects an upload over the interaction attachment limit with 40005, then follows up', async () => {
     const h = await emu.sendCommand({
-      ...at(), name: 'upload', attachmentSizeLimit: 1024,
-      options: [{ type: 11, name: 'transcript', value: 0 }], attachments: [{ filename: 'session.txt', bytes: Buffer.from('Session 12') }],
+      ...at(),
+      name: 'upload',
+      attachmentSizeLimit: 1024,
+      options: [{ type: 11, name: 'transcript', value: 0 }],
+      attachments: [{ filename: 'session.txt', bytes: Buffer.from('Session 12') }],
     });
     const r = await h.waitUntil((x) => x.followUps.length > 0);
     expect(seen.transcript).toBe('Session 12');

@@ -37,12 +37,28 @@ const meta = {
 
 describe('checkImageStore', () => {
   it('reports nothing on a clean store', async () => {
-    await images.save({ png: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer(), width: 8, height: 8 }, meta);
-    expect(await checkImageStore(store, tmp.dir, { fix: true, minAgeMs: 0 })).toEqual({ tempFiles: [], unrecordedImages: [], missingFiles: [], actions: [] });
+    await images.save(
+      {
+        png: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } })
+          .png()
+          .toBuffer(),
+        width: 8,
+        height: 8,
+      },
+      meta,
+    );
+    expect(await checkImageStore(store, tmp.dir, { fix: true, minAgeMs: 0 })).toEqual({
+      tempFiles: [],
+      unrecordedImages: [],
+      missingFiles: [],
+      actions: [],
+    });
   });
 
   it('finds each kind of debris; --fix deletes temporary files, keeps unrecorded pictures in lost+found and never touches rows', async () => {
-    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } })
+      .png()
+      .toBuffer();
     const kept = await images.save({ png, width: 8, height: 8 }, meta);
     const gone = await images.save({ png, width: 8, height: 8 }, meta);
     rmSync(images.absolutePath(gone.imagePath));

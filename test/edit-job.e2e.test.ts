@@ -25,9 +25,14 @@ describe('edits as jobs', () => {
       name: 'scene',
       options: [{ type: 1, name: 'edit', options: [{ type: 3, name: 'prompt', value: prompt }] }],
     });
-  const jobIds = (kind: string) => (h.limner.store.sqlite.prepare('select id from jobs where kind = ? order by created_at').all(kind) as Array<{ id: string }>).map((r) => r.id);
+  const jobIds = (kind: string) =>
+    (h.limner.store.sqlite.prepare('select id from jobs where kind = ? order by created_at').all(kind) as Array<{ id: string }>).map(
+      (r) => r.id,
+    );
   const usageRows = (purpose: string) =>
-    h.limner.store.sqlite.prepare('select job_id as jobId, guild_id as guildId, channel_id as channelId from usage where purpose = ? order by id').all(purpose) as Array<{
+    h.limner.store.sqlite
+      .prepare('select job_id as jobId, guild_id as guildId, channel_id as channelId from usage where purpose = ? order by id')
+      .all(purpose) as Array<{
       jobId: string | null;
       guildId: string | null;
       channelId: string | null;
@@ -45,17 +50,28 @@ describe('edits as jobs', () => {
 
     const imageId = await h.discord.waitFor(() => h.limner.links.imageOfMessage(edited.original!.id), { label: 'the edited picture' });
     const rerolled = await (
-      await h.discord.clickButton({ guildId: h.guildId, channelId: h.channels.campaign, user: ana, messageId: edited.original!.id, customId: `scene-reroll:${imageId}` })
+      await h.discord.clickButton({
+        guildId: h.guildId,
+        channelId: h.channels.campaign,
+        user: ana,
+        messageId: edited.original!.id,
+        customId: `scene-reroll:${imageId}`,
+      })
     ).waitUntil(finished, 15_000);
     expect(rerolled.original?.attachments).toHaveLength(1);
     expect(usageRows('edit')[1]).toEqual({ jobId: jobIds('scene edit')[1], ...where });
 
-    const reply = await h.discord.postUserMessage({ channelId: h.channels.campaign, user: ana, content: `<@${h.discord.botUser.id}> add rain`, replyTo: edited.original!.id });
+    const reply = await h.discord.postUserMessage({
+      channelId: h.channels.campaign,
+      user: ana,
+      content: `<@${h.discord.botUser.id}> add rain`,
+      replyTo: edited.original!.id,
+    });
     await h.discord.waitFor(() => usageRows('edit')[2], { timeoutMs: 15_000, label: `usage of the reply ${reply.id}` });
     expect(usageRows('edit')[2]).toEqual({ jobId: jobIds('scene reply-edit')[0], ...where });
   });
 
-  it('stops an edit\'s hanging Gemini call when the job is stopped at shutdown', async () => {
+  it("stops an edit's hanging Gemini call when the job is stopped at shutdown", async () => {
     const { bo } = h.users;
     await (await h.scene('current', { context: 3 }, { user: bo })).waitUntil(finished, 15_000);
     h.gemini.enqueue({ kind: 'hang' }, { model: /image/ });

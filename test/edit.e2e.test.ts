@@ -23,7 +23,9 @@ const lastText = (r: InteractionResult) => (r.followUps.at(-1) ?? r.original)?.c
 const privately = (r: InteractionResult) => r.ephemeral || Boolean((r.followUps.at(-1)?.flags ?? 0) & EPHEMERAL);
 
 function solidPng(width: number, height: number, rgb: [number, number, number]): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
+    .png()
+    .toBuffer();
 }
 
 /** Loopback harness helpers shared by both harnesses (without and with Message Content). */
@@ -106,7 +108,10 @@ describe('editing without the Message Content intent', () => {
       { turn: 1, speaker: 'GM', text: 'You push open the door of a smoky tavern.' },
       { turn: 2, speaker: 'ANA', text: 'I order the house ale.' },
     ]);
-    for (const [channelId, campaign] of [[h.channels.campaign, 'kraghammer'], [h.channels.general, 'tavern']] as const) {
+    for (const [channelId, campaign] of [
+      [h.channels.campaign, 'kraghammer'],
+      [h.channels.general, 'tavern'],
+    ] as const) {
       await (await h.scene('link', { campaign }, { user: h.users.gm, channelId })).waitUntil((r) => Boolean(r.original));
     }
   }, 30_000);
@@ -119,7 +124,9 @@ describe('editing without the Message Content intent', () => {
     const { ana } = h.users;
     const first = await t.generate(ana);
     expect(t.session(ana)).toMatchObject({ currentImageId: first.image.id });
-    expect(first.message.components[0].components.map((b: { label: string; disabled?: boolean }) => [b.label, Boolean(b.disabled)])).toEqual([
+    expect(
+      first.message.components[0].components.map((b: { label: string; disabled?: boolean }) => [b.label, Boolean(b.disabled)]),
+    ).toEqual([
       ['Edit', false],
       ['Reroll', false],
       ['Undo', true],
@@ -127,7 +134,14 @@ describe('editing without the Message Content intent', () => {
 
     h.gemini.reset();
     const one = await t.edited(ana, 'make it night');
-    expect(one.image).toMatchObject({ parentImageId: first.image.id, mode: 'edit', prompt: 'make it night', textModel: null, turn: first.image.turn, requestedBy: ana.id });
+    expect(one.image).toMatchObject({
+      parentImageId: first.image.id,
+      mode: 'edit',
+      prompt: 'make it night',
+      textModel: null,
+      turn: first.image.turn,
+      requestedBy: ana.id,
+    });
     expect(t.session(ana)).toMatchObject({ currentImageId: one.image.id });
     expect(t.textCalls()).toHaveLength(0);
     const [call] = t.imageCalls();
@@ -153,8 +167,14 @@ describe('editing without the Message Content intent', () => {
       (await referencePng(portrait, MAX_PIXELS)).toString('base64'),
       (await userReferencePng({ name: 'lantern.png', bytes: lantern }, MAX_PIXELS)).toString('base64'),
     ]);
-    const ledger = h.limner.store.db.select().from(usage).all().filter((u) => u.imageId === two.image.id);
-    expect(ledger).toMatchObject([{ purpose: 'edit', userId: ana.id, campaignId: 'kraghammer', channelId: h.channels.campaign, images: 1 }]);
+    const ledger = h.limner.store.db
+      .select()
+      .from(usage)
+      .all()
+      .filter((u) => u.imageId === two.image.id);
+    expect(ledger).toMatchObject([
+      { purpose: 'edit', userId: ana.id, campaignId: 'kraghammer', channelId: h.channels.campaign, images: 1 },
+    ]);
   });
 
   it('replaces the session when the user generates again', async () => {
@@ -166,7 +186,7 @@ describe('editing without the Message Content intent', () => {
     expect(next.image).toMatchObject({ parentImageId: fresh.image.id, turn: 1500 });
   });
 
-  it('applies two edits sent at once one after the other, the second to the first one\'s result', async () => {
+  it("applies two edits sent at once one after the other, the second to the first one's result", async () => {
     const { ana } = h.users;
     const base = await t.generate(ana);
     h.gemini.reset();
@@ -205,7 +225,12 @@ describe('editing without the Message Content intent', () => {
       });
       const answer = await t.botReplyTo(reply);
       const made = await t.pictureOf(answer);
-      expect(made).toMatchObject({ parentImageId: shown.image.id, mode: 'edit', prompt: 'put a blue banner on the wall', requestedBy: bo.id });
+      expect(made).toMatchObject({
+        parentImageId: shown.image.id,
+        mode: 'edit',
+        prompt: 'put a blue banner on the wall',
+        requestedBy: bo.id,
+      });
       // The replier's session moves; the picture's owner keeps theirs.
       expect(t.session(bo)?.currentImageId).toBe(made.id);
       expect(t.session(ana)?.currentImageId).toBe(shown.image.id);
@@ -213,30 +238,59 @@ describe('editing without the Message Content intent', () => {
       expect(answer.components[0].components).toHaveLength(3);
       const sent = parts(t.imageCalls()[0]!);
       expect(sent[1]!.inlineData!.data).toBe((await t.fileBytes(shown.image)).toString('base64'));
-      expect(sent.at(-1)!.inlineData!.data).toBe((await userReferencePng({ name: 'banner.png', bytes: sketch }, MAX_PIXELS)).toString('base64'));
+      expect(sent.at(-1)!.inlineData!.data).toBe(
+        (await userReferencePng({ name: 'banner.png', bytes: sketch }, MAX_PIXELS)).toString('base64'),
+      );
       expect(sent).toHaveLength(4);
 
       // A reply to the reply's picture continues the lineage.
-      const again = await h.discord.postUserMessage({ channelId: h.channels.campaign, user: bo, content: `<@${h.discord.botUser.id}> now at dusk`, replyTo: answer.id });
+      const again = await h.discord.postUserMessage({
+        channelId: h.channels.campaign,
+        user: bo,
+        content: `<@${h.discord.botUser.id}> now at dusk`,
+        replyTo: answer.id,
+      });
       const second = await t.pictureOf(await t.botReplyTo(again));
       expect(second).toMatchObject({ parentImageId: made.id, prompt: 'now at dusk' });
     });
 
-    it("says it cannot read a reply that does not mention it, and ignores replies to other messages and plain messages", async () => {
+    it('says it cannot read a reply that does not mention it, and ignores replies to other messages and plain messages', async () => {
       const { ana } = h.users;
       const shown = await t.generate(ana);
       h.gemini.reset();
-      const silent = await h.discord.postUserMessage({ channelId: h.channels.campaign, user: ana, content: 'make it snow', replyTo: shown.message.id, mentionsBot: false });
+      const silent = await h.discord.postUserMessage({
+        channelId: h.channels.campaign,
+        user: ana,
+        content: 'make it snow',
+        replyTo: shown.message.id,
+        mentionsBot: false,
+      });
       const hint = await t.botReplyTo(silent, () => true);
       expect(hint.content).toBe(UNREADABLE_REPLY);
 
       const linkMessage = h.discord.messages(h.channels.campaign).find((m) => m.content.startsWith('This channel now illustrates'))!;
-      const other = await h.discord.postUserMessage({ channelId: h.channels.campaign, user: ana, content: 'cool', replyTo: linkMessage.id });
-      const plain = await h.discord.postUserMessage({ channelId: h.channels.campaign, user: ana, content: `<@${h.discord.botUser.id}> hello` });
+      const other = await h.discord.postUserMessage({
+        channelId: h.channels.campaign,
+        user: ana,
+        content: 'cool',
+        replyTo: linkMessage.id,
+      });
+      const plain = await h.discord.postUserMessage({
+        channelId: h.channels.campaign,
+        user: ana,
+        content: `<@${h.discord.botUser.id}> hello`,
+      });
       // A later reply that is handled proves the earlier ones were seen and passed over.
-      const handled = await h.discord.postUserMessage({ channelId: h.channels.campaign, user: ana, content: 'add rain', replyTo: shown.message.id });
+      const handled = await h.discord.postUserMessage({
+        channelId: h.channels.campaign,
+        user: ana,
+        content: 'add rain',
+        replyTo: shown.message.id,
+      });
       await t.botReplyTo(handled);
-      const answered = h.discord.messages(h.channels.campaign).filter((m) => [other.id, plain.id].includes(m.message_reference?.message_id ?? ''));
+      const answered = h.discord
+        .messages(h.channels.campaign)
+        .filter((m) => [other.id, plain.id].includes(m.message_reference?.message_id ?? ''));
       expect(answered).toEqual([]);
       expect(t.imageCalls()).toHaveLength(1);
     });
@@ -244,11 +298,21 @@ describe('editing without the Message Content intent', () => {
     it('answers an empty reply and a failing edit in the reply thread', async () => {
       const { ana } = h.users;
       const shown = await t.generate(ana);
-      const empty = await h.discord.postUserMessage({ channelId: h.channels.campaign, user: ana, content: `<@${h.discord.botUser.id}>`, replyTo: shown.message.id });
+      const empty = await h.discord.postUserMessage({
+        channelId: h.channels.campaign,
+        user: ana,
+        content: `<@${h.discord.botUser.id}>`,
+        replyTo: shown.message.id,
+      });
       expect((await t.botReplyTo(empty, () => true)).content).toMatch(/^The edit prompt is empty/);
 
       for (let i = 0; i < 3; i++) h.gemini.enqueue({ kind: 'status', status: 500 }, { model: /image/ });
-      const failing = await h.discord.postUserMessage({ channelId: h.channels.campaign, user: ana, content: 'add a dragon', replyTo: shown.message.id });
+      const failing = await h.discord.postUserMessage({
+        channelId: h.channels.campaign,
+        user: ana,
+        content: 'add a dragon',
+        replyTo: shown.message.id,
+      });
       const answer = await t.botReplyTo(failing, (m) => m.content.startsWith('Image generation failed'));
       expect(answer.content).toMatch(/^Image generation failed\. Please try again\. \(error id `[0-9a-f]{8}`\)$/);
       expect(t.session(ana)?.currentImageId).toBe(shown.image.id);
@@ -317,7 +381,13 @@ describe('editing without the Message Content intent', () => {
       h.gemini.reset();
       const r = await (await t.click(ana, shown.message, `scene-reroll:${shown.image.id}`)).waitUntil(finished, 15_000);
       const made = await t.pictureOf(r.original!);
-      expect(made).toMatchObject({ prompt: shown.image.prompt, turn: 900, mode: 'specific', parentImageId: null, textModel: shown.image.textModel });
+      expect(made).toMatchObject({
+        prompt: shown.image.prompt,
+        turn: 900,
+        mode: 'specific',
+        parentImageId: null,
+        textModel: shown.image.textModel,
+      });
       expect(made.id).not.toBe(shown.image.id);
       expect(r.original!.embeds[0].title).toBe('Turn 900 · rerolled');
       expect(t.textCalls()).toHaveLength(0);
@@ -336,7 +406,9 @@ describe('editing without the Message Content intent', () => {
       expect(made).toMatchObject({ parentImageId: base.image.id, prompt: 'give the goliath this shield', mode: 'edit' });
       const sent = parts(t.imageCalls()[0]!);
       expect(sent[1]!.inlineData!.data).toBe((await t.fileBytes(base.image)).toString('base64'));
-      expect(sent.at(-1)!.inlineData!.data).toBe((await userReferencePng({ name: 'shield.png', bytes: shield }, MAX_PIXELS)).toString('base64'));
+      expect(sent.at(-1)!.inlineData!.data).toBe(
+        (await userReferencePng({ name: 'shield.png', bytes: shield }, MAX_PIXELS)).toString('base64'),
+      );
     });
 
     it('Undo walks the session back to the first picture and shows each one again', async () => {
@@ -396,9 +468,21 @@ describe('editing without the Message Content intent', () => {
     });
 
     it.each([
-      ['a file that is not an image', { filename: 'notes.txt', bytes: Buffer.from('a lantern, please') }, /^"notes\.txt" is not an image Limner can use as a reference/],
-      ['bytes that do not decode', { filename: 'broken.png', bytes: Buffer.from('not really a png') }, /^"broken\.png" is not an image Limner can use as a reference/],
-      ['a file over the byte limit', { filename: 'huge.png', bytes: Buffer.alloc(MAX_ATTACHMENT_BYTES + 1) }, /^"huge\.png" is too large: reference images can be at most 0\.2 MB\.$/],
+      [
+        'a file that is not an image',
+        { filename: 'notes.txt', bytes: Buffer.from('a lantern, please') },
+        /^"notes\.txt" is not an image Limner can use as a reference/,
+      ],
+      [
+        'bytes that do not decode',
+        { filename: 'broken.png', bytes: Buffer.from('not really a png') },
+        /^"broken\.png" is not an image Limner can use as a reference/,
+      ],
+      [
+        'a file over the byte limit',
+        { filename: 'huge.png', bytes: Buffer.alloc(MAX_ATTACHMENT_BYTES + 1) },
+        /^"huge\.png" is too large: reference images can be at most 0\.2 MB\.$/,
+      ],
     ])('refuses %s as a reference', async (_name, file, message) => {
       await t.generate(h.users.ana);
       h.gemini.reset();
@@ -414,7 +498,9 @@ describe('editing without the Message Content intent', () => {
       h.gemini.reset();
       const wide = await solidPng(2000, 1100, [0, 0, 0]);
       expect(wide.byteLength).toBeLessThan(MAX_ATTACHMENT_BYTES);
-      const r = await (await t.sceneEdit(ana, 'add this', { reference: { filename: 'wide.png', bytes: wide } })).waitUntil(finished, 15_000);
+      const r = await (
+        await t.sceneEdit(ana, 'add this', { reference: { filename: 'wide.png', bytes: wide } })
+      ).waitUntil(finished, 15_000);
       expect(privately(r)).toBe(true);
       expect(lastText(r)).toBe('"wide.png" has too many pixels: reference images can have at most 2,000,000 (width × height).');
       expect(t.imageCalls()).toHaveLength(0);
@@ -452,7 +538,13 @@ describe('reply-to-edit with the Message Content intent', () => {
   it('edits on any reply to a scene picture, even one that does not mention the bot', async () => {
     const { ana } = h.users;
     const shown = await t.generate(ana);
-    const reply = await h.discord.postUserMessage({ channelId: h.channels.campaign, user: ana, content: 'make the sky green', replyTo: shown.message.id, mentionsBot: false });
+    const reply = await h.discord.postUserMessage({
+      channelId: h.channels.campaign,
+      user: ana,
+      content: 'make the sky green',
+      replyTo: shown.message.id,
+      mentionsBot: false,
+    });
     const answer = await t.botReplyTo(reply);
     const made = await t.pictureOf(answer);
     expect(made).toMatchObject({ parentImageId: shown.image.id, prompt: 'make the sky green' });

@@ -11,13 +11,15 @@ describe('KeyedSerialQueue', () => {
   it('runs tasks of one key one after another, other keys alongside, and survives a failed task', async () => {
     const queue = new KeyedSerialQueue();
     const log: string[] = [];
-    const task = (name: string, ms: number, fail = false) => async () => {
-      log.push(`${name} start`);
-      await new Promise((r) => setTimeout(r, ms));
-      log.push(`${name} end`);
-      if (fail) throw new Error(name);
-      return name;
-    };
+    const task =
+      (name: string, ms: number, fail = false) =>
+      async () => {
+        log.push(`${name} start`);
+        await new Promise((r) => setTimeout(r, ms));
+        log.push(`${name} end`);
+        if (fail) throw new Error(name);
+        return name;
+      };
     const a1 = queue.run('a', task('a1', 30, true));
     const a2 = queue.run('a', task('a2', 5));
     const b1 = queue.run('b', task('b1', 5));
@@ -79,7 +81,12 @@ describe('downloading attachments', () => {
 
   const origins = new Set<string>();
   const limits = { maxBytes: 64 * 1024, timeoutMs: 300, origins };
-  const attachment = (name: string, size = 8, contentType: string | null = 'image/png') => ({ name, url: `${base}/${name}`, size, contentType });
+  const attachment = (name: string, size = 8, contentType: string | null = 'image/png') => ({
+    name,
+    url: `${base}/${name}`,
+    size,
+    contentType,
+  });
 
   it('downloads from the payload URL', async () => {
     expect(await downloadAttachment(attachment('ok.png'), limits)).toEqual({ name: 'ok.png', bytes: png });
@@ -88,7 +95,9 @@ describe('downloading attachments', () => {
   it('refuses what the payload announces as too large or not an image before downloading', async () => {
     const before = hits;
     await expect(downloadAttachment(attachment('ok.png', limits.maxBytes + 1), limits)).rejects.toThrow(ReferenceTooLargeError);
-    await expect(downloadAttachments([attachment('ok.png'), attachment('notes.txt', 8, 'text/plain')], limits)).rejects.toThrow(ReferenceNotImageError);
+    await expect(downloadAttachments([attachment('ok.png'), attachment('notes.txt', 8, 'text/plain')], limits)).rejects.toThrow(
+      ReferenceNotImageError,
+    );
     expect(hits).toBe(before);
   });
 

@@ -43,7 +43,9 @@ const base: NewImage = {
 
 /** A PNG of random pixels: it does not compress, so its size is about width x height x 3 bytes. */
 async function noisePng(width: number, height: number): Promise<{ png: Buffer; width: number; height: number }> {
-  const png = await sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+  const png = await sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } })
+    .png({ compressionLevel: 1 })
+    .toBuffer();
   return { png, width, height };
 }
 
@@ -105,8 +107,19 @@ describe('export names', () => {
 
 describe('planExport and zipPartBuffer', () => {
   it('packs everything in one stored zip with seed names, _2 suffixes, the manifest and byte-identical PNGs', async () => {
-    const rows = await seed([{ turn: 12, mode: 'current' }, { turn: 3 }, { turn: 12, mode: 'current', requestedBy: '3100' }, { turn: 12, mode: 'current' }]);
-    const edited = await images.save(await noisePng(64, 36), { ...base, turn: 3, mode: 'edit', parentImageId: rows[0]!.id, textModel: null });
+    const rows = await seed([
+      { turn: 12, mode: 'current' },
+      { turn: 3 },
+      { turn: 12, mode: 'current', requestedBy: '3100' },
+      { turn: 12, mode: 'current' },
+    ]);
+    const edited = await images.save(await noisePng(64, 36), {
+      ...base,
+      turn: 3,
+      mode: 'edit',
+      parentImageId: rows[0]!.id,
+      textModel: null,
+    });
     const all = images.list(vault);
     const p = await plan(all);
     expect(p.parts).toHaveLength(1);
@@ -178,8 +191,14 @@ describe('planExport and zipPartBuffer', () => {
     const read = await unzipAll(p);
     const all = read.flatMap((r) => r.manifest.images);
     const entry = all.find((m) => m.id === big.id)!;
-    expect(entry).toMatchObject({ file: 'The_Vault_of_Ages_turn_2_specific.jpg', format: 'jpeg', original: { format: 'png', width: 400, height: 300, bytes: big.bytes } });
-    expect(entry.note).toMatch(/^The PNG \(0\.\d MB\) is larger than the 0\.1 MB limit of each zip, so it is included as a JPEG; the original PNG is kept on the server\.$/);
+    expect(entry).toMatchObject({
+      file: 'The_Vault_of_Ages_turn_2_specific.jpg',
+      format: 'jpeg',
+      original: { format: 'png', width: 400, height: 300, bytes: big.bytes },
+    });
+    expect(entry.note).toMatch(
+      /^The PNG \(0\.\d MB\) is larger than the 0\.1 MB limit of each zip, so it is included as a JPEG; the original PNG is kept on the server\.$/,
+    );
     const holder = read.find((r) => r.manifest.images.includes(entry))!;
     const jpeg = await holder.zip.file(entry.file)!.async('nodebuffer');
     expect(jpeg.byteLength).toBe(entry.bytes);
@@ -207,7 +226,11 @@ describe('planExport and zipPartBuffer', () => {
     expect(files.map((f) => statSync(f).size)).toEqual(p.parts.map((x) => x.bytes));
     expect(progress.at(-1)).toMatch(/^5\/5 \d\/3$/);
     const zip = await JSZip.loadAsync(readFileSync(files[0]!));
-    expect(Object.keys(zip.files)).toEqual(['The_Vault_of_Ages_turn_6_specific.png', 'The_Vault_of_Ages_turn_7_specific.png', MANIFEST_NAME]);
+    expect(Object.keys(zip.files)).toEqual([
+      'The_Vault_of_Ages_turn_6_specific.png',
+      'The_Vault_of_Ages_turn_7_specific.png',
+      MANIFEST_NAME,
+    ]);
   });
 });
 
@@ -228,7 +251,9 @@ describe('gallery', () => {
     const meta = await sharp(sheet.data).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', sheet.width, sheet.height]);
     // The caption band under the first thumbnail holds light text on the dark background.
-    const band = await sharp(sheet.data).extract({ left: 12, top: 12 + 180, width: 320, height: 30 }).stats();
+    const band = await sharp(sheet.data)
+      .extract({ left: 12, top: 12 + 180, width: 320, height: 30 })
+      .stats();
     expect(band.channels[0]!.max).toBeGreaterThan(180);
   });
 });
@@ -243,16 +268,41 @@ describe('limner export', () => {
         env: { PATH: process.env.PATH, LIMNER_CAMPAIGNS_DIR: tmp.dir, LIMNER_CONFIG: path.join(ROOT, 'test/support/test-config.yaml') },
       });
     const one = await run('export', '--campaign', 'vault', '--out', path.join(tmp.dir, 'one'));
-    expect(one.stdout).toMatch(/^.+campaign_vault_images\.zip \(3 pictures, [\d.]+ MB\)\nExported 3 pictures into 1 zip \([\d.]+ MB\)\.\n$/);
+    expect(one.stdout).toMatch(
+      /^.+campaign_vault_images\.zip \(3 pictures, [\d.]+ MB\)\nExported 3 pictures into 1 zip \([\d.]+ MB\)\.\n$/,
+    );
     const zip = await JSZip.loadAsync(readFileSync(path.join(tmp.dir, 'one', 'campaign_vault_images.zip')));
-    expect(Object.keys(zip.files)).toEqual(['campaign_vault_turn_1_specific.png', 'campaign_vault_turn_2_specific.png', 'campaign_vault_turn_2_specific_2.png', MANIFEST_NAME]);
+    expect(Object.keys(zip.files)).toEqual([
+      'campaign_vault_turn_1_specific.png',
+      'campaign_vault_turn_2_specific.png',
+      'campaign_vault_turn_2_specific_2.png',
+      MANIFEST_NAME,
+    ]);
 
-    const parts = await run('--json', 'export', '--campaign', 'vault', '--out', path.join(tmp.dir, 'parts'), '--max-part-bytes', String(rows[0]!.bytes + 2_000));
-    const lines = parts.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; bytes: number; images: number });
-    expect(lines.map((l) => path.basename(l.file))).toEqual(['campaign_vault_images_part1of3.zip', 'campaign_vault_images_part2of3.zip', 'campaign_vault_images_part3of3.zip']);
+    const parts = await run(
+      '--json',
+      'export',
+      '--campaign',
+      'vault',
+      '--out',
+      path.join(tmp.dir, 'parts'),
+      '--max-part-bytes',
+      String(rows[0]!.bytes + 2_000),
+    );
+    const lines = parts.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { file: string; bytes: number; images: number });
+    expect(lines.map((l) => path.basename(l.file))).toEqual([
+      'campaign_vault_images_part1of3.zip',
+      'campaign_vault_images_part2of3.zip',
+      'campaign_vault_images_part3of3.zip',
+    ]);
     for (const l of lines) expect(statSync(l.file).size).toBe(l.bytes);
 
-    const empty = await run('export', '--campaign', 'nothing', '--out', path.join(tmp.dir, 'none')).catch((e: { code: number; stderr: string }) => e);
+    const empty = await run('export', '--campaign', 'nothing', '--out', path.join(tmp.dir, 'none')).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(empty).toMatchObject({ code: 1, stderr: 'limner: No pictures to download.\n' });
   });
 });

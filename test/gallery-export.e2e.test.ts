@@ -18,7 +18,9 @@ let rows: ImageRow[];
 
 /** A PNG of random pixels (about width x height x 3 bytes: noise does not compress). */
 async function noise(width: number, height: number) {
-  const png = await sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+  const png = await sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } })
+    .png({ compressionLevel: 1 })
+    .toBuffer();
   return { png, width, height };
 }
 
@@ -28,8 +30,17 @@ beforeAll(async () => {
   // 27 pictures written straight through the image store: turns 1-24, two more of turn 5 (current),
   // one edit, and one picture too large for the export test's upload limit.
   const base: NewImage = {
-    campaignId: kraghammer, turn: 1, mode: 'specific', prompt: '', provider: 'gemini', model: 'gemini-3.1-flash-image',
-    textModel: 'gemini-3.5-flash', inputTokens: 10, outputTokens: 1120, costUsd: 0.04, requestedBy: h.users.ana.id,
+    campaignId: kraghammer,
+    turn: 1,
+    mode: 'specific',
+    prompt: '',
+    provider: 'gemini',
+    model: 'gemini-3.1-flash-image',
+    textModel: 'gemini-3.5-flash',
+    inputTokens: 10,
+    outputTokens: 1120,
+    costUsd: 0.04,
+    requestedBy: h.users.ana.id,
   };
   const specs: Array<Partial<NewImage> & { size?: [number, number] }> = [
     ...Array.from({ length: 24 }, (_, i) => ({ turn: i + 1, mode: (i === 4 ? 'current' : 'specific') as NewImage['mode'] })),
@@ -39,10 +50,21 @@ beforeAll(async () => {
   ];
   for (const spec of specs) {
     const [w, h2] = spec.size ?? [120, 68];
-    await h.limner.images.save(await noise(w, h2), { ...base, prompt: `A scene of turn ${spec.turn}, lantern light on wet stone.`, ...spec });
+    await h.limner.images.save(await noise(w, h2), {
+      ...base,
+      prompt: `A scene of turn ${spec.turn}, lantern light on wet stone.`,
+      ...spec,
+    });
   }
   const first = h.limner.images.list(kraghammer)[0]!;
-  await h.limner.images.save(await noise(120, 68), { ...base, turn: 1, mode: 'edit', parentImageId: first.id, prompt: 'Make it night.', textModel: null });
+  await h.limner.images.save(await noise(120, 68), {
+    ...base,
+    turn: 1,
+    mode: 'edit',
+    parentImageId: first.id,
+    prompt: 'Make it night.',
+    textModel: null,
+  });
   rows = h.limner.images.list(kraghammer);
 }, 60_000);
 afterAll(async () => {
@@ -53,15 +75,22 @@ const bytesAt = async (url: string) => Buffer.from(await (await fetch(url)).arra
 const png = (row: ImageRow) => readFileSync(h.limner.images.absolutePath(row.imagePath));
 
 /** `/scene gallery` with typed options (the harness only sends strings and integers). */
-function gallery(options: Array<{ name: string; type: number; value: string | number | boolean }>, opts: { user?: EmulatorUser; channelId?: string } = {}) {
+function gallery(
+  options: Array<{ name: string; type: number; value: string | number | boolean }>,
+  opts: { user?: EmulatorUser; channelId?: string } = {},
+) {
   return h.discord.sendCommand({
-    guildId: h.guildId, channelId: opts.channelId ?? h.channels.campaign, user: opts.user ?? h.users.ana, name: 'scene',
+    guildId: h.guildId,
+    channelId: opts.channelId ?? h.channels.campaign,
+    user: opts.user ?? h.users.ana,
+    name: 'scene',
     options: [{ type: 1, name: 'gallery', options }],
   });
 }
 const shown = (r: InteractionResult) => Boolean(r.original?.attachments.length) || r.ephemeral;
 const selectOf = (m: StoredMessage) => m.components[0].components[0];
-const buttonsOf = (m: StoredMessage) => (m.components[1]?.components ?? []) as Array<{ custom_id: string; disabled?: boolean; label: string }>;
+const buttonsOf = (m: StoredMessage) =>
+  (m.components[1]?.components ?? []) as Array<{ custom_id: string; disabled?: boolean; label: string }>;
 
 describe('/scene gallery', () => {
   it('posts a labelled contact sheet, pages through it and opens one picture full size', async () => {
@@ -75,8 +104,18 @@ describe('/scene gallery', () => {
     const select = selectOf(message);
     expect(select.custom_id).toBe('gallery-open');
     expect(select.options.map((o: { label: string }) => o.label)).toEqual([
-      'Turn 1 · specific', 'Turn 1 · edit', 'Turn 2 · specific', 'Turn 3 · specific', 'Turn 4 · specific', 'Turn 5 · current',
-      'Turn 5 · current', 'Turn 5 · current', 'Turn 6 · specific', 'Turn 7 · specific', 'Turn 8 · specific', 'Turn 9 · specific',
+      'Turn 1 · specific',
+      'Turn 1 · edit',
+      'Turn 2 · specific',
+      'Turn 3 · specific',
+      'Turn 4 · specific',
+      'Turn 5 · current',
+      'Turn 5 · current',
+      'Turn 5 · current',
+      'Turn 6 · specific',
+      'Turn 7 · specific',
+      'Turn 8 · specific',
+      'Turn 9 · specific',
     ]);
     expect(select.options[0].description).toBe('A scene of turn 1, lantern light on wet stone.');
     expect(buttonsOf(message).map((b) => [b.custom_id, Boolean(b.disabled)])).toEqual([
@@ -84,7 +123,13 @@ describe('/scene gallery', () => {
       ['gallery:kraghammer::2', false],
     ]);
 
-    const next = await h.discord.clickButton({ guildId: h.guildId, channelId: h.channels.campaign, user: h.users.bo, messageId: message.id, customId: 'gallery:kraghammer::2' });
+    const next = await h.discord.clickButton({
+      guildId: h.guildId,
+      channelId: h.channels.campaign,
+      user: h.users.bo,
+      messageId: message.id,
+      customId: 'gallery:kraghammer::2',
+    });
     const paged = await next.waitUntil((x) => x.history.some((s) => s.content.endsWith('page 2 of 3')), 15_000);
     expect(paged.callbacks[0]!.type).toBe(6);
     const page2 = h.discord.message(message.id)!;
@@ -96,7 +141,14 @@ describe('/scene gallery', () => {
     ]);
 
     const picked = rows.find((x) => x.turn === 5 && x.requestedBy === h.users.bo.id)!;
-    const open = await h.discord.selectMenu({ guildId: h.guildId, channelId: h.channels.campaign, user: h.users.gm, messageId: message.id, customId: 'gallery-open', values: [picked.id] });
+    const open = await h.discord.selectMenu({
+      guildId: h.guildId,
+      channelId: h.channels.campaign,
+      user: h.users.gm,
+      messageId: message.id,
+      customId: 'gallery-open',
+      values: [picked.id],
+    });
     const box = await open.waitUntil((x) => Boolean(x.original?.embeds.length), 15_000);
     expect(box.ephemeral).toBe(true);
     const embed = box.original!.embeds[0];
@@ -129,10 +181,14 @@ describe('/scene gallery', () => {
     expect([hint.ephemeral, hint.original!.content]).toEqual([true, CHOOSE_CAMPAIGN]);
     const choices = await h.autocomplete('gallery', { name: 'campaign', value: 'krag', type: 3 }, { channelId: h.channels.general });
     expect(choices.autocompleteChoices).toEqual([{ name: 'Arrival at Kraghammer (28 images)', value: 'kraghammer' }]);
-    const other = await (await gallery([{ name: 'campaign', type: 3, value: 'kraghammer' }], { channelId: h.channels.general })).waitUntil(shown, 15_000);
+    const other = await (
+      await gallery([{ name: 'campaign', type: 3, value: 'kraghammer' }], { channelId: h.channels.general })
+    ).waitUntil(shown, 15_000);
     expect(other.original!.content).toBe('**Arrival at Kraghammer** · 28 pictures · page 1 of 3');
 
-    await h.limner.campaigns.create('empty-vault', { name: 'Empty Vault', art_style: 'ink' }, [{ turn: 1, speaker: 'GM', text: 'Silence.' }]);
+    await h.limner.campaigns.create('empty-vault', { name: 'Empty Vault', art_style: 'ink' }, [
+      { turn: 1, speaker: 'GM', text: 'Silence.' },
+    ]);
     const empty = await (await gallery([{ name: 'campaign', type: 3, value: 'empty-vault' }])).waitUntil(shown);
     expect([empty.ephemeral, empty.original!.content]).toEqual([true, NO_PICTURES]);
     const unknown = await (await gallery([{ name: 'campaign', type: 3, value: 'nowhere' }])).waitUntil(shown);
@@ -152,7 +208,9 @@ describe('/scene export', () => {
 
   it('splits a campaign into zips under the upload limit, ten per message, with seed names, a manifest and the PNGs byte for byte', async () => {
     const limit = 60_000;
-    const r = await (await h.scene('export', {}, { attachmentSizeLimit: limit })).waitUntil((x) => Boolean(x.original?.content.startsWith('Exported')), 30_000);
+    const r = await (
+      await h.scene('export', {}, { attachmentSizeLimit: limit })
+    ).waitUntil((x) => Boolean(x.original?.content.startsWith('Exported')), 30_000);
     expect(r.ephemeral).toBe(false);
     expect(r.history[0]!.content).toMatch(/^Packing 0\/28 images\.\.\. part 1 of 1\d$/);
     const zips = r.followUps.filter((m) => m.attachments.length > 0);
@@ -163,7 +221,9 @@ describe('/scene export', () => {
     expect(zips.map((m) => m.content)).toEqual([`Parts 1-10 of ${n}`, `Parts 11-${n} of ${n}`]);
     expect(all.map((a) => a.filename)).toEqual(Array.from({ length: n }, (_, k) => `Arrival_at_Kraghammer_images_part${k + 1}of${n}.zip`));
     expect(r.original!.content).toMatch(
-      new RegExp(`^Exported 28 pictures of \\*\\*Arrival at Kraghammer\\*\\* in ${n} zips \\([\\d.]+ MB\\) below\\. .+\\n1 picture is larger than Discord's upload limit here, so the zip has a high-quality JPEG`),
+      new RegExp(
+        `^Exported 28 pictures of \\*\\*Arrival at Kraghammer\\*\\* in ${n} zips \\([\\d.]+ MB\\) below\\. .+\\n1 picture is larger than Discord's upload limit here, so the zip has a high-quality JPEG`,
+      ),
     );
 
     const files = new Map<string, Buffer>();
@@ -178,17 +238,27 @@ describe('/scene export', () => {
     }
     const entries = manifests.flatMap((m) => m.images);
     expect(entries.map((e) => e.id)).toEqual(rows.map((x) => x.id));
-    expect([...files.keys()]).toEqual(expect.arrayContaining([
-      'Arrival_at_Kraghammer_turn_5_current.png',
-      'Arrival_at_Kraghammer_turn_5_current_2.png',
-      'Arrival_at_Kraghammer_turn_5_current_3.png',
-      'Arrival_at_Kraghammer_turn_1_edit.png',
-      'Arrival_at_Kraghammer_turn_20_specific.png',
-      'Arrival_at_Kraghammer_turn_20_specific_2.jpg',
-    ]));
+    expect([...files.keys()]).toEqual(
+      expect.arrayContaining([
+        'Arrival_at_Kraghammer_turn_5_current.png',
+        'Arrival_at_Kraghammer_turn_5_current_2.png',
+        'Arrival_at_Kraghammer_turn_5_current_3.png',
+        'Arrival_at_Kraghammer_turn_1_edit.png',
+        'Arrival_at_Kraghammer_turn_20_specific.png',
+        'Arrival_at_Kraghammer_turn_20_specific_2.jpg',
+      ]),
+    );
     for (const [i, row] of rows.entries()) {
       const entry = entries[i]!;
-      expect(entry).toMatchObject({ id: row.id, turn: row.turn, mode: row.mode, prompt: row.prompt, model: row.model, creator: row.requestedBy, createdAt: row.createdAt });
+      expect(entry).toMatchObject({
+        id: row.id,
+        turn: row.turn,
+        mode: row.mode,
+        prompt: row.prompt,
+        model: row.model,
+        creator: row.requestedBy,
+        createdAt: row.createdAt,
+      });
       if (entry.format === 'png') expect(files.get(entry.file)).toEqual(png(row));
     }
     const edit = entries.find((e) => e.mode === 'edit')!;

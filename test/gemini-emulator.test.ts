@@ -135,7 +135,9 @@ describe('Gemini emulator through the real @google/genai SDK', () => {
   });
 
   it('treats requests with inline images as edits and adds a text part when TEXT is requested', async () => {
-    const reference = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#336699' } }).png().toBuffer();
+    const reference = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#336699' } })
+      .png()
+      .toBuffer();
     const response = await client().models.generateContent({
       model: IMAGE_MODEL,
       contents: [
@@ -238,7 +240,9 @@ describe('Gemini emulator through the real @google/genai SDK', () => {
   });
 
   it('can answer an image model with text only or with a given PNG', async () => {
-    const png = await sharp({ create: { width: 8, height: 4, channels: 3, background: '#ff0000' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 8, height: 4, channels: 3, background: '#ff0000' } })
+      .png()
+      .toBuffer();
     emulator.enqueue({ kind: 'text', text: 'I cannot draw that.' }).enqueue({ kind: 'image', png });
     const textOnly = await client().models.generateContent(imageRequest('x'));
     expect(textOnly.text).toBe('I cannot draw that.');

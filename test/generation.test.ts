@@ -102,7 +102,12 @@ describe('GenerationService through the Gemini emulator', () => {
   });
 
   it('illustrates the current scene with the last N entries', async () => {
-    const result = await limner.generation.illustrate({ kind: 'current', campaignId: SAMPLE_CAMPAIGN, contextEntries: 3, requestedBy: '123' });
+    const result = await limner.generation.illustrate({
+      kind: 'current',
+      campaignId: SAMPLE_CAMPAIGN,
+      contextEntries: 3,
+      requestedBy: '123',
+    });
     expect(result.image).toMatchObject({ turn: 2160, mode: 'current', requestedBy: '123' });
     const textIn = partsText(textCalls()[0]!.body);
     expect(textIn.match(/\[Turn \d+\]/g)).toEqual(['[Turn 2158]', '[Turn 2159]', '[Turn 2160]']);
@@ -141,31 +146,52 @@ describe('GenerationService through the Gemini emulator', () => {
   });
 
   const failures: Array<[string, Behaviour, 'text' | 'image', new (...a: never[]) => Error, RegExp]> = [
-    ['a blocked prompt', { kind: 'blocked', blockReason: 'PROHIBITED_CONTENT' }, 'text', PromptBlockedError, /blocked by Gemini's safety filters \(PROHIBITED_CONTENT\)/],
+    [
+      'a blocked prompt',
+      { kind: 'blocked', blockReason: 'PROHIBITED_CONTENT' },
+      'text',
+      PromptBlockedError,
+      /blocked by Gemini's safety filters \(PROHIBITED_CONTENT\)/,
+    ],
     ['a blocked image prompt', { kind: 'blocked' }, 'image', PromptBlockedError, /\(SAFETY\)/],
-    ['a SAFETY finish', { kind: 'finish', finishReason: 'SAFETY' }, 'image', NoImageError, /withheld by Gemini's safety filters \(SAFETY\)/],
+    [
+      'a SAFETY finish',
+      { kind: 'finish', finishReason: 'SAFETY' },
+      'image',
+      NoImageError,
+      /withheld by Gemini's safety filters \(SAFETY\)/,
+    ],
     ['an IMAGE_SAFETY finish', { kind: 'finish', finishReason: 'IMAGE_SAFETY' }, 'image', NoImageError, /IMAGE_SAFETY/],
     ['a PROHIBITED_CONTENT finish', { kind: 'finish', finishReason: 'PROHIBITED_CONTENT' }, 'image', NoImageError, /prohibited content/],
     ['a NO_IMAGE finish', { kind: 'finish', finishReason: 'NO_IMAGE' }, 'image', NoImageError, /could not draw this scene \(NO_IMAGE\)/],
     ['a text-only reply', { kind: 'text', text: 'I would rather describe it.' }, 'image', NoImageError, /text but no picture/],
     ['a SAFETY finish of the text model', { kind: 'finish', finishReason: 'SAFETY' }, 'text', PromptBlockedError, /\(SAFETY\)/],
     ['malformed JSON', { kind: 'malformed' }, 'image', MalformedReplyError, /could not read/],
-    ['an image part that is not an image', { kind: 'image', png: Buffer.from('not a png at all') }, 'image', MalformedReplyError, /could not read/],
+    [
+      'an image part that is not an image',
+      { kind: 'image', png: Buffer.from('not a png at all') },
+      'image',
+      MalformedReplyError,
+      /could not read/,
+    ],
     ['a persistent 500', { kind: 'status', status: 500 }, 'image', ProviderError, /Image generation failed. Please try again./],
   ];
 
-  it.each(failures)('maps %s to a typed error with a user-facing message and stores nothing', async (_name, behaviour, target, type, message) => {
-    const model = target === 'text' ? limner.config.generation.text_model : limner.config.generation.image_model;
-    // A persistent failure must outlast the SDK's retries.
-    for (let i = 0; i < 3; i++) emulator.enqueue(behaviour, { model });
-    const err = await limner.generation
-      .illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 100, requestedBy: 'cli' })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(type);
-    expect((err as { userMessage: string }).userMessage).toMatch(message);
-    expect(limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
-    expect(imagesOnDisk()).toEqual([]);
-  });
+  it.each(failures)(
+    'maps %s to a typed error with a user-facing message and stores nothing',
+    async (_name, behaviour, target, type, message) => {
+      const model = target === 'text' ? limner.config.generation.text_model : limner.config.generation.image_model;
+      // A persistent failure must outlast the SDK's retries.
+      for (let i = 0; i < 3; i++) emulator.enqueue(behaviour, { model });
+      const err = await limner.generation
+        .illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 100, requestedBy: 'cli' })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(type);
+      expect((err as { userMessage: string }).userMessage).toMatch(message);
+      expect(limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
+      expect(imagesOnDisk()).toEqual([]);
+    },
+  );
 
   it('gives up on a hanging call within the total timeout', async () => {
     limner.close();
@@ -173,7 +199,9 @@ describe('GenerationService through the Gemini emulator', () => {
     limner = createLimner(config, secrets, silentLogger);
     emulator.enqueue({ kind: 'hang' }, { model: /image/ });
     const started = performance.now();
-    const err = await limner.generation.illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 7, requestedBy: 'cli' }).catch((e: unknown) => e);
+    const err = await limner.generation
+      .illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 7, requestedBy: 'cli' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderTimeoutError);
     expect(performance.now() - started).toBeLessThan(5000);
     expect(imagesOnDisk()).toEqual([]);
@@ -202,8 +230,10 @@ describe('GenerationService through the Gemini emulator', () => {
   });
 
   it('maps a rejected API key to a clear message', async () => {
-    emulator.enqueue({ kind: 'status', status: 403, message: 'Method doesn\'t allow unregistered callers.' });
-    const err = await limner.generation.illustrate({ kind: 'current', campaignId: SAMPLE_CAMPAIGN, requestedBy: 'cli' }).catch((e: unknown) => e);
+    emulator.enqueue({ kind: 'status', status: 403, message: "Method doesn't allow unregistered callers." });
+    const err = await limner.generation
+      .illustrate({ kind: 'current', campaignId: SAMPLE_CAMPAIGN, requestedBy: 'cli' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as ProviderError).userMessage).toMatch(/rejected the bot's API key/);
   });

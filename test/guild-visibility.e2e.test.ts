@@ -27,10 +27,23 @@ const privately = (r: InteractionResult) => r.ephemeral || Boolean((r.followUps.
 const notFound = () => `No campaign named "${secret}".`;
 
 /** `/scene <sub>` in the other server (the harness's own helper only reaches the first). */
-async function otherScene(sub: string, options: Record<string, string | number> = {}, channelId = other.tavern): Promise<InteractionResult> {
+async function otherScene(
+  sub: string,
+  options: Record<string, string | number> = {},
+  channelId = other.tavern,
+): Promise<InteractionResult> {
   const handle = await h.discord.sendCommand({
-    guildId: other.guildId, channelId, user: rival, name: 'scene',
-    options: [{ type: 1, name: sub, options: Object.entries(options).map(([name, value]) => ({ name, value, type: typeof value === 'number' ? 4 : 3 })) }],
+    guildId: other.guildId,
+    channelId,
+    user: rival,
+    name: 'scene',
+    options: [
+      {
+        type: 1,
+        name: sub,
+        options: Object.entries(options).map(([name, value]) => ({ name, value, type: typeof value === 'number' ? 4 : 3 })),
+      },
+    ],
   });
   return handle.waitUntil(answered, 15_000);
 }
@@ -38,7 +51,9 @@ async function otherScene(sub: string, options: Record<string, string | number> 
 /** Autocomplete choices for `/scene <sub>` while `value` is typed into `option`, in either server. */
 async function choices(sub: string, option: string, value: string, where: { guildId: string; channelId: string; user: EmulatorUser }) {
   const handle = await h.discord.sendAutocomplete({
-    ...where, name: 'scene', options: [{ type: 1, name: sub, options: [{ name: option, value, type: 3, focused: true }] }],
+    ...where,
+    name: 'scene',
+    options: [{ type: 1, name: sub, options: [{ name: option, value, type: 3, focused: true }] }],
   });
   return ((await handle.acknowledged()).autocompleteChoices ?? []).map((c) => c.value);
 }
@@ -50,13 +65,30 @@ beforeAll(async () => {
   other = { guildId: guild.id, tavern: guild.channels[0]!.id, hall: guild.channels[1]!.id };
   await vi.waitFor(() => expect(h.bot.client.guilds.cache.has(other.guildId)).toBe(true));
 
-  await (await h.scene('link', { source: 'channel' }, { user: h.users.gm })).waitUntil((r) => /turns so far/.test(r.original?.content ?? ''), 15_000);
+  await (
+    await h.scene('link', { source: 'channel' }, { user: h.users.gm })
+  ).waitUntil((r) => /turns so far/.test(r.original?.content ?? ''), 15_000);
   secret = channelCampaignId(h.channels.campaign);
   const base: NewImage = {
-    campaignId: secret, turn: 1, mode: 'specific', prompt: 'Private: the party hides the stolen crown under the floorboards.', provider: 'gemini',
-    model: 'gemini-3.1-flash-image', textModel: 'gemini-3.5-flash', inputTokens: 10, outputTokens: 1120, costUsd: 0.04, requestedBy: h.users.ana.id,
+    campaignId: secret,
+    turn: 1,
+    mode: 'specific',
+    prompt: 'Private: the party hides the stolen crown under the floorboards.',
+    provider: 'gemini',
+    model: 'gemini-3.1-flash-image',
+    textModel: 'gemini-3.5-flash',
+    inputTokens: 10,
+    outputTokens: 1120,
+    costUsd: 0.04,
+    requestedBy: h.users.ana.id,
   };
-  const png = async () => ({ png: await sharp(randomBytes(64 * 36 * 3), { raw: { width: 64, height: 36, channels: 3 } }).png().toBuffer(), width: 64, height: 36 });
+  const png = async () => ({
+    png: await sharp(randomBytes(64 * 36 * 3), { raw: { width: 64, height: 36, channels: 3 } })
+      .png()
+      .toBuffer(),
+    width: 64,
+    height: 36,
+  });
   secretPicture = await h.limner.images.save(await png(), base);
   for (let turn = 2; turn <= 13; turn++) await h.limner.images.save(await png(), { ...base, turn });
   await h.limner.images.save(await png(), { ...base, campaignId: parseCampaignId('kraghammer') });
@@ -92,25 +124,38 @@ describe("another server's play-by-post campaign", () => {
       expect([privately(r), lastText(r)]).toEqual([true, notFound()]);
       expect(r.original?.attachments ?? []).toEqual([]);
     }
-    const home = await (await h.scene('gallery', { campaign: secret }, { channelId: h.channels.general })).waitUntil((r) => Boolean(r.original?.attachments.length), 15_000);
+    const home = await (
+      await h.scene('gallery', { campaign: secret }, { channelId: h.channels.general })
+    ).waitUntil((r) => Boolean(r.original?.attachments.length), 15_000);
     expect(home.original!.content).toBe('**#campaign** · 13 pictures · page 1 of 2');
   });
 
   it('a link made to it before links were checked counts as no link', async () => {
     h.limner.links.link({ channelId: other.hall, guildId: other.guildId, campaignId: secret, linkedBy: rival.id });
     for (const sub of ['gallery', 'export']) expect(lastText(await otherScene(sub, {}, other.hall))).toBe(notFound());
-    for (const [sub, options] of [['current', {}], ['character', { name: 'Spy', description: 'a hooded figure' }]] as const) {
+    for (const [sub, options] of [
+      ['current', {}],
+      ['character', { name: 'Spy', description: 'a hooded figure' }],
+    ] as const) {
       const r = await otherScene(sub, options, other.hall);
       expect([privately(r), lastText(r)]).toEqual([true, NOT_LINKED]);
     }
     const turns = await h.discord.sendAutocomplete({
-      guildId: other.guildId, channelId: other.hall, user: rival, name: 'scene',
+      guildId: other.guildId,
+      channelId: other.hall,
+      user: rival,
+      name: 'scene',
       options: [{ type: 1, name: 'turn', options: [{ name: 'number', value: '', type: 4, focused: true }] }],
     });
     expect((await turns.acknowledged()).autocompleteChoices).toEqual([]);
     const said = await h.discord.postUserMessage({ channelId: other.hall, user: rival, content: 'What are they up to?' });
     const menu = await h.discord.sendCommand({
-      guildId: other.guildId, channelId: other.hall, user: rival, name: 'Illustrate this message', commandType: 3, targetId: said.id,
+      guildId: other.guildId,
+      channelId: other.hall,
+      user: rival,
+      name: 'Illustrate this message',
+      commandType: 3,
+      targetId: said.id,
     });
     expect(lastText(await menu.waitUntil(answered))).toBe(NOT_LINKED);
     expect(h.gemini.requests).toEqual([]);
@@ -123,7 +168,10 @@ describe("another server's play-by-post campaign", () => {
       body: {
         content: `**#campaign** · 13 pictures · page 1 of 2`,
         components: [
-          { type: 1, components: [{ type: 3, custom_id: 'gallery-open', options: [{ label: 'Turn 1 · specific', value: secretPicture.id }] }] },
+          {
+            type: 1,
+            components: [{ type: 3, custom_id: 'gallery-open', options: [{ label: 'Turn 1 · specific', value: secretPicture.id }] }],
+          },
           { type: 1, components: [{ type: 2, style: 2, custom_id: `gallery:${secret}::2`, label: 'Next' }] },
         ],
       },

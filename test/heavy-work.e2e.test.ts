@@ -15,7 +15,9 @@ let big: ImageRow;
 
 /** A PNG of random pixels (about width x height x 3 bytes: noise does not compress). */
 async function noise(width: number, height: number) {
-  const png = await sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+  const png = await sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } })
+    .png({ compressionLevel: 1 })
+    .toBuffer();
   return { png, width, height };
 }
 
@@ -33,8 +35,17 @@ beforeAll(async () => {
   h = await startBotHarness();
   await (await h.scene('link', { campaign: 'kraghammer' }, { user: h.users.gm })).waitUntil((r) => Boolean(r.original));
   const base: NewImage = {
-    campaignId: kraghammer, turn: 1, mode: 'specific', prompt: 'A lantern-lit hall.', provider: 'gemini', model: 'gemini-3.1-flash-image',
-    textModel: 'gemini-3.5-flash', inputTokens: 10, outputTokens: 1120, costUsd: 0.04, requestedBy: h.users.ana.id,
+    campaignId: kraghammer,
+    turn: 1,
+    mode: 'specific',
+    prompt: 'A lantern-lit hall.',
+    provider: 'gemini',
+    model: 'gemini-3.1-flash-image',
+    textModel: 'gemini-3.5-flash',
+    inputTokens: 10,
+    outputTokens: 1120,
+    costUsd: 0.04,
+    requestedBy: h.users.ana.id,
   };
   for (let turn = 1; turn <= 13; turn++) await h.limner.images.save(await noise(64, 36), { ...base, turn });
   big = await h.limner.images.save(await noise(300, 200), { ...base, turn: 14 });
@@ -50,11 +61,21 @@ describe('the shared heavy-work queue', () => {
 
     const busy = occupyHeavyWork();
     const gallery = await h.scene('gallery');
-    const next = await h.discord.clickButton({ guildId: h.guildId, channelId: h.channels.campaign, user: h.users.bo, messageId: message.id, customId: 'gallery:kraghammer::2' });
+    const next = await h.discord.clickButton({
+      guildId: h.guildId,
+      channelId: h.channels.campaign,
+      user: h.users.bo,
+      messageId: message.id,
+      customId: 'gallery:kraghammer::2',
+    });
     const exported = await h.scene('export');
     // Each waits its turn in the queue once Discord has its acknowledgement.
     await vi.waitFor(() => expect(heavyWork.pendingCount).toBe(3));
-    expect([(await gallery.acknowledged()).callbacks[0]!.type, (await next.acknowledged()).callbacks[0]!.type, (await exported.acknowledged()).callbacks[0]!.type]).toEqual([5, 6, 5]);
+    expect([
+      (await gallery.acknowledged()).callbacks[0]!.type,
+      (await next.acknowledged()).callbacks[0]!.type,
+      (await exported.acknowledged()).callbacks[0]!.type,
+    ]).toEqual([5, 6, 5]);
     expect(gallery.result.original).toBeUndefined();
     expect(next.result.history).toEqual([]);
     expect(exported.result.followUps).toEqual([]);
@@ -73,7 +94,13 @@ describe('what pictures too large for the channel are said to become', () => {
     const limit = Math.floor(big.bytes / 2);
     const page = await (await h.scene('gallery', { page: 2 })).waitUntil(drawn, 15_000);
     const open = await h.discord.selectMenu({
-      guildId: h.guildId, channelId: h.channels.campaign, user: h.users.bo, messageId: page.original!.id, customId: 'gallery-open', values: [big.id], attachmentSizeLimit: limit,
+      guildId: h.guildId,
+      channelId: h.channels.campaign,
+      user: h.users.bo,
+      messageId: page.original!.id,
+      customId: 'gallery-open',
+      values: [big.id],
+      attachmentSizeLimit: limit,
     });
     const box = await open.waitUntil((r) => Boolean(r.original?.embeds.length), 15_000);
     expect(box.original!.content).toBe(
@@ -81,9 +108,13 @@ describe('what pictures too large for the channel are said to become', () => {
     );
     expect(box.original!.attachments[0]!.size).toBeLessThanOrEqual(limit);
 
-    const exported = await (await h.scene('export', {}, { attachmentSizeLimit: limit })).waitUntil((r) => Boolean(r.original?.content.startsWith('Exported')), 15_000);
+    const exported = await (
+      await h.scene('export', {}, { attachmentSizeLimit: limit })
+    ).waitUntil((r) => Boolean(r.original?.content.startsWith('Exported')), 15_000);
     const note = exported.original!.content.split('\n')[1];
-    expect(note).toBe("1 picture is larger than Discord's upload limit here, so the zip has a high-quality JPEG; the original PNG stays on the server with the bot's operator.");
+    expect(note).toBe(
+      "1 picture is larger than Discord's upload limit here, so the zip has a high-quality JPEG; the original PNG stays on the server with the bot's operator.",
+    );
     expect(exported.original!.content).not.toMatch(/limner|CLI/);
   });
 

@@ -38,7 +38,9 @@ afterEach(() => {
 });
 
 const png = (width = 64, height = 36, colour = '#336699') =>
-  sharp({ create: { width, height, channels: 3, background: colour } }).png().toBuffer();
+  sharp({ create: { width, height, channels: 3, background: colour } })
+    .png()
+    .toBuffer();
 
 describe('openStore', () => {
   it('applies migrations with WAL, foreign keys and a busy timeout', () => {
@@ -69,7 +71,9 @@ describe('ImageStore', () => {
   });
 
   it('removes the file when the row cannot be written, so nothing is half-stored', async () => {
-    const err = await images.save({ png: await png(), width: 64, height: 36 }, { ...meta, parentImageId: 'no-such-parent' }).catch((e: unknown) => e);
+    const err = await images
+      .save({ png: await png(), width: 64, height: 36 }, { ...meta, parentImageId: 'no-such-parent' })
+      .catch((e: unknown) => e);
     expect(String(err)).toMatch(/FOREIGN KEY/);
     expect(readdirSync(path.join(tmp.dir, 'vault', 'images'))).toEqual([]);
     expect(images.list(campaignId)).toEqual([]);
@@ -85,7 +89,10 @@ describe('ImageStore', () => {
 
   it('links an edit to its parent and sorts by turn', async () => {
     const parent = await images.save({ png: await png(), width: 64, height: 36 }, { ...meta, turn: 9 });
-    const child = await images.save({ png: await png(), width: 64, height: 36 }, { ...meta, turn: 9, mode: 'edit', parentImageId: parent.id });
+    const child = await images.save(
+      { png: await png(), width: 64, height: 36 },
+      { ...meta, turn: 9, mode: 'edit', parentImageId: parent.id },
+    );
     const early = await images.save({ png: await png(), width: 64, height: 36 }, { ...meta, turn: 1, requestedBy: '42' });
     expect(images.list(campaignId).map((r) => r.id)).toEqual([early.id, parent.id, child.id]);
     expect(images.list(campaignId, { requestedBy: '42' }).map((r) => r.id)).toEqual([early.id]);
@@ -102,8 +109,12 @@ describe('normaliseToPng', () => {
 
   it('converts JPEG and WebP to PNG', async () => {
     for (const input of [
-      await sharp({ create: { width: 40, height: 30, channels: 3, background: '#aa0000' } }).jpeg().toBuffer(),
-      await sharp({ create: { width: 40, height: 30, channels: 3, background: '#aa0000' } }).webp().toBuffer(),
+      await sharp({ create: { width: 40, height: 30, channels: 3, background: '#aa0000' } })
+        .jpeg()
+        .toBuffer(),
+      await sharp({ create: { width: 40, height: 30, channels: 3, background: '#aa0000' } })
+        .webp()
+        .toBuffer(),
     ]) {
       const out = await normaliseToPng(input, 1_000_000);
       expect((await sharp(out.png).metadata()).format).toBe('png');
@@ -113,9 +124,12 @@ describe('normaliseToPng', () => {
 
   it('refuses bytes that are not an image, a truncated PNG and an image over the pixel limit', async () => {
     await expect(normaliseToPng(Buffer.from('hello'), 1_000_000)).rejects.toBeInstanceOf(InvalidImageError);
-    const whole = await sharp({ create: { width: 300, height: 300, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png().toBuffer();
+    const whole = await sharp({
+      create: { width: 300, height: 300, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 60 } },
+    })
+      .png()
+      .toBuffer();
     await expect(normaliseToPng(whole.subarray(0, whole.length / 2), 1_000_000)).rejects.toBeInstanceOf(InvalidImageError);
     await expect(normaliseToPng(await png(2000, 1000), 1_000_000)).rejects.toThrow(/larger than 1,000,000 pixels/);
   });
 });
-

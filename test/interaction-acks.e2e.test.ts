@@ -54,7 +54,12 @@ afterEach(() => {
 describe('slow work starts after the acknowledgement', () => {
   it('/scene link source:channel defers before reading the channel, and refuses privately after', async () => {
     const from = h.discord.restCalls.length;
-    h.discord.failNext({ method: 'GET', route: '/channels/:channel/messages', status: 403, body: { message: 'Missing Access', code: 50001 } });
+    h.discord.failNext({
+      method: 'GET',
+      route: '/channels/:channel/messages',
+      status: 403,
+      body: { message: 'Missing Access', code: 50001 },
+    });
     const handle = await h.scene('link', { source: 'channel' }, { user: h.users.gm });
     const r = await handle.waitUntil(answered);
     const firstRead = h.discord.restCalls.findIndex((c, i) => i >= from && c.method === 'GET' && c.route === '/channels/:channel/messages');
@@ -76,11 +81,18 @@ describe('slow work starts after the acknowledgement', () => {
   });
 
   it('"Illustrate this message" defers before reading the story, and refuses privately after', async () => {
-    await (await h.scene('link', { source: 'channel' }, { user: h.users.gm })).waitUntil((r) => /turns so far/.test(r.original?.content ?? ''), 15_000);
+    await (
+      await h.scene('link', { source: 'channel' }, { user: h.users.gm })
+    ).waitUntil((r) => /turns so far/.test(r.original?.content ?? ''), 15_000);
     const ooc = await h.discord.postUserMessage({ channelId: h.channels.campaign, user: h.users.ana, content: '((back in five))' });
     const loads = watchLoads();
     const handle = await h.discord.sendCommand({
-      guildId: h.guildId, channelId: h.channels.campaign, user: h.users.bo, name: 'Illustrate this message', commandType: 3, targetId: ooc.id,
+      guildId: h.guildId,
+      channelId: h.channels.campaign,
+      user: h.users.bo,
+      name: 'Illustrate this message',
+      commandType: 3,
+      targetId: ooc.id,
     });
     const r = await handle.waitUntil(answered);
     expect(r.callbacks[0]!.type).toBe(5);
@@ -113,21 +125,38 @@ describe('failures after a component was acknowledged', () => {
 
   beforeAll(async () => {
     const base: NewImage = {
-      campaignId: parseCampaignId('kraghammer'), turn: 1, mode: 'specific', prompt: 'A lantern-lit hall.', provider: 'gemini',
-      model: 'gemini-3.1-flash-image', textModel: 'gemini-3.5-flash', inputTokens: 10, outputTokens: 1120, costUsd: 0.04, requestedBy: h.users.ana.id,
+      campaignId: parseCampaignId('kraghammer'),
+      turn: 1,
+      mode: 'specific',
+      prompt: 'A lantern-lit hall.',
+      provider: 'gemini',
+      model: 'gemini-3.1-flash-image',
+      textModel: 'gemini-3.5-flash',
+      inputTokens: 10,
+      outputTokens: 1120,
+      costUsd: 0.04,
+      requestedBy: h.users.ana.id,
     };
     for (let turn = 1; turn <= 13; turn++) {
-      const png = await sharp(randomBytes(64 * 36 * 3), { raw: { width: 64, height: 36, channels: 3 } }).png().toBuffer();
+      const png = await sharp(randomBytes(64 * 36 * 3), { raw: { width: 64, height: 36, channels: 3 } })
+        .png()
+        .toBuffer();
       pictureId = (await h.limner.images.save({ png, width: 64, height: 36 }, { ...base, turn })).id;
     }
-    const r = await (await h.scene('gallery', {}, { channelId: h.channels.general })).waitUntil((x) => Boolean(x.original?.attachments.length), 15_000);
+    const r = await (
+      await h.scene('gallery', {}, { channelId: h.channels.general })
+    ).waitUntil((x) => Boolean(x.original?.attachments.length), 15_000);
     gallery = r.original!;
   }, 30_000);
 
   it('a gallery page that fails after deferUpdate keeps the gallery message and answers privately', async () => {
     h.discord.failNext({ ...EDIT_REPLY, ...REFUSED });
     const click = await h.discord.clickButton({
-      guildId: h.guildId, channelId: h.channels.general, user: h.users.bo, messageId: gallery.id, customId: 'gallery:kraghammer::2',
+      guildId: h.guildId,
+      channelId: h.channels.general,
+      user: h.users.bo,
+      messageId: gallery.id,
+      customId: 'gallery:kraghammer::2',
     });
     const r = await click.waitUntil((x) => x.followUps.length > 0, 15_000);
     expect(r.callbacks.map((c) => c.type)).toEqual([6]);
@@ -141,7 +170,12 @@ describe('failures after a component was acknowledged', () => {
   it('a lightbox that fails after its private defer says so in that reply', async () => {
     h.discord.failNext({ ...EDIT_REPLY, ...REFUSED });
     const open = await h.discord.selectMenu({
-      guildId: h.guildId, channelId: h.channels.general, user: h.users.bo, messageId: gallery.id, customId: 'gallery-open', values: [pictureId],
+      guildId: h.guildId,
+      channelId: h.channels.general,
+      user: h.users.bo,
+      messageId: gallery.id,
+      customId: 'gallery-open',
+      values: [pictureId],
     });
     const r = await open.waitUntil(answered, 15_000);
     expect(r.callbacks.map((c) => c.type)).toEqual([5]);

@@ -25,9 +25,13 @@ describe('running it for real, through the bot', () => {
     const paid = imageCalls();
     const again = await (await h.scene('turn', { number: 10 }, { user: h.users.bo })).waitUntil(finished, 15_000);
     expect(imageCalls()).toBe(paid);
-    expect(again.original!.content).toMatch(/^This scene was painted 1 min ago, so here it is again\. Press \*\*Reroll\*\* for a fresh one\./);
+    expect(again.original!.content).toMatch(
+      /^This scene was painted 1 min ago, so here it is again\. Press \*\*Reroll\*\* for a fresh one\./,
+    );
     expect(again.original!.attachments[0]!.filename).toBe(first.original!.attachments[0]!.filename);
-    const reroll = again.original!.components.flatMap((row: { components: Array<{ custom_id?: string; label?: string }> }) => row.components).find((c: { label?: string }) => c.label === 'Reroll');
+    const reroll = again
+      .original!.components.flatMap((row: { components: Array<{ custom_id?: string; label?: string }> }) => row.components)
+      .find((c: { label?: string }) => c.label === 'Reroll');
     expect(reroll).toBeDefined();
   });
 
@@ -51,7 +55,14 @@ describe('running it for real, through the bot', () => {
     const createdAt = Date.now() - 14.5 * 60 * 1000;
     const before = h.discord.messages(h.channels.campaign).length;
     const handle = await h.scene('turn', { number: 50 }, { user: h.users.bo, createdAt });
-    const posted = await h.discord.waitFor(() => h.discord.messages(h.channels.campaign).slice(before).find((m) => m.attachments.length > 0 && !m.interaction_id), { timeoutMs: 15_000 });
+    const posted = await h.discord.waitFor(
+      () =>
+        h.discord
+          .messages(h.channels.campaign)
+          .slice(before)
+          .find((m) => m.attachments.length > 0 && !m.interaction_id),
+      { timeoutMs: 15_000 },
+    );
     expect(posted.content.startsWith(`<@${h.users.bo.id}>`)).toBe(true);
     expect(posted.attachments[0]!.filename).toBe('Arrival_at_Kraghammer_turn_50_specific.png');
     expect(handle.result.original?.attachments ?? []).toHaveLength(0);
@@ -68,7 +79,9 @@ describe('running it for real, through the bot', () => {
     expect(recovered).toEqual({ found: 1, told: 1 });
     const r = await handle.waitUntil((res) => res.original?.content === INTERRUPTED_TEXT, 10_000);
     expect(r.original!.content).toBe(INTERRUPTED_TEXT);
-    const row = h.limner.store.sqlite.prepare("select status, error_id as errorId from jobs where kind = 'scene current' order by created_at desc").get() as { status: string; errorId: string };
+    const row = h.limner.store.sqlite
+      .prepare("select status, error_id as errorId from jobs where kind = 'scene current' order by created_at desc")
+      .get() as { status: string; errorId: string };
     expect(row).toEqual({ status: 'failed', errorId: 'interrupted' });
   });
 });

@@ -34,7 +34,14 @@ function config(budgets: Partial<Config['budgets']>): Config {
   return { ...config, budgets: { ...config.budgets, ...budgets } };
 }
 
-const imageCall: CallUsage = { model: 'gemini-3.1-flash-image', inputTokens: 100, outputTokens: 1120, imageTokens: 1120, costUsd: 0.07, estimatedInputTokens: 90 };
+const imageCall: CallUsage = {
+  model: 'gemini-3.1-flash-image',
+  inputTokens: 100,
+  outputTokens: 1120,
+  imageTokens: 1120,
+  costUsd: 0.07,
+  estimatedInputTokens: 90,
+};
 
 describe('BudgetGuard', () => {
   it('refuses a guild over its daily pictures with what is left and when it resets, and allows again the next UTC day', () => {
@@ -44,7 +51,9 @@ describe('BudgetGuard', () => {
     expect(() => guard.check('g1', 'a')).not.toThrow();
     expect(() => guard.check('g1', 'a', { guild: 1, user: 0 })).toThrow(BudgetExceededError);
     ledger.linkImage(ledger.record({ userId: 'b', guildId: 'g1' }, 'image', imageCall), 'img2');
-    expect(() => guard.check('g1', 'c')).toThrow('This server has used its 2 pictures for today; the budget resets in 3 h 0 min (00:00 UTC).');
+    expect(() => guard.check('g1', 'c')).toThrow(
+      'This server has used its 2 pictures for today; the budget resets in 3 h 0 min (00:00 UTC).',
+    );
     expect(() => guard.check('g2', 'c')).not.toThrow();
     // The ledger's rows are stamped with the real clock; a day later they no longer count.
     now = new Date(Date.now() + 86_400_000);
@@ -70,15 +79,22 @@ describe('BudgetGuard', () => {
 
 describe('JobRunner', () => {
   const runner = (budgets: Partial<Config['budgets']> = {}, concurrency = 1) =>
-    new JobRunner({ jobs, budgets: new BudgetGuard(config(budgets), ledger, jobs), metrics: new Metrics({ processMetrics: false }), log: silentLogger }, { concurrency, perUser: 1 });
+    new JobRunner(
+      { jobs, budgets: new BudgetGuard(config(budgets), ledger, jobs), metrics: new Metrics({ processMetrics: false }), log: silentLogger },
+      { concurrency, perUser: 1 },
+    );
 
   it('records each job and its outcome', async () => {
     const r = runner();
     await r.run({ kind: 'scene turn', userId: 'a', guildId: 'g' }, async ({ jobId }) => jobId, { imageOf: () => 'img' });
-    await expect(r.run({ kind: 'scene turn', userId: 'a', guildId: 'g' }, async () => Promise.reject(new TypeError('boom')))).rejects.toMatchObject({
+    await expect(
+      r.run({ kind: 'scene turn', userId: 'a', guildId: 'g' }, async () => Promise.reject(new TypeError('boom'))),
+    ).rejects.toMatchObject({
       errorId: expect.stringMatching(/^[0-9a-f]{8}$/),
     });
-    const rows = store.sqlite.prepare('select status, image_id as imageId, error_id as errorId from jobs order by created_at').all() as Array<Record<string, string>>;
+    const rows = store.sqlite
+      .prepare('select status, image_id as imageId, error_id as errorId from jobs order by created_at')
+      .all() as Array<Record<string, string>>;
     expect(rows.map((r) => r.status)).toEqual(['succeeded', 'failed']);
     expect(rows[0]!.imageId).toBe('img');
   });
@@ -89,7 +105,9 @@ describe('JobRunner', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     const first = r.run({ kind: 'scene turn', userId: 'a', guildId: 'g' }, () => gate);
     const second = r.run({ kind: 'scene turn', userId: 'b', guildId: 'g' }, () => gate);
-    await expect(r.run({ kind: 'scene turn', userId: 'c', guildId: 'g' }, async () => undefined)).rejects.toBeInstanceOf(BudgetExceededError);
+    await expect(r.run({ kind: 'scene turn', userId: 'c', guildId: 'g' }, async () => undefined)).rejects.toBeInstanceOf(
+      BudgetExceededError,
+    );
     release();
     await Promise.all([first, second]);
   });
@@ -97,7 +115,10 @@ describe('JobRunner', () => {
   it('shuts down gracefully: waiting jobs are refused, running ones finish within the grace period', async () => {
     const r = runner();
     let release!: () => void;
-    const running = r.run({ kind: 'scene turn', userId: 'a', guildId: 'g' }, () => new Promise<string>((resolve) => (release = () => resolve('done'))));
+    const running = r.run(
+      { kind: 'scene turn', userId: 'a', guildId: 'g' },
+      () => new Promise<string>((resolve) => (release = () => resolve('done'))),
+    );
     const waiting = r.run({ kind: 'scene turn', userId: 'b', guildId: 'g' }, async () => 'never');
     await new Promise((resolve) => setImmediate(resolve));
     const closing = r.close(5_000);
@@ -110,8 +131,9 @@ describe('JobRunner', () => {
 
   it('stops a job still running when the grace period is over', async () => {
     const r = runner();
-    const running = r.run({ kind: 'scene turn', userId: 'a', guildId: 'g' }, ({ signal }) =>
-      new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
+    const running = r.run(
+      { kind: 'scene turn', userId: 'a', guildId: 'g' },
+      ({ signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
     );
     await new Promise((resolve) => setImmediate(resolve));
     await r.close(50);
@@ -133,7 +155,12 @@ describe('JobStore.failInterrupted', () => {
         [queued, null],
       ].sort(),
     );
-    expect(jobs.get(running)).toMatchObject({ status: 'failed', errorId: 'interrupted', errorMessage: 'restarted', interactionToken: null });
+    expect(jobs.get(running)).toMatchObject({
+      status: 'failed',
+      errorId: 'interrupted',
+      errorMessage: 'restarted',
+      interactionToken: null,
+    });
     expect(jobs.get(done)!.status).toBe('succeeded');
     expect(jobs.failInterrupted('again')).toEqual([]);
   });
@@ -154,7 +181,11 @@ describe('health endpoint', () => {
     const metrics = new Metrics({ processMetrics: false });
     metrics.jobs.inc({ kind: 'scene turn', outcome: 'succeeded' });
     let gateway = 'ready';
-    const server = await startHealthServer({ port: 0, metrics, health: () => ({ gateway, databaseWritable: databaseWritable(store), queue: { waiting: 2, running: 1 } }) });
+    const server = await startHealthServer({
+      port: 0,
+      metrics,
+      health: () => ({ gateway, databaseWritable: databaseWritable(store), queue: { waiting: 2, running: 1 } }),
+    });
     try {
       const ok = await fetch(`${server.url}/healthz`);
       expect(ok.status).toBe(200);
@@ -195,7 +226,14 @@ describe('logs', () => {
     const file = path.join(tmp.dir, 'log.jsonl');
     const fd = openSync(file, 'w');
     const log = createLogger({ level: 'info', destination: fd });
-    log.info({ apiKey: 'AIza-secret-1', token: 'discord-secret-2', request: { headers: { 'x-goog-api-key': 'AIza-secret-3', authorization: 'Bot secret-4' } } }, 'call');
+    log.info(
+      {
+        apiKey: 'AIza-secret-1',
+        token: 'discord-secret-2',
+        request: { headers: { 'x-goog-api-key': 'AIza-secret-3', authorization: 'Bot secret-4' } },
+      },
+      'call',
+    );
     log.info({ secrets: { geminiApiKey: 'AIza-secret-5', discordToken: 'secret-6' } }, 'config');
     // What a failed editReply throws: discord.js's DiscordAPIError carries the webhook URL (with the
     // interaction token) and the request body (with the picture's bytes).
@@ -206,7 +244,8 @@ describe('logs', () => {
     log.error({ err: apiError }, 'edit failed');
     closeSync(fd);
     const text = readFileSync(file, 'utf8');
-    for (const secret of ['secret-1', 'secret-2', 'secret-3', 'secret-4', 'secret-5', 'secret-6', 'secret-7']) expect(text).not.toContain(secret);
+    for (const secret of ['secret-1', 'secret-2', 'secret-3', 'secret-4', 'secret-5', 'secret-6', 'secret-7'])
+      expect(text).not.toContain(secret);
     expect(text).toContain('/webhooks/123456789012345678/[redacted]/messages');
     expect(text).not.toContain('requestBody');
     expect(text).toContain('[redacted]');

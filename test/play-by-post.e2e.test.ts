@@ -16,8 +16,7 @@ const MENU = 'Illustrate this message';
 /** Story messages written before the link, read back through the history endpoint (100 a page). */
 const EARLIER = 1000;
 
-const finished = (r: InteractionResult) =>
-  Boolean(r.original?.attachments.length) || r.followUps.length > 0 || r.callbacks[0]?.type === 4;
+const finished = (r: InteractionResult) => Boolean(r.original?.attachments.length) || r.followUps.length > 0 || r.callbacks[0]?.type === 4;
 /** A final answer: an immediate reply, a follow-up, or a deferred reply that was filled in. */
 const answered = (r: InteractionResult) => r.callbacks[0]?.type === 4 || r.followUps.length > 0 || Boolean(r.original?.content);
 const lastText = (r: InteractionResult) => (r.followUps.at(-1) ?? r.original)?.content ?? '';
@@ -34,9 +33,12 @@ describe('play-by-post with the Message Content intent', () => {
   let beforeStart: StoredMessage;
   let outOfCharacter: StoredMessage;
 
-  const say = (user: EmulatorUser, content: string, channelId = h.channels.campaign) => h.discord.postUserMessage({ channelId, user, content });
-  const transcript = async (channelId = h.channels.campaign): Promise<Transcript> => (await h.limner.campaigns.load(channelCampaignId(channelId))).transcript;
-  const turnOf = async (m: StoredMessage, channelId = h.channels.campaign) => (await transcript(channelId)).entries.find((e) => e.messageId === m.id)?.turn;
+  const say = (user: EmulatorUser, content: string, channelId = h.channels.campaign) =>
+    h.discord.postUserMessage({ channelId, user, content });
+  const transcript = async (channelId = h.channels.campaign): Promise<Transcript> =>
+    (await h.limner.campaigns.load(channelCampaignId(channelId))).transcript;
+  const turnOf = async (m: StoredMessage, channelId = h.channels.campaign) =>
+    (await transcript(channelId)).entries.find((e) => e.messageId === m.id)?.turn;
   const textCalls = () => h.gemini.requests.filter((q) => q.model === h.limner.config.generation.text_model && !isScanCall(q));
   const imageCalls = () => h.gemini.requests.filter((q) => q.model === h.limner.config.generation.image_model);
   const menu = (target: StoredMessage, user = h.users.bo) =>
@@ -69,13 +71,14 @@ describe('play-by-post with the Message Content intent', () => {
 
   it('links a channel from a named message and reads its 1,000 earlier story messages across history pages', async () => {
     const pagesBefore = h.discord.restCalls.filter((c) => c.method === 'GET' && c.route === '/channels/:channel/messages').length;
-    const r = await (await h.scene('link', { source: 'channel', start: messageLink(story[0]!) }, { user: h.users.gm })).waitUntil(
-      (x) => /turns so far/.test(x.original?.content ?? ''),
-      20_000,
-    );
+    const r = await (
+      await h.scene('link', { source: 'channel', start: messageLink(story[0]!) }, { user: h.users.gm })
+    ).waitUntil((x) => /turns so far/.test(x.original?.content ?? ''), 20_000);
     expect(r.ephemeral).toBe(false);
     const id = channelCampaignId(h.channels.campaign);
-    expect(r.original!.content).toContain(`This channel's messages are now the story of **#campaign** (\`${id}\`): 1,000 turns so far, from the message you named.`);
+    expect(r.original!.content).toContain(
+      `This channel's messages are now the story of **#campaign** (\`${id}\`): 1,000 turns so far, from the message you named.`,
+    );
     expect(r.original!.content).toContain('messages starting with `((` (out of character) are left out');
     expect(h.limner.links.get(h.channels.campaign)).toMatchObject({ campaignId: id });
     // 1,000 story messages, 25 out-of-character and 20 dice rolls after the start: 11 pages of 100, plus the permission probe.
@@ -83,11 +86,19 @@ describe('play-by-post with the Message Content intent', () => {
     expect(pages).toBe(12);
 
     const yaml = parseYaml(readFileSync(path.join(h.limner.config.campaigns_dir, id, 'campaign.yaml'), 'utf8'));
-    expect(yaml).toMatchObject({ name: '#campaign', source: { kind: 'channel', guild_id: h.guildId, channel_id: h.channels.campaign, start_id: story[0]!.id } });
+    expect(yaml).toMatchObject({
+      name: '#campaign',
+      source: { kind: 'channel', guild_id: h.guildId, channel_id: h.channels.campaign, start_id: story[0]!.id },
+    });
 
     const t = await transcript();
     expect(t.entries).toHaveLength(EARLIER);
-    expect(t.entries[0]).toMatchObject({ turn: 1, speaker: 'Ana', text: 'Story message 1: the party presses on through the marsh.', messageId: story[0]!.id });
+    expect(t.entries[0]).toMatchObject({
+      turn: 1,
+      speaker: 'Ana',
+      text: 'Story message 1: the party presses on through the marsh.',
+      messageId: story[0]!.id,
+    });
     expect(t.entries.at(-1)).toMatchObject({ turn: 1000, speaker: 'Ana', messageId: story.at(-1)!.id });
     expect(t.entries.map((e) => e.speaker)).not.toContain('Dice');
     expect(t.entries.some((e) => e.text.includes('((') || e.text.includes('Session zero'))).toBe(false);
@@ -114,13 +125,18 @@ describe('play-by-post with the Message Content intent', () => {
 
     // /scene turn autocompletes with previews of the messages, newest first.
     const choices = (await h.autocomplete('turn', { name: 'number', value: '', type: 4 })).autocompleteChoices!;
-    expect(choices[0]).toEqual({ name: 'Turn 1000 · Ana: The door of the drowned chapel bursts open in a spray of black water.', value: 1000 });
+    expect(choices[0]).toEqual({
+      name: 'Turn 1000 · Ana: The door of the drowned chapel bursts open in a spray of black water.',
+      value: 1000,
+    });
     const found = (await h.autocomplete('turn', { name: 'number', value: 'chapel', type: 4 })).autocompleteChoices!;
     expect(found.map((c) => c.value)).toEqual([1000]);
   });
 
   it('registers a character whose look, name and portrait go with the next picture', async () => {
-    const portrait = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 30, g: 140, b: 60 } } }).png().toBuffer();
+    const portrait = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 30, g: 140, b: 60 } } })
+      .png()
+      .toBuffer();
     const handle = await h.discord.sendCommand({
       guildId: h.guildId,
       channelId: h.channels.campaign,
@@ -166,7 +182,9 @@ describe('play-by-post with the Message Content intent', () => {
     expect(prompt).toContain(`Illustrate the moment of turn ${turn};`);
     const shown = [...prompt.matchAll(/^\[Turn (\d+)\]/gm)].map((m) => Number(m[1]));
     expect(shown).toEqual(Array.from({ length: 11 }, (_, i) => turn - 5 + i));
-    expect(h.limner.images.list(channelCampaignId(h.channels.campaign)).filter((i) => i.mode === 'specific')).toMatchObject([{ turn, requestedBy: h.users.bo.id }]);
+    expect(h.limner.images.list(channelCampaignId(h.channels.campaign)).filter((i) => i.mode === 'specific')).toMatchObject([
+      { turn, requestedBy: h.users.bo.id },
+    ]);
 
     h.gemini.reset();
     const ooc = await (await menu(outOfCharacter)).waitUntil(answered);
@@ -207,9 +225,9 @@ describe('play-by-post with the Message Content intent', () => {
 
   it('links a thread: its own story from now on, apart from its parent channel', async () => {
     const thread = await h.discord.addThread({ parentId: h.channels.general, name: 'side-quest' });
-    const linked = await (await h.scene('link', { source: 'channel' }, { user: h.users.gm, channelId: thread.id })).waitUntil(
-      (x) => /turns so far/.test(x.original?.content ?? ''),
-    );
+    const linked = await (
+      await h.scene('link', { source: 'channel' }, { user: h.users.gm, channelId: thread.id })
+    ).waitUntil((x) => /turns so far/.test(x.original?.content ?? ''));
     expect(linked.original!.content).toContain(`the story of **#side-quest** (\`ch-${thread.id}\`): 0 turns so far, from now on.`);
 
     const empty = await (await h.scene('current', {}, { channelId: thread.id })).acknowledged();
@@ -230,15 +248,22 @@ describe('play-by-post with the Message Content intent', () => {
       ['scene', 1],
       [MENU, 3],
     ]);
-    await (await h.scene('link', { campaign: 'kraghammer' }, { user: h.users.gm, channelId: h.channels.general })).waitUntil((r) => Boolean(r.original));
-    const r = await (await h.scene('character', { name: 'Grog', description: 'a goliath' }, { channelId: h.channels.general })).waitUntil(answered);
+    await (
+      await h.scene('link', { campaign: 'kraghammer' }, { user: h.users.gm, channelId: h.channels.general })
+    ).waitUntil((r) => Boolean(r.original));
+    const r = await (
+      await h.scene('character', { name: 'Grog', description: 'a goliath' }, { channelId: h.channels.general })
+    ).waitUntil(answered);
     expect(privately(r)).toBe(true);
     expect(lastText(r)).toMatch(/reads its story from a transcript file.*campaign\.yaml/);
   });
 
   it('after downtime, reads the messages posted while it was away; relinking also drops those deleted meanwhile', async () => {
     await h.bot.stop();
-    const missed = [await say(h.users.ana, 'While the bot sleeps, Thorn climbs the bell tower.'), await say(h.users.gm, 'The bell tolls thirteen times.')];
+    const missed = [
+      await say(h.users.ana, 'While the bot sleeps, Thorn climbs the bell tower.'),
+      await say(h.users.gm, 'The bell tolls thirteen times.'),
+    ];
     const gone = story[20]!;
     await h.discord.deleteUserMessage(gone.id);
     restarted = startBot(h.limner, h.discord.token);
@@ -251,8 +276,12 @@ describe('play-by-post with the Message Content intent', () => {
     ]);
     // Catching up reads what is new; a deletion made while away is seen when the channel is linked again.
     expect(await turnOf(gone)).toBeDefined();
-    const relinked = await (await h.scene('link', { source: 'channel' }, { user: h.users.gm })).waitUntil((x) => /turns so far/.test(x.original?.content ?? ''), 20_000);
-    expect(relinked.original!.content).toContain(`${(t.entries.length - 1).toLocaleString('en-US')} turns so far, from the same start as before.`);
+    const relinked = await (
+      await h.scene('link', { source: 'channel' }, { user: h.users.gm })
+    ).waitUntil((x) => /turns so far/.test(x.original?.content ?? ''), 20_000);
+    expect(relinked.original!.content).toContain(
+      `${(t.entries.length - 1).toLocaleString('en-US')} turns so far, from the same start as before.`,
+    );
     expect(await turnOf(gone)).toBeUndefined();
     expect((await transcript()).entries[0]!.messageId).toBe(story[0]!.id);
   });

@@ -44,7 +44,12 @@ describe('StoryStore', () => {
       message(102, ''),
       message(103, 'I step ashore.', { authorId: '2000', authorName: 'Bo' }),
     ]);
-    s.setCharacter(channelCampaignId(CHANNEL), { userId: '2000', name: 'Vex', description: 'a half-elf ranger', portrait: 'characters/2000.png' });
+    s.setCharacter(channelCampaignId(CHANNEL), {
+      userId: '2000',
+      name: 'Vex',
+      description: 'a half-elf ranger',
+      portrait: 'characters/2000.png',
+    });
     const campaign = await repo.load(channelCampaignId(CHANNEL));
     expect(campaign.transcript.entries.map((e) => [e.turn, e.speaker, e.text])).toEqual([
       [1, 'Ana', 'The ship docks.'],
@@ -52,7 +57,9 @@ describe('StoryStore', () => {
     ]);
     expect([campaign.transcript.firstTurn, campaign.transcript.lastTurn]).toEqual([1, 2]);
     expect(campaign.transcript.file).toBe(`https://discord.com/channels/${source.guildId}/${CHANNEL}`);
-    expect(campaign.characters).toEqual([{ name: 'Vex', description: 'a half-elf ranger', referenceImage: path.join(campaign.dir, 'characters/2000.png') }]);
+    expect(campaign.characters).toEqual([
+      { name: 'Vex', description: 'a half-elf ranger', referenceImage: path.join(campaign.dir, 'characters/2000.png') },
+    ]);
     expect(campaign.source).toEqual(source);
   });
 
@@ -82,7 +89,10 @@ describe('CampaignRepository.linkChannel', () => {
     const { repo, root } = stories();
     expect(await repo.linkChannel(source, '#campaign')).toEqual({ id: `ch-${CHANNEL}`, created: true });
     const file = path.join(root, `ch-${CHANNEL}`, 'campaign.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('name: "#campaign"', '# renamed by the GM\nname: The Drowned Chapel\nart_style: ink wash'));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace('name: "#campaign"', '# renamed by the GM\nname: The Drowned Chapel\nart_style: ink wash'),
+    );
     const moved = { ...source, startId: '400000000000000500' };
     expect(await repo.linkChannel(moved, '#other')).toEqual({ id: `ch-${CHANNEL}`, created: false });
     const text = readFileSync(file, 'utf8');

@@ -64,7 +64,11 @@ describe('FairQueue', () => {
     const running = q.run({ guildId: 'g', userId: 'a' }, g.task);
     const places: number[] = [];
     const waiting1 = q.run({ guildId: 'g', userId: 'b' }, async () => undefined);
-    const waiting2 = q.run({ guildId: 'g', userId: 'c' }, async () => undefined, (p) => places.push(p));
+    const waiting2 = q.run(
+      { guildId: 'g', userId: 'c' },
+      async () => undefined,
+      (p) => places.push(p),
+    );
     expect(places).toEqual([2]);
     g.open();
     await Promise.all([running, waiting1, waiting2]);

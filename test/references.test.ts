@@ -13,12 +13,18 @@ import { sampleCampaigns, testConfig } from './support/fixtures.ts';
 
 /** A solid PNG whose red channel encodes `n`, so a portrait can be recognised in a request. */
 function solid(n: number, side = 32): Promise<Buffer> {
-  return sharp({ create: { width: side, height: side, channels: 3, background: { r: n, g: 40, b: 90 } } }).png().toBuffer();
+  return sharp({ create: { width: side, height: side, channels: 3, background: { r: n, g: 40, b: 90 } } })
+    .png()
+    .toBuffer();
 }
 
 /** A PNG of noise: it hardly compresses, so a few of them exceed Gemini's request size. */
 function noise(side: number): Promise<Buffer> {
-  return sharp({ create: { width: side, height: side, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png().toBuffer();
+  return sharp({
+    create: { width: side, height: side, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 60 } },
+  })
+    .png()
+    .toBuffer();
 }
 
 /** The red channel of an inline image's first pixel: the `n` of {@link solid}. */
@@ -28,7 +34,9 @@ async function marker(data: string): Promise<number> {
 }
 
 const inline = (r: RecordedRequest): Array<{ mimeType: string; data: string }> =>
-  (r.body.contents[0].parts as Array<{ inlineData?: { mimeType: string; data: string } }>).flatMap((p) => (p.inlineData ? [p.inlineData] : []));
+  (r.body.contents[0].parts as Array<{ inlineData?: { mimeType: string; data: string } }>).flatMap((p) =>
+    p.inlineData ? [p.inlineData] : [],
+  );
 
 describe('choosePortraits', () => {
   const people: Character[] = ['Grog Strongjaw (played by TRAVIS)', 'Keyleth (played by MARISHA)', 'Scanlan', 'Trinket'].map((name) => ({
@@ -110,7 +118,11 @@ describe('many portraits through the Gemini emulator', () => {
       await writeFile(path.join(dir, `m${n}.png`), await solid(n * 10));
       characters.push({ name: `Member ${n}`, description: `patron number ${n}`, reference_image: `m${n}.png` });
     }
-    await limner.campaigns.create('crowd', { name: 'Crowded Table', characters }, (await limner.campaigns.load('crowd')).transcript.entries);
+    await limner.campaigns.create(
+      'crowd',
+      { name: 'Crowded Table', characters },
+      (await limner.campaigns.load('crowd')).transcript.entries,
+    );
   });
   afterEach(() => {
     limner.close();
@@ -130,7 +142,12 @@ describe('many portraits through the Gemini emulator', () => {
     const scene = await limner.generation.illustrate({ kind: 'turn', campaignId: 'crowd', turn: 4, requestedBy: 'cli' });
     emulator.reset();
     const references = await Promise.all([251, 252, 253].map(async (n, i) => ({ name: `ref${i}.png`, bytes: await solid(n) })));
-    await limner.editing.edit({ target: { kind: 'image', imageId: scene.image.id }, requestedBy: 'cli', instruction: 'make it night', references });
+    await limner.editing.edit({
+      target: { kind: 'image', imageId: scene.image.id },
+      requestedBy: 'cli',
+      instruction: 'make it night',
+      references,
+    });
     const sent = inline(imageCalls()[0]!);
     expect(sent).toHaveLength(MAX_INPUT_IMAGES);
     const markers = await Promise.all(sent.slice(1).map((i) => marker(i.data)));
@@ -149,7 +166,7 @@ describe('many portraits through the Gemini emulator', () => {
     expect((err as TooManyReferencesError).userMessage).toBe('Too many reference images (14): an edit can take at most 13.');
   });
 
-  it('keeps a request with large portraits within Gemini\'s request size', async () => {
+  it("keeps a request with large portraits within Gemini's request size", async () => {
     const dir = path.join(campaigns.dir, 'crowd');
     // 1024x1024 noise is about 3 MB as PNG, 4 MB in base64: 14 of them are far over 20 MB.
     const big = await noise(1024);

@@ -63,7 +63,8 @@ async function sampleEntries(): Promise<TranscriptEntry[]> {
 }
 
 describe('splitPassages', () => {
-  const entries = (n: number, text = 'The dwarf raises his axe.') => Array.from({ length: n }, (_, i) => ({ turn: i + 1, speaker: 'MATT', text }));
+  const entries = (n: number, text = 'The dwarf raises his axe.') =>
+    Array.from({ length: n }, (_, i) => ({ turn: i + 1, speaker: 'MATT', text }));
 
   it('packs entries greedily within the budget, adjacent passages sharing 20 entries, covering every entry', async () => {
     const all = await sampleEntries();
@@ -89,11 +90,19 @@ describe('splitPassages', () => {
   });
 
   it('cuts an entry longer than the budget and still moves on when entries are long', () => {
-    const long = [{ turn: 1, speaker: 'MATT', text: 'x'.repeat(10_000) }, ...entries(3, 'y'.repeat(1000)).map((e) => ({ ...e, turn: e.turn + 1 }))];
+    const long = [
+      { turn: 1, speaker: 'MATT', text: 'x'.repeat(10_000) },
+      ...entries(3, 'y'.repeat(1000)).map((e) => ({ ...e, turn: e.turn + 1 })),
+    ];
     const passages = splitPassages(long, 400);
     expect(passages[0]).toMatchObject({ start: 0, end: 1, tokens: 400 });
     expect(passages[0]!.text.endsWith('…')).toBe(true);
-    expect(passages.map((p) => [p.start, p.end])).toEqual([[0, 1], [1, 2], [2, 3], [3, 4]]);
+    expect(passages.map((p) => [p.start, p.end])).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+    ]);
     expect(splitPassages([], 400)).toEqual([]);
   });
 });
@@ -120,9 +129,22 @@ describe('/scene best through the Gemini emulator', () => {
     expect(lines[1499]).toMatchObject({ turn: 1500, speaker: 'LIAM' });
     expect(requestText(scan!)).toContain('[Turn 1500] LIAM: While he is talking I take a flask');
 
-    expect(stages).toEqual(['reading', 'Scanning 2,160 turns in 1 passage... 0/1', 'Scanning 2,160 turns in 1 passage... 1/1', 'prompting', 'painting', 'saving']);
+    expect(stages).toEqual([
+      'reading',
+      'Scanning 2,160 turns in 1 passage... 0/1',
+      'Scanning 2,160 turns in 1 passage... 1/1',
+      'prompting',
+      'painting',
+      'saving',
+    ]);
     expect(result.image).toMatchObject({ turn: 1500, mode: 'best' });
-    expect(result.best).toMatchObject({ turn: 1500, speaker: 'LIAM', rationale: 'Turn 1500 shows the most vivid action.', cached: false, passages: 1 });
+    expect(result.best).toMatchObject({
+      turn: 1500,
+      speaker: 'LIAM',
+      rationale: 'Turn 1500 shows the most vivid action.',
+      cached: false,
+      passages: 1,
+    });
     expect(result.best!.quote).toMatch(/^While he is talking I take a flask/);
     expect(result.best!.quote.length).toBeLessThanOrEqual(200);
     // The picture gets the same context window as /scene turn 1500.
@@ -177,7 +199,11 @@ describe('/scene best through the Gemini emulator', () => {
       ...Array.from({ length: 10 }, (_, i) => `Scanning 2,160 turns in 9 passages... ${i}/9`),
       'Comparing 8 candidate moments...',
     ]);
-    expect(ledger(l).map((r) => r.purpose).sort()).toEqual([...Array(9).fill('scan'), 'compare', 'image', 'prompt'].sort());
+    expect(
+      ledger(l)
+        .map((r) => r.purpose)
+        .sort(),
+    ).toEqual([...Array(9).fill('scan'), 'compare', 'image', 'prompt'].sort());
   });
 
   it('never has more than scanner_concurrency calls in flight', async () => {
@@ -206,7 +232,9 @@ describe('/scene best through the Gemini emulator', () => {
     const retried = scanCalls().filter(isRetry);
     expect(retried).toHaveLength(1);
     const correction = retried[0]!.body.contents[0].parts[1].text as string;
-    expect(correction).toBe(`Your previous answer named turn 2000, which is not among the turns ${first.firstTurn}-${first.lastTurn}. Answer again with one of those turns.`);
+    expect(correction).toBe(
+      `Your previous answer named turn 2000, which is not among the turns ${first.firstTurn}-${first.lastTurn}. Answer again with one of those turns.`,
+    );
     expect(result.best!.turn).toBeGreaterThan(0);
     expect(ledger(l).filter((r) => r.purpose === 'scan')).toHaveLength(10);
   });
@@ -231,7 +259,9 @@ describe('/scene best through the Gemini emulator', () => {
     const result = await best(l);
     expect(result.best!.turn).toBe(42);
     const retry = scanCalls()[1]!;
-    expect(retry.body.contents[0].parts[1].text).toMatch(/^Your previous answer was not the requested JSON object \(not JSON: Sure! The best moment is turn 42\.\)/);
+    expect(retry.body.contents[0].parts[1].text).toMatch(
+      /^Your previous answer was not the requested JSON object \(not JSON: Sure! The best moment is turn 42\.\)/,
+    );
 
     emulator.reset();
     campaigns.cleanup();
@@ -277,7 +307,11 @@ describe('/scene best through the Gemini emulator', () => {
 
     emulator.reset();
     const newest = 2400;
-    emulator.onText(scannerScript((lines, r) => (scanPurpose(r) === 'compare' ? newest : lines.some((x) => x.turn === newest) ? newest : mostVisual(lines))));
+    emulator.onText(
+      scannerScript((lines, r) =>
+        scanPurpose(r) === 'compare' ? newest : lines.some((x) => x.turn === newest) ? newest : mostVisual(lines),
+      ),
+    );
     const progress: ScanProgress[] = [];
     const result = await best(l, (_s, scan) => scan && progress.push(scan));
     const scans = scanCalls().filter((r) => scanPurpose(r) === 'scan');
@@ -306,7 +340,11 @@ describe('/scene best through the Gemini emulator', () => {
     expect(performance.now() - started).toBeLessThan(2000);
     expect(scanCalls()).toHaveLength(9);
     await vi.waitFor(() => expect(answers.filter((a) => a.answer === 'client gone before answer')).toHaveLength(8), { timeout: 2000 });
-    expect(scanCalls().filter((r) => r.answer !== undefined).map((r) => r.answer)).toEqual(['blocked PROHIBITED_CONTENT']);
+    expect(
+      scanCalls()
+        .filter((r) => r.answer !== undefined)
+        .map((r) => r.answer),
+    ).toEqual(['blocked PROHIBITED_CONTENT']);
     expect(l.images.list(SAMPLE_CAMPAIGN as never)).toEqual([]);
     // The blocked call is billed for its input and recorded; the cancelled ones never answered.
     expect(ledger(l).map((r) => [r.purpose, r.inputTokens > 0, r.outputTokens])).toEqual([['scan', true, 0]]);

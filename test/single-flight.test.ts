@@ -31,14 +31,18 @@ describe('SingleFlight', () => {
     await expect(sharing).rejects.toThrow('blocked');
 
     const stop = new AbortController();
-    const stopped = flights.run('k', () => new Promise<string>((_, reject) => stop.signal.addEventListener('abort', () => reject(stop.signal.reason))), stop.signal);
+    const stopped = flights.run(
+      'k',
+      () => new Promise<string>((_, reject) => stop.signal.addEventListener('abort', () => reject(stop.signal.reason))),
+      stop.signal,
+    );
     const waiter = flights.run('k', () => later('own run'));
     stop.abort(new Error('shutdown'));
     await expect(stopped).rejects.toThrow('shutdown');
     expect(await waiter).toEqual({ value: 'own run', leader: true });
   });
 
-  it('stops waiting when the waiter\'s own signal aborts', async () => {
+  it("stops waiting when the waiter's own signal aborts", async () => {
     const flights = new SingleFlight<string>();
     const leader = flights.run('k', () => later('done', 50));
     const stop = new AbortController();
@@ -99,7 +103,12 @@ describe('identical requests at the same time pay once', () => {
   it('two identical /scene turn inside the dedupe window paint once; outside it each paints', async () => {
     start({ budgets: { dedupe_window_s: 600 } });
     emulator.setLatency(50);
-    const both = () => Promise.all(['ana', 'bo'].map((requestedBy) => limner.generation.illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, requestedBy })));
+    const both = () =>
+      Promise.all(
+        ['ana', 'bo'].map((requestedBy) =>
+          limner.generation.illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, requestedBy }),
+        ),
+      );
     const [a, b] = await both();
     expect([calls('prompt'), calls('image')]).toEqual([1, 1]);
     expect(b!.image.id).toBe(a!.image.id);

@@ -43,7 +43,8 @@ afterEach(() => {
 const ledger = () => limner.store.db.select().from(usage).all();
 const textModel = () => limner.config.generation.text_model;
 const imageModel = () => limner.config.generation.image_model;
-const turn = (n: number, requestedBy = 'cli') => limner.generation.illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: n, requestedBy });
+const turn = (n: number, requestedBy = 'cli') =>
+  limner.generation.illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: n, requestedBy });
 
 describe('the usage ledger records every billed call, failures included', () => {
   const failures: Array<[string, Behaviour, 'text' | 'image', new (...a: never[]) => Error, string[]]> = [
@@ -52,7 +53,13 @@ describe('the usage ledger records every billed call, failures included', () => 
     ['a blocked image prompt', { kind: 'blocked' }, 'image', PromptBlockedError, ['prompt', 'image']],
     ['a SAFETY finish of the image model', { kind: 'finish', finishReason: 'SAFETY' }, 'image', NoImageError, ['prompt', 'image']],
     ['a text-only image reply', { kind: 'text', text: 'I would rather describe it.' }, 'image', NoImageError, ['prompt', 'image']],
-    ['image bytes that do not decode', { kind: 'image', png: Buffer.from('not a png at all') }, 'image', MalformedReplyError, ['prompt', 'image']],
+    [
+      'image bytes that do not decode',
+      { kind: 'image', png: Buffer.from('not a png at all') },
+      'image',
+      MalformedReplyError,
+      ['prompt', 'image'],
+    ],
   ];
 
   it.each(failures)('%s leaves one row per call, with its tokens and no picture', async (_name, behaviour, target, type, purposes) => {
@@ -83,7 +90,12 @@ describe('the usage ledger records every billed call, failures included', () => 
     const first = await turn(100, '42');
     emulator.enqueue({ kind: 'finish', finishReason: 'IMAGE_SAFETY' }, { model: imageModel() });
     const err = await limner.editing
-      .edit({ target: { kind: 'image', imageId: first.image.id }, requestedBy: '42', instruction: 'make it night', origin: { guildId: 'g1', jobId: 'job-1' } })
+      .edit({
+        target: { kind: 'image', imageId: first.image.id },
+        requestedBy: '42',
+        instruction: 'make it night',
+        origin: { guildId: 'g1', jobId: 'job-1' },
+      })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NoImageError);
     expect(ledger().at(-1)).toMatchObject({ purpose: 'edit', userId: '42', guildId: 'g1', jobId: 'job-1', images: 0, imageId: null });
@@ -108,7 +120,10 @@ describe('the prompt writer', () => {
   });
 
   it('paints a description cut at the output limit, with a warning', async () => {
-    emulator.enqueue({ kind: 'text', text: 'A goliath raises a maul in a torchlit tunnel while', finishReason: 'MAX_TOKENS' }, { model: textModel() });
+    emulator.enqueue(
+      { kind: 'text', text: 'A goliath raises a maul in a torchlit tunnel while', finishReason: 'MAX_TOKENS' },
+      { model: textModel() },
+    );
     const result = await turn(200);
     expect(result.scene).toBe('A goliath raises a maul in a torchlit tunnel while');
     expect(logged.filter((l) => l.level === 40).map((l) => l.msg)).toEqual(['model reply cut at the output token limit']);

@@ -46,6 +46,9 @@ export async function autocompleteCampaignsWithPictures(interaction: Autocomplet
     })
     .filter((c) => c.id.includes(typed) || c.name.toLowerCase().includes(typed))
     .slice(0, 25)
-    .map((c) => ({ name: `${c.name} (${c.count.toLocaleString('en-US')} ${c.count === 1 ? 'image' : 'images'})`.slice(0, 100), value: c.id }));
+    .map((c) => ({
+      name: `${c.name} (${c.count.toLocaleString('en-US')} ${c.count === 1 ? 'image' : 'images'})`.slice(0, 100),
+      value: c.id,
+    }));
   await interaction.respond(choices);
 }

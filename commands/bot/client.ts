@@ -129,7 +129,10 @@ export async function handleInteraction(interaction: Interaction, ctx: BotContex
       if (!command) throw new Error(`no handler for /${interaction.commandName}`);
       const started = performance.now();
       await command.execute(interaction, ctx);
-      log.info({ command: interaction.commandName, sub: interaction.options.getSubcommand(false), ms: Math.round(performance.now() - started) }, 'command done');
+      log.info(
+        { command: interaction.commandName, sub: interaction.options.getSubcommand(false), ms: Math.round(performance.now() - started) },
+        'command done',
+      );
       return;
     }
     if (interaction.isMessageContextMenuCommand()) {

@@ -19,7 +19,9 @@ async function main(): Promise<void> {
   const appId = config.discord.application_id!;
   const rest = new REST(config.discord.api_base ? { api: config.discord.api_base } : {}).setToken(secrets.discordToken!);
   const body = commandPayloads();
-  const route = config.discord.guild_id ? Routes.applicationGuildCommands(appId, config.discord.guild_id) : Routes.applicationCommands(appId);
+  const route = config.discord.guild_id
+    ? Routes.applicationGuildCommands(appId, config.discord.guild_id)
+    : Routes.applicationCommands(appId);
   const saved = (await rest.put(route, { body })) as unknown[];
   const scope = config.discord.guild_id ? `guild ${config.discord.guild_id}` : 'all guilds (global; may take up to an hour to appear)';
   console.log(`Registered ${saved.length} application command(s) for ${scope}.`);

@@ -2,7 +2,6 @@ import { Routes, type Client } from 'discord.js';
 import type { Limner } from '../../src/app.ts';
 import { TOKEN_LIFETIME_MS } from './respond.ts';
 
-
 /** Shown in the original reply of a job a previous process did not finish. */
 export const INTERRUPTED_TEXT = 'Limner restarted while working on this and could not finish it. Please run the command again.';
 

@@ -37,7 +37,10 @@ export interface FailureTextOptions {
  */
 export function failureText(err: unknown, log: Logger, options: FailureTextOptions = {}): string {
   if (err instanceof LimnerError) {
-    if (options.providerErrorId && (err instanceof ProviderError || err instanceof ProviderTimeoutError || err instanceof MalformedReplyError)) {
+    if (
+      options.providerErrorId &&
+      (err instanceof ProviderError || err instanceof ProviderTimeoutError || err instanceof MalformedReplyError)
+    ) {
       const errorId = newErrorId();
       log.warn({ code: err.code, err: err.cause ?? err, errorId }, 'provider failed');
       return `${err.userMessage} (error id \`${errorId}\`)`;
@@ -95,5 +98,9 @@ export async function finishReply(interaction: RepliableInteraction, payload: Sc
   const channel = interaction.channel;
   if (!channel?.isSendable()) return interaction.editReply(payload);
   const mention = `<@${interaction.user.id}>`;
-  return channel.send({ ...payload, content: payload.content ? `${mention} ${payload.content}` : mention, allowedMentions: { users: [interaction.user.id] } });
+  return channel.send({
+    ...payload,
+    content: payload.content ? `${mention} ${payload.content}` : mention,
+    allowedMentions: { users: [interaction.user.id] },
+  });
 }

@@ -73,7 +73,10 @@ export async function illustrateForInteraction(
     );
     await progress.settled();
     const reply = await sceneReply(result, title(result.image.turn), interaction.attachmentSizeLimit);
-    const message = await finishReply(interaction, result.reused ? { ...reply, content: reusedText(result.reused.ageMs, reply.content) } : reply);
+    const message = await finishReply(
+      interaction,
+      result.reused ? { ...reply, content: reusedText(result.reused.ageMs, reply.content) } : reply,
+    );
     ctx.limner.links.recordSceneMessage({
       messageId: message.id,
       imageId: result.image.id,
@@ -114,7 +117,9 @@ export async function sceneReply(
         components: [sceneButtons(image)],
       };
     }
-    file = new AttachmentBuilder(preview.data, { name: downloadName({ ...nameParts, extension: preview.format === 'webp' ? 'webp' : 'jpg' }) });
+    file = new AttachmentBuilder(preview.data, {
+      name: downloadName({ ...nameParts, extension: preview.format === 'webp' ? 'webp' : 'jpg' }),
+    });
     content = `Showing a compressed preview (${preview.format.toUpperCase()}, ${megabytes(preview.data.byteLength)}): the full PNG (${megabytes(png.byteLength)}) is kept for export.`;
   }
   const embed = new EmbedBuilder()
@@ -143,7 +148,9 @@ export interface SceneMessage {
 /** The progress line of a job waiting in the queue. */
 export function queueText(place: number): string {
   const ahead = place - 1;
-  return ahead === 0 ? 'Waiting for a free painter… you are next.' : `Waiting for a free painter… ${number.format(ahead)} ${ahead === 1 ? 'request' : 'requests'} ahead of you.`;
+  return ahead === 0
+    ? 'Waiting for a free painter… you are next.'
+    : `Waiting for a free painter… ${number.format(ahead)} ${ahead === 1 ? 'request' : 'requests'} ahead of you.`;
 }
 
 /** Says a picture was reused instead of paid for again. */

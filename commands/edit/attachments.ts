@@ -34,7 +34,9 @@ export function downloadLimits(config: Config): DownloadLimits {
 export class ReferenceHostError extends LimnerError {
   readonly code = 'reference_host_refused';
   constructor(readonly fileName: string) {
-    super(`"${fileName.slice(0, 100)}" is not stored on Discord's attachment servers, so Limner did not download it. Attach the image to your message instead.`);
+    super(
+      `"${fileName.slice(0, 100)}" is not stored on Discord's attachment servers, so Limner did not download it. Attach the image to your message instead.`,
+    );
   }
 }
 

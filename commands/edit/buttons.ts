@@ -54,7 +54,11 @@ export const editModal: ComponentModule = {
     await editForInteraction(
       interaction,
       ctx,
-      (run) => editing.edit({ target: { kind: 'image', imageId }, requestedBy: interaction.user.id, instruction, origin: run.origin }, run.options),
+      (run) =>
+        editing.edit(
+          { target: { kind: 'image', imageId }, requestedBy: interaction.user.id, instruction, origin: run.origin },
+          run.options,
+        ),
       (result) => editTitle(result, 'edit'),
     );
   },

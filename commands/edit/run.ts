@@ -97,7 +97,12 @@ export async function editForInteraction(
  * be answered privately, so failures are shown in that reply, provider failures with an error id.
  * Never throws.
  */
-export async function editForMessage(message: Message<true>, ctx: BotContext, work: EditWork, title: (result: EditResult) => string): Promise<void> {
+export async function editForMessage(
+  message: Message<true>,
+  ctx: BotContext,
+  work: EditWork,
+  title: (result: EditResult) => string,
+): Promise<void> {
   const log = ctx.limner.log.child({ message: message.id, guild: message.guildId, user: message.author.id });
   let answer: Message<true> | undefined;
   const post = async (body: string | SceneMessage): Promise<Message<true>> => {
@@ -108,10 +113,21 @@ export async function editForMessage(message: Message<true>, ctx: BotContext, wo
   const progress = new ProgressReply((text) => post(text), log);
   const show = (text: string) => progress.show(text);
   try {
-    const result = await asJob(ctx, { kind: 'scene reply-edit', userId: message.author.id, guildId: message.guildId, channelId: message.channelId }, {}, show, work);
+    const result = await asJob(
+      ctx,
+      { kind: 'scene reply-edit', userId: message.author.id, guildId: message.guildId, channelId: message.channelId },
+      {},
+      show,
+      work,
+    );
     await progress.settled();
     const sent = await post(await sceneReply(result, title(result), MESSAGE_UPLOAD_LIMIT));
-    ctx.limner.links.recordSceneMessage({ messageId: sent.id, imageId: result.image.id, guildId: message.guildId, channelId: message.channelId });
+    ctx.limner.links.recordSceneMessage({
+      messageId: sent.id,
+      imageId: result.image.id,
+      guildId: message.guildId,
+      channelId: message.channelId,
+    });
   } catch (err) {
     await progress.settled();
     const text = failureText(err, log, { providerErrorId: true });

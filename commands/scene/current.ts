@@ -9,7 +9,11 @@ export const current: SubcommandModule = {
     .setName('current')
     .setDescription('Illustrate the latest moment of the story')
     .addIntegerOption((o) =>
-      o.setName('context').setDescription('How many recent turns to read (default set by the operator, usually 10)').setMinValue(1).setMaxValue(50),
+      o
+        .setName('context')
+        .setDescription('How many recent turns to read (default set by the operator, usually 10)')
+        .setMinValue(1)
+        .setMaxValue(50),
     ),
 
   async execute(interaction, ctx) {

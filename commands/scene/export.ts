@@ -1,6 +1,19 @@
 import { AttachmentBuilder, MessageFlags, SlashCommandSubcommandBuilder, type Message } from 'discord.js';
-import { exportProgressText, megabytes, NoImagesToExportError, planExport, zipPartBuffer, type ExportPlan } from '../../src/images/export.ts';
-import { autocompleteCampaignsWithPictures, campaignName, CAMPAIGN_OPTION, chosenCampaign, CHOOSE_CAMPAIGN } from '../bot/campaign-choice.ts';
+import {
+  exportProgressText,
+  megabytes,
+  NoImagesToExportError,
+  planExport,
+  zipPartBuffer,
+  type ExportPlan,
+} from '../../src/images/export.ts';
+import {
+  autocompleteCampaignsWithPictures,
+  campaignName,
+  CAMPAIGN_OPTION,
+  chosenCampaign,
+  CHOOSE_CAMPAIGN,
+} from '../bot/campaign-choice.ts';
 import { heavyWork } from '../bot/heavy-work.ts';
 import type { SubcommandModule } from '../types.ts';
 import { ProgressReply } from '../bot/progress.ts';
@@ -44,7 +57,12 @@ export const exportImages: SubcommandModule = {
     const log = limner.log.child({ interaction: interaction.id, campaign: campaignId });
     const campaign = { id: campaignId, name: await campaignName(limner, campaignId) };
     const plan = await heavyWork(() =>
-      planExport({ campaign, images, pathOf: (r) => limner.images.absolutePath(r.imagePath), maxPartBytes: interaction.attachmentSizeLimit }),
+      planExport({
+        campaign,
+        images,
+        pathOf: (r) => limner.images.absolutePath(r.imagePath),
+        maxPartBytes: interaction.attachmentSizeLimit,
+      }),
     );
 
     const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);

@@ -17,7 +17,13 @@ import { galleryPage, gallerySheet, tileLabel } from '../../src/images/gallery.t
 import { downloadName, safeCampaignName } from '../../src/images/names.ts';
 import { fitPreview } from '../../src/images/preview.ts';
 import type { ImageRow } from '../../src/store/schema.ts';
-import { autocompleteCampaignsWithPictures, campaignName, CAMPAIGN_OPTION, chosenCampaign, CHOOSE_CAMPAIGN } from '../bot/campaign-choice.ts';
+import {
+  autocompleteCampaignsWithPictures,
+  campaignName,
+  CAMPAIGN_OPTION,
+  chosenCampaign,
+  CHOOSE_CAMPAIGN,
+} from '../bot/campaign-choice.ts';
 import { heavyWork } from '../bot/heavy-work.ts';
 import { isVisible, requireVisible } from '../bot/visibility.ts';
 import type { ComponentModule, SubcommandModule } from '../types.ts';
@@ -145,8 +151,18 @@ async function galleryMessage(limner: Limner, query: GalleryQuery, rows: readonl
     const turnTo = (target: number) => `${PAGE_PREFIX}:${query.campaignId}:${query.owner ?? ''}:${target}`;
     components.push(
       new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(
-        new ButtonBuilder().setCustomId(turnTo(page.page - 1)).setLabel('Previous').setEmoji('◀️').setStyle(ButtonStyle.Secondary).setDisabled(page.page === 1),
-        new ButtonBuilder().setCustomId(turnTo(page.page + 1)).setLabel('Next').setEmoji('▶️').setStyle(ButtonStyle.Secondary).setDisabled(page.page === page.pages),
+        new ButtonBuilder()
+          .setCustomId(turnTo(page.page - 1))
+          .setLabel('Previous')
+          .setEmoji('◀️')
+          .setStyle(ButtonStyle.Secondary)
+          .setDisabled(page.page === 1),
+        new ButtonBuilder()
+          .setCustomId(turnTo(page.page + 1))
+          .setLabel('Next')
+          .setEmoji('▶️')
+          .setStyle(ButtonStyle.Secondary)
+          .setDisabled(page.page === page.pages),
       ),
     );
   }
@@ -168,7 +184,9 @@ async function lightbox(limner: Limner, image: ImageRow, limitBytes: number): Pr
   if (png.byteLength > limitBytes) {
     const preview = await fitPreview(png, limitBytes);
     if (!preview) return { content: 'This picture is too large to show here, even as a compressed preview; the PNG stays on the server.' };
-    file = new AttachmentBuilder(preview.data, { name: downloadName({ ...nameParts, extension: preview.format === 'webp' ? 'webp' : 'jpg' }) });
+    file = new AttachmentBuilder(preview.data, {
+      name: downloadName({ ...nameParts, extension: preview.format === 'webp' ? 'webp' : 'jpg' }),
+    });
     content =
       `Showing a compressed preview (${preview.format.toUpperCase()}): the PNG is over this channel's upload limit, ` +
       'so `/scene export` here includes it as a high-quality JPEG. The PNG stays on the server.';

@@ -10,7 +10,13 @@ import {
 import type { Limner } from '../../src/app.ts';
 import { channelCampaignId, isSnowflake, previousSnowflake } from '../../src/campaigns/channel.ts';
 import { parseCampaignId } from '../../src/campaigns/id.ts';
-import { CampaignNotFoundError, HistoryUnreadableError, LinkOptionsError, MessageContentRequiredError, StartMessageError } from '../../src/errors.ts';
+import {
+  CampaignNotFoundError,
+  HistoryUnreadableError,
+  LinkOptionsError,
+  MessageContentRequiredError,
+  StartMessageError,
+} from '../../src/errors.ts';
 import { readHistory } from '../story/record.ts';
 import type { SubcommandModule } from '../types.ts';
 import { ProgressReply } from '../bot/progress.ts';
@@ -45,12 +51,18 @@ export const link: SubcommandModule = {
         .addChoices({ name: 'a campaign folder', value: 'file' }, { name: "this channel's messages (play-by-post)", value: 'channel' }),
     )
     .addStringOption((o) =>
-      o.setName('start').setDescription("With source:channel, the story's first message (its link); default: from now on").setMaxLength(200),
+      o
+        .setName('start')
+        .setDescription("With source:channel, the story's first message (its link); default: from now on")
+        .setMaxLength(200),
     ),
 
   async execute(interaction, { limner }) {
     if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
-      await interaction.reply({ content: 'Only members with **Manage Server** can link a channel to a campaign.', flags: MessageFlags.Ephemeral });
+      await interaction.reply({
+        content: 'Only members with **Manage Server** can link a channel to a campaign.',
+        flags: MessageFlags.Ephemeral,
+      });
       return;
     }
     if (interaction.options.getString('source') === 'channel') {
@@ -63,7 +75,8 @@ export const link: SubcommandModule = {
         "Name the campaign to link with `/scene link campaign:<id>`, or make this channel's messages the story with `/scene link source:channel`.",
       );
     }
-    if (interaction.options.getString('start')) throw new LinkOptionsError('`start` names where a play-by-post story begins: use it with `source:channel`.');
+    if (interaction.options.getString('start'))
+      throw new LinkOptionsError('`start` names where a play-by-post story begins: use it with `source:channel`.');
     const id = parseCampaignId(campaignId);
     await requireVisible(limner, id, interaction.guildId);
     // Parsing a long transcript, or reading a whole play-by-post story, can take longer than Discord's 3 s.
@@ -105,10 +118,13 @@ export const link: SubcommandModule = {
 async function linkChannel(interaction: ChatInputCommandInteraction, limner: Limner): Promise<void> {
   if (!limner.config.discord.message_content_intent) throw new MessageContentRequiredError();
   if (interaction.options.getString('campaign')) {
-    throw new LinkOptionsError("A play-by-post campaign is named after its channel (`ch-<channel id>`): leave out `campaign` with `source:channel`.");
+    throw new LinkOptionsError(
+      'A play-by-post campaign is named after its channel (`ch-<channel id>`): leave out `campaign` with `source:channel`.',
+    );
   }
   const channel = interaction.channel;
-  if (!interaction.inCachedGuild() || !channel || channel.isDMBased()) throw new LinkOptionsError('Play-by-post works in server channels and threads.');
+  if (!interaction.inCachedGuild() || !channel || channel.isDMBased())
+    throw new LinkOptionsError('Play-by-post works in server channels and threads.');
   const startText = interaction.options.getString('start')?.trim();
   await interaction.deferReply();
   await readable(channel);
@@ -117,7 +133,12 @@ async function linkChannel(interaction: ChatInputCommandInteraction, limner: Lim
 
   const source = { kind: 'channel', guildId: interaction.guildId, channelId: channel.id, startId } as const;
   const { id } = await limner.campaigns.linkChannel(source, `#${channel.name}`);
-  const previous = limner.links.link({ channelId: channel.id, guildId: interaction.guildId, campaignId: id, linkedBy: interaction.user.id });
+  const previous = limner.links.link({
+    channelId: channel.id,
+    guildId: interaction.guildId,
+    campaignId: id,
+    linkedBy: interaction.user.id,
+  });
 
   let shownAt = Date.now();
   const progress = new ProgressReply((text) => interaction.editReply(text), limner.log);
@@ -132,7 +153,10 @@ async function linkChannel(interaction: ChatInputCommandInteraction, limner: Lim
   });
   await progress.settled();
   const campaign = await limner.campaigns.load(id);
-  limner.log.info({ campaign: id, channel: channel.id, messages: read.messages, pages: read.pages, forgotten: read.forgotten }, 'play-by-post channel linked');
+  limner.log.info(
+    { campaign: id, channel: channel.id, messages: read.messages, pages: read.pages, forgotten: read.forgotten },
+    'play-by-post channel linked',
+  );
 
   const turns = campaign.transcript.entries.length;
   const since = startText ? 'from the message you named' : kept ? 'from the same start as before' : 'from now on';
@@ -180,7 +204,10 @@ async function readable(channel: GuildTextBasedChannel): Promise<void> {
   try {
     await channel.messages.fetch({ limit: 1, cache: false });
   } catch (err) {
-    if (err instanceof DiscordAPIError && (err.code === RESTJSONErrorCodes.MissingAccess || err.code === RESTJSONErrorCodes.MissingPermissions)) {
+    if (
+      err instanceof DiscordAPIError &&
+      (err.code === RESTJSONErrorCodes.MissingAccess || err.code === RESTJSONErrorCodes.MissingPermissions)
+    ) {
       throw new HistoryUnreadableError({ cause: err });
     }
     throw err;

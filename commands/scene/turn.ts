@@ -10,7 +10,12 @@ export const turn: SubcommandModule = {
     .setName('turn')
     .setDescription('Illustrate a numbered turn of the story')
     .addIntegerOption((o) =>
-      o.setName('number').setDescription('Turn number; type digits or words to search').setRequired(true).setMinValue(1).setAutocomplete(true),
+      o
+        .setName('number')
+        .setDescription('Turn number; type digits or words to search')
+        .setRequired(true)
+        .setMinValue(1)
+        .setAutocomplete(true),
     ),
 
   async execute(interaction, ctx) {

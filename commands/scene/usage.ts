@@ -15,7 +15,11 @@ export const usage: SubcommandModule = {
     const embed = new EmbedBuilder()
       .setTitle('Picture use')
       .addFields(
-        { name: 'You, today', value: `${formatTotals(report.user.today)}\n${left(budget.userImagesLeft, (n) => `${n} pictures`)}`, inline: true },
+        {
+          name: 'You, today',
+          value: `${formatTotals(report.user.today)}\n${left(budget.userImagesLeft, (n) => `${n} pictures`)}`,
+          inline: true,
+        },
         { name: 'You, this month', value: formatTotals(report.user.month), inline: true },
       )
       .setFooter({ text: `Daily budgets reset ${relative(budget.resetsAt - Date.now())} (00:00 UTC). Costs are estimates.` });

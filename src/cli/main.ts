@@ -163,7 +163,8 @@ program
         },
       });
       for (const [i, part] of plan.parts.entries()) {
-        if (json()) print({ file: files[i], bytes: part.bytes, images: part.entries.length, converted: part.entries.filter((e) => e.jpeg).length });
+        if (json())
+          print({ file: files[i], bytes: part.bytes, images: part.entries.length, converted: part.entries.filter((e) => e.jpeg).length });
         else console.log(`${files[i]} (${part.entries.length} pictures, ${megabytes(part.bytes)})`);
       }
       if (json()) return;

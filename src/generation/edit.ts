@@ -159,7 +159,10 @@ export class EditService {
       } else {
         base = this.image(target.imageId);
       }
-      return this.paintEdit({ campaign, base, instruction, portraits, userPngs, requestedBy: request.requestedBy, origin: request.origin }, options);
+      return this.paintEdit(
+        { campaign, base, instruction, portraits, userPngs, requestedBy: request.requestedBy, origin: request.origin },
+        options,
+      );
     });
   }
 
@@ -170,7 +173,10 @@ export class EditService {
    * @throws ImageGoneError (the picture, or the one it was edited from), CampaignNotFoundError,
    *   CampaignFileError, GenerationDisabledError, and the model errors of {@link renderImage}.
    */
-  async reroll(request: { readonly imageId: string; readonly requestedBy: string; readonly origin?: EditOrigin }, options: EditOptions = {}): Promise<EditResult> {
+  async reroll(
+    request: { readonly imageId: string; readonly requestedBy: string; readonly origin?: EditOrigin },
+    options: EditOptions = {},
+  ): Promise<EditResult> {
     const { config, gateway, images, usage, sessions } = this.deps;
     const original = this.image(request.imageId);
     const campaign = await this.enabledCampaign(original.campaignId);
@@ -182,11 +188,17 @@ export class EditService {
         // A null parent on an edit means the picture it changed was deleted.
         if (original.parentImageId === null) throw new ImageGoneError(original.id);
         const base = this.image(original.parentImageId);
-        return this.paintEdit({ campaign, base, instruction: original.prompt, portraits, userPngs, requestedBy: request.requestedBy, origin: request.origin }, options);
+        return this.paintEdit(
+          { campaign, base, instruction: original.prompt, portraits, userPngs, requestedBy: request.requestedBy, origin: request.origin },
+          options,
+        );
       }
       const origin = { userId: request.requestedBy, campaignId: campaign.id, ...request.origin };
       options.onProgress?.('painting');
-      const rendered = await renderImage(gateway, config, original.prompt, portraits, { record: { origin, purpose: 'image' }, signal: options.signal });
+      const rendered = await renderImage(gateway, config, original.prompt, portraits, {
+        record: { origin, purpose: 'image' },
+        signal: options.signal,
+      });
       options.onProgress?.('saving');
       const image = await images.save(rendered, {
         campaignId: campaign.id,
@@ -204,7 +216,10 @@ export class EditService {
       });
       usage.linkImage(rendered.usageId, image.id);
       sessions.moveTo({ userId: request.requestedBy, campaignId: campaign.id, imageId: image.id });
-      this.deps.log.info({ imageId: image.id, rerollOf: original.id, campaign: campaign.id, requestedBy: request.requestedBy }, 'scene rerolled');
+      this.deps.log.info(
+        { imageId: image.id, rerollOf: original.id, campaign: campaign.id, requestedBy: request.requestedBy },
+        'scene rerolled',
+      );
       return this.result(image, campaign, [rendered.usage]);
     });
   }
@@ -276,7 +291,14 @@ export class EditService {
     await this.keepReferences(image, input.userPngs);
     sessions.moveTo({ userId: input.requestedBy, campaignId: campaign.id, imageId: image.id });
     this.deps.log.info(
-      { imageId: image.id, parent: base.id, campaign: campaign.id, requestedBy: input.requestedBy, references: references.length, ms: Math.round(performance.now() - started) },
+      {
+        imageId: image.id,
+        parent: base.id,
+        campaign: campaign.id,
+        requestedBy: input.requestedBy,
+        references: references.length,
+        ms: Math.round(performance.now() - started),
+      },
       'picture edited',
     );
     return this.result(image, campaign, [rendered.usage]);

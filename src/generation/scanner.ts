@@ -198,7 +198,16 @@ export class SceneScanner {
     const blocks = candidates.map((c) => ({ pick: c, text: candidateBlock(c, entryOf(c.turn)) }));
     const groups = groupWithin(blocks, this.passageTokens);
     if (groups.length > 1) {
-      const winners = await run.all(groups.map((group) => () => this.compare(run, group.map((b) => b.pick), entryOf)));
+      const winners = await run.all(
+        groups.map(
+          (group) => () =>
+            this.compare(
+              run,
+              group.map((b) => b.pick),
+              entryOf,
+            ),
+        ),
+      );
       return this.compare(run, winners, entryOf);
     }
     const request = `Candidates, each the best moment of one part of the session:\n\n${blocks.map((b) => b.text).join('\n\n')}`;

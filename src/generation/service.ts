@@ -210,7 +210,10 @@ export class GenerationService {
     );
 
     options.onProgress?.('painting');
-    const rendered = await renderImage(gateway, config, prompt.prompt, references, { record: { origin, purpose: 'image' }, signal: options.signal });
+    const rendered = await renderImage(gateway, config, prompt.prompt, references, {
+      record: { origin, purpose: 'image' },
+      signal: options.signal,
+    });
 
     options.onProgress?.('saving');
     // The picture's cost includes the scan that chose it (nothing when the scan was cached).

@@ -53,9 +53,16 @@ export async function renderContactSheet(tiles: readonly SheetTile[], maxInputPi
       .toBuffer({ resolveWithObject: true })
       .catch(() => undefined);
     if (thumb) {
-      layers.push({ input: thumb.data, raw: { width: thumb.info.width, height: thumb.info.height, channels: thumb.info.channels }, left, top });
+      layers.push({
+        input: thumb.data,
+        raw: { width: thumb.info.width, height: thumb.info.height, channels: thumb.info.channels },
+        left,
+        top,
+      });
     } else {
-      svg.push(`<rect x="${left}" y="${top}" width="${THUMB_WIDTH}" height="${THUMB_HEIGHT}" fill="rgb(${TILE_BACKGROUND.r},${TILE_BACKGROUND.g},${TILE_BACKGROUND.b})"/>`);
+      svg.push(
+        `<rect x="${left}" y="${top}" width="${THUMB_WIDTH}" height="${THUMB_HEIGHT}" fill="rgb(${TILE_BACKGROUND.r},${TILE_BACKGROUND.g},${TILE_BACKGROUND.b})"/>`,
+      );
       svg.push(text(left + THUMB_WIDTH / 2, top + THUMB_HEIGHT / 2, 'unavailable', 0.6));
     }
     svg.push(text(left + THUMB_WIDTH / 2, top + THUMB_HEIGHT + LABEL_HEIGHT - 9, tile.label));

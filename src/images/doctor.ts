@@ -47,7 +47,9 @@ export async function checkImageStore(
   const cutoff = Date.now() - (options.minAgeMs ?? DEFAULT_MIN_AGE_MS);
   for (const campaign of await listDirs(campaignsDir)) {
     if (!isCampaignId(campaign)) continue;
-    const referenceDirs = (await listDirs(path.join(campaignsDir, campaign, 'images', 'references'))).map((d) => `${campaign}/images/references/${d}`);
+    const referenceDirs = (await listDirs(path.join(campaignsDir, campaign, 'images', 'references'))).map(
+      (d) => `${campaign}/images/references/${d}`,
+    );
     // Play-by-post portraits (`characters/`) and edit references are written atomically too, so they can leave debris.
     for (const folder of [campaign, `${campaign}/images`, `${campaign}/characters`, ...referenceDirs]) {
       for (const { name, mtimeMs } of await listFiles(path.join(campaignsDir, folder))) {
@@ -81,7 +83,10 @@ export async function checkImageStore(
 
 async function listDirs(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
   } catch {
     return [];
   }

@@ -133,7 +133,9 @@ export class ExportLimitTooSmallError extends LimnerError {
     readonly limitBytes: number,
     readonly turn: number,
   ) {
-    super(`The picture of turn ${turn} cannot fit in a zip of ${limitBytes.toLocaleString('en-US')} bytes, even as a small JPEG; allow larger zips.`);
+    super(
+      `The picture of turn ${turn} cannot fit in a zip of ${limitBytes.toLocaleString('en-US')} bytes, even as a small JPEG; allow larger zips.`,
+    );
   }
 }
 
@@ -179,7 +181,9 @@ export async function planExport(input: {
   if (images.length === 0) throw new NoImagesToExportError();
   const limit = Math.min(input.maxPartBytes ?? ZIP32_MAX_BYTES, ZIP32_MAX_BYTES);
   const frame = manifestFrame({ id: campaign.id, name: campaign.name }, (input.exportedAt ?? new Date()).toISOString());
-  const stems = dedupeNames(images.map((image) => downloadStem({ campaignName: campaign.name, campaignId: campaign.id, turn: image.turn, mode: image.mode })));
+  const stems = dedupeNames(
+    images.map((image) => downloadStem({ campaignName: campaign.name, campaignId: campaign.id, turn: image.turn, mode: image.mode })),
+  );
   const stemOf = new Map(images.map((image, i) => [image.id, stems[i]!]));
   // `.png` and `.jpg` have the same length, so every size below holds whichever format a picture ends up in.
   const provisional = (id: string | null) => (id && stemOf.has(id) ? `${stemOf.get(id)}.png` : null);
@@ -198,12 +202,24 @@ export async function planExport(input: {
       continue;
     }
     // Budget for the JPEG: its own numbers have at most the digits of the original's size and of the limit.
-    const widest = manifestImage(image, file, parentFile, { format: 'jpeg', width: image.width, height: image.height, bytes: limit, pngBytes, limit });
+    const widest = manifestImage(image, file, parentFile, {
+      format: 'jpeg',
+      width: image.width,
+      height: image.height,
+      bytes: limit,
+      pngBytes,
+      limit,
+    });
     const budget = limit - aloneOverhead(widest);
     const jpeg = budget > 0 ? await fitPreview(await readFile(source), budget, ['jpeg']) : undefined;
     if (!jpeg) throw new ExportLimitTooSmallError(limit, image.turn);
     const { data, ...settings } = jpeg;
-    decided.push({ image, source, jpeg: settings, stored: { format: 'jpeg', width: jpeg.width, height: jpeg.height, bytes: data.byteLength, pngBytes, limit } });
+    decided.push({
+      image,
+      source,
+      jpeg: settings,
+      stored: { format: 'jpeg', width: jpeg.width, height: jpeg.height, bytes: data.byteLength, pngBytes, limit },
+    });
   }
   const extension = new Map(decided.map((d) => [d.image.id, d.jpeg ? 'jpg' : 'png']));
   const fileOf = (id: string | null) => (id && stemOf.has(id) ? `${stemOf.get(id)}.${extension.get(id)}` : null);
@@ -221,7 +237,8 @@ export async function planExport(input: {
   let size = empty;
   for (const entry of entries) {
     // An entry's records, its data and its manifest item (with the `,\n` before it unless it is first).
-    const cost = (first: boolean) => zipEntryOverhead(entry.manifest.file) + entry.manifest.bytes + manifestItemBytes(entry.manifest) + (first ? 0 : 2);
+    const cost = (first: boolean) =>
+      zipEntryOverhead(entry.manifest.file) + entry.manifest.bytes + manifestItemBytes(entry.manifest) + (first ? 0 : 2);
     if (group.length > 0 && (size + cost(false) > limit || group.length + 2 > ZIP32_MAX_ENTRIES)) {
       groups.push(group);
       group = [];
@@ -241,7 +258,11 @@ export async function planExport(input: {
       name: exportZipName(safeName, i + 1, groups.length),
       entries: members,
       manifest,
-      bytes: zipBytes(members.map((e) => e.manifest.file), Buffer.byteLength(manifest)) + data,
+      bytes:
+        zipBytes(
+          members.map((e) => e.manifest.file),
+          Buffer.byteLength(manifest),
+        ) + data,
     };
   });
   return {
@@ -335,7 +356,9 @@ async function buildZip(part: ExportPart, sink: Writable, onImage?: () => void):
   });
   zip.file(MANIFEST_NAME, Buffer.from(part.manifest), { binary: true, date: new Date() });
   // jszip's stream is a readable-stream 2 Readable, whose typings omit the destroy it has.
-  const out = zip.generateNodeStream({ type: 'nodebuffer', streamFiles: true, compression: 'STORE' }) as NodeJS.ReadableStream & { destroy(err?: Error): void };
+  const out = zip.generateNodeStream({ type: 'nodebuffer', streamFiles: true, compression: 'STORE' }) as NodeJS.ReadableStream & {
+    destroy(err?: Error): void;
+  };
   let failed = false;
   // Also keeps a second report of the same failure (jszip's and ours) from being an uncaught 'error'.
   out.on('error', () => {
@@ -435,7 +458,9 @@ async function fileSize(file: string, image: ImageRow): Promise<number> {
 }
 
 function sizeMismatch(part: ExportPart, actual: number): Error {
-  return new Error(`${part.name} came out at ${actual} bytes instead of the planned ${part.bytes}: a picture changed on disk during the export`);
+  return new Error(
+    `${part.name} came out at ${actual} bytes instead of the planned ${part.bytes}: a picture changed on disk during the export`,
+  );
 }
 
 /** `12.3 MB` (MiB, one decimal), as sizes are shown to users. */

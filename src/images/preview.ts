@@ -47,5 +47,7 @@ export async function fitPreview(
 /** Encodes `png` with the given settings (libvips output is deterministic, so this repeats a {@link fitPreview} result). */
 export function encodePreview(png: Buffer, settings: PreviewSettings): Promise<Buffer> {
   const pipeline = sharp(png).resize({ width: settings.width, height: settings.height });
-  return (settings.format === 'webp' ? pipeline.webp({ quality: settings.quality }) : pipeline.jpeg({ quality: settings.quality, mozjpeg: true })).toBuffer();
+  return (
+    settings.format === 'webp' ? pipeline.webp({ quality: settings.quality }) : pipeline.jpeg({ quality: settings.quality, mozjpeg: true })
+  ).toBuffer();
 }

@@ -79,7 +79,10 @@ export class BudgetGuard {
     const s = this.status(guildId, userId);
     const resets = `resets ${relative(s.resetsAt - now)} (00:00 UTC)`;
     if (s.guildImagesLeft !== null && s.guildImagesLeft - inFlight.guild <= 0) {
-      throw new BudgetExceededError(`This server has used its ${b.guild_daily_images} pictures for today; the budget ${resets}.`, s.resetsAt);
+      throw new BudgetExceededError(
+        `This server has used its ${b.guild_daily_images} pictures for today; the budget ${resets}.`,
+        s.resetsAt,
+      );
     }
     if (s.guildUsdLeft !== null && s.guildUsdLeft <= 0) {
       throw new BudgetExceededError(

@@ -9,7 +9,13 @@ export interface UsageReport {
 }
 
 /** Builds the `/scene usage` report. `guildId` null: no guild part (a DM or the CLI). */
-export function usageReport(ledger: UsageLedger, budgets: BudgetGuard, userId: string, guildId: string | null, now = new Date()): UsageReport {
+export function usageReport(
+  ledger: UsageLedger,
+  budgets: BudgetGuard,
+  userId: string,
+  guildId: string | null,
+  now = new Date(),
+): UsageReport {
   const today = utcDay(now).start.toISOString();
   const month = utcMonth(now).toISOString();
   return {

@@ -63,7 +63,13 @@ export class JobStore {
   fail(id: string, errorId: string, message: string): void {
     this.store.db
       .update(jobs)
-      .set({ status: 'failed', finishedAt: new Date().toISOString(), errorId, errorMessage: message.slice(0, 1000), interactionToken: null })
+      .set({
+        status: 'failed',
+        finishedAt: new Date().toISOString(),
+        errorId,
+        errorMessage: message.slice(0, 1000),
+        interactionToken: null,
+      })
       .where(eq(jobs.id, id))
       .run();
   }
@@ -75,13 +81,15 @@ export class JobStore {
 
   /** When `userId` last started a job (ISO 8601), for cooldowns. */
   lastStartOf(userId: string): string | undefined {
-    return this.store.db
-      .select({ startedAt: jobs.startedAt })
-      .from(jobs)
-      .where(and(eq(jobs.userId, userId), isNotNull(jobs.startedAt)))
-      .orderBy(desc(jobs.startedAt))
-      .limit(1)
-      .get()?.startedAt ?? undefined;
+    return (
+      this.store.db
+        .select({ startedAt: jobs.startedAt })
+        .from(jobs)
+        .where(and(eq(jobs.userId, userId), isNotNull(jobs.startedAt)))
+        .orderBy(desc(jobs.startedAt))
+        .limit(1)
+        .get()?.startedAt ?? undefined
+    );
   }
 
   /**

@@ -54,7 +54,10 @@ export class LinkStore {
     this.store.db
       .insert(channelLinks)
       .values(row)
-      .onConflictDoUpdate({ target: channelLinks.channelId, set: { campaignId: row.campaignId, linkedBy: row.linkedBy, linkedAt: row.linkedAt, guildId: row.guildId } })
+      .onConflictDoUpdate({
+        target: channelLinks.channelId,
+        set: { campaignId: row.campaignId, linkedBy: row.linkedBy, linkedAt: row.linkedAt, guildId: row.guildId },
+      })
       .run();
     return previous;
   }

@@ -31,7 +31,10 @@ export class ScanCache {
     this.store.db
       .insert(scanCache)
       .values(row)
-      .onConflictDoUpdate({ target: scanCache.key, set: { campaignId, turn: pick.turn, rationale: pick.rationale, createdAt: row.createdAt } })
+      .onConflictDoUpdate({
+        target: scanCache.key,
+        set: { campaignId, turn: pick.turn, rationale: pick.rationale, createdAt: row.createdAt },
+      })
       .run();
   }
 

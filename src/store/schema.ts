@@ -56,7 +56,6 @@ export const images = sqliteTable(
 
 export type ImageRow = typeof images.$inferSelect;
 
-
 /** A Discord channel (or thread) linked to a campaign with `/scene link`. Ids are snowflakes. */
 export const channelLinks = sqliteTable('channel_links', {
   channelId: text('channel_id').primaryKey(),
@@ -84,7 +83,6 @@ export const sceneMessages = sqliteTable(
   },
   (t) => [index('scene_messages_image').on(t.imageId)],
 );
-
 
 /** What a model call was for. */
 export const CALL_PURPOSES = ['prompt', 'image', 'scan', 'compare', 'edit'] as const;
@@ -120,7 +118,6 @@ export const usage = sqliteTable(
   },
   (t) => [index('usage_at').on(t.at), index('usage_guild_at').on(t.guildId, t.at), index('usage_user_at').on(t.userId, t.at)],
 );
-
 
 /** Cached `/scene best` results, keyed by a hash of what was scanned. */
 export const scanCache = sqliteTable('scan_cache', {
@@ -229,7 +226,6 @@ export const storyMessages = sqliteTable(
   },
   (t) => [index('story_messages_channel').on(t.channelId, t.sortKey)],
 );
-
 
 /** Characters members of a play-by-post campaign registered with `/scene character`: one per member per campaign. */
 export const storyCharacters = sqliteTable(

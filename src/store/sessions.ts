@@ -41,12 +41,14 @@ export class SessionStore {
   moveTo(move: SessionMove): EditSession {
     const updatedAt = new Date().toISOString();
     const set = { currentImageId: move.imageId, updatedAt };
-    return this.store.db
-      .insert(editSessions)
-      // last_prompt is NOT NULL in the migrations but never read: the picture's row has its prompt.
-      .values({ userId: move.userId, campaignId: move.campaignId, lastPrompt: '', ...set })
-      .onConflictDoUpdate({ target: [editSessions.userId, editSessions.campaignId], set })
-      .returning()
-      .get();
+    return (
+      this.store.db
+        .insert(editSessions)
+        // last_prompt is NOT NULL in the migrations but never read: the picture's row has its prompt.
+        .values({ userId: move.userId, campaignId: move.campaignId, lastPrompt: '', ...set })
+        .onConflictDoUpdate({ target: [editSessions.userId, editSessions.campaignId], set })
+        .returning()
+        .get()
+    );
   }
 }

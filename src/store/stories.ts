@@ -122,7 +122,9 @@ export class StoryStore implements ChannelStories {
         editedAt: storyMessages.editedAt,
       })
       .from(storyMessages)
-      .where(and(eq(storyMessages.channelId, channelId), eq(storyMessages.deleted, false), gte(storyMessages.sortKey, snowflakeKey(fromId))))
+      .where(
+        and(eq(storyMessages.channelId, channelId), eq(storyMessages.deleted, false), gte(storyMessages.sortKey, snowflakeKey(fromId))),
+      )
       .orderBy(asc(storyMessages.sortKey))
       .all();
   }
@@ -143,7 +145,12 @@ export class StoryStore implements ChannelStories {
   /** The characters registered in a campaign, by name. */
   characters(campaignId: string): RegisteredCharacter[] {
     return this.store.db
-      .select({ userId: storyCharacters.userId, name: storyCharacters.name, description: storyCharacters.description, portrait: storyCharacters.portrait })
+      .select({
+        userId: storyCharacters.userId,
+        name: storyCharacters.name,
+        description: storyCharacters.description,
+        portrait: storyCharacters.portrait,
+      })
       .from(storyCharacters)
       .where(eq(storyCharacters.campaignId, campaignId))
       .orderBy(asc(storyCharacters.name))

@@ -32,7 +32,13 @@ interface Outcome {
   result: InteractionResult;
   choices: ReadonlyArray<{ name: string; value: string | number }>;
   /** Attachments of this step's messages that were downloaded and read as images. */
-  images: Array<{ attachment: StoredAttachment; format: string | undefined; width: number | undefined; height: number | undefined; bytes: number }>;
+  images: Array<{
+    attachment: StoredAttachment;
+    format: string | undefined;
+    width: number | undefined;
+    height: number | undefined;
+    bytes: number;
+  }>;
   /** Gemini requests made while the step ran. */
   geminiCalls: number;
 }
@@ -55,7 +61,9 @@ const SCRIPT: readonly Step[] = [
     options: { campaign: SAMPLE_CAMPAIGN },
     expect: ({ result }) => [
       ...(result.ephemeral ? ['the link confirmation was ephemeral; the channel should see it'] : []),
-      ...(/now illustrates \*\*.+\*\*/.test(result.original?.content ?? '') ? [] : [`no link confirmation (got ${JSON.stringify(result.original?.content ?? null)})`]),
+      ...(/now illustrates \*\*.+\*\*/.test(result.original?.content ?? '')
+        ? []
+        : [`no link confirmation (got ${JSON.stringify(result.original?.content ?? null)})`]),
     ],
   },
   {
@@ -116,11 +124,15 @@ function expectPicture({ result, images }: Outcome, title: RegExp): string[] {
   else if (!title.test(String(embed.title))) problems.push(`embed title ${JSON.stringify(embed.title)} does not match ${title}`);
   const png = images.find((i) => i.attachment.filename.endsWith('.png'));
   if (!png) return [...problems, `no PNG attachment (${message.attachments.map((a) => a.filename).join(', ') || 'no attachments'})`];
-  if (png.format !== 'png' || !png.width || !png.height) problems.push(`${png.attachment.filename} is not a readable PNG (sharp says ${png.format ?? 'unknown'})`);
+  if (png.format !== 'png' || !png.width || !png.height)
+    problems.push(`${png.attachment.filename} is not a readable PNG (sharp says ${png.format ?? 'unknown'})`);
   else if (png.width !== png.attachment.width || png.height !== png.attachment.height) {
-    problems.push(`${png.attachment.filename} is ${png.width}×${png.height} but Discord recorded ${png.attachment.width}×${png.attachment.height}`);
+    problems.push(
+      `${png.attachment.filename} is ${png.width}×${png.height} but Discord recorded ${png.attachment.width}×${png.attachment.height}`,
+    );
   }
-  if (png.bytes !== png.attachment.size) problems.push(`downloaded ${png.bytes} bytes of ${png.attachment.filename}, Discord stored ${png.attachment.size}`);
+  if (png.bytes !== png.attachment.size)
+    problems.push(`downloaded ${png.bytes} bytes of ${png.attachment.filename}, Discord stored ${png.attachment.size}`);
   if (embed && embed.image?.url !== png.attachment.url) problems.push('the embed does not show the attached picture');
   return problems;
 }
@@ -228,7 +240,9 @@ async function main(): Promise<number> {
         const file = `${OUTPUT_DIR}/${String(number).padStart(2, '0')}_${attachment.filename}`;
         await writeFile(path.join(ROOT, file), bytes);
         saved.set(attachment.id, { path: file, size: bytes.length });
-        const meta = await sharp(bytes).metadata().catch(() => undefined);
+        const meta = await sharp(bytes)
+          .metadata()
+          .catch(() => undefined);
         images.push({ attachment, format: meta?.format, width: meta?.width, height: meta?.height, bytes: bytes.length });
       }
 

@@ -36,7 +36,9 @@ export function channelHeader(channel: string, guild: string): string {
 
 /** `matt used /scene link campaign:kraghammer`, as Discord labels a command response. */
 export function commandLine(user: string, command: string, sub: string, options: Record<string, string | number>): string {
-  const args = Object.entries(options).map(([name, value]) => ` ${name}:${value}`).join('');
+  const args = Object.entries(options)
+    .map(([name, value]) => ` ${name}:${value}`)
+    .join('');
   return `${INDENT}${user} used /${command} ${sub}${args}`;
 }
 
@@ -52,7 +54,9 @@ export function autocompleteLines(
   typed: string,
   choices: ReadonlyArray<{ name: string; value: string | number }>,
 ): string[] {
-  const lines = [`${INDENT}${user} types /${command} ${sub} ${option}:${typed} … Discord suggests ${choices.length} choice${choices.length === 1 ? '' : 's'}:`];
+  const lines = [
+    `${INDENT}${user} types /${command} ${sub} ${option}:${typed} … Discord suggests ${choices.length} choice${choices.length === 1 ? '' : 's'}:`,
+  ];
   if (choices.length === 0) return [...lines, `${INDENT.repeat(3)}(none)`];
   const width = Math.max(...choices.map((c) => String(c.value).length));
   for (const c of choices) lines.push(`${INDENT.repeat(3)}${String(c.value).padStart(width)}  ${c.name}`);
@@ -71,7 +75,13 @@ export function interactionLines(r: InteractionResult, ctx: RenderContext): stri
   if (deferred && !r.ephemeral) {
     // Only the intermediate states: the final one is printed in full below (or was deleted).
     const finalIndex = original && !original.deleted ? r.history.length - 1 : r.history.length;
-    const states = [THINKING, ...r.history.slice(0, finalIndex).map((s) => s.content).filter((c) => c.length > 0)];
+    const states = [
+      THINKING,
+      ...r.history
+        .slice(0, finalIndex)
+        .map((s) => s.content)
+        .filter((c) => c.length > 0),
+    ];
     const progress = states.filter((s, i) => s !== states[i - 1]).join(' → ');
     lines.push(`${INDENT}${ctx.botName}: ${progress}${original?.deleted || !original ? ' (then removed)' : ''}`);
   }

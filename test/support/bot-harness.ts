@@ -29,7 +29,11 @@ export interface BotHarness {
     opts?: { user?: EmulatorUser; channelId?: string; attachmentSizeLimit?: number; createdAt?: number },
   ): Promise<InteractionHandle>;
   /** Injects an autocomplete for `/scene <sub>` with `focused` being typed. */
-  autocomplete(sub: string, focused: { name: string; value: string; type: number }, opts?: { user?: EmulatorUser; channelId?: string }): Promise<InteractionResult>;
+  autocomplete(
+    sub: string,
+    focused: { name: string; value: string; type: number },
+    opts?: { user?: EmulatorUser; channelId?: string },
+  ): Promise<InteractionResult>;
   close(): Promise<void>;
 }
 
@@ -74,7 +78,13 @@ export async function startBotHarness(overrides: Record<string, unknown> = {}, l
         channelId: opts.channelId ?? channels.campaign,
         user: opts.user ?? ana,
         name: 'scene',
-        options: [{ type: 1, name: sub, options: Object.entries(options).map(([name, value]) => ({ name, value, type: typeof value === 'number' ? 4 : 3 })) }],
+        options: [
+          {
+            type: 1,
+            name: sub,
+            options: Object.entries(options).map(([name, value]) => ({ name, value, type: typeof value === 'number' ? 4 : 3 })),
+          },
+        ],
         ...(opts.attachmentSizeLimit === undefined ? {} : { attachmentSizeLimit: opts.attachmentSizeLimit }),
         ...(opts.createdAt === undefined ? {} : { createdAt: opts.createdAt }),
       });

@@ -35,14 +35,19 @@ export function requestText(r: RecordedRequest): string {
 
 /** The transcript lines (or candidates) the request showed, in order. */
 export function shownLines(r: RecordedRequest): ShownLine[] {
-  return [...requestText(r).matchAll(/^\[Turn (\d+)\] ([^:\n]+): (.*)$/gm)].map((m) => ({ turn: Number(m[1]), speaker: m[2]!, text: m[3]! }));
+  return [...requestText(r).matchAll(/^\[Turn (\d+)\] ([^:\n]+): (.*)$/gm)].map((m) => ({
+    turn: Number(m[1]),
+    speaker: m[2]!,
+    text: m[3]!,
+  }));
 }
 
 /** What a script answers for one scanner request: a turn (wrapped in valid JSON) or raw reply text. */
 export type Pick = (lines: ShownLine[], request: RecordedRequest) => number | string;
 
 /** Words that mark visual action in the CRD3 transcripts; a stand-in for the model's judgement. */
-const VISUAL = /\b(fire|flames?|blood|sword|axe|arrows?|spell|magic|glow\w*|light|dragon|explod\w*|dark\w*|cave|door|statue|temple|crystal|lightning|smoke|stone|fall\w*|attack\w*|strikes?|beast|giant|roar\w*)\b/gi;
+const VISUAL =
+  /\b(fire|flames?|blood|sword|axe|arrows?|spell|magic|glow\w*|light|dragon|explod\w*|dark\w*|cave|door|statue|temple|crystal|lightning|smoke|stone|fall\w*|attack\w*|strikes?|beast|giant|roar\w*)\b/gi;
 
 /** Deterministic pick: the line with the most visual words, the longer one on a tie. */
 export function mostVisual(lines: readonly ShownLine[]): number {

@@ -74,12 +74,20 @@ export class Gateway implements Sink {
 
   guildCreate(g: GuildRecord): any {
     return {
-      ...this.state.apiGuild(g), joined_at: g.joined_at, large: false, unavailable: false, member_count: g.members.size,
+      ...this.state.apiGuild(g),
+      joined_at: g.joined_at,
+      large: false,
+      unavailable: false,
+      member_count: g.members.size,
       members: [...g.members.keys()].map((id) => this.state.apiMember(g.id, id)),
       // Active threads come in their own list, as Discord sends them.
       channels: g.channels.filter((c) => !isThread(c)).map((c) => this.state.apiChannel(c)),
       threads: g.channels.filter(isThread).map((c) => this.state.apiChannel(c)),
-      presences: [], voice_states: [], stage_instances: [], guild_scheduled_events: [], soundboard_sounds: [],
+      presences: [],
+      voice_states: [],
+      stage_instances: [],
+      guild_scheduled_events: [],
+      soundboard_sounds: [],
     };
   }
 
@@ -146,10 +154,19 @@ export class Gateway implements Sink {
     this.lastIntents = intents;
     const guilds = [...this.state.guilds.values()];
     void this.send(session, 'READY', {
-      v: 10, user: { ...this.state.apiUser(this.state.botUser), bot: true, verified: true, mfa_enabled: false, flags: 0 },
-      guilds: guilds.map((g) => ({ id: g.id, unavailable: true })), session_id: session.id,
-      resume_gateway_url: this.opts.url(), shard: [0, 1], application: { id: this.state.applicationId, flags: 0 },
-      private_channels: [], relationships: [], presences: [], user_settings: {}, guild_join_requests: [], geo_ordered_rtc_regions: [],
+      v: 10,
+      user: { ...this.state.apiUser(this.state.botUser), bot: true, verified: true, mfa_enabled: false, flags: 0 },
+      guilds: guilds.map((g) => ({ id: g.id, unavailable: true })),
+      session_id: session.id,
+      resume_gateway_url: this.opts.url(),
+      shard: [0, 1],
+      application: { id: this.state.applicationId, flags: 0 },
+      private_channels: [],
+      relationships: [],
+      presences: [],
+      user_settings: {},
+      guild_join_requests: [],
+      geo_ordered_rtc_regions: [],
     });
     // Sent regardless of the Guilds intent: without them discord.js waits 15 s for the listed guilds.
     for (const g of guilds) void this.send(session, 'GUILD_CREATE', this.guildCreate(g));
@@ -165,11 +182,20 @@ export class Gateway implements Sink {
       if (!g) continue;
       const wanted: string[] | undefined = d.user_ids ? [].concat(d.user_ids) : undefined;
       const members = [...g.members.values()]
-        .filter((m) => (wanted ? wanted.includes(m.user.id) : m.user.username.toLowerCase().startsWith(String(d.query ?? '').toLowerCase())))
+        .filter((m) =>
+          wanted ? wanted.includes(m.user.id) : m.user.username.toLowerCase().startsWith(String(d.query ?? '').toLowerCase()),
+        )
         .slice(0, d.limit || undefined)
         .map((m) => this.state.apiMember(gid, m.user.id));
       const notFound = wanted?.filter((id) => !g.members.has(id)) ?? [];
-      void this.send(session, 'GUILD_MEMBERS_CHUNK', { guild_id: gid, members, chunk_index: 0, chunk_count: 1, not_found: notFound, ...(d.nonce ? { nonce: d.nonce } : {}) });
+      void this.send(session, 'GUILD_MEMBERS_CHUNK', {
+        guild_id: gid,
+        members,
+        chunk_index: 0,
+        chunk_count: 1,
+        not_found: notFound,
+        ...(d.nonce ? { nonce: d.nonce } : {}),
+      });
     }
   }
 

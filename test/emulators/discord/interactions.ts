@@ -32,7 +32,8 @@ export function resolveOptions(state: State, guildId: string, options: any[], fi
       if (user) {
         (resolved.users ??= {})[user.id] = state.apiUser(user);
         const member = state.apiMember(guildId, user.id, false);
-        if (member) (resolved.members ??= {})[user.id] = { ...member, permissions: state.guilds.get(guildId)?.members.get(user.id)?.permissions };
+        if (member)
+          (resolved.members ??= {})[user.id] = { ...member, permissions: state.guilds.get(guildId)?.members.get(user.id)?.permissions };
       }
     }
     if (o.type === 7) {
@@ -68,7 +69,8 @@ export function modalComponents(modal: any, fields: Record<string, string | stri
       ? { type: 18, id: row.id, component: submitted(row.component) }
       : row.type === 1
         ? { type: 1, id: row.id, components: (row.components ?? []).map(submitted) }
-        : { type: row.type, id: row.id });
+        : { type: row.type, id: row.id },
+  );
 }
 
 /** The clickable component on a message, or a descriptive error for the test. */

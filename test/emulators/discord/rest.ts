@@ -1,15 +1,35 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_ATTACHMENT_LIMIT, EPHEMERAL, type InteractionRecord, type State } from './state.ts';
 import type { RestCall, RestFault, StoredMessage, UploadFile } from './types.ts';
-import { ApiError, compareIds, compileRoute, invalidForm, notFound, parseBody, readBody, sendJson, snowflake, type ParsedBody } from './util.ts';
+import {
+  ApiError,
+  compareIds,
+  compileRoute,
+  invalidForm,
+  notFound,
+  parseBody,
+  readBody,
+  sendJson,
+  snowflake,
+  type ParsedBody,
+} from './util.ts';
 
 interface Ctx {
   params: Record<string, string>;
   query: URLSearchParams;
   body(): Promise<ParsedBody>;
 }
-interface Reply { status: number; body?: unknown }
-interface Route { method: string; template: string; auth: boolean; match: (path: string) => Record<string, string> | undefined; handler: (c: Ctx) => Reply | Promise<Reply> }
+interface Reply {
+  status: number;
+  body?: unknown;
+}
+interface Route {
+  method: string;
+  template: string;
+  auth: boolean;
+  match: (path: string) => Record<string, string> | undefined;
+  handler: (c: Ctx) => Reply | Promise<Reply>;
+}
 
 export interface RestDeps {
   state: State;
@@ -33,7 +53,9 @@ function snapshot(rec: InteractionRecord, m: StoredMessage): void {
 }
 
 /** Builds the `/api/v10` request handler. `path` excludes the `/api/v10` prefix. */
-export function createRest(d: RestDeps): (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => Promise<void> {
+export function createRest(
+  d: RestDeps,
+): (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => Promise<void> {
   const { state } = d;
   const bot = state.botUser;
   const routes: Route[] = [];
@@ -41,7 +63,11 @@ export function createRest(d: RestDeps): (req: IncomingMessage, res: ServerRespo
     routes.push({ method, template, auth, match: compileRoute(template), handler });
   };
 
-  const guild = (id: string) => state.guilds.get(id) ?? (() => { throw notFound(10004, 'Guild'); })();
+  const guild = (id: string) =>
+    state.guilds.get(id) ??
+    (() => {
+      throw notFound(10004, 'Guild');
+    })();
   const channelMessage = (channelId: string, messageId: string): StoredMessage => {
     state.channel(channelId);
     const m = state.messagesById.get(messageId);
@@ -65,7 +91,12 @@ export function createRest(d: RestDeps): (req: IncomingMessage, res: ServerRespo
   // ---- gateway, users, applications ----------------------------------------------------------------
   route('GET', '/gateway', () => ok({ url: d.gatewayUrl() }), false);
   route('GET', '/gateway/bot', () =>
-    ok({ url: d.gatewayUrl(), shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } }));
+    ok({
+      url: d.gatewayUrl(),
+      shards: 1,
+      session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
+    }),
+  );
   route('GET', '/users/@me', () => ok({ ...state.apiUser(bot), bot: true, verified: true, mfa_enabled: false, flags: 0 }));
   route('GET', '/users/:user', (c) => {
     const u = state.users.get(c.params.user ?? '');
@@ -74,11 +105,25 @@ export function createRest(d: RestDeps): (req: IncomingMessage, res: ServerRespo
   });
   route('GET', '/applications/@me', () =>
     ok({
-      id: state.applicationId, name: bot.username, icon: null, description: '', summary: '', type: null, bot_public: true,
-      bot_require_code_grant: false, bot: state.apiUser(bot), verify_key: '0'.repeat(64), flags: 0, team: null,
+      id: state.applicationId,
+      name: bot.username,
+      icon: null,
+      description: '',
+      summary: '',
+      type: null,
+      bot_public: true,
+      bot_require_code_grant: false,
+      bot: state.apiUser(bot),
+      verify_key: '0'.repeat(64),
+      flags: 0,
+      team: null,
       owner: { id: '1', username: 'owner', global_name: null, discriminator: '0', avatar: null },
-      approximate_guild_count: state.guilds.size, redirect_uris: [], interactions_endpoint_url: null, tags: [],
-    }));
+      approximate_guild_count: state.guilds.size,
+      redirect_uris: [],
+      interactions_endpoint_url: null,
+      tags: [],
+    }),
+  );
 
   const commandScope = (c: Ctx): string => {
     if (c.params.app !== state.applicationId) throw new ApiError(403, 50001, 'Missing Access');
@@ -90,9 +135,20 @@ export function createRest(d: RestDeps): (req: IncomingMessage, res: ServerRespo
     // Discord keeps a command's id when it is overwritten under the same name and type.
     const prior = existing.find((x) => x.name === cmd.name && x.type === type);
     return {
-      description: '', options: [], default_member_permissions: null, dm_permission: true, nsfw: false,
-      integration_types: [0], contexts: null, name_localizations: null, description_localizations: null,
-      ...cmd, type, id: prior?.id ?? snowflake(), application_id: state.applicationId, version: snowflake(),
+      description: '',
+      options: [],
+      default_member_permissions: null,
+      dm_permission: true,
+      nsfw: false,
+      integration_types: [0],
+      contexts: null,
+      name_localizations: null,
+      description_localizations: null,
+      ...cmd,
+      type,
+      id: prior?.id ?? snowflake(),
+      application_id: state.applicationId,
+      version: snowflake(),
       ...(scope ? { guild_id: scope } : {}),
     };
   };
@@ -125,7 +181,10 @@ export function createRest(d: RestDeps): (req: IncomingMessage, res: ServerRespo
       const scope = commandScope(c);
       const list = state.commands.get(scope) ?? [];
       if (!list.some((x) => x.id === c.params.command)) throw notFound(10063, 'application command');
-      state.commands.set(scope, list.filter((x) => x.id !== c.params.command));
+      state.commands.set(
+        scope,
+        list.filter((x) => x.id !== c.params.command),
+      );
       return NO_CONTENT;
     });
   }
@@ -172,7 +231,9 @@ export function createRest(d: RestDeps): (req: IncomingMessage, res: ServerRespo
     const m = state.createMessage({ channelId: c.params.channel ?? '', author: bot, payload, files });
     return ok({ ...state.apiMessage(m), ...(json.nonce !== undefined ? { nonce: json.nonce } : {}) });
   });
-  route('GET', '/channels/:channel/messages/:message', (c) => ok(state.apiMessage(channelMessage(c.params.channel ?? '', c.params.message ?? ''))));
+  route('GET', '/channels/:channel/messages/:message', (c) =>
+    ok(state.apiMessage(channelMessage(c.params.channel ?? '', c.params.message ?? ''))),
+  );
   route('PATCH', '/channels/:channel/messages/:message', async (c) => {
     const m = channelMessage(c.params.channel ?? '', c.params.message ?? '');
     if (m.author.id !== bot.id) throw new ApiError(403, 50005, 'Cannot edit a message authored by another user');
@@ -198,91 +259,139 @@ export function createRest(d: RestDeps): (req: IncomingMessage, res: ServerRespo
   });
 
   // ---- interactions --------------------------------------------------------------------------------
-  route('POST', '/interactions/:interaction/:token/callback', async (c) => {
-    const rec = state.interactions.get(c.params.interaction ?? '');
-    if (!rec || rec.result.token !== c.params.token) throw notFound(10062, 'interaction');
-    const r = rec.result;
-    if (r.callbacks.length) throw new ApiError(400, 40060, 'Interaction has already been acknowledged.');
-    const { json, files } = await c.body();
-    checkLimit(files, rec.attachmentSizeLimit);
-    const type = Number(json.type);
-    const data = json.data;
-    const allowed = r.type === 4 ? [8] : r.type === 5 ? [4, 5, 6, 7] : r.type === 3 ? [4, 5, 6, 7, 9, 10, 12] : [1, 4, 5, 9, 10, 12];
-    if (!allowed.includes(type) || ((type === 6 || type === 7) && !rec.messageId)) {
-      throw invalidForm('type', 'INTERACTION_CALLBACK_TYPE_INVALID', `Callback type ${type} is not valid for interaction type ${r.type}`);
-    }
-    let message: StoredMessage | undefined;
-    if (type === 4) {
-      message = state.createMessage({ channelId: rec.channelId, author: bot, payload: data ?? {}, files, type: responseType(rec), interactionId: r.interactionId });
-      r.original = message;
-      r.ephemeral = Boolean(message.flags & EPHEMERAL);
-      snapshot(rec, message);
-    } else if (type === 5) {
-      r.ephemeral = Boolean(Number(data?.flags ?? 0) & EPHEMERAL);
-    } else if (type === 6 || type === 7) {
-      message = state.messagesById.get(rec.messageId ?? '');
-      if (!message || message.deleted) throw notFound(10008, 'Message');
-      r.original = message;
-      if (type === 7) {
-        state.editMessage(message, data ?? {}, files);
-        snapshot(rec, message);
+  route(
+    'POST',
+    '/interactions/:interaction/:token/callback',
+    async (c) => {
+      const rec = state.interactions.get(c.params.interaction ?? '');
+      if (!rec || rec.result.token !== c.params.token) throw notFound(10062, 'interaction');
+      const r = rec.result;
+      if (r.callbacks.length) throw new ApiError(400, 40060, 'Interaction has already been acknowledged.');
+      const { json, files } = await c.body();
+      checkLimit(files, rec.attachmentSizeLimit);
+      const type = Number(json.type);
+      const data = json.data;
+      const allowed = r.type === 4 ? [8] : r.type === 5 ? [4, 5, 6, 7] : r.type === 3 ? [4, 5, 6, 7, 9, 10, 12] : [1, 4, 5, 9, 10, 12];
+      if (!allowed.includes(type) || ((type === 6 || type === 7) && !rec.messageId)) {
+        throw invalidForm('type', 'INTERACTION_CALLBACK_TYPE_INVALID', `Callback type ${type} is not valid for interaction type ${r.type}`);
       }
-    } else if (type === 8) {
-      r.autocompleteChoices = data?.choices ?? [];
-    } else if (type === 9) {
-      r.modal = data;
-    }
-    r.callbacks.push({ type, data, at: Date.now() });
-    state.changed();
-    if (c.query.get('with_response') !== 'true') return NO_CONTENT;
-    return ok({
-      interaction: {
-        id: r.interactionId, type: r.type, response_message_loading: type === 5,
-        ...(message ? { response_message_id: message.id, response_message_ephemeral: Boolean(message.flags & EPHEMERAL) } : {}),
-      },
-      resource: { type, ...(message ? { message: state.apiMessage(message) } : {}) },
-    });
-  }, false);
-
-  route('POST', '/webhooks/:app/:token', async (c) => {
-    const rec = interaction(c);
-    const r = rec.result;
-    const { json, files } = await c.body();
-    checkLimit(files, rec.attachmentSizeLimit);
-    // After a defer, Discord turns the first follow-up into the @original response.
-    const replacesDefer = !r.original && r.callbacks[0]?.type === 5;
-    const flags = Number(json.flags ?? 0) | (replacesDefer && r.ephemeral ? EPHEMERAL : 0);
-    const m = state.createMessage({ channelId: rec.channelId, author: bot, payload: { ...json, flags }, files, type: responseType(rec), interactionId: r.interactionId });
-    if (replacesDefer) {
-      r.original = m;
-      snapshot(rec, m);
-    }
-    r.followUps.push(m);
-    state.changed();
-    return c.query.get('wait') === 'true' ? ok(state.apiMessage(m)) : NO_CONTENT;
-  }, false);
-  route('GET', '/webhooks/:app/:token/messages/:message', (c) => ok(state.apiMessage(interactionMessage(interaction(c), c.params.message))), false);
-  route('PATCH', '/webhooks/:app/:token/messages/:message', async (c) => {
-    const rec = interaction(c);
-    const r = rec.result;
-    const { json, files } = await c.body();
-    checkLimit(files, rec.attachmentSizeLimit);
-    if (c.params.message === '@original' && !r.original && r.callbacks[0]?.type === 5) {
-      const flags = Number(json.flags ?? 0) | (r.ephemeral ? EPHEMERAL : 0);
-      r.original = state.createMessage({ channelId: rec.channelId, author: bot, payload: { ...json, flags }, files, type: responseType(rec), interactionId: r.interactionId });
-      snapshot(rec, r.original);
+      let message: StoredMessage | undefined;
+      if (type === 4) {
+        message = state.createMessage({
+          channelId: rec.channelId,
+          author: bot,
+          payload: data ?? {},
+          files,
+          type: responseType(rec),
+          interactionId: r.interactionId,
+        });
+        r.original = message;
+        r.ephemeral = Boolean(message.flags & EPHEMERAL);
+        snapshot(rec, message);
+      } else if (type === 5) {
+        r.ephemeral = Boolean(Number(data?.flags ?? 0) & EPHEMERAL);
+      } else if (type === 6 || type === 7) {
+        message = state.messagesById.get(rec.messageId ?? '');
+        if (!message || message.deleted) throw notFound(10008, 'Message');
+        r.original = message;
+        if (type === 7) {
+          state.editMessage(message, data ?? {}, files);
+          snapshot(rec, message);
+        }
+      } else if (type === 8) {
+        r.autocompleteChoices = data?.choices ?? [];
+      } else if (type === 9) {
+        r.modal = data;
+      }
+      r.callbacks.push({ type, data, at: Date.now() });
       state.changed();
-      return ok(state.apiMessage(r.original));
-    }
-    const m = state.editMessage(interactionMessage(rec, c.params.message), json, files);
-    if (m === r.original) snapshot(rec, m);
-    state.changed();
-    return ok(state.apiMessage(m));
-  }, false);
-  route('DELETE', '/webhooks/:app/:token/messages/:message', (c) => {
-    state.deleteMessage(interactionMessage(interaction(c), c.params.message));
-    return NO_CONTENT;
-  }, false);
+      if (c.query.get('with_response') !== 'true') return NO_CONTENT;
+      return ok({
+        interaction: {
+          id: r.interactionId,
+          type: r.type,
+          response_message_loading: type === 5,
+          ...(message ? { response_message_id: message.id, response_message_ephemeral: Boolean(message.flags & EPHEMERAL) } : {}),
+        },
+        resource: { type, ...(message ? { message: state.apiMessage(message) } : {}) },
+      });
+    },
+    false,
+  );
+
+  route(
+    'POST',
+    '/webhooks/:app/:token',
+    async (c) => {
+      const rec = interaction(c);
+      const r = rec.result;
+      const { json, files } = await c.body();
+      checkLimit(files, rec.attachmentSizeLimit);
+      // After a defer, Discord turns the first follow-up into the @original response.
+      const replacesDefer = !r.original && r.callbacks[0]?.type === 5;
+      const flags = Number(json.flags ?? 0) | (replacesDefer && r.ephemeral ? EPHEMERAL : 0);
+      const m = state.createMessage({
+        channelId: rec.channelId,
+        author: bot,
+        payload: { ...json, flags },
+        files,
+        type: responseType(rec),
+        interactionId: r.interactionId,
+      });
+      if (replacesDefer) {
+        r.original = m;
+        snapshot(rec, m);
+      }
+      r.followUps.push(m);
+      state.changed();
+      return c.query.get('wait') === 'true' ? ok(state.apiMessage(m)) : NO_CONTENT;
+    },
+    false,
+  );
+  route(
+    'GET',
+    '/webhooks/:app/:token/messages/:message',
+    (c) => ok(state.apiMessage(interactionMessage(interaction(c), c.params.message))),
+    false,
+  );
+  route(
+    'PATCH',
+    '/webhooks/:app/:token/messages/:message',
+    async (c) => {
+      const rec = interaction(c);
+      const r = rec.result;
+      const { json, files } = await c.body();
+      checkLimit(files, rec.attachmentSizeLimit);
+      if (c.params.message === '@original' && !r.original && r.callbacks[0]?.type === 5) {
+        const flags = Number(json.flags ?? 0) | (r.ephemeral ? EPHEMERAL : 0);
+        r.original = state.createMessage({
+          channelId: rec.channelId,
+          author: bot,
+          payload: { ...json, flags },
+          files,
+          type: responseType(rec),
+          interactionId: r.interactionId,
+        });
+        snapshot(rec, r.original);
+        state.changed();
+        return ok(state.apiMessage(r.original));
+      }
+      const m = state.editMessage(interactionMessage(rec, c.params.message), json, files);
+      if (m === r.original) snapshot(rec, m);
+      state.changed();
+      return ok(state.apiMessage(m));
+    },
+    false,
+  );
+  route(
+    'DELETE',
+    '/webhooks/:app/:token/messages/:message',
+    (c) => {
+      state.deleteMessage(interactionMessage(interaction(c), c.params.message));
+      return NO_CONTENT;
+    },
+    false,
+  );
 
   return async (req, res, path, query) => {
     const method = req.method ?? 'GET';

@@ -9,8 +9,24 @@ import { randomBytes } from 'node:crypto';
 import { Gateway, Intent } from './gateway.ts';
 import { messageComponent, modalComponents, resolveOptions, shownModal } from './interactions.ts';
 import { createRest } from './rest.ts';
-import { ALL_PERMISSIONS, BOT_PERMISSIONS, DEFAULT_ATTACHMENT_LIMIT, DEFAULT_MEMBER_PERMISSIONS, State, type InteractionRecord } from './state.ts';
-import type { EmulatorOptions, EmulatorUser, InteractionHandle, InteractionResult, RestCall, RestFault, StoredMessage, UploadFile } from './types.ts';
+import {
+  ALL_PERMISSIONS,
+  BOT_PERMISSIONS,
+  DEFAULT_ATTACHMENT_LIMIT,
+  DEFAULT_MEMBER_PERMISSIONS,
+  State,
+  type InteractionRecord,
+} from './state.ts';
+import type {
+  EmulatorOptions,
+  EmulatorUser,
+  InteractionHandle,
+  InteractionResult,
+  RestCall,
+  RestFault,
+  StoredMessage,
+  UploadFile,
+} from './types.ts';
 import { snowflake, snowflakeAt } from './util.ts';
 
 export type * from './types.ts';
@@ -47,7 +63,11 @@ export class DiscordEmulator {
   private readonly commandIds = new Map<string, string>();
   private closed = false;
 
-  private constructor(private readonly server: Server, opts: EmulatorOptions, readonly origin: string) {
+  private constructor(
+    private readonly server: Server,
+    opts: EmulatorOptions,
+    readonly origin: string,
+  ) {
     this.applicationId = opts.applicationId ?? opts.botUser?.id ?? snowflake();
     this.botUser = { ...(opts.botUser ?? { id: this.applicationId, username: 'Limner' }), bot: true };
     // Shaped like a real token (base64 user id . timestamp . hmac) because discord.js splits it on '.'.
@@ -57,7 +77,14 @@ export class DiscordEmulator {
     const gatewayUrl = () => `${origin.replace(/^http/, 'ws')}/gateway`;
     this.gateway = new Gateway(this.state, { token: this.token, url: gatewayUrl, heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41_250 });
     this.state.sink = this.gateway;
-    const rest = createRest({ state: this.state, token: this.token, gatewayUrl, restCalls: this.restCalls, unhandled: this.unhandled, faults: this.faults });
+    const rest = createRest({
+      state: this.state,
+      token: this.token,
+      gatewayUrl,
+      restCalls: this.restCalls,
+      unhandled: this.unhandled,
+      faults: this.faults,
+    });
     server.on('request', (req, res) => {
       const url = new URL(req.url ?? '/', origin);
       if (url.pathname.startsWith('/api/v10/')) void rest(req, res, url.pathname.slice('/api/v10'.length), url.searchParams);
@@ -82,13 +109,32 @@ export class DiscordEmulator {
   // ---- world setup -------------------------------------------------------------------------------
 
   /** Adds a guild (default: one text channel `general`) with the bot as member; dispatches GUILD_CREATE when connected. */
-  addGuild(g: { id?: string; name?: string; ownerId?: string; channels?: Array<{ id?: string; name?: string; type?: number; parent_id?: string }> } = {}): { id: string; channels: Array<{ id: string; name: string }> } {
+  addGuild(
+    g: {
+      id?: string;
+      name?: string;
+      ownerId?: string;
+      channels?: Array<{ id?: string; name?: string; type?: number; parent_id?: string }>;
+    } = {},
+  ): { id: string; channels: Array<{ id: string; name: string }> } {
     const id = g.id ?? snowflake();
     const channels = (g.channels ?? [{ name: 'general' }]).map((c, position) => ({
-      id: c.id ?? snowflake(), name: c.name ?? `channel-${position}`, type: c.type ?? 0, guild_id: id, parent_id: c.parent_id ?? null, position,
+      id: c.id ?? snowflake(),
+      name: c.name ?? `channel-${position}`,
+      type: c.type ?? 0,
+      guild_id: id,
+      parent_id: c.parent_id ?? null,
+      position,
     }));
     const now = new Date().toISOString();
-    const record = { id, name: g.name ?? 'Emulated Guild', owner_id: g.ownerId ?? snowflake(), channels, members: new Map(), joined_at: now };
+    const record = {
+      id,
+      name: g.name ?? 'Emulated Guild',
+      owner_id: g.ownerId ?? snowflake(),
+      channels,
+      members: new Map(),
+      joined_at: now,
+    };
     record.members.set(this.botUser.id, { user: this.botUser, permissions: BOT_PERMISSIONS.toString(), joined_at: now });
     this.state.guilds.set(id, record);
     for (const c of channels) this.state.channels.set(c.id, c);
@@ -104,7 +150,14 @@ export class DiscordEmulator {
   async addThread(p: { parentId: string; name?: string; type?: 11 | 12; id?: string }): Promise<{ id: string; name: string }> {
     const parent = this.state.channel(p.parentId);
     const g = this.state.guilds.get(parent.guild_id)!;
-    const thread = { id: p.id ?? snowflake(), name: p.name ?? 'thread', type: p.type ?? 11, guild_id: g.id, parent_id: parent.id, position: 0 };
+    const thread = {
+      id: p.id ?? snowflake(),
+      name: p.name ?? 'thread',
+      type: p.type ?? 11,
+      guild_id: g.id,
+      parent_id: parent.id,
+      position: 0,
+    };
     g.channels.push(thread);
     this.state.channels.set(thread.id, thread);
     await this.gateway.dispatch('THREAD_CREATE', { ...this.state.apiChannel(thread), newly_created: true }, Intent.Guilds);
@@ -121,9 +174,14 @@ export class DiscordEmulator {
     if (!g) throw new Error(`addMember: unknown guild ${guildId}`);
     const permissions = opts.permissions ?? (g.owner_id === user.id ? ALL_PERMISSIONS : DEFAULT_MEMBER_PERMISSIONS);
     const isNew = !g.members.has(user.id);
-    g.members.set(user.id, { user, permissions: permissions.toString(), joined_at: g.members.get(user.id)?.joined_at ?? new Date().toISOString() });
+    g.members.set(user.id, {
+      user,
+      permissions: permissions.toString(),
+      joined_at: g.members.get(user.id)?.joined_at ?? new Date().toISOString(),
+    });
     this.state.users.set(user.id, user);
-    if (isNew) void this.gateway.dispatch('GUILD_MEMBER_ADD', { ...this.state.apiMember(guildId, user.id), guild_id: guildId }, Intent.GuildMembers);
+    if (isNew)
+      void this.gateway.dispatch('GUILD_MEMBER_ADD', { ...this.state.apiMember(guildId, user.id), guild_id: guildId }, Intent.GuildMembers);
     this.state.changed();
   }
 
@@ -134,7 +192,16 @@ export class DiscordEmulator {
    * option (type 11) whose value is an index into `attachments` is pointed at that stored file.
    * `attachmentSizeLimit` is in bytes (default 10 MiB). Resolves once INTERACTION_CREATE was sent.
    */
-  async sendCommand(p: InteractionTarget & { name: string; options?: any[]; attachments?: UploadFile[]; attachmentSizeLimit?: number; commandType?: number; targetId?: string }): Promise<InteractionHandle> {
+  async sendCommand(
+    p: InteractionTarget & {
+      name: string;
+      options?: any[];
+      attachments?: UploadFile[];
+      attachmentSizeLimit?: number;
+      commandType?: number;
+      targetId?: string;
+    },
+  ): Promise<InteractionHandle> {
     const commandType = p.commandType ?? 1;
     const files = (p.attachments ?? []).map((f) => this.state.storeFile(p.channelId, f));
     const resolved: any = {};
@@ -148,8 +215,13 @@ export class DiscordEmulator {
       resolveOptions(this.state, p.guildId, [{ type: 6, value: p.targetId }], [], resolved);
     }
     const data = {
-      id: this.commandId(p.guildId, p.name, commandType), name: p.name, type: commandType, guild_id: p.guildId,
-      ...(options ? { options } : {}), ...(p.targetId ? { target_id: p.targetId } : {}), ...(Object.keys(resolved).length ? { resolved } : {}),
+      id: this.commandId(p.guildId, p.name, commandType),
+      name: p.name,
+      type: commandType,
+      guild_id: p.guildId,
+      ...(options ? { options } : {}),
+      ...(p.targetId ? { target_id: p.targetId } : {}),
+      ...(Object.keys(resolved).length ? { resolved } : {}),
     };
     return this.inject(p, 2, data, { commandType, name: p.name, attachmentSizeLimit: p.attachmentSizeLimit });
   }
@@ -170,10 +242,19 @@ export class DiscordEmulator {
    * Picks values in a select menu (string, user, role, mentionable or channel) on a stored message.
    * `attachmentSizeLimit` is in bytes (default 10 MiB).
    */
-  async selectMenu(p: InteractionTarget & { messageId: string; customId: string; values: string[]; attachmentSizeLimit?: number }): Promise<InteractionHandle> {
+  async selectMenu(
+    p: InteractionTarget & { messageId: string; customId: string; values: string[]; attachmentSizeLimit?: number },
+  ): Promise<InteractionHandle> {
     const c = messageComponent(this.state.messagesById.get(p.messageId), p.messageId, p.customId, [3, 5, 6, 7, 8]);
     const resolved: any = {};
-    if (c.type === 5 || c.type === 7) resolveOptions(this.state, p.guildId, p.values.map((value) => ({ type: 6, value })), [], resolved);
+    if (c.type === 5 || c.type === 7)
+      resolveOptions(
+        this.state,
+        p.guildId,
+        p.values.map((value) => ({ type: 6, value })),
+        [],
+        resolved,
+      );
     const data = { custom_id: p.customId, component_type: c.type, values: p.values, ...(Object.keys(resolved).length ? { resolved } : {}) };
     return this.inject(p, 3, data, { messageId: p.messageId, attachmentSizeLimit: p.attachmentSizeLimit });
   }
@@ -182,7 +263,9 @@ export class DiscordEmulator {
    * Submits a modal. The submitted layout mirrors the modal the bot showed with that custom id
    * (label components or legacy action rows); string arrays are select-menu values.
    */
-  async submitModal(p: InteractionTarget & { customId: string; fields: Record<string, string | string[]>; messageId?: string }): Promise<InteractionHandle> {
+  async submitModal(
+    p: InteractionTarget & { customId: string; fields: Record<string, string | string[]>; messageId?: string },
+  ): Promise<InteractionHandle> {
     const data = { custom_id: p.customId, components: modalComponents(shownModal(this.state, p.customId), p.fields) };
     return this.inject(p, 5, data, { ...(p.messageId ? { messageId: p.messageId } : {}) });
   }
@@ -194,7 +277,15 @@ export class DiscordEmulator {
    * `message_snapshots`, no content of its own, no ping); pass `content: ''` with it.
    * Resolves once the dispatch was sent.
    */
-  async postUserMessage(p: { channelId: string; user: EmulatorUser; content: string; replyTo?: string; forwardOf?: string; attachments?: UploadFile[]; mentionsBot?: boolean }): Promise<StoredMessage> {
+  async postUserMessage(p: {
+    channelId: string;
+    user: EmulatorUser;
+    content: string;
+    replyTo?: string;
+    forwardOf?: string;
+    attachments?: UploadFile[];
+    mentionsBot?: boolean;
+  }): Promise<StoredMessage> {
     const channel = this.state.channels.get(p.channelId);
     if (!channel) throw new Error(`postUserMessage: unknown channel ${p.channelId}`);
     if (!this.state.guilds.get(channel.guild_id)?.members.has(p.user.id)) this.addMember(channel.guild_id, p.user);
@@ -206,7 +297,13 @@ export class DiscordEmulator {
       ...(p.mentionsBot === false ? { allowed_mentions: { replied_user: false } } : {}),
     };
     const files = new Map((p.attachments ?? []).map((f, i) => [String(i), f]));
-    const m = this.state.createMessage({ channelId: p.channelId, author: p.user, payload, files, mentions: p.mentionsBot ? [this.botUser] : [] });
+    const m = this.state.createMessage({
+      channelId: p.channelId,
+      author: p.user,
+      payload,
+      files,
+      mentions: p.mentionsBot ? [this.botUser] : [],
+    });
     await this.gateway.flush();
     return m;
   }
@@ -259,7 +356,9 @@ export class DiscordEmulator {
 
   /** Resolves once a client identified and got READY and its GUILD_CREATEs. */
   waitForReady(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
-    return this.waitFor(() => this.gateway.readyCount > 0 && this.gateway.connected, { timeoutMs, label: 'gateway READY' }).then(() => undefined);
+    return this.waitFor(() => this.gateway.readyCount > 0 && this.gateway.connected, { timeoutMs, label: 'gateway READY' }).then(
+      () => undefined,
+    );
   }
 
   /**
@@ -285,12 +384,18 @@ export class DiscordEmulator {
       const poll = setInterval(check, 10);
       const timer = setTimeout(() => {
         finish();
-        const recent = this.restCalls.slice(-5).map((c) => `${c.method} ${c.route} ${c.status}`).join('; ');
-        reject(new Error(
-          `waitFor(${opts.label ?? String(fn).slice(0, 120)}) timed out after ${timeoutMs} ms` +
-            (lastError ? `; predicate threw: ${String(lastError)}` : '') +
-            `; recent REST: ${recent || 'none'}` + (this.unhandled.length ? `; unhandled: ${this.unhandled.map((u) => `${u.method} ${u.path}`).join(', ')}` : ''),
-        ));
+        const recent = this.restCalls
+          .slice(-5)
+          .map((c) => `${c.method} ${c.route} ${c.status}`)
+          .join('; ');
+        reject(
+          new Error(
+            `waitFor(${opts.label ?? String(fn).slice(0, 120)}) timed out after ${timeoutMs} ms` +
+              (lastError ? `; predicate threw: ${String(lastError)}` : '') +
+              `; recent REST: ${recent || 'none'}` +
+              (this.unhandled.length ? `; unhandled: ${this.unhandled.map((u) => `${u.method} ${u.path}`).join(', ')}` : ''),
+          ),
+        );
       }, timeoutMs);
       const finish = () => {
         off();
@@ -325,15 +430,21 @@ export class DiscordEmulator {
   // ---- internals ---------------------------------------------------------------------------------
 
   private commandId(guildId: string, name: string, type: number): string {
-    const registered = [...(this.state.commands.get(guildId) ?? []), ...(this.state.commands.get('') ?? [])]
-      .find((c) => c.name === name && (c.type ?? 1) === type);
+    const registered = [...(this.state.commands.get(guildId) ?? []), ...(this.state.commands.get('') ?? [])].find(
+      (c) => c.name === name && (c.type ?? 1) === type,
+    );
     if (registered) return registered.id;
     const key = `${name}/${type}`;
     if (!this.commandIds.has(key)) this.commandIds.set(key, snowflake());
     return this.commandIds.get(key) ?? '';
   }
 
-  private async inject(t: InteractionTarget, type: number, data: unknown, extra: { commandType?: number; name?: string; messageId?: string; attachmentSizeLimit?: number | undefined }): Promise<InteractionHandle> {
+  private async inject(
+    t: InteractionTarget,
+    type: number,
+    data: unknown,
+    extra: { commandType?: number; name?: string; messageId?: string; attachmentSizeLimit?: number | undefined },
+  ): Promise<InteractionHandle> {
     await this.waitForReady();
     const channel = this.state.channels.get(t.channelId);
     if (!channel || channel.guild_id !== t.guildId) throw new Error(`no channel ${t.channelId} in guild ${t.guildId}`);
@@ -343,24 +454,50 @@ export class DiscordEmulator {
     const result: InteractionResult = { interactionId: id, token, type, callbacks: [], followUps: [], ephemeral: false, history: [] };
     const attachmentSizeLimit = extra.attachmentSizeLimit ?? DEFAULT_ATTACHMENT_LIMIT;
     const rec: InteractionRecord = {
-      result, guildId: t.guildId, channelId: t.channelId, user: t.user, attachmentSizeLimit,
-      ...(extra.commandType ? { commandType: extra.commandType } : {}), ...(extra.name ? { name: extra.name } : {}), ...(extra.messageId ? { messageId: extra.messageId } : {}),
+      result,
+      guildId: t.guildId,
+      channelId: t.channelId,
+      user: t.user,
+      attachmentSizeLimit,
+      ...(extra.commandType ? { commandType: extra.commandType } : {}),
+      ...(extra.name ? { name: extra.name } : {}),
+      ...(extra.messageId ? { messageId: extra.messageId } : {}),
     };
     this.state.interactions.set(id, rec);
     const message = extra.messageId ? this.state.messagesById.get(extra.messageId) : undefined;
     await this.gateway.dispatch('INTERACTION_CREATE', {
-      id, application_id: this.applicationId, type, token, version: 1, guild_id: t.guildId, channel_id: t.channelId,
+      id,
+      application_id: this.applicationId,
+      type,
+      token,
+      version: 1,
+      guild_id: t.guildId,
+      channel_id: t.channelId,
       channel: { ...this.state.apiChannel(channel), permissions: this.state.guilds.get(t.guildId)?.members.get(t.user.id)?.permissions },
       guild: { id: t.guildId, locale: 'en-US', features: [] },
-      member: { ...this.state.apiMember(t.guildId, t.user.id), permissions: this.state.guilds.get(t.guildId)?.members.get(t.user.id)?.permissions },
-      app_permissions: BOT_PERMISSIONS.toString(), locale: 'en-US', guild_locale: 'en-US', entitlements: [],
-      authorizing_integration_owners: { '0': t.guildId }, context: 0, attachment_size_limit: attachmentSizeLimit, data,
+      member: {
+        ...this.state.apiMember(t.guildId, t.user.id),
+        permissions: this.state.guilds.get(t.guildId)?.members.get(t.user.id)?.permissions,
+      },
+      app_permissions: BOT_PERMISSIONS.toString(),
+      locale: 'en-US',
+      guild_locale: 'en-US',
+      entitlements: [],
+      authorizing_integration_owners: { '0': t.guildId },
+      context: 0,
+      attachment_size_limit: attachmentSizeLimit,
+      data,
       ...(message ? { message: this.state.apiMessage(message) } : {}),
     });
     return {
       result,
-      acknowledged: (timeoutMs) => this.waitFor(() => result.callbacks.length > 0 && result, { timeoutMs, label: `interaction ${extra.name ?? type} acknowledged` }),
-      waitUntil: (pred, timeoutMs) => this.waitFor(() => pred(result) && result, { timeoutMs, label: `interaction ${extra.name ?? type} waitUntil(${String(pred).slice(0, 80)})` }),
+      acknowledged: (timeoutMs) =>
+        this.waitFor(() => result.callbacks.length > 0 && result, { timeoutMs, label: `interaction ${extra.name ?? type} acknowledged` }),
+      waitUntil: (pred, timeoutMs) =>
+        this.waitFor(() => pred(result) && result, {
+          timeoutMs,
+          label: `interaction ${extra.name ?? type} waitUntil(${String(pred).slice(0, 80)})`,
+        }),
     };
   }
 

@@ -3,9 +3,17 @@ import { ApiError, guessContentType, imageSize, invalidForm, snowflake } from '.
 
 /** Permission bits (as Discord's bitfield) used for defaults. */
 export const Perm = {
-  AddReactions: 1n << 6n, ViewChannel: 1n << 10n, SendMessages: 1n << 11n, ManageMessages: 1n << 13n,
-  EmbedLinks: 1n << 14n, AttachFiles: 1n << 15n, ReadMessageHistory: 1n << 16n, UseExternalEmojis: 1n << 18n,
-  UseApplicationCommands: 1n << 31n, CreatePublicThreads: 1n << 35n, SendMessagesInThreads: 1n << 38n,
+  AddReactions: 1n << 6n,
+  ViewChannel: 1n << 10n,
+  SendMessages: 1n << 11n,
+  ManageMessages: 1n << 13n,
+  EmbedLinks: 1n << 14n,
+  AttachFiles: 1n << 15n,
+  ReadMessageHistory: 1n << 16n,
+  UseExternalEmojis: 1n << 18n,
+  UseApplicationCommands: 1n << 31n,
+  CreatePublicThreads: 1n << 35n,
+  SendMessagesInThreads: 1n << 38n,
 } as const;
 /** What a plain member may do: enough for commands and uploads, but not ManageGuild. */
 export const DEFAULT_MEMBER_PERMISSIONS = Object.values(Perm).reduce((a, b) => a | b, 0n) & ~Perm.ManageMessages;
@@ -17,12 +25,30 @@ export const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
 export const EPHEMERAL = 64;
 const LOADING = 128;
 
-export interface ChannelRecord { id: string; name: string; type: number; guild_id: string; parent_id: string | null; position: number }
+export interface ChannelRecord {
+  id: string;
+  name: string;
+  type: number;
+  guild_id: string;
+  parent_id: string | null;
+  position: number;
+}
 
 /** Announcement (10), public (11) and private (12) threads: channels with a parent channel. */
 export const isThread = (c: ChannelRecord): boolean => c.type === 10 || c.type === 11 || c.type === 12;
-export interface MemberRecord { user: EmulatorUser; permissions: string; joined_at: string }
-export interface GuildRecord { id: string; name: string; owner_id: string; channels: ChannelRecord[]; members: Map<string, MemberRecord>; joined_at: string }
+export interface MemberRecord {
+  user: EmulatorUser;
+  permissions: string;
+  joined_at: string;
+}
+export interface GuildRecord {
+  id: string;
+  name: string;
+  owner_id: string;
+  channels: ChannelRecord[];
+  members: Map<string, MemberRecord>;
+  joined_at: string;
+}
 
 /** Server-side view of one injected interaction. */
 export interface InteractionRecord {
@@ -97,7 +123,15 @@ export class State {
   // ---- wire shapes -------------------------------------------------------------------------------
 
   apiUser(u: EmulatorUser): any {
-    return { id: u.id, username: u.username, global_name: u.global_name ?? null, discriminator: '0', avatar: null, bot: u.bot ?? false, public_flags: 0 };
+    return {
+      id: u.id,
+      username: u.username,
+      global_name: u.global_name ?? null,
+      discriminator: '0',
+      avatar: null,
+      bot: u.bot ?? false,
+      public_flags: 0,
+    };
   }
 
   apiMember(guildId: string, userId: string, withUser = true): any {
@@ -105,21 +139,47 @@ export class State {
     if (!m) return undefined;
     return {
       ...(withUser ? { user: this.apiUser(m.user) } : {}),
-      nick: null, avatar: null, roles: [], joined_at: m.joined_at, premium_since: null,
-      deaf: false, mute: false, flags: 0, pending: false, communication_disabled_until: null,
+      nick: null,
+      avatar: null,
+      roles: [],
+      joined_at: m.joined_at,
+      premium_since: null,
+      deaf: false,
+      mute: false,
+      flags: 0,
+      pending: false,
+      communication_disabled_until: null,
     };
   }
 
   apiChannel(c: ChannelRecord): any {
     const messages = this.history.get(c.id) ?? [];
     return {
-      id: c.id, type: c.type, guild_id: c.guild_id, name: c.name, position: c.position, parent_id: c.parent_id,
-      permission_overwrites: [], nsfw: false, topic: null, rate_limit_per_user: 0, flags: 0,
+      id: c.id,
+      type: c.type,
+      guild_id: c.guild_id,
+      name: c.name,
+      position: c.position,
+      parent_id: c.parent_id,
+      permission_overwrites: [],
+      nsfw: false,
+      topic: null,
+      rate_limit_per_user: 0,
+      flags: 0,
       last_message_id: messages.at(-1)?.id ?? null,
       ...(isThread(c)
         ? {
-            owner_id: this.botUser.id, message_count: messages.length, total_message_sent: messages.length, member_count: 1,
-            thread_metadata: { archived: false, auto_archive_duration: 1440, archive_timestamp: new Date().toISOString(), locked: false, ...(c.type === 12 ? { invitable: true } : {}) },
+            owner_id: this.botUser.id,
+            message_count: messages.length,
+            total_message_sent: messages.length,
+            member_count: 1,
+            thread_metadata: {
+              archived: false,
+              auto_archive_duration: 1440,
+              archive_timestamp: new Date().toISOString(),
+              locked: false,
+              ...(c.type === 12 ? { invitable: true } : {}),
+            },
           }
         : {}),
     };
@@ -127,24 +187,64 @@ export class State {
 
   apiGuild(g: GuildRecord): any {
     return {
-      id: g.id, name: g.name, icon: null, splash: null, discovery_splash: null, banner: null, description: null,
-      owner_id: g.owner_id, afk_channel_id: null, afk_timeout: 300, verification_level: 0,
-      default_message_notifications: 0, explicit_content_filter: 0, mfa_level: 0, nsfw_level: 0, premium_tier: 0,
-      premium_subscription_count: 0, premium_progress_bar_enabled: false, system_channel_id: null, system_channel_flags: 0,
-      rules_channel_id: null, public_updates_channel_id: null, safety_alerts_channel_id: null, vanity_url_code: null,
-      preferred_locale: 'en-US', features: [], emojis: [], stickers: [], application_id: null,
-      max_members: 500000, max_video_channel_users: 25, approximate_member_count: g.members.size,
-      roles: [{
-        id: g.id, name: '@everyone', color: 0, colors: { primary_color: 0, secondary_color: null, tertiary_color: null },
-        hoist: false, icon: null, unicode_emoji: null, position: 0, permissions: DEFAULT_MEMBER_PERMISSIONS.toString(),
-        managed: false, mentionable: false, flags: 0,
-      }],
+      id: g.id,
+      name: g.name,
+      icon: null,
+      splash: null,
+      discovery_splash: null,
+      banner: null,
+      description: null,
+      owner_id: g.owner_id,
+      afk_channel_id: null,
+      afk_timeout: 300,
+      verification_level: 0,
+      default_message_notifications: 0,
+      explicit_content_filter: 0,
+      mfa_level: 0,
+      nsfw_level: 0,
+      premium_tier: 0,
+      premium_subscription_count: 0,
+      premium_progress_bar_enabled: false,
+      system_channel_id: null,
+      system_channel_flags: 0,
+      rules_channel_id: null,
+      public_updates_channel_id: null,
+      safety_alerts_channel_id: null,
+      vanity_url_code: null,
+      preferred_locale: 'en-US',
+      features: [],
+      emojis: [],
+      stickers: [],
+      application_id: null,
+      max_members: 500000,
+      max_video_channel_users: 25,
+      approximate_member_count: g.members.size,
+      roles: [
+        {
+          id: g.id,
+          name: '@everyone',
+          color: 0,
+          colors: { primary_color: 0, secondary_color: null, tertiary_color: null },
+          hoist: false,
+          icon: null,
+          unicode_emoji: null,
+          position: 0,
+          permissions: DEFAULT_MEMBER_PERMISSIONS.toString(),
+          managed: false,
+          mentionable: false,
+          flags: 0,
+        },
+      ],
     };
   }
 
   apiAttachment(a: StoredAttachment): any {
     return {
-      id: a.id, filename: a.filename, size: a.size, url: a.url, proxy_url: a.url,
+      id: a.id,
+      filename: a.filename,
+      size: a.size,
+      url: a.url,
+      proxy_url: a.url,
       ...(a.content_type ? { content_type: a.content_type } : {}),
       ...(a.width !== undefined ? { width: a.width, height: a.height } : {}),
     };
@@ -155,29 +255,62 @@ export class State {
     const referenced = ref ? this.messagesById.get(ref.message_id) : undefined;
     const interaction = m.interaction_id ? this.interactions.get(m.interaction_id) : undefined;
     return {
-      id: m.id, type: m.type, channel_id: m.channel_id, ...(m.guild_id ? { guild_id: m.guild_id } : {}),
-      author: this.apiUser(m.author), content: m.content, timestamp: m.timestamp, edited_timestamp: m.edited_timestamp,
-      tts: false, mention_everyone: false, mentions: m.mentions.map((u) => this.apiUser(u)), mention_roles: [],
-      mention_channels: [], attachments: m.attachments.map((a) => this.apiAttachment(a)), embeds: m.embeds,
-      components: m.components, pinned: false, flags: m.flags,
+      id: m.id,
+      type: m.type,
+      channel_id: m.channel_id,
+      ...(m.guild_id ? { guild_id: m.guild_id } : {}),
+      author: this.apiUser(m.author),
+      content: m.content,
+      timestamp: m.timestamp,
+      edited_timestamp: m.edited_timestamp,
+      tts: false,
+      mention_everyone: false,
+      mentions: m.mentions.map((u) => this.apiUser(u)),
+      mention_roles: [],
+      mention_channels: [],
+      attachments: m.attachments.map((a) => this.apiAttachment(a)),
+      embeds: m.embeds,
+      components: m.components,
+      pinned: false,
+      flags: m.flags,
       ...(m.reactions.length
-        ? { reactions: m.reactions.map((e) => ({ emoji: parseEmoji(e), count: 1, me: true, me_burst: false, count_details: { burst: 0, normal: 1 }, burst_colors: [] })) }
+        ? {
+            reactions: m.reactions.map((e) => ({
+              emoji: parseEmoji(e),
+              count: 1,
+              me: true,
+              me_burst: false,
+              count_details: { burst: 0, normal: 1 },
+              burst_colors: [],
+            })),
+          }
         : {}),
       ...(ref ? { message_reference: { type: 0, ...ref } } : {}),
-      ...(ref && ref.type !== 1 && !nested ? { referenced_message: referenced && !referenced.deleted ? this.apiMessage(referenced, true) : null } : {}),
+      ...(ref && ref.type !== 1 && !nested
+        ? { referenced_message: referenced && !referenced.deleted ? this.apiMessage(referenced, true) : null }
+        : {}),
       ...(m.message_snapshots ? { message_snapshots: m.message_snapshots } : {}),
       ...(interaction
         ? {
             webhook_id: this.applicationId,
             application_id: this.applicationId,
             interaction_metadata: {
-              id: interaction.result.interactionId, type: interaction.result.type, user: this.apiUser(interaction.user),
+              id: interaction.result.interactionId,
+              type: interaction.result.type,
+              user: this.apiUser(interaction.user),
               authorizing_integration_owners: { '0': interaction.guildId },
               ...(interaction.name ? { name: interaction.name, command_type: interaction.commandType } : {}),
               ...(interaction.messageId ? { interacted_message_id: interaction.messageId } : {}),
-              ...(interaction.result.original && interaction.result.original.id !== m.id ? { original_response_message_id: interaction.result.original.id } : {}),
+              ...(interaction.result.original && interaction.result.original.id !== m.id
+                ? { original_response_message_id: interaction.result.original.id }
+                : {}),
             },
-            interaction: { id: interaction.result.interactionId, type: interaction.result.type, name: interaction.name ?? '', user: this.apiUser(interaction.user) },
+            interaction: {
+              id: interaction.result.interactionId,
+              type: interaction.result.type,
+              name: interaction.name ?? '',
+              user: this.apiUser(interaction.user),
+            },
           }
         : {}),
     };
@@ -186,9 +319,16 @@ export class State {
   /** A forwarded message as Discord snapshots it: its content without author, id or channel. */
   private snapshot(m: StoredMessage): any {
     return {
-      type: m.type, content: m.content, embeds: m.embeds, attachments: m.attachments.map((a) => this.apiAttachment(a)),
-      timestamp: m.timestamp, edited_timestamp: m.edited_timestamp, flags: m.flags & ~EPHEMERAL,
-      mentions: m.mentions.map((u) => this.apiUser(u)), mention_roles: [], components: m.components,
+      type: m.type,
+      content: m.content,
+      embeds: m.embeds,
+      attachments: m.attachments.map((a) => this.apiAttachment(a)),
+      timestamp: m.timestamp,
+      edited_timestamp: m.edited_timestamp,
+      flags: m.flags & ~EPHEMERAL,
+      mentions: m.mentions.map((u) => this.apiUser(u)),
+      mention_roles: [],
+      components: m.components,
     };
   }
 
@@ -200,8 +340,13 @@ export class State {
     const name = filename.replace(/\s+/g, '_');
     const contentType = guessContentType(name, file.contentType);
     const a: StoredAttachment = {
-      id, filename: name, size: file.bytes.length, url: file.url ?? `${this.origin()}/attachments/${channelId}/${id}/${encodeURIComponent(name)}`,
-      bytes: file.bytes, ...(contentType ? { content_type: contentType } : {}), ...imageSize(file.bytes),
+      id,
+      filename: name,
+      size: file.bytes.length,
+      url: file.url ?? `${this.origin()}/attachments/${channelId}/${id}/${encodeURIComponent(name)}`,
+      bytes: file.bytes,
+      ...(contentType ? { content_type: contentType } : {}),
+      ...imageSize(file.bytes),
       ...(file.redirectTo ? { redirectTo: file.redirectTo } : {}),
     };
     this.attachments.set(id, a);
@@ -223,16 +368,42 @@ export class State {
     }
     const now = new Date().toISOString();
     const m: StoredMessage = {
-      id: snowflake(), channel_id: channel.id, guild_id: channel.guild_id, author: init.author, content: '',
-      embeds: [], components: [], attachments: [], flags: 0, type: init.type ?? (reference && !forward ? 19 : 0),
-      mentions: [...(init.mentions ?? [])], reactions: [], edits: 0, timestamp: now, edited_timestamp: null,
+      id: snowflake(),
+      channel_id: channel.id,
+      guild_id: channel.guild_id,
+      author: init.author,
+      content: '',
+      embeds: [],
+      components: [],
+      attachments: [],
+      flags: 0,
+      type: init.type ?? (reference && !forward ? 19 : 0),
+      mentions: [...(init.mentions ?? [])],
+      reactions: [],
+      edits: 0,
+      timestamp: now,
+      edited_timestamp: null,
       ...(init.interactionId ? { interaction_id: init.interactionId } : {}),
-      ...(reference ? { message_reference: { ...(forward ? { type: 1 as const } : {}), message_id: reference.id, channel_id: reference.channel_id, ...(reference.guild_id ? { guild_id: reference.guild_id } : {}) } } : {}),
+      ...(reference
+        ? {
+            message_reference: {
+              ...(forward ? { type: 1 as const } : {}),
+              message_id: reference.id,
+              channel_id: reference.channel_id,
+              ...(reference.guild_id ? { guild_id: reference.guild_id } : {}),
+            },
+          }
+        : {}),
       ...(reference && forward ? { message_snapshots: [{ message: this.snapshot(reference) }] } : {}),
     };
     this.applyPayload(m, init.payload, init.files ?? new Map(), false);
     // A reply pings the replied-to author unless allowed_mentions.replied_user is false.
-    if (reference && !forward && init.payload.allowed_mentions?.replied_user !== false && !m.mentions.some((u) => u.id === reference.author.id)) {
+    if (
+      reference &&
+      !forward &&
+      init.payload.allowed_mentions?.replied_user !== false &&
+      !m.mentions.some((u) => u.id === reference.author.id)
+    ) {
       m.mentions.push(reference.author);
     }
     this.messagesById.set(m.id, m);
@@ -299,7 +470,15 @@ export class State {
     }
     if (m.content.length > 2000) throw invalidForm('content', 'BASE_TYPE_MAX_LENGTH', 'Must be 2000 or fewer in length.');
     if (m.embeds.length > 10) throw invalidForm('embeds', 'BASE_TYPE_MAX_LENGTH', 'Must be 10 or fewer in length.');
-    if (!m.content && !m.embeds.length && !m.attachments.length && !m.components.length && !m.message_snapshots?.length && !p.sticker_ids?.length && !p.poll) {
+    if (
+      !m.content &&
+      !m.embeds.length &&
+      !m.attachments.length &&
+      !m.components.length &&
+      !m.message_snapshots?.length &&
+      !p.sticker_ids?.length &&
+      !p.poll
+    ) {
       throw new ApiError(400, 50006, 'Cannot send an empty message');
     }
   }
@@ -317,7 +496,13 @@ function resolveEmbedFiles(embed: any, attachments: StoredAttachment[]): any {
   const out = { ...embed };
   for (const key of ['image', 'thumbnail'] as const) {
     const a = find(out[key]?.url);
-    if (a) out[key] = { url: a.url, proxy_url: a.url, ...(a.width !== undefined ? { width: a.width, height: a.height } : {}), ...(a.content_type ? { content_type: a.content_type } : {}) };
+    if (a)
+      out[key] = {
+        url: a.url,
+        proxy_url: a.url,
+        ...(a.width !== undefined ? { width: a.width, height: a.height } : {}),
+        ...(a.content_type ? { content_type: a.content_type } : {}),
+      };
   }
   for (const key of ['author', 'footer'] as const) {
     const a = find(out[key]?.icon_url);

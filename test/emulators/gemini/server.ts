@@ -173,8 +173,7 @@ function responseId(): string {
 /** True when the request asks for image output or names an image model ('...-image...'). */
 export function isImageRequest(model: string, body: unknown): boolean {
   if (model.includes('-image')) return true;
-  const modalities = (body as { generationConfig?: { responseModalities?: unknown } } | undefined)?.generationConfig
-    ?.responseModalities;
+  const modalities = (body as { generationConfig?: { responseModalities?: unknown } } | undefined)?.generationConfig?.responseModalities;
   return Array.isArray(modalities) && modalities.some((m) => typeof m === 'string' && m.toUpperCase() === 'IMAGE');
 }
 
@@ -342,7 +341,7 @@ export class GeminiEmulator {
     this.requests.push(record);
     const finish = (answer: Answer): void => {
       record.answer = answer.label;
-      this.send(res, answer, rpc === 'streamGenerateContent' ? url.searchParams.get('alt') ?? 'json' : undefined);
+      this.send(res, answer, rpc === 'streamGenerateContent' ? (url.searchParams.get('alt') ?? 'json') : undefined);
       log(answer.status, answer.label, model);
     };
 
@@ -383,7 +382,7 @@ export class GeminiEmulator {
     if (key === '' && (this.options.requireApiKey ?? true)) {
       return errorAnswer(
         403,
-        'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.',
+        "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
       );
     }
     if (key !== '' && this.options.apiKey !== undefined && key !== this.options.apiKey) {
@@ -542,8 +541,7 @@ export class GeminiEmulator {
       footer: `gemini emulator · ${record.model} · ${String(aspectRatio)} ${String(imageSize)} · ${dims.width}x${dims.height}`,
     });
     const modalities: unknown = generationConfig.responseModalities;
-    const wantsText =
-      !Array.isArray(modalities) || modalities.some((m) => typeof m === 'string' && m.toUpperCase() === 'TEXT');
+    const wantsText = !Array.isArray(modalities) || modalities.some((m) => typeof m === 'string' && m.toUpperCase() === 'TEXT');
     const imageTokens = imageOutputTokens(String(imageSize));
     const caption = 'Here is your image.';
     const textTokens = wantsText ? Math.ceil(caption.length / 4) : 0;
