@@ -4,22 +4,13 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCampaignId } from '../src/campaigns/id.ts';
 import { checkImageStore } from '../src/images/doctor.ts';
-import { ImageStore } from '../src/images/store.ts';
-import { openStore, type Store } from '../src/store/db.ts';
-import { tempDir } from './support/fixtures.ts';
+import { openTempImageStore, type TempImageStore } from './support/fixtures.ts';
 
-let tmp: { dir: string; cleanup: () => void };
-let store: Store;
-let images: ImageStore;
+let t: TempImageStore;
 beforeEach(() => {
-  tmp = tempDir();
-  store = openStore(path.join(tmp.dir, 'limner.db'));
-  images = new ImageStore(store, tmp.dir);
+  t = openTempImageStore();
 });
-afterEach(() => {
-  store.close();
-  tmp.cleanup();
-});
+afterEach(() => t.close());
 
 const meta = {
   campaignId: parseCampaignId('vault'),
@@ -37,7 +28,7 @@ const meta = {
 
 describe('checkImageStore', () => {
   it('reports nothing on a clean store', async () => {
-    await images.save(
+    await t.images.save(
       {
         png: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } })
           .png()
@@ -47,7 +38,7 @@ describe('checkImageStore', () => {
       },
       meta,
     );
-    expect(await checkImageStore(store, tmp.dir, { fix: true, minAgeMs: 0 })).toEqual({
+    expect(await checkImageStore(t.store, t.dir, { fix: true, minAgeMs: 0 })).toEqual({
       tempFiles: [],
       unrecordedImages: [],
       missingFiles: [],
@@ -59,32 +50,32 @@ describe('checkImageStore', () => {
     const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } })
       .png()
       .toBuffer();
-    const kept = await images.save({ png, width: 8, height: 8 }, meta);
-    const gone = await images.save({ png, width: 8, height: 8 }, meta);
-    rmSync(images.absolutePath(gone.imagePath));
-    const dir = path.join(tmp.dir, 'vault', 'images');
+    const kept = await t.images.save({ png, width: 8, height: 8 }, meta);
+    const gone = await t.images.save({ png, width: 8, height: 8 }, meta);
+    rmSync(t.images.absolutePath(gone.imagePath));
+    const dir = path.join(t.dir, 'vault', 'images');
     writeFileSync(path.join(dir, '.tmp-aaaa-x.png'), 'half');
-    writeFileSync(path.join(tmp.dir, 'vault', '.tmp-bbbb-campaign.yaml'), 'half');
+    writeFileSync(path.join(t.dir, 'vault', '.tmp-bbbb-campaign.yaml'), 'half');
     const orphan = '0f0f0f0f-0000-4000-8000-000000000000.png';
     writeFileSync(path.join(dir, orphan), png);
-    mkdirSync(path.join(tmp.dir, 'not a campaign'));
-    writeFileSync(path.join(tmp.dir, 'not a campaign', '.tmp-zzz'), 'x');
+    mkdirSync(path.join(t.dir, 'not a campaign'));
+    writeFileSync(path.join(t.dir, 'not a campaign', '.tmp-zzz'), 'x');
 
     // Fresh files may be writes in progress: by default they are not debris yet.
-    expect((await checkImageStore(store, tmp.dir)).tempFiles).toEqual([]);
-    const report = await checkImageStore(store, tmp.dir, { minAgeMs: 0 });
+    expect((await checkImageStore(t.store, t.dir)).tempFiles).toEqual([]);
+    const report = await checkImageStore(t.store, t.dir, { minAgeMs: 0 });
     expect(report.tempFiles).toEqual(['vault/.tmp-bbbb-campaign.yaml', 'vault/images/.tmp-aaaa-x.png']);
     expect(report.unrecordedImages).toEqual([`vault/images/${orphan}`]);
     expect(report.missingFiles).toEqual([{ imageId: gone.id, imagePath: gone.imagePath }]);
     expect(report.actions).toEqual([]);
     expect(existsSync(path.join(dir, orphan))).toBe(true);
 
-    const fixed = await checkImageStore(store, tmp.dir, { fix: true, minAgeMs: 0 });
+    const fixed = await checkImageStore(t.store, t.dir, { fix: true, minAgeMs: 0 });
     expect(fixed.actions).toHaveLength(3);
     expect(readdirSync(dir).sort()).toEqual([`${kept.id}.png`, 'lost+found']);
     expect(readdirSync(path.join(dir, 'lost+found'))).toEqual([orphan]);
-    expect(images.get(gone.id)).toBeDefined();
-    const again = await checkImageStore(store, tmp.dir, { minAgeMs: 0 });
+    expect(t.images.get(gone.id)).toBeDefined();
+    const again = await checkImageStore(t.store, t.dir, { minAgeMs: 0 });
     expect([again.tempFiles, again.unrecordedImages]).toEqual([[], []]);
     expect(again.missingFiles).toHaveLength(1);
   });

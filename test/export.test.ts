@@ -20,10 +20,9 @@ import {
   type Manifest,
 } from '../src/images/export.ts';
 import { dedupeNames, exportZipName, safeCampaignName } from '../src/images/names.ts';
-import { ImageStore, type NewImage } from '../src/images/store.ts';
-import { openStore, type Store } from '../src/store/db.ts';
+import { type NewImage } from '../src/images/store.ts';
 import type { ImageRow } from '../src/store/schema.ts';
-import { ROOT, tempDir } from './support/fixtures.ts';
+import { openTempImageStore, ROOT, type TempImageStore } from './support/fixtures.ts';
 
 const vault = parseCampaignId('vault');
 const campaign = { id: vault, name: 'The Vault of Ages' };
@@ -49,30 +48,23 @@ async function noisePng(width: number, height: number): Promise<{ png: Buffer; w
   return { png, width, height };
 }
 
-let tmp: { dir: string; cleanup: () => void };
-let store: Store;
-let images: ImageStore;
+let t: TempImageStore;
 beforeEach(() => {
-  tmp = tempDir();
-  store = openStore(path.join(tmp.dir, 'limner.db'));
-  images = new ImageStore(store, tmp.dir);
+  t = openTempImageStore();
 });
-afterEach(() => {
-  store.close();
-  tmp.cleanup();
-});
+afterEach(() => t.close());
 
 async function seed(specs: Array<Partial<NewImage> & { size?: [number, number] }>): Promise<ImageRow[]> {
   const rows: ImageRow[] = [];
   for (const spec of specs) {
     const [w, h] = spec.size ?? [96, 54];
-    rows.push(await images.save(await noisePng(w, h), { ...base, ...spec }));
+    rows.push(await t.images.save(await noisePng(w, h), { ...base, ...spec }));
   }
-  return images.list(vault);
+  return t.images.list(vault);
 }
 
 const plan = (rows: readonly ImageRow[], maxPartBytes?: number) =>
-  planExport({ campaign, images: rows, pathOf: (r) => images.absolutePath(r.imagePath), ...(maxPartBytes ? { maxPartBytes } : {}) });
+  planExport({ campaign, images: rows, pathOf: (r) => t.images.absolutePath(r.imagePath), ...(maxPartBytes ? { maxPartBytes } : {}) });
 
 /** Builds every part in memory and reads it back. */
 async function unzipAll(p: ExportPlan) {
@@ -113,14 +105,14 @@ describe('planExport and zipPartBuffer', () => {
       { turn: 12, mode: 'current', requestedBy: '3100' },
       { turn: 12, mode: 'current' },
     ]);
-    const edited = await images.save(await noisePng(64, 36), {
+    const edited = await t.images.save(await noisePng(64, 36), {
       ...base,
       turn: 3,
       mode: 'edit',
       parentImageId: rows[0]!.id,
       textModel: null,
     });
-    const all = images.list(vault);
+    const all = t.images.list(vault);
     const p = await plan(all);
     expect(p.parts).toHaveLength(1);
     expect(p.parts[0]!.name).toBe('The_Vault_of_Ages_images.zip');
@@ -135,7 +127,7 @@ describe('planExport and zipPartBuffer', () => {
       MANIFEST_NAME,
     ]);
     for (const [i, row] of all.entries()) {
-      const png = readFileSync(images.absolutePath(row.imagePath));
+      const png = readFileSync(t.images.absolutePath(row.imagePath));
       expect(await zip.file(names[i]!)!.async('nodebuffer')).toEqual(png);
       // Dated when it was drawn, in UTC, to the 2 s a zip's DOS time can hold.
       expect(zip.file(names[i]!)!.date.getTime()).toBe(Math.floor(Date.parse(row.createdAt) / 2000) * 2000);
@@ -204,7 +196,7 @@ describe('planExport and zipPartBuffer', () => {
     expect(jpeg.byteLength).toBe(entry.bytes);
     expect((await sharp(jpeg).metadata()).format).toBe('jpeg');
     for (const r of read) expect(r.data.byteLength).toBeLessThanOrEqual(limit);
-    expect(statSync(images.absolutePath(big.imagePath)).size).toBe(big.bytes);
+    expect(statSync(t.images.absolutePath(big.imagePath)).size).toBe(big.bytes);
   });
 
   it('refuses an empty campaign, a missing file and a limit nothing fits in', async () => {
@@ -212,14 +204,14 @@ describe('planExport and zipPartBuffer', () => {
     await expect(plan([])).rejects.toThrow('No pictures to download.');
     const rows = await seed([{ turn: 1 }, { turn: 2 }]);
     await expect(plan(rows, 600)).rejects.toThrow(ExportLimitTooSmallError);
-    rmSync(images.absolutePath(rows[1]!.imagePath));
+    rmSync(t.images.absolutePath(rows[1]!.imagePath));
     await expect(plan(rows)).rejects.toThrow(ImageFileMissingError);
   });
 
   it('writeExport streams the zips into a folder with nothing temporary left behind', async () => {
     const rows = await seed(Array.from({ length: 5 }, (_, i) => ({ turn: 10 - i })));
     const p = await plan(rows, 2 * rows[0]!.bytes + 2_000);
-    const out = path.join(tmp.dir, 'out');
+    const out = path.join(t.dir, 'out');
     const progress: string[] = [];
     const files = await writeExport(p, out, { onProgress: (e) => progress.push(`${e.packed}/${e.total} ${e.part}/${e.parts}`) });
     expect(readdirSync(out).sort()).toEqual(p.parts.map((x) => x.name).sort());
@@ -245,8 +237,8 @@ describe('gallery', () => {
 
   it('draws a labelled 4-column contact sheet, with a placeholder for a missing file', async () => {
     const rows = await seed(Array.from({ length: 5 }, (_, i) => ({ turn: i + 1 })));
-    rmSync(images.absolutePath(rows[4]!.imagePath));
-    const sheet = await gallerySheet(galleryPage(rows, 1), (r) => images.absolutePath(r.imagePath), 40_000_000);
+    rmSync(t.images.absolutePath(rows[4]!.imagePath));
+    const sheet = await gallerySheet(galleryPage(rows, 1), (r) => t.images.absolutePath(r.imagePath), 40_000_000);
     expect([sheet.width, sheet.height]).toEqual([4 * 320 + 5 * 12, 2 * (180 + 30) + 3 * 12]);
     const meta = await sharp(sheet.data).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', sheet.width, sheet.height]);
@@ -261,17 +253,17 @@ describe('gallery', () => {
 describe('limner export', () => {
   it('writes one zip without a limit and parts with --max-part-bytes', async () => {
     const rows = await seed([{ turn: 2 }, { turn: 1 }, { turn: 2 }]);
-    store.close();
+    t.store.close();
     const run = (...args: string[]) =>
       promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
         cwd: ROOT,
-        env: { PATH: process.env.PATH, LIMNER_CAMPAIGNS_DIR: tmp.dir, LIMNER_CONFIG: path.join(ROOT, 'test/support/test-config.yaml') },
+        env: { PATH: process.env.PATH, LIMNER_CAMPAIGNS_DIR: t.dir, LIMNER_CONFIG: path.join(ROOT, 'test/support/test-config.yaml') },
       });
-    const one = await run('export', '--campaign', 'vault', '--out', path.join(tmp.dir, 'one'));
+    const one = await run('export', '--campaign', 'vault', '--out', path.join(t.dir, 'one'));
     expect(one.stdout).toMatch(
       /^.+campaign_vault_images\.zip \(3 pictures, [\d.]+ MB\)\nExported 3 pictures into 1 zip \([\d.]+ MB\)\.\n$/,
     );
-    const zip = await JSZip.loadAsync(readFileSync(path.join(tmp.dir, 'one', 'campaign_vault_images.zip')));
+    const zip = await JSZip.loadAsync(readFileSync(path.join(t.dir, 'one', 'campaign_vault_images.zip')));
     expect(Object.keys(zip.files)).toEqual([
       'campaign_vault_turn_1_specific.png',
       'campaign_vault_turn_2_specific.png',
@@ -285,7 +277,7 @@ describe('limner export', () => {
       '--campaign',
       'vault',
       '--out',
-      path.join(tmp.dir, 'parts'),
+      path.join(t.dir, 'parts'),
       '--max-part-bytes',
       String(rows[0]!.bytes + 2_000),
     );
@@ -300,7 +292,7 @@ describe('limner export', () => {
     ]);
     for (const l of lines) expect(statSync(l.file).size).toBe(l.bytes);
 
-    const empty = await run('export', '--campaign', 'nothing', '--out', path.join(tmp.dir, 'none')).catch(
+    const empty = await run('export', '--campaign', 'nothing', '--out', path.join(t.dir, 'none')).catch(
       (e: { code: number; stderr: string }) => e,
     );
     expect(empty).toMatchObject({ code: 1, stderr: 'limner: No pictures to download.\n' });

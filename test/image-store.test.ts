@@ -6,8 +6,8 @@ import { parseCampaignId } from '../src/campaigns/id.ts';
 import { InvalidImageError } from '../src/errors.ts';
 import { normaliseToPng } from '../src/images/normalise.ts';
 import { ImageStore, type NewImage } from '../src/images/store.ts';
-import { openStore, type Store } from '../src/store/db.ts';
-import { tempDir } from './support/fixtures.ts';
+import { openStore } from '../src/store/db.ts';
+import { openTempImageStore, type TempImageStore } from './support/fixtures.ts';
 
 const campaignId = parseCampaignId('vault');
 const meta: NewImage = {
@@ -24,18 +24,11 @@ const meta: NewImage = {
   requestedBy: 'cli',
 };
 
-let tmp: { dir: string; cleanup: () => void };
-let store: Store;
-let images: ImageStore;
+let t: TempImageStore;
 beforeEach(() => {
-  tmp = tempDir();
-  store = openStore(path.join(tmp.dir, 'limner.db'));
-  images = new ImageStore(store, tmp.dir);
+  t = openTempImageStore();
 });
-afterEach(() => {
-  store.close();
-  tmp.cleanup();
-});
+afterEach(() => t.close());
 
 const png = (width = 64, height = 36, colour = '#336699') =>
   sharp({ create: { width, height, channels: 3, background: colour } })
@@ -44,59 +37,61 @@ const png = (width = 64, height = 36, colour = '#336699') =>
 
 describe('openStore', () => {
   it('applies migrations with WAL, foreign keys and a busy timeout', () => {
-    expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(store.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
-    expect(store.sqlite.pragma('busy_timeout', { simple: true })).toBe(5000);
-    const tables = store.sqlite.prepare("select name from sqlite_master where type = 'table'").all() as Array<{ name: string }>;
+    expect(t.store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(t.store.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(t.store.sqlite.pragma('busy_timeout', { simple: true })).toBe(5000);
+    const tables = t.store.sqlite.prepare("select name from sqlite_master where type = 'table'").all() as Array<{ name: string }>;
     expect(tables.map((t) => t.name)).toContain('images');
   });
 
   it('reopens an existing database without reapplying migrations', () => {
-    store.close();
-    store = openStore(path.join(tmp.dir, 'limner.db'));
-    images = new ImageStore(store, tmp.dir);
-    expect(images.list(campaignId)).toEqual([]);
+    const again = openStore(path.join(t.dir, 'limner.db'));
+    try {
+      expect(new ImageStore(again, t.dir).list(campaignId)).toEqual([]);
+    } finally {
+      again.close();
+    }
   });
 });
 
 describe('ImageStore', () => {
   it('writes the PNG under <campaign>/images/<uuid>.png and records it', async () => {
     const bytes = await png();
-    const row = await images.save({ png: bytes, width: 64, height: 36 }, meta);
+    const row = await t.images.save({ png: bytes, width: 64, height: 36 }, meta);
     expect(row.imagePath).toBe(`vault/images/${row.id}.png`);
-    expect(readFileSync(path.join(tmp.dir, 'vault', 'images', `${row.id}.png`))).toEqual(bytes);
-    expect(images.get(row.id)).toEqual(row);
-    expect(images.list(campaignId)).toEqual([row]);
-    expect(readdirSync(path.join(tmp.dir, 'vault', 'images'))).toEqual([`${row.id}.png`]);
+    expect(readFileSync(path.join(t.dir, 'vault', 'images', `${row.id}.png`))).toEqual(bytes);
+    expect(t.images.get(row.id)).toEqual(row);
+    expect(t.images.list(campaignId)).toEqual([row]);
+    expect(readdirSync(path.join(t.dir, 'vault', 'images'))).toEqual([`${row.id}.png`]);
   });
 
   it('removes the file when the row cannot be written, so nothing is half-stored', async () => {
-    const err = await images
+    const err = await t.images
       .save({ png: await png(), width: 64, height: 36 }, { ...meta, parentImageId: 'no-such-parent' })
       .catch((e: unknown) => e);
     expect(String(err)).toMatch(/FOREIGN KEY/);
-    expect(readdirSync(path.join(tmp.dir, 'vault', 'images'))).toEqual([]);
-    expect(images.list(campaignId)).toEqual([]);
+    expect(readdirSync(path.join(t.dir, 'vault', 'images'))).toEqual([]);
+    expect(t.images.list(campaignId)).toEqual([]);
   });
 
   it('lists only recorded pictures: crash debris (a temporary file, an unrecorded PNG) is not listed', async () => {
-    const kept = await images.save({ png: await png(), width: 64, height: 36 }, meta);
-    const dir = path.join(tmp.dir, 'vault', 'images');
+    const kept = await t.images.save({ png: await png(), width: 64, height: 36 }, meta);
+    const dir = path.join(t.dir, 'vault', 'images');
     writeFileSync(path.join(dir, '.tmp-1234-half.png'), Buffer.from([0x89, 0x50]));
     writeFileSync(path.join(dir, '5b1c7d2e-0000-4000-8000-000000000000.png'), await png());
-    expect(images.list(campaignId).map((r) => r.id)).toEqual([kept.id]);
+    expect(t.images.list(campaignId).map((r) => r.id)).toEqual([kept.id]);
   });
 
   it('links an edit to its parent and sorts by turn', async () => {
-    const parent = await images.save({ png: await png(), width: 64, height: 36 }, { ...meta, turn: 9 });
-    const child = await images.save(
+    const parent = await t.images.save({ png: await png(), width: 64, height: 36 }, { ...meta, turn: 9 });
+    const child = await t.images.save(
       { png: await png(), width: 64, height: 36 },
       { ...meta, turn: 9, mode: 'edit', parentImageId: parent.id },
     );
-    const early = await images.save({ png: await png(), width: 64, height: 36 }, { ...meta, turn: 1, requestedBy: '42' });
-    expect(images.list(campaignId).map((r) => r.id)).toEqual([early.id, parent.id, child.id]);
-    expect(images.list(campaignId, { requestedBy: '42' }).map((r) => r.id)).toEqual([early.id]);
-    expect(images.get(child.id)!.parentImageId).toBe(parent.id);
+    const early = await t.images.save({ png: await png(), width: 64, height: 36 }, { ...meta, turn: 1, requestedBy: '42' });
+    expect(t.images.list(campaignId).map((r) => r.id)).toEqual([early.id, parent.id, child.id]);
+    expect(t.images.list(campaignId, { requestedBy: '42' }).map((r) => r.id)).toEqual([early.id]);
+    expect(t.images.get(child.id)!.parentImageId).toBe(parent.id);
   });
 });
 

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config, type Secrets } from '../../src/config.ts';
+import { ImageStore } from '../../src/images/store.ts';
+import { openStore, type Store } from '../../src/store/db.ts';
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,4 +44,27 @@ export function testConfig(
     localFile: path.join(ROOT, 'test/support/test-config.yaml'),
     overrides,
   });
+}
+
+/** A database and picture store in a fresh temporary folder; `close` removes both. */
+export interface TempImageStore {
+  readonly dir: string;
+  readonly store: Store;
+  readonly images: ImageStore;
+  close(): void;
+}
+
+/** Opens a {@link TempImageStore}: real SQLite file, real folder. */
+export function openTempImageStore(): TempImageStore {
+  const tmp = tempDir();
+  const store = openStore(path.join(tmp.dir, 'limner.db'));
+  return {
+    dir: tmp.dir,
+    store,
+    images: new ImageStore(store, tmp.dir),
+    close: () => {
+      store.close();
+      tmp.cleanup();
+    },
+  };
 }
