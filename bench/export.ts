@@ -69,7 +69,13 @@ async function child(mode: Mode, dir: string): Promise<void> {
   }
   const ms = performance.now() - started;
   store.close();
-  const result: ChildResult = { zips: plan.parts.length, bytes: plan.bytes, ms, startRssMib, peakRssMib: process.resourceUsage().maxRSS / 1024 };
+  const result: ChildResult = {
+    zips: plan.parts.length,
+    bytes: plan.bytes,
+    ms,
+    startRssMib,
+    peakRssMib: process.resourceUsage().maxRSS / 1024,
+  };
   process.stdout.write(JSON.stringify(result));
 }
 
@@ -79,7 +85,9 @@ async function seed(dir: string): Promise<number> {
   const images = new ImageStore(store, dir);
   const pngs = await Promise.all(
     Array.from({ length: DISTINCT }, () =>
-      sharp(randomBytes(WIDTH * HEIGHT * 3), { raw: { width: WIDTH, height: HEIGHT, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer(),
+      sharp(randomBytes(WIDTH * HEIGHT * 3), { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
+        .png({ compressionLevel: 1 })
+        .toBuffer(),
     ),
   );
   let bytes = 0;
@@ -89,8 +97,17 @@ async function seed(dir: string): Promise<number> {
     await images.save(
       { png, width: WIDTH, height: HEIGHT },
       {
-        campaignId: CAMPAIGN, turn: 1 + (i % 400), mode: i % 3 ? 'specific' : 'current', prompt: `Bench scene ${i}: a lantern-lit hall of stone.`,
-        provider: 'gemini', model: 'gemini-3.1-flash-image', textModel: 'gemini-3.5-flash', inputTokens: 300, outputTokens: 1120, costUsd: 0.07, requestedBy: 'cli',
+        campaignId: CAMPAIGN,
+        turn: 1 + (i % 400),
+        mode: i % 3 ? 'specific' : 'current',
+        prompt: `Bench scene ${i}: a lantern-lit hall of stone.`,
+        provider: 'gemini',
+        model: 'gemini-3.1-flash-image',
+        textModel: 'gemini-3.5-flash',
+        inputTokens: 300,
+        outputTokens: 1120,
+        costUsd: 0.07,
+        requestedBy: 'cli',
       },
     );
   }
@@ -106,14 +123,20 @@ export async function run(): Promise<BenchSection> {
     const rows: string[] = [];
     const verdicts: string[] = [];
     for (const { mode, label } of MODES) {
-      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', mode, dir], {
-        cwd: ROOT,
-        maxBuffer: 1024 * 1024,
-      });
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', mode, dir],
+        {
+          cwd: ROOT,
+          maxBuffer: 1024 * 1024,
+        },
+      );
       rmSync(path.join(dir, 'out'), { recursive: true, force: true });
       const r = JSON.parse(stdout) as ChildResult;
       const rate = r.bytes / MIB / (r.ms / 1000);
-      rows.push(`| ${label} | ${r.zips} | ${(r.bytes / MIB).toFixed(0)} | ${(r.ms / 1000).toFixed(2)} | ${rate.toFixed(0)} | ${r.startRssMib.toFixed(0)} | ${r.peakRssMib.toFixed(0)} |`);
+      rows.push(
+        `| ${label} | ${r.zips} | ${(r.bytes / MIB).toFixed(0)} | ${(r.ms / 1000).toFixed(2)} | ${rate.toFixed(0)} | ${r.startRssMib.toFixed(0)} | ${r.peakRssMib.toFixed(0)} |`,
+      );
       const ok = rate >= TARGET.mibPerSecond && r.peakRssMib < TARGET.peakRssMib;
       verdicts.push(`- ${label}: ${rate.toFixed(0)} MiB/s, peak RSS ${r.peakRssMib.toFixed(0)} MiB: ${ok ? 'met' : '**missed**'}.`);
     }

@@ -4,7 +4,11 @@ import { fileURLToPath } from 'node:url';
 import type { BenchSection } from './types.ts';
 
 /** Bench modules run by `npm run bench`, in order. Each exports `run(): Promise<BenchSection>`. */
-const MODULES: ReadonlyArray<() => Promise<{ run: () => Promise<BenchSection> }>> = [() => import('./scanner.ts'), () => import('./export.ts')];
+const MODULES: ReadonlyArray<() => Promise<{ run: () => Promise<BenchSection> }>> = [
+  () => import('./scanner.ts'),
+  () => import('./export.ts'),
+  () => import('./bot.ts'),
+];
 
 const sections: BenchSection[] = [];
 for (const load of MODULES) {

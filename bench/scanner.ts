@@ -83,11 +83,16 @@ function transcriptOf(entries: readonly TranscriptEntry[], name: string): Transc
 export async function run(): Promise<BenchSection> {
   const emulator = await startEmulator();
   try {
-    const episodes = await Promise.all(EPISODES.map(async (id) => ({ id, entries: (await readCrd3Episode(path.join(CRD3_DIR, `${id}.json`))).entries })));
+    const episodes = await Promise.all(
+      EPISODES.map(async (id) => ({ id, entries: (await readCrd3Episode(path.join(CRD3_DIR, `${id}.json`))).entries })),
+    );
     const pool = episodes.flatMap((e) => e.entries);
     const synthetic = (from: number, count: number) =>
       Array.from({ length: count }, (_, i) => ({ ...pool[(from + i) % pool.length]!, turn: from + i + 1 }));
-    const transcripts = [...episodes.map((e) => ({ name: e.id, entries: e.entries })), { name: `synthetic ${SYNTHETIC_TURNS.toLocaleString('en-US')}`, entries: synthetic(0, SYNTHETIC_TURNS) }];
+    const transcripts = [
+      ...episodes.map((e) => ({ name: e.id, entries: e.entries })),
+      { name: `synthetic ${SYNTHETIC_TURNS.toLocaleString('en-US')}`, entries: synthetic(0, SYNTHETIC_TURNS) },
+    ];
     const defaults = loadConfig({ env: {}, localFile: path.join(ROOT, 'test/support/test-config.yaml') }).config.generation;
 
     // Warm-up, not measured: the first scan of a process also pays for compiling the SDK's and emulator's code.
@@ -111,9 +116,13 @@ export async function run(): Promise<BenchSection> {
             `| ${t.name} | ${t.entries.length.toLocaleString('en-US')} | ${ownTokens.toLocaleString('en-US')} | ${limit.toLocaleString('en-US')} | ${method} | ${m.passages} | ${m.calls} | ${m.tokensSent.toLocaleString('en-US')} | ${ratio.toFixed(3)} | ${m.wallL.toFixed(2)} L |`,
           );
           if (method === 'Limner') {
-            verdicts.push(`- ${t.name}, limit ${limit.toLocaleString('en-US')}: tokens sent ${ratio.toFixed(3)}× the transcript's (target ≤ ${TARGET.maxTokenRatio}): ${ratio <= TARGET.maxTokenRatio ? 'met' : 'MISSED'}.`);
+            verdicts.push(
+              `- ${t.name}, limit ${limit.toLocaleString('en-US')}: tokens sent ${ratio.toFixed(3)}× the transcript's (target ≤ ${TARGET.maxTokenRatio}): ${ratio <= TARGET.maxTokenRatio ? 'met' : 'MISSED'}.`,
+            );
             if (t.name === TARGET.episode && limit === TARGET.limit) {
-              verdicts.unshift(`- **Target**: ${t.name} (${t.entries.length.toLocaleString('en-US')} turns) at an 8,000-token limit: wall time ${m.wallL.toFixed(2)} L (target ≤ ${TARGET.maxWallL} L): ${m.wallL <= TARGET.maxWallL ? 'met' : 'MISSED'}; tokens ${ratio.toFixed(3)}× (target ≤ ${TARGET.maxTokenRatio}): ${ratio <= TARGET.maxTokenRatio ? 'met' : 'MISSED'}.`);
+              verdicts.unshift(
+                `- **Target**: ${t.name} (${t.entries.length.toLocaleString('en-US')} turns) at an 8,000-token limit: wall time ${m.wallL.toFixed(2)} L (target ≤ ${TARGET.maxWallL} L): ${m.wallL <= TARGET.maxWallL ? 'met' : 'MISSED'}; tokens ${ratio.toFixed(3)}× (target ≤ ${TARGET.maxTokenRatio}): ${ratio <= TARGET.maxTokenRatio ? 'met' : 'MISSED'}.`,
+              );
             }
             const again = await measure(subject, transcript);
             const grownEntries = [...t.entries, ...synthetic(t.entries.at(-1)!.turn, Math.ceil(t.entries.length * 0.05))];
@@ -132,8 +141,8 @@ export async function run(): Promise<BenchSection> {
       `The emulator stands in for the model: it picks the turn with the most action words, and counts input tokens as characters / 4, as Limner's own estimate does. It runs in a process of its own, as a remote model would; one unmeasured warm-up scan runs first.`,
       '',
       `- **Limner**: passages of at most 80% of the limit, 20 entries overlapping, read ${defaults.scanner_concurrency} at a time (default \`scanner_concurrency\`), then one comparison call (a knockout of comparisons when the candidates exceed a passage's budget).`,
-      '- **sequential**: the seed\'s method: the same passages read one after another, then the comparison.',
-      '- Both start from an empty cache. Limner\'s floor is one L per round of passages (⌈passages ÷ concurrency⌉) plus one per level of comparison; the rest is the time to build, send and parse the requests.',
+      "- **sequential**: the seed's method: the same passages read one after another, then the comparison.",
+      "- Both start from an empty cache. Limner's floor is one L per round of passages (⌈passages ÷ concurrency⌉) plus one per level of comparison; the rest is the time to build, send and parse the requests.",
       `- The default \`scanner_token_limit\` is ${defaults.scanner_token_limit.toLocaleString('en-US')}; the issue's target is stated at 8,000.`,
       '- *tokens sent*: sum of `usageMetadata.promptTokenCount` over the scanner calls (instructions, passages, candidates); *transcript tokens*: the transcript formatted as `[Turn N] Speaker: text`, estimated.',
       '',
@@ -141,7 +150,7 @@ export async function run(): Promise<BenchSection> {
       '|---|---:|---:|---:|---|---:|---:|---:|---:|---:|',
       ...rows,
       '',
-      'Cache and growth, Limner\'s method: the same transcript again, then 5% more turns appended.',
+      "Cache and growth, Limner's method: the same transcript again, then 5% more turns appended.",
       '',
       '| transcript | limit | unchanged: calls | grown 5%: calls (passages read + comparisons) | grown: tokens sent (÷ transcript) | grown: wall time |',
       '|---|---:|---:|---:|---:|---:|',
