@@ -238,7 +238,7 @@ describe('logs', () => {
     // What a failed editReply throws: discord.js's DiscordAPIError carries the webhook URL (with the
     // interaction token) and the request body (with the picture's bytes).
     const apiError = Object.assign(new Error('Unknown Webhook'), {
-      url: 'https://discord.com/api/v10/webhooks/123456789012345678/aW50ZXJhY3Rpb24secret-7/messages/@original',
+      url: 'http://127.0.0.1:9/api/v10/webhooks/123456789012345678/aW50ZXJhY3Rpb24secret-7/messages/@original',
       requestBody: { files: [{ name: 'big.png', data: Buffer.alloc(64, 1) }], json: {} },
     });
     log.error({ err: apiError }, 'edit failed');

@@ -1,5 +1,5 @@
 /**
- * A loopback emulator of the Gemini Developer API (generativelanguage.googleapis.com) that speaks
+ * A loopback emulator of the Gemini Developer API (Google's generative language REST service) that speaks
  * the REST wire protocol, so the unmodified `@google/genai` SDK can be pointed at it with
  * `httpOptions: { baseUrl: emulator.url }`. Tests script failures (429, hangs, safety blocks,
  * broken JSON) that are impossible to provoke reliably against the real service.
@@ -391,7 +391,6 @@ export class GeminiEmulator {
           '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
           reason: 'API_KEY_INVALID',
           domain: 'googleapis.com',
-          metadata: { service: 'generativelanguage.googleapis.com' },
         },
       ]);
     }
