@@ -4,6 +4,7 @@ import {
   type ActionRowBuilder,
   type ButtonBuilder,
   type ChatInputCommandInteraction,
+  type RepliableInteraction,
   type MessageContextMenuCommandInteraction,
 } from 'discord.js';
 import { sceneButtons } from '../edit/ids.ts';
@@ -12,7 +13,7 @@ import type { SceneRequest, SceneResult, SceneStage } from '../../src/generation
 import { downloadName } from '../../src/images/names.ts';
 import { fitPreview } from '../../src/images/preview.ts';
 import { readFile } from 'node:fs/promises';
-import type { LinkedContext } from '../types.ts';
+import type { BotContext, LinkedContext } from '../types.ts';
 import { ProgressReply } from './progress.ts';
 import { finishReply, replyWithError } from './respond.ts';
 
@@ -73,16 +74,12 @@ export async function illustrateForInteraction(
     );
     await progress.settled();
     const reply = await sceneReply(result, title(result.image.turn), interaction.attachmentSizeLimit);
-    const message = await finishReply(
+    await postScene(
       interaction,
+      ctx,
+      result.image.id,
       result.reused ? { ...reply, content: reusedText(result.reused.ageMs, reply.content) } : reply,
     );
-    ctx.limner.links.recordSceneMessage({
-      messageId: message.id,
-      imageId: result.image.id,
-      guildId: interaction.guildId,
-      channelId: interaction.channelId,
-    });
   } catch (err) {
     await progress.settled();
     await replyWithError(interaction, err, log);
@@ -143,6 +140,15 @@ export interface SceneMessage {
   readonly embeds: EmbedBuilder[];
   readonly files: AttachmentBuilder[];
   readonly components: ActionRowBuilder<ButtonBuilder>[];
+}
+
+/**
+ * Shows a finished picture as the interaction's answer (see {@link finishReply}) and records the
+ * message against the picture, for replies, buttons and galleries later.
+ */
+export async function postScene(interaction: RepliableInteraction, ctx: BotContext, imageId: string, payload: SceneMessage): Promise<void> {
+  const message = await finishReply(interaction, payload);
+  ctx.limner.links.recordSceneMessage({ messageId: message.id, imageId, guildId: interaction.guildId, channelId: message.channelId });
 }
 
 /** The progress line of a job waiting in the queue. */

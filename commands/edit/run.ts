@@ -2,8 +2,8 @@ import type { ButtonInteraction, ChatInputCommandInteraction, Message, ModalSubm
 import type { EditOptions, EditOrigin, EditResult, EditStage } from '../../src/generation/edit.ts';
 import type { JobContext } from '../../src/jobs/runner.ts';
 import { ProgressReply } from '../bot/progress.ts';
-import { failureText, finishReply, replyWithError } from '../bot/respond.ts';
-import { queueText, sceneReply, turnTitle, type SceneMessage } from '../bot/scene-message.ts';
+import { failureText, replyWithError } from '../bot/respond.ts';
+import { postScene, queueText, sceneReply, turnTitle, type SceneMessage } from '../bot/scene-message.ts';
 import type { NewJob } from '../../src/jobs/store.ts';
 import type { BotContext } from '../types.ts';
 
@@ -78,13 +78,7 @@ export async function editForInteraction(
   try {
     const result = await asJob(ctx, job, options, show, work);
     await progress.settled();
-    const message = await finishReply(interaction, await sceneReply(result, title(result), interaction.attachmentSizeLimit));
-    ctx.limner.links.recordSceneMessage({
-      messageId: message.id,
-      imageId: result.image.id,
-      guildId: interaction.guildId,
-      channelId: message.channelId,
-    });
+    await postScene(interaction, ctx, result.image.id, await sceneReply(result, title(result), interaction.attachmentSizeLimit));
   } catch (err) {
     await progress.settled();
     await replyWithError(interaction, err, log, { providerErrorId: true });
