@@ -50,6 +50,8 @@ interface Step {
   options: Record<string, string | number>;
   /** An option the user types part of first, looking at the suggestions before sending. */
   browse?: { option: string; typed: string; type: number };
+  /** When a deferred step's answer is plain text (no picture), how to tell it from a progress line. */
+  done?: (r: InteractionResult) => boolean;
   /** What the step must have produced: each returned string is a problem. */
   expect: (o: Outcome) => string[];
 }
@@ -59,6 +61,8 @@ const SCRIPT: readonly Step[] = [
     user: 'gm',
     sub: 'link',
     options: { campaign: SAMPLE_CAMPAIGN },
+    // /scene link acknowledges first, then says what it linked.
+    done: (r) => /now illustrates/.test(r.original?.content ?? ''),
     expect: ({ result }) => [
       ...(result.ephemeral ? ['the link confirmation was ephemeral; the channel should see it'] : []),
       ...(/now illustrates \*\*.+\*\*/.test(result.original?.content ?? '')
@@ -221,7 +225,7 @@ async function main(): Promise<number> {
       const geminiBefore = h.gemini.requests.length;
       const handle = await h.scene(step.sub, step.options, { user });
       try {
-        await handle.waitUntil(finished, STEP_TIMEOUT_MS);
+        await handle.waitUntil((r) => finished(r) || Boolean(step.done?.(r)), STEP_TIMEOUT_MS);
       } catch (err) {
         problems.push(`${label} did not finish: ${err instanceof Error ? err.message : String(err)}`);
       }
