@@ -1,10 +1,11 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLimner, type Limner } from '../src/app.ts';
 import { parseCampaignId } from '../src/campaigns/id.ts';
 import {
+  CampaignNotFoundError,
   GenerationDisabledError,
   MalformedReplyError,
   MissingApiKeyError,
@@ -142,6 +143,23 @@ describe('GenerationService through the Gemini emulator', () => {
     await expect(
       limner.generation.illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 9999, requestedBy: 'cli' }),
     ).rejects.toThrow(new TurnOutOfRangeError(9999, 1, 2160));
+    expect(emulator.requests).toHaveLength(0);
+  });
+
+  it('prechecks from the campaign as last read, and reads the files again before refusing', async () => {
+    const dir = path.join(campaigns.dir, SAMPLE_CAMPAIGN);
+    const request = (turn: number) => ({ kind: 'turn' as const, campaignId: SAMPLE_CAMPAIGN, turn, requestedBy: 'cli' });
+    await limner.generation.validate(request(100));
+    renameSync(path.join(dir, 'campaign.yaml'), path.join(dir, 'campaign.yaml.away'));
+    // No file is read: the acknowledgement does not wait on the disk.
+    await expect(limner.generation.precheck(request(100))).resolves.toBeUndefined();
+    await expect(limner.generation.validate(request(100))).rejects.toBeInstanceOf(CampaignNotFoundError);
+    renameSync(path.join(dir, 'campaign.yaml.away'), path.join(dir, 'campaign.yaml'));
+    await limner.generation.validate(request(100));
+    // Turn 2,161 is past the transcript as last read; the precheck rereads it before refusing.
+    appendFileSync(path.join(dir, 'transcript.jsonl'), `${JSON.stringify({ turn: 2161, speaker: 'MATT', text: 'One more thing.' })}\n`);
+    await expect(limner.generation.precheck(request(2161))).resolves.toBeUndefined();
+    await expect(limner.generation.precheck(request(2162))).rejects.toThrow(new TurnOutOfRangeError(2162, 1, 2161));
     expect(emulator.requests).toHaveLength(0);
   });
 

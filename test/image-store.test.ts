@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCampaignId } from '../src/campaigns/id.ts';
 import { InvalidImageError } from '../src/errors.ts';
 import { normaliseToPng } from '../src/images/normalise.ts';
+import { checkPngChunks } from '../src/images/png.ts';
 import { ImageStore, type NewImage } from '../src/images/store.ts';
 import { openStore } from '../src/store/db.ts';
 import { openTempImageStore, type TempImageStore } from './support/fixtures.ts';
@@ -126,5 +127,15 @@ describe('normaliseToPng', () => {
       .toBuffer();
     await expect(normaliseToPng(whole.subarray(0, whole.length / 2), 1_000_000)).rejects.toBeInstanceOf(InvalidImageError);
     await expect(normaliseToPng(await png(2000, 1000), 1_000_000)).rejects.toThrow(/larger than 1,000,000 pixels/);
+  });
+
+  it('refuses a PNG with a corrupted chunk or no end, naming the fault', async () => {
+    const whole = await png(120, 80);
+    const flipped = Buffer.from(whole);
+    const inLastIdat = whole.length - 20; // its CRC no longer matches
+    flipped.writeUInt8(flipped.readUInt8(inLastIdat) ^ 0xff, inLastIdat);
+    await expect(normaliseToPng(flipped, 1_000_000)).rejects.toThrow(/IDAT chunk is corrupted/);
+    await expect(normaliseToPng(whole.subarray(0, whole.length - 12), 1_000_000)).rejects.toThrow(/cut short/);
+    expect(checkPngChunks(whole)).toEqual({ width: 120, height: 80 });
   });
 });

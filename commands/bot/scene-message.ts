@@ -53,7 +53,7 @@ export async function illustrateForInteraction(
     interaction: { id: interaction.id, token: interaction.token },
   };
   try {
-    await ctx.limner.generation.validate(request);
+    await ctx.limner.generation.precheck(request);
     ctx.limner.runner.precheck(job);
   } catch (err) {
     await replyWithError(interaction, err, log);
@@ -95,12 +95,12 @@ export async function illustrateForInteraction(
  * @param limitBytes - The interaction's `attachmentSizeLimit`, bytes.
  */
 export async function sceneReply(
-  result: Pick<SceneResult, 'image' | 'file' | 'campaign' | 'best'>,
+  result: Pick<SceneResult, 'image' | 'file' | 'png' | 'campaign' | 'best'>,
   title: string,
   limitBytes: number,
 ): Promise<SceneMessage> {
   const { image, campaign } = result;
-  const png = await readFile(result.file);
+  const png = result.png ?? (await readFile(result.file));
   const nameParts = { campaignName: campaign.name, campaignId: campaign.id, turn: image.turn, mode: image.mode };
   let file = new AttachmentBuilder(png, { name: downloadName(nameParts) });
   let content = '';

@@ -35,6 +35,8 @@ export class CampaignRepository {
    * autocomplete reads the transcript on every keystroke, and engines append to it while we run.
    */
   private readonly transcripts = new Map<string, { mtimeMs: number; size: number; transcript: Transcript }>();
+  /** The last successful {@link load} of each campaign, for {@link lastLoaded}. */
+  private readonly loaded = new Map<string, Campaign>();
 
   /**
    * @param root - Absolute path of the campaigns folder.
@@ -75,11 +77,15 @@ export class CampaignRepository {
   }
 
   /**
-   * Where a campaign's story comes from, from its `campaign.yaml` alone: no transcript or
-   * play-by-post story is read, so it is cheap enough to ask before every command.
+   * Where a campaign's story comes from: from the last {@link load} when there was one (every
+   * generation loads afresh, so it follows edits to `campaign.yaml`), otherwise from its
+   * `campaign.yaml` alone. No transcript or play-by-post story is read, so it is cheap enough to ask
+   * before every command.
    * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError
    */
   async source(idText: string): Promise<CampaignSource> {
+    const loaded = this.loaded.get(idText);
+    if (loaded) return loaded.source;
     const { source } = await this.readDefinition(parseCampaignId(idText));
     return source.kind === 'channel'
       ? { kind: 'channel', guildId: source.guild_id, channelId: source.channel_id, startId: source.start_id }
@@ -92,10 +98,22 @@ export class CampaignRepository {
    */
   async load(idText: string): Promise<Campaign> {
     try {
-      return await this.loadUnchecked(idText);
+      const campaign = await this.loadUnchecked(idText);
+      this.loaded.set(campaign.id, campaign);
+      return campaign;
     } catch (err) {
+      this.loaded.delete(idText);
       throw err instanceof CampaignFileError ? err.relativeTo(this.root) : err;
     }
+  }
+
+  /**
+   * The campaign as the last {@link load} found it, without touching a file; undefined when it has
+   * not been loaded (or its last load failed). It may be out of date: use it only for checks that a
+   * fresh load repeats.
+   */
+  lastLoaded(idText: string): Campaign | undefined {
+    return this.loaded.get(idText);
   }
 
   private async loadUnchecked(idText: string): Promise<Campaign> {
@@ -145,6 +163,7 @@ export class CampaignRepository {
     const id = channelCampaignId(source.channelId);
     const dir = path.join(this.root, id);
     const file = path.join(dir, 'campaign.yaml');
+    this.loaded.delete(id);
     const yamlSource = { kind: 'channel', guild_id: source.guildId, channel_id: source.channelId, start_id: source.startId };
     if (!existsSync(file)) {
       const definition: CampaignFile = { name: name.slice(0, 100), source: yamlSource as CampaignFile['source'] };
@@ -166,6 +185,7 @@ export class CampaignRepository {
    */
   async create(idText: string, definition: CampaignFile, entries: readonly TranscriptEntry[]): Promise<string> {
     const dir = this.dirOf(idText);
+    this.loaded.delete(idText);
     campaignFileSchema.parse(definition);
     await mkdir(dir, { recursive: true });
     await writeFileAtomic(path.join(dir, 'transcript.jsonl'), toJsonl(entries));

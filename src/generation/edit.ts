@@ -75,6 +75,8 @@ export interface EditResult {
   readonly image: ImageRow;
   /** Absolute path of the PNG. */
   readonly file: string;
+  /** The PNG's bytes when this operation painted it (saves reading `file` back); absent for undo. */
+  readonly png?: Buffer;
   readonly campaign: { readonly id: string; readonly name: string };
   /** Model calls made (none for undo). */
   readonly calls: readonly CallUsage[];
@@ -220,7 +222,7 @@ export class EditService {
         { imageId: image.id, rerollOf: original.id, campaign: campaign.id, requestedBy: request.requestedBy },
         'scene rerolled',
       );
-      return this.result(image, campaign, [rendered.usage]);
+      return this.result(image, campaign, [rendered.usage], rendered.png);
     });
   }
 
@@ -301,7 +303,7 @@ export class EditService {
       },
       'picture edited',
     );
-    return this.result(image, campaign, [rendered.usage]);
+    return this.result(image, campaign, [rendered.usage], rendered.png);
   }
 
   /**
@@ -372,8 +374,14 @@ export class EditService {
     return { id: campaignId, name: found && found.name !== '(invalid campaign.yaml)' ? found.name : campaignId };
   }
 
-  private result(image: ImageRow, campaign: { readonly id: string; readonly name: string }, calls: readonly CallUsage[]): EditResult {
-    return { image, file: this.deps.images.absolutePath(image.imagePath), campaign: { id: campaign.id, name: campaign.name }, calls };
+  private result(
+    image: ImageRow,
+    campaign: { readonly id: string; readonly name: string },
+    calls: readonly CallUsage[],
+    png?: Buffer,
+  ): EditResult {
+    const file = this.deps.images.absolutePath(image.imagePath);
+    return { image, file, ...(png ? { png } : {}), campaign: { id: campaign.id, name: campaign.name }, calls };
   }
 }
 

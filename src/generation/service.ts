@@ -60,6 +60,8 @@ export interface SceneResult {
   readonly image: ImageRow;
   /** Absolute path of the PNG. */
   readonly file: string;
+  /** The PNG's bytes when this request painted it (saves reading `file` back); absent when `reused`. */
+  readonly png?: Buffer;
   readonly campaign: { readonly id: string; readonly name: string };
   /** The text model's description before the art style was appended. */
   readonly scene: string;
@@ -110,7 +112,30 @@ export class GenerationService {
    *   EmptyTranscriptError, TurnOutOfRangeError, TurnMissingError.
    */
   async validate(request: SceneRequest): Promise<Campaign> {
-    const campaign = await this.deps.campaigns.load(request.campaignId);
+    return this.check(await this.deps.campaigns.load(request.campaignId), request);
+  }
+
+  /**
+   * {@link validate} for a door about to acknowledge: checks the campaign as last read when it was
+   * read before (no file is touched, so the acknowledgement never waits on the disk or on the
+   * thread pool busy with other pictures), and reads it afresh only when that check refuses, in
+   * case the files changed since. {@link illustrate} repeats the checks on fresh files.
+   * @throws the errors of {@link validate}.
+   */
+  async precheck(request: SceneRequest): Promise<void> {
+    const recent = this.deps.campaigns.lastLoaded(request.campaignId);
+    if (recent) {
+      try {
+        this.check(recent, request);
+        return;
+      } catch {
+        // Maybe out of date: the fresh read below decides.
+      }
+    }
+    await this.validate(request);
+  }
+
+  private check(campaign: Campaign, request: SceneRequest): Campaign {
     if (!this.deps.config.generation.enabled || !campaign.enabled) throw new GenerationDisabledError();
     if (campaign.transcript.entries.length === 0) throw new EmptyTranscriptError();
     if (request.kind === 'turn') turnContext(campaign.transcript, request.turn, 0);
@@ -240,6 +265,7 @@ export class GenerationService {
     return {
       image,
       file: images.absolutePath(image.imagePath),
+      png: rendered.png,
       campaign: { id: campaign.id, name: campaign.name },
       scene: prompt.scene,
       promptTruncated: prompt.truncated,

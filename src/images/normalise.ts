@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { InvalidImageError } from '../errors.ts';
+import { checkPngChunks, isPng } from './png.ts';
 
 /** A PNG ready to store, with its dimensions in pixels. */
 export interface PngImage {
@@ -9,21 +10,23 @@ export interface PngImage {
 }
 
 /**
- * Checks that `bytes` decode as an image within `maxPixels` (sharp's `limitInputPixels`) and
- * returns a PNG: PNG input is kept byte for byte, anything else (JPEG, WebP, ...) is converted.
+ * Checks an image the model drew and returns it as a PNG within `maxPixels`. A PNG is kept byte
+ * for byte once its chunks prove it whole ({@link checkPngChunks}): the model's PNGs are well
+ * formed, and decoding each one would hold a thread-pool thread for 20-70 ms (BENCHMARKS.md,
+ * figure 2). Anything else (JPEG, WebP, ...) is decoded by sharp (`limitInputPixels`) and converted.
  * @param maxPixels - Largest width x height accepted, pixels.
- * @throws InvalidImageError when sharp cannot decode the bytes or the image is too large.
+ * @throws InvalidImageError when the bytes are not a whole image or the image is too large.
  */
 export async function normaliseToPng(bytes: Uint8Array, maxPixels: number): Promise<PngImage> {
+  if (isPng(bytes)) {
+    const { width, height } = checkPngChunks(bytes);
+    if (width * height > maxPixels) throw new InvalidImageError(`it is larger than ${maxPixels.toLocaleString('en-US')} pixels`);
+    return { png: Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes), width, height };
+  }
   try {
     const image = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' });
     const meta = await image.metadata();
     if (!meta.width || !meta.height) throw new InvalidImageError('it has no dimensions');
-    if (meta.format === 'png') {
-      // Decoding the whole image proves the file is complete, not just its header.
-      await image.clone().raw().toBuffer({ resolveWithObject: false });
-      return { png: Buffer.from(bytes), width: meta.width, height: meta.height };
-    }
     const { data, info } = await image.png().toBuffer({ resolveWithObject: true });
     return { png: data, width: info.width, height: info.height };
   } catch (err) {
