@@ -70,7 +70,7 @@ export async function illustrateForInteraction(
           { ...request, origin: { guildId: interaction.guildId, channelId: interaction.channelId, jobId } },
           { onProgress: (stage, scan) => (scan ? progress.showLatest(scanProgressText(scan)) : progress.show(STAGE_TEXT[stage])), signal },
         ),
-      { onPosition: (place) => progress.showLatest(queueText(place)), imageOf: (r) => r.image.id },
+      { onPosition: (place) => progress.showPlace(queueText(place)), imageOf: (r) => r.image.id },
     );
     await progress.settled();
     const reply = await sceneReply(result, title(result.image.turn), interaction.attachmentSizeLimit);

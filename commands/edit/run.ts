@@ -74,9 +74,8 @@ export async function editForInteraction(
   }
   await interaction.deferReply();
   const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);
-  const show = (text: string) => progress.show(text);
   try {
-    const result = await asJob(ctx, job, options, show, work);
+    const result = await asJob(ctx, job, options, progress, work);
     await progress.settled();
     await postScene(interaction, ctx, result.image.id, await sceneReply(result, title(result), interaction.attachmentSizeLimit));
   } catch (err) {
@@ -105,13 +104,12 @@ export async function editForMessage(
     return answer;
   };
   const progress = new ProgressReply((text) => post(text), log);
-  const show = (text: string) => progress.show(text);
   try {
     const result = await asJob(
       ctx,
       { kind: 'scene reply-edit', userId: message.author.id, guildId: message.guildId, channelId: message.channelId },
       {},
-      show,
+      progress,
       work,
     );
     await progress.settled();
@@ -141,7 +139,8 @@ export interface EditJobOptions {
  * Model work goes through the job runner (budgets, fair queue, job row), and gets the job's id
  * and abort signal; the rest runs at once.
  */
-function asJob(ctx: BotContext, job: NewJob, options: EditJobOptions, show: (text: string) => void, work: EditWork): Promise<EditResult> {
+function asJob(ctx: BotContext, job: NewJob, options: EditJobOptions, progress: ProgressReply, work: EditWork): Promise<EditResult> {
+  const show = (text: string) => progress.show(text);
   const start = (context?: JobContext) =>
     work({
       show,
@@ -149,5 +148,5 @@ function asJob(ctx: BotContext, job: NewJob, options: EditJobOptions, show: (tex
       options: { onProgress: (stage) => show(EDIT_STAGE_TEXT[stage]), signal: context?.signal },
     });
   if (!(options.modelWork ?? true)) return start();
-  return ctx.limner.runner.run(job, start, { imageOf: (r) => r.image.id, onPosition: (place) => show(queueText(place)) });
+  return ctx.limner.runner.run(job, start, { imageOf: (r) => r.image.id, onPosition: (place) => progress.showPlace(queueText(place)) });
 }

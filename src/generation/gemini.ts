@@ -1,10 +1,9 @@
-import {
-  ApiError,
+import type {
+  Candidate,
+  GenerateContentParameters,
+  GenerateContentResponse,
+  GenerateContentResponseUsageMetadata,
   GoogleGenAI,
-  type Candidate,
-  type GenerateContentParameters,
-  type GenerateContentResponse,
-  type GenerateContentResponseUsageMetadata,
 } from '@google/genai';
 import type { Config, ModelPrice, Secrets } from '../config.ts';
 import {
@@ -75,7 +74,9 @@ export interface ModelImage {
  * timeout policy, and the mapping of every failure to a typed {@link LimnerError}.
  */
 export class GeminiGateway {
-  private client: GoogleGenAI | undefined;
+  private client: Promise<GoogleGenAI> | undefined;
+  /** The SDK module once {@link ai} has loaded it, for `ApiError`. */
+  private sdk: typeof import('@google/genai') | undefined;
 
   /**
    * @param usage - Where every reply is recorded, failures included, so spend and budgets see each billed call.
@@ -88,12 +89,24 @@ export class GeminiGateway {
     private readonly observe?: (model: string, seconds: number, outcome: string) => void,
   ) {}
 
-  /** The SDK client, made on first use so commands that need no model run without a key. @throws MissingApiKeyError */
-  private ai(): GoogleGenAI {
+  /**
+   * The SDK client, made on first use so commands that need no model run without a key, and the
+   * SDK (about 25 MB resident) is loaded only once a model is called.
+   * @throws MissingApiKeyError
+   */
+  private ai(): Promise<GoogleGenAI> {
     if (this.client) return this.client;
-    if (!this.secrets.geminiApiKey) throw new MissingApiKeyError();
+    if (!this.secrets.geminiApiKey) return Promise.reject(new MissingApiKeyError());
+    this.client = import('@google/genai').then((sdk) => {
+      this.sdk = sdk;
+      return this.createClient(sdk);
+    });
+    return this.client;
+  }
+
+  private createClient(sdk: typeof import('@google/genai')): GoogleGenAI {
     const { gemini } = this.config;
-    this.client = new GoogleGenAI({
+    return new sdk.GoogleGenAI({
       apiKey: this.secrets.geminiApiKey,
       apiVersion: gemini.api_version,
       httpOptions: {
@@ -107,7 +120,6 @@ export class GeminiGateway {
         },
       },
     });
-    return this.client;
   }
 
   /**
@@ -121,7 +133,7 @@ export class GeminiGateway {
    *   PromptBlockedError (`promptFeedback.blockReason`), MalformedReplyError.
    */
   async generate(params: GenerateContentParameters, options: GenerateOptions): Promise<GeneratedReply> {
-    const ai = this.ai();
+    const ai = await this.ai();
     const budgetMs = this.config.gemini.total_timeout_ms;
     const timeout = AbortSignal.timeout(budgetMs);
     const abortSignal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
@@ -148,7 +160,7 @@ export class GeminiGateway {
   private mapError(err: unknown, timedOut: boolean, budgetMs: number): LimnerError | unknown {
     if (err instanceof LimnerError) return err;
     if (timedOut) return new ProviderTimeoutError(budgetMs, { cause: err });
-    if (err instanceof ApiError) return new ProviderError(err.status, { cause: err });
+    if (this.sdk && err instanceof this.sdk.ApiError) return new ProviderError(err.status, { cause: err });
     if (err instanceof SyntaxError) return new MalformedReplyError(`reply is not JSON: ${err.message}`, { cause: err });
     const name = (err as { name?: string } | null)?.name;
     // An attempt that ran past httpOptions.timeout on its last try surfaces as an abort.

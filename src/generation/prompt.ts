@@ -1,4 +1,4 @@
-import { ThinkingLevel } from '@google/genai';
+import type { ThinkingLevel } from '@google/genai';
 import type { Character } from '../campaigns/campaign.ts';
 import type { Logger } from '../log.ts';
 import { formatEntries, type SceneContext } from './context.ts';
@@ -61,7 +61,7 @@ export async function writeScenePrompt(
         temperature: 0.8,
         maxOutputTokens: PROMPT_MAX_OUTPUT_TOKENS,
         // A short description needs little deliberation, and default thinking can use up the whole output limit.
-        thinkingConfig: { thinkingLevel: ThinkingLevel.LOW },
+        thinkingConfig: { thinkingLevel: 'LOW' as ThinkingLevel },
       },
     },
     options,

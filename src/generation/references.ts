@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import { loadSharp } from '../images/sharp.ts';
 import type { Character } from '../campaigns/campaign.ts';
 import type { TranscriptEntry } from '../campaigns/transcript.ts';
 import { CampaignFileError } from '../errors.ts';
@@ -104,6 +104,7 @@ export async function fitInlineBudget(images: readonly ReferenceImage[], budget 
     }
     if (largest < 0) break;
     const image = out[largest]!;
+    const sharp = await loadSharp();
     const pipeline = sharp(image.data).flatten({ background: '#ffffff' });
     if (image.mimeType === 'image/jpeg') {
       const { width = 0, height = 0 } = await sharp(image.data).metadata();

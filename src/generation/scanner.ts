@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ThinkingLevel } from '@google/genai';
+import type { ThinkingLevel } from '@google/genai';
 import { z } from 'zod';
 import type { Transcript, TranscriptEntry } from '../campaigns/transcript.ts';
 import type { Config } from '../config.ts';
@@ -311,7 +311,7 @@ class ScanRun {
               responseMimeType: 'application/json',
               responseJsonSchema: SCAN_ANSWER_JSON_SCHEMA,
               // Choosing a moment needs little deliberation; thought tokens would cost more than the reading.
-              thinkingConfig: { thinkingLevel: ThinkingLevel.LOW },
+              thinkingConfig: { thinkingLevel: 'LOW' as ThinkingLevel },
             },
           },
           { record: { origin: this.origin, purpose }, signal: this.signal },

@@ -1,4 +1,5 @@
-import sharp, { type OverlayOptions } from 'sharp';
+import type { OverlayOptions } from 'sharp';
+import { loadSharp } from './sharp.ts';
 
 /** One picture on a contact sheet and the caption under it. */
 export interface SheetTile {
@@ -36,6 +37,7 @@ const TEXT_COLOUR = '#f2f3f5';
  * @param maxInputPixels - Largest picture decoded, pixels (sharp `limitInputPixels`); larger ones are "unavailable".
  */
 export async function renderContactSheet(tiles: readonly SheetTile[], maxInputPixels: number): Promise<ContactSheet> {
+  const sharp = await loadSharp();
   const columns = Math.max(1, Math.min(COLUMNS, tiles.length));
   const rows = Math.max(1, Math.ceil(tiles.length / columns));
   const width = columns * THUMB_WIDTH + (columns + 1) * GAP;

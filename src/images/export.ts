@@ -4,7 +4,6 @@ import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import JSZip from 'jszip';
 import { LimnerError } from '../errors.ts';
 import { TEMP_PREFIX } from '../files.ts';
 import type { GenerationMode, ImageRow } from '../store/schema.ts';
@@ -347,6 +346,8 @@ export async function writeExport(
  * part's size stays exact.
  */
 async function buildZip(part: ExportPart, sink: Writable, onImage?: () => void): Promise<void> {
+  // Loaded on first export: a bot that has not exported need not hold it.
+  const { default: JSZip } = await import('jszip');
   const zip = new JSZip();
   // Lazy sources: jszip binds every source stream up front, so plain read streams would hold a file descriptor per picture.
   const sources = part.entries.map((entry) => {

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from './sharp.ts';
 import { InvalidImageError } from '../errors.ts';
 import { checkPngChunks, isPng } from './png.ts';
 
@@ -23,6 +23,7 @@ export async function normaliseToPng(bytes: Uint8Array, maxPixels: number): Prom
     if (width * height > maxPixels) throw new InvalidImageError(`it is larger than ${maxPixels.toLocaleString('en-US')} pixels`);
     return { png: Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes), width, height };
   }
+  const sharp = await loadSharp();
   try {
     const image = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' });
     const meta = await image.metadata();
@@ -45,6 +46,7 @@ export async function normaliseToPng(bytes: Uint8Array, maxPixels: number): Prom
  * @throws InvalidImageError
  */
 export async function referencePng(bytes: Uint8Array, maxPixels: number, maxSide = 1024): Promise<Buffer> {
+  const sharp = await loadSharp();
   try {
     return await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' })
       .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })

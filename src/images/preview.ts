@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from './sharp.ts';
 
 /** A smaller encoding of a picture that fits an upload limit. */
 export interface Preview {
@@ -28,6 +28,7 @@ export async function fitPreview(
   limitBytes: number,
   formats: ReadonlyArray<Preview['format']> = ['webp', 'jpeg'],
 ): Promise<Preview | undefined> {
+  const sharp = await loadSharp();
   const meta = await sharp(png).metadata();
   let width = meta.width ?? 0;
   let height = meta.height ?? 0;
@@ -45,7 +46,8 @@ export async function fitPreview(
 }
 
 /** Encodes `png` with the given settings (libvips output is deterministic, so this repeats a {@link fitPreview} result). */
-export function encodePreview(png: Buffer, settings: PreviewSettings): Promise<Buffer> {
+export async function encodePreview(png: Buffer, settings: PreviewSettings): Promise<Buffer> {
+  const sharp = await loadSharp();
   const pipeline = sharp(png).resize({ width: settings.width, height: settings.height });
   return (
     settings.format === 'webp' ? pipeline.webp({ quality: settings.quality }) : pipeline.jpeg({ quality: settings.quality, mozjpeg: true })

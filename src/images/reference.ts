@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from './sharp.ts';
 import { ReferenceNotImageError, ReferenceTooManyPixelsError } from '../errors.ts';
 
 /** An image a user supplied as a reference, as downloaded: bytes only, never a URL. */
@@ -18,6 +18,7 @@ const USER_FORMATS = new Set(['png', 'jpeg', 'webp', 'gif']);
  * @throws ReferenceNotImageError, ReferenceTooManyPixelsError
  */
 export async function userReferencePng(reference: UserReference, maxPixels: number, maxSide = 1024): Promise<Buffer> {
+  const sharp = await loadSharp();
   let format: string | undefined;
   try {
     format = (await sharp(reference.bytes, { limitInputPixels: false }).metadata()).format;
