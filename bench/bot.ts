@@ -1,6 +1,6 @@
 /**
- * Whole-bot bench (issue 8): the real bot, started as `npm start` starts it
- * (`node --import tsx commands/bot/main.ts`), against the Discord emulator hosted in this process
+ * Whole-bot bench (issue 8): the real bot, built and started as `npm start` does it
+ * (`npm run build`, then `node dist/commands/bot/main.js`), against the Discord emulator hosted in this process
  * and the Gemini emulator in a child process (bench/bot-gemini.ts). Four figures:
  *
  * 1. acknowledgement: INTERACTION_CREATE dispatched → the bot's deferred-reply callback arriving,
@@ -22,10 +22,10 @@
  *   outgoing requests, for the split of figure 2 and the bot's side of figure 1);
  *   `LIMNER_BENCH_NODE_ARGS` adds Node flags or preloads (e.g. `--import ./bench/bot-slowops.ts`),
  *   `LIMNER_BENCH_BOT_ENV` environment (`UV_THREADPOOL_SIZE=16 MALLOC_ARENA_MAX=2`),
- *   `LIMNER_BENCH_BOT_LOG=<file>` keeps the bots' output; `LIMNER_BENCH_BOT_JS=<dir>/commands/bot/main.js`
- *   runs a compiled copy of the bot with plain `node` (see BOT_JS below).
+ *   `LIMNER_BENCH_BOT_LOG=<file>` keeps the bots' output; `LIMNER_BENCH_FROM_SOURCES=1` runs the bot
+ *   from its TypeScript sources with tsx instead of compiled (tracing does too).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -55,11 +55,8 @@ const OVERHEAD_LATENCY_MS = envNumber('LIMNER_BENCH_OVERHEAD_LATENCY_MS', 250);
 const JITTER = envNumber('LIMNER_BENCH_JITTER', 0);
 const PROFILE = process.env.LIMNER_BENCH_PROFILE;
 const TRACE = Boolean(process.env.LIMNER_BENCH_TRACE);
-/**
- * Experiment: the bot compiled to JavaScript (`tsc --rewriteRelativeImportExtensions --outDir <dir>`,
- * with config/ and migrations/ beside it), run with plain `node <dir>/commands/bot/main.js` instead of tsx.
- */
-const BOT_JS = process.env.LIMNER_BENCH_BOT_JS;
+/** Experiment: the bot from its sources through tsx (`node --import tsx commands/bot/main.ts`), as before `npm run build`. */
+const FROM_SOURCES = Boolean(process.env.LIMNER_BENCH_FROM_SOURCES);
 /** Experiment: extra environment for the bot child, space-separated `NAME=value`s (e.g. `UV_THREADPOOL_SIZE=16`). */
 const BOT_ENV = Object.fromEntries(
   (process.env.LIMNER_BENCH_BOT_ENV ?? '')
@@ -480,12 +477,10 @@ async function startBot(world: World, gemini: Gemini, options: { imageSize: '1K'
     profileDir = mkdtempSync(path.join(os.tmpdir(), `limner-bench-${options.label}-`));
     profileArgs.push(`--${PROFILE}-prof`, `--${PROFILE}-prof-dir=${profileDir}`);
   }
-  const traceModule = BOT_JS
-    ? pathToFileURL(path.resolve(path.dirname(BOT_JS), '../../bench/bot-trace.js')).href
-    : new URL('./bot-trace.ts', import.meta.url).href;
+  const traceModule = new URL('./bot-trace.ts', import.meta.url).href;
   const preloads = ['--import', WATCHDOG, ...(TRACE ? ['--import', traceModule] : [])];
-  const loader = BOT_JS ? [] : ['--import', 'tsx'];
-  const entry = BOT_JS ? [BOT_JS] : ['commands/bot/main.ts'];
+  const loader = FROM_SOURCES || TRACE ? ['--import', 'tsx'] : [];
+  const entry = FROM_SOURCES ? ['commands/bot/main.ts'] : ['dist/commands/bot/main.js'];
   const traceFile = path.join(campaigns.dir, 'bench-trace.jsonl');
   if (TRACE) env.LIMNER_BENCH_TRACE_FILE = traceFile;
   let trace: TraceEntry[] = [];
@@ -704,6 +699,9 @@ interface ColdStart {
   readonly idleHeap: number;
 }
 
+/** Times the bot's discord.js waited for the global rate limit, from its `/metrics`. */
+const globalWaits = (metrics: Map<string, number>) => metrics.get('limner_discord_rate_limited_total{global="true"}') ?? 0;
+
 interface MainResult {
   readonly starts: ColdStart[];
   readonly load: {
@@ -711,6 +709,8 @@ interface MainResult {
     readonly failed: number;
     readonly unanswered: number;
     readonly jobsFailed: number;
+    /** Times discord.js held a request for Discord's global rate limit (`limner_discord_rate_limited_total`). */
+    readonly globalWaits: number;
     readonly wallS: number;
     readonly loop: { p50: number; p99: number; max: number; mean: number };
     readonly cpu: CpuUse;
@@ -736,6 +736,7 @@ interface MainResult {
     readonly loopMax: number;
     readonly benchLoopP99: number;
     readonly cpu: CpuUse;
+    readonly globalWaits: number;
     /** With `LIMNER_BENCH_TRACE`: dispatch → the bot starting its callback request (the bot's clock), for the probes. */
     readonly botSide: number[];
   };
@@ -840,6 +841,7 @@ async function main(): Promise<MainResult> {
       failed: sentLoad.filter((s) => s.track.failed).length,
       unanswered: sentLoad.filter((s) => s.track.timedOut).length + (LOAD_COMMANDS - sentLoad.length),
       jobsFailed: failedJobs(after) - failedJobs(before),
+      globalWaits: globalWaits(after) - globalWaits(before),
       wallS: (loadEnd - loadStart) / 1000,
       loop: {
         p50: after.get('limner_nodejs_eventloop_lag_p50_seconds')! * 1000,
@@ -878,7 +880,8 @@ async function main(): Promise<MainResult> {
     let inFlightMin = Number.POSITIVE_INFINITY;
     let inFlightMax = 0;
     let ackFailed = 0;
-    const ackBefore = await cpuNow(await bot.metrics(), gemini);
+    const ackMetricsBefore = await bot.metrics();
+    const ackBefore = await cpuNow(ackMetricsBefore, gemini);
     benchLoop.enable();
     await Promise.all(
       users.map(async ({ guild, user }, index) => {
@@ -917,6 +920,7 @@ async function main(): Promise<MainResult> {
       loopMax: m.get('limner_nodejs_eventloop_lag_max_seconds')! * 1000,
       benchLoopP99: benchLoop.percentile(99) / 1e6,
       cpu: cpuBetween(ackBefore, ackAfter),
+      globalWaits: globalWaits(m) - globalWaits(ackMetricsBefore),
       botSide: [] as number[],
     };
     result = {
@@ -953,6 +957,7 @@ async function main(): Promise<MainResult> {
 
 /** Runs the bench and returns its BENCHMARKS.md section. Children are killed on every way out. */
 export async function run(): Promise<BenchSection> {
+  if (!FROM_SOURCES) execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const onSignal = (signal: NodeJS.Signals) => {
     killChildren();
     process.exit(signal === 'SIGINT' ? 130 : 143);
@@ -1039,7 +1044,7 @@ function render(
           ]
         : []),
       '',
-      `Failed or unanswered: ${a.failed}. Bot event-loop delay over the run: p99 ${ms(a.loopP99)}, max ${ms(a.loopMax)}; the bench process's own p99 (it hosts the Discord emulator, so its delays are in these figures too): ${ms(a.benchLoopP99)}. CPU: ${cpuText(a.cpu)}.`,
+      `Failed or unanswered: ${a.failed}. Requests held for discord.js's global rate limit (50/s): ${a.globalWaits}. Bot event-loop delay over the run: p99 ${ms(a.loopP99)}, max ${ms(a.loopMax)}; the bench process's own p99 (it hosts the Discord emulator, so its delays are in these figures too): ${ms(a.benchLoopP99)}. CPU: ${cpuText(a.cpu)}.`,
       '',
     );
   }
@@ -1084,6 +1089,7 @@ function render(
       '|---|---:|',
       `| answered with a picture | ${l.answered} of ${LOAD_COMMANDS} |`,
       `| failed: error replies / jobs failed (\`limner_jobs_total\`) / unanswered | ${l.failed} / ${l.jobsFailed} / ${l.unanswered} |`,
+      `| requests held for discord.js's global rate limit (50/s) | ${l.globalWaits} |`,
       `| bot event-loop delay p50 / mean / **p99** / max | ${ms(l.loop.p50)} / ${ms(l.loop.mean)} / **${ms(l.loop.p99)}** / ${ms(l.loop.max)} |`,
       `| wait in the queue (dispatch → "Reading the log…"), mean | ${(l.meanWait / 1000).toFixed(1)} s |`,
       `| dispatch → picture, median / p99 | ${(l.totalP50 / 1000).toFixed(1)} s / ${(l.totalP99 / 1000).toFixed(1)} s |`,

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { PROJECT_ROOT } from './root.ts';
 
 /** The repository's `config/` folder, found from this file so the CLI works from any directory. */
-export const CONFIG_DIR = fileURLToPath(new URL('../config/', import.meta.url));
+export const CONFIG_DIR = path.join(PROJECT_ROOT, 'config');
 
 const modelName = z
   .string()

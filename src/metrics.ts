@@ -35,6 +35,16 @@ export class Metrics {
     labelNames: ['model', 'direction'] as const,
     registers: [this.registry],
   });
+  /**
+   * Discord REST requests held back by a rate limit (`global`: discord.js's 50 a second across all
+   * routes), counted each time discord.js waits.
+   */
+  readonly discordRateLimited = new Counter({
+    name: 'limner_discord_rate_limited_total',
+    help: 'Discord REST requests held by a rate limit',
+    labelNames: ['global'] as const,
+    registers: [this.registry],
+  });
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'limner_' });

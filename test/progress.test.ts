@@ -1,34 +1,42 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { PLACE_INTERVAL_MS, ProgressReply } from '../commands/bot/progress.ts';
+import { PLACE_EDITS_PER_SECOND, ProgressReply } from '../commands/bot/progress.ts';
 import { silentLogger } from '../src/log.ts';
 
-describe('ProgressReply', () => {
-  let sent: string[];
-  let progress: ProgressReply;
+const TICK = 1000 / PLACE_EDITS_PER_SECOND;
+
+describe('ProgressReply places in line', () => {
+  let sent: Array<[string, string]>;
+  const reply = (name: string) => new ProgressReply(async (text) => void sent.push([name, text]), silentLogger);
   beforeEach(() => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     sent = [];
-    progress = new ProgressReply(async (text) => void sent.push(text), silentLogger);
   });
   afterEach(() => vi.useRealTimers());
 
-  it('shows a place in line at once, then at most once an interval, the newest place', async () => {
-    progress.showPlace('5 ahead');
-    await vi.advanceTimersByTimeAsync(0);
-    expect(sent).toEqual(['5 ahead']);
-    for (const n of [4, 3, 2]) progress.showPlace(`${n} ahead`);
-    await vi.advanceTimersByTimeAsync(PLACE_INTERVAL_MS - 1);
-    expect(sent).toEqual(['5 ahead']);
-    await vi.advanceTimersByTimeAsync(1);
-    expect(sent).toEqual(['5 ahead', '2 ahead']);
+  it('shares the pace between replies: new ones first, each showing its newest place', async () => {
+    const [a, b, c] = [reply('a'), reply('b'), reply('c')];
+    a.showPlace('3 ahead');
+    b.showPlace('4 ahead');
+    await vi.advanceTimersByTimeAsync(TICK);
+    expect(sent).toEqual([['a', '3 ahead']]);
+    a.showPlace('2 ahead'); // shown before: waits behind b and the newcomer c
+    c.showPlace('5 ahead');
+    b.showPlace('3 ahead');
+    await vi.advanceTimersByTimeAsync(3 * TICK);
+    expect(sent).toEqual([
+      ['a', '3 ahead'],
+      ['b', '3 ahead'],
+      ['c', '5 ahead'],
+      ['a', '2 ahead'],
+    ]);
   });
 
   it('drops a place not yet shown once the job starts', async () => {
-    progress.showPlace('3 ahead');
-    progress.showPlace('2 ahead');
-    progress.show('Reading the log…');
-    await vi.advanceTimersByTimeAsync(PLACE_INTERVAL_MS * 2);
-    await progress.settled();
-    expect(sent).toEqual(['3 ahead', 'Reading the log…']);
+    const a = reply('a');
+    a.showPlace('2 ahead');
+    a.show('Reading the log…');
+    await vi.advanceTimersByTimeAsync(5 * TICK);
+    await a.settled();
+    expect(sent).toEqual([['a', 'Reading the log…']]);
   });
 });

@@ -5,6 +5,7 @@ import {
   LimitedCollection,
   Options,
   Partials,
+  RESTEvents,
   type CacheFactory,
   type Interaction,
   type Message,
@@ -82,6 +83,10 @@ export function startBot(limner: Limner, token: string): Bot {
   };
   client.on(Events.InteractionCreate, (interaction) => track(handleInteraction(interaction, ctx)));
   client.on(Events.MessageCreate, (message) => track(handleMessage(message, ctx)));
+  client.rest.on(RESTEvents.RateLimited, (info) => {
+    limner.metrics.discordRateLimited.inc({ global: String(info.global) });
+    log.debug({ route: info.route, global: info.global, waitMs: info.timeToReset, limit: info.limit }, 'waiting for a Discord rate limit');
+  });
   client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
   client.on(Events.ShardDisconnect, (event, shard) => log.warn({ code: event.code, shard }, 'gateway disconnected'));

@@ -1,11 +1,47 @@
 import type { Logger } from '../../src/log.ts';
 
 /**
- * Least time between two edits showing a place in line, ms. When a job ends every request behind it
- * moves up: with 40 waiting and a job ending every 250 ms, showing each move would be 160 edits a
- * second, more than Discord lets a bot make and a busy main thread for nothing (BENCHMARKS.md, figure 1).
+ * Place-in-line edits the whole process makes per second, at most. discord.js holds every REST
+ * request to Discord's global 50 a second, acknowledgements included; when a job ends every request
+ * behind it moves up, and showing each move (200 waiting, a job ending every 250 ms) took the whole
+ * budget and held acknowledgements back by up to a second (BENCHMARKS.md, figures 1 and 3).
  */
-export const PLACE_INTERVAL_MS = 2_000;
+export const PLACE_EDITS_PER_SECOND = 10;
+
+/**
+ * Shares {@link PLACE_EDITS_PER_SECOND} between the replies waiting in line: a reply that never
+ * showed its place goes first, then the one that has waited longest; each shows its newest place.
+ */
+class PlacePacer {
+  private readonly fresh = new Map<ProgressReply, string>();
+  private readonly stale = new Map<ProgressReply, string>();
+  private timer: NodeJS.Timeout | undefined;
+
+  offer(reply: ProgressReply, text: string, shownBefore: boolean): void {
+    (shownBefore ? this.stale : this.fresh).set(reply, text);
+    this.timer ??= setInterval(() => this.tick(), 1000 / PLACE_EDITS_PER_SECOND).unref();
+  }
+
+  withdraw(reply: ProgressReply): void {
+    this.fresh.delete(reply);
+    this.stale.delete(reply);
+  }
+
+  private tick(): void {
+    const queue = this.fresh.size > 0 ? this.fresh : this.stale;
+    const next = queue.entries().next();
+    if (next.done) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    const [reply, text] = next.value;
+    queue.delete(reply);
+    reply.sendPlace(text);
+  }
+}
+
+const pacer = new PlacePacer();
 
 /**
  * Progress lines for one reply, sent one at a time in the order shown. A failed progress edit is
@@ -14,8 +50,7 @@ export const PLACE_INTERVAL_MS = 2_000;
 export class ProgressReply {
   private chain: Promise<unknown> = Promise.resolve();
   private waiting: string | undefined;
-  private place: { text: string; timer: NodeJS.Timeout } | undefined;
-  private placeShownAt = -Infinity;
+  private placeShown = false;
 
   /** @param send - Edits the reply (or message) to show one line. */
   constructor(
@@ -25,7 +60,7 @@ export class ProgressReply {
 
   /** Queues `text`; every line shown this way is sent. A place in line not yet shown is dropped. */
   show(text: string): void {
-    this.dropPlace();
+    pacer.withdraw(this);
     this.chain = this.chain.then(() => this.sendLogged(text));
   }
 
@@ -45,40 +80,23 @@ export class ProgressReply {
   }
 
   /**
-   * Shows a place in line: at once when none was shown in the last {@link PLACE_INTERVAL_MS},
-   * otherwise the newest one when that time is up, unless {@link show} (the job started) came first.
+   * Shows a place in line when the process's pace of place edits allows ({@link PLACE_EDITS_PER_SECOND}):
+   * the newest place offered is the one shown; {@link show} (the job started) withdraws it.
    */
   showPlace(text: string): void {
-    if (this.place) {
-      this.place.text = text;
-      return;
-    }
-    const due = this.placeShownAt + PLACE_INTERVAL_MS - performance.now();
-    if (due <= 0) {
-      this.placeShownAt = performance.now();
-      this.showLatest(text);
-      return;
-    }
-    const timer = setTimeout(() => {
-      const latest = this.place!.text;
-      this.place = undefined;
-      this.placeShownAt = performance.now();
-      this.showLatest(latest);
-    }, due);
-    timer.unref();
-    this.place = { text, timer };
+    pacer.offer(this, text, this.placeShown);
+  }
+
+  /** @internal The pacer's turn for this reply. */
+  sendPlace(text: string): void {
+    this.placeShown = true;
+    this.showLatest(text);
   }
 
   /** Resolves once every queued line has been sent or has failed; a place not yet shown is dropped. */
   settled(): Promise<unknown> {
-    this.dropPlace();
+    pacer.withdraw(this);
     return this.chain;
-  }
-
-  private dropPlace(): void {
-    if (!this.place) return;
-    clearTimeout(this.place.timer);
-    this.place = undefined;
   }
 
   private sendLogged(text: string): Promise<unknown> {

@@ -15,11 +15,13 @@ if (!secrets.discordToken) {
   process.stderr.write('Set DISCORD_TOKEN first (see README, Discord setup).\n');
   process.exit(1);
 }
-const manager = new ShardingManager(path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts'), {
+// Compiled (npm run start:sharded) the shards run main.js; from the sources they need tsx for main.ts.
+const self = fileURLToPath(import.meta.url);
+const compiled = self.endsWith('.js');
+const manager = new ShardingManager(path.join(path.dirname(self), compiled ? 'main.js' : 'main.ts'), {
   token: secrets.discordToken,
   totalShards: config.runtime.shards,
-  // Shards are plain Node processes: they need tsx to load TypeScript.
-  execArgv: ['--import', 'tsx'],
+  execArgv: compiled ? [] : ['--import', 'tsx'],
 });
 manager.on('shardCreate', (shard) => console.log(`shard ${shard.id} launched`));
 await manager.spawn();

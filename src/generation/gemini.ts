@@ -3,7 +3,6 @@ import type {
   GenerateContentParameters,
   GenerateContentResponse,
   GenerateContentResponseUsageMetadata,
-  GoogleGenAI,
 } from '@google/genai';
 import type { Config, ModelPrice, Secrets } from '../config.ts';
 import {
@@ -19,6 +18,7 @@ import {
 import type { Logger } from '../log.ts';
 import type { CallPurpose } from '../store/schema.ts';
 import type { CallOrigin, UsageLedger } from '../store/usage.ts';
+import { ModelThread } from './model-thread.ts';
 import { estimateRequestTokens } from './tokens.ts';
 
 /**
@@ -74,9 +74,7 @@ export interface ModelImage {
  * timeout policy, and the mapping of every failure to a typed {@link LimnerError}.
  */
 export class GeminiGateway {
-  private client: Promise<GoogleGenAI> | undefined;
-  /** The SDK module once {@link ai} has loaded it, for `ApiError`. */
-  private sdk: typeof import('@google/genai') | undefined;
+  private thread: ModelThread | undefined;
 
   /**
    * @param usage - Where every reply is recorded, failures included, so spend and budgets see each billed call.
@@ -90,23 +88,15 @@ export class GeminiGateway {
   ) {}
 
   /**
-   * The SDK client, made on first use so commands that need no model run without a key, and the
-   * SDK (about 25 MB resident) is loaded only once a model is called.
+   * The SDK client on its thread ({@link ModelThread}), made on first use so commands that need no
+   * model run without a key.
    * @throws MissingApiKeyError
    */
-  private ai(): Promise<GoogleGenAI> {
-    if (this.client) return this.client;
-    if (!this.secrets.geminiApiKey) return Promise.reject(new MissingApiKeyError());
-    this.client = import('@google/genai').then((sdk) => {
-      this.sdk = sdk;
-      return this.createClient(sdk);
-    });
-    return this.client;
-  }
-
-  private createClient(sdk: typeof import('@google/genai')): GoogleGenAI {
+  private ai(): ModelThread {
+    if (this.thread) return this.thread;
+    if (!this.secrets.geminiApiKey) throw new MissingApiKeyError();
     const { gemini } = this.config;
-    return new sdk.GoogleGenAI({
+    this.thread = ModelThread.for({
       apiKey: this.secrets.geminiApiKey,
       apiVersion: gemini.api_version,
       httpOptions: {
@@ -120,6 +110,7 @@ export class GeminiGateway {
         },
       },
     });
+    return this.thread;
   }
 
   /**
@@ -133,14 +124,14 @@ export class GeminiGateway {
    *   PromptBlockedError (`promptFeedback.blockReason`), MalformedReplyError.
    */
   async generate(params: GenerateContentParameters, options: GenerateOptions): Promise<GeneratedReply> {
-    const ai = await this.ai();
+    const ai = this.ai();
     const budgetMs = this.config.gemini.total_timeout_ms;
     const timeout = AbortSignal.timeout(budgetMs);
     const abortSignal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
     let response: GenerateContentResponse;
     const started = performance.now();
     try {
-      response = await ai.models.generateContent({ ...params, config: { ...params.config, abortSignal } });
+      response = await ai.generateContent(params, abortSignal);
       this.observe?.(params.model, (performance.now() - started) / 1000, 'ok');
     } catch (err) {
       const mapped = this.mapError(err, timeout.aborted, budgetMs);
@@ -160,12 +151,13 @@ export class GeminiGateway {
   private mapError(err: unknown, timedOut: boolean, budgetMs: number): LimnerError | unknown {
     if (err instanceof LimnerError) return err;
     if (timedOut) return new ProviderTimeoutError(budgetMs, { cause: err });
-    if (this.sdk && err instanceof this.sdk.ApiError) return new ProviderError(err.status, { cause: err });
-    if (err instanceof SyntaxError) return new MalformedReplyError(`reply is not JSON: ${err.message}`, { cause: err });
-    const name = (err as { name?: string } | null)?.name;
+    // Errors come from the model thread by name (see ModelThread): the SDK's classes do not cross threads.
+    const { name, message, status } = (err ?? {}) as { name?: string; message?: string; status?: unknown };
+    if (name === 'ApiError' && typeof status === 'number') return new ProviderError(status, { cause: err });
+    if (name === 'SyntaxError') return new MalformedReplyError(`reply is not JSON: ${message}`, { cause: err });
     // An attempt that ran past httpOptions.timeout on its last try surfaces as an abort.
     if (name === 'AbortError' || name === 'TimeoutError') return new ProviderTimeoutError(budgetMs, { cause: err });
-    if (err instanceof TypeError) return new ProviderError(undefined, { cause: err });
+    if (name === 'TypeError' || name === 'WorkerError') return new ProviderError(undefined, { cause: err });
     return err;
   }
 }
