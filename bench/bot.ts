@@ -827,8 +827,8 @@ async function main(): Promise<MainResult> {
     const waits = new Map<number, number[]>();
     const totals = new Map<number, number[]>();
     for (const s of answered) {
-      // The job starts with the progress line "Reading the log…" (its edit's arrival, ms).
-      const reading = s.result.history.find((h) => /^Reading/.test(h.content));
+      // The job starts with the progress line "Writing the prompt…" (its edit's arrival, ms).
+      const reading = s.result.history.find((h) => /^Writing the prompt/.test(h.content));
       if (!reading) continue;
       (waits.get(s.guild) ?? waits.set(s.guild, []).get(s.guild)!).push(reading.at - s.dispatchedEpoch);
       (totals.get(s.guild) ?? totals.set(s.guild, []).get(s.guild)!).push(s.track.finalAt! - s.dispatchedAt);
@@ -1091,7 +1091,7 @@ function render(
       `| failed: error replies / jobs failed (\`limner_jobs_total\`) / unanswered | ${l.failed} / ${l.jobsFailed} / ${l.unanswered} |`,
       `| requests held for discord.js's global rate limit (50/s) | ${l.globalWaits} |`,
       `| bot event-loop delay p50 / mean / **p99** / max | ${ms(l.loop.p50)} / ${ms(l.loop.mean)} / **${ms(l.loop.p99)}** / ${ms(l.loop.max)} |`,
-      `| wait in the queue (dispatch → "Reading the log…"), mean | ${(l.meanWait / 1000).toFixed(1)} s |`,
+      `| wait in the queue (dispatch → "Writing the prompt…"), mean | ${(l.meanWait / 1000).toFixed(1)} s |`,
       `| dispatch → picture, median / p99 | ${(l.totalP50 / 1000).toFixed(1)} s / ${(l.totalP99 / 1000).toFixed(1)} s |`,
       `| acknowledgement p99 / max during the burst | ${ms(l.ackP99)} / ${ms(l.ackMax)} |`,
       `| first command → last picture | ${l.wallS.toFixed(1)} s (floor: ${((LOAD_COMMANDS * 2 * LOAD_LATENCY_MS) / 1000 / CONCURRENCY).toFixed(0)} s) |`,

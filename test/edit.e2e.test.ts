@@ -158,7 +158,7 @@ describe('editing without the Message Content intent', () => {
     h.gemini.reset();
     const lantern = await solidPng(64, 48, [250, 200, 40]);
     const two = await t.edited(ana, 'add a lantern like this one', { reference: { filename: 'lantern.png', bytes: lantern } });
-    expect(two.r.history.map((s) => s.content)).toEqual(expect.arrayContaining(['Fetching your reference…', 'Painting…', 'Uploading…']));
+    expect(two.r.history.map((s) => s.content)).toEqual(expect.arrayContaining(['Fetching your reference…', 'Painting…']));
     expect(two.image.parentImageId).toBe(one.image.id);
     expect(t.session(ana)?.currentImageId).toBe(two.image.id);
     const sentTwo = parts(t.imageCalls()[0]!);

@@ -37,15 +37,7 @@ describe('/scene best through the bot', () => {
     const scanning = lines.filter((l) => l.startsWith('Scanning'));
     expect(scanning[0]).toBe('Scanning 2,160 turns in 9 passages... 0/9');
     expect(scanning.every((l) => /^Scanning 2,160 turns in 9 passages\.\.\. \d\/9$/.test(l))).toBe(true);
-    expect(lines).toEqual([
-      'Reading the log…',
-      ...scanning,
-      'Comparing 9 candidate moments...',
-      'Writing the prompt…',
-      'Painting…',
-      'Uploading…',
-      '',
-    ]);
+    expect(lines).toEqual([...scanning, 'Comparing 9 candidate moments...', 'Writing the prompt…', 'Painting…', '']);
 
     const message = r.original!;
     expect(message.attachments[0]!.filename).toBe(`Arrival_at_Kraghammer_turn_${PICK}_best.png`);

@@ -87,6 +87,11 @@ export class ProgressReply {
     pacer.offer(this, text, this.placeShown);
   }
 
+  /** Drops a place in line not yet shown: the job has started. */
+  dropPlace(): void {
+    pacer.withdraw(this);
+  }
+
   /** @internal The pacer's turn for this reply. */
   sendPlace(text: string): void {
     this.placeShown = true;

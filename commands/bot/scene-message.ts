@@ -17,13 +17,15 @@ import type { BotContext, LinkedContext } from '../types.ts';
 import { ProgressReply } from './progress.ts';
 import { finishReply, replyWithError } from './respond.ts';
 
-/** Progress lines shown in the reply while a scene is made. */
-const STAGE_TEXT: Record<SceneStage, string> = {
-  reading: 'Reading the log…',
+/**
+ * Progress lines shown in the reply while a scene is made. Reading the campaign and saving the
+ * picture take milliseconds: a line for them would cost a Discord request each (and a share of the
+ * 50 a second every request counts against) and be replaced before anyone read it.
+ */
+const STAGE_TEXT: Readonly<Partial<Record<SceneStage, string>>> = {
   scanning: 'Scanning the session…',
   prompting: 'Writing the prompt…',
   painting: 'Painting…',
-  saving: 'Uploading…',
 };
 
 const EMBED_DESCRIPTION_MAX = 4096;
@@ -68,7 +70,14 @@ export async function illustrateForInteraction(
       ({ jobId, signal }) =>
         ctx.limner.generation.illustrate(
           { ...request, origin: { guildId: interaction.guildId, channelId: interaction.channelId, jobId } },
-          { onProgress: (stage, scan) => (scan ? progress.showLatest(scanProgressText(scan)) : progress.show(STAGE_TEXT[stage])), signal },
+          {
+            onProgress: (stage, scan) => {
+              progress.dropPlace();
+              const text = scan ? scanProgressText(scan) : STAGE_TEXT[stage];
+              if (text) progress.showLatest(text);
+            },
+            signal,
+          },
         ),
       { onPosition: (place) => progress.showPlace(queueText(place)), imageOf: (r) => r.image.id },
     );

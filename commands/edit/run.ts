@@ -8,10 +8,10 @@ import type { NewJob } from '../../src/jobs/store.ts';
 import type { BotContext } from '../types.ts';
 
 /** Progress lines shown while an edit, reroll or undo runs. */
-export const EDIT_STAGE_TEXT: Record<EditStage, string> = {
+export const EDIT_STAGE_TEXT: Readonly<Partial<Record<EditStage, string>>> = {
   waiting: 'Waiting for your previous edit to finish…',
   painting: 'Painting…',
-  saving: 'Uploading…',
+  // Saving takes milliseconds: no line (see the scene's STAGE_TEXT).
 };
 
 /**
@@ -145,7 +145,14 @@ function asJob(ctx: BotContext, job: NewJob, options: EditJobOptions, progress: 
     work({
       show,
       origin: { guildId: job.guildId ?? null, channelId: job.channelId ?? null, jobId: context?.jobId ?? null },
-      options: { onProgress: (stage) => show(EDIT_STAGE_TEXT[stage]), signal: context?.signal },
+      options: {
+        onProgress: (stage) => {
+          progress.dropPlace();
+          const text = EDIT_STAGE_TEXT[stage];
+          if (text) show(text);
+        },
+        signal: context?.signal,
+      },
     });
   if (!(options.modelWork ?? true)) return start();
   return ctx.limner.runner.run(job, start, { imageOf: (r) => r.image.id, onPosition: (place) => progress.showPlace(queueText(place)) });

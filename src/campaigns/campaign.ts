@@ -72,3 +72,6 @@ export const campaignFileSchema = z.strictObject({
 
 /** `campaign.yaml` as written on disk. */
 export type CampaignFile = z.input<typeof campaignFileSchema>;
+
+/** `campaign.yaml` as read: {@link CampaignFile} with its defaults filled in. */
+export type CampaignDefinition = z.output<typeof campaignFileSchema>;

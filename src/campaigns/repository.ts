@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse as parseYaml, parseDocument, stringify as stringifyYaml, YAMLParseError } from 'yaml';
 import { CampaignFileError, CampaignNotFoundError } from '../errors.ts';
 import { writeFileAtomic } from '../files.ts';
-import { campaignFileSchema, type Campaign, type CampaignFile, type CampaignSource, type Character } from './campaign.ts';
+import { campaignFileSchema, type Campaign, type CampaignDefinition, type CampaignFile, type CampaignSource, type Character } from './campaign.ts';
 import { channelCampaignId, type ChannelSource, type ChannelStories } from './channel.ts';
 import { isCampaignId, parseCampaignId, type CampaignId } from './id.ts';
 import {
@@ -35,6 +35,8 @@ export class CampaignRepository {
    * autocomplete reads the transcript on every keystroke, and engines append to it while we run.
    */
   private readonly transcripts = new Map<string, { mtimeMs: number; size: number; transcript: Transcript }>();
+  /** Parsed `campaign.yaml`s by file, reused while size and modification time are unchanged. */
+  private readonly definitions = new Map<string, { mtimeMs: number; size: number; definition: CampaignDefinition }>();
   /** The last successful {@link load} of each campaign, for {@link lastLoaded}. */
   private readonly loaded = new Map<string, Campaign>();
 
@@ -214,10 +216,14 @@ export class CampaignRepository {
     throw new CampaignFileError(dir, [`no transcript: expected ${TRANSCRIPT_FILES.join(' or ')}`]);
   }
 
-  private async readDefinition(id: CampaignId) {
+  private async readDefinition(id: CampaignId): Promise<CampaignDefinition> {
     const file = path.join(this.root, id, 'campaign.yaml');
     let text: string;
+    let info;
     try {
+      info = await stat(file);
+      const cached = this.definitions.get(file);
+      if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.definition;
       text = await readFile(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CampaignNotFoundError(id);
@@ -235,6 +241,7 @@ export class CampaignRepository {
     }
     const parsed = campaignFileSchema.safeParse(raw ?? {});
     if (!parsed.success) throw new CampaignFileError(file, [describeIssues(parsed.error)]);
+    this.definitions.set(file, { mtimeMs: info.mtimeMs, size: info.size, definition: parsed.data });
     return parsed.data;
   }
 }

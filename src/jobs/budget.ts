@@ -76,22 +76,27 @@ export class BudgetGuard {
   check(guildId: string | null, userId: string, inFlight: { guild: number; user: number } = { guild: 0, user: 0 }): void {
     const b = this.config.budgets;
     const now = this.now().getTime();
-    const s = this.status(guildId, userId);
-    const resets = `resets ${relative(s.resetsAt - now)} (00:00 UTC)`;
-    if (s.guildImagesLeft !== null && s.guildImagesLeft - inFlight.guild <= 0) {
-      throw new BudgetExceededError(
-        `This server has used its ${b.guild_daily_images} pictures for today; the budget ${resets}.`,
-        s.resetsAt,
-      );
+    const { start, next } = utcDay(new Date(now));
+    const since = start.toISOString();
+    const resets = `resets ${relative(next.getTime() - now)} (00:00 UTC)`;
+    // Only the limits that are set are summed: this runs before every acknowledgement.
+    if (guildId && (b.guild_daily_images !== null || b.guild_daily_usd !== null)) {
+      const today = this.usage.totals({ since, guildId });
+      if (b.guild_daily_images !== null && b.guild_daily_images - today.images - inFlight.guild <= 0) {
+        throw new BudgetExceededError(
+          `This server has used its ${b.guild_daily_images} pictures for today; the budget ${resets}.`,
+          next.getTime(),
+        );
+      }
+      if (b.guild_daily_usd !== null && b.guild_daily_usd - today.costUsd <= 0) {
+        throw new BudgetExceededError(
+          `This server has used its $${b.guild_daily_usd.toFixed(2)} image budget for today ($${today.costUsd.toFixed(2)} spent); it ${resets}.`,
+          next.getTime(),
+        );
+      }
     }
-    if (s.guildUsdLeft !== null && s.guildUsdLeft <= 0) {
-      throw new BudgetExceededError(
-        `This server has used its $${b.guild_daily_usd!.toFixed(2)} image budget for today ($${s.guildToday.costUsd.toFixed(2)} spent); it ${resets}.`,
-        s.resetsAt,
-      );
-    }
-    if (s.userImagesLeft !== null && s.userImagesLeft - inFlight.user <= 0) {
-      throw new BudgetExceededError(`You have used your ${b.user_daily_images} pictures for today; your budget ${resets}.`, s.resetsAt);
+    if (b.user_daily_images !== null && b.user_daily_images - this.usage.totals({ since, userId }).images - inFlight.user <= 0) {
+      throw new BudgetExceededError(`You have used your ${b.user_daily_images} pictures for today; your budget ${resets}.`, next.getTime());
     }
     if (b.user_cooldown_s > 0) {
       const last = this.jobs.lastStartOf(userId);
