@@ -18,7 +18,7 @@ import {
 import type { Logger } from '../log.ts';
 import type { CallPurpose } from '../store/schema.ts';
 import type { CallOrigin, UsageLedger } from '../store/usage.ts';
-import { ModelThread } from './model-thread.ts';
+import { inlineBytes, ModelThread } from './model-thread.ts';
 import { estimateRequestTokens } from './tokens.ts';
 
 /**
@@ -193,10 +193,9 @@ export function candidateText(candidate: Candidate, log: Logger): string {
  */
 export function candidateImage(candidate: Candidate): ModelImage {
   for (const part of candidate.content?.parts ?? []) {
-    const inline = part.inlineData;
-    if (inline?.data && inline.mimeType?.startsWith('image/') && !part.thought) {
-      return { mimeType: inline.mimeType, data: Buffer.from(inline.data, 'base64') };
-    }
+    const mimeType = part.inlineData?.mimeType;
+    const data = mimeType?.startsWith('image/') && !part.thought ? inlineBytes(part) : undefined;
+    if (mimeType && data) return { mimeType, data };
   }
   const reason = candidate.finishReason;
   throw new NoImageError(!reason || reason === 'STOP' ? 'NO_IMAGE_PART' : reason);

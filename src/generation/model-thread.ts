@@ -1,15 +1,37 @@
 import { Worker } from 'node:worker_threads';
-import type { GenerateContentParameters, GenerateContentResponse, GoogleGenAIOptions } from '@google/genai';
+import type { GenerateContentParameters, GenerateContentResponse, GoogleGenAIOptions, Part } from '@google/genai';
 
 /** A request to the model thread: one `models.generateContent` call, or the abort of one. */
 export type ModelThreadRequest =
   | { readonly type: 'call'; readonly id: number; readonly params: GenerateContentParameters }
   | { readonly type: 'abort'; readonly id: number };
 
-/** The model thread's answer to one call. */
+/**
+ * The model thread's answer to one call. Inline data (pictures) is decoded from base64 on the
+ * worker and moved, not copied: each `inlineData.data` is emptied and its bytes are in `inline`,
+ * by candidate and part index.
+ */
 export type ModelThreadReply =
-  | { readonly id: number; readonly ok: true; readonly response: GenerateContentResponse }
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly response: GenerateContentResponse;
+      readonly inline: ReadonlyArray<{ readonly candidate: number; readonly part: number; readonly bytes: Uint8Array }>;
+    }
   | { readonly id: number; readonly ok: false; readonly error: ThreadError };
+
+/** Bytes of the parts whose `inlineData.data` the model thread moved out (see {@link ModelThreadReply}). */
+const movedBytes = new WeakMap<Part, Buffer>();
+
+/**
+ * The bytes of a reply part's `inlineData`: those the model thread decoded, or else `data`'s base64
+ * decoded here. Undefined when the part has no inline data.
+ */
+export function inlineBytes(part: Part): Buffer | undefined {
+  const moved = movedBytes.get(part);
+  if (moved) return moved;
+  return part.inlineData?.data ? Buffer.from(part.inlineData.data, 'base64') : undefined;
+}
 
 /** An error as it crosses threads: classes do not survive `postMessage`, so the fields that matter do. */
 export interface ThreadError {
@@ -21,9 +43,11 @@ export interface ThreadError {
 
 /**
  * `models.generateContent` run by `@google/genai` on a worker thread. A picture comes back as about
- * 2.5 MB (1K) to 10 MB (2K) of JSON; reading and parsing it on the bot's thread stalls every other
- * interaction for several milliseconds per picture (BENCHMARKS.md, figures 1 and 3). On the worker
- * the SDK does its retries and attempt timeouts as usual; this thread receives the parsed reply.
+ * 2.5 MB (1K) to 10 MB (2K) of JSON; reading, parsing and decoding it on the bot's thread stalls
+ * every other interaction for several milliseconds per picture, and its large strings bring on
+ * full garbage collections (BENCHMARKS.md, figures 1 and 3). On the worker the SDK does its retries
+ * and attempt timeouts as usual; this thread receives the parsed reply, with each picture's bytes
+ * moved across ({@link inlineBytes}).
  * The worker starts on the first call, so a process that never calls a model never loads the SDK.
  *
  * What crosses is plain data: the reply loses the SDK class's getters (`text`, `data`), and an error
@@ -80,11 +104,19 @@ export class ModelThread {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./model-worker.js', import.meta.url), { workerData: this.options });
+    // The worker is plain JavaScript: it needs none of this thread's loaders or preloads (tsx, a
+    // TypeScript diagnostics preload), which could not even load there.
+    const worker = new Worker(new URL('./model-worker.js', import.meta.url), { workerData: this.options, execArgv: [] });
     worker.on('message', (reply: ModelThreadReply) => {
       const call = this.pending.get(reply.id);
       if (!call) return;
-      if (reply.ok) call.resolve(reply.response);
+      if (reply.ok) {
+        for (const { candidate, part, bytes } of reply.inline) {
+          const target = reply.response.candidates?.[candidate]?.content?.parts?.[part];
+          if (target) movedBytes.set(target, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        }
+        call.resolve(reply.response);
+      }
       else call.reject(Object.assign(new Error(reply.error.message), reply.error));
     });
     const fail = (err: Error) => {

@@ -23,7 +23,22 @@ port.on('message', (/** @type {ModelThreadRequest} */ request) => {
   ai.models
     .generateContent({ ...params, config: { ...params.config, abortSignal: abort.signal } })
     .then(
-      (response) => /** @type {ModelThreadReply} */ ({ id: request.id, ok: true, response }),
+      (response) => {
+        // Pictures are decoded here and their memory moved to the bot's thread, not copied.
+        /** @type {Array<{ candidate: number; part: number; bytes: Uint8Array }>} */
+        const inline = [];
+        for (const [c, candidate] of (response.candidates ?? []).entries()) {
+          for (const [p, part] of (candidate.content?.parts ?? []).entries()) {
+            if (!part.inlineData?.data) continue;
+            const decoded = Buffer.from(part.inlineData.data, 'base64');
+            // Small buffers share Node's pool: only memory of their own may be moved.
+            const own = decoded.byteOffset === 0 && decoded.byteLength === decoded.buffer.byteLength;
+            inline.push({ candidate: c, part: p, bytes: own ? decoded : new Uint8Array(decoded) });
+            part.inlineData.data = '';
+          }
+        }
+        return /** @type {ModelThreadReply} */ ({ id: request.id, ok: true, response, inline });
+      },
       (/** @type {any} */ err) =>
         /** @type {ModelThreadReply} */ ({
           id: request.id,
@@ -37,6 +52,7 @@ port.on('message', (/** @type {ModelThreadRequest} */ request) => {
     )
     .then((reply) => {
       calls.delete(request.id);
-      port.postMessage(reply);
+      const moved = reply.ok ? reply.inline.map((i) => /** @type {ArrayBuffer} */ (i.bytes.buffer)) : [];
+      port.postMessage(reply, moved);
     });
 });
