@@ -139,7 +139,8 @@ function limnerCaches(): CacheFactory {
   });
   const empty = new LimitedCollection<never, never>({ maxSize: 0 });
   const shared = new Set(['MessageManager', 'GuildMessageManager', 'DMMessageManager', 'PartialGroupDMMessageManager', 'ReactionManager']);
-  return (managerType, holds, manager) => (shared.has(manager.name) ? empty : limited(managerType, holds, manager)) as ReturnType<CacheFactory>;
+  return (managerType, holds, manager) =>
+    (shared.has(manager.name) ? empty : limited(managerType, holds, manager)) as ReturnType<CacheFactory>;
 }
 
 /** Routes one interaction; never rejects, so one bad interaction cannot take the bot down. */

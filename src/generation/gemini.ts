@@ -1,9 +1,4 @@
-import type {
-  Candidate,
-  GenerateContentParameters,
-  GenerateContentResponse,
-  GenerateContentResponseUsageMetadata,
-} from '@google/genai';
+import type { Candidate, GenerateContentParameters, GenerateContentResponse, GenerateContentResponseUsageMetadata } from '@google/genai';
 import type { Config, ModelPrice, Secrets } from '../config.ts';
 import {
   LimnerError,

@@ -116,12 +116,12 @@ export class ModelThread {
           if (target) movedBytes.set(target, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
         }
         call.resolve(reply.response);
-      }
-      else call.reject(Object.assign(new Error(reply.error.message), reply.error));
+      } else call.reject(Object.assign(new Error(reply.error.message), reply.error));
     });
     const fail = (err: Error) => {
       if (this.worker === worker) this.worker = undefined;
-      for (const call of [...this.pending.values()]) call.reject(Object.assign(new Error(`model thread stopped: ${err.message}`), { name: 'WorkerError' }));
+      for (const call of [...this.pending.values()])
+        call.reject(Object.assign(new Error(`model thread stopped: ${err.message}`), { name: 'WorkerError' }));
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
