@@ -1,3 +1,4 @@
+import busboy from 'busboy';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UploadFile } from './types.ts';
 
@@ -69,26 +70,36 @@ export interface ParsedBody {
   files: Map<string, UploadFile>;
 }
 
-/** Parses JSON or multipart/form-data with the web-standard `Request#formData()`. */
+/**
+ * Parses JSON or multipart/form-data. Multipart goes through busboy: undici's `Request#formData()`
+ * took 11-15 ms of this process's thread per 1.9 MB picture, which the whole-bot bench counted
+ * against the bot (BENCHMARKS.md, figure 1).
+ */
 export async function parseBody(req: IncomingMessage, raw: Buffer): Promise<ParsedBody> {
   const type = req.headers['content-type'] ?? '';
   const files = new Map<string, UploadFile>();
   if (raw.length === 0) return { json: {}, files };
-  if (type.startsWith('multipart/form-data')) {
-    const form = await new Request('http://emulator.invalid/', { method: 'POST', headers: { 'content-type': type }, body: raw }).formData();
-    let json: any = {};
-    for (const [key, value] of form.entries()) {
-      if (typeof value === 'string') {
-        if (key === 'payload_json') json = parseJson(value);
-        continue;
-      }
-      const index = /^files\[(\d+)\]$/.exec(key)?.[1] ?? key.replace(/^file/, '');
-      const bytes = Buffer.from(await value.arrayBuffer());
-      files.set(index, { filename: value.name, bytes, ...(value.type ? { contentType: value.type } : {}) });
-    }
-    return { json, files };
-  }
-  return { json: parseJson(raw.toString('utf8')), files };
+  if (!type.startsWith('multipart/form-data')) return { json: parseJson(raw.toString('utf8')), files };
+  let json: any = {};
+  await new Promise<void>((resolve, reject) => {
+    const form = busboy({ headers: { 'content-type': type }, limits: { fieldSize: 16 * 1024 * 1024 } });
+    form.on('field', (key, value) => {
+      if (key === 'payload_json') json = value;
+    });
+    form.on('file', (key, stream, info) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        const index = /^files\[(\d+)\]$/.exec(key)?.[1] ?? key.replace(/^file/, '');
+        const contentType = info.mimeType && info.mimeType !== 'application/octet-stream' ? info.mimeType : undefined;
+        files.set(index, { filename: info.filename ?? key, bytes: Buffer.concat(chunks), ...(contentType ? { contentType } : {}) });
+      });
+    });
+    form.on('close', resolve);
+    form.on('error', (err) => reject(new ApiError(400, 50109, `The request body is not valid multipart: ${(err as Error).message}`)));
+    form.end(raw);
+  });
+  return { json: typeof json === 'string' ? parseJson(json) : json, files };
 }
 
 function parseJson(text: string): any {
