@@ -429,7 +429,7 @@ export function createRest(
       return sendJson(res, 401, { message: '401: Unauthorized', code: 0 });
     }
     let parsed: Promise<ParsedBody> | undefined;
-    const ctx: Ctx = { params, query, body: () => (parsed ??= readBody(req).then((raw) => parseBody(req, raw))) };
+    const ctx: Ctx = { params, query, body: () => (parsed ??= parseBody(req)) };
     try {
       const reply = await r.handler(ctx);
       if (!parsed) await readBody(req);

@@ -71,18 +71,20 @@ export interface ParsedBody {
 }
 
 /**
- * Parses JSON or multipart/form-data. Multipart goes through busboy: undici's `Request#formData()`
- * took 11-15 ms of this process's thread per 1.9 MB picture, which the whole-bot bench counted
- * against the bot (BENCHMARKS.md, figure 1).
+ * Reads and parses a request body: JSON, or multipart/form-data streamed through busboy as it
+ * arrives. Undici's `Request#formData()` on the whole body took 11-15 ms of this process's thread
+ * per 1.9 MB picture, which the whole-bot bench counted against the bot (BENCHMARKS.md, figure 1).
  */
-export async function parseBody(req: IncomingMessage, raw: Buffer): Promise<ParsedBody> {
+export async function parseBody(req: IncomingMessage): Promise<ParsedBody> {
   const type = req.headers['content-type'] ?? '';
   const files = new Map<string, UploadFile>();
-  if (raw.length === 0) return { json: {}, files };
-  if (!type.startsWith('multipart/form-data')) return { json: parseJson(raw.toString('utf8')), files };
+  if (!type.startsWith('multipart/form-data')) {
+    const raw = await readBody(req);
+    return { json: raw.length === 0 ? {} : parseJson(raw.toString('utf8')), files };
+  }
   let json: any = {};
   await new Promise<void>((resolve, reject) => {
-    const form = busboy({ headers: { 'content-type': type }, limits: { fieldSize: 16 * 1024 * 1024 } });
+    const form = busboy({ headers: req.headers, limits: { fieldSize: 16 * 1024 * 1024 } });
     form.on('field', (key, value) => {
       if (key === 'payload_json') json = value;
     });
@@ -97,7 +99,7 @@ export async function parseBody(req: IncomingMessage, raw: Buffer): Promise<Pars
     });
     form.on('close', resolve);
     form.on('error', (err) => reject(new ApiError(400, 50109, `The request body is not valid multipart: ${(err as Error).message}`)));
-    form.end(raw);
+    req.pipe(form);
   });
   return { json: typeof json === 'string' ? parseJson(json) : json, files };
 }
