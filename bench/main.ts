@@ -1,14 +1,12 @@
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchSection } from './types.ts';
 
-/** Bench modules run by `npm run bench`, in order. Each exports `run(): Promise<BenchSection>`. */
-const MODULES: ReadonlyArray<() => Promise<{ run: () => Promise<BenchSection> }>> = [
-  () => import('./scanner.ts'),
-  () => import('./export.ts'),
-  () => import('./bot.ts'),
-];
+/** Bench modules run by `npm run bench`, in order, each in a process of its own (bench/section.ts). Each exports `run(): Promise<BenchSection>`. */
+const MODULES = ['scanner', 'export', 'bot'] as const;
 
 /**
  * This machine's speed while a section ran: the median time to parse a 2.5 MB JSON answer like a
@@ -27,13 +25,20 @@ function calibrate(): number {
 
 const sections: BenchSection[] = [];
 const speed: string[] = [];
-for (const load of MODULES) {
+const work = mkdtempSync(path.join(os.tmpdir(), 'limner-bench-'));
+for (const name of MODULES) {
   const before = calibrate();
-  const section = await (await load()).run();
+  const out = path.join(work, `${name}.json`);
+  execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./section.ts', import.meta.url)), name, out], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const section = JSON.parse(readFileSync(out, 'utf8')) as BenchSection;
   speed.push(`${section.title.split(' (')[0]}: ${before.toFixed(2)} ms before, ${calibrate().toFixed(2)} ms after`);
   console.log(`## ${section.title}\n\n${section.markdown}\n`);
   sections.push(section);
 }
+
+rmSync(work, { recursive: true, force: true });
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const header = [
