@@ -27,6 +27,9 @@ const sections: BenchSection[] = [];
 const speed: string[] = [];
 const work = mkdtempSync(path.join(os.tmpdir(), 'limner-bench-'));
 for (const name of MODULES) {
+  // The export section writes and deletes a gigabyte: let the disk finish writing it back first, or
+  // the bot's picture writes (with fsync) wait behind it and figure 2 grows by ~25 ms.
+  execFileSync('sync');
   const before = calibrate();
   const out = path.join(work, `${name}.json`);
   execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./section.ts', import.meta.url)), name, out], {
