@@ -70,7 +70,10 @@ export class ModelThread {
 
   private worker: Worker | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: GenerateContentResponse) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { readonly worker: Worker; resolve: (r: GenerateContentResponse) => void; reject: (e: Error) => void }
+  >();
 
   /** @param options - The SDK client's options (API key, version, `httpOptions`): plain data, cloned to the worker. */
   private constructor(private readonly options: GoogleGenAIOptions) {}
@@ -94,6 +97,7 @@ export class ModelThread {
         if (this.pending.size === 0) worker.unref();
       };
       this.pending.set(id, {
+        worker,
         resolve: (r) => (done(), resolve(r)),
         reject: (e) => (done(), reject(e)),
       });
@@ -120,7 +124,7 @@ export class ModelThread {
     });
     const fail = (err: Error) => {
       if (this.worker === worker) this.worker = undefined;
-      for (const call of [...this.pending.values()])
+      for (const call of [...this.pending.values()].filter((c) => c.worker === worker))
         call.reject(Object.assign(new Error(`model thread stopped: ${err.message}`), { name: 'WorkerError' }));
     };
     worker.on('error', fail);
