@@ -30,14 +30,15 @@ class PlacePacer {
   private tick(): void {
     const queue = this.fresh.size > 0 ? this.fresh : this.stale;
     const next = queue.entries().next();
-    if (next.done) {
+    if (!next.done) {
+      const [reply, text] = next.value;
+      queue.delete(reply);
+      reply.sendPlace(text);
+    }
+    if (this.fresh.size === 0 && this.stale.size === 0) {
       clearInterval(this.timer);
       this.timer = undefined;
-      return;
     }
-    const [reply, text] = next.value;
-    queue.delete(reply);
-    reply.sendPlace(text);
   }
 }
 
