@@ -67,6 +67,13 @@ const BOT_ENV = Object.fromEntries(
 /** Experiment: the bot's stdout and stderr are appended to `<this>.<run label>` (e.g. with `--trace-gc`). */
 /** Experiment: extra Node flags for the bot child, space-separated (e.g. `--max-semi-space-size=1`). */
 const NODE_ARGS = (process.env.LIMNER_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** The Node flags of `npm start` (package.json: `node <flags> dist/commands/bot/main.js`), so the bench runs the bot as it runs. */
+const START_ARGS = (() => {
+  const start: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts.start;
+  const words = start.split(' ').filter(Boolean);
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/commands/bot/main.js') throw new Error(`unexpected start script: ${start}`);
+  return words.slice(1, -1);
+})();
 /**
  * Preloaded into the bot child: when the bench is gone (the child was re-parented, e.g. the bench
  * was killed with SIGKILL), the bot is sent SIGTERM. One unref'd timer a second; nothing else changes.
@@ -486,7 +493,7 @@ async function startBot(world: World, gemini: Gemini, options: { imageSize: '1K'
   let trace: TraceEntry[] = [];
   const spawnedAt = performance.now();
   const child = track(
-    spawn(process.execPath, [...loader, ...NODE_ARGS, ...preloads, ...profileArgs, ...entry], {
+    spawn(process.execPath, [...loader, ...START_ARGS, ...NODE_ARGS, ...preloads, ...profileArgs, ...entry], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,6 +15,7 @@ import type { Secrets } from '../../src/config.ts';
 import { LimnerError } from '../../src/errors.ts';
 import { clientListeners, commands, components, messageCommands, messageHandlers } from '../index.ts';
 import type { BotContext } from '../types.ts';
+import { ChannelScope } from './channel-scope.ts';
 import { recoverInterruptedJobs } from './recover.ts';
 import { replyWithError } from './respond.ts';
 
@@ -62,17 +63,18 @@ export function checkBotSettings(limner: Limner, secrets: Secrets): { token: str
 export function startBot(limner: Limner, token: string): Bot {
   const { config, log } = limner;
   const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages];
+  const channelScope = new ChannelScope(limner.links.guildsInUse(), log);
   if (config.discord.message_content_intent) intents.push(GatewayIntentBits.MessageContent);
   const client = new Client({
     intents,
     ...(config.discord.api_base ? { rest: { api: config.discord.api_base } } : {}),
-    makeCache: limnerCaches(),
+    makeCache: limnerCaches(channelScope),
     sweepers: Options.DefaultSweeperSettings,
     allowedMentions: { parse: [], repliedUser: true },
     // With no message cache, edits and deletions are only reported for messages as partials.
     partials: [Partials.Message],
   });
-  const ctx: BotContext = { limner };
+  const ctx: BotContext = { limner, channelScope };
   for (const listener of clientListeners) listener.listen(client, ctx);
 
   // Handlers still answering are awaited at shutdown, so nobody is left without a reply.
@@ -95,7 +97,8 @@ export function startBot(limner: Limner, token: string): Bot {
   const ready = new Promise<void>((resolve, reject) => {
     client.once(Events.ClientReady, (c) => {
       log.info({ user: c.user.tag, guilds: c.guilds.cache.size }, 'bot ready');
-      void recoverInterruptedJobs(limner, c).then(() => resolve());
+      const configured = limner.links.all().flatMap((l) => (l.source === 'config' ? [l.channelId] : []));
+      void Promise.all([recoverInterruptedJobs(limner, c), channelScope.includeChannels(c, configured)]).then(() => resolve());
     });
     client.login(token).catch(reject);
   });
@@ -114,12 +117,12 @@ export function startBot(limner: Limner, token: string): Bot {
 }
 
 /**
- * The caches Limner needs: guilds and channels (which discord.js always keeps), the bot's own member
- * and user, threads; nothing else. Limner fetches the few messages it reads. Managers limited to 0
+ * The caches Limner needs: guilds, the channels and threads of the guilds where it is in use
+ * (see {@link ChannelScope}), the bot's own member and user; nothing else. Limner fetches the few messages it reads. Managers limited to 0
  * share one empty collection (a limit of 0 never stores), instead of one per channel: with 50,000
  * channels that is 10 MB less heap (BENCHMARKS.md, figure 4).
  */
-function limnerCaches(): CacheFactory {
+function limnerCaches(channelScope: ChannelScope): CacheFactory {
   const limited = Options.cacheWithLimits({
     ...Options.DefaultMakeCacheSettings,
     MessageManager: 0,
@@ -139,8 +142,13 @@ function limnerCaches(): CacheFactory {
   });
   const empty = new LimitedCollection<never, never>({ maxSize: 0 });
   const shared = new Set(['MessageManager', 'GuildMessageManager', 'DMMessageManager', 'PartialGroupDMMessageManager', 'ReactionManager']);
+  const scoped = new Set(['ChannelManager', 'GuildChannelManager']);
   return (managerType, holds, manager) =>
-    (shared.has(manager.name) ? empty : limited(managerType, holds, manager)) as ReturnType<CacheFactory>;
+    (shared.has(manager.name)
+      ? empty
+      : scoped.has(manager.name)
+        ? channelScope.cache()
+        : limited(managerType, holds, manager)) as ReturnType<CacheFactory>;
 }
 
 /** Routes one interaction; never rejects, so one bad interaction cannot take the bot down. */

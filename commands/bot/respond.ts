@@ -95,7 +95,8 @@ const TOKEN_MARGIN_MS = 60 * 1000;
  */
 export async function finishReply(interaction: RepliableInteraction, payload: SceneMessage): Promise<Message> {
   if (Date.now() - interaction.createdTimestamp < TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS) return interaction.editReply(payload);
-  const channel = interaction.channel;
+  const { channelId } = interaction;
+  const channel = interaction.channel ?? (channelId ? await interaction.client.channels.fetch(channelId).catch(() => null) : null);
   if (!channel?.isSendable()) return interaction.editReply(payload);
   const mention = `<@${interaction.user.id}>`;
   return channel.send({

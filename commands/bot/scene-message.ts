@@ -158,6 +158,8 @@ export interface SceneMessage {
 export async function postScene(interaction: RepliableInteraction, ctx: BotContext, imageId: string, payload: SceneMessage): Promise<void> {
   const message = await finishReply(interaction, payload);
   ctx.limner.links.recordSceneMessage({ messageId: message.id, imageId, guildId: interaction.guildId, channelId: message.channelId });
+  // Replies to the picture arrive as messages, which discord.js reads only in cached channels.
+  if (interaction.inCachedGuild()) await ctx.channelScope.include(interaction.guild);
 }
 
 /** The progress line of a job waiting in the queue. */

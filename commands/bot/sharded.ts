@@ -16,12 +16,13 @@ if (!secrets.discordToken) {
   process.exit(1);
 }
 // Compiled (npm run start:sharded) the shards run main.js; from the sources they need tsx for main.ts.
+// They get this process's Node flags, such as the start script's heap settings (README, Memory).
 const self = fileURLToPath(import.meta.url);
 const compiled = self.endsWith('.js');
 const manager = new ShardingManager(path.join(path.dirname(self), compiled ? 'main.js' : 'main.ts'), {
   token: secrets.discordToken,
   totalShards: config.runtime.shards,
-  execArgv: compiled ? [] : ['--import', 'tsx'],
+  execArgv: compiled ? process.execArgv : [...process.execArgv, '--import', 'tsx'],
 });
 manager.on('shardCreate', (shard) => console.log(`shard ${shard.id} launched`));
 await manager.spawn();

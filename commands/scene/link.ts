@@ -18,7 +18,7 @@ import {
   StartMessageError,
 } from '../../src/errors.ts';
 import { readHistory } from '../story/record.ts';
-import type { SubcommandModule } from '../types.ts';
+import type { BotContext, SubcommandModule } from '../types.ts';
 import { ProgressReply } from '../bot/progress.ts';
 import { requireVisible, visibleCampaigns } from '../bot/visibility.ts';
 
@@ -57,7 +57,8 @@ export const link: SubcommandModule = {
         .setMaxLength(200),
     ),
 
-  async execute(interaction, { limner }) {
+  async execute(interaction, ctx) {
+    const { limner } = ctx;
     if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
       await interaction.reply({
         content: 'Only members with **Manage Server** can link a channel to a campaign.',
@@ -66,7 +67,7 @@ export const link: SubcommandModule = {
       return;
     }
     if (interaction.options.getString('source') === 'channel') {
-      await linkChannel(interaction, limner);
+      await linkChannel(interaction, ctx);
       return;
     }
     const campaignId = interaction.options.getString('campaign');
@@ -93,6 +94,8 @@ export const link: SubcommandModule = {
     await interaction.editReply(
       `This channel now illustrates **${campaign.name}** (\`${campaign.id}\`, ${turns} turns)${was}. Try \`/scene current\` or \`/scene turn\`.`,
     );
+    // Replies to its pictures arrive as messages, which discord.js reads only in cached channels.
+    if (interaction.inCachedGuild()) await ctx.channelScope.include(interaction.guild);
   },
 
   async autocomplete(interaction, { limner }) {
@@ -115,18 +118,21 @@ export const link: SubcommandModule = {
  * progress. Relinking without `start` keeps the story's start.
  * @throws MessageContentRequiredError, LinkOptionsError, StartMessageError, HistoryUnreadableError
  */
-async function linkChannel(interaction: ChatInputCommandInteraction, limner: Limner): Promise<void> {
+async function linkChannel(interaction: ChatInputCommandInteraction, { limner, channelScope }: BotContext): Promise<void> {
   if (!limner.config.discord.message_content_intent) throw new MessageContentRequiredError();
   if (interaction.options.getString('campaign')) {
     throw new LinkOptionsError(
       'A play-by-post campaign is named after its channel (`ch-<channel id>`): leave out `campaign` with `source:channel`.',
     );
   }
-  const channel = interaction.channel;
-  if (!interaction.inCachedGuild() || !channel || channel.isDMBased())
-    throw new LinkOptionsError('Play-by-post works in server channels and threads.');
+  const notHere = () => new LinkOptionsError('Play-by-post works in server channels and threads.');
+  if (!interaction.inCachedGuild()) throw notHere();
   const startText = interaction.options.getString('start')?.trim();
   await interaction.deferReply();
+  // The story is read from messages: this guild's channels must be cached from now on.
+  await channelScope.include(interaction.guild);
+  const channel = interaction.channel;
+  if (!channel || channel.isDMBased()) throw notHere();
   await readable(channel);
   const kept = startText ? undefined : await storyStart(limner, channel.id);
   const startId = startText ? await startMessage(channel, startText) : (kept ?? interaction.id);

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DEFAULT_ATTACHMENT_LIMIT, EPHEMERAL, type InteractionRecord, type State } from './state.ts';
+import { DEFAULT_ATTACHMENT_LIMIT, EPHEMERAL, isThread, type InteractionRecord, type State } from './state.ts';
 import type { RestCall, RestFault, StoredMessage, UploadFile } from './types.ts';
 import {
   ApiError,
@@ -194,7 +194,22 @@ export function createRest(
     const g = guild(c.params.guild ?? '');
     return ok({ ...state.apiGuild(g), approximate_member_count: g.members.size, approximate_presence_count: 0 });
   });
-  route('GET', '/guilds/:guild/channels', (c) => ok(guild(c.params.guild ?? '').channels.map((ch) => state.apiChannel(ch))));
+  // As Discord: the guild's channels without threads; active threads (the emulator archives none) apart.
+  route('GET', '/guilds/:guild/channels', (c) =>
+    ok(
+      guild(c.params.guild ?? '')
+        .channels.filter((ch) => !isThread(ch))
+        .map((ch) => state.apiChannel(ch)),
+    ),
+  );
+  route('GET', '/guilds/:guild/threads/active', (c) =>
+    ok({
+      threads: guild(c.params.guild ?? '')
+        .channels.filter(isThread)
+        .map((ch) => state.apiChannel(ch)),
+      members: [],
+    }),
+  );
   route('GET', '/guilds/:guild/roles', (c) => ok(state.apiGuild(guild(c.params.guild ?? '')).roles));
   route('GET', '/guilds/:guild/members', (c) => {
     const g = guild(c.params.guild ?? '');
