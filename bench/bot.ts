@@ -18,12 +18,12 @@
  *   of figures 1 and 3's latencies, each call L × [1 - j, 1 + j]; `LIMNER_BENCH_ACK_PROBES` (200),
  *   `LIMNER_BENCH_EXTRA_STARTS` (2): figure 1's probes, cold starts before the main one;
  * - diagnosis: `LIMNER_BENCH_PROFILE=cpu|heap` runs the bots with `--cpu-prof`/`--heap-prof` (read a
- *   profile with bench/cpuprofile.ts); `LIMNER_BENCH_TRACE=1` preloads bench/bot-trace.ts (the bot's
+ *   profile with bench/cpuprofile.ts); `LIMNER_BENCH_TRACE=1` preloads bench/bot-trace.mjs (the bot's
  *   outgoing requests, for the split of figure 2 and the bot's side of figure 1);
  *   `LIMNER_BENCH_NODE_ARGS` adds Node flags or preloads (e.g. `--import ./bench/bot-slowops.ts`),
  *   `LIMNER_BENCH_BOT_ENV` environment (`UV_THREADPOOL_SIZE=16 MALLOC_ARENA_MAX=2`),
  *   `LIMNER_BENCH_BOT_LOG=<file>` keeps the bots' output; `LIMNER_BENCH_FROM_SOURCES=1` runs the bot
- *   from its TypeScript sources with tsx instead of compiled (tracing does too).
+ *   from its TypeScript sources with tsx instead of compiled.
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -410,7 +410,7 @@ interface BotChild {
   metrics(): Promise<Map<string, number>>;
   stop(): Promise<void>;
   readonly profileDir: string | undefined;
-  /** With `LIMNER_BENCH_TRACE`: the bot's outgoing HTTP requests (see bench/bot-trace.ts), once stopped. */
+  /** With `LIMNER_BENCH_TRACE`: the bot's outgoing HTTP requests (see bench/bot-trace.mjs), once stopped. */
   traced(): TraceEntry[];
 }
 
@@ -484,9 +484,9 @@ async function startBot(world: World, gemini: Gemini, options: { imageSize: '1K'
     profileDir = mkdtempSync(path.join(os.tmpdir(), `limner-bench-${options.label}-`));
     profileArgs.push(`--${PROFILE}-prof`, `--${PROFILE}-prof-dir=${profileDir}`);
   }
-  const traceModule = new URL('./bot-trace.ts', import.meta.url).href;
+  const traceModule = new URL('./bot-trace.mjs', import.meta.url).href;
   const preloads = ['--import', WATCHDOG, ...(TRACE ? ['--import', traceModule] : [])];
-  const loader = FROM_SOURCES || TRACE ? ['--import', 'tsx'] : [];
+  const loader = FROM_SOURCES ? ['--import', 'tsx'] : [];
   const entry = FROM_SOURCES ? ['commands/bot/main.ts'] : ['dist/commands/bot/main.js'];
   const traceFile = path.join(campaigns.dir, 'bench-trace.jsonl');
   if (TRACE) env.LIMNER_BENCH_TRACE_FILE = traceFile;

@@ -7,14 +7,15 @@ import { createLogger } from '../../src/log.ts';
 import { checkBotSettings, startBot } from './client.ts';
 
 /**
- * V8's heap growth between full collections, percent. discord.js keeps every channel of every guild
- * (about 1 KB each), so a bot in 1,000 guilds of 50 channels holds some 80 MB live; V8's own choice
- * of growth left it ~2 MB of room, and it ran a full collection every 0.2-0.8 s under load, with
- * marking steps and pauses of up to 38 ms on the thread that acknowledges interactions. At 50%, 37
- * instead of 173 in the same bench run (BENCHMARKS.md, figure 1). Set at run time, where a V8 that
+ * V8's heap growth between full collections, percent. Every picture passes through the bot as a
+ * few MB of Buffers (the model's bytes, discord.js' upload copies), memory V8 counts toward its
+ * next full collection; with its own growth factor the bot ran a full collection about every
+ * second under load (177 in one bench run), each pausing the thread that acknowledges interactions
+ * for up to 24-46 ms. At 100%: 33 in the same run (BENCHMARKS.md, figures 1 and 3). The live heap
+ * is small (~35 MB, see ChannelScope), so the room costs little. Set at run time, where a V8 that
  * no longer knows the flag ignores it instead of refusing to start.
  */
-const HEAP_GROWING_PERCENT = 50;
+const HEAP_GROWING_PERCENT = 100;
 v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 
 /** At shutdown, how long handlers still answering users (failures, last edits) may take, ms. */

@@ -4,39 +4,37 @@
  * through fetch) is created, has sent its body, gets its response headers and its whole response,
  * from undici's diagnostics channels, and writes them as JSON lines to `$LIMNER_BENCH_TRACE_FILE` at
  * exit. Times are epoch ms (`performance.timeOrigin + now()`), comparable with the bench's.
- * Observation only: nothing the bot does is changed.
+ * Observation only: nothing the bot does is changed. Plain JavaScript, so the bot needs no loader
+ * (tsx would add its own thread and ~40 MB).
  */
 import { subscribe } from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
 
-interface Entry {
-  method: string;
-  origin: string;
-  path: string;
-  created: number;
-  bodySent?: number;
-  headers?: number;
-  done?: number;
-}
+/** @typedef {{ method: string; origin: string; path: string; created: number; bodySent?: number; headers?: number; done?: number }} Entry */
 
 const now = () => performance.timeOrigin + performance.now();
-const entries = new WeakMap<object, Entry>();
-const all: Entry[] = [];
+/** @type {WeakMap<object, Entry>} */
+const entries = new WeakMap();
+/** @type {Entry[]} */
+const all = [];
 const file = process.env.LIMNER_BENCH_TRACE_FILE;
 
 subscribe('undici:request:create', (m) => {
-  const { request } = m as { request: { method: string; origin: string; path: string } };
-  const entry: Entry = { method: request.method, origin: String(request.origin), path: request.path, created: now() };
+  const { request } = /** @type {{ request: { method: string; origin: string; path: string } }} */ (m);
+  /** @type {Entry} */
+  const entry = { method: request.method, origin: String(request.origin), path: request.path, created: now() };
   entries.set(request, entry);
   all.push(entry);
 });
-for (const [channel, key] of [
+/** @type {Array<[string, 'bodySent' | 'headers' | 'done']>} */
+const moments = [
   ['undici:request:bodySent', 'bodySent'],
   ['undici:request:headers', 'headers'],
   ['undici:request:trailers', 'done'],
-] as const) {
+];
+for (const [channel, key] of moments) {
   subscribe(channel, (m) => {
-    const entry = entries.get((m as { request: object }).request);
+    const entry = entries.get(/** @type {{ request: object }} */ (m).request);
     if (entry) entry[key] = now();
   });
 }
