@@ -395,8 +395,20 @@ class World {
     t.failed = failed;
     t.settled = true;
     t.settle?.();
+    if (!failed) this.forgetUploads();
+  }
+
+  /**
+   * Drops the bytes of the pictures the emulator has received (their sizes stay): it would keep
+   * them to serve them back, which no figure asks, and a run uploads about 1 GB.
+   */
+  private forgetUploads(): void {
+    const { attachments } = (this.discord as unknown as { state: { attachments: Map<string, { bytes: Buffer }> } }).state;
+    for (const a of attachments.values()) if (a.bytes.length > 0) a.bytes = EMPTY;
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 // ---- the bot child -----------------------------------------------------------------------------------
 
