@@ -587,8 +587,8 @@ interface OverheadRow {
   readonly after: number[];
   readonly first: number;
   readonly failed: number;
-  /** With `LIMNER_BENCH_TRACE`, *after image* split: the bot receiving the answer, its own work, the upload. */
-  readonly split?: { receive: number[]; work: number[]; upload: number[] };
+  /** With `LIMNER_BENCH_TRACE`, *after image* split: the bot receiving the answer and its own work, then the upload. */
+  readonly split?: { work: number[]; upload: number[] };
 }
 
 /** Figure 2 at one image size: ~20 sequential `/scene turn`s, for photo-sized and placeholder pictures. */
@@ -670,14 +670,14 @@ async function overhead(size: '1K' | '2K'): Promise<{ rows: OverheadRow[]; idleR
     readyMs,
     rows: rows.map(({ windows, ...row }) => {
       if (trace.length === 0) return row;
-      const split = { receive: [] as number[], work: [] as number[], upload: [] as number[] };
+      // The model calls run on the bot's worker thread, which the trace does not see: receiving the
+      // answer and the bot's work are one part.
+      const split = { work: [] as number[], upload: [] as number[] };
       for (const w of windows) {
         const inside = trace.filter((t) => t.created >= w.from && t.created <= w.to);
-        const image = inside.find((t) => /-image[^/:]*:generateContent/.test(t.path));
         const upload = inside.filter((t) => t.method === 'PATCH' && /messages\/(%40|@)original/.test(t.path)).at(-1);
-        if (!image?.done || !upload) continue;
-        split.receive.push(image.done - w.imageAnsweredAt);
-        split.work.push(upload.created - image.done);
+        if (!upload) continue;
+        split.work.push(upload.created - w.imageAnsweredAt);
         split.upload.push(w.to - upload.created);
       }
       return { ...row, split };
@@ -1014,7 +1014,7 @@ function render(
   const lines: string[] = [];
   const push = (...l: string[]) => lines.push(...l);
   push(
-    "The real bot runs as `npm start` runs it (`npm run build`, then `node dist/commands/bot/main.js`, its own process; the model calls on its worker thread) against the Discord emulator (in the bench process, reached through the real discord.js client) and the Gemini emulator (a third process), with a config layer setting budgets, cooldown and dedupe off, `queue.concurrency` 8 (`queue.per_user` 1), the health port and log level warn; the sample campaign (2,160 turns) is linked with `/scene link`. The three processes share the machine's cores.",
+    "The real bot runs as `npm start` runs it (`npm run build`, then `node` with the start script's flags on `dist/commands/bot/main.js`, its own process; the model calls on its worker thread) against the Discord emulator (in the bench process, reached through the real discord.js client; it forgets the bytes of the pictures it receives, which it would otherwise keep to serve back) and the Gemini emulator (a third process), with a config layer setting budgets, cooldown and dedupe off, `queue.concurrency` 8 (`queue.per_user` 1), the health port and log level warn; the sample campaign (2,160 turns) is linked with `/scene link`. The three processes share the machine's cores.",
     "Times are taken in the bench process when the emulator hands INTERACTION_CREATE (or READY) to the gateway socket and when the bot's HTTP request reaches the emulator; the Gemini emulator records each model request's arrival and answer in its own process (epoch clocks, `performance.timeOrigin + now()`, agree to about 1 ms across processes).",
     `Pictures: *photo-sized* are pre-rendered 16:9 PNGs as large as a real model's (1K ${mb(1_921_177)}, 2K ${mb(7_290_342)}); *placeholder* are the emulator's own drawings (about 140 KB at 1K, 400 KB at 2K). Figures 1, 3 and 4 use photo-sized 1K pictures.`,
     `This section took ${Math.round(seconds)} s.`,
@@ -1085,13 +1085,13 @@ function render(
     if (split.length > 0) {
       push(
         '',
-        "*After image* split (bench/bot-trace.ts: the bot's outgoing requests from undici's diagnostics channels): *receive* (answer sent → the bot has all of it), *work* (→ the bot starts the final edit: parse the answer, check the PNG, write and record it, build the message), *upload* (→ the final edit received).",
+        "*After image* split (bench/bot-trace.mjs: the bot's outgoing requests from undici's diagnostics channels, on the bot's main thread): *receive and work* (answer sent → the bot starts the final edit: receive and parse the answer on the model thread, check the PNG, write and record it, build the message), *upload* (→ the final edit received).",
         '',
-        '| size | picture | receive | work | upload |',
-        '|---|---|---:|---:|---:|',
+        '| size | picture | receive and work | upload |',
+        '|---|---|---:|---:|',
         ...split.map(
           (row) =>
-            `| ${row.size} | ${row.images === 'photo' ? 'photo-sized' : 'placeholder'} | ${ms(median(row.split!.receive))} | ${ms(median(row.split!.work))} | ${ms(median(row.split!.upload))} |`,
+            `| ${row.size} | ${row.images === 'photo' ? 'photo-sized' : 'placeholder'} | ${ms(median(row.split!.work))} | ${ms(median(row.split!.upload))} |`,
         ),
       );
     }
@@ -1153,23 +1153,33 @@ function render(
 const FINDINGS = [
   '### What was changed, and what is left',
   '',
-  "Before: the previous run of this bench (2026-11-22, the bot run from its sources through tsx): acknowledgement p99 200.3 ms, overhead at 1K 75.7 ms (2K 137.4 ms), load event-loop p99 19.3 ms, idle RSS 238.0 MB, READY → ready 591 ms. Causes were found with `LIMNER_BENCH_PROFILE=cpu` (read with `npx tsx bench/cpuprofile.ts <file> 30 25`, which also lists the stretches the bot's thread never went idle), `LIMNER_BENCH_NODE_ARGS=\"--import ./bench/bot-slowops.ts\"` (slow SQLite and file operations), `LIMNER_BENCH_NODE_ARGS=--trace-gc` with `LIMNER_BENCH_BOT_LOG`, `LIMNER_BENCH_TRACE=1` (the bot's own side of figure 1) and the new `limner_discord_rate_limited_total` metric. The figures in the table are single runs of `LIMNER_BENCH_ONLY=main` or `overhead` after each change. This machine is shared and its speed drifted during the work: the machine-speed line at the top of this file read 2.2-4.0 ms in earlier full runs and 3.9-7.0 ms in this one. Figures 1 and 2 move with it: with all the changes below, figure 1's p99 measured 32, 54, 91, 66 and 31 ms in five runs, and figure 2 at 1K 39 and 43 ms in `LIMNER_BENCH_ONLY=overhead` runs at the faster speeds against 66-100 ms in full runs at the slower ones.",
+  "Before this round: the previous `npm run bench` (2026-11-22, machine speed 3.9-7.0 ms): acknowledgement p99 30.8 ms, overhead at 1K 98.4 ms, load event-loop p99 19.5 ms, idle RSS 172.3 MB, READY → ready 1,410 ms. The round before it started from 200.3 ms, 75.7 ms, 19.3 ms, 238.0 MB and 591 ms (the bot then ran from its sources through tsx). Causes were found with `LIMNER_BENCH_PROFILE=cpu` (read with `npx tsx bench/cpuprofile.ts <file> 30 25`, which also lists the stretches the bot's thread never went idle), `LIMNER_BENCH_NODE_ARGS=--trace-gc` with `LIMNER_BENCH_BOT_LOG` (collections per isolate: the bot's thread and its model thread), `LIMNER_BENCH_TRACE=1` (the bot's own side of figure 1, the split of figure 2), `LIMNER_BENCH_NODE_ARGS=\"--import ./bench/bot-slowops.ts\"` (slow SQLite and file operations) and the `limner_discord_rate_limited_total` metric. The effects below are single runs of `LIMNER_BENCH_ONLY=main` or `overhead` (`LIMNER_BENCH_EXTRA_STARTS=0`) after each change, or of the bot alone on the 1,000-guild emulator; this machine is shared and its speed drifts 2-3×, so figures 1 and 2 move with the machine-speed line at the top of this file.",
+  '',
+  '| change | cause | effect |',
+  '|---|---|---|',
+  "| channels are cached only in guilds where Limner is in use (a linked channel or a posted picture; `ChannelScope` in `commands/bot/channel-scope.ts`); a guild's channels and active threads are fetched when it first uses Limner | discord.js cached all 50,000 channels from GUILD_CREATE (~1 KB each with their managers), though Limner reads messages only where it is linked or has posted | idle at 1,000 × 50: V8 heap used 72 → 34 MB, RSS 167 → 136 MB |",
+  "| `npm start` runs `node --max-semi-space-size=2` (`start:sharded` passes its flags to the shards) | V8's young generation grows to two 16 MB semi-spaces during the GUILD_CREATE burst and keeps them: heap 66 MB for 34 MB used | idle RSS 136 → 104-116 MB; READY → ready stays 0.5-0.9 s at normal machine speed; more scavenges (59 → 1,097 a run) but the same total pause on the bot's thread (1.9 s) |",
+  "| V8's heap grows by 100% between full collections (was 50%, `commands/bot/main.ts`) | each picture passes through the bot as a few MB of Buffers (the model's bytes, discord.js' upload copies) that V8 counts toward its next full collection: 134 full collections on the bot's thread in one run (177 with V8's own factor), pauses up to 46 ms | 33 full collections; load event-loop p99 21-22 → 15-17 ms |",
+  "| the bench's Discord emulator forgets the bytes of pictures it has received | it kept every upload (about 1 GB a run) to serve back, and its own delays are inside figure 1 | in the trace, the slowest probes' time from the bot sending its callback to the emulator receiving it fell from up to 45 ms to under 19 ms; figure 1's tail is now the bot's own |",
+  '| bench: the trace preload (`bench/bot-trace.mjs`) is plain JavaScript | with `LIMNER_BENCH_TRACE=1` the bot ran under tsx (+~35 MB, a loader thread) | traced runs measure the bot as it runs |',
+  '',
+  'Earlier rounds (their effects as measured then):',
   '',
   '| change | cause | effect |',
   '|---|---|---|',
   "| `/scene` checks a request against the campaign as last read before acknowledging (`GenerationService.precheck`; the files are read again only when that check refuses, and on every generation after it); `campaign.yaml` parsed once per change | every command read and YAML-parsed `campaign.yaml` and stat-ed the transcript before deferring; those reads waited on libuv's 4-thread pool behind picture work (`bot-slowops.ts`: reads up to 152 ms) | with the next two: figure 1 p99 200 → 51 ms |",
   "| a model's PNG is proven whole by walking its chunks (each CRC-32 by `zlib.crc32`, IHDR first, IDAT, IEND) instead of decoding it with sharp; the painted bytes go to the reply instead of being read back | the full decode held a thread-pool thread for 20 ms (1K) to 70 ms (2K) and made a 3-13 MB pixel buffer per picture | figure 2 at 1K 75.7 → 39.4 ms, 2K 137 → 93 ms, placeholder 1K 32.5 → 18.6 ms |",
-  "| places in line are shown at most 10 times a second for the whole process (new requests first, then the longest waiting), not on every move | discord.js holds every REST request, acknowledgements included, to Discord's global 50 a second; when a job ends all requests behind it move up, and showing each move (even at most every 2 s per reply) made 10,175 requests wait for the global limit in one run, for up to 0.6 s each | requests held for the global limit 10,175 → 0 |",
+  "| places in line are shown at most 10 times a second for the whole process (new requests first, then the longest waiting), not on every move | discord.js holds every REST request, acknowledgements included, to Discord's global 50 a second; when a job ends all requests behind it move up, and showing each move made 10,175 requests wait for the global limit in one run, for up to 0.6 s each | requests held for the global limit 10,175 → 0 |",
   '| no progress line for stages that take milliseconds (reading the campaign, saving the picture) | 2 of the 6 requests of each scene, each also answered with a `MESSAGE_UPDATE` that discord.js turns into a `Message` | a third fewer requests and gateway events per scene |',
-  "| budgets sum only the limits that are set | 6 sums over the day's usage rows per scene, 2 of them before acknowledging (the largest SQLite cost in the profile) | no query when no budget is set |",
-  "| the Gemini SDK runs on a worker thread (`ModelThread`); pictures are decoded from base64 there and their memory moved, not copied | each 2.5 MB answer was read, parsed and decoded on the bot's thread (13% of its samples), and its large strings filled the old generation | the bot's thread receives only the parsed reply and the bytes |",
-  "| V8's heap grows by 50% between full collections (`v8.setFlagsFromString('--heap-growing-percent=50')` in `commands/bot/main.ts`) | with 50,000 channels cached the heap holds ~80 MB live and V8 left ~2 MB of room: 173 full collections in one run, every 0.2-0.8 s, with incremental marking steps and pauses up to 38 ms on the thread that acknowledges (`--trace-gc`) | 173 → 35 full collections; the bot's own side of figure 1 (`LIMNER_BENCH_TRACE=1`) p99 36 → 21 ms; load event-loop p99 19.0 → 17.7 ms |",
-  "| `npm start` builds and runs compiled JavaScript; sharp, jszip and the Gemini SDK load on first use; managers limited to 0 (messages, reactions) share one empty collection | tsx's loader thread and esbuild (~40 MB), libvips (~30 MB), the SDK (~25 MB) and jszip (~11 MB) were resident before any picture; a message collection per channel (~200 B × 50,000) | idle RSS at 1,000 × 50: 239 → 172 MB |",
-  "| the Discord emulator streams uploads through busboy as they arrive instead of parsing the whole body with undici's `Request#formData()` | 11-15 ms of the bench process's thread in one piece per 1.9 MB picture, counted against the bot in figure 1 | 4.7 ms per picture on the whole body, spread over its chunks |",
+  "| budgets sum only the limits that are set | 6 sums over the day's usage rows per scene, 2 of them before acknowledging | no query when no budget is set |",
+  "| the Gemini SDK runs on a worker thread (`ModelThread`); pictures are decoded from base64 there and their memory moved, not copied | each 2.5 MB answer was read, parsed and decoded on the bot's thread (13% of its samples) | the bot's thread receives only the parsed reply and the bytes |",
+  "| `npm start` builds and runs compiled JavaScript; sharp, jszip and the Gemini SDK load on first use; managers limited to 0 share one empty collection | tsx's loader thread and esbuild (~40 MB), libvips (~30 MB), the SDK (~25 MB) and jszip (~11 MB) were resident before any picture | idle RSS at 1,000 × 50: 239 → 172 MB |",
+  "| the Discord emulator streams uploads through busboy as they arrive | undici's `Request#formData()` took 11-15 ms of the bench process's thread in one piece per 1.9 MB picture | 4.7 ms per picture, spread over its chunks |",
   '',
-  "- **Acknowledgement (1), still over 25 ms at p99.** The bot's own side (dispatch → it starts the callback request, its clock) is now at about 21 ms p99; the rest is the emulator's: the bench process that hosts it runs at an event-loop p99 of 20-29 ms while it takes 4 uploads of 1.9 MB a second and keeps them (they are served back to the tests), and the bot, its model worker, the bench and the Gemini emulator share 2 cores. The median is 1-4 ms and p90 14-28 ms. What is left on the bot's side is discord.js's own work per event (a `Message` built for every REST answer and `MESSAGE_UPDATE`), full collections of the ~80 MB heap and the picture uploads' socket writes.",
-  '- **Idle memory (4), 120 MB not reached.** Node alone is 41 MB; discord.js and the modules the bot needs idle (better-sqlite3 with drizzle, pino, zod, yaml, prom-client) bring the 1-guild bot to the figure in the table; the 50,000 channels discord.js caches for 1,000 × 50 add about 50 MB (a `TextChannel` with its thread and permission-overwrite managers, ~1 KB each; limiting `ChannelManager`/`GuildChannelManager` is unsupported by discord.js). `--max-semi-space-size=1` saves another ~27 MB but slowed READY → ready to 1.3-1.75 s. Reaching 120 MB would mean not caching channels, which discord.js does not offer.',
-  "- **After the load (4).** RSS rises by 150-200 MB over idle while the V8 heap stays near 80-110 MB used: Buffers awaiting collection (external 15-40 MB) and glibc malloc arenas kept by the thread pool and libvips threads. `MALLOC_ARENA_MAX=2` in the bot's environment measured 357-364 MB against 393-485 MB before this round's changes.",
+  "- **Acknowledgement (1).** The median is 1.5-2 ms and p90 12-15 ms; the p99 is set by the few probes that arrive while the bot's thread is busy: a full collection's final pause (33 a run, 5-30 ms), a picture upload's socket writes (1.9 MB into a loopback socket, which charges the receiving side's kernel work to the sender), a burst of gateway events. The bot's own side (dispatch → it starts the callback request) measured 20.6-22.9 ms p99 in traced runs, so what the emulator side adds decides the verdict, and the whole moves with the machine's speed. Next: fewer full collections still (fewer Buffer copies per upload: discord.js copies each file into a `Blob`, undici streams it through web streams), and the upload's socket writes off the thread that acknowledges.",
+  "- **Overhead (2).** The placeholder rows (140-400 KB) show the bot's own work at 24-28 ms; a photo-sized 1K picture adds ~30 ms that scale with its bytes: the 2.5 MB answer received and parsed on the model thread, the PNG's CRCs, the durable save (write, fsync, rename: 5-9 ms here) and the upload through discord.js' multipart encoder (*upload* column: 13 ms at 1K, 34 ms at 2K, received by the emulator on the same 2 cores). The median was 39-43 ms at the faster machine speeds and 64-98 ms at the slower ones. Next: save the picture while it uploads (the reply needs only its id), which hides the 5-9 ms save.",
+  "- **Idle memory (4).** Met: 104-116 MB in single runs. Node alone is ~41 MB resident with ~52 MB of file-backed pages (the node binary and its ICU data) in the bot's RSS; discord.js, better-sqlite3 with drizzle, pino, zod, yaml and prom-client bring the V8 heap to ~24 MB, and the 1,000 guilds (a `Guild` with its roles and managers each) ~10 MB more. The figure is idle before any guild uses Limner; each guild in use adds its channels (~1 KB each).",
+  "- **After the load (4).** RSS rises by 100-150 MB over idle while the V8 heap stays near 40-60 MB used: Buffers awaiting collection, the model thread's heap, and glibc malloc arenas kept by the thread pool. `MALLOC_ARENA_MAX=2` in the bot's environment trims it (357-364 MB against 393-485 MB in an earlier round).",
   '',
 ];
 
