@@ -93,11 +93,16 @@ describe('/scene current and /scene turn', () => {
     const row = h.limner.images.list('kraghammer' as never).at(-1)!;
     expect(embed.description).toBe(row.prompt);
     expect(row.requestedBy).toBe(h.users.ana.id);
-    const recorded = h.limner.store.db
-      .select()
-      .from(sceneMessages)
-      .all()
-      .find((m) => m.messageId === message.id);
+    // Recorded once Discord's answer to the upload is back, just after the emulator shows the message.
+    const recorded = await h.discord.waitFor(
+      () =>
+        h.limner.store.db
+          .select()
+          .from(sceneMessages)
+          .all()
+          .find((m) => m.messageId === message.id),
+      { label: 'scene message recorded' },
+    );
     expect(recorded).toMatchObject({ imageId: row.id, channelId: h.channels.campaign, guildId: h.guildId });
     const textCall = h.gemini.requests.find((q) => !q.model.includes('image'))!;
     expect(JSON.stringify(textCall.body).match(/\[Turn \d+\]/g)).toEqual(['[Turn 2157]', '[Turn 2158]', '[Turn 2159]', '[Turn 2160]']);

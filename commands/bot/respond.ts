@@ -1,4 +1,5 @@
-import { MessageFlags, type Message, type RepliableInteraction } from 'discord.js';
+import { MessageFlags, type RepliableInteraction } from 'discord.js';
+import { UploadThread } from './upload-thread.ts';
 import type { SceneMessage } from './scene-message.ts';
 import { LimnerError, MalformedReplyError, ProviderError, ProviderTimeoutError } from '../../src/errors.ts';
 import { newErrorId, type Logger } from '../../src/log.ts';
@@ -87,21 +88,38 @@ export const TOKEN_LIFETIME_MS = 15 * 60 * 1000;
 /** Room left for the upload itself when deciding whether the token will still be good. */
 const TOKEN_MARGIN_MS = 60 * 1000;
 
+/** Where a finished picture was shown: its message and channel. */
+export interface ShownMessage {
+  readonly id: string;
+  readonly channelId: string;
+}
+
 /**
- * Shows the finished result in the interaction's reply, or, when a long wait (queue, scan) has
- * brought the interaction close to its 15-minute token lifetime, posts it as a new message in
- * the channel mentioning the user, so a picture that was paid for is never lost.
+ * Shows the finished result in the interaction's reply (sent from the upload thread, see
+ * {@link UploadThread}), or, when a long wait (queue, scan) has brought the interaction close to its
+ * 15-minute token lifetime, posts it as a new message in the channel mentioning the user, so a
+ * picture that was paid for is never lost.
  * @throws the REST error of the edit or the post.
  */
-export async function finishReply(interaction: RepliableInteraction, payload: SceneMessage): Promise<Message> {
-  if (Date.now() - interaction.createdTimestamp < TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS) return interaction.editReply(payload);
+export async function finishReply(interaction: RepliableInteraction, payload: SceneMessage): Promise<ShownMessage> {
+  const edit = async (): Promise<ShownMessage> => {
+    const message = await uploadThread(interaction).editReply(interaction, payload);
+    return { id: message.id, channelId: message.channel_id };
+  };
+  if (Date.now() - interaction.createdTimestamp < TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS) return edit();
   const { channelId } = interaction;
   const channel = interaction.channel ?? (channelId ? await interaction.client.channels.fetch(channelId).catch(() => null) : null);
-  if (!channel?.isSendable()) return interaction.editReply(payload);
+  if (!channel?.isSendable()) return edit();
   const mention = `<@${interaction.user.id}>`;
   return channel.send({
     ...payload,
     content: payload.content ? `${mention} ${payload.content}` : mention,
     allowedMentions: { users: [interaction.user.id] },
   });
+}
+
+/** The upload thread for this client's REST settings (API base, version, timeout, retries). */
+function uploadThread(interaction: RepliableInteraction): UploadThread {
+  const { api, version, timeout, retries, userAgentAppendix } = interaction.client.rest.options;
+  return UploadThread.for({ api, version, timeout, retries, userAgentAppendix });
 }

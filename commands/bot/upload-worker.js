@@ -1,0 +1,40 @@
+// The worker of UploadThread (upload-thread.ts): sends interaction webhook requests that carry
+// files with @discordjs/rest and answers each with Discord's JSON, or the error's fields. Plain
+// JavaScript (checked by tsc through JSDoc) so the worker starts without a TypeScript loader, from
+// the sources as from dist/.
+import { parentPort, workerData } from 'node:worker_threads';
+import { DiscordAPIError, HTTPError, REST } from '@discordjs/rest';
+
+/** @typedef {import('./upload-thread.ts').UploadRequest} UploadRequest */
+/** @typedef {import('./upload-thread.ts').UploadReply} UploadReply */
+
+const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
+// No token: interaction webhooks are authorised by the token in their route.
+const rest = new REST(/** @type {import('@discordjs/rest').RESTOptions} */ (workerData));
+
+port.on('message', (/** @type {UploadRequest} */ request) => {
+  const { id, method, route, body, files } = request;
+  const files$ = files.map((f) => ({
+    name: f.name,
+    data: Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength),
+    ...(f.contentType ? { contentType: f.contentType } : {}),
+  }));
+  rest[method](/** @type {`/${string}`} */ (route), { body, files: files$, auth: false }).then(
+    (message) => port.postMessage(/** @type {UploadReply} */ ({ id, ok: true, message })),
+    (/** @type {any} */ err) =>
+      port.postMessage(
+        /** @type {UploadReply} */ ({
+          id,
+          ok: false,
+          error: {
+            name: typeof err?.name === 'string' ? err.name : 'Error',
+            message: typeof err?.message === 'string' ? err.message : String(err),
+            ...(err instanceof DiscordAPIError
+              ? { discord: { rawError: err.rawError, code: err.code, status: err.status, method: err.method, url: err.url } }
+              : {}),
+            ...(err instanceof HTTPError ? { status: err.status } : {}),
+          },
+        }),
+      ),
+  );
+});
