@@ -118,9 +118,9 @@ export function startBot(limner: Limner, token: string): Bot {
 
 /**
  * The caches Limner needs: guilds, the channels and threads of the guilds where it is in use
- * (see {@link ChannelScope}), the bot's own member and user; nothing else. Limner fetches the few messages it reads. Managers limited to 0
- * share one empty collection (a limit of 0 never stores), instead of one per channel: with 50,000
- * channels that is 10 MB less heap (BENCHMARKS.md, figure 4).
+ * (see {@link ChannelScope}), the bot's own member and user; nothing else. Limner fetches the few
+ * messages it reads. Managers limited to 0 share one empty collection (a limit of 0 never stores),
+ * instead of one per channel (BENCHMARKS.md, figure 4).
  */
 function limnerCaches(channelScope: ChannelScope): CacheFactory {
   const limited = Options.cacheWithLimits({
