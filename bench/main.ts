@@ -39,7 +39,7 @@ for (const name of MODULES) {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const section = JSON.parse(readFileSync(out, 'utf8')) as BenchSection;
-  took.push(`${section.title.split(' (')[0].split(':')[0]} ${Math.round((performance.now() - sectionStarted) / 1000)} s`);
+  took.push(`${section.title.split(' (')[0]!.split(':')[0]} ${Math.round((performance.now() - sectionStarted) / 1000)} s`);
   speed.push(`${section.title.split(' (')[0]}: ${before.toFixed(2)} ms before, ${calibrate().toFixed(2)} ms after`);
   console.log(`## ${section.title}\n\n${section.markdown}\n`);
   sections.push(section);
