@@ -265,7 +265,8 @@ class World {
   }
 
   static async start(): Promise<World> {
-    return new World(await DiscordEmulator.start());
+    // It keeps only the first chunk of each upload: a run uploads about 1 GB, which no figure reads back.
+    return new World(await DiscordEmulator.start({ keepUploadBytes: false }));
   }
 
   /** Adds a guild of `channels` text channels; with `members`, a GM (Manage Server) and that many players. */
@@ -395,21 +396,8 @@ class World {
     t.failed = failed;
     t.settled = true;
     t.settle?.();
-    if (!failed) this.forgetUploads();
-  }
-
-  /**
-   * Drops the bytes of the pictures the emulator has received (their sizes stay): it would keep
-   * them to serve them back, which no figure asks, and a run uploads about 1 GB.
-   */
-  private forgetUploads(): void {
-    const { attachments } = (this.discord as unknown as { state: { attachments: Map<string, { bytes: Buffer }> } }).state;
-    for (const a of attachments.values()) if (a.bytes.length > 0) a.bytes = EMPTY;
   }
 }
-
-const EMPTY = Buffer.alloc(0);
-
 // ---- the bot child -----------------------------------------------------------------------------------
 
 interface BotChild {
@@ -1014,7 +1002,7 @@ function render(
   const lines: string[] = [];
   const push = (...l: string[]) => lines.push(...l);
   push(
-    "The real bot runs as `npm start` runs it (`npm run build`, then `node` with the start script's flags on `dist/commands/bot/main.js`, its own process; the model calls on its worker thread) against the Discord emulator (in the bench process, reached through the real discord.js client; it forgets the bytes of the pictures it receives, which it would otherwise keep to serve back) and the Gemini emulator (a third process), with a config layer setting budgets, cooldown and dedupe off, `queue.concurrency` 8 (`queue.per_user` 1), the health port and log level warn; the sample campaign (2,160 turns) is linked with `/scene link`. The three processes share the machine's cores.",
+    "The real bot runs as `npm start` runs it (`npm run build`, then `node` with the start script's flags on `dist/commands/bot/main.js`, its own process; the model calls on its worker thread) against the Discord emulator (in the bench process, reached through the real discord.js client; with `keepUploadBytes: false`: of each picture it receives it keeps the size and first chunk, not the bytes) and the Gemini emulator (a third process), with a config layer setting budgets, cooldown and dedupe off, `queue.concurrency` 8 (`queue.per_user` 1), the health port and log level warn; the sample campaign (2,160 turns) is linked with `/scene link`. The three processes share the machine's cores.",
     "Times are taken in the bench process when the emulator hands INTERACTION_CREATE (or READY) to the gateway socket and when the bot's HTTP request reaches the emulator; the Gemini emulator records each model request's arrival and answer in its own process (epoch clocks, `performance.timeOrigin + now()`, agree to about 1 ms across processes).",
     `Pictures: *photo-sized* are pre-rendered 16:9 PNGs as large as a real model's (1K ${mb(1_921_177)}, 2K ${mb(7_290_342)}); *placeholder* are the emulator's own drawings (about 140 KB at 1K, 400 KB at 2K). Figures 1, 3 and 4 use photo-sized 1K pictures.`,
     `This section took ${Math.round(seconds)} s.`,
@@ -1160,7 +1148,7 @@ const FINDINGS = [
   "| channels are cached only in guilds where Limner is in use (a linked channel or a posted picture; `ChannelScope` in `commands/bot/channel-scope.ts`); a guild's channels and active threads are fetched when it first uses Limner | discord.js cached all 50,000 channels from GUILD_CREATE (~1 KB each with their managers), though Limner reads messages only where it is linked or has posted | idle at 1,000 × 50: V8 heap used 72 → 34 MB, RSS 167 → 136 MB |",
   "| `npm start` runs `node --max-semi-space-size=2` (`start:sharded` passes its flags to the shards) | V8's young generation grows to two 16 MB semi-spaces during the GUILD_CREATE burst and keeps them: heap 66 MB for 34 MB used | idle RSS 136 → 104-116 MB; READY → ready stays 0.5-0.9 s at normal machine speed; more scavenges (59 → 1,097 a run) but the same total pause on the bot's thread (1.9 s) |",
   "| V8's heap grows by 100% between full collections (was 50%, `commands/bot/main.ts`) | each picture passes through the bot as a few MB of Buffers (the model's bytes, discord.js' upload copies) that V8 counts toward its next full collection: 134 full collections on the bot's thread in one run (177 with V8's own factor), pauses up to 46 ms | 33 full collections; load event-loop p99 21-22 → 15-17 ms |",
-  "| the bench's Discord emulator forgets the bytes of pictures it has received | it kept every upload (about 1 GB a run) to serve back, and its own delays are inside figure 1 | in the trace, the slowest probes' time from the bot sending its callback to the emulator receiving it fell from up to 45 ms to under 19 ms; figure 1's tail is now the bot's own |",
+  "| the bench's Discord emulator keeps only the size and first chunk of each picture it receives (`keepUploadBytes: false`) | it kept every upload (about 1 GB a run) to serve back, concatenated from its chunks, and its own delays (full collections driven by those Buffers: 103 in one run) are inside figure 1 | forgetting the bytes after each reply: in the trace, the slowest probes' time from the bot sending its callback to the emulator receiving it fell from up to 45 ms to under 19 ms; keeping only the first chunk (no concatenation either): the bench process's full collections 103 → 55 a run, figure 1 p90 9.9 ms in the next run |",
   "| finished pictures are uploaded from a thread of their own (`UploadThread`: discord.js' `MessagePayload` builds the request, `@discordjs/rest` sends it on a worker) | each 1.9 MB upload cost the bot's thread a copy into a `Blob`, multipart encoding through web streams and the socket writes: ~16% of its busy time in the probe phase of a profile, in pieces between which interactions waited | the bot's own side of figure 1 at p90 9.9-11.1 → 6.1-7.3 ms and the emulator-side p90 14.1-14.5 → 11.7-12.9 ms (two runs each); p99 within the runs' noise (30.6 and 50.2 ms against 31.9 and 41.3) |",
   '| bench: the trace preload (`bench/bot-trace.mjs`) is plain JavaScript | with `LIMNER_BENCH_TRACE=1` the bot ran under tsx (+~35 MB, a loader thread) | traced runs measure the bot as it runs |',
   '',

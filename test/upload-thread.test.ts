@@ -44,11 +44,11 @@ describe('UploadThread', () => {
   });
 
   /** An interaction as the upload thread reads it: its webhook and token. */
-  async function interaction(defer: boolean): Promise<{ fake: RepliableInteraction; id: string }> {
-    const handle = await discord.sendCommand({ guildId, channelId, user, name: 'scene' });
+  async function interaction(defer: boolean, on = discord): Promise<{ fake: RepliableInteraction; id: string }> {
+    const handle = await on.sendCommand({ guildId, channelId, user, name: 'scene' });
     const { interactionId: id, token } = handle.result;
-    if (defer) await new REST({ api: discord.apiBase }).post(Routes.interactionCallback(id, token), { body: { type: 5 }, auth: false });
-    const webhook = new InteractionWebhook(client as Client<true>, discord.applicationId, token);
+    if (defer) await new REST({ api: on.apiBase }).post(Routes.interactionCallback(id, token), { body: { type: 5 }, auth: false });
+    const webhook = new InteractionWebhook(client as Client<true>, on.applicationId, token);
     return { fake: { webhook, token } as unknown as RepliableInteraction, id };
   }
 
@@ -82,5 +82,40 @@ describe('UploadThread', () => {
     expect(err).toBeInstanceOf(DiscordAPIError);
     expect((err as DiscordAPIError).code).toBe(10015);
     expect((err as DiscordAPIError).status).toBe(404);
+  });
+
+  it('against an emulator that keeps no upload bytes (the whole-bot bench), the file still has its size and dimensions', async () => {
+    const lean = await DiscordEmulator.start({
+      keepUploadBytes: false,
+      applicationId: discord.applicationId,
+      botUser: discord.botUser,
+      token: discord.token,
+    });
+    const g = lean.addGuild({ id: guildId, channels: [{ id: channelId, name: 'campaign' }] });
+    const bot = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: lean.apiBase } });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        bot.once(Events.ClientReady, () => resolve());
+        bot.login(lean.token).catch(reject);
+      });
+      const png = await sharp({
+        create: { width: 800, height: 450, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } },
+      })
+        .png()
+        .toBuffer();
+      const { fake } = await interaction(true, lean);
+      const message = await UploadThread.for({ api: lean.apiBase, version: '10' }).editReply(fake, {
+        content: '',
+        embeds: [],
+        files: [new AttachmentBuilder(png, { name: 'big.png' })],
+        components: [],
+      });
+      const [file] = message.attachments;
+      expect([file?.size, file?.width, file?.height, g.channels[0]!.id]).toEqual([png.byteLength, 800, 450, channelId]);
+      expect(lean.message(message.id)!.attachments[0]!.bytes.byteLength).toBeLessThan(png.byteLength);
+    } finally {
+      await bot.destroy();
+      await lean.close();
+    }
   });
 });

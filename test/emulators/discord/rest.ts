@@ -38,6 +38,8 @@ export interface RestDeps {
   restCalls: RestCall[];
   unhandled: Array<{ method: string; path: string; at: number }>;
   faults: RestFault[];
+  /** See `EmulatorOptions.keepUploadBytes`. */
+  keepUploadBytes: boolean;
 }
 
 const ok = (body: unknown): Reply => ({ status: 200, body });
@@ -45,7 +47,7 @@ const NO_CONTENT: Reply = { status: 204 };
 
 /** Discord rejects each file above the interaction's (or guild's) limit with 413 / 40005. */
 function checkLimit(files: Map<string, UploadFile>, limit: number): void {
-  for (const f of files.values()) if (f.bytes.length > limit) throw new ApiError(413, 40005, 'Request entity too large');
+  for (const f of files.values()) if ((f.size ?? f.bytes.length) > limit) throw new ApiError(413, 40005, 'Request entity too large');
 }
 
 function snapshot(rec: InteractionRecord, m: StoredMessage): void {
@@ -444,7 +446,7 @@ export function createRest(
       return sendJson(res, 401, { message: '401: Unauthorized', code: 0 });
     }
     let parsed: Promise<ParsedBody> | undefined;
-    const ctx: Ctx = { params, query, body: () => (parsed ??= parseBody(req)) };
+    const ctx: Ctx = { params, query, body: () => (parsed ??= parseBody(req, { keepUploadBytes: d.keepUploadBytes })) };
     try {
       const reply = await r.handler(ctx);
       if (!parsed) await readBody(req);

@@ -84,6 +84,7 @@ export class DiscordEmulator {
       restCalls: this.restCalls,
       unhandled: this.unhandled,
       faults: this.faults,
+      keepUploadBytes: opts.keepUploadBytes ?? true,
     });
     server.on('request', (req, res) => {
       const url = new URL(req.url ?? '/', origin);

@@ -342,7 +342,7 @@ export class State {
     const a: StoredAttachment = {
       id,
       filename: name,
-      size: file.bytes.length,
+      size: file.size ?? file.bytes.length,
       url: file.url ?? `${this.origin()}/attachments/${channelId}/${id}/${encodeURIComponent(name)}`,
       bytes: file.bytes,
       ...(contentType ? { content_type: contentType } : {}),

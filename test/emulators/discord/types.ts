@@ -95,7 +95,10 @@ export interface InteractionHandle {
 /** A file a test hands to the emulator (user upload, command attachment option). */
 export interface UploadFile {
   filename: string;
+  /** The file, or only its first chunk when the emulator runs with `keepUploadBytes: false` (see `size`). */
   bytes: Buffer;
+  /** Bytes received, when `bytes` holds only the first chunk. */
+  size?: number;
   contentType?: string;
   /** The URL the payload gives for the file instead of the emulator's own (e.g. on another host). */
   url?: string;
@@ -113,6 +116,11 @@ export interface EmulatorOptions {
   token?: string;
   /** HELLO heartbeat interval in ms (default 41 250, as Discord). */
   heartbeatIntervalMs?: number;
+  /**
+   * False: of each uploaded file keep only its first chunk (enough for its type and dimensions) and
+   * its size, for load benchmarks that upload gigabytes; downloads then serve that chunk. Default true.
+   */
+  keepUploadBytes?: boolean;
 }
 
 /** One REST request as seen by the emulator; `route` is the matched template, e.g. `/channels/:channel/messages`. */

@@ -75,7 +75,8 @@ export interface ParsedBody {
  * arrives. Undici's `Request#formData()` on the whole body took 11-15 ms of this process's thread
  * per 1.9 MB picture, which the whole-bot bench counted against the bot (BENCHMARKS.md, figure 1).
  */
-export async function parseBody(req: IncomingMessage): Promise<ParsedBody> {
+export async function parseBody(req: IncomingMessage, options: { keepUploadBytes?: boolean } = {}): Promise<ParsedBody> {
+  const keep = options.keepUploadBytes ?? true;
   const type = req.headers['content-type'] ?? '';
   const files = new Map<string, UploadFile>();
   if (!type.startsWith('multipart/form-data')) {
@@ -90,11 +91,16 @@ export async function parseBody(req: IncomingMessage): Promise<ParsedBody> {
     });
     form.on('file', (key, stream, info) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let size = 0;
+      stream.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (keep || chunks.length === 0) chunks.push(keep ? chunk : Buffer.from(chunk));
+      });
       stream.on('end', () => {
         const index = /^files\[(\d+)\]$/.exec(key)?.[1] ?? key.replace(/^file/, '');
         const contentType = info.mimeType && info.mimeType !== 'application/octet-stream' ? info.mimeType : undefined;
-        files.set(index, { filename: info.filename ?? key, bytes: Buffer.concat(chunks), ...(contentType ? { contentType } : {}) });
+        const bytes = keep ? Buffer.concat(chunks) : (chunks[0] ?? Buffer.alloc(0));
+        files.set(index, { filename: info.filename ?? key, bytes, ...(keep ? {} : { size }), ...(contentType ? { contentType } : {}) });
       });
     });
     form.on('close', resolve);
