@@ -33,11 +33,6 @@ export class ChannelScope {
     return channel.isDMBased() || this.guilds.has(channel.guildId);
   }
 
-  /** True when the guild's channels are kept. */
-  has(guildId: string): boolean {
-    return this.guilds.has(guildId);
-  }
-
   /**
    * Brings a guild into scope: its channels are kept from now on, and the first time its channels
    * and active threads are fetched into the cache (2 REST requests). Resolves once they are.
@@ -61,12 +56,13 @@ export class ChannelScope {
 
   /**
    * At ready: brings into scope the guilds of the channels linked in config (`discord.links` names
-   * channels only), fetching each such channel that is not cached. Never rejects.
+   * channels only), fetching each such channel that is not cached (`channels.fetch` looks in the
+   * cache first). Never rejects.
    */
   async includeChannels(client: Client<true>, channelIds: Iterable<string>): Promise<void> {
     for (const id of channelIds) {
       try {
-        const channel = client.channels.cache.get(id) ?? (await client.channels.fetch(id));
+        const channel = await client.channels.fetch(id);
         if (channel && !channel.isDMBased()) await this.include(channel.guild);
       } catch (err) {
         this.log.warn({ err, channel: id }, 'could not find a channel linked in config');

@@ -2,10 +2,9 @@ import { Worker } from 'node:worker_threads';
 import { DiscordAPIError, MessagePayload, Routes, type APIMessage, type RepliableInteraction, type RESTOptions } from 'discord.js';
 import type { SceneMessage } from './scene-message.ts';
 
-/** A request to the upload thread: one REST request with files, to an interaction webhook route. */
+/** A request to the upload thread: one PATCH with files, to an interaction webhook route. */
 export interface UploadRequest {
   readonly id: number;
-  readonly method: 'patch' | 'post';
   /** A route under the API, e.g. `/webhooks/{application}/{token}/messages/@original`. */
   readonly route: string;
   readonly body: unknown;
@@ -72,7 +71,6 @@ export class UploadThread {
     const { body, files } = await MessagePayload.create(interaction.webhook, payload).resolveBody().resolveFiles();
     const route = Routes.webhookMessage(interaction.webhook.id, interaction.token, '@original');
     const reply = await this.send({
-      method: 'patch',
       route,
       body,
       files: (files ?? []).map((f) => ({

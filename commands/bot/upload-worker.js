@@ -13,13 +13,13 @@ const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPor
 const rest = new REST(/** @type {import('@discordjs/rest').RESTOptions} */ (workerData));
 
 port.on('message', (/** @type {UploadRequest} */ request) => {
-  const { id, method, route, body, files } = request;
+  const { id, route, body, files } = request;
   const files$ = files.map((f) => ({
     name: f.name,
     data: Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength),
     ...(f.contentType ? { contentType: f.contentType } : {}),
   }));
-  rest[method](/** @type {`/${string}`} */ (route), { body, files: files$, auth: false }).then(
+  rest.patch(/** @type {`/${string}`} */ (route), { body, files: files$, auth: false }).then(
     (message) => port.postMessage(/** @type {UploadReply} */ ({ id, ok: true, message })),
     (/** @type {any} */ err) =>
       port.postMessage(
