@@ -19,7 +19,7 @@
  *   `LIMNER_BENCH_EXTRA_STARTS` (2): figure 1's probes, cold starts before the main one;
  * - diagnosis: `LIMNER_BENCH_PROFILE=cpu|heap` runs the bots with `--cpu-prof`/`--heap-prof` (read a
  *   profile with bench/cpuprofile.ts); `LIMNER_BENCH_TRACE=1` preloads bench/bot-trace.mjs (the bot's
- *   outgoing requests, for the split of figure 2 and the bot's side of figure 1);
+ *   outgoing requests, for the bot's side of figure 1);
  *   `LIMNER_BENCH_NODE_ARGS` adds Node flags or preloads (e.g. `--import ./bench/bot-slowops.ts`),
  *   `LIMNER_BENCH_BOT_ENV` environment (`UV_THREADPOOL_SIZE=16 MALLOC_ARENA_MAX=2`),
  *   `LIMNER_BENCH_BOT_LOG=<file>` keeps the bots' output; `LIMNER_BENCH_FROM_SOURCES=1` runs the bot
@@ -214,6 +214,8 @@ async function freePort(): Promise<number> {
 interface Track {
   /** The first callback's request arrived (headers). */
   ackAt?: number;
+  /** The reply carrying the picture started to arrive (headers). */
+  finalStartAt?: number;
   /** The reply carrying the picture arrived (whole body). */
   finalAt?: number;
   /** The bot answered with an error (an immediate reply or an ephemeral follow-up). */
@@ -385,6 +387,7 @@ class World {
       req.once('end', () => (bodyAt = performance.now()));
       res.once('finish', () => {
         if (res.statusCode >= 300) return;
+        t.finalStartAt ??= at;
         t.finalAt ??= bodyAt;
         this.finish(t, false);
       });
@@ -575,8 +578,8 @@ interface OverheadRow {
   readonly after: number[];
   readonly first: number;
   readonly failed: number;
-  /** With `LIMNER_BENCH_TRACE`, *after image* split: the bot receiving the answer and its own work, then the upload. */
-  readonly split?: { work: number[]; upload: number[] };
+  /** *After image* split, from the Discord emulator's side: the bot receiving the answer and its own work, then the upload. */
+  readonly split: { work: number[]; upload: number[] };
 }
 
 /** Figure 2 at one image size: ~20 sequential `/scene turn`s, for photo-sized and placeholder pictures. */
@@ -585,7 +588,7 @@ async function overhead(size: '1K' | '2K'): Promise<{ rows: OverheadRow[]; idleR
   const world = await World.start();
   world.addGuild(0, 1, 1);
   const bot = await startBot(world, gemini, { imageSize: size, label: `overhead-${size}` });
-  const rows: Array<OverheadRow & { windows: Array<{ from: number; to: number; imageAnsweredAt: number }> }> = [];
+  const rows: OverheadRow[] = [];
   let idleRss = Number.NaN;
   let readyMs = Number.NaN;
   try {
@@ -599,7 +602,6 @@ async function overhead(size: '1K' | '2K'): Promise<{ rows: OverheadRow[]; idleR
     for (const images of ['photo', 'render'] as const) {
       await gemini.command({ type: 'images', mode: images });
       let first = Number.NaN;
-      const windows: Array<{ from: number; to: number; imageAnsweredAt: number }> = [];
       const row = {
         size,
         images,
@@ -613,6 +615,7 @@ async function overhead(size: '1K' | '2K'): Promise<{ rows: OverheadRow[]; idleR
         after: [] as number[],
         first,
         failed: 0,
+        split: { work: [] as number[], upload: [] as number[] },
       };
       // The first request of each kind is a warm-up (reported apart): it pays for compiling code paths.
       for (let i = 0; i <= OVERHEAD_RUNS; i++) {
@@ -622,8 +625,8 @@ async function overhead(size: '1K' | '2K'): Promise<{ rows: OverheadRow[]; idleR
         const timings = await gemini.take();
         const text = timings.find((t) => t.kind === 'text');
         const image = timings.find((t) => t.kind === 'image');
-        const { ackAt, finalAt, failed } = sent.track;
-        if (failed || finalAt === undefined || ackAt === undefined || !text || !image || timings.length !== 2) {
+        const { ackAt, finalStartAt, finalAt, failed } = sent.track;
+        if (failed || finalAt === undefined || finalStartAt === undefined || ackAt === undefined || !text || !image || timings.length !== 2) {
           row.failed++;
           continue;
         }
@@ -641,9 +644,10 @@ async function overhead(size: '1K' | '2K'): Promise<{ rows: OverheadRow[]; idleR
         row.beforeText.push(text.receivedAt - epoch(ackAt));
         row.between.push(image.receivedAt - text.answeredAt);
         row.after.push(epoch(finalAt) - image.answeredAt);
-        windows.push({ from: epoch(sent.dispatchedAt), to: epoch(finalAt), imageAnsweredAt: image.answeredAt });
+        row.split.work.push(epoch(finalStartAt) - image.answeredAt);
+        row.split.upload.push(finalAt - finalStartAt);
       }
-      rows.push({ ...row, first, windows });
+      rows.push({ ...row, first });
     }
   } finally {
     await bot.stop();
@@ -652,25 +656,7 @@ async function overhead(size: '1K' | '2K'): Promise<{ rows: OverheadRow[]; idleR
     if (bot.profileDir)
       console.error(`bench/bot: ${size} overhead bot profiles in ${bot.profileDir}: ${readdirSync(bot.profileDir).join(', ')}`);
   }
-  const trace = bot.traced();
-  return {
-    idleRss,
-    readyMs,
-    rows: rows.map(({ windows, ...row }) => {
-      if (trace.length === 0) return row;
-      // The model calls run on the bot's worker thread, which the trace does not see: receiving the
-      // answer and the bot's work are one part.
-      const split = { work: [] as number[], upload: [] as number[] };
-      for (const w of windows) {
-        const inside = trace.filter((t) => t.created >= w.from && t.created <= w.to);
-        const upload = inside.filter((t) => t.method === 'PATCH' && /messages\/(%40|@)original/.test(t.path)).at(-1);
-        if (!upload) continue;
-        split.work.push(upload.created - w.imageAnsweredAt);
-        split.upload.push(w.to - upload.created);
-      }
-      return { ...row, split };
-    }),
-  };
+  return { idleRss, readyMs, rows };
 }
 
 /** CPU seconds of the three processes and the wall time between two {@link cpuNow}s. */
@@ -1059,7 +1045,7 @@ function render(
     push(
       '### 2. Overhead of one `/scene turn`',
       '',
-      `Reproduce: \`LIMNER_BENCH_ONLY=overhead npx tsx bench/bot.ts\` (\`LIMNER_BENCH_TRACE=1\` adds the split below). One guild, ${OVERHEAD_RUNS} sequential \`/scene turn\`s per row after one warm-up (*first*), model latency ${OVERHEAD_LATENCY_MS} ms per call. Overhead = dispatch → the reply with the picture fully received, minus the Gemini emulator's receive → answer time of the two calls. Parts (medians): *ack* (dispatch → defer callback), *to text call* (callback → text request arrives), *between calls* (text answer sent → image request arrives), *after image* (image answer sent → final reply received).`,
+      `Reproduce: \`LIMNER_BENCH_ONLY=overhead npx tsx bench/bot.ts\` One guild, ${OVERHEAD_RUNS} sequential \`/scene turn\`s per row after one warm-up (*first*), model latency ${OVERHEAD_LATENCY_MS} ms per call. Overhead = dispatch → the reply with the picture fully received, minus the Gemini emulator's receive → answer time of the two calls. Parts (medians): *ack* (dispatch → defer callback), *to text call* (callback → text request arrives), *between calls* (text answer sent → image request arrives), *after image* (image answer sent → final reply received).`,
       '',
       '| size | picture | bytes | overhead median | p99 | ack | to text call | between calls | after image | first | failed |',
       '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -1069,17 +1055,17 @@ function render(
         `| ${row.size} | ${row.images === 'photo' ? 'photo-sized' : 'placeholder'} | ${row.pictureBytes.toLocaleString('en-US')} | **${ms(median(row.overhead))}** | ${ms(percentile(row.overhead, 99))} | ${ms(median(row.ack))} | ${ms(median(row.beforeText))} | ${ms(median(row.between))} | ${ms(median(row.after))} | ${ms(row.first)} | ${row.failed} |`,
       );
     }
-    const split = [...(o1?.rows ?? []), ...(o2?.rows ?? [])].filter((row) => row.split && row.split.work.length > 0);
+    const split = [...(o1?.rows ?? []), ...(o2?.rows ?? [])].filter((row) => row.split.work.length > 0);
     if (split.length > 0) {
       push(
         '',
-        "*After image* split (bench/bot-trace.mjs: the bot's outgoing requests from undici's diagnostics channels, on the bot's main thread): *receive and work* (answer sent → the bot starts the final edit: receive and parse the answer on the model thread, check the PNG, write and record it, build the message), *upload* (→ the final edit received).",
+        "*After image* split (medians, at the Discord emulator): *receive and work* (answer sent → the final edit's request arrives: the answer received and parsed on the model thread, the PNG checked, written and recorded, the message built and handed to the upload thread), *upload* (→ the final edit's body received).",
         '',
         '| size | picture | receive and work | upload |',
         '|---|---|---:|---:|',
         ...split.map(
           (row) =>
-            `| ${row.size} | ${row.images === 'photo' ? 'photo-sized' : 'placeholder'} | ${ms(median(row.split!.work))} | ${ms(median(row.split!.upload))} |`,
+            `| ${row.size} | ${row.images === 'photo' ? 'photo-sized' : 'placeholder'} | ${ms(median(row.split.work))} | ${ms(median(row.split.upload))} |`,
         ),
       );
     }
