@@ -213,4 +213,27 @@ describe('failures and load', () => {
     const next = await (await h.scene('turn', { number: 502 })).waitUntil(finished, 15_000);
     expect(next.original!.attachments).toHaveLength(1);
   });
+
+  it('shows the picture while it is stored, and takes it back when storing fails', async () => {
+    const commit = h.limner.images.commit.bind(h.limner.images);
+    let handle: Awaited<ReturnType<BotHarness['scene']>> | undefined;
+    let paintedId: string | undefined;
+    h.limner.images.commit = async (_image, row) => {
+      paintedId = row.id;
+      // The upload is not waiting for the save: the picture is in the reply before the save fails.
+      await handle!.waitUntil((r) => Boolean(r.original?.attachments.length), 15_000);
+      throw new Error('ENOSPC: no space left on device');
+    };
+    try {
+      handle = await h.scene('turn', { number: 503 });
+      const r = await handle.waitUntil((r) => r.followUps.length > 0, 15_000);
+      expect(r.original!.deleted).toBe(true);
+      expect(lastText(r)).toMatch(/^Something went wrong on Limner's side \(error id `[0-9a-f]{8}`\)/);
+      expect(r.followUps.at(-1)!.flags & EPHEMERAL).toBe(EPHEMERAL);
+      expect(h.limner.images.get(paintedId!)).toBeUndefined();
+      expect(h.limner.store.db.select().from(sceneMessages).all().filter((m) => m.imageId === paintedId)).toEqual([]);
+    } finally {
+      h.limner.images.commit = commit;
+    }
+  });
 });

@@ -117,6 +117,41 @@ describe('GenerationService through the Gemini emulator', () => {
     expect(textIn).toContain('Illustrate the latest moment');
   });
 
+  it('tells onPainted the result before the picture is stored, and stores it before resolving', async () => {
+    let seen: { id: string; rowThen: unknown; fileThen: boolean; png?: Buffer } | undefined;
+    const result = await limner.generation.illustrate(
+      { kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, requestedBy: '7' },
+      {
+        onPainted: (painted) => {
+          seen = {
+            id: painted.image.id,
+            rowThen: limner.images.get(painted.image.id),
+            fileThen: existsSync(painted.file),
+            ...(painted.png ? { png: painted.png } : {}),
+          };
+        },
+      },
+    );
+    expect(seen).toMatchObject({ id: result.image.id, rowThen: undefined, fileThen: false });
+    expect(seen!.png!.equals(result.png!)).toBe(true);
+    expect(limner.images.get(result.image.id)).toEqual(result.image);
+    expect(existsSync(result.file)).toBe(true);
+  });
+
+  it('rejects after onPainted when the picture cannot be stored, leaving no row', async () => {
+    // A file where the images folder should be: the durable write fails after painting.
+    writeFileSync(path.join(campaigns.dir, SAMPLE_CAMPAIGN, 'images'), 'not a folder');
+    let paintedId: string | undefined;
+    await expect(
+      limner.generation.illustrate(
+        { kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, requestedBy: '7' },
+        { onPainted: (painted) => (paintedId = painted.image.id) },
+      ),
+    ).rejects.toMatchObject({ code: expect.stringMatching(/^E/) });
+    expect(paintedId).toBeDefined();
+    expect(limner.images.get(paintedId!)).toBeUndefined();
+  });
+
   it('sends character reference images as inlineData parts', async () => {
     const yamlFile = path.join(campaigns.dir, SAMPLE_CAMPAIGN, 'campaign.yaml');
     const yaml = (await import('node:fs')).readFileSync(yamlFile, 'utf8');

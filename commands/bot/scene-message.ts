@@ -15,7 +15,7 @@ import { fitPreview } from '../../src/images/preview.ts';
 import { readFile } from 'node:fs/promises';
 import type { BotContext, LinkedContext } from '../types.ts';
 import { ProgressReply } from './progress.ts';
-import { finishReply, replyWithError } from './respond.ts';
+import { finishReply, replyWithError, type ShownMessage } from './respond.ts';
 
 /**
  * Progress lines shown in the reply while a scene is made. Reading the campaign and saving the
@@ -64,6 +64,13 @@ export async function illustrateForInteraction(
   // "Illustrate this message" defers before it reads the story to find the message's turn.
   if (!interaction.deferred) await interaction.deferReply();
   const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);
+  const show = async (scene: SceneResult): Promise<ShownMessage> => {
+    await progress.settled();
+    const reply = await sceneReply(scene, title(scene.image.turn), interaction.attachmentSizeLimit);
+    return finishReply(interaction, scene.reused ? { ...reply, content: reusedText(scene.reused.ageMs, reply.content) } : reply);
+  };
+  // Started as soon as the picture is painted, so the upload overlaps its durable save.
+  let shown: Promise<ShownMessage> | undefined;
   try {
     const result = await ctx.limner.runner.run(
       job,
@@ -76,20 +83,20 @@ export async function illustrateForInteraction(
               const text = scan ? scanProgressText(scan) : STAGE_TEXT[stage];
               if (text) progress.showLatest(text);
             },
+            onPainted: (painted) => {
+              shown = show(painted);
+              // Awaited below, or settled before the failure is shown.
+              shown.catch(() => undefined);
+            },
             signal,
           },
         ),
       { onPosition: (place) => progress.showPlace(queueText(place)), imageOf: (r) => r.image.id },
     );
-    await progress.settled();
-    const reply = await sceneReply(result, title(result.image.turn), interaction.attachmentSizeLimit);
-    await postScene(
-      interaction,
-      ctx,
-      result.image.id,
-      result.reused ? { ...reply, content: reusedText(result.reused.ageMs, reply.content) } : reply,
-    );
+    await recordScene(interaction, ctx, result.image.id, await (shown ?? show(result)));
   } catch (err) {
+    // A picture shown before its save failed is taken back with the public reply (sendEphemeral).
+    await shown?.catch(() => undefined);
     await progress.settled();
     await replyWithError(interaction, err, log);
   }
@@ -156,7 +163,11 @@ export interface SceneMessage {
  * message against the picture, for replies, buttons and galleries later.
  */
 export async function postScene(interaction: RepliableInteraction, ctx: BotContext, imageId: string, payload: SceneMessage): Promise<void> {
-  const message = await finishReply(interaction, payload);
+  await recordScene(interaction, ctx, imageId, await finishReply(interaction, payload));
+}
+
+/** Records a shown picture's message against its (stored) picture, for replies, buttons and galleries later. */
+async function recordScene(interaction: RepliableInteraction, ctx: BotContext, imageId: string, message: ShownMessage): Promise<void> {
   ctx.limner.links.recordSceneMessage({ messageId: message.id, imageId, guildId: interaction.guildId, channelId: message.channelId });
   // Replies to the picture arrive as messages, which discord.js reads only in cached channels.
   if (interaction.inCachedGuild()) await ctx.channelScope.include(interaction.guild);

@@ -20,7 +20,7 @@ export const editButton: ComponentModule = {
   async handle(interaction, ctx, args) {
     const imageId = imageIdOf(interaction, args);
     if (!interaction.isButton()) throw new Error(`${interaction.customId} is a button`);
-    ctx.limner.editing.ownedImage(imageId, interaction.user.id);
+    await ctx.limner.editing.ownedImage(imageId, interaction.user.id);
     await interaction.showModal(
       new ModalBuilder()
         .setCustomId(`${CUSTOM_ID.editModal}:${imageId}`)
@@ -49,7 +49,7 @@ export const editModal: ComponentModule = {
     const imageId = imageIdOf(interaction, args);
     if (!interaction.isModalSubmit()) throw new Error(`${interaction.customId} is a modal`);
     const { editing } = ctx.limner;
-    editing.ownedImage(imageId, interaction.user.id);
+    await editing.ownedImage(imageId, interaction.user.id);
     const instruction = parseInstruction(interaction.fields.getTextInputValue(PROMPT_FIELD));
     await editForInteraction(
       interaction,
@@ -86,7 +86,7 @@ export const undoButton: ComponentModule = {
     const imageId = imageIdOf(interaction, args);
     if (!interaction.isButton()) throw new Error(`${interaction.customId} is a button`);
     const { editing } = ctx.limner;
-    editing.ownedImage(imageId, interaction.user.id);
+    await editing.ownedImage(imageId, interaction.user.id);
     await editForInteraction(
       interaction,
       ctx,

@@ -77,7 +77,7 @@ export const gallery: SubcommandModule = {
       owner: interaction.options.getBoolean('mine') ? interaction.user.id : undefined,
       page: interaction.options.getInteger('page') ?? 1,
     };
-    const rows = pictures(ctx.limner, query);
+    const rows = await pictures(ctx.limner, query);
     if (rows.length === 0) {
       await interaction.reply({ content: query.owner ? NO_PICTURES_OF_YOURS : NO_PICTURES, flags: MessageFlags.Ephemeral });
       return;
@@ -98,7 +98,7 @@ export const galleryPager: ComponentModule = {
     const query: GalleryQuery = { campaignId: parseCampaignId(campaign), owner: owner || undefined, page: Number(page) };
     // The custom id is checked again: a gallery message outlives changes to who may see its campaign.
     await requireVisible(limner, query.campaignId, interaction.guildId);
-    const rows = pictures(limner, query);
+    const rows = await pictures(limner, query);
     if (rows.length === 0) {
       await interaction.update({ content: query.owner ? NO_PICTURES_OF_YOURS : NO_PICTURES, files: [], attachments: [], components: [] });
       return;
@@ -113,6 +113,7 @@ export const galleryLightbox: ComponentModule = {
   prefix: OPEN_PREFIX,
   async handle(interaction, { limner }) {
     if (!interaction.isStringSelectMenu()) throw new Error(`${OPEN_PREFIX} expects a select menu, got ${interaction.customId}`);
+    await limner.images.settled();
     const image = limner.images.get(interaction.values[0] ?? '');
     if (!image || !(await isVisible(limner, image.campaignId, interaction.guildId))) {
       await interaction.reply({ content: PICTURE_UNAVAILABLE, flags: MessageFlags.Ephemeral });
@@ -123,7 +124,9 @@ export const galleryLightbox: ComponentModule = {
   },
 };
 
-function pictures(limner: Limner, query: GalleryQuery): ImageRow[] {
+/** The query's pictures, including any shown and still being stored. */
+async function pictures(limner: Limner, query: GalleryQuery): Promise<ImageRow[]> {
+  await limner.images.settled();
   return limner.images.list(query.campaignId, query.owner ? { requestedBy: query.owner } : {});
 }
 

@@ -111,6 +111,7 @@ export class EditService {
    *   campaign of their latest session when it is in another one.
    */
   async requireSession(userId: string, campaignId: string): Promise<EditSession> {
+    await this.deps.images.settled();
     const here = this.deps.sessions.get(userId, campaignId);
     if (here) return here;
     const elsewhere = this.deps.sessions.ofUser(userId)[0];
@@ -122,7 +123,8 @@ export class EditService {
    * A picture the user may use Edit and Undo on: one they requested (generated, edited or rerolled).
    * @throws ImageGoneError, NotImageOwnerError
    */
-  ownedImage(imageId: string, userId: string): ImageRow {
+  async ownedImage(imageId: string, userId: string): Promise<ImageRow> {
+    await this.deps.images.settled();
     const image = this.image(imageId);
     if (image.requestedBy !== userId) throw new NotImageOwnerError();
     return image;
@@ -137,6 +139,8 @@ export class EditService {
    */
   async edit(request: EditRequest, options: EditOptions = {}): Promise<EditResult> {
     const { target } = request;
+    // A picture shown while it is stored (GenerationService's onPainted) may be the target.
+    await this.deps.images.settled();
     const known = this.image(
       target.kind === 'session' ? (await this.requireSession(request.requestedBy, target.campaignId)).currentImageId : target.imageId,
     );
@@ -180,6 +184,7 @@ export class EditService {
     options: EditOptions = {},
   ): Promise<EditResult> {
     const { config, gateway, images, usage, sessions } = this.deps;
+    await images.settled();
     const original = this.image(request.imageId);
     const campaign = await this.enabledCampaign(original.campaignId);
     const userPngs = original.mode === 'edit' ? await this.keptReferences(original) : [];
@@ -231,7 +236,7 @@ export class EditService {
    * @throws ImageGoneError, NotImageOwnerError, NothingToUndoError
    */
   async undo(request: { readonly imageId: string; readonly requestedBy: string }): Promise<EditResult> {
-    const image = this.ownedImage(request.imageId, request.requestedBy);
+    const image = await this.ownedImage(request.imageId, request.requestedBy);
     if (image.parentImageId === null) throw new NothingToUndoError();
     const parentId = image.parentImageId;
     const campaign = await this.describe(image.campaignId);

@@ -78,6 +78,15 @@ export interface SceneResult {
   readonly reused?: { readonly ageMs: number };
 }
 
+/**
+ * Told that a picture is painted, before it is stored: its row ({@link SceneResult.image}) is not yet
+ * in SQLite and its file may not be written. A door may show the picture meanwhile, since writing it
+ * durably (fsync) takes a few ms that the upload can hide; it must not record anything that refers
+ * to the row until the request's promise resolves, and must take the picture back if it rejects.
+ * Readers of pictures and sessions wait for the store with {@link ImageStore.settled}.
+ */
+export type PaintedListener = (painted: SceneResult) => void;
+
 /** Collaborators of {@link GenerationService}. */
 export interface GenerationDeps {
   readonly config: Config;
@@ -148,6 +157,9 @@ export class GenerationService {
    * (`reused`) and becomes the requester's session picture.
    * @param options.onProgress - Called as each {@link SceneStage} starts; during `scanning`, again
    *   with the scan's progress after each passage and before the comparison.
+   * @param options.onPainted - Called once the picture is painted, with the result as it will be
+   *   returned, while the picture is being stored (a few ms: see {@link PaintedListener}). Not called
+   *   for a `reused` picture.
    * @param options.signal - Abandons the model calls.
    * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError, GenerationDisabledError,
    *   EmptyTranscriptError, TurnOutOfRangeError, TurnMissingError, ScanTurnError, ScanReplyError, and
@@ -157,6 +169,7 @@ export class GenerationService {
     request: SceneRequest,
     options: {
       onProgress?: (stage: SceneStage, scan?: ScanProgress) => void;
+      onPainted?: PaintedListener;
       signal?: AbortSignal;
     } = {},
   ): Promise<SceneResult> {
@@ -174,7 +187,12 @@ export class GenerationService {
         : undefined;
     const best = pick ? { best: bestScene(pick) } : {};
     const { context, mode } = this.contextFor(campaign, request, pick?.turn);
-    const paint = () => this.paint({ campaign, context, mode, request, origin, scanCalls: pick?.calls ?? [], log }, options);
+    const onPainted = options.onPainted;
+    const paint = () =>
+      this.paint(
+        { campaign, context, mode, request, origin, scanCalls: pick?.calls ?? [], log },
+        { ...options, ...(onPainted ? { onPainted: (painted: SceneResult) => onPainted({ ...painted, ...best }) } : {}) },
+      );
     const windowS = config.budgets.dedupe_window_s;
     if (windowS <= 0) return { ...(await paint()), ...best };
 
@@ -212,7 +230,7 @@ export class GenerationService {
       readonly scanCalls: readonly CallUsage[];
       readonly log: Logger;
     },
-    options: { onProgress?: (stage: SceneStage) => void; signal?: AbortSignal },
+    options: { onProgress?: (stage: SceneStage) => void; onPainted?: PaintedListener; signal?: AbortSignal },
   ): Promise<SceneResult> {
     const { config, images, gateway, usage } = this.deps;
     const { campaign, context, mode, request, origin, log } = input;
@@ -243,7 +261,7 @@ export class GenerationService {
     options.onProgress?.('saving');
     // The picture's cost includes the scan that chose it (nothing when the scan was cached).
     const calls = [...input.scanCalls, prompt.usage, rendered.usage];
-    const image = await images.save(rendered, {
+    const image = images.prepare(rendered, {
       campaignId: campaign.id,
       turn: context.turn,
       mode,
@@ -256,13 +274,7 @@ export class GenerationService {
       costUsd: sum(calls, (c) => c.costUsd),
       requestedBy: request.requestedBy,
     });
-    usage.linkImage(rendered.usageId, image.id);
-    this.deps.sessions.moveTo({ userId: request.requestedBy, campaignId: campaign.id, imageId: image.id });
-    log.info(
-      { imageId: image.id, turn: image.turn, costUsd: image.costUsd, ms: Math.round(performance.now() - started) },
-      'scene illustrated',
-    );
-    return {
+    const result: SceneResult = {
       image,
       file: images.absolutePath(image.imagePath),
       png: rendered.png,
@@ -271,6 +283,16 @@ export class GenerationService {
       promptTruncated: prompt.truncated,
       calls,
     };
+    options.onPainted?.(result);
+    await images.commit(rendered, image, () => {
+      usage.linkImage(rendered.usageId, image.id);
+      this.deps.sessions.moveTo({ userId: request.requestedBy, campaignId: campaign.id, imageId: image.id });
+    });
+    log.info(
+      { imageId: image.id, turn: image.turn, costUsd: image.costUsd, ms: Math.round(performance.now() - started) },
+      'scene illustrated',
+    );
+    return result;
   }
 
   /** @param bestTurn - The scanner's pick, for `best` requests. */

@@ -35,26 +35,35 @@ export interface NewImage {
  * row without its file.
  */
 export class ImageStore {
+  /** {@link commit}s in flight, for {@link settled}. */
+  private readonly committing = new Set<Promise<void>>();
+
   /** @param campaignsDir - Absolute path of the campaigns folder; stored paths are relative to it. */
   constructor(
     private readonly store: Store,
     private readonly campaignsDir: string,
   ) {}
 
-  /** Writes the PNG and its row; returns the row. */
+  /** Writes the PNG and its row; returns the row ({@link prepare} then {@link commit}). */
   async save(image: PngImage, meta: NewImage): Promise<ImageRow> {
+    const row = this.prepare(image, meta);
+    await this.commit(image, row);
+    return row;
+  }
+
+  /**
+   * The row a picture will have once {@link commit}ted: a new id, its path and creation time. Writes
+   * nothing, so a door can show the picture (its id is in the buttons) while it is stored.
+   */
+  prepare(image: PngImage, meta: NewImage): ImageRow {
     const id = randomUUID();
-    const relative = `${meta.campaignId}/images/${id}.png`;
-    const file = this.absolutePath(relative);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, image.png);
-    const row: ImageRow = {
+    return {
       id,
       campaignId: meta.campaignId,
       turn: meta.turn,
       mode: meta.mode,
       prompt: meta.prompt,
-      imagePath: relative,
+      imagePath: `${meta.campaignId}/images/${id}.png`,
       provider: meta.provider,
       model: meta.model,
       textModel: meta.textModel,
@@ -68,13 +77,47 @@ export class ImageStore {
       createdAt: new Date().toISOString(),
       parentImageId: meta.parentImageId ?? null,
     };
+  }
+
+  /**
+   * Writes a {@link prepare}d picture: the PNG durably (see the class), then its row, in one SQLite
+   * transaction with `alongside` (e.g. the requester's session moving to it), so whoever waits on
+   * {@link settled} sees both or neither.
+   * @throws the file system's error (nothing is left but crash debris), or SQLite's or `alongside`'s
+   *   (nothing was inserted and the file is removed).
+   */
+  async commit(image: PngImage, row: ImageRow, alongside?: () => void): Promise<void> {
+    const work = this.write(image, row, alongside);
+    this.committing.add(work);
     try {
-      this.store.db.insert(images).values(row).run();
+      await work;
+    } finally {
+      this.committing.delete(work);
+    }
+  }
+
+  /**
+   * Resolves once every {@link commit} in flight now has finished, stored or failed; at once when
+   * none is. A door can show a picture while it is stored: whatever reads the user's pictures or
+   * edit session waits here first, so a command sent the moment the picture appeared sees it.
+   */
+  async settled(): Promise<void> {
+    if (this.committing.size > 0) await Promise.allSettled([...this.committing]);
+  }
+
+  private async write(image: PngImage, row: ImageRow, alongside?: () => void): Promise<void> {
+    const file = this.absolutePath(row.imagePath);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFileAtomic(file, image.png);
+    try {
+      this.store.sqlite.transaction(() => {
+        this.store.db.insert(images).values(row).run();
+        alongside?.();
+      })();
     } catch (err) {
       await rm(file, { force: true });
       throw err;
     }
-    return row;
   }
 
   /** A row by id, or undefined. */
