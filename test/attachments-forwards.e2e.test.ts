@@ -22,8 +22,10 @@ const botAnswersTo = (m: StoredMessage) =>
 const botReply = (m: StoredMessage, done: (x: StoredMessage) => boolean) =>
   h.discord.waitFor(() => botAnswersTo(m).find(done), { timeoutMs: 15_000, label: `bot reply to ${m.id}` });
 
+/** A new picture's message, once the bot has recorded it (just after the upload's answer): replies to it ask for edits. */
 async function generate(user: EmulatorUser, channelId: string): Promise<StoredMessage> {
   const r = await (await h.scene('current', { context: 3 }, { user, channelId })).waitUntil(drawn, 15_000);
+  await h.discord.waitFor(() => h.limner.links.imageOfMessage(r.original!.id), { label: 'scene message recorded' });
   return r.original!;
 }
 

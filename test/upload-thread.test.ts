@@ -10,9 +10,11 @@ import {
   Routes,
   type RepliableInteraction,
 } from 'discord.js';
+import { readdirSync, readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UploadThread } from '../commands/bot/upload-thread.ts';
+import { setWorkerNice, WORKER_NICE } from '../src/thread-priority.js';
 import { DiscordEmulator } from './emulators/discord/server.ts';
 
 /**
@@ -73,6 +75,42 @@ describe('UploadThread', () => {
     expect(stored.embeds[0].image.url).toBe(stored.attachments[0]!.url);
     // The bytes were copied to the worker, not moved: the caller's picture is intact.
     expect(png.byteLength).toBeGreaterThan(0);
+  });
+
+  it('uploads a picture in shared memory (as the model thread hands them over) intact', async () => {
+    const png = await sharp({ create: { width: 48, height: 27, channels: 3, background: '#993366' } })
+      .png()
+      .toBuffer();
+    const shared = Buffer.from(new SharedArrayBuffer(png.byteLength));
+    png.copy(shared);
+    const { fake } = await interaction(true);
+    const thread = UploadThread.for({ api: discord.apiBase, version: '10' });
+    const message = await thread.editReply(fake, {
+      content: '',
+      embeds: [],
+      files: [new AttachmentBuilder(shared, { name: 'shared.png' })],
+      components: [],
+    });
+    const stored = discord.message(message.id)!;
+    const served = Buffer.from(await (await fetch(stored.attachments[0]!.url)).arrayBuffer());
+    expect(served.equals(png)).toBe(true);
+    expect(shared.equals(png)).toBe(true);
+  });
+
+  it.runIf(process.platform === 'linux')('runs at a lower CPU priority once the bot asks for it', async () => {
+    const { fake } = await interaction(true);
+    setWorkerNice();
+    try {
+      // Options of their own: a thread of its own, started now.
+      const thread = UploadThread.for({ api: discord.apiBase, version: '10', timeout: 14_000 });
+      await thread.editReply(fake, { content: 'x', embeds: [], files: [], components: [] });
+    } finally {
+      setWorkerNice(0);
+    }
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (proc(5)).
+    const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const main = nice(String(process.pid));
+    expect(readdirSync('/proc/self/task').map(nice)).toContain(Math.min(19, main + WORKER_NICE));
   });
 
   it("rejects with Discord's error, rebuilt as a DiscordAPIError", async () => {

@@ -4,6 +4,7 @@ import { loadConfig, loadDotEnv } from '../../src/config.ts';
 import { LimnerError } from '../../src/errors.ts';
 import { databaseWritable, startHealthServer } from '../../src/health.ts';
 import { createLogger } from '../../src/log.ts';
+import { setWorkerNice } from '../../src/thread-priority.js';
 import { checkBotSettings, startBot } from './client.ts';
 
 /**
@@ -17,6 +18,8 @@ import { checkBotSettings, startBot } from './client.ts';
  */
 const HEAP_GROWING_PERCENT = 100;
 v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+// This thread acknowledges interactions: the model and upload threads yield the CPU to it (Linux).
+setWorkerNice();
 
 /** At shutdown, how long handlers still answering users (failures, last edits) may take, ms. */
 const DRAIN_MS = 10_000;

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { workerNice } from '../../src/thread-priority.js';
 import { DiscordAPIError, MessagePayload, Routes, type APIMessage, type RepliableInteraction, type RESTOptions } from 'discord.js';
 import type { SceneMessage } from './scene-message.ts';
 
@@ -62,7 +63,7 @@ export class UploadThread {
 
   /**
    * `interaction.editReply(payload)` made on the upload thread: the same body and files discord.js
-   * would send (its `MessagePayload`), the files copied to the worker.
+   * would send (its `MessagePayload`), the files copied to the worker (or shared, when in shared memory).
    * @returns Discord's message (ids, as JSON).
    * @throws DiscordAPIError as `editReply` would; an `Error` with the original name otherwise
    *   (`HTTPError` with `status`, `AbortError`, `WorkerError` when the worker died).
@@ -102,7 +103,8 @@ export class UploadThread {
         },
       });
       worker.ref();
-      // Copied, not moved: a picture shared by a joined painting may still be shown by another reply.
+      // Not moved: a picture shared by a joined painting may still be shown by another reply. A
+      // picture in shared memory (ModelThreadReply) is shared with the worker; other files are copied.
       worker.postMessage({ ...request, id } satisfies UploadRequest);
     });
   }
@@ -110,7 +112,10 @@ export class UploadThread {
   private start(): Worker {
     if (this.worker) return this.worker;
     // Plain JavaScript: it needs none of this thread's loaders or preloads (see ModelThread).
-    const worker = new Worker(new URL('./upload-worker.js', import.meta.url), { workerData: this.options, execArgv: [] });
+    const worker = new Worker(new URL('./upload-worker.js', import.meta.url), {
+      workerData: { options: this.options, nice: workerNice() },
+      execArgv: [],
+    });
     worker.on('message', (reply: UploadReply) => this.pending.get(reply.id)?.settle(reply));
     const fail = (err: Error) => {
       if (this.worker === worker) this.worker = undefined;

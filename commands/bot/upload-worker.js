@@ -4,13 +4,18 @@
 // the sources as from dist/.
 import { parentPort, workerData } from 'node:worker_threads';
 import { DiscordAPIError, HTTPError, REST } from '@discordjs/rest';
+import { lowerThreadPriority } from '../../src/thread-priority.js';
 
 /** @typedef {import('./upload-thread.ts').UploadRequest} UploadRequest */
 /** @typedef {import('./upload-thread.ts').UploadReply} UploadReply */
 
+/** @type {{ options: import('@discordjs/rest').RESTOptions; nice: number }} */
+const { options, nice } = workerData;
+lowerThreadPriority(nice);
+
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 // No token: interaction webhooks are authorised by the token in their route.
-const rest = new REST(/** @type {import('@discordjs/rest').RESTOptions} */ (workerData));
+const rest = new REST(options);
 
 port.on('message', (/** @type {UploadRequest} */ request) => {
   const { id, route, body, files } = request;

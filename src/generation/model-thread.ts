@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { workerNice } from '../thread-priority.js';
 import type { GenerateContentParameters, GenerateContentResponse, GoogleGenAIOptions, Part } from '@google/genai';
 
 /** A request to the model thread: one `models.generateContent` call, or the abort of one. */
@@ -8,8 +9,9 @@ export type ModelThreadRequest =
 
 /**
  * The model thread's answer to one call. Inline data (pictures) is decoded from base64 on the
- * worker and moved, not copied: each `inlineData.data` is emptied and its bytes are in `inline`,
- * by candidate and part index.
+ * worker into a `SharedArrayBuffer`, so it crosses threads without a copy (here, and on to the
+ * upload thread): each `inlineData.data` is emptied and its bytes are in `inline`, by candidate and
+ * part index.
  */
 export type ModelThreadReply =
   | {
@@ -20,12 +22,12 @@ export type ModelThreadReply =
     }
   | { readonly id: number; readonly ok: false; readonly error: ThreadError };
 
-/** Bytes of the parts whose `inlineData.data` the model thread moved out (see {@link ModelThreadReply}). */
+/** Bytes of the parts whose `inlineData.data` the model thread decoded (see {@link ModelThreadReply}). */
 const movedBytes = new WeakMap<Part, Buffer>();
 
 /**
- * The bytes of a reply part's `inlineData`: those the model thread decoded, or else `data`'s base64
- * decoded here. Undefined when the part has no inline data.
+ * The bytes of a reply part's `inlineData`: those the model thread decoded (in shared memory), or
+ * else `data`'s base64 decoded here. Undefined when the part has no inline data.
  */
 export function inlineBytes(part: Part): Buffer | undefined {
   const moved = movedBytes.get(part);
@@ -47,7 +49,7 @@ export interface ThreadError {
  * every other interaction for several milliseconds per picture, and its large strings bring on
  * full garbage collections (BENCHMARKS.md, figures 1 and 3). On the worker the SDK does its retries
  * and attempt timeouts as usual; this thread receives the parsed reply, with each picture's bytes
- * moved across ({@link inlineBytes}).
+ * in shared memory ({@link inlineBytes}).
  * The worker starts on the first call, so a process that never calls a model never loads the SDK.
  *
  * What crosses is plain data: the reply loses the SDK class's getters (`text`, `data`), and an error
@@ -110,7 +112,10 @@ export class ModelThread {
     if (this.worker) return this.worker;
     // The worker is plain JavaScript: it needs none of this thread's loaders or preloads (tsx, a
     // TypeScript diagnostics preload), which could not even load there.
-    const worker = new Worker(new URL('./model-worker.js', import.meta.url), { workerData: this.options, execArgv: [] });
+    const worker = new Worker(new URL('./model-worker.js', import.meta.url), {
+      workerData: { options: this.options, nice: workerNice() },
+      execArgv: [],
+    });
     worker.on('message', (reply: ModelThreadReply) => {
       const call = this.pending.get(reply.id);
       if (!call) return;

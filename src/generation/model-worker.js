@@ -3,12 +3,17 @@
 // JSDoc) so the worker starts without a TypeScript loader, from the sources as from dist/.
 import { parentPort, workerData } from 'node:worker_threads';
 import { GoogleGenAI } from '@google/genai';
+import { lowerThreadPriority } from '../thread-priority.js';
 
 /** @typedef {import('./model-thread.ts').ModelThreadRequest} ModelThreadRequest */
 /** @typedef {import('./model-thread.ts').ModelThreadReply} ModelThreadReply */
 
+/** @type {{ options: import('@google/genai').GoogleGenAIOptions; nice: number }} */
+const { options, nice } = workerData;
+lowerThreadPriority(nice);
+
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
-const ai = new GoogleGenAI(/** @type {import('@google/genai').GoogleGenAIOptions} */ (workerData));
+const ai = new GoogleGenAI(options);
 /** @type {Map<number, AbortController>} */
 const calls = new Map();
 
@@ -24,17 +29,18 @@ port.on('message', (/** @type {ModelThreadRequest} */ request) => {
     .generateContent({ ...params, config: { ...params.config, abortSignal: abort.signal } })
     .then(
       (response) => {
-        // Pictures are decoded here and their memory moved to the bot's thread, not copied.
+        // Pictures are decoded here into shared memory: the bot's thread, and the upload thread
+        // after it, see the same bytes, none of them copied.
         /** @type {Array<{ candidate: number; part: number; bytes: Uint8Array }>} */
         const inline = [];
         for (const [c, candidate] of (response.candidates ?? []).entries()) {
           for (const [p, part] of (candidate.content?.parts ?? []).entries()) {
-            if (!part.inlineData?.data) continue;
-            const decoded = Buffer.from(part.inlineData.data, 'base64');
-            // Small buffers share Node's pool: only memory of their own may be moved.
-            const own = decoded.byteOffset === 0 && decoded.byteLength === decoded.buffer.byteLength;
-            inline.push({ candidate: c, part: p, bytes: own ? decoded : new Uint8Array(decoded) });
-            part.inlineData.data = '';
+            const inlineData = part.inlineData;
+            if (!inlineData?.data) continue;
+            const shared = Buffer.from(new SharedArrayBuffer(Buffer.byteLength(inlineData.data, 'base64')));
+            const written = shared.write(inlineData.data, 'base64');
+            inline.push({ candidate: c, part: p, bytes: shared.subarray(0, written) });
+            inlineData.data = '';
           }
         }
         return /** @type {ModelThreadReply} */ ({ id: request.id, ok: true, response, inline });
@@ -52,7 +58,6 @@ port.on('message', (/** @type {ModelThreadRequest} */ request) => {
     )
     .then((reply) => {
       calls.delete(request.id);
-      const moved = reply.ok ? reply.inline.map((i) => /** @type {ArrayBuffer} */ (i.bytes.buffer)) : [];
-      port.postMessage(reply, moved);
+      port.postMessage(reply);
     });
 });
