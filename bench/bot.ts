@@ -626,7 +626,15 @@ async function overhead(size: '1K' | '2K'): Promise<{ rows: OverheadRow[]; idleR
         const text = timings.find((t) => t.kind === 'text');
         const image = timings.find((t) => t.kind === 'image');
         const { ackAt, finalStartAt, finalAt, failed } = sent.track;
-        if (failed || finalAt === undefined || finalStartAt === undefined || ackAt === undefined || !text || !image || timings.length !== 2) {
+        if (
+          failed ||
+          finalAt === undefined ||
+          finalStartAt === undefined ||
+          ackAt === undefined ||
+          !text ||
+          !image ||
+          timings.length !== 2
+        ) {
           row.failed++;
           continue;
         }

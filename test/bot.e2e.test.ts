@@ -231,7 +231,13 @@ describe('failures and load', () => {
       expect(lastText(r)).toMatch(/^Something went wrong on Limner's side \(error id `[0-9a-f]{8}`\)/);
       expect(r.followUps.at(-1)!.flags & EPHEMERAL).toBe(EPHEMERAL);
       expect(h.limner.images.get(paintedId!)).toBeUndefined();
-      expect(h.limner.store.db.select().from(sceneMessages).all().filter((m) => m.imageId === paintedId)).toEqual([]);
+      expect(
+        h.limner.store.db
+          .select()
+          .from(sceneMessages)
+          .all()
+          .filter((m) => m.imageId === paintedId),
+      ).toEqual([]);
     } finally {
       h.limner.images.commit = commit;
     }
