@@ -77,26 +77,6 @@ describe('UploadThread', () => {
     expect(png.byteLength).toBeGreaterThan(0);
   });
 
-  it('uploads a picture in shared memory (as the model thread hands them over) intact', async () => {
-    const png = await sharp({ create: { width: 48, height: 27, channels: 3, background: '#993366' } })
-      .png()
-      .toBuffer();
-    const shared = Buffer.from(new SharedArrayBuffer(png.byteLength));
-    png.copy(shared);
-    const { fake } = await interaction(true);
-    const thread = UploadThread.for({ api: discord.apiBase, version: '10' });
-    const message = await thread.editReply(fake, {
-      content: '',
-      embeds: [],
-      files: [new AttachmentBuilder(shared, { name: 'shared.png' })],
-      components: [],
-    });
-    const stored = discord.message(message.id)!;
-    const served = Buffer.from(await (await fetch(stored.attachments[0]!.url)).arrayBuffer());
-    expect(served.equals(png)).toBe(true);
-    expect(shared.equals(png)).toBe(true);
-  });
-
   it.runIf(process.platform === 'linux')('runs at a lower CPU priority once the bot asks for it', async () => {
     const { fake } = await interaction(true);
     setWorkerNice();

@@ -63,7 +63,7 @@ export class UploadThread {
 
   /**
    * `interaction.editReply(payload)` made on the upload thread: the same body and files discord.js
-   * would send (its `MessagePayload`), the files copied to the worker (or shared, when in shared memory).
+   * would send (its `MessagePayload`), the files copied to the worker.
    * @returns Discord's message (ids, as JSON).
    * @throws DiscordAPIError as `editReply` would; an `Error` with the original name otherwise
    *   (`HTTPError` with `status`, `AbortError`, `WorkerError` when the worker died).
@@ -103,8 +103,7 @@ export class UploadThread {
         },
       });
       worker.ref();
-      // Not moved: a picture shared by a joined painting may still be shown by another reply. A
-      // picture in shared memory (ModelThreadReply) is shared with the worker; other files are copied.
+      // Copied, not moved: a picture shared by a joined painting may still be shown by another reply.
       worker.postMessage({ ...request, id } satisfies UploadRequest);
     });
   }

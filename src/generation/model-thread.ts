@@ -9,9 +9,8 @@ export type ModelThreadRequest =
 
 /**
  * The model thread's answer to one call. Inline data (pictures) is decoded from base64 on the
- * worker into a `SharedArrayBuffer`, so it crosses threads without a copy (here, and on to the
- * upload thread): each `inlineData.data` is emptied and its bytes are in `inline`, by candidate and
- * part index.
+ * worker and moved, not copied: each `inlineData.data` is emptied and its bytes are in `inline`,
+ * by candidate and part index.
  */
 export type ModelThreadReply =
   | {
@@ -22,12 +21,12 @@ export type ModelThreadReply =
     }
   | { readonly id: number; readonly ok: false; readonly error: ThreadError };
 
-/** Bytes of the parts whose `inlineData.data` the model thread decoded (see {@link ModelThreadReply}). */
+/** Bytes of the parts whose `inlineData.data` the model thread moved out (see {@link ModelThreadReply}). */
 const movedBytes = new WeakMap<Part, Buffer>();
 
 /**
- * The bytes of a reply part's `inlineData`: those the model thread decoded (in shared memory), or
- * else `data`'s base64 decoded here. Undefined when the part has no inline data.
+ * The bytes of a reply part's `inlineData`: those the model thread decoded, or else `data`'s base64
+ * decoded here. Undefined when the part has no inline data.
  */
 export function inlineBytes(part: Part): Buffer | undefined {
   const moved = movedBytes.get(part);
@@ -49,7 +48,7 @@ export interface ThreadError {
  * every other interaction for several milliseconds per picture, and its large strings bring on
  * full garbage collections (BENCHMARKS.md, figures 1 and 3). On the worker the SDK does its retries
  * and attempt timeouts as usual; this thread receives the parsed reply, with each picture's bytes
- * in shared memory ({@link inlineBytes}).
+ * moved across ({@link inlineBytes}).
  * The worker starts on the first call, so a process that never calls a model never loads the SDK.
  *
  * What crosses is plain data: the reply loses the SDK class's getters (`text`, `data`), and an error

@@ -29,17 +29,19 @@ port.on('message', (/** @type {ModelThreadRequest} */ request) => {
     .generateContent({ ...params, config: { ...params.config, abortSignal: abort.signal } })
     .then(
       (response) => {
-        // Pictures are decoded here into shared memory: the bot's thread, and the upload thread
-        // after it, see the same bytes, none of them copied.
+        // Pictures are decoded here and their memory moved to the bot's thread, not copied. (Not
+        // shared: a SharedArrayBuffer's memory does not count toward V8's collections, so a
+        // collection-free stretch kept hundreds of MB of finished pictures; BENCHMARKS.md.)
         /** @type {Array<{ candidate: number; part: number; bytes: Uint8Array }>} */
         const inline = [];
         for (const [c, candidate] of (response.candidates ?? []).entries()) {
           for (const [p, part] of (candidate.content?.parts ?? []).entries()) {
             const inlineData = part.inlineData;
             if (!inlineData?.data) continue;
-            const shared = Buffer.from(new SharedArrayBuffer(Buffer.byteLength(inlineData.data, 'base64')));
-            const written = shared.write(inlineData.data, 'base64');
-            inline.push({ candidate: c, part: p, bytes: shared.subarray(0, written) });
+            const decoded = Buffer.from(inlineData.data, 'base64');
+            // Small buffers share Node's pool: only memory of their own may be moved.
+            const own = decoded.byteOffset === 0 && decoded.byteLength === decoded.buffer.byteLength;
+            inline.push({ candidate: c, part: p, bytes: own ? decoded : new Uint8Array(decoded) });
             inlineData.data = '';
           }
         }
@@ -58,6 +60,7 @@ port.on('message', (/** @type {ModelThreadRequest} */ request) => {
     )
     .then((reply) => {
       calls.delete(request.id);
-      port.postMessage(reply);
+      const moved = reply.ok ? reply.inline.map((i) => /** @type {ArrayBuffer} */ (i.bytes.buffer)) : [];
+      port.postMessage(reply, moved);
     });
 });
