@@ -88,8 +88,9 @@ export const TOKEN_LIFETIME_MS = 15 * 60 * 1000;
 /** Room left for the upload itself when deciding whether the token will still be good. */
 const TOKEN_MARGIN_MS = 60 * 1000;
 
-/** Where a finished picture was shown: its message and channel. */
+/** Where a finished picture was shown: the interaction's reply, or a message posted in its channel. */
 export interface ShownMessage {
+  readonly kind: 'reply' | 'post';
   readonly id: string;
   readonly channelId: string;
 }
@@ -104,18 +105,19 @@ export interface ShownMessage {
 export async function finishReply(interaction: RepliableInteraction, payload: SceneMessage): Promise<ShownMessage> {
   const edit = async (): Promise<ShownMessage> => {
     const message = await uploadThread(interaction).editReply(interaction, payload);
-    return { id: message.id, channelId: message.channel_id };
+    return { kind: 'reply', id: message.id, channelId: message.channel_id };
   };
   if (Date.now() - interaction.createdTimestamp < TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS) return edit();
   const { channelId } = interaction;
   const channel = interaction.channel ?? (channelId ? await interaction.client.channels.fetch(channelId).catch(() => null) : null);
   if (!channel?.isSendable()) return edit();
   const mention = `<@${interaction.user.id}>`;
-  return channel.send({
+  const posted = await channel.send({
     ...payload,
     content: payload.content ? `${mention} ${payload.content}` : mention,
     allowedMentions: { users: [interaction.user.id] },
   });
+  return { kind: 'post', id: posted.id, channelId: posted.channelId };
 }
 
 /** The upload thread for this client's REST settings (API base, version, timeout, retries). */

@@ -1,6 +1,7 @@
 import {
   AttachmentBuilder,
   EmbedBuilder,
+  Routes,
   type ActionRowBuilder,
   type ButtonBuilder,
   type ChatInputCommandInteraction,
@@ -95,8 +96,14 @@ export async function illustrateForInteraction(
     );
     await recordScene(interaction, ctx, result.image.id, await (shown ?? show(result)));
   } catch (err) {
-    // A picture shown before its save failed is taken back with the public reply (sendEphemeral).
-    await shown?.catch(() => undefined);
+    // A picture shown before its save failed is taken back: with the public reply (sendEphemeral),
+    // or, posted in the channel for want of time on the token, on its own.
+    const visible = await shown?.catch(() => undefined);
+    if (visible?.kind === 'post') {
+      await interaction.client.rest.delete(Routes.channelMessage(visible.channelId, visible.id)).catch((deleteErr: unknown) => {
+        log.warn({ err: deleteErr, messageId: visible.id }, 'could not take back a picture whose save failed');
+      });
+    }
     await progress.settled();
     await replyWithError(interaction, err, log);
   }
