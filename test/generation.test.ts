@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import {
   TurnOutOfRangeError,
 } from '../src/errors.ts';
 import { inlineBytes, ModelThread } from '../src/generation/model-thread.ts';
-import { setWorkerNice, WORKER_NICE } from '../src/thread-priority.js';
+import { startsBelowMainThread } from './support/threads.ts';
 import { checkPngChunks } from '../src/images/png.ts';
 import { silentLogger } from '../src/log.ts';
 import { GeminiEmulator, type Behaviour } from './emulators/gemini/server.ts';
@@ -197,18 +197,11 @@ describe('GenerationService through the Gemini emulator', () => {
   });
 
   it.runIf(process.platform === 'linux')('runs the model thread at a lower CPU priority once the bot asks for it', async () => {
-    setWorkerNice();
-    try {
-      // Options of its own: a thread of their own, started now.
-      const thread = ModelThread.for({ apiKey: 'nice-test-key', httpOptions: { baseUrl: emulator.url } });
-      await thread.generateContent({ model: limner.config.generation.text_model, contents: 'Hello' });
-    } finally {
-      setWorkerNice(0);
-    }
-    // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (proc(5)).
-    const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
-    const main = nice(String(process.pid));
-    expect(readdirSync('/proc/self/task').map(nice)).toContain(Math.min(19, main + WORKER_NICE));
+    // Options of its own: a thread of its own, started now.
+    const thread = ModelThread.for({ apiKey: 'nice-test-key', httpOptions: { baseUrl: emulator.url } });
+    expect(
+      await startsBelowMainThread(() => thread.generateContent({ model: limner.config.generation.text_model, contents: 'Hello' })),
+    ).toBe(true);
   });
 
   it('prechecks from the campaign as last read, and reads the files again before refusing', async () => {

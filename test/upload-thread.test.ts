@@ -10,11 +10,10 @@ import {
   Routes,
   type RepliableInteraction,
 } from 'discord.js';
-import { readdirSync, readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UploadThread } from '../commands/bot/upload-thread.ts';
-import { setWorkerNice, WORKER_NICE } from '../src/thread-priority.js';
+import { startsBelowMainThread } from './support/threads.ts';
 import { DiscordEmulator } from './emulators/discord/server.ts';
 
 /**
@@ -79,18 +78,9 @@ describe('UploadThread', () => {
 
   it.runIf(process.platform === 'linux')('runs at a lower CPU priority once the bot asks for it', async () => {
     const { fake } = await interaction(true);
-    setWorkerNice();
-    try {
-      // Options of their own: a thread of its own, started now.
-      const thread = UploadThread.for({ api: discord.apiBase, version: '10', timeout: 14_000 });
-      await thread.editReply(fake, { content: 'x', embeds: [], files: [], components: [] });
-    } finally {
-      setWorkerNice(0);
-    }
-    // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (proc(5)).
-    const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
-    const main = nice(String(process.pid));
-    expect(readdirSync('/proc/self/task').map(nice)).toContain(Math.min(19, main + WORKER_NICE));
+    // Options of their own: a thread of its own, started now.
+    const thread = UploadThread.for({ api: discord.apiBase, version: '10', timeout: 14_000 });
+    expect(await startsBelowMainThread(() => thread.editReply(fake, { content: 'x', embeds: [], files: [], components: [] }))).toBe(true);
   });
 
   it("rejects with Discord's error, rebuilt as a DiscordAPIError", async () => {
