@@ -83,6 +83,31 @@ describe('UploadThread', () => {
     expect(await startsBelowMainThread(() => thread.editReply(fake, { content: 'x', embeds: [], files: [], components: [] }))).toBe(true);
   });
 
+  it("waits out a 429 and tells onRateLimited, as discord.js' rateLimited event would", async () => {
+    const { fake } = await interaction(true);
+    // Options of their own: a thread of its own, so only this test's waits are heard.
+    const thread = UploadThread.for({ api: discord.apiBase, version: '10', timeout: 13_000 });
+    const heard: Array<{ global: boolean }> = [];
+    thread.onRateLimited((info) => heard.push({ global: info.global }));
+    discord.failNext({
+      method: 'PATCH',
+      route: '/webhooks/:app/:token/messages/:message',
+      status: 429,
+      body: { message: 'You are being rate limited.', retry_after: 0.2, global: false },
+      headers: {
+        'retry-after': '0.2',
+        'x-ratelimit-limit': '5',
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset-after': '0.2',
+        'x-ratelimit-bucket': 'upload-test',
+        'x-ratelimit-scope': 'user',
+      },
+    });
+    const message = await thread.editReply(fake, { content: 'after the wait', embeds: [], files: [], components: [] });
+    expect(message.content).toBe('after the wait');
+    expect(heard).toEqual([{ global: false }]);
+  });
+
   it("rejects with Discord's error, rebuilt as a DiscordAPIError", async () => {
     const { fake } = await interaction(false);
     const thread = UploadThread.for({ api: discord.apiBase, version: '10' });

@@ -1,4 +1,4 @@
-import { MessageFlags, type RepliableInteraction } from 'discord.js';
+import { MessageFlags, type Client, type RepliableInteraction } from 'discord.js';
 import { UploadThread } from './upload-thread.ts';
 import type { SceneMessage } from './scene-message.ts';
 import { LimnerError, MalformedReplyError, ProviderError, ProviderTimeoutError } from '../../src/errors.ts';
@@ -104,7 +104,7 @@ export interface ShownMessage {
  */
 export async function finishReply(interaction: RepliableInteraction, payload: SceneMessage): Promise<ShownMessage> {
   const edit = async (): Promise<ShownMessage> => {
-    const message = await uploadThread(interaction).editReply(interaction, payload);
+    const message = await uploadThread(interaction.client).editReply(interaction, payload);
     return { kind: 'reply', id: message.id, channelId: message.channel_id };
   };
   if (Date.now() - interaction.createdTimestamp < TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS) return edit();
@@ -121,7 +121,7 @@ export async function finishReply(interaction: RepliableInteraction, payload: Sc
 }
 
 /** The upload thread for this client's REST settings (API base, version, timeout, retries). */
-function uploadThread(interaction: RepliableInteraction): UploadThread {
-  const { api, version, timeout, retries, userAgentAppendix } = interaction.client.rest.options;
+export function uploadThread(client: Client): UploadThread {
+  const { api, version, timeout, retries, userAgentAppendix } = client.rest.options;
   return UploadThread.for({ api, version, timeout, retries, userAgentAppendix });
 }

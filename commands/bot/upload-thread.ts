@@ -34,6 +34,13 @@ export type UploadReply =
       };
     };
 
+/** Told by the upload thread that its REST is waiting for a Discord rate limit (`RESTEvents.RateLimited`). */
+export interface UploadRateLimited {
+  readonly type: 'rateLimited';
+  /** Discord's global limit, not a route's. */
+  readonly global: boolean;
+}
+
 /**
  * Sends a finished picture's message (`editReply` with its PNG) from a worker thread of its own,
  * through `@discordjs/rest` as discord.js would. A 1-7 MB upload costs the bot's thread a copy into a
@@ -57,9 +64,15 @@ export class UploadThread {
 
   private worker: Worker | undefined;
   private nextId = 1;
+  private readonly rateLimitListeners = new Set<(info: UploadRateLimited) => void>();
   private readonly pending = new Map<number, { readonly worker: Worker; settle: (reply: UploadReply) => void }>();
 
   private constructor(private readonly options: Partial<RESTOptions>) {}
+
+  /** Calls `listener` each time the worker's REST waits for a Discord rate limit, as discord.js' `rateLimited` event does. */
+  onRateLimited(listener: (info: UploadRateLimited) => void): void {
+    this.rateLimitListeners.add(listener);
+  }
 
   /**
    * `interaction.editReply(payload)` made on the upload thread: the same body and files discord.js
@@ -115,7 +128,10 @@ export class UploadThread {
       workerData: { options: this.options, nice: workerNice() },
       execArgv: [],
     });
-    worker.on('message', (reply: UploadReply) => this.pending.get(reply.id)?.settle(reply));
+    worker.on('message', (message: UploadReply | UploadRateLimited) => {
+      if ('type' in message) for (const listener of this.rateLimitListeners) listener(message);
+      else this.pending.get(message.id)?.settle(message);
+    });
     const fail = (err: Error) => {
       if (this.worker === worker) this.worker = undefined;
       for (const [id, call] of [...this.pending].filter(([, c]) => c.worker === worker)) {

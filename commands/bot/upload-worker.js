@@ -16,6 +16,9 @@ lowerThreadPriority(nice);
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 // No token: interaction webhooks are authorised by the token in their route.
 const rest = new REST(options);
+rest.on('rateLimited', (info) =>
+  port.postMessage(/** @type {import('./upload-thread.ts').UploadRateLimited} */ ({ type: 'rateLimited', global: info.global })),
+);
 
 port.on('message', (/** @type {UploadRequest} */ request) => {
   const { id, route, body, files } = request;
