@@ -90,7 +90,9 @@ export function startBot(limner: Limner, token: string): Bot {
     log.debug({ route: info.route, global: info.global, waitMs: info.timeToReset, limit: info.limit }, 'waiting for a Discord rate limit');
   });
   // Finished pictures go through the upload thread's own REST (respond.ts): its waits count too.
-  uploadThread(client).onRateLimited((info) => limner.metrics.discordRateLimited.inc({ global: String(info.global) }));
+  const stopCountingUploads = uploadThread(client).onRateLimited((info) =>
+    limner.metrics.discordRateLimited.inc({ global: String(info.global) }),
+  );
   client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
   client.on(Events.ShardDisconnect, (event, shard) => log.warn({ code: event.code, shard }, 'gateway disconnected'));
@@ -113,6 +115,7 @@ export function startBot(limner: Limner, token: string): Bot {
         await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
         clearTimeout(timer);
       }
+      stopCountingUploads();
       await client.destroy();
     },
   };

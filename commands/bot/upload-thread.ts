@@ -69,9 +69,14 @@ export class UploadThread {
 
   private constructor(private readonly options: Partial<RESTOptions>) {}
 
-  /** Calls `listener` each time the worker's REST waits for a Discord rate limit, as discord.js' `rateLimited` event does. */
-  onRateLimited(listener: (info: UploadRateLimited) => void): void {
+  /**
+   * Calls `listener` each time the worker's REST waits for a Discord rate limit, as discord.js'
+   * `rateLimited` event does.
+   * @returns What stops the calls.
+   */
+  onRateLimited(listener: (info: UploadRateLimited) => void): () => void {
     this.rateLimitListeners.add(listener);
+    return () => this.rateLimitListeners.delete(listener);
   }
 
   /**
