@@ -67,9 +67,6 @@ export async function illustrateForInteraction(
   const acknowledged = interaction.deferred ? Promise.resolve() : interaction.deferReply().then(() => undefined);
   const unacknowledged = new AbortController();
   acknowledged.catch(() => unacknowledged.abort());
-  // Yet it waits one turn of the event loop: @discordjs/rest writes the acknowledgement's request within
-  // microtasks, and the job's own first steps (recording it, queueing) would otherwise go before it.
-  await new Promise<void>((resolve) => setImmediate(resolve));
   const progress = new ProgressReply(async (text) => {
     await acknowledged;
     return interaction.editReply({ content: text });
