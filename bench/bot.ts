@@ -188,11 +188,7 @@ async function startGemini(latencyMs: number, nice = 0): Promise<Gemini> {
   const script = fileURLToPath(new URL('./bot-gemini.ts', import.meta.url));
   const child = track(
     nice > 0
-      ? fork(script, [String(latencyMs)], {
-          cwd: ROOT,
-          execPath: 'nice',
-          execArgv: ['-n', String(nice), process.execPath, '--import', 'tsx'],
-        })
+      ? fork(script, [String(latencyMs)], { cwd: ROOT, execPath: 'nice', execArgv: ['-n', String(nice), process.execPath, '--import', 'tsx'] })
       : fork(script, [String(latencyMs)], { cwd: ROOT, execArgv: ['--import', 'tsx'] }),
   );
   const ready = await nextMessage<{ url: string; photoBytes: Record<string, number> }>(child);

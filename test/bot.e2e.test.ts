@@ -1,8 +1,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NOT_LINKED } from '../commands/scene.ts';
-import { eq } from 'drizzle-orm';
-import { jobs, sceneMessages } from '../src/store/schema.ts';
+import { sceneMessages } from '../src/store/schema.ts';
 import type { InteractionResult } from './emulators/discord/types.ts';
 import { startBotHarness, type BotHarness } from './support/bot-harness.ts';
 
@@ -16,8 +15,6 @@ afterAll(async () => {
 beforeEach(() => h.gemini.reset());
 
 const EPHEMERAL = 64;
-/** The emulator's route of interaction callbacks (acknowledgements). */
-const CALLBACK = '/interactions/:interaction/:token/callback';
 const lastText = (r: InteractionResult) => (r.followUps.at(-1) ?? r.original)?.content ?? '';
 const finished = (r: InteractionResult) => Boolean(r.original?.attachments.length) || r.followUps.length > 0 || r.callbacks[0]?.type === 4;
 
@@ -214,38 +211,6 @@ describe('failures and load', () => {
       h.limner.generation.illustrate = original;
     }
     const next = await (await h.scene('turn', { number: 502 })).waitUntil(finished, 15_000);
-    expect(next.original!.attachments).toHaveLength(1);
-  });
-
-  it('asks the model while the acknowledgement is on its way, and edits the reply only after it', async () => {
-    h.discord.delayNext({ method: 'POST', route: CALLBACK, ms: 400 });
-    const handle = await h.scene('turn', { number: 504 });
-    const r = await handle.waitUntil(finished, 15_000);
-    const answeredAt = h.discord.restCalls.find((c) => c.route === CALLBACK && c.path.includes(`/${r.interactionId}/`))!.at;
-    const textCall = h.gemini.requests.find((q) => !/image/.test(q.model))!;
-    expect(textCall.receivedAt).toBeLessThan(answeredAt);
-    expect(r.callbacks.map((c) => c.type)).toEqual([5]);
-    expect(r.history.map((m) => m.content).slice(0, 2)).toEqual(['Writing the prompt…', 'Painting…']);
-    expect(r.original!.attachments[0]!.filename).toBe('Arrival_at_Kraghammer_turn_504_specific.png');
-  });
-
-  it('stops the model calls when the acknowledgement fails, and keeps running', async () => {
-    const before = h.limner.images.list('kraghammer' as never).length;
-    h.gemini.setLatency(300);
-    h.discord.failNext({ method: 'POST', route: CALLBACK, status: 404, body: { message: 'Unknown interaction', code: 10062 } });
-    try {
-      const handle = await h.scene('turn', { number: 505 });
-      const job = () => h.limner.store.db.select().from(jobs).where(eq(jobs.interactionId, handle.result.interactionId)).get();
-      await h.discord.waitFor(() => job()?.status === 'failed', { label: 'job failed' });
-      // Past the text call's latency: an image call would have been made by now.
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      expect(h.gemini.requests.filter((q) => /image/.test(q.model))).toEqual([]);
-      expect(handle.result.original?.attachments ?? []).toEqual([]);
-      expect(h.limner.images.list('kraghammer' as never)).toHaveLength(before);
-    } finally {
-      h.gemini.setLatency(0);
-    }
-    const next = await (await h.scene('turn', { number: 506 })).waitUntil(finished, 15_000);
     expect(next.original!.attachments).toHaveLength(1);
   });
 

@@ -62,17 +62,10 @@ export async function illustrateForInteraction(
     await replyWithError(interaction, err, log);
     return;
   }
-  // The job starts while the acknowledgement is on its way (Discord's round trip need not hold up the
-  // model calls); every edit of the reply waits for it. "Illustrate this message" has deferred already.
-  const acknowledged = interaction.deferred ? Promise.resolve() : interaction.deferReply().then(() => undefined);
-  const unacknowledged = new AbortController();
-  acknowledged.catch(() => unacknowledged.abort());
-  const progress = new ProgressReply(async (text) => {
-    await acknowledged;
-    return interaction.editReply({ content: text });
-  }, log);
+  // "Illustrate this message" defers before it reads the story to find the message's turn.
+  if (!interaction.deferred) await interaction.deferReply();
+  const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);
   const show = async (scene: SceneResult): Promise<ShownMessage> => {
-    await acknowledged;
     await progress.settled();
     const reply = await sceneReply(scene, title(scene.image.turn), interaction.attachmentSizeLimit);
     return finishReply(interaction, scene.reused ? { ...reply, content: reusedText(scene.reused.ageMs, reply.content) } : reply);
@@ -96,20 +89,13 @@ export async function illustrateForInteraction(
               // Awaited below, or settled before the failure is shown.
               shown.catch(() => undefined);
             },
-            // An interaction that could not be acknowledged can show nothing: its model calls stop.
-            signal: AbortSignal.any([signal, unacknowledged.signal]),
+            signal,
           },
         ),
       { onPosition: (place) => progress.showPlace(queueText(place)), imageOf: (r) => r.image.id },
     );
     await recordScene(interaction, ctx, result.image.id, await (shown ?? show(result)));
   } catch (err) {
-    // Without an acknowledgement there is no reply to show the failure in: the acknowledgement's error is the one that matters.
-    const ack = await acknowledged.then(
-      () => ({ ok: true as const }),
-      (ackErr: unknown) => ({ ok: false as const, ackErr }),
-    );
-    if (!ack.ok) throw ack.ackErr;
     // A picture shown before its save failed is taken back: with the public reply (sendEphemeral),
     // or, posted in the channel for want of time on the token, on its own.
     const visible = await shown?.catch(() => undefined);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_ATTACHMENT_LIMIT, EPHEMERAL, isThread, type InteractionRecord, type State } from './state.ts';
-import type { RestCall, RestDelay, RestFault, StoredMessage, UploadFile } from './types.ts';
+import type { RestCall, RestFault, StoredMessage, UploadFile } from './types.ts';
 import {
   ApiError,
   compareIds,
@@ -38,7 +38,6 @@ export interface RestDeps {
   restCalls: RestCall[];
   unhandled: Array<{ method: string; path: string; at: number }>;
   faults: RestFault[];
-  delays: RestDelay[];
   /** See `EmulatorOptions.keepUploadBytes`. */
   keepUploadBytes: boolean;
 }
@@ -433,12 +432,6 @@ export function createRest(
       return sendJson(res, 404, { message: '404: Not Found', code: 0 });
     }
     const { route: r, params } = found;
-    const delay = d.delays.find((f) => f.method === method && f.route === r.template);
-    if (delay) {
-      delay.times = (delay.times ?? 1) - 1;
-      if (delay.times <= 0) d.delays.splice(d.delays.indexOf(delay), 1);
-      await new Promise((resolve) => setTimeout(resolve, delay.ms));
-    }
     const fault = d.faults.find((f) => f.method === method && f.route === r.template);
     if (fault) {
       fault.times = (fault.times ?? 1) - 1;

@@ -23,7 +23,6 @@ import type {
   InteractionHandle,
   InteractionResult,
   RestCall,
-  RestDelay,
   RestFault,
   StoredMessage,
   UploadFile,
@@ -66,7 +65,6 @@ export class DiscordEmulator {
    */
   settle: (() => Promise<void>) | undefined;
   private readonly faults: RestFault[] = [];
-  private readonly delays: RestDelay[] = [];
   private readonly state: State;
   private readonly gateway: Gateway;
   private readonly commandIds = new Map<string, string>();
@@ -93,7 +91,6 @@ export class DiscordEmulator {
       restCalls: this.restCalls,
       unhandled: this.unhandled,
       faults: this.faults,
-      delays: this.delays,
       keepUploadBytes: opts.keepUploadBytes ?? true,
     });
     server.on('request', (req, res) => {
@@ -423,11 +420,6 @@ export class DiscordEmulator {
   /** Answers the next `times` (default 1) requests to `method route` with a canned status, e.g. 429. */
   failNext(fault: RestFault): void {
     this.faults.push({ ...fault });
-  }
-
-  /** Holds the next `times` (default 1) requests to `method route` for `ms` before handling them as usual. */
-  delayNext(delay: RestDelay): void {
-    this.delays.push({ ...delay });
   }
 
   /** Sends an arbitrary gateway dispatch to every connected session. */

@@ -133,17 +133,6 @@ export interface RestCall {
   at: number;
 }
 
-/** A pause before the real handler answers, e.g. a slow acknowledgement; see `DiscordEmulator.delayNext`. */
-export interface RestDelay {
-  method: string;
-  /** Route template as in {@link RestCall.route}. */
-  route: string;
-  /** Milliseconds between the request's arrival and its handling. */
-  ms: number;
-  /** How many requests to delay (default 1). */
-  times?: number;
-}
-
 /** A canned failure answered instead of the real handler, for testing 429/5xx handling. */
 export interface RestFault {
   method: string;
