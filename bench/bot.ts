@@ -17,6 +17,7 @@
  *   `LIMNER_BENCH_OVERHEAD_LATENCY_MS` (250): model latency per call; `LIMNER_BENCH_JITTER` (0): spread
  *   of figures 1 and 3's latencies, each call L × [1 - j, 1 + j]; `LIMNER_BENCH_ACK_PROBES` (200),
  *   `LIMNER_BENCH_EXTRA_STARTS` (2): figure 1's probes, cold starts before the main one;
+ *   `LIMNER_BENCH_GEMINI_NICE` (19): nice steps of the Gemini emulator in figures 1, 3 and 4;
  * - diagnosis: `LIMNER_BENCH_PROFILE=cpu|heap` runs the bots with `--cpu-prof`/`--heap-prof` (read a
  *   profile with bench/cpuprofile.ts); `LIMNER_BENCH_TRACE=1` preloads bench/bot-trace.mjs (the bot's
  *   outgoing requests, for the bot's side of figure 1);
@@ -188,7 +189,11 @@ async function startGemini(latencyMs: number, nice = 0): Promise<Gemini> {
   const script = fileURLToPath(new URL('./bot-gemini.ts', import.meta.url));
   const child = track(
     nice > 0
-      ? fork(script, [String(latencyMs)], { cwd: ROOT, execPath: 'nice', execArgv: ['-n', String(nice), process.execPath, '--import', 'tsx'] })
+      ? fork(script, [String(latencyMs)], {
+          cwd: ROOT,
+          execPath: 'nice',
+          execArgv: ['-n', String(nice), process.execPath, '--import', 'tsx'],
+        })
       : fork(script, [String(latencyMs)], { cwd: ROOT, execArgv: ['--import', 'tsx'] }),
   );
   const ready = await nextMessage<{ url: string; photoBytes: Record<string, number> }>(child);
@@ -1010,7 +1015,7 @@ function render(
   const lines: string[] = [];
   const push = (...l: string[]) => lines.push(...l);
   push(
-    "The real bot runs as `npm start` runs it (`npm run build`, then `node` with the start script's flags on `dist/commands/bot/main.js`, its own process; the model calls on its worker thread) against the Discord emulator (in the bench process, reached through the real discord.js client; with `keepUploadBytes: false`: of each picture it receives it keeps the size and first chunk, not the bytes) and the Gemini emulator (a third process), with a config layer setting budgets, cooldown and dedupe off, `queue.concurrency` 8 (`queue.per_user` 1), the health port and log level warn; the sample campaign (2,160 turns) is linked with `/scene link`. The three processes share the machine's cores.",
+    "The real bot runs as `npm start` runs it (`npm run build`, then `node` with the start script's flags on `dist/commands/bot/main.js`, its own process; the model calls on its worker thread) against the Discord emulator (in the bench process, reached through the real discord.js client; with `keepUploadBytes: false`: of each picture it receives it keeps the size and first chunk, not the bytes) and the Gemini emulator (a third process; at nice 19 in figures 1, 3 and 4, since in use its work is done on Google's machines, not beside the bot: `LIMNER_BENCH_GEMINI_NICE=0` runs it at the bench's priority), with a config layer setting budgets, cooldown and dedupe off, `queue.concurrency` 8 (`queue.per_user` 1), the health port and log level warn; the sample campaign (2,160 turns) is linked with `/scene link`. The three processes share the machine's cores.",
     "Times are taken in the bench process when the emulator hands INTERACTION_CREATE (or READY) to the gateway socket and when the bot's HTTP request reaches the emulator; the Gemini emulator records each model request's arrival and answer in its own process (epoch clocks, `performance.timeOrigin + now()`, agree to about 1 ms across processes).",
     `Pictures: *photo-sized* are pre-rendered 16:9 PNGs as large as a real model's (1K ${mb(1_921_177)}, 2K ${mb(7_290_342)}); *placeholder* are the emulator's own drawings (about 140 KB at 1K, 400 KB at 2K). Figures 1, 3 and 4 use photo-sized 1K pictures.`,
     `This section took ${Math.round(seconds)} s.`,
