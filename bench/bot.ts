@@ -183,12 +183,12 @@ interface Gemini {
 
 /**
  * @param nice - Nice steps for the emulator's process and all its threads (started through
- *   `nice(1)`); 0 runs it at the bench's priority.
+ *   `nice(1)`, not on Windows); 0 runs it at the bench's priority.
  */
 async function startGemini(latencyMs: number, nice = 0): Promise<Gemini> {
   const script = fileURLToPath(new URL('./bot-gemini.ts', import.meta.url));
   const child = track(
-    nice > 0
+    nice > 0 && process.platform !== 'win32'
       ? fork(script, [String(latencyMs)], {
           cwd: ROOT,
           execPath: 'nice',
