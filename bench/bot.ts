@@ -187,15 +187,12 @@ interface Gemini {
  */
 async function startGemini(latencyMs: number, nice = 0): Promise<Gemini> {
   const script = fileURLToPath(new URL('./bot-gemini.ts', import.meta.url));
-  const child = track(
+  const tsx = ['--import', 'tsx'];
+  const launch =
     nice > 0 && process.platform !== 'win32'
-      ? fork(script, [String(latencyMs)], {
-          cwd: ROOT,
-          execPath: 'nice',
-          execArgv: ['-n', String(nice), process.execPath, '--import', 'tsx'],
-        })
-      : fork(script, [String(latencyMs)], { cwd: ROOT, execArgv: ['--import', 'tsx'] }),
-  );
+      ? { execPath: 'nice', execArgv: ['-n', String(nice), process.execPath, ...tsx] }
+      : { execArgv: tsx };
+  const child = track(fork(script, [String(latencyMs)], { cwd: ROOT, ...launch }));
   const ready = await nextMessage<{ url: string; photoBytes: Record<string, number> }>(child);
   let chain: Promise<unknown> = Promise.resolve();
   const ask = <T>(cmd: GeminiCommand): Promise<T> => {
