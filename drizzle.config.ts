@@ -1,8 +1,8 @@
 import { defineConfig } from 'drizzle-kit';
 
-// `npm run db:generate` writes a new SQL migration into migrations/ after src/store/schema.ts changes.
+// `npm run db:generate` writes a new SQL migration into migrations/ after src/platform/schema.ts changes.
 export default defineConfig({
   dialect: 'sqlite',
-  schema: './src/store/schema.ts',
+  schema: './src/platform/schema.ts',
   out: './migrations',
 });

@@ -14,9 +14,9 @@ import { promisify } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { parseCampaignId } from '../src/campaigns/id.ts';
-import { planExport, writeExport, zipPartBuffer } from '../src/images/export.ts';
+import { planExport, writeExport, zipPartBuffer } from '../src/exports/export.ts';
 import { ImageStore } from '../src/images/store.ts';
-import { openStore } from '../src/store/db.ts';
+import { openStore } from '../src/platform/db.ts';
 import type { BenchSection } from './types.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

@@ -13,7 +13,7 @@ import type {
   SlashCommandSubcommandsOnlyBuilder,
 } from 'discord.js';
 import type { Limner } from '../src/app.ts';
-import type { ChannelLink } from '../src/store/links.ts';
+import type { ChannelLink } from '../src/campaigns/links.ts';
 import type { ChannelScope } from './bot/channel-scope.ts';
 
 /** What every command handler gets besides its interaction. */

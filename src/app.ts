@@ -1,21 +1,21 @@
 import { CampaignRepository } from './campaigns/repository.ts';
-import type { Config, Secrets } from './config.ts';
-import { GeminiGateway } from './generation/gemini.ts';
-import { EditService } from './generation/edit.ts';
-import { SceneScanner } from './generation/scanner.ts';
-import { GenerationService } from './generation/service.ts';
+import type { Config, Secrets } from './platform/config.ts';
+import { GeminiGateway } from './platform/gemini.ts';
+import { EditService } from './edits/edit.ts';
+import { SceneScanner } from './scenes/best/scanner.ts';
+import { GenerationService } from './scenes/illustrate.ts';
 import { ImageStore } from './images/store.ts';
-import type { Logger } from './log.ts';
-import { openStore, type Store } from './store/db.ts';
-import { LinkStore } from './store/links.ts';
-import { ScanCache } from './store/scan-cache.ts';
-import { SessionStore } from './store/sessions.ts';
-import { StoryStore } from './store/stories.ts';
-import { UsageLedger } from './store/usage.ts';
+import type { Logger } from './platform/log.ts';
+import { openStore, type Store } from './platform/db.ts';
+import { LinkStore } from './campaigns/links.ts';
+import { ScanCache } from './scenes/best/scan-cache.ts';
+import { SessionStore } from './edits/sessions.ts';
+import { StoryStore } from './campaigns/stories.ts';
+import { UsageLedger } from './usage/ledger.ts';
 import { BudgetGuard } from './jobs/budget.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { JobStore } from './jobs/store.ts';
-import { Metrics } from './metrics.ts';
+import { Metrics } from './platform/metrics.ts';
 
 /** Everything a door (bot, CLI) needs, wired once per process. */
 export interface Limner {

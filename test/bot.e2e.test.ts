@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NOT_LINKED } from '../commands/scene.ts';
-import { sceneMessages } from '../src/store/schema.ts';
+import { sceneMessages } from '../src/platform/schema.ts';
 import type { InteractionResult } from './emulators/discord/types.ts';
 import { startBotHarness, type BotHarness } from './support/bot-harness.ts';
 

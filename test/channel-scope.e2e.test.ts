@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLimner, type Limner } from '../src/app.ts';
-import { silentLogger } from '../src/log.ts';
+import { silentLogger } from '../src/platform/log.ts';
 import { startBot, type Bot } from '../commands/bot/client.ts';
 import type { InteractionResult } from './emulators/discord/types.ts';
 import { startBotHarness, type BotHarness } from './support/bot-harness.ts';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Transcript } from '../src/campaigns/transcript.ts';
-import { currentContext, formatEntries, turnContext } from '../src/generation/context.ts';
+import { currentContext, formatEntries, turnContext } from '../src/scenes/context.ts';
 import { TurnOutOfRangeError } from '../src/errors.ts';
-import { withStyle } from '../src/generation/prompt.ts';
+import { withStyle } from '../src/scenes/prompt.ts';
 
 function transcript(turns: number[]): Transcript {
   const entries = turns.map((turn) => ({ turn, speaker: 'MATT', text: `text ${turn}` }));

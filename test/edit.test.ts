@@ -4,8 +4,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadAttachment, downloadAttachments } from '../commands/edit/attachments.ts';
 import { EditPromptError, ReferenceDownloadError, ReferenceNotImageError, ReferenceTooLargeError } from '../src/errors.ts';
-import { MAX_INSTRUCTION_CHARS, parseInstruction } from '../src/generation/edit.ts';
-import { KeyedSerialQueue } from '../src/generation/serial.ts';
+import { MAX_INSTRUCTION_CHARS, parseInstruction } from '../src/edits/edit.ts';
+import { KeyedSerialQueue } from '../src/jobs/serial.ts';
 
 describe('KeyedSerialQueue', () => {
   it('runs tasks of one key one after another, other keys alongside, and survives a failed task', async () => {

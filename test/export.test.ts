@@ -18,10 +18,10 @@ import {
   zipPartBuffer,
   type ExportPlan,
   type Manifest,
-} from '../src/images/export.ts';
-import { dedupeNames, exportZipName, safeCampaignName } from '../src/images/names.ts';
+} from '../src/exports/export.ts';
+import { dedupeNames, exportZipName, safeCampaignName } from '../src/exports/names.ts';
 import { type NewImage } from '../src/images/store.ts';
-import type { ImageRow } from '../src/store/schema.ts';
+import type { ImageRow } from '../src/platform/schema.ts';
 import { openTempImageStore, ROOT, type TempImageStore } from './support/fixtures.ts';
 
 const vault = parseCampaignId('vault');

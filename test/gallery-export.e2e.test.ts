@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHOOSE_CAMPAIGN } from '../commands/bot/campaign-choice.ts';
 import { NO_PICTURES } from '../commands/scene/gallery.ts';
 import { parseCampaignId } from '../src/campaigns/id.ts';
-import { MANIFEST_NAME, type Manifest } from '../src/images/export.ts';
+import { MANIFEST_NAME, type Manifest } from '../src/exports/export.ts';
 import type { NewImage } from '../src/images/store.ts';
-import type { ImageRow } from '../src/store/schema.ts';
+import type { ImageRow } from '../src/platform/schema.ts';
 import type { EmulatorUser, InteractionResult, StoredMessage } from './emulators/discord/types.ts';
 import { startBotHarness, type BotHarness } from './support/bot-harness.ts';
 

@@ -18,7 +18,7 @@ import {
 import { inlineBytes, ModelThread } from '../src/generation/model-thread.ts';
 import { startsBelowMainThread } from './support/threads.ts';
 import { checkPngChunks } from '../src/images/png.ts';
-import { silentLogger } from '../src/log.ts';
+import { silentLogger } from '../src/platform/log.ts';
 import { GeminiEmulator, type Behaviour } from './emulators/gemini/server.ts';
 import { SAMPLE_CAMPAIGN, sampleCampaigns, testConfig } from './support/fixtures.ts';
 

@@ -7,7 +7,7 @@ import { NOT_LINKED } from '../commands/scene.ts';
 import { channelCampaignId } from '../src/campaigns/channel.ts';
 import { parseCampaignId, type CampaignId } from '../src/campaigns/id.ts';
 import type { NewImage } from '../src/images/store.ts';
-import type { ImageRow } from '../src/store/schema.ts';
+import type { ImageRow } from '../src/platform/schema.ts';
 import type { EmulatorUser, InteractionResult, StoredMessage } from './emulators/discord/types.ts';
 import { MANAGE_GUILD, startBotHarness, type BotHarness } from './support/bot-harness.ts';
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { heavyWork } from '../commands/bot/heavy-work.ts';
 import { parseCampaignId } from '../src/campaigns/id.ts';
 import type { NewImage } from '../src/images/store.ts';
-import type { ImageRow } from '../src/store/schema.ts';
+import type { ImageRow } from '../src/platform/schema.ts';
 import type { InteractionResult } from './emulators/discord/types.ts';
 import { startBotHarness, type BotHarness } from './support/bot-harness.ts';
 

@@ -7,7 +7,7 @@ import { InvalidImageError } from '../src/errors.ts';
 import { normaliseToPng } from '../src/images/normalise.ts';
 import { checkPngChunks } from '../src/images/png.ts';
 import { ImageStore, type NewImage } from '../src/images/store.ts';
-import { openStore } from '../src/store/db.ts';
+import { openStore } from '../src/platform/db.ts';
 import { openTempImageStore, type TempImageStore } from './support/fixtures.ts';
 
 const campaignId = parseCampaignId('vault');

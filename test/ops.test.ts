@@ -1,17 +1,17 @@
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../src/config.ts';
-import type { CallUsage } from '../src/generation/gemini.ts';
-import { databaseWritable, startHealthServer } from '../src/health.ts';
+import { loadConfig, type Config } from '../src/platform/config.ts';
+import type { CallUsage } from '../src/platform/gemini.ts';
+import { databaseWritable, startHealthServer } from '../src/platform/health.ts';
 import { BudgetExceededError, BudgetGuard } from '../src/jobs/budget.ts';
 import { QueueClosedError } from '../src/jobs/queue.ts';
 import { JobInterruptedError, JobRunner } from '../src/jobs/runner.ts';
 import { JobStore } from '../src/jobs/store.ts';
-import { createLogger, silentLogger } from '../src/log.ts';
-import { Metrics } from '../src/metrics.ts';
-import { openStore, type Store } from '../src/store/db.ts';
-import { UsageLedger } from '../src/store/usage.ts';
+import { createLogger, silentLogger } from '../src/platform/log.ts';
+import { Metrics } from '../src/platform/metrics.ts';
+import { openStore, type Store } from '../src/platform/db.ts';
+import { UsageLedger } from '../src/usage/ledger.ts';
 import { ROOT, tempDir } from './support/fixtures.ts';
 
 let tmp: { dir: string; cleanup: () => void };

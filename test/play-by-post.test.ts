@@ -3,8 +3,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { channelCampaignId, type ChannelMessage, type ChannelSource } from '../src/campaigns/channel.ts';
 import { CampaignRepository } from '../src/campaigns/repository.ts';
-import { openStore, type Store } from '../src/store/db.ts';
-import { StoryStore } from '../src/store/stories.ts';
+import { openStore, type Store } from '../src/platform/db.ts';
+import { StoryStore } from '../src/campaigns/stories.ts';
 import { tempDir } from './support/fixtures.ts';
 
 const CHANNEL = '400000000000000001';

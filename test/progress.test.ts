@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PLACE_EDITS_PER_SECOND, ProgressReply } from '../commands/bot/progress.ts';
-import { silentLogger } from '../src/log.ts';
+import { silentLogger } from '../src/platform/log.ts';
 
 const TICK = 1000 / PLACE_EDITS_PER_SECOND;
 

@@ -5,9 +5,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createLimner, type Limner } from '../src/app.ts';
 import type { Character } from '../src/campaigns/campaign.ts';
 import { TooManyReferencesError } from '../src/errors.ts';
-import { MAX_USER_REFERENCES } from '../src/generation/edit.ts';
-import { choosePortraits, fitInlineBudget, MAX_INLINE_BYTES, MAX_INPUT_IMAGES } from '../src/generation/references.ts';
-import { silentLogger } from '../src/log.ts';
+import { MAX_USER_REFERENCES } from '../src/edits/edit.ts';
+import { choosePortraits, fitInlineBudget, MAX_INLINE_BYTES, MAX_INPUT_IMAGES } from '../src/images/references.ts';
+import { silentLogger } from '../src/platform/log.ts';
 import { GeminiEmulator, type RecordedRequest } from './emulators/gemini/server.ts';
 import { sampleCampaigns, testConfig } from './support/fixtures.ts';
 

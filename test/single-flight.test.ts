@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLimner, type Limner } from '../src/app.ts';
-import { SingleFlight } from '../src/generation/single-flight.ts';
-import { silentLogger } from '../src/log.ts';
-import { usage } from '../src/store/schema.ts';
+import { SingleFlight } from '../src/jobs/single-flight.ts';
+import { silentLogger } from '../src/platform/log.ts';
+import { usage } from '../src/platform/schema.ts';
 import { GeminiEmulator } from './emulators/gemini/server.ts';
 import { SAMPLE_CAMPAIGN, sampleCampaigns, testConfig } from './support/fixtures.ts';
 import { isScanCall, scannerScript } from './support/scanner-script.ts';

@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createLimner, type Limner } from '../src/app.ts';
 import type { Transcript } from '../src/campaigns/transcript.ts';
 import { TurnMissingError, TurnOutOfRangeError } from '../src/errors.ts';
-import { turnContext } from '../src/generation/context.ts';
-import { silentLogger } from '../src/log.ts';
+import { turnContext } from '../src/scenes/context.ts';
+import { silentLogger } from '../src/platform/log.ts';
 import { GeminiEmulator } from './emulators/gemini/server.ts';
 import { tempDir, testConfig } from './support/fixtures.ts';
 

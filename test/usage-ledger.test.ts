@@ -5,8 +5,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createLimner, type Limner } from '../src/app.ts';
 import { parseCampaignId } from '../src/campaigns/id.ts';
 import { MalformedReplyError, NoImageError, PromptBlockedError, ReplyCutOffError } from '../src/errors.ts';
-import { silentLogger } from '../src/log.ts';
-import { usage } from '../src/store/schema.ts';
+import { silentLogger } from '../src/platform/log.ts';
+import { usage } from '../src/platform/schema.ts';
 import { GeminiEmulator, type Behaviour } from './emulators/gemini/server.ts';
 import { SAMPLE_CAMPAIGN, sampleCampaigns, testConfig } from './support/fixtures.ts';
 

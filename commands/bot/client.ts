@@ -11,7 +11,7 @@ import {
   type Message,
 } from 'discord.js';
 import type { Limner } from '../../src/app.ts';
-import type { Secrets } from '../../src/config.ts';
+import type { Secrets } from '../../src/platform/config.ts';
 import { LimnerError } from '../../src/errors.ts';
 import { clientListeners, commands, components, messageCommands, messageHandlers } from '../index.ts';
 import type { BotContext } from '../types.ts';

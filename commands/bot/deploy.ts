@@ -1,5 +1,5 @@
 import { REST, Routes } from 'discord.js';
-import { loadConfig, loadDotEnv } from '../../src/config.ts';
+import { loadConfig, loadDotEnv } from '../../src/platform/config.ts';
 import { LimnerError } from '../../src/errors.ts';
 import { commandPayloads } from '../index.ts';
 import { BotConfigError } from './client.ts';

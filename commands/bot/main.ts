@@ -1,9 +1,9 @@
 import v8 from 'node:v8';
 import { createLimner } from '../../src/app.ts';
-import { loadConfig, loadDotEnv } from '../../src/config.ts';
+import { loadConfig, loadDotEnv } from '../../src/platform/config.ts';
 import { LimnerError } from '../../src/errors.ts';
-import { databaseWritable, startHealthServer } from '../../src/health.ts';
-import { createLogger } from '../../src/log.ts';
+import { databaseWritable, startHealthServer } from '../../src/platform/health.ts';
+import { createLogger } from '../../src/platform/log.ts';
 import { setWorkerNice } from '../../src/thread-priority.js';
 import { checkBotSettings, startBot } from './client.ts';
 

@@ -1,4 +1,4 @@
-import type { Logger } from '../../src/log.ts';
+import type { Logger } from '../../src/platform/log.ts';
 
 /**
  * Place-in-line edits the whole process makes per second, at most. discord.js holds every REST

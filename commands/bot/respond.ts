@@ -2,7 +2,7 @@ import { MessageFlags, type Client, type RepliableInteraction } from 'discord.js
 import { UploadThread } from './upload-thread.ts';
 import type { SceneMessage } from './scene-message.ts';
 import { LimnerError, MalformedReplyError, ProviderError, ProviderTimeoutError } from '../../src/errors.ts';
-import { newErrorId, type Logger } from '../../src/log.ts';
+import { newErrorId, type Logger } from '../../src/platform/log.ts';
 
 /**
  * Tells the user why their command failed, ephemerally, in the words of {@link failureText}, by way

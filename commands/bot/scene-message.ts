@@ -9,9 +9,9 @@ import {
   type MessageContextMenuCommandInteraction,
 } from 'discord.js';
 import { sceneButtons } from '../edit/ids.ts';
-import { scanProgressText } from '../../src/generation/scanner.ts';
-import type { SceneRequest, SceneResult, SceneStage } from '../../src/generation/service.ts';
-import { downloadName } from '../../src/images/names.ts';
+import { scanProgressText } from '../../src/scenes/best/scanner.ts';
+import type { SceneRequest, SceneResult, SceneStage } from '../../src/scenes/illustrate.ts';
+import { downloadName } from '../../src/exports/names.ts';
 import { fitPreview } from '../../src/images/preview.ts';
 import { readFile } from 'node:fs/promises';
 import type { BotContext, LinkedContext } from '../types.ts';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ShardingManager } from 'discord.js';
-import { loadConfig, loadDotEnv } from '../../src/config.ts';
+import { loadConfig, loadDotEnv } from '../../src/platform/config.ts';
 
 /**
  * `npm run start:sharded`: runs the bot under discord.js's ShardingManager, one process per shard

@@ -2,7 +2,7 @@ import type { Limner } from '../../src/app.ts';
 import type { CampaignSource } from '../../src/campaigns/campaign.ts';
 import type { CampaignSummary } from '../../src/campaigns/repository.ts';
 import { CampaignNotFoundError, LimnerError } from '../../src/errors.ts';
-import type { ChannelLink } from '../../src/store/links.ts';
+import type { ChannelLink } from '../../src/campaigns/links.ts';
 
 /**
  * The one rule for which campaigns a Discord guild may reach: a play-by-post campaign holds its

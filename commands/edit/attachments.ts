@@ -1,5 +1,5 @@
 import type { Attachment } from 'discord.js';
-import type { Config } from '../../src/config.ts';
+import type { Config } from '../../src/platform/config.ts';
 import { LimnerError, ReferenceDownloadError, ReferenceNotImageError, ReferenceTooLargeError } from '../../src/errors.ts';
 import type { UserReference } from '../../src/images/reference.ts';
 

@@ -1,5 +1,5 @@
 import { LabelBuilder, ModalBuilder, TextInputBuilder, TextInputStyle } from 'discord.js';
-import { MAX_INSTRUCTION_CHARS, parseInstruction } from '../../src/generation/edit.ts';
+import { MAX_INSTRUCTION_CHARS, parseInstruction } from '../../src/edits/edit.ts';
 import type { ComponentInteraction, ComponentModule } from '../types.ts';
 import { CUSTOM_ID, PROMPT_FIELD } from './ids.ts';
 import { editForInteraction, editTitle } from './run.ts';

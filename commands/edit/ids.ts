@@ -1,5 +1,5 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle } from 'discord.js';
-import type { ImageRow } from '../../src/store/schema.ts';
+import type { ImageRow } from '../../src/platform/schema.ts';
 
 /**
  * `custom_id` prefixes of the scene message buttons and the edit modal; the picture's id follows

@@ -1,4 +1,4 @@
-import { MAX_USER_REFERENCES, parseInstruction } from '../../src/generation/edit.ts';
+import { MAX_USER_REFERENCES, parseInstruction } from '../../src/edits/edit.ts';
 import { TooManyReferencesError } from '../../src/errors.ts';
 import { repliedMessageId } from '../bot/message-reference.ts';
 import type { MessageHandler } from '../types.ts';

@@ -1,5 +1,5 @@
 import type { ButtonInteraction, ChatInputCommandInteraction, Message, ModalSubmitInteraction } from 'discord.js';
-import type { EditOptions, EditOrigin, EditResult, EditStage } from '../../src/generation/edit.ts';
+import type { EditOptions, EditOrigin, EditResult, EditStage } from '../../src/edits/edit.ts';
 import type { JobContext } from '../../src/jobs/runner.ts';
 import { ProgressReply } from '../bot/progress.ts';
 import { failureText, replyWithError } from '../bot/respond.ts';

@@ -1,5 +1,5 @@
 import { SlashCommandSubcommandBuilder } from 'discord.js';
-import { MAX_INSTRUCTION_CHARS, parseInstruction } from '../../src/generation/edit.ts';
+import { MAX_INSTRUCTION_CHARS, parseInstruction } from '../../src/edits/edit.ts';
 import { checkAttachment, downloadAttachment, downloadLimits } from '../edit/attachments.ts';
 import { editForInteraction, editTitle } from '../edit/run.ts';
 import type { SubcommandModule } from '../types.ts';

@@ -6,7 +6,7 @@ import {
   planExport,
   zipPartBuffer,
   type ExportPlan,
-} from '../../src/images/export.ts';
+} from '../../src/exports/export.ts';
 import {
   autocompleteCampaignsWithPictures,
   campaignName,

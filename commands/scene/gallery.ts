@@ -14,9 +14,9 @@ import { readFile } from 'node:fs/promises';
 import type { Limner } from '../../src/app.ts';
 import { parseCampaignId, type CampaignId } from '../../src/campaigns/id.ts';
 import { galleryPage, gallerySheet, tileLabel } from '../../src/images/gallery.ts';
-import { downloadName, safeCampaignName } from '../../src/images/names.ts';
+import { downloadName, safeCampaignName } from '../../src/exports/names.ts';
 import { fitPreview } from '../../src/images/preview.ts';
-import type { ImageRow } from '../../src/store/schema.ts';
+import type { ImageRow } from '../../src/platform/schema.ts';
 import {
   autocompleteCampaignsWithPictures,
   campaignName,

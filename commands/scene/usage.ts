@@ -1,6 +1,6 @@
 import { EmbedBuilder, MessageFlags, SlashCommandSubcommandBuilder } from 'discord.js';
 import { relative } from '../../src/jobs/budget.ts';
-import { formatTotals, usageReport } from '../../src/jobs/report.ts';
+import { formatTotals, usageReport } from '../../src/usage/report.ts';
 import type { SubcommandModule } from '../types.ts';
 
 /** `/scene usage`: the caller's and the server's use today and this month, and what is left. Private. */

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml, parseDocument, stringify as stringifyYaml, YAMLParseError } from 'yaml';
 import { CampaignFileError, CampaignNotFoundError } from '../errors.ts';
-import { writeFileAtomic } from '../files.ts';
+import { writeFileAtomic } from '../platform/files.ts';
 import { campaignFileSchema, type Campaign, type CampaignDefinition, type CampaignFile, type CampaignSource, type Character } from './campaign.ts';
 import { channelCampaignId, type ChannelSource, type ChannelStories } from './channel.ts';
 import { isCampaignId, parseCampaignId, type CampaignId } from './id.ts';
@@ -31,12 +31,13 @@ export interface CampaignSummary {
  */
 export class CampaignRepository {
   /**
-   * Parsed transcripts by file, reused while the file's size and modification time are unchanged:
+   * Parsed transcripts by file, reused while the file's size, modification time and inode are unchanged (an atomic rewrite within the
+   * clock's resolution keeps size and mtime but not the inode):
    * autocomplete reads the transcript on every keystroke, and engines append to it while we run.
    */
-  private readonly transcripts = new Map<string, { mtimeMs: number; size: number; transcript: Transcript }>();
-  /** Parsed `campaign.yaml`s by file, reused while size and modification time are unchanged. */
-  private readonly definitions = new Map<string, { mtimeMs: number; size: number; definition: CampaignDefinition }>();
+  private readonly transcripts = new Map<string, { mtimeMs: number; size: number; ino: number; transcript: Transcript }>();
+  /** Parsed `campaign.yaml`s by file, reused while size, modification time and inode are unchanged. */
+  private readonly definitions = new Map<string, { mtimeMs: number; size: number; ino: number; definition: CampaignDefinition }>();
   /** The last successful {@link load} of each campaign, for {@link lastLoaded}. */
   private readonly loaded = new Map<string, Campaign>();
 
@@ -207,10 +208,10 @@ export class CampaignRepository {
         throw err;
       }
       const cached = this.transcripts.get(file);
-      if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.transcript;
+      if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size && cached.ino === info.ino) return cached.transcript;
       const text = await readFile(file, 'utf8');
       const transcript = name === 'transcript.jsonl' ? parseTranscriptJsonl(text, file) : parseTranscriptJson(text, file);
-      this.transcripts.set(file, { mtimeMs: info.mtimeMs, size: info.size, transcript });
+      this.transcripts.set(file, { mtimeMs: info.mtimeMs, size: info.size, ino: info.ino, transcript });
       return transcript;
     }
     throw new CampaignFileError(dir, [`no transcript: expected ${TRANSCRIPT_FILES.join(' or ')}`]);
@@ -223,7 +224,7 @@ export class CampaignRepository {
     try {
       info = await stat(file);
       const cached = this.definitions.get(file);
-      if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.definition;
+      if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size && cached.ino === info.ino) return cached.definition;
       text = await readFile(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CampaignNotFoundError(id);
@@ -241,7 +242,7 @@ export class CampaignRepository {
     }
     const parsed = campaignFileSchema.safeParse(raw ?? {});
     if (!parsed.success) throw new CampaignFileError(file, [describeIssues(parsed.error)]);
-    this.definitions.set(file, { mtimeMs: info.mtimeMs, size: info.size, definition: parsed.data });
+    this.definitions.set(file, { mtimeMs: info.mtimeMs, size: info.size, ino: info.ino, definition: parsed.data });
     return parsed.data;
   }
 }

@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isCampaignId } from '../campaigns/id.ts';
-import { TEMP_PREFIX } from '../files.ts';
-import type { Store } from '../store/db.ts';
-import { images } from '../store/schema.ts';
+import { TEMP_PREFIX } from '../platform/files.ts';
+import type { Store } from '../platform/db.ts';
+import { images } from '../platform/schema.ts';
 
 /** Files younger than this (ms) are left alone: a running bot may be writing them. */
 export const DEFAULT_MIN_AGE_MS = 10 * 60 * 1000;

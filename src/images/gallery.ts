@@ -1,4 +1,4 @@
-import type { ImageRow } from '../store/schema.ts';
+import type { ImageRow } from '../platform/schema.ts';
 import { renderContactSheet, type ContactSheet } from './contact-sheet.ts';
 
 /** Pictures per gallery page: a 4 x 3 contact sheet, well under Discord's 25 select-menu options. */

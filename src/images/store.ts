@@ -3,9 +3,9 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { and, asc, count, desc, eq, gte } from 'drizzle-orm';
 import type { CampaignId } from '../campaigns/id.ts';
-import { writeFileAtomic } from '../files.ts';
-import type { Store } from '../store/db.ts';
-import { images, type GenerationMode, type ImageRow } from '../store/schema.ts';
+import { writeFileAtomic } from '../platform/files.ts';
+import type { Store } from '../platform/db.ts';
+import { images, type GenerationMode, type ImageRow } from '../platform/schema.ts';
 import type { PngImage } from './normalise.ts';
 
 /** What a caller supplies to store a picture; ids, paths, sizes and timestamps are filled in. */

@@ -1,6 +1,6 @@
-import type { Config } from '../config.ts';
+import type { Config } from '../platform/config.ts';
 import { LimnerError } from '../errors.ts';
-import type { UsageLedger, UsageTotals } from '../store/usage.ts';
+import type { UsageLedger, UsageTotals } from '../usage/ledger.ts';
 import type { JobStore } from './store.ts';
 
 /** A request refused by a budget or the cooldown; the message says what is left and when it resets. */

@@ -1,6 +1,6 @@
 import { LimnerError } from '../errors.ts';
-import { newErrorId, type Logger } from '../log.ts';
-import type { Metrics } from '../metrics.ts';
+import { newErrorId, type Logger } from '../platform/log.ts';
+import type { Metrics } from '../platform/metrics.ts';
 import type { BudgetGuard } from './budget.ts';
 import { FairQueue, QueueClosedError, type FairQueueOptions } from './queue.ts';
 import type { JobStore, NewJob } from './store.ts';

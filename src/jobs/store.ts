@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, inArray, isNotNull } from 'drizzle-orm';
-import type { Store } from '../store/db.ts';
-import { jobs, type JobRow } from '../store/schema.ts';
+import type { Store } from '../platform/db.ts';
+import { jobs, type JobRow } from '../platform/schema.ts';
 
 /** What a job is and who asked for it. Ids are Discord snowflakes, or `cli`. */
 export interface NewJob {

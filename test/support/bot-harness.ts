@@ -1,6 +1,6 @@
 import { REST, Routes } from 'discord.js';
 import { createLimner, type Limner } from '../../src/app.ts';
-import { silentLogger, type Logger } from '../../src/log.ts';
+import { silentLogger, type Logger } from '../../src/platform/log.ts';
 import { commandPayloads } from '../../commands/index.ts';
 import { startBot, type Bot } from '../../commands/bot/client.ts';
 import { DiscordEmulator } from '../emulators/discord/server.ts';

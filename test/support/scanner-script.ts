@@ -1,4 +1,4 @@
-import { COMPARE_SYSTEM, SCAN_SYSTEM } from '../../src/generation/scanner.ts';
+import { COMPARE_SYSTEM, SCAN_SYSTEM } from '../../src/scenes/best/scanner.ts';
 import type { RecordedRequest } from '../emulators/gemini/server.ts';
 
 /** A `[Turn N] Speaker: text` line as the scanner showed it to the model. */

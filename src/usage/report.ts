@@ -1,5 +1,5 @@
-import type { UsageLedger, UsageTotals } from '../store/usage.ts';
-import { utcDay, utcMonth, type BudgetGuard, type BudgetStatus } from './budget.ts';
+import type { UsageLedger, UsageTotals } from './ledger.ts';
+import { utcDay, utcMonth, type BudgetGuard, type BudgetStatus } from '../jobs/budget.ts';
 
 /** Use today and this month (UTC) for a user and a guild, and what the budgets leave. */
 export interface UsageReport {

@@ -1,8 +1,8 @@
 import { and, gte, sql, eq, type SQL } from 'drizzle-orm';
-import type { CallUsage } from '../generation/gemini.ts';
-import type { Metrics } from '../metrics.ts';
-import type { Store } from './db.ts';
-import { usage, type CallPurpose } from './schema.ts';
+import type { CallUsage } from '../platform/gemini.ts';
+import type { Metrics } from '../platform/metrics.ts';
+import type { Store } from '../platform/db.ts';
+import { usage, type CallPurpose } from '../platform/schema.ts';
 
 /** Who a model call was made for; Discord ids when it came through the bot. */
 export interface CallOrigin {

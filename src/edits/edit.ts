@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Campaign } from '../campaigns/campaign.ts';
 import type { CampaignRepository } from '../campaigns/repository.ts';
-import type { Config } from '../config.ts';
+import type { Config } from '../platform/config.ts';
 import {
   EditPromptError,
   EditSessionElsewhereError,
@@ -13,18 +13,18 @@ import {
   NothingToUndoError,
   TooManyReferencesError,
 } from '../errors.ts';
-import { writeFileAtomic } from '../files.ts';
+import { writeFileAtomic } from '../platform/files.ts';
 import { userReferencePng, type UserReference } from '../images/reference.ts';
 import type { ImageStore } from '../images/store.ts';
-import type { Logger } from '../log.ts';
-import type { ImageRow } from '../store/schema.ts';
-import type { EditSession, SessionStore } from '../store/sessions.ts';
-import type { CallOrigin, UsageLedger } from '../store/usage.ts';
-import { entriesAround } from './context.ts';
-import type { CallUsage, GeminiGateway } from './gemini.ts';
-import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, type ReferenceImage } from './references.ts';
-import { renderImage } from './render.ts';
-import { KeyedSerialQueue } from './serial.ts';
+import type { Logger } from '../platform/log.ts';
+import type { ImageRow } from '../platform/schema.ts';
+import type { EditSession, SessionStore } from './sessions.ts';
+import type { CallOrigin, UsageLedger } from '../usage/ledger.ts';
+import { entriesAround } from '../scenes/context.ts';
+import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
+import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, type ReferenceImage } from '../images/references.ts';
+import { renderImage } from '../images/paint.ts';
+import { KeyedSerialQueue } from '../jobs/serial.ts';
 
 /** Longest edit instruction, characters (the `/scene edit` option and the modal field share it). */
 export const MAX_INSTRUCTION_CHARS = 1000;

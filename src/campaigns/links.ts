@@ -1,7 +1,7 @@
 import { eq, isNotNull } from 'drizzle-orm';
-import type { CampaignId } from '../campaigns/id.ts';
-import type { Store } from './db.ts';
-import { channelLinks, sceneMessages, type ChannelLinkRow } from './schema.ts';
+import type { CampaignId } from './id.ts';
+import type { Store } from '../platform/db.ts';
+import { channelLinks, sceneMessages, type ChannelLinkRow } from '../platform/schema.ts';
 
 /** Where a channel's campaign link came from. */
 export type LinkSource = 'command' | 'config';

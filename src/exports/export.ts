@@ -5,10 +5,10 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LimnerError } from '../errors.ts';
-import { TEMP_PREFIX } from '../files.ts';
-import type { GenerationMode, ImageRow } from '../store/schema.ts';
+import { TEMP_PREFIX } from '../platform/files.ts';
+import type { GenerationMode, ImageRow } from '../platform/schema.ts';
 import { dedupeNames, downloadStem, exportZipName, safeCampaignName } from './names.ts';
-import { encodePreview, fitPreview, type PreviewSettings } from './preview.ts';
+import { encodePreview, fitPreview, type PreviewSettings } from '../images/preview.ts';
 
 /** The metadata file every export zip holds beside its pictures. */
 export const MANIFEST_NAME = 'manifest.json';

@@ -1,6 +1,6 @@
-import type { TranscriptEntry } from '../campaigns/transcript.ts';
-import { formatEntry } from './context.ts';
-import { estimateTextTokens } from './tokens.ts';
+import type { TranscriptEntry } from '../../campaigns/transcript.ts';
+import { formatEntry } from '../context.ts';
+import { estimateTextTokens } from '../../platform/tokens.ts';
 
 /**
  * Share of `generation.scanner_token_limit` one passage may fill; the rest leaves room for the

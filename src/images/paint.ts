@@ -1,8 +1,8 @@
 import type { Part } from '@google/genai';
-import type { Config } from '../config.ts';
-import { normaliseToPng, type PngImage } from '../images/normalise.ts';
+import type { Config } from '../platform/config.ts';
+import { normaliseToPng, type PngImage } from './normalise.ts';
 import { MalformedReplyError, InvalidImageError } from '../errors.ts';
-import { candidateImage, type CallUsage, type GeminiGateway, type GenerateOptions } from './gemini.ts';
+import { candidateImage, type CallUsage, type GeminiGateway, type GenerateOptions } from '../platform/gemini.ts';
 import { fitInlineBudget, MAX_INPUT_IMAGES, type ReferenceImage } from './references.ts';
 
 /** An image the model drew, normalised to PNG, with the call's usage. */

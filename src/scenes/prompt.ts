@@ -1,8 +1,8 @@
 import type { ThinkingLevel } from '@google/genai';
 import type { Character } from '../campaigns/campaign.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../platform/log.ts';
 import { formatEntries, type SceneContext } from './context.ts';
-import { candidateText, type CallUsage, type GeminiGateway, type GenerateOptions } from './gemini.ts';
+import { candidateText, type CallUsage, type GeminiGateway, type GenerateOptions } from '../platform/gemini.ts';
 
 /**
  * System instruction of the prompt writer, after seed 17-2's SCENE_PROMPT_SYSTEM: a 30-50 word

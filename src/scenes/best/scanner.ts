@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { ThinkingLevel } from '@google/genai';
 import { z } from 'zod';
-import type { Transcript, TranscriptEntry } from '../campaigns/transcript.ts';
-import type { Config } from '../config.ts';
-import { MalformedReplyError, ReplyCutOffError, ScanReplyError, ScanTurnError } from '../errors.ts';
-import type { Logger } from '../log.ts';
-import type { ScanCache, ScanPick } from '../store/scan-cache.ts';
-import type { CallOrigin } from '../store/usage.ts';
-import { formatEntry } from './context.ts';
-import { candidateText, type CallUsage, type GeminiGateway } from './gemini.ts';
+import type { Transcript, TranscriptEntry } from '../../campaigns/transcript.ts';
+import type { Config } from '../../platform/config.ts';
+import { MalformedReplyError, ReplyCutOffError, ScanReplyError, ScanTurnError } from '../../errors.ts';
+import type { Logger } from '../../platform/log.ts';
+import type { ScanCache, ScanPick } from './scan-cache.ts';
+import type { CallOrigin } from '../../usage/ledger.ts';
+import { formatEntry } from '../context.ts';
+import { candidateText, type CallUsage, type GeminiGateway } from '../../platform/gemini.ts';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { PASSAGE_OVERLAP, PASSAGE_SHARE, splitPassages, type Passage } from './passages.ts';
-import { SingleFlight } from './single-flight.ts';
-import { estimateTextTokens } from './tokens.ts';
+import { SingleFlight } from '../../jobs/single-flight.ts';
+import { estimateTextTokens } from '../../platform/tokens.ts';
 
 /**
  * The scanner's answer, for a passage and for the comparison alike. Sent to Gemini as

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Metrics } from './metrics.ts';
-import type { Store } from './store/db.ts';
+import type { Store } from './db.ts';
 
 /** What `/healthz` reports. */
 export interface Health {

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { loadSharp } from '../images/sharp.ts';
+import { loadSharp } from './sharp.ts';
 import type { Character } from '../campaigns/campaign.ts';
 import type { TranscriptEntry } from '../campaigns/transcript.ts';
 import { CampaignFileError } from '../errors.ts';
-import { referencePng } from '../images/normalise.ts';
+import { referencePng } from './normalise.ts';
 
 /**
  * Input images one image-model request may carry: Gemini 3 image models take up to 14 reference

@@ -1,4 +1,4 @@
-import type { GenerationMode } from '../store/schema.ts';
+import type { GenerationMode } from '../platform/schema.ts';
 
 /**
  * A campaign name made safe for file names, per seed 17-6 (export and download) and its review:

@@ -1,6 +1,6 @@
 import { and, desc, eq, like } from 'drizzle-orm';
-import type { Store } from './db.ts';
-import { scanCache } from './schema.ts';
+import type { Store } from '../../platform/db.ts';
+import { scanCache } from '../../platform/schema.ts';
 
 /** A turn the scanner chose and why (one sentence from the model). `turn` is 1-based. */
 export interface ScanPick {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { and, asc, desc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
-import type { Character } from '../campaigns/campaign.ts';
+import type { Character } from './campaign.ts';
 import {
   snowflakeKey,
   storyTranscript,
@@ -8,11 +8,11 @@ import {
   type ChannelSource,
   type ChannelStories,
   type RegisteredCharacter,
-} from '../campaigns/channel.ts';
-import type { CampaignId } from '../campaigns/id.ts';
-import type { Transcript } from '../campaigns/transcript.ts';
-import type { Store } from './db.ts';
-import { storyCharacters, storyMessages } from './schema.ts';
+} from './channel.ts';
+import type { CampaignId } from './id.ts';
+import type { Transcript } from './transcript.ts';
+import type { Store } from '../platform/db.ts';
+import { storyCharacters, storyMessages } from '../platform/schema.ts';
 
 /** SQLite's limit on bound parameters is 32,766; deletions of unseen messages go in chunks well below it. */
 const CHUNK = 500;

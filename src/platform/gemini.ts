@@ -1,5 +1,5 @@
 import type { Candidate, GenerateContentParameters, GenerateContentResponse, GenerateContentResponseUsageMetadata } from '@google/genai';
-import type { Config, ModelPrice, Secrets } from '../config.ts';
+import type { Config, ModelPrice, Secrets } from './config.ts';
 import {
   LimnerError,
   MalformedReplyError,
@@ -10,10 +10,10 @@ import {
   ProviderTimeoutError,
   ReplyCutOffError,
 } from '../errors.ts';
-import type { Logger } from '../log.ts';
-import type { CallPurpose } from '../store/schema.ts';
-import type { CallOrigin, UsageLedger } from '../store/usage.ts';
-import { inlineBytes, ModelThread } from './model-thread.ts';
+import type { Logger } from './log.ts';
+import type { CallPurpose } from './schema.ts';
+import type { CallOrigin, UsageLedger } from '../usage/ledger.ts';
+import { inlineBytes, ModelThread } from '../generation/model-thread.ts';
 import { estimateRequestTokens } from './tokens.ts';
 
 /**

@@ -1,19 +1,19 @@
 import type { Campaign } from '../campaigns/campaign.ts';
 import type { CampaignRepository } from '../campaigns/repository.ts';
-import type { Config } from '../config.ts';
+import type { Config } from '../platform/config.ts';
 import { EmptyTranscriptError, GenerationDisabledError } from '../errors.ts';
 import type { ImageStore } from '../images/store.ts';
-import type { Logger } from '../log.ts';
-import type { GenerationMode, ImageRow } from '../store/schema.ts';
+import type { Logger } from '../platform/log.ts';
+import type { GenerationMode, ImageRow } from '../platform/schema.ts';
 import { currentContext, turnContext, type SceneContext } from './context.ts';
-import type { CallUsage, GeminiGateway } from './gemini.ts';
+import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
 import { writeScenePrompt } from './prompt.ts';
-import type { CallOrigin, UsageLedger } from '../store/usage.ts';
-import type { SessionStore } from '../store/sessions.ts';
-import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES } from './references.ts';
-import { renderImage } from './render.ts';
-import { shorten, type SceneScanner, type ScanProgress } from './scanner.ts';
-import { SingleFlight } from './single-flight.ts';
+import type { CallOrigin, UsageLedger } from '../usage/ledger.ts';
+import type { SessionStore } from '../edits/sessions.ts';
+import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES } from '../images/references.ts';
+import { renderImage } from '../images/paint.ts';
+import { shorten, type SceneScanner, type ScanProgress } from './best/scanner.ts';
+import { SingleFlight } from '../jobs/single-flight.ts';
 
 /** Fields every request has. `requestedBy` is a Discord user id or `cli`. */
 interface RequestBase {

@@ -1,6 +1,6 @@
 import { and, desc, eq } from 'drizzle-orm';
-import type { Store } from './db.ts';
-import { editSessions, type EditSessionRow } from './schema.ts';
+import type { Store } from '../platform/db.ts';
+import { editSessions, type EditSessionRow } from '../platform/schema.ts';
 
 /**
  * A user's active edit session in one campaign: the picture their next `/scene edit` changes.
