@@ -1,9 +1,10 @@
 import { CampaignRepository } from './campaigns/repository.ts';
 import type { Config, Secrets } from './platform/config.ts';
 import { GeminiGateway } from './platform/gemini.ts';
-import { EditService } from './edits/edit.ts';
+import { EditPicture } from './edits/edit.ts';
 import { SceneScanner } from './scenes/best/scanner.ts';
-import { GenerationService } from './scenes/illustrate.ts';
+import { IllustrateScene } from './scenes/illustrate.ts';
+import { ExportCampaign } from './exports/export-campaign.ts';
 import { ImageStore } from './images/store.ts';
 import type { Logger } from './platform/log.ts';
 import { openStore, type Store } from './platform/db.ts';
@@ -25,7 +26,12 @@ export interface Limner {
   readonly campaigns: CampaignRepository;
   readonly images: ImageStore;
   readonly gateway: GeminiGateway;
-  readonly generation: GenerationService;
+  /** Use case: illustrate a scene (current, turn, best). */
+  readonly scenes: IllustrateScene;
+  /** Use cases: edit, reroll and undo a picture. */
+  readonly edits: EditPicture;
+  /** Use case: export a campaign's pictures as zips. */
+  readonly exports: ExportCampaign;
   /** Channel links and posted scene messages (used by the Discord door). */
   readonly links: LinkStore;
   /** Every model call with tokens and estimated cost. */
@@ -34,13 +40,11 @@ export interface Limner {
   readonly sessions: SessionStore;
   /** Play-by-post channels' recorded messages and their members' characters. */
   readonly stories: StoryStore;
-  /** Edits, rerolls and undo on those sessions. */
-  readonly editing: EditService;
   /** Job rows, for restarts and reports. */
   readonly jobs: JobStore;
   /** Daily budgets and the cooldown. */
   readonly budgets: BudgetGuard;
-  /** Every door's model work goes through this: budgets, fair queue, job rows. */
+  /** Budgets, the fair queue and job rows, under every use case that calls a model. */
   readonly runner: JobRunner;
   readonly metrics: Metrics;
   /** Closes the database. */
@@ -67,8 +71,9 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const runner = new JobRunner({ jobs, budgets, metrics, log }, { concurrency: config.queue.concurrency, perUser: config.queue.per_user });
   const sessions = new SessionStore(store);
   const scanner = new SceneScanner({ config, gateway, cache: new ScanCache(store), log });
-  const generation = new GenerationService({ config, campaigns, images, gateway, usage, sessions, scanner, log });
-  const editing = new EditService({ config, campaigns, images, gateway, usage, sessions, log });
+  const scenes = new IllustrateScene({ config, campaigns, images, gateway, usage, sessions, scanner, runner, log });
+  const edits = new EditPicture({ config, campaigns, images, gateway, usage, sessions, runner, log });
+  const exports = new ExportCampaign({ campaigns, images });
   const links = new LinkStore(store, config.discord.links);
   return {
     config,
@@ -77,12 +82,13 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
     campaigns,
     images,
     gateway,
-    generation,
+    scenes,
+    edits,
+    exports,
     links,
     usage,
     sessions,
     stories,
-    editing,
     jobs,
     budgets,
     runner,

@@ -1,23 +1,23 @@
 import path from 'node:path';
 
 /**
- * Every failure Limner expects carries a user-facing message and a stable `code`.
- * Doors (bot, CLI) show `userMessage` as is; anything that is not a {@link LimnerError}
- * is unexpected and gets logged with an error id instead.
+ * A failure Limner expects (after Sapphire's `UserError`: an identifier plus context): a stable
+ * `code`, the context as readonly fields of each subclass, and a plain sentence as `message` for logs.
+ * Each door words codes in its own messages module (`commands/messages.ts` for Discord,
+ * `src/cli/messages.ts` for the terminal) and falls back to `message`, which therefore names no
+ * slash command, button or flag. Anything that is not a LimnerError is unexpected and is logged
+ * with an error id that the user sees.
  */
 export abstract class LimnerError extends Error {
   /** Stable machine-readable code, e.g. `turn_out_of_range`. */
   abstract readonly code: string;
 
   /**
-   * @param userMessage - Safe to show to a Discord user or CLI operator: no secrets, no stack.
+   * @param message - Safe to show to anyone: no secrets, no stack, no door's vocabulary.
    * @param options.cause - The underlying error, kept for logs.
    */
-  constructor(
-    readonly userMessage: string,
-    options?: { cause?: unknown },
-  ) {
-    super(userMessage, options);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
   }
 }
@@ -184,12 +184,17 @@ export class ProviderError extends LimnerError {
     super(ProviderError.messageFor(status), options);
   }
 
+  /** True when the operator must act (key, model or request), not the user by trying again. */
+  get operatorFault(): boolean {
+    return this.status === 400 || this.status === 401 || this.status === 403 || this.status === 404;
+  }
+
   private static messageFor(status: number | undefined): string {
     if (status === 429) return 'Gemini is rate-limiting Limner right now. Please try again in a minute.';
-    if (status === 401 || status === 403) return "Gemini rejected the bot's API key. Please tell the bot's operator.";
-    if (status === 404) return "Gemini does not offer the model this bot is set up with. Please tell the bot's operator.";
-    if (status === 400) return "Gemini refused the request as invalid. Please tell the bot's operator if it happens again.";
-    return 'Image generation failed. Please try again.';
+    if (status === 401 || status === 403) return `Gemini rejected the API key (HTTP ${status}).`;
+    if (status === 404) return 'Gemini does not offer the configured model (HTTP 404).';
+    if (status === 400) return 'Gemini refused the request as invalid (HTTP 400).';
+    return `Gemini answered with an error${status ? ` (HTTP ${status})` : ''}. Please try again.`;
   }
 }
 
@@ -241,7 +246,7 @@ export class ScanReplyError extends LimnerError {
 export class NoEditSessionError extends LimnerError {
   readonly code = 'edit_session_missing';
   constructor() {
-    super('No active image session. Generate one first with /scene current, /scene turn or /scene best.');
+    super('No active image session: make a picture first.');
   }
 }
 
@@ -252,11 +257,7 @@ export class EditSessionElsewhereError extends LimnerError {
     readonly sessionCampaign: { readonly id: string; readonly name: string },
     readonly here: { readonly id: string; readonly name: string },
   ) {
-    super(
-      `Your active image session is in **${sessionCampaign.name}** (\`${sessionCampaign.id}\`), not in this channel's campaign ` +
-        `**${here.name}** (\`${here.id}\`). Start one here with /scene current, /scene turn or /scene best, or reply to one of ` +
-        `this campaign's pictures with your change; to keep editing the other picture, use a channel linked to \`${sessionCampaign.id}\`.`,
-    );
+    super(`The active image session is in campaign ${sessionCampaign.name} (${sessionCampaign.id}), not in ${here.name} (${here.id}).`);
   }
 }
 
@@ -284,17 +285,6 @@ export class ReferenceNotImageError extends LimnerError {
   }
 }
 
-/** A user's reference file larger than the download limit (`limitBytes`, bytes). */
-export class ReferenceTooLargeError extends LimnerError {
-  readonly code = 'reference_too_large';
-  constructor(
-    readonly fileName: string,
-    readonly limitBytes: number,
-  ) {
-    super(`"${fileName.slice(0, 100)}" is too large: reference images can be at most ${(limitBytes / 1024 / 1024).toFixed(1)} MB.`);
-  }
-}
-
 /** A user's reference image with more pixels than `limitPixels` (sharp `limitInputPixels`). */
 export class ReferenceTooManyPixelsError extends LimnerError {
   readonly code = 'reference_too_many_pixels';
@@ -305,23 +295,6 @@ export class ReferenceTooManyPixelsError extends LimnerError {
   ) {
     super(
       `"${fileName.slice(0, 100)}" has too many pixels: reference images can have at most ${limitPixels.toLocaleString('en-US')} (width × height).`,
-      options,
-    );
-  }
-}
-
-/** A user's reference file could not be downloaded (an HTTP error, or longer than `timeoutMs`, ms). */
-export class ReferenceDownloadError extends LimnerError {
-  readonly code = 'reference_download_failed';
-  constructor(
-    readonly fileName: string,
-    readonly timeoutMs: number | undefined,
-    options?: { cause?: unknown },
-  ) {
-    super(
-      timeoutMs === undefined
-        ? `"${fileName.slice(0, 100)}" could not be downloaded from Discord. Please try again.`
-        : `"${fileName.slice(0, 100)}" took longer than ${Math.round(timeoutMs / 1000)} s to download from Discord. Please try again.`,
       options,
     );
   }
@@ -342,10 +315,7 @@ export class TooManyReferencesError extends LimnerError {
 export class NotImageOwnerError extends LimnerError {
   readonly code = 'image_not_owned';
   constructor() {
-    super(
-      "This picture belongs to another player's edit session, so only they can use Edit and Undo on it. " +
-        'To change it yourself, reply to the picture with your edit: that starts your own session.',
-    );
+    super("This picture belongs to another user's edit session: only they can edit it in place or undo it.");
   }
 }
 
@@ -361,7 +331,7 @@ export class NothingToUndoError extends LimnerError {
 export class ImageGoneError extends LimnerError {
   readonly code = 'image_gone';
   constructor(readonly imageId: string) {
-    super('That picture is no longer stored. Generate a new one with /scene current, /scene turn or /scene best.');
+    super('That picture is no longer stored.');
   }
 }
 
@@ -369,67 +339,6 @@ export class ImageGoneError extends LimnerError {
 export class EmptyTranscriptError extends LimnerError {
   readonly code = 'transcript_empty';
   constructor() {
-    super('There is no story to illustrate yet: this campaign has no turns. Post the first story message, then try again.');
-  }
-}
-
-/** Play-by-post needs message text, which Discord only sends with the privileged Message Content intent. */
-export class MessageContentRequiredError extends LimnerError {
-  readonly code = 'message_content_required';
-  constructor() {
-    super(
-      'Play-by-post needs the **Message Content** intent, so Limner can read the story messages. The bot operator can enable it: ' +
-        'in the Discord developer portal, Bot → Privileged Gateway Intents → **Message Content Intent**; then set ' +
-        "`discord.message_content_intent: true` in Limner's configuration and restart Limner. Until then, link a campaign folder with `/scene link campaign:<id>`.",
-    );
-  }
-}
-
-/** `/scene link` options that contradict each other, e.g. a campaign folder with `source:channel`; `reason` says how. */
-export class LinkOptionsError extends LimnerError {
-  readonly code = 'link_options_invalid';
-  constructor(reason: string) {
-    super(reason);
-  }
-}
-
-/** A story start (`start:` of `/scene link`) that is not a message of the channel being linked. */
-export class StartMessageError extends LimnerError {
-  readonly code = 'start_message_invalid';
-  constructor(readonly given: string) {
-    super(
-      `"${given.slice(0, 120)}" is not a message of this channel. For \`start\`, right-click (or long-press) the story's first message, ` +
-        'choose **Copy Message Link** and paste it (a message id works too).',
-    );
-  }
-}
-
-/** A play-by-post command used on a campaign whose story is a transcript file. */
-export class NotPlayByPostError extends LimnerError {
-  readonly code = 'not_play_by_post';
-  constructor(
-    readonly campaignId: string,
-    what: string,
-  ) {
-    super(`This channel's campaign \`${campaignId}\` reads its story from a transcript file, not from this channel's messages, so ${what}`);
-  }
-}
-
-/** "Illustrate this message" on a message that is not a turn of the story; `reason` says why. */
-export class NotAStoryMessageError extends LimnerError {
-  readonly code = 'not_story_message';
-  constructor(reason: string) {
-    super(`That message is not part of the story: ${reason}`);
-  }
-}
-
-/** Discord refused Limner a channel's message history (no View Channel or Read Message History permission). */
-export class HistoryUnreadableError extends LimnerError {
-  readonly code = 'history_unreadable';
-  constructor(options?: { cause?: unknown }) {
-    super(
-      "Limner cannot read this channel's message history. Give Limner the **View Channel** and **Read Message History** permissions here, then link again.",
-      options,
-    );
+    super('There is no story to illustrate yet: this campaign has no turns.');
   }
 }

@@ -1,3 +1,4 @@
+import { parseCampaignId } from '../src/campaigns/id.ts';
 import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NOT_LINKED } from '../commands/scene.ts';
@@ -194,52 +195,37 @@ describe('failures and load', () => {
   it('survives a provider failure and answers the next command', async () => {
     for (let i = 0; i < 3; i++) h.gemini.enqueue({ kind: 'status', status: 500 }, { model: /image/ });
     const failed = await (await h.scene('turn', { number: 500 })).waitUntil(finished, 15_000);
-    expect(lastText(failed)).toBe('Image generation failed. Please try again.');
+    expect(lastText(failed)).toMatch(/^Gemini answered with an error \(HTTP 500\)\. Please try again\./);
     const next = await (await h.scene('turn', { number: 501 })).waitUntil(finished, 15_000);
     expect(next.original!.attachments[0]!.filename).toBe('Arrival_at_Kraghammer_turn_501_specific.png');
     expect(h.discord.gatewayConnected).toBe(true);
   });
 
   it('shows an error id for an unexpected failure and keeps running', async () => {
-    const original = h.limner.generation.illustrate.bind(h.limner.generation);
-    h.limner.generation.illustrate = () => Promise.reject(new TypeError('boom'));
+    const original = h.limner.scenes.run.bind(h.limner.scenes);
+    h.limner.scenes.run = () => Promise.reject(new TypeError('boom'));
     try {
       const r = await (await h.scene('current')).waitUntil(finished, 15_000);
       expect(lastText(r)).toMatch(/^Something went wrong on Limner's side \(error id `[0-9a-f]{8}`\)/);
       expect(lastText(r)).not.toContain('boom');
     } finally {
-      h.limner.generation.illustrate = original;
+      h.limner.scenes.run = original;
     }
     const next = await (await h.scene('turn', { number: 502 })).waitUntil(finished, 15_000);
     expect(next.original!.attachments).toHaveLength(1);
   });
 
-  it('shows the picture while it is stored, and takes it back when storing fails', async () => {
-    const commit = h.limner.images.commit.bind(h.limner.images);
-    let handle: Awaited<ReturnType<BotHarness['scene']>> | undefined;
-    let paintedId: string | undefined;
-    h.limner.images.commit = async (_image, row) => {
-      paintedId = row.id;
-      // The upload is not waiting for the save: the picture is in the reply before the save fails.
-      await handle!.waitUntil((r) => Boolean(r.original?.attachments.length), 15_000);
-      throw new Error('ENOSPC: no space left on device');
-    };
+  it('saves before it shows: a picture that cannot be stored is never posted, and the user gets an error id', async () => {
+    const save = h.limner.images.save.bind(h.limner.images);
+    h.limner.images.save = () => Promise.reject(new Error('ENOSPC: no space left on device'));
     try {
-      handle = await h.scene('turn', { number: 503 });
-      const r = await handle.waitUntil((r) => r.followUps.length > 0, 15_000);
-      expect(r.original!.deleted).toBe(true);
+      const r = await (await h.scene('turn', { number: 503 })).waitUntil((r) => r.followUps.length > 0, 15_000);
+      expect(r.original?.attachments ?? []).toEqual([]);
       expect(lastText(r)).toMatch(/^Something went wrong on Limner's side \(error id `[0-9a-f]{8}`\)/);
       expect(r.followUps.at(-1)!.flags & EPHEMERAL).toBe(EPHEMERAL);
-      expect(h.limner.images.get(paintedId!)).toBeUndefined();
-      expect(
-        h.limner.store.db
-          .select()
-          .from(sceneMessages)
-          .all()
-          .filter((m) => m.imageId === paintedId),
-      ).toEqual([]);
+      expect(h.limner.images.list(parseCampaignId('kraghammer')).filter((i) => i.turn === 503)).toEqual([]);
     } finally {
-      h.limner.images.commit = commit;
+      h.limner.images.save = save;
     }
   });
 });

@@ -69,8 +69,8 @@ describe('transcript.json (autodungeon)', () => {
     ['empty', '[]', /no entries/],
   ])('refuses %s, naming the file and entry', (_name, text, message) => {
     const err = fileError(() => parseTranscriptJson(text, 'transcript.json'));
-    expect(err.userMessage).toMatch(/^transcript.json: /);
-    expect(err.userMessage).toMatch(message);
+    expect(err.message).toMatch(/^transcript.json: /);
+    expect(err.message).toMatch(message);
   });
 });
 
@@ -94,19 +94,19 @@ describe('transcript.jsonl', () => {
 
   it('refuses a broken line that is not the last, naming it', () => {
     const text = `${line({ speaker: 'GM', text: 'a' })}\n{"speaker":\n${line({ speaker: 'GM', text: 'b' })}\n`;
-    expect(fileError(() => parseTranscriptJsonl(text, 'transcript.jsonl')).userMessage).toMatch(/transcript.jsonl: line 2: not valid JSON/);
+    expect(fileError(() => parseTranscriptJsonl(text, 'transcript.jsonl')).message).toMatch(/transcript.jsonl: line 2: not valid JSON/);
   });
 
   it('refuses a complete last line that is broken (it ends with a newline)', () => {
     const text = `${line({ speaker: 'GM', text: 'a' })}\n{"speaker":\n`;
-    expect(fileError(() => parseTranscriptJsonl(text, 'transcript.jsonl')).userMessage).toMatch(/line 2/);
+    expect(fileError(() => parseTranscriptJsonl(text, 'transcript.jsonl')).message).toMatch(/line 2/);
   });
 
   it('refuses unknown fields and empty files, naming the line or file', () => {
-    expect(fileError(() => parseTranscriptJsonl(`${line({ speaker: 'GM', text: 'a', agent: 'x' })}\n`, 'f.jsonl')).userMessage).toMatch(
+    expect(fileError(() => parseTranscriptJsonl(`${line({ speaker: 'GM', text: 'a', agent: 'x' })}\n`, 'f.jsonl')).message).toMatch(
       /f.jsonl: line 1: .*agent/,
     );
-    expect(fileError(() => parseTranscriptJsonl('\n\n', 'f.jsonl')).userMessage).toBe('f.jsonl: the transcript has no entries');
+    expect(fileError(() => parseTranscriptJsonl('\n\n', 'f.jsonl')).message).toBe('f.jsonl: the transcript has no entries');
   });
 });
 

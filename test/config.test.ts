@@ -80,19 +80,19 @@ describe('loadConfig', () => {
 
   it('refuses an imagen model with the reason', () => {
     const err = configError(() => loadConfig({ localFile: localFile('generation:\n  image_model: imagen-4.0-generate-001\n'), env: {} }));
-    expect(err.userMessage).toContain('generation.image_model');
-    expect(err.userMessage).toMatch(/Imagen models are shut down/);
+    expect(err.message).toContain('generation.image_model');
+    expect(err.message).toMatch(/Imagen models are shut down/);
   });
 
   it('names the file and line of broken YAML', () => {
     const file = localFile('generation:\n  image_size: [1K\n');
     const err = configError(() => loadConfig({ localFile: file, env: {} }));
-    expect(err.userMessage).toContain(file);
-    expect(err.userMessage).toMatch(/line \d/);
+    expect(err.message).toContain(file);
+    expect(err.message).toMatch(/line \d/);
   });
 
   it('says when a named local file is missing', () => {
     const err = configError(() => loadConfig({ env: { LIMNER_CONFIG: '/nonexistent/limner.yaml' } }));
-    expect(err.userMessage).toContain('/nonexistent/limner.yaml');
+    expect(err.message).toContain('/nonexistent/limner.yaml');
   });
 });

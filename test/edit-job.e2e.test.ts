@@ -59,7 +59,7 @@ describe('edits as jobs', () => {
       })
     ).waitUntil(finished, 15_000);
     expect(rerolled.original?.attachments).toHaveLength(1);
-    expect(usageRows('edit')[1]).toEqual({ jobId: jobIds('scene edit')[1], ...where });
+    expect(usageRows('edit')[1]).toEqual({ jobId: jobIds('scene reroll')[0], ...where });
 
     const reply = await h.discord.postUserMessage({
       channelId: h.channels.campaign,
@@ -68,7 +68,7 @@ describe('edits as jobs', () => {
       replyTo: edited.original!.id,
     });
     await h.discord.waitFor(() => usageRows('edit')[2], { timeoutMs: 15_000, label: `usage of the reply ${reply.id}` });
-    expect(usageRows('edit')[2]).toEqual({ jobId: jobIds('scene reply-edit')[0], ...where });
+    expect(usageRows('edit')[2]).toEqual({ jobId: jobIds('scene edit')[1], ...where });
   });
 
   it("stops an edit's hanging Gemini call when the job is stopped at shutdown", async () => {

@@ -313,8 +313,8 @@ describe('editing without the Message Content intent', () => {
         content: 'add a dragon',
         replyTo: shown.message.id,
       });
-      const answer = await t.botReplyTo(failing, (m) => m.content.startsWith('Image generation failed'));
-      expect(answer.content).toMatch(/^Image generation failed\. Please try again\. \(error id `[0-9a-f]{8}`\)$/);
+      const answer = await t.botReplyTo(failing, (m) => m.content.startsWith('Gemini answered with an error'));
+      expect(answer.content).toMatch(/^Gemini answered with an error \(HTTP 500\)\. Please try again\. \(error id `[0-9a-f]{8}`\)$/);
       expect(t.session(ana)?.currentImageId).toBe(shown.image.id);
 
       // 14 images per request: the picture and at most 13 of the user's (portraits fill what is left).
@@ -512,7 +512,7 @@ describe('editing without the Message Content intent', () => {
       for (let i = 0; i < 3; i++) h.gemini.enqueue({ kind: 'status', status: 500 }, { model: /image/ });
       const r = await (await t.sceneEdit(ana, 'add a dragon')).waitUntil(finished, 15_000);
       expect(privately(r)).toBe(true);
-      expect(lastText(r)).toMatch(/^Image generation failed\. Please try again\. \(error id `[0-9a-f]{8}`\)$/);
+      expect(lastText(r)).toMatch(/^Gemini answered with an error \(HTTP 500\)\. Please try again\. \(error id `[0-9a-f]{8}`\)$/);
       expect(r.original?.deleted).toBe(true);
       expect(t.session(ana)?.currentImageId).toBe(shown.image.id);
     });

@@ -1,9 +1,10 @@
+import { ReferenceDownloadError, ReferenceTooLargeError } from '../commands/errors.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadAttachment, downloadAttachments } from '../commands/edit/attachments.ts';
-import { EditPromptError, ReferenceDownloadError, ReferenceNotImageError, ReferenceTooLargeError } from '../src/errors.ts';
+import { EditPromptError, ReferenceNotImageError } from '../src/errors.ts';
 import { MAX_INSTRUCTION_CHARS, parseInstruction } from '../src/edits/edit.ts';
 import { KeyedSerialQueue } from '../src/jobs/serial.ts';
 

@@ -1,3 +1,4 @@
+import { by } from './support/requests.ts';
 import { appendFileSync, existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -53,14 +54,14 @@ function imagesOnDisk(): string[] {
   return existsSync(dir) ? readdirSync(dir) : [];
 }
 
-describe('GenerationService through the Gemini emulator', () => {
+describe('IllustrateScene through the Gemini emulator', () => {
   it('illustrates turn 1500 of the sample campaign: context near 1500, prompt from the text model, a 16:9 PNG and a row', async () => {
     const stages: string[] = [];
-    const result = await limner.generation.illustrate(
-      { kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 1500, requestedBy: 'cli' },
-      { onProgress: (s) => stages.push(s) },
+    const result = await limner.scenes.run(
+      { kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 1500, requester: by('cli') },
+      { onProgress: (s) => stages.push(s.stage) },
     );
-    expect(stages).toEqual(['reading', 'prompting', 'painting', 'saving']);
+    expect(stages).toEqual(['reading', 'writing-prompt', 'painting', 'saving']);
 
     const [text] = textCalls();
     const textIn = partsText(text!.body);
@@ -106,11 +107,11 @@ describe('GenerationService through the Gemini emulator', () => {
   });
 
   it('illustrates the current scene with the last N entries', async () => {
-    const result = await limner.generation.illustrate({
+    const result = await limner.scenes.run({
       kind: 'current',
       campaignId: SAMPLE_CAMPAIGN,
       contextEntries: 3,
-      requestedBy: '123',
+      requester: by('123'),
     });
     expect(result.image).toMatchObject({ turn: 2160, mode: 'current', requestedBy: '123' });
     const textIn = partsText(textCalls()[0]!.body);
@@ -118,39 +119,23 @@ describe('GenerationService through the Gemini emulator', () => {
     expect(textIn).toContain('Illustrate the latest moment');
   });
 
-  it('tells onPainted the result before the picture is stored, and stores it before resolving', async () => {
-    let seen: { id: string; rowThen: unknown; fileThen: boolean; png?: Buffer } | undefined;
-    const result = await limner.generation.illustrate(
-      { kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, requestedBy: '7' },
-      {
-        onPainted: (painted) => {
-          seen = {
-            id: painted.image.id,
-            rowThen: limner.images.get(painted.image.id),
-            fileThen: existsSync(painted.file),
-            ...(painted.png ? { png: painted.png } : {}),
-          };
-        },
-      },
-    );
-    expect(seen).toMatchObject({ id: result.image.id, rowThen: undefined, fileThen: false });
-    expect(seen!.png!.equals(result.png!)).toBe(true);
+  it('saves the picture durably before resolving: file, row, session and usage link together', async () => {
+    const result = await limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, requester: by('7') });
     expect(limner.images.get(result.image.id)).toEqual(result.image);
     expect(existsSync(result.file)).toBe(true);
+    expect(limner.sessions.get('7', SAMPLE_CAMPAIGN)?.currentImageId).toBe(result.image.id);
+    const linked = limner.store.sqlite.prepare("select image_id as imageId from usage where purpose = 'image'").all();
+    expect(linked).toEqual([{ imageId: result.image.id }]);
   });
 
-  it('rejects after onPainted when the picture cannot be stored, leaving no row', async () => {
+  it('rejects when the picture cannot be stored, leaving no row and no session', async () => {
     // A file where the images folder should be: the durable write fails after painting.
     writeFileSync(path.join(campaigns.dir, SAMPLE_CAMPAIGN, 'images'), 'not a folder');
-    let paintedId: string | undefined;
-    await expect(
-      limner.generation.illustrate(
-        { kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, requestedBy: '7' },
-        { onPainted: (painted) => (paintedId = painted.image.id) },
-      ),
-    ).rejects.toMatchObject({ code: expect.stringMatching(/^E/) });
-    expect(paintedId).toBeDefined();
-    expect(limner.images.get(paintedId!)).toBeUndefined();
+    await expect(limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, requester: by('7') })).rejects.toMatchObject({
+      code: expect.stringMatching(/^E/),
+    });
+    expect(limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
+    expect(limner.sessions.get('7', SAMPLE_CAMPAIGN)).toBeUndefined();
   });
 
   it('sends character reference images as inlineData parts', async () => {
@@ -160,7 +145,7 @@ describe('GenerationService through the Gemini emulator', () => {
     await sharp({ create: { width: 2000, height: 1500, channels: 3, background: '#804020' } })
       .jpeg()
       .toFile(path.join(campaigns.dir, SAMPLE_CAMPAIGN, 'grog.jpg'));
-    await limner.generation.illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 10, requestedBy: 'cli' });
+    await limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 10, requester: by('cli') });
     const parts = imageCalls()[0]!.body.contents[0].parts as Array<{ inlineData?: { mimeType: string; data: string } }>;
     const inline = parts.filter((p) => p.inlineData);
     expect(inline).toHaveLength(1);
@@ -172,14 +157,14 @@ describe('GenerationService through the Gemini emulator', () => {
   it('retries 429 and 503 through the SDK and then succeeds', async () => {
     emulator.enqueue({ kind: 'status', status: 429, retryAfterSeconds: 0 }, { model: /image/ });
     emulator.enqueue({ kind: 'status', status: 503 }, { model: /image/ });
-    const result = await limner.generation.illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 5, requestedBy: 'cli' });
+    const result = await limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 5, requester: by('cli') });
     expect(imageCalls()).toHaveLength(3);
     expect(existsSync(result.file)).toBe(true);
   });
 
   it('refuses a turn outside the transcript before any model call', async () => {
     await expect(
-      limner.generation.illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 9999, requestedBy: 'cli' }),
+      limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 9999, requester: by('cli') }),
     ).rejects.toThrow(new TurnOutOfRangeError(9999, 1, 2160));
     expect(emulator.requests).toHaveLength(0);
   });
@@ -206,18 +191,18 @@ describe('GenerationService through the Gemini emulator', () => {
 
   it('prechecks from the campaign as last read, and reads the files again before refusing', async () => {
     const dir = path.join(campaigns.dir, SAMPLE_CAMPAIGN);
-    const request = (turn: number) => ({ kind: 'turn' as const, campaignId: SAMPLE_CAMPAIGN, turn, requestedBy: 'cli' });
-    await limner.generation.validate(request(100));
+    const request = (turn: number) => ({ kind: 'turn' as const, campaignId: SAMPLE_CAMPAIGN, turn, requester: by('cli') });
+    await limner.scenes.check(request(100));
     renameSync(path.join(dir, 'campaign.yaml'), path.join(dir, 'campaign.yaml.away'));
     // No file is read: the acknowledgement does not wait on the disk.
-    await expect(limner.generation.precheck(request(100))).resolves.toBeUndefined();
-    await expect(limner.generation.validate(request(100))).rejects.toBeInstanceOf(CampaignNotFoundError);
+    await expect(limner.scenes.check(request(100))).resolves.toBeUndefined();
+    await expect(limner.scenes.run(request(100))).rejects.toBeInstanceOf(CampaignNotFoundError);
     renameSync(path.join(dir, 'campaign.yaml.away'), path.join(dir, 'campaign.yaml'));
-    await limner.generation.validate(request(100));
-    // Turn 2,161 is past the transcript as last read; the precheck rereads it before refusing.
+    await limner.scenes.check(request(100));
+    // Turn 2,161 is past the transcript as last read; the check rereads it before refusing.
     appendFileSync(path.join(dir, 'transcript.jsonl'), `${JSON.stringify({ turn: 2161, speaker: 'MATT', text: 'One more thing.' })}\n`);
-    await expect(limner.generation.precheck(request(2161))).resolves.toBeUndefined();
-    await expect(limner.generation.precheck(request(2162))).rejects.toThrow(new TurnOutOfRangeError(2162, 1, 2161));
+    await expect(limner.scenes.check(request(2161))).resolves.toBeUndefined();
+    await expect(limner.scenes.check(request(2162))).rejects.toThrow(new TurnOutOfRangeError(2162, 1, 2161));
     expect(emulator.requests).toHaveLength(0);
   });
 
@@ -250,7 +235,7 @@ describe('GenerationService through the Gemini emulator', () => {
       MalformedReplyError,
       /could not read/,
     ],
-    ['a persistent 500', { kind: 'status', status: 500 }, 'image', ProviderError, /Image generation failed. Please try again./],
+    ['a persistent 500', { kind: 'status', status: 500 }, 'image', ProviderError, /Gemini answered with an error \(HTTP 500\)\. Please try again\./],
   ];
 
   it.each(failures)(
@@ -259,11 +244,10 @@ describe('GenerationService through the Gemini emulator', () => {
       const model = target === 'text' ? limner.config.generation.text_model : limner.config.generation.image_model;
       // A persistent failure must outlast the SDK's retries.
       for (let i = 0; i < 3; i++) emulator.enqueue(behaviour, { model });
-      const err = await limner.generation
-        .illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 100, requestedBy: 'cli' })
+      const err = await limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 100, requester: by('cli') })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(type);
-      expect((err as { userMessage: string }).userMessage).toMatch(message);
+      expect((err as { message: string }).message).toMatch(message);
       expect(limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
       expect(imagesOnDisk()).toEqual([]);
     },
@@ -275,8 +259,7 @@ describe('GenerationService through the Gemini emulator', () => {
     limner = createLimner(config, secrets, silentLogger);
     emulator.enqueue({ kind: 'hang' }, { model: /image/ });
     const started = performance.now();
-    const err = await limner.generation
-      .illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 7, requestedBy: 'cli' })
+    const err = await limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 7, requester: by('cli') })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderTimeoutError);
     expect(performance.now() - started).toBeLessThan(5000);
@@ -289,7 +272,7 @@ describe('GenerationService through the Gemini emulator', () => {
     const { config, secrets } = testConfig(campaigns.dir, emulator.url, { gemini: { total_timeout_ms: 8000, attempt_timeout_ms: 1000 } });
     limner = createLimner(config, secrets, silentLogger);
     emulator.enqueue({ kind: 'hang' }, { model: /image/ });
-    const result = await limner.generation.illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 7, requestedBy: 'cli' });
+    const result = await limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 7, requester: by('cli') });
     expect(imageCalls()[0]!.answer).toBe('hang');
     expect(imageCalls().length).toBeGreaterThanOrEqual(2);
     expect(existsSync(result.file)).toBe(true);
@@ -299,7 +282,7 @@ describe('GenerationService through the Gemini emulator', () => {
     limner.close();
     const { config, secrets } = testConfig(campaigns.dir, emulator.url, {}, null);
     limner = createLimner(config, secrets, silentLogger);
-    await expect(limner.generation.illustrate({ kind: 'current', campaignId: SAMPLE_CAMPAIGN, requestedBy: 'cli' })).rejects.toBeInstanceOf(
+    await expect(limner.scenes.run({ kind: 'current', campaignId: SAMPLE_CAMPAIGN, requester: by('cli') })).rejects.toBeInstanceOf(
       MissingApiKeyError,
     );
     expect(emulator.requests).toHaveLength(0);
@@ -307,18 +290,17 @@ describe('GenerationService through the Gemini emulator', () => {
 
   it('maps a rejected API key to a clear message', async () => {
     emulator.enqueue({ kind: 'status', status: 403, message: "Method doesn't allow unregistered callers." });
-    const err = await limner.generation
-      .illustrate({ kind: 'current', campaignId: SAMPLE_CAMPAIGN, requestedBy: 'cli' })
+    const err = await limner.scenes.run({ kind: 'current', campaignId: SAMPLE_CAMPAIGN, requester: by('cli') })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
-    expect((err as ProviderError).userMessage).toMatch(/rejected the bot's API key/);
+    expect((err as ProviderError).message).toMatch(/rejected the API key \(HTTP 40[13]\)/);
   });
 
   it('answers "not enabled" for a disabled campaign or a global switch-off', async () => {
     const yamlFile = path.join(campaigns.dir, SAMPLE_CAMPAIGN, 'campaign.yaml');
     const fs = await import('node:fs');
     fs.writeFileSync(yamlFile, `${fs.readFileSync(yamlFile, 'utf8')}enabled: false\n`);
-    await expect(limner.generation.illustrate({ kind: 'current', campaignId: SAMPLE_CAMPAIGN, requestedBy: 'cli' })).rejects.toThrow(
+    await expect(limner.scenes.run({ kind: 'current', campaignId: SAMPLE_CAMPAIGN, requester: by('cli') })).rejects.toThrow(
       new GenerationDisabledError(),
     );
     expect(emulator.requests).toHaveLength(0);

@@ -70,31 +70,6 @@ describe('running it for real, through the bot', () => {
     await h.discord.waitFor(() => h.limner.links.imageOfMessage(posted.id), { timeoutMs: 5_000, label: 'scene message recorded' });
   });
 
-  it('takes back a picture posted for want of time on the token when storing it fails', async () => {
-    const createdAt = Date.now() - 14.5 * 60 * 1000;
-    const before = h.discord.messages(h.channels.campaign).length;
-    const postedPicture = () =>
-      h.discord
-        .messages(h.channels.campaign)
-        .slice(before)
-        .find((m) => m.attachments.length > 0 && !m.interaction_id);
-    const commit = h.limner.images.commit.bind(h.limner.images);
-    let posted: StoredMessage | undefined;
-    h.limner.images.commit = async () => {
-      posted = await h.discord.waitFor(postedPicture, { timeoutMs: 15_000 });
-      throw new Error('EIO: i/o error, write');
-    };
-    try {
-      const handle = await h.scene('turn', { number: 51 }, { user: h.users.bo, createdAt });
-      const r = await handle.waitUntil((res) => res.followUps.length > 0, 15_000);
-      expect(r.followUps.at(-1)!.content).toMatch(/^Something went wrong on Limner's side \(error id `[0-9a-f]{8}`\)/);
-      await h.discord.waitFor(() => h.discord.message(posted!.id)?.deleted, { timeoutMs: 5_000, label: 'posted picture deleted' });
-      expect(h.limner.links.imageOfMessage(posted!.id)).toBeUndefined();
-    } finally {
-      h.limner.images.commit = commit;
-    }
-  });
-
   it('after a restart, marks a job left running as failed and says so in its reply', async () => {
     h.gemini.enqueue({ kind: 'hang' }, { model: /image/ });
     const handle = await h.scene('current', {}, { user: h.users.bo });

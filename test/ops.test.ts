@@ -52,7 +52,7 @@ describe('BudgetGuard', () => {
     expect(() => guard.check('g1', 'a', { guild: 1, user: 0 })).toThrow(BudgetExceededError);
     ledger.linkImage(ledger.record({ userId: 'b', guildId: 'g1' }, 'image', imageCall), 'img2');
     expect(() => guard.check('g1', 'c')).toThrow(
-      'This server has used its 2 pictures for today; the budget resets in 3 h 0 min (00:00 UTC).',
+      'Guild g1 has used its 2 pictures for today; the budget resets in 3 h 0 min (00:00 UTC).',
     );
     expect(() => guard.check('g2', 'c')).not.toThrow();
     // The ledger's rows are stamped with the real clock; a day later they no longer count.
@@ -63,9 +63,9 @@ describe('BudgetGuard', () => {
   it('refuses over the daily USD budget and the per-user pictures', () => {
     const guard = new BudgetGuard(config({ guild_daily_usd: 0.1, user_daily_images: 1 }), ledger, jobs);
     ledger.linkImage(ledger.record({ userId: 'a', guildId: 'g1' }, 'image', imageCall), 'img1');
-    expect(() => guard.check('g2', 'a')).toThrow(/You have used your 1 pictures for today/);
+    expect(() => guard.check('g2', 'a')).toThrow(/This user has used their 1 pictures for today/);
     ledger.linkImage(ledger.record({ userId: 'b', guildId: 'g1' }, 'image', imageCall), 'img2');
-    expect(() => guard.check('g1', 'c')).toThrow(/used its \$0\.10 image budget for today \(\$0\.14 spent\)/);
+    expect(() => guard.check('g1', 'c')).toThrow(/used its \$0\.10 budget for today \(\$0\.14 spent\)/);
   });
 
   it('makes a user wait the cooldown between requests', () => {
@@ -123,7 +123,7 @@ describe('JobRunner', () => {
     await new Promise((resolve) => setImmediate(resolve));
     const closing = r.close(5_000);
     await expect(waiting).rejects.toBeInstanceOf(QueueClosedError);
-    expect(() => r.precheck({ kind: 'scene turn', userId: 'c' })).toThrow(QueueClosedError);
+    expect(() => r.check({ kind: 'scene turn', userId: 'c' })).toThrow(QueueClosedError);
     release();
     await expect(running).resolves.toBe('done');
     await closing;

@@ -1,3 +1,4 @@
+import { by } from './support/requests.ts';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -132,19 +133,19 @@ describe('many portraits through the Gemini emulator', () => {
   const imageCalls = () => emulator.requests.filter((r) => r.model === limner.config.generation.image_model);
 
   it('sends at most 14 portraits with a scene, those who speak first', async () => {
-    await limner.generation.illustrate({ kind: 'turn', campaignId: 'crowd', turn: 4, requestedBy: 'cli' });
+    await limner.scenes.run({ kind: 'turn', campaignId: 'crowd', turn: 4, requester: by('cli') });
     const sent = inline(imageCalls()[0]!);
     expect(sent).toHaveLength(MAX_INPUT_IMAGES);
     expect(await Promise.all(sent.map((i) => marker(i.data)))).toEqual([190, 180, ...Array.from({ length: 12 }, (_, n) => n * 10)]);
   });
 
   it('edits with the picture, every user reference and as many portraits as still fit', async () => {
-    const scene = await limner.generation.illustrate({ kind: 'turn', campaignId: 'crowd', turn: 4, requestedBy: 'cli' });
+    const scene = await limner.scenes.run({ kind: 'turn', campaignId: 'crowd', turn: 4, requester: by('cli') });
     emulator.reset();
     const references = await Promise.all([251, 252, 253].map(async (n, i) => ({ name: `ref${i}.png`, bytes: await solid(n) })));
-    await limner.editing.edit({
+    await limner.edits.edit({
       target: { kind: 'image', imageId: scene.image.id },
-      requestedBy: 'cli',
+      requester: by('cli'),
       instruction: 'make it night',
       references,
     });
@@ -156,14 +157,14 @@ describe('many portraits through the Gemini emulator', () => {
   });
 
   it('refuses more user references than an edit can take, whatever the portraits', async () => {
-    const scene = await limner.generation.illustrate({ kind: 'turn', campaignId: 'crowd', turn: 4, requestedBy: 'cli' });
+    const scene = await limner.scenes.run({ kind: 'turn', campaignId: 'crowd', turn: 4, requester: by('cli') });
     const dot = await solid(1, 8);
     const tooMany = Array.from({ length: MAX_USER_REFERENCES + 1 }, (_, i) => ({ name: `r${i}.png`, bytes: dot }));
-    const err = await limner.editing
-      .edit({ target: { kind: 'image', imageId: scene.image.id }, requestedBy: 'cli', instruction: 'x', references: tooMany })
+    const err = await limner.edits
+      .edit({ target: { kind: 'image', imageId: scene.image.id }, requester: by('cli'), instruction: 'x', references: tooMany })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TooManyReferencesError);
-    expect((err as TooManyReferencesError).userMessage).toBe('Too many reference images (14): an edit can take at most 13.');
+    expect((err as TooManyReferencesError).message).toBe('Too many reference images (14): an edit can take at most 13.');
   });
 
   it("keeps a request with large portraits within Gemini's request size", async () => {
@@ -171,7 +172,7 @@ describe('many portraits through the Gemini emulator', () => {
     // 1024x1024 noise is about 3 MB as PNG, 4 MB in base64: 14 of them are far over 20 MB.
     const big = await noise(1024);
     for (let n = 0; n < PORTRAITS; n++) await writeFile(path.join(dir, `m${n}.png`), big);
-    await limner.generation.illustrate({ kind: 'turn', campaignId: 'crowd', turn: 4, requestedBy: 'cli' });
+    await limner.scenes.run({ kind: 'turn', campaignId: 'crowd', turn: 4, requester: by('cli') });
     const sent = inline(imageCalls()[0]!);
     expect(sent).toHaveLength(MAX_INPUT_IMAGES);
     expect(sent.reduce((sum, i) => sum + i.data.length, 0)).toBeLessThanOrEqual(MAX_INLINE_BYTES);

@@ -1,3 +1,4 @@
+import { by } from './support/requests.ts';
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -7,8 +8,8 @@ import { parseTranscriptJsonl, toJsonl, type TranscriptEntry } from '../src/camp
 import { PromptBlockedError, ScanReplyError, ScanTurnError } from '../src/errors.ts';
 import { formatEntry } from '../src/scenes/context.ts';
 import { splitPassages } from '../src/scenes/best/passages.ts';
-import { scanAnswerSchema, scanProgressText, SCAN_SYSTEM, type ScanProgress } from '../src/scenes/best/scanner.ts';
-import type { SceneStage } from '../src/scenes/illustrate.ts';
+import { scanAnswerSchema, SCAN_SYSTEM, type ScanProgress } from '../src/scenes/best/scanner.ts';
+import type { SceneProgress } from '../src/scenes/illustrate.ts';
 import { estimateTextTokens } from '../src/platform/tokens.ts';
 import { silentLogger } from '../src/platform/log.ts';
 import { scanCache, usage } from '../src/platform/schema.ts';
@@ -50,9 +51,15 @@ function start(overrides: Record<string, unknown>): Limner {
   return limner;
 }
 
-async function best(l: Limner, onProgress?: (stage: SceneStage, scan?: ScanProgress) => void) {
-  return l.generation.illustrate({ kind: 'best', campaignId: SAMPLE_CAMPAIGN, requestedBy: 'cli' }, onProgress ? { onProgress } : {});
+async function best(l: Limner, onProgress?: (stage: SceneProgress['stage'], scan?: ScanProgress) => void) {
+  return l.scenes.run(
+    { kind: 'best', campaignId: SAMPLE_CAMPAIGN, requester: by('cli') },
+    { onProgress: (p) => onProgress?.(p.stage, p.stage === 'scanning' ? p.scan : undefined) },
+  );
 }
+
+/** The scan's progress as `scanned/passages` (`compare n` while comparing). */
+const scanText = (p: ScanProgress) => (p.phase === 'comparing' ? `compare ${p.candidates}` : `${p.scanned}/${p.passages} of ${p.turns}`);
 
 const scanCalls = () => emulator.requests.filter(isScanCall);
 const ledger = (l: Limner) => l.store.db.select().from(usage).all();
@@ -112,7 +119,7 @@ describe('/scene best through the Gemini emulator', () => {
     const l = start(ONE_PASS);
     emulator.onText(scannerScript(() => 1500));
     const stages: string[] = [];
-    const result = await best(l, (stage, scan) => stages.push(scan ? scanProgressText(scan) : stage));
+    const result = await best(l, (stage, scan) => stages.push(scan ? scanText(scan) : stage));
 
     const [scan, ...others] = scanCalls();
     expect(others).toEqual([]);
@@ -131,9 +138,9 @@ describe('/scene best through the Gemini emulator', () => {
 
     expect(stages).toEqual([
       'reading',
-      'Scanning 2,160 turns in 1 passage... 0/1',
-      'Scanning 2,160 turns in 1 passage... 1/1',
-      'prompting',
+      '0/1 of 2160',
+      '1/1 of 2160',
+      'writing-prompt',
       'painting',
       'saving',
     ]);
@@ -195,9 +202,9 @@ describe('/scene best through the Gemini emulator', () => {
 
     expect(result.best).toMatchObject({ turn: boundary, passages: 9 });
     expect(result.image).toMatchObject({ turn: boundary, mode: 'best' });
-    expect(progress.map(scanProgressText)).toEqual([
-      ...Array.from({ length: 10 }, (_, i) => `Scanning 2,160 turns in 9 passages... ${i}/9`),
-      'Comparing 8 candidate moments...',
+    expect(progress.map(scanText)).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => `${i}/9 of 2160`),
+      'compare 8',
     ]);
     expect(
       ledger(l)
@@ -244,7 +251,7 @@ describe('/scene best through the Gemini emulator', () => {
     emulator.onText(scannerScript(() => 9999));
     const err = await best(l).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ScanTurnError);
-    expect((err as ScanTurnError).userMessage).toBe(
+    expect((err as ScanTurnError).message).toBe(
       'Gemini twice picked a turn it had not read (turn 9999; it read turns 1-2160), so no best scene was chosen. Please try again.',
     );
     expect(scanCalls()).toHaveLength(2);
@@ -270,7 +277,7 @@ describe('/scene best through the Gemini emulator', () => {
     emulator.onText(scannerScript(() => '{"turn": "forty-two", "rationale": "a fight"}'));
     const err = await best(l).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ScanReplyError);
-    expect((err as ScanReplyError).userMessage).toMatch(/twice answered the session scan with something other than the requested JSON/);
+    expect((err as ScanReplyError).message).toMatch(/twice answered the session scan with something other than the requested JSON/);
     expect((err as ScanReplyError).detail).toMatch(/^turn: /);
     expect(scanCalls()).toHaveLength(2);
   });
@@ -284,7 +291,7 @@ describe('/scene best through the Gemini emulator', () => {
     const stages: string[] = [];
     const second = await best(l, (stage) => stages.push(stage));
     expect(scanCalls()).toEqual([]);
-    expect(stages).toEqual(['reading', 'prompting', 'painting', 'saving']);
+    expect(stages).toEqual(['reading', 'writing-prompt', 'painting', 'saving']);
     expect(second.best).toEqual({ ...first.best, cached: true });
     expect(second.image.turn).toBe(first.image.turn);
     expect(second.calls).toHaveLength(2);

@@ -106,6 +106,6 @@ describe('limner scene best', () => {
       best: { turn: PICK, speaker: 'LIAM', rationale: `Turn ${PICK} shows the most vivid action.`, cached: false, passages: 3 },
     });
     expect((result.best as { quote: string }).quote).toMatch(/^While he is talking I take a flask/);
-    expect(stderr).toContain('Scanning 2,160 turns in 3 passages... 3/3\n');
+    expect(stderr).toContain('reading the session: passage 3/3 (2,160 turns)\n');
   });
 });

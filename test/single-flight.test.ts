@@ -1,3 +1,4 @@
+import { by } from './support/requests.ts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLimner, type Limner } from '../src/app.ts';
 import { SingleFlight } from '../src/jobs/single-flight.ts';
@@ -85,7 +86,7 @@ describe('identical requests at the same time pay once', () => {
     emulator.onText(scannerScript());
     emulator.setLatency(50);
     const [a, b] = await Promise.all(
-      ['ana', 'bo'].map((requestedBy) => limner.generation.illustrate({ kind: 'best', campaignId: SAMPLE_CAMPAIGN, requestedBy })),
+      ['ana', 'bo'].map((requestedBy) => limner.scenes.run({ kind: 'best', campaignId: SAMPLE_CAMPAIGN, requester: by(requestedBy) })),
     );
     // 9 passages and one comparison, once.
     expect(emulator.requests.filter(isScanCall)).toHaveLength(10);
@@ -106,7 +107,7 @@ describe('identical requests at the same time pay once', () => {
     const both = () =>
       Promise.all(
         ['ana', 'bo'].map((requestedBy) =>
-          limner.generation.illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, requestedBy }),
+          limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, requester: by(requestedBy) }),
         ),
       );
     const [a, b] = await both();

@@ -1,3 +1,4 @@
+import { by } from './support/requests.ts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLimner, type Limner } from '../src/app.ts';
 import type { Transcript } from '../src/campaigns/transcript.ts';
@@ -47,9 +48,9 @@ describe('a turn the transcript skips', () => {
     });
 
     it('refuses /scene turn for a skipped turn before any model call', async () => {
-      const request = { kind: 'turn', campaignId: 'gappy', turn: 12, requestedBy: 'cli' } as const;
-      await expect(limner.generation.validate(request)).rejects.toThrow(new TurnMissingError(12, [9, 20]));
-      await expect(limner.generation.illustrate(request)).rejects.toBeInstanceOf(TurnMissingError);
+      const request = { kind: 'turn', campaignId: 'gappy', turn: 12, requester: by('cli') } as const;
+      await expect(limner.scenes.check(request)).rejects.toThrow(new TurnMissingError(12, [9, 20]));
+      await expect(limner.scenes.run(request)).rejects.toBeInstanceOf(TurnMissingError);
       expect(emulator.requests).toEqual([]);
     });
   });

@@ -1,3 +1,4 @@
+import { by } from './support/requests.ts';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import sharp from 'sharp';
@@ -44,7 +45,7 @@ const ledger = () => limner.store.db.select().from(usage).all();
 const textModel = () => limner.config.generation.text_model;
 const imageModel = () => limner.config.generation.image_model;
 const turn = (n: number, requestedBy = 'cli') =>
-  limner.generation.illustrate({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: n, requestedBy });
+  limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: n, requester: by(requestedBy) });
 
 describe('the usage ledger records every billed call, failures included', () => {
   const failures: Array<[string, Behaviour, 'text' | 'image', new (...a: never[]) => Error, string[]]> = [
@@ -89,16 +90,15 @@ describe('the usage ledger records every billed call, failures included', () => 
   it('records a failed edit under purpose edit', async () => {
     const first = await turn(100, '42');
     emulator.enqueue({ kind: 'finish', finishReason: 'IMAGE_SAFETY' }, { model: imageModel() });
-    const err = await limner.editing
+    const err = await limner.edits
       .edit({
         target: { kind: 'image', imageId: first.image.id },
-        requestedBy: '42',
+        requester: by('42', 'g1'),
         instruction: 'make it night',
-        origin: { guildId: 'g1', jobId: 'job-1' },
       })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NoImageError);
-    expect(ledger().at(-1)).toMatchObject({ purpose: 'edit', userId: '42', guildId: 'g1', jobId: 'job-1', images: 0, imageId: null });
+    expect(ledger().at(-1)).toMatchObject({ purpose: 'edit', userId: '42', guildId: 'g1', jobId: expect.any(String), images: 0, imageId: null });
   });
 });
 
@@ -113,7 +113,7 @@ describe('the prompt writer', () => {
     emulator.enqueue({ kind: 'finish', finishReason: 'MAX_TOKENS' }, { model: textModel() });
     const err = await turn(200).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReplyCutOffError);
-    expect((err as ReplyCutOffError).userMessage).toMatch(/ran out of room/);
+    expect((err as ReplyCutOffError).message).toMatch(/ran out of room/);
     expect(emulator.requests.filter((r) => r.model === imageModel())).toEqual([]);
     expect(ledger().map((r) => r.purpose)).toEqual(['prompt']);
     expect(limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);

@@ -17,7 +17,7 @@ import { clientListeners, commands, components, messageCommands, messageHandlers
 import type { BotContext } from '../types.ts';
 import { ChannelScope } from './channel-scope.ts';
 import { recoverInterruptedJobs } from './recover.ts';
-import { replyWithError, uploadThread } from './respond.ts';
+import { replyWithError } from './respond.ts';
 
 /** A logged-in (or logging-in) Limner bot. */
 export interface Bot {
@@ -89,10 +89,6 @@ export function startBot(limner: Limner, token: string): Bot {
     limner.metrics.discordRateLimited.inc({ global: String(info.global) });
     log.debug({ route: info.route, global: info.global, waitMs: info.timeToReset, limit: info.limit }, 'waiting for a Discord rate limit');
   });
-  // Finished pictures go through the upload thread's own REST (respond.ts): its waits count too.
-  const stopCountingUploads = uploadThread(client).onRateLimited((info) =>
-    limner.metrics.discordRateLimited.inc({ global: String(info.global) }),
-  );
   client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
   client.on(Events.ShardDisconnect, (event, shard) => log.warn({ code: event.code, shard }, 'gateway disconnected'));
@@ -115,7 +111,6 @@ export function startBot(limner: Limner, token: string): Bot {
         await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
         clearTimeout(timer);
       }
-      stopCountingUploads();
       await client.destroy();
     },
   };

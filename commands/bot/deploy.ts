@@ -28,6 +28,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`deploy-commands: ${err instanceof LimnerError ? err.userMessage : (err as Error).message}\n`);
+  process.stderr.write(`deploy-commands: ${err instanceof LimnerError ? err.message : (err as Error).message}\n`);
   process.exit(1);
 });

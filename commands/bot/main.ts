@@ -75,6 +75,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof LimnerError ? err.userMessage : String((err as Error)?.stack ?? err)}\n`);
+  process.stderr.write(`${err instanceof LimnerError ? err.message : String((err as Error)?.stack ?? err)}\n`);
   process.exit(1);
 });

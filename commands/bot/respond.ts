@@ -1,7 +1,7 @@
-import { MessageFlags, type Client, type RepliableInteraction } from 'discord.js';
-import { UploadThread } from './upload-thread.ts';
+import { MessageFlags, type RepliableInteraction } from 'discord.js';
 import type { SceneMessage } from './scene-message.ts';
 import { LimnerError, MalformedReplyError, ProviderError, ProviderTimeoutError } from '../../src/errors.ts';
+import { errorText } from '../messages.ts';
 import { newErrorId, type Logger } from '../../src/platform/log.ts';
 
 /**
@@ -32,7 +32,7 @@ export interface FailureTextOptions {
 }
 
 /**
- * What to tell a user about a failure, logging it: a {@link LimnerError}'s own message (plus an
+ * What to tell a user about a failure, logging it: a {@link LimnerError} in the door's words ({@link errorText}, plus an
  * error id for provider failures when asked), or for anything unexpected a generic line with an
  * error id that is logged with the stack.
  */
@@ -44,10 +44,10 @@ export function failureText(err: unknown, log: Logger, options: FailureTextOptio
     ) {
       const errorId = newErrorId();
       log.warn({ code: err.code, err: err.cause ?? err, errorId }, 'provider failed');
-      return `${err.userMessage} (error id \`${errorId}\`)`;
+      return `${errorText(err)} (error id \`${errorId}\`)`;
     }
     log.info({ code: err.code, err: err.cause ?? undefined }, 'command refused');
-    return err.userMessage;
+    return errorText(err);
   }
   // The job runner has already logged it under an id when the failure happened inside a job.
   const logged = (err as { errorId?: unknown } | null)?.errorId;
@@ -96,16 +96,15 @@ export interface ShownMessage {
 }
 
 /**
- * Shows the finished result in the interaction's reply (sent from the upload thread, see
- * {@link UploadThread}), or, when a long wait (queue, scan) has brought the interaction close to its
- * 15-minute token lifetime, posts it as a new message in the channel mentioning the user, so a
- * picture that was paid for is never lost.
+ * Shows the finished result in the interaction's reply, or, when a long wait (queue, scan) has
+ * brought the interaction close to its 15-minute token lifetime, posts it as a new message in the
+ * channel mentioning the user, so a picture that was paid for is never lost.
  * @throws the REST error of the edit or the post.
  */
 export async function finishReply(interaction: RepliableInteraction, payload: SceneMessage): Promise<ShownMessage> {
   const edit = async (): Promise<ShownMessage> => {
-    const message = await uploadThread(interaction.client).editReply(interaction, payload);
-    return { kind: 'reply', id: message.id, channelId: message.channel_id };
+    const message = await interaction.editReply(payload);
+    return { kind: 'reply', id: message.id, channelId: message.channelId };
   };
   if (Date.now() - interaction.createdTimestamp < TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS) return edit();
   const { channelId } = interaction;
@@ -118,10 +117,4 @@ export async function finishReply(interaction: RepliableInteraction, payload: Sc
     allowedMentions: { users: [interaction.user.id] },
   });
   return { kind: 'post', id: posted.id, channelId: posted.channelId };
-}
-
-/** The upload thread for this client's REST settings (API base, version, timeout, retries). */
-export function uploadThread(client: Client): UploadThread {
-  const { api, version, timeout, retries, userAgentAppendix } = client.rest.options;
-  return UploadThread.for({ api, version, timeout, retries, userAgentAppendix });
 }

@@ -1,6 +1,7 @@
+import { ReferenceDownloadError, ReferenceTooLargeError } from '../errors.ts';
 import type { Attachment } from 'discord.js';
 import type { Config } from '../../src/platform/config.ts';
-import { LimnerError, ReferenceDownloadError, ReferenceNotImageError, ReferenceTooLargeError } from '../../src/errors.ts';
+import { LimnerError, ReferenceNotImageError } from '../../src/errors.ts';
 import type { UserReference } from '../../src/images/reference.ts';
 
 /** What a download needs to know of a Discord attachment: its payload fields, never a user-typed URL. */

@@ -2,7 +2,8 @@ import { LabelBuilder, ModalBuilder, TextInputBuilder, TextInputStyle } from 'di
 import { MAX_INSTRUCTION_CHARS, parseInstruction } from '../../src/edits/edit.ts';
 import type { ComponentInteraction, ComponentModule } from '../types.ts';
 import { CUSTOM_ID, PROMPT_FIELD } from './ids.ts';
-import { editForInteraction, editTitle } from './run.ts';
+import { answerWithPicture, requesterOf } from '../bot/picture-reply.ts';
+import { editTitle } from '../bot/scene-message.ts';
 
 /**
  * The picture a button or modal acts on: the id after the prefix in its custom id.
@@ -20,7 +21,7 @@ export const editButton: ComponentModule = {
   async handle(interaction, ctx, args) {
     const imageId = imageIdOf(interaction, args);
     if (!interaction.isButton()) throw new Error(`${interaction.customId} is a button`);
-    await ctx.limner.editing.ownedImage(imageId, interaction.user.id);
+    await ctx.limner.edits.ownedImage(imageId, interaction.user.id);
     await interaction.showModal(
       new ModalBuilder()
         .setCustomId(`${CUSTOM_ID.editModal}:${imageId}`)
@@ -48,19 +49,21 @@ export const editModal: ComponentModule = {
   async handle(interaction, ctx, args) {
     const imageId = imageIdOf(interaction, args);
     if (!interaction.isModalSubmit()) throw new Error(`${interaction.customId} is a modal`);
-    const { editing } = ctx.limner;
-    await editing.ownedImage(imageId, interaction.user.id);
-    const instruction = parseInstruction(interaction.fields.getTextInputValue(PROMPT_FIELD));
-    await editForInteraction(
-      interaction,
-      ctx,
-      (run) =>
-        editing.edit(
-          { target: { kind: 'image', imageId }, requestedBy: interaction.user.id, instruction, origin: run.origin },
-          run.options,
+    const { edits } = ctx.limner;
+    const requester = requesterOf(interaction);
+    await answerWithPicture(interaction, ctx, {
+      check: async () => {
+        await edits.ownedImage(imageId, interaction.user.id);
+        parseInstruction(interaction.fields.getTextInputValue(PROMPT_FIELD));
+        edits.check(requester);
+      },
+      run: (report) =>
+        edits.edit(
+          { target: { kind: 'image', imageId }, requester, instruction: interaction.fields.getTextInputValue(PROMPT_FIELD) },
+          { onProgress: report },
         ),
-      (result) => editTitle(result, 'edit'),
-    );
+      title: (result) => editTitle(result, 'edit'),
+    });
   },
 };
 
@@ -70,12 +73,13 @@ export const rerollButton: ComponentModule = {
   async handle(interaction, ctx, args) {
     const imageId = imageIdOf(interaction, args);
     if (!interaction.isButton()) throw new Error(`${interaction.customId} is a button`);
-    await editForInteraction(
-      interaction,
-      ctx,
-      (run) => ctx.limner.editing.reroll({ imageId, requestedBy: interaction.user.id, origin: run.origin }, run.options),
-      (result) => editTitle(result, 'reroll'),
-    );
+    const { edits } = ctx.limner;
+    const requester = requesterOf(interaction);
+    await answerWithPicture(interaction, ctx, {
+      check: () => edits.check(requester),
+      run: (report) => edits.reroll({ imageId, requester }, { onProgress: report }),
+      title: (result) => editTitle(result, 'reroll'),
+    });
   },
 };
 
@@ -85,14 +89,11 @@ export const undoButton: ComponentModule = {
   async handle(interaction, ctx, args) {
     const imageId = imageIdOf(interaction, args);
     if (!interaction.isButton()) throw new Error(`${interaction.customId} is a button`);
-    const { editing } = ctx.limner;
-    await editing.ownedImage(imageId, interaction.user.id);
-    await editForInteraction(
-      interaction,
-      ctx,
-      () => editing.undo({ imageId, requestedBy: interaction.user.id }),
-      (result) => editTitle(result, 'undo'),
-      { kind: 'scene undo', modelWork: false },
-    );
+    const { edits } = ctx.limner;
+    await answerWithPicture(interaction, ctx, {
+      check: () => edits.ownedImage(imageId, interaction.user.id).then(() => undefined),
+      run: () => edits.undo({ imageId, userId: interaction.user.id }),
+      title: (result) => editTitle(result, 'undo'),
+    });
   },
 };

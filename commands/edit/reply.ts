@@ -3,7 +3,8 @@ import { TooManyReferencesError } from '../../src/errors.ts';
 import { repliedMessageId } from '../bot/message-reference.ts';
 import type { MessageHandler } from '../types.ts';
 import { downloadAttachments, downloadLimits } from './attachments.ts';
-import { editForMessage, editTitle } from './run.ts';
+import { answerMessageWithPicture } from '../bot/picture-reply.ts';
+import { editTitle } from '../bot/scene-message.ts';
 
 /**
  * Said to a reply to a scene picture whose text Limner cannot see: without the Message Content
@@ -29,33 +30,22 @@ export const replyToEdit: MessageHandler = {
       await message.reply(UNREADABLE_REPLY);
       return true;
     }
-    const { editing, config } = ctx.limner;
+    const { edits, config } = ctx.limner;
     const text = message.content.replaceAll(new RegExp(`<@!?${botId}>`, 'g'), ' ');
     const attachments = [...message.attachments.values()];
-    await editForMessage(
-      message,
-      ctx,
-      async (run) => {
+    const requester = { userId: message.author.id, guildId: message.guildId, channelId: message.channelId };
+    await answerMessageWithPicture(message, ctx, {
+      run: async (report) => {
         const instruction = parseInstruction(text);
         // Counted before anything is downloaded: an edit that will be refused must not fetch its files first.
         if (attachments.length > MAX_USER_REFERENCES) throw new TooManyReferencesError(attachments.length, MAX_USER_REFERENCES);
-        if (attachments.length > 0) {
-          run.show(attachments.length === 1 ? 'Fetching your reference…' : 'Fetching your references…');
-        }
+        edits.check(requester);
+        if (attachments.length > 0) report({ stage: 'fetching-references', count: attachments.length });
         const references = await downloadAttachments(attachments, downloadLimits(config));
-        return editing.edit(
-          {
-            target: { kind: 'image', imageId },
-            requestedBy: message.author.id,
-            instruction,
-            references,
-            origin: run.origin,
-          },
-          run.options,
-        );
+        return edits.edit({ target: { kind: 'image', imageId }, requester, instruction, references }, { onProgress: report });
       },
-      (result) => editTitle(result, 'edit'),
-    );
+      title: (result) => editTitle(result, 'edit'),
+    });
     return true;
   },
 };

@@ -1,5 +1,6 @@
 import { SlashCommandSubcommandBuilder } from 'discord.js';
-import { illustrateForInteraction, turnTitle } from '../bot/scene-message.ts';
+import { answerWithScene, requesterOf } from '../bot/picture-reply.ts';
+import { turnTitle } from '../bot/scene-message.ts';
 import type { SubcommandModule } from '../types.ts';
 
 /**
@@ -12,10 +13,10 @@ export const best: SubcommandModule = {
   data: new SlashCommandSubcommandBuilder().setName('best').setDescription('Find the most striking moment of the story and illustrate it'),
 
   async execute(interaction, ctx) {
-    await illustrateForInteraction(
+    await answerWithScene(
       interaction,
       ctx,
-      { kind: 'best', campaignId: ctx.link.campaignId, requestedBy: interaction.user.id },
+      { kind: 'best', campaignId: ctx.link.campaignId, requester: requesterOf(interaction) },
       (turn) => turnTitle(turn, 'best scene'),
     );
   },

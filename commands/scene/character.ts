@@ -1,7 +1,7 @@
+import { NotPlayByPostError } from '../errors.ts';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { MessageFlags, SlashCommandSubcommandBuilder } from 'discord.js';
-import { NotPlayByPostError } from '../../src/errors.ts';
 import { writeFileAtomic } from '../../src/platform/files.ts';
 import { userReferencePng } from '../../src/images/reference.ts';
 import { checkAttachment, downloadAttachment, downloadLimits } from '../edit/attachments.ts';

@@ -1,5 +1,6 @@
 import { SlashCommandSubcommandBuilder } from 'discord.js';
-import { illustrateForInteraction, turnTitle } from '../bot/scene-message.ts';
+import { answerWithScene, requesterOf } from '../bot/picture-reply.ts';
+import { turnTitle } from '../bot/scene-message.ts';
 import type { SubcommandModule } from '../types.ts';
 
 /** `/scene current [context]`: illustrates the latest moment of the linked campaign. */
@@ -18,13 +19,13 @@ export const current: SubcommandModule = {
 
   async execute(interaction, ctx) {
     const context = interaction.options.getInteger('context') ?? undefined;
-    await illustrateForInteraction(
+    await answerWithScene(
       interaction,
       ctx,
       {
         kind: 'current',
         campaignId: ctx.link.campaignId,
-        requestedBy: interaction.user.id,
+        requester: requesterOf(interaction),
         ...(context === undefined ? {} : { contextEntries: context }),
       },
       (turn) => turnTitle(turn, 'current scene'),

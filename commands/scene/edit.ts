@@ -1,7 +1,8 @@
 import { SlashCommandSubcommandBuilder } from 'discord.js';
 import { MAX_INSTRUCTION_CHARS, parseInstruction } from '../../src/edits/edit.ts';
 import { checkAttachment, downloadAttachment, downloadLimits } from '../edit/attachments.ts';
-import { editForInteraction, editTitle } from '../edit/run.ts';
+import { answerWithPicture, requesterOf } from '../bot/picture-reply.ts';
+import { editTitle } from '../bot/scene-message.ts';
 import type { SubcommandModule } from '../types.ts';
 
 /**
@@ -25,31 +26,28 @@ export const edit: SubcommandModule = {
     .addAttachmentOption((o) => o.setName('reference').setDescription('An image to match (PNG, JPEG, WebP or GIF)')),
 
   async execute(interaction, ctx) {
-    const { editing, config } = ctx.limner;
+    const { edits, config } = ctx.limner;
     const limits = downloadLimits(config);
-    // Refusals that need no download or model call are answered at once, before the reply is deferred.
-    await editing.requireSession(interaction.user.id, ctx.link.campaignId);
-    const instruction = parseInstruction(interaction.options.getString('prompt', true));
+    const requester = requesterOf(interaction);
+    const instruction = interaction.options.getString('prompt', true);
     const attachment = interaction.options.getAttachment('reference');
-    if (attachment) checkAttachment(attachment, limits);
-    await editForInteraction(
-      interaction,
-      ctx,
-      async (run) => {
-        if (attachment) run.show('Fetching your reference…');
+    await answerWithPicture(interaction, ctx, {
+      // Refusals that need no download or model call are answered privately, before the reply is deferred.
+      check: async () => {
+        await edits.requireSession(interaction.user.id, ctx.link.campaignId);
+        parseInstruction(instruction);
+        if (attachment) checkAttachment(attachment, limits);
+        edits.check(requester);
+      },
+      run: async (report) => {
+        if (attachment) report({ stage: 'fetching-references', count: 1 });
         const references = attachment ? [await downloadAttachment(attachment, limits)] : [];
-        return editing.edit(
-          {
-            target: { kind: 'session', campaignId: ctx.link.campaignId },
-            requestedBy: interaction.user.id,
-            instruction,
-            references,
-            origin: run.origin,
-          },
-          run.options,
+        return edits.edit(
+          { target: { kind: 'session', campaignId: ctx.link.campaignId }, requester, instruction, references },
+          { onProgress: report },
         );
       },
-      (result) => editTitle(result, 'edit'),
-    );
+      title: (result) => editTitle(result, 'edit'),
+    });
   },
 };

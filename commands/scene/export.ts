@@ -51,7 +51,6 @@ export const exportImages: SubcommandModule = {
       await interaction.reply({ content: CHOOSE_CAMPAIGN, flags: MessageFlags.Ephemeral });
       return;
     }
-    await limner.images.settled();
     const images = limner.images.list(campaignId);
     if (images.length === 0) throw new NoImagesToExportError();
     await interaction.deferReply();

@@ -113,7 +113,6 @@ export const galleryLightbox: ComponentModule = {
   prefix: OPEN_PREFIX,
   async handle(interaction, { limner }) {
     if (!interaction.isStringSelectMenu()) throw new Error(`${OPEN_PREFIX} expects a select menu, got ${interaction.customId}`);
-    await limner.images.settled();
     const image = limner.images.get(interaction.values[0] ?? '');
     if (!image || !(await isVisible(limner, image.campaignId, interaction.guildId))) {
       await interaction.reply({ content: PICTURE_UNAVAILABLE, flags: MessageFlags.Ephemeral });
@@ -126,7 +125,6 @@ export const galleryLightbox: ComponentModule = {
 
 /** The query's pictures, including any shown and still being stored. */
 async function pictures(limner: Limner, query: GalleryQuery): Promise<ImageRow[]> {
-  await limner.images.settled();
   return limner.images.list(query.campaignId, query.owner ? { requestedBy: query.owner } : {});
 }
 

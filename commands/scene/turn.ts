@@ -1,6 +1,7 @@
 import { MessageFlags, SlashCommandSubcommandBuilder } from 'discord.js';
 import { findTurns } from '../../src/campaigns/search.ts';
-import { illustrateForInteraction, turnTitle } from '../bot/scene-message.ts';
+import { answerWithScene, requesterOf } from '../bot/picture-reply.ts';
+import { turnTitle } from '../bot/scene-message.ts';
 import type { SubcommandModule } from '../types.ts';
 
 /** `/scene turn number:<int>`: illustrates a numbered (1-based) turn; `number` autocompletes with previews. */
@@ -24,10 +25,10 @@ export const turn: SubcommandModule = {
       await interaction.reply({ content: `Turn numbers are whole numbers; "${number}" is not one.`, flags: MessageFlags.Ephemeral });
       return;
     }
-    await illustrateForInteraction(
+    await answerWithScene(
       interaction,
       ctx,
-      { kind: 'turn', campaignId: ctx.link.campaignId, turn: number, requestedBy: interaction.user.id },
+      { kind: 'turn', campaignId: ctx.link.campaignId, turn: number, requester: requesterOf(interaction) },
       (n) => turnTitle(n),
     );
   },

@@ -1,9 +1,10 @@
+import { NotAStoryMessageError, NotPlayByPostError } from '../errors.ts';
 import { ApplicationCommandType, ContextMenuCommandBuilder, InteractionContextType, MessageFlags, type Message } from 'discord.js';
 import type { Limner } from '../../src/app.ts';
 import { isOutOfCharacter, snowflakeKey, type ChannelSource } from '../../src/campaigns/channel.ts';
-import { NotAStoryMessageError, NotPlayByPostError } from '../../src/errors.ts';
 import { repliedMessageId } from '../bot/message-reference.ts';
-import { illustrateForInteraction, turnTitle } from '../bot/scene-message.ts';
+import { answerWithScene, requesterOf } from '../bot/picture-reply.ts';
+import { turnTitle } from '../bot/scene-message.ts';
 import { visibleLink } from '../bot/visibility.ts';
 import { NOT_LINKED } from '../scene.ts';
 import type { MessageCommandModule } from '../types.ts';
@@ -34,10 +35,10 @@ export const illustrateMessage: MessageCommandModule = {
     const target = interaction.targetMessage;
     const entry = campaign.transcript.entries.find((e) => e.messageId === target.id);
     if (!entry) throw new NotAStoryMessageError(whyNotStory(target, campaign.source, ctx.limner));
-    await illustrateForInteraction(
+    await answerWithScene(
       interaction,
-      { ...ctx, link },
-      { kind: 'turn', campaignId: campaign.id, turn: entry.turn, requestedBy: interaction.user.id },
+      ctx,
+      { kind: 'turn', campaignId: campaign.id, turn: entry.turn, requester: requesterOf(interaction) },
       (turn) => turnTitle(turn, `${entry.speaker}'s message`),
     );
   },

@@ -35,6 +35,12 @@ export class LinkStore {
     return configured ? { channelId, campaignId: configured, source: 'config' } : undefined;
   }
 
+  /** The guilds (snowflakes) with a channel linked to `campaignId` by command, in no order. */
+  guildsOf(campaignId: string): string[] {
+    const rows = this.store.db.selectDistinct({ guildId: channelLinks.guildId }).from(channelLinks).where(eq(channelLinks.campaignId, campaignId)).all();
+    return rows.map((r) => r.guildId);
+  }
+
   /** Every linked channel: `/scene link` rows, then the configured links of channels without one. */
   all(): ChannelLink[] {
     const rows = this.store.db.select().from(channelLinks).all();

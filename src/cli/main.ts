@@ -8,18 +8,20 @@ import { formatTotals } from '../usage/report.ts';
 import { parseCampaignId } from '../campaigns/id.ts';
 import { loadConfig, loadDotEnv } from '../platform/config.ts';
 import { LimnerError } from '../errors.ts';
-import { scanProgressText } from '../scenes/best/scanner.ts';
 import type { SceneRequest, SceneResult } from '../scenes/illustrate.ts';
+import type { Requester } from '../jobs/runner.ts';
+import { errorText, progressText } from './messages.ts';
 import { createLogger, newErrorId } from '../platform/log.ts';
-import { exportProgressText, megabytes, planExport, writeExport } from '../exports/export.ts';
+import { exportProgressText, megabytes } from '../exports/export.ts';
 import type { ImageRow } from '../platform/schema.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 /**
- * The operator's door onto the generation service: `npm run limner -- <command>`.
+ * The operator's door onto the use cases: `npm run limner -- <command>`. Pictures are made as jobs
+ * like the bot's (budgets, the queue, job rows, the usage ledger) for the user `cli`.
  * Output goes to stdout (human text, or one JSON object per result with --json); errors go to
- * stderr with the user-facing message and a non-zero exit code.
+ * stderr in the terminal's words (./messages.ts) with a non-zero exit code.
  */
 const program = new Command('limner')
   .description('Illustrate tabletop campaigns from their transcripts (operator CLI).')
@@ -80,37 +82,57 @@ program
     }),
   );
 
+/** Options every `scene` command takes. */
+interface SceneOptions {
+  campaign: string;
+  guild?: string;
+  ignoreBudget?: boolean;
+  fresh?: boolean;
+}
+
 const scene = program.command('scene').description('illustrate a scene');
-scene
-  .command('current')
-  .description('illustrate the latest moment')
-  .requiredOption('-c, --campaign <id>', 'campaign id')
+/** A `scene` subcommand with the options they share. */
+function sceneCommand(name: string, description: string) {
+  return scene
+    .command(name)
+    .description(description)
+    .requiredOption('-c, --campaign <id>', 'campaign id')
+    .option('--guild <id>', "Discord guild whose budgets and usage the picture counts against (default: the one guild the campaign is linked in, if any)")
+    .option('--ignore-budget', 'bypass budgets and the cooldown (recorded in the usage ledger)')
+    .option('--fresh', 'paint a new picture even when the identical scene was painted within budgets.dedupe_window_s');
+}
+sceneCommand('current', 'illustrate the latest moment')
   .option('--context <n>', 'entries of context', positiveInt)
   .action(
-    withLimner(async (limner, opts: { campaign: string; context?: number }) => {
-      const request: SceneRequest = { kind: 'current', campaignId: opts.campaign, requestedBy: 'cli' };
+    withLimner(async (limner, opts: SceneOptions & { context?: number }) => {
+      const request = { kind: 'current', ...sceneRequest(limner, opts) } as const;
       await illustrate(limner, opts.context === undefined ? request : { ...request, contextEntries: opts.context });
     }),
   );
-scene
-  .command('turn')
-  .description('illustrate a numbered turn (1-based)')
+sceneCommand('turn', 'illustrate a numbered turn (1-based)')
   .argument('<n>', 'turn number', positiveInt)
-  .requiredOption('-c, --campaign <id>', 'campaign id')
   .action(
-    withLimner(async (limner, turn: number, opts: { campaign: string }) => {
-      await illustrate(limner, { kind: 'turn', campaignId: opts.campaign, turn, requestedBy: 'cli' });
+    withLimner(async (limner, turn: number, opts: SceneOptions) => {
+      await illustrate(limner, { kind: 'turn', turn, ...sceneRequest(limner, opts) });
     }),
   );
-scene
-  .command('best')
-  .description('find the most visually striking turn of the whole transcript and illustrate it')
-  .requiredOption('-c, --campaign <id>', 'campaign id')
-  .action(
-    withLimner(async (limner, opts: { campaign: string }) => {
-      await illustrate(limner, { kind: 'best', campaignId: opts.campaign, requestedBy: 'cli' });
-    }),
-  );
+sceneCommand('best', 'find the most visually striking turn of the whole transcript and illustrate it').action(
+  withLimner(async (limner, opts: SceneOptions) => {
+    await illustrate(limner, { kind: 'best', ...sceneRequest(limner, opts) });
+  }),
+);
+
+/** The fields of a scene request the `scene` options give. */
+function sceneRequest(limner: Limner, opts: SceneOptions): { campaignId: string; requester: Requester; fresh: boolean } {
+  const campaignId = parseCampaignId(opts.campaign);
+  const linkedIn = limner.links.guildsOf(campaignId);
+  const guildId = opts.guild ?? (linkedIn.length === 1 ? linkedIn[0]! : null);
+  return {
+    campaignId,
+    requester: { userId: 'cli', guildId, channelId: null, ignoreBudget: Boolean(opts.ignoreBudget) },
+    fresh: Boolean(opts.fresh),
+  };
+}
 
 program
   .command('import')
@@ -148,16 +170,12 @@ program
   .option('--max-part-bytes <n>', 'split into zips of at most n bytes', positiveInt)
   .action(
     withLimner(async (limner, opts: { campaign: string; out: string; maxPartBytes?: number }) => {
-      const campaignId = parseCampaignId(opts.campaign);
-      const name = (await limner.campaigns.list()).find((c) => c.id === campaignId)?.name ?? '';
-      const plan = await planExport({
-        campaign: { id: campaignId, name },
-        images: limner.images.list(campaignId),
-        pathOf: (r) => limner.images.absolutePath(r.imagePath),
+      const plan = await limner.exports.plan({
+        campaignId: opts.campaign,
         ...(opts.maxPartBytes === undefined ? {} : { maxPartBytes: opts.maxPartBytes }),
       });
       const verbose = Boolean(program.opts().verbose);
-      const files = await writeExport(plan, path.resolve(opts.out), {
+      const files = await limner.exports.write(plan, path.resolve(opts.out), {
         onProgress: (p) => {
           if (verbose) process.stderr.write(`${exportProgressText(p)}\n`);
         },
@@ -236,22 +254,26 @@ class CampaignExistsError extends LimnerError {
 
 async function illustrate(limner: Limner, request: SceneRequest): Promise<void> {
   const verbose = Boolean(program.opts().verbose);
-  const result = await limner.generation.illustrate(request, {
-    onProgress: (stage, scan) => {
-      if (verbose) process.stderr.write(`${scan ? scanProgressText(scan) : `${stage}...`}\n`);
+  const result = await limner.scenes.run(request, {
+    onProgress: (event) => {
+      const text = progressText(event);
+      if (verbose && text) process.stderr.write(`${text}\n`);
     },
   });
   if (json()) return print(sceneJson(limner, result));
   const { image } = result;
-  const cost = image.costUsd.toFixed(4);
+  const cost = result.reused ? 'nothing new (reused)' : `est. $${image.costUsd.toFixed(4)}`;
   console.log(`Turn ${image.turn.toLocaleString('en-US')} · ${result.campaign.name} (${image.mode})`);
+  if (result.reused) {
+    console.log(`Reused: the identical scene was painted ${Math.max(1, Math.round(result.reused.ageMs / 60_000))} min ago (${image.createdAt}); --fresh paints a new one.`);
+  }
   if (result.best) {
     console.log(`Quote:  ${result.best.speaker}: ${result.best.quote}`);
     console.log(`Why:    ${result.best.rationale}${result.best.cached ? ' (cached scan)' : ''}`);
   }
   console.log(`Prompt: ${image.prompt}`);
   console.log(`Image:  ${result.file} (${image.width}x${image.height}, ${(image.bytes / 1024).toFixed(0)} KiB)`);
-  console.log(`Model:  ${image.model} · est. $${cost} · id ${image.id}`);
+  console.log(`Model:  ${image.model} · ${cost} · id ${image.id}`);
 }
 
 function imageJson(limner: Limner, r: ImageRow) {
@@ -282,6 +304,8 @@ function sceneJson(limner: Limner, result: SceneResult) {
     ...imageJson(limner, result.image),
     campaignName: result.campaign.name,
     promptTruncated: result.promptTruncated,
+    reused: Boolean(result.reused),
+    ...(result.reused ? { reusedAgeMs: result.reused.ageMs } : {}),
     ...(result.best ? { best: result.best } : {}),
   };
 }
@@ -290,7 +314,7 @@ try {
   await program.parseAsync();
 } catch (err) {
   if (err instanceof LimnerError) {
-    process.stderr.write(`limner: ${err.userMessage}\n`);
+    process.stderr.write(`limner: ${errorText(err)}\n`);
     process.exitCode = 1;
   } else {
     const errorId = newErrorId();

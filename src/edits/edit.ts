@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Campaign } from '../campaigns/campaign.ts';
@@ -23,8 +24,9 @@ import type { CallOrigin, UsageLedger } from '../usage/ledger.ts';
 import { entriesAround } from '../scenes/context.ts';
 import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
 import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, type ReferenceImage } from '../images/references.ts';
-import { renderImage } from '../images/paint.ts';
+import { paintImage } from '../images/paint.ts';
 import { KeyedSerialQueue } from '../jobs/serial.ts';
+import { originOf, type JobRunner, type Requester } from '../jobs/runner.ts';
 
 /** Longest edit instruction, characters (the `/scene edit` option and the modal field share it). */
 export const MAX_INSTRUCTION_CHARS = 1000;
@@ -42,32 +44,37 @@ export type EditTarget =
   /** A given picture (reply-to-edit, the Edit button); the session moves to the result. */
   | { readonly kind: 'image'; readonly imageId: string };
 
-/** Where a request came from, for the usage ledger (Discord snowflakes). */
-export type EditOrigin = Pick<CallOrigin, 'guildId' | 'channelId' | 'jobId'>;
-
 /** One edit: an instruction applied to a picture, with optional reference images. */
 export interface EditRequest {
   readonly target: EditTarget;
-  /** Discord user id or `cli`; the session moved is this user's. */
-  readonly requestedBy: string;
+  /** Who asks; the session moved is theirs. */
+  readonly requester: Requester;
   /** What to change, 1-{@link MAX_INSTRUCTION_CHARS} characters after trimming. */
   readonly instruction: string;
   /** The user's images, sent after the campaign's portraits; at most {@link MAX_USER_REFERENCES}. */
   readonly references?: readonly UserReference[];
-  readonly origin?: EditOrigin;
 }
 
 /**
- * Stages reported while an edit runs: `waiting` only when an earlier edit of the same session
- * is still running, then `painting` and `saving`.
+ * What an edit or reroll is doing: `queued` while it waits for a free slot (again whenever its place
+ * changes), `waiting` only when an earlier edit of the same session is still running, then
+ * `painting` and `saving`.
  */
-export type EditStage = 'waiting' | 'painting' | 'saving';
+export type EditProgress =
+  | { readonly stage: 'queued'; /** 1 = next. */ readonly place: number }
+  | { readonly stage: 'waiting' }
+  | { readonly stage: 'painting' }
+  | { readonly stage: 'saving' };
 
 /** Options of the model-calling operations. */
 export interface EditOptions {
-  readonly onProgress?: (stage: EditStage) => void;
-  /** Abandons the model call (e.g. the job was stopped at shutdown). */
-  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: (progress: EditProgress) => void;
+}
+
+/** Inside a job: its id for the usage ledger and its abort signal (stopped at shutdown). */
+interface JobScope extends EditOptions {
+  readonly jobId: string;
+  readonly signal: AbortSignal;
 }
 
 /** A picture an edit operation produced or returned to; it is now the user's session picture. */
@@ -90,17 +97,20 @@ export interface EditDeps {
   readonly gateway: GeminiGateway;
   readonly usage: UsageLedger;
   readonly sessions: SessionStore;
+  /** Budgets, the fair queue and job rows. */
+  readonly runner: JobRunner;
   readonly log: Logger;
 }
 
 /**
- * Iterative editing (seed 001): a user's session picture plus an instruction and references
- * becomes a new picture (mode `edit`, `parent_image_id` the picture changed) that the session
- * then points at; reroll draws a picture again from the same prompt and references; undo moves
- * the session back to the parent. Operations on one session (user and campaign) run one after
- * another, so each edit changes the result of the one before. Knows nothing of Discord.
+ * The use cases "edit, reroll or undo a picture" (seed 001), for every door: a user's session
+ * picture plus an instruction and references becomes a new picture (mode `edit`, `parent_image_id`
+ * the picture changed) that the session then points at; reroll draws a picture again from the same
+ * prompt and references; undo moves the session back to the parent. Edits and rerolls are jobs
+ * (budgets, the fair queue, a job row); operations on one session (user and campaign) run one after
+ * another, so each edit changes the result of the one before.
  */
-export class EditService {
+export class EditPicture {
   private readonly queue = new KeyedSerialQueue();
 
   constructor(private readonly deps: EditDeps) {}
@@ -111,7 +121,6 @@ export class EditService {
    *   campaign of their latest session when it is in another one.
    */
   async requireSession(userId: string, campaignId: string): Promise<EditSession> {
-    await this.deps.images.settled();
     const here = this.deps.sessions.get(userId, campaignId);
     if (here) return here;
     const elsewhere = this.deps.sessions.ofUser(userId)[0];
@@ -124,7 +133,6 @@ export class EditService {
    * @throws ImageGoneError, NotImageOwnerError
    */
   async ownedImage(imageId: string, userId: string): Promise<ImageRow> {
-    await this.deps.images.settled();
     const image = this.image(imageId);
     if (image.requestedBy !== userId) throw new NotImageOwnerError();
     return image;
@@ -135,14 +143,12 @@ export class EditService {
    * Everything that can be checked without the model is checked before waiting for earlier edits.
    * @throws NoEditSessionError, EditSessionElsewhereError, ImageGoneError, EditPromptError,
    *   ReferenceNotImageError, ReferenceTooManyPixelsError, TooManyReferencesError, CampaignNotFoundError,
-   *   CampaignFileError, GenerationDisabledError, and the model errors of {@link renderImage}.
+   *   CampaignFileError, GenerationDisabledError, and the model errors of {@link paintImage}.
    */
   async edit(request: EditRequest, options: EditOptions = {}): Promise<EditResult> {
-    const { target } = request;
-    // A picture shown while it is stored (GenerationService's onPainted) may be the target.
-    await this.deps.images.settled();
+    const { target, requester } = request;
     const known = this.image(
-      target.kind === 'session' ? (await this.requireSession(request.requestedBy, target.campaignId)).currentImageId : target.imageId,
+      target.kind === 'session' ? (await this.requireSession(requester.userId, target.campaignId)).currentImageId : target.imageId,
     );
     const instruction = parseInstruction(request.instruction);
     const campaign = await this.enabledCampaign(known.campaignId);
@@ -154,21 +160,18 @@ export class EditService {
     // Chosen for the picture's turn now: edits keep their picture's turn, so only a new scene made while this one waits could change it.
     const portraits = await this.portraitsFor(campaign, known.turn, MAX_USER_REFERENCES - userPngs.length);
 
-    return this.serially(request.requestedBy, campaign.id, options, () => {
+    return this.asJob('scene edit', requester, campaign.id, options, (job) => {
       // Read inside the queue: an edit waiting behind another changes that one's result.
       let base: ImageRow;
       if (target.kind === 'session') {
-        const session = this.deps.sessions.get(request.requestedBy, campaign.id);
+        const session = this.deps.sessions.get(requester.userId, campaign.id);
         // Gone only if its picture was deleted meanwhile (the foreign key cascades).
         if (!session) throw new NoEditSessionError();
         base = this.image(session.currentImageId);
       } else {
         base = this.image(target.imageId);
       }
-      return this.paintEdit(
-        { campaign, base, instruction, portraits, userPngs, requestedBy: request.requestedBy, origin: request.origin },
-        options,
-      );
+      return this.paintEdit({ campaign, base, instruction, portraits, userPngs, requester }, job);
     });
   }
 
@@ -177,37 +180,33 @@ export class EditService {
    * references; a generated scene is redrawn from its prompt (no new text-model call). The result
    * is a sibling (same parent, mode and turn) and becomes the requester's session picture.
    * @throws ImageGoneError (the picture, or the one it was edited from), CampaignNotFoundError,
-   *   CampaignFileError, GenerationDisabledError, and the model errors of {@link renderImage}.
+   *   CampaignFileError, GenerationDisabledError, and the model errors of {@link paintImage}.
    */
-  async reroll(
-    request: { readonly imageId: string; readonly requestedBy: string; readonly origin?: EditOrigin },
-    options: EditOptions = {},
-  ): Promise<EditResult> {
+  async reroll(request: { readonly imageId: string; readonly requester: Requester }, options: EditOptions = {}): Promise<EditResult> {
     const { config, gateway, images, usage, sessions } = this.deps;
-    await images.settled();
+    const { requester } = request;
     const original = this.image(request.imageId);
     const campaign = await this.enabledCampaign(original.campaignId);
     const userPngs = original.mode === 'edit' ? await this.keptReferences(original) : [];
     const room = original.mode === 'edit' ? MAX_USER_REFERENCES - userPngs.length : MAX_INPUT_IMAGES;
     const portraits = await this.portraitsFor(campaign, original.turn, room);
-    return this.serially(request.requestedBy, campaign.id, options, async () => {
+    return this.asJob('scene reroll', requester, campaign.id, options, async (job) => {
       if (original.mode === 'edit') {
         // A null parent on an edit means the picture it changed was deleted.
         if (original.parentImageId === null) throw new ImageGoneError(original.id);
         const base = this.image(original.parentImageId);
-        return this.paintEdit(
-          { campaign, base, instruction: original.prompt, portraits, userPngs, requestedBy: request.requestedBy, origin: request.origin },
-          options,
-        );
+        return this.paintEdit({ campaign, base, instruction: original.prompt, portraits, userPngs, requester }, job);
       }
-      const origin = { userId: request.requestedBy, campaignId: campaign.id, ...request.origin };
-      options.onProgress?.('painting');
-      const rendered = await renderImage(gateway, config, original.prompt, portraits, {
+      const origin = { ...originOf(requester), campaignId: campaign.id, jobId: job.jobId };
+      job.onProgress?.({ stage: 'painting' });
+      const rendered = await paintImage(gateway, config, original.prompt, portraits, {
         record: { origin, purpose: 'image' },
-        signal: options.signal,
+        signal: job.signal,
       });
-      options.onProgress?.('saving');
-      const image = await images.save(rendered, {
+      job.onProgress?.({ stage: 'saving' });
+      const image = await images.save(
+        rendered,
+        {
         campaignId: campaign.id,
         turn: original.turn,
         mode: original.mode,
@@ -218,15 +217,15 @@ export class EditService {
         inputTokens: rendered.usage.inputTokens,
         outputTokens: rendered.usage.outputTokens,
         costUsd: rendered.usage.costUsd,
-        requestedBy: request.requestedBy,
+        requestedBy: requester.userId,
         parentImageId: original.parentImageId,
-      });
-      usage.linkImage(rendered.usageId, image.id);
-      sessions.moveTo({ userId: request.requestedBy, campaignId: campaign.id, imageId: image.id });
-      this.deps.log.info(
-        { imageId: image.id, rerollOf: original.id, campaign: campaign.id, requestedBy: request.requestedBy },
-        'scene rerolled',
+        },
+        (row) => {
+          usage.linkImage(rendered.usageId, row.id);
+          sessions.moveTo({ userId: requester.userId, campaignId: campaign.id, imageId: row.id });
+        },
       );
+      this.deps.log.info({ imageId: image.id, rerollOf: original.id, campaign: campaign.id, user: requester.userId }, 'scene rerolled');
       return this.result(image, campaign, [rendered.usage], rendered.png);
     });
   }
@@ -235,23 +234,46 @@ export class EditService {
    * Moves the owner's session back to the picture `imageId` was edited from and returns that picture.
    * @throws ImageGoneError, NotImageOwnerError, NothingToUndoError
    */
-  async undo(request: { readonly imageId: string; readonly requestedBy: string }): Promise<EditResult> {
-    const image = await this.ownedImage(request.imageId, request.requestedBy);
+  async undo(request: { readonly imageId: string; readonly userId: string }): Promise<EditResult> {
+    const image = await this.ownedImage(request.imageId, request.userId);
     if (image.parentImageId === null) throw new NothingToUndoError();
     const parentId = image.parentImageId;
     const campaign = await this.describe(image.campaignId);
-    return this.serially(request.requestedBy, image.campaignId, {}, async () => {
+    return this.serially(request.userId, image.campaignId, {}, async () => {
       const parent = this.image(parentId);
-      this.deps.sessions.moveTo({ userId: request.requestedBy, campaignId: image.campaignId, imageId: parent.id });
-      this.deps.log.info({ imageId: parent.id, undoneFrom: image.id, requestedBy: request.requestedBy }, 'edit undone');
+      this.deps.sessions.moveTo({ userId: request.userId, campaignId: image.campaignId, imageId: parent.id });
+      this.deps.log.info({ imageId: parent.id, undoneFrom: image.id, user: request.userId }, 'edit undone');
       return this.result(parent, campaign, []);
     });
+  }
+
+  /**
+   * The admission check of an edit or reroll for `requester`, for a door about to acknowledge.
+   * @throws BudgetExceededError, QueueClosedError.
+   */
+  check(requester: Requester): void {
+    this.deps.runner.check({ kind: 'scene edit', ...requester });
+  }
+
+  /** Runs `task` as a job (budgets, fair queue, job row), then in the session's queue. */
+  private asJob<T extends EditResult>(
+    kind: string,
+    requester: Requester,
+    campaignId: string,
+    options: EditOptions,
+    task: (job: JobScope) => Promise<T>,
+  ): Promise<T> {
+    return this.deps.runner.run(
+      { kind, campaignId, ...requester },
+      ({ jobId, signal }) => this.serially(requester.userId, campaignId, options, () => task({ ...options, jobId, signal })),
+      { onPosition: (place) => options.onProgress?.({ stage: 'queued', place }), imageOf: (result) => result.image.id },
+    );
   }
 
   /** Runs `task` in the session's queue, reporting `waiting` when it has to queue. */
   private serially<T>(userId: string, campaignId: string, options: EditOptions, task: () => Promise<T>): Promise<T> {
     const key = JSON.stringify([userId, campaignId]);
-    if (this.queue.busy(key)) options.onProgress?.('waiting');
+    if (this.queue.busy(key)) options.onProgress?.({ stage: 'waiting' });
     return this.queue.run(key, task);
   }
 
@@ -263,24 +285,28 @@ export class EditService {
       readonly instruction: string;
       readonly portraits: readonly ReferenceImage[];
       readonly userPngs: readonly Buffer[];
-      readonly requestedBy: string;
-      readonly origin: EditOrigin | undefined;
+      readonly requester: Requester;
     },
-    options: EditOptions,
+    job: JobScope,
   ): Promise<EditResult> {
     const { config, gateway, images, usage, sessions } = this.deps;
     const { campaign, base, instruction } = input;
     const started = performance.now();
-    options.onProgress?.('painting');
+    job.onProgress?.({ stage: 'painting' });
     const source = { mimeType: 'image/png', data: await this.pictureBytes(base) };
     const references = [...input.portraits, ...input.userPngs.map((data) => ({ mimeType: 'image/png', data }))];
-    const origin = { userId: input.requestedBy, campaignId: campaign.id, ...input.origin };
-    const rendered = await renderImage(gateway, config, editInstructionText(instruction, references.length), [source, ...references], {
+    const origin = { ...originOf(input.requester), campaignId: campaign.id, jobId: job.jobId };
+    const rendered = await paintImage(gateway, config, editInstructionText(instruction, references.length), [source, ...references], {
       record: { origin, purpose: 'edit' },
-      signal: options.signal,
+      signal: job.signal,
     });
-    options.onProgress?.('saving');
-    const image = await images.save(rendered, {
+    job.onProgress?.({ stage: 'saving' });
+    // The references are kept before the row exists: a crash leaves an unused folder, never an edit whose Reroll lacks them.
+    const imageId = randomUUID();
+    await this.keepReferences(campaign.id, imageId, input.userPngs);
+    const image = await images.save(
+      rendered,
+      {
       campaignId: campaign.id,
       turn: base.turn,
       mode: 'edit',
@@ -291,18 +317,21 @@ export class EditService {
       inputTokens: rendered.usage.inputTokens,
       outputTokens: rendered.usage.outputTokens,
       costUsd: rendered.usage.costUsd,
-      requestedBy: input.requestedBy,
+      requestedBy: input.requester.userId,
       parentImageId: base.id,
-    });
-    usage.linkImage(rendered.usageId, image.id);
-    await this.keepReferences(image, input.userPngs);
-    sessions.moveTo({ userId: input.requestedBy, campaignId: campaign.id, imageId: image.id });
+      },
+      (row) => {
+        usage.linkImage(rendered.usageId, row.id);
+        sessions.moveTo({ userId: input.requester.userId, campaignId: campaign.id, imageId: row.id });
+      },
+      imageId,
+    );
     this.deps.log.info(
       {
         imageId: image.id,
         parent: base.id,
         campaign: campaign.id,
-        requestedBy: input.requestedBy,
+        user: input.requester.userId,
         references: references.length,
         ms: Math.round(performance.now() - started),
       },
@@ -342,19 +371,19 @@ export class EditService {
    * (`<campaign>/images/references/<imageId>/<n>.png`, git-ignored like them) so that Reroll can
    * send them again.
    */
-  private referencesDir(image: ImageRow): string {
-    return path.join(this.deps.config.campaigns_dir, image.campaignId, 'images', 'references', image.id);
+  private referencesDir(campaignId: string, imageId: string): string {
+    return path.join(this.deps.config.campaigns_dir, campaignId, 'images', 'references', imageId);
   }
 
-  private async keepReferences(image: ImageRow, pngs: readonly Buffer[]): Promise<void> {
+  private async keepReferences(campaignId: string, imageId: string, pngs: readonly Buffer[]): Promise<void> {
     if (pngs.length === 0) return;
-    const dir = this.referencesDir(image);
+    const dir = this.referencesDir(campaignId, imageId);
     await mkdir(dir, { recursive: true });
     for (const [i, png] of pngs.entries()) await writeFileAtomic(path.join(dir, `${i}.png`), png);
   }
 
   private async keptReferences(image: ImageRow): Promise<Buffer[]> {
-    const dir = this.referencesDir(image);
+    const dir = this.referencesDir(image.campaignId, image.id);
     let names: string[];
     try {
       names = await readdir(dir);

@@ -6,7 +6,7 @@ import { candidateImage, type CallUsage, type GeminiGateway, type GenerateOption
 import { fitInlineBudget, MAX_INPUT_IMAGES, type ReferenceImage } from './references.ts';
 
 /** An image the model drew, normalised to PNG, with the call's usage. */
-export interface RenderedImage extends PngImage {
+export interface PaintedImage extends PngImage {
   readonly model: string;
   readonly usage: CallUsage;
   /** The call's usage ledger row, to link to the picture once it is stored. */
@@ -23,13 +23,13 @@ export interface RenderedImage extends PngImage {
  * @throws the {@link GeminiGateway.generate} errors; NoImageError when the candidate holds no
  *   image; MalformedReplyError when the image bytes do not decode.
  */
-export async function renderImage(
+export async function paintImage(
   gateway: GeminiGateway,
   config: Config,
   prompt: string,
   images: readonly ReferenceImage[],
   options: GenerateOptions,
-): Promise<RenderedImage> {
+): Promise<PaintedImage> {
   if (images.length > MAX_INPUT_IMAGES) throw new RangeError(`${images.length} input images; the image model takes ${MAX_INPUT_IMAGES}`);
   const model = config.generation.image_model;
   const parts: Part[] = [

@@ -24,6 +24,8 @@ export interface NewImage {
   /** Discord user id or `cli`. */
   readonly requestedBy: string;
   readonly parentImageId?: string | null;
+  /** See `sceneKey` (src/scenes/illustrate.ts); only scenes have one. */
+  readonly sceneKey?: string | null;
 }
 
 /**
@@ -35,29 +37,23 @@ export interface NewImage {
  * row without its file.
  */
 export class ImageStore {
-  /** {@link commit}s in flight, for {@link settled}. */
-  private readonly committing = new Set<Promise<void>>();
-
   /** @param campaignsDir - Absolute path of the campaigns folder; stored paths are relative to it. */
   constructor(
     private readonly store: Store,
     private readonly campaignsDir: string,
   ) {}
 
-  /** Writes the PNG and its row; returns the row ({@link prepare} then {@link commit}). */
-  async save(image: PngImage, meta: NewImage): Promise<ImageRow> {
-    const row = this.prepare(image, meta);
-    await this.commit(image, row);
-    return row;
-  }
-
   /**
-   * The row a picture will have once {@link commit}ted: a new id, its path and creation time. Writes
-   * nothing, so a door can show the picture (its id is in the buttons) while it is stored.
+   * Writes the PNG durably (see the class), then inserts its row in one SQLite transaction with
+   * `alongside` (e.g. the requester's session moving to it, the usage row linked to it), so readers
+   * see all of it or none. Returns the row.
+   * @param alongside - Told the new row inside the transaction.
+   * @param id - The picture's id (UUID) when the caller needs it before saving; a new one by default.
+   * @throws the file system's error (nothing is left but crash debris), or SQLite's or `alongside`'s
+   *   (nothing was inserted and the file is removed).
    */
-  prepare(image: PngImage, meta: NewImage): ImageRow {
-    const id = randomUUID();
-    return {
+  async save(image: PngImage, meta: NewImage, alongside?: (row: ImageRow) => void, id: string = randomUUID()): Promise<ImageRow> {
+    const row: ImageRow = {
       id,
       campaignId: meta.campaignId,
       turn: meta.turn,
@@ -76,48 +72,21 @@ export class ImageStore {
       requestedBy: meta.requestedBy,
       createdAt: new Date().toISOString(),
       parentImageId: meta.parentImageId ?? null,
+      sceneKey: meta.sceneKey ?? null,
     };
-  }
-
-  /**
-   * Writes a {@link prepare}d picture: the PNG durably (see the class), then its row, in one SQLite
-   * transaction with `alongside` (e.g. the requester's session moving to it), so whoever waits on
-   * {@link settled} sees both or neither.
-   * @throws the file system's error (nothing is left but crash debris), or SQLite's or `alongside`'s
-   *   (nothing was inserted and the file is removed).
-   */
-  async commit(image: PngImage, row: ImageRow, alongside?: () => void): Promise<void> {
-    const work = this.write(image, row, alongside);
-    this.committing.add(work);
-    try {
-      await work;
-    } finally {
-      this.committing.delete(work);
-    }
-  }
-
-  /**
-   * Resolves once every {@link commit} in flight now has finished, stored or failed; at once when
-   * none is. A door can show a picture while it is stored: whatever reads the user's pictures or
-   * edit session waits here first, so a command sent the moment the picture appeared sees it.
-   */
-  async settled(): Promise<void> {
-    if (this.committing.size > 0) await Promise.allSettled([...this.committing]);
-  }
-
-  private async write(image: PngImage, row: ImageRow, alongside?: () => void): Promise<void> {
     const file = this.absolutePath(row.imagePath);
     await mkdir(path.dirname(file), { recursive: true });
     await writeFileAtomic(file, image.png);
     try {
       this.store.sqlite.transaction(() => {
         this.store.db.insert(images).values(row).run();
-        alongside?.();
+        alongside?.(row);
       })();
     } catch (err) {
       await rm(file, { force: true });
       throw err;
     }
+    return row;
   }
 
   /** A row by id, or undefined. */
@@ -133,23 +102,12 @@ export class ImageStore {
     return this.store.db.select().from(images).where(where).orderBy(asc(images.turn), asc(images.createdAt)).all();
   }
 
-  /**
-   * The newest picture of the same scene made since `since` (ISO 8601): same campaign, turn,
-   * generation mode and image model. Edits are never matched (their mode is `edit`).
-   */
-  findRecent(scene: { campaignId: string; turn: number; mode: GenerationMode; model: string; since: string }): ImageRow | undefined {
+  /** The newest picture of a campaign with this scene key made since `since` (ISO 8601). */
+  findRecent(scene: { campaignId: string; sceneKey: string; since: string }): ImageRow | undefined {
     return this.store.db
       .select()
       .from(images)
-      .where(
-        and(
-          eq(images.campaignId, scene.campaignId),
-          eq(images.turn, scene.turn),
-          eq(images.mode, scene.mode),
-          eq(images.model, scene.model),
-          gte(images.createdAt, scene.since),
-        ),
-      )
+      .where(and(eq(images.campaignId, scene.campaignId), eq(images.sceneKey, scene.sceneKey), gte(images.createdAt, scene.since)))
       .orderBy(desc(images.createdAt))
       .limit(1)
       .get();

@@ -3,15 +3,38 @@ import { LimnerError } from '../errors.ts';
 import type { UsageLedger, UsageTotals } from '../usage/ledger.ts';
 import type { JobStore } from './store.ts';
 
-/** A request refused by a budget or the cooldown; the message says what is left and when it resets. */
+/** Which limit refused a request, with its figures. */
+export type BudgetLimit =
+  | { readonly kind: 'guild-images'; readonly guildId: string; /** Pictures a day. */ readonly allowed: number }
+  | { readonly kind: 'guild-usd'; readonly guildId: string; /** USD a day. */ readonly allowed: number; /** USD spent today. */ readonly spent: number }
+  | { readonly kind: 'user-images'; /** Pictures a day. */ readonly allowed: number }
+  | { readonly kind: 'cooldown'; /** Seconds left. */ readonly waitS: number };
+
+/** A request refused by a budget or the cooldown; `limit` says which, `resetsAt` when it lifts. */
 export class BudgetExceededError extends LimnerError {
   readonly code = 'budget_exceeded';
   constructor(
-    message: string,
+    readonly limit: BudgetLimit,
     /** When the limit lifts, ms since the epoch. */
     readonly resetsAt: number,
+    /** The time of the refusal, ms since the epoch. */
+    now: number = Date.now(),
   ) {
-    super(message);
+    super(BudgetExceededError.messageFor(limit, resetsAt - now));
+  }
+
+  private static messageFor(limit: BudgetLimit, leftMs: number): string {
+    const resets = `resets ${relative(leftMs)} (00:00 UTC)`;
+    switch (limit.kind) {
+      case 'guild-images':
+        return `Guild ${limit.guildId} has used its ${limit.allowed} pictures for today; the budget ${resets}.`;
+      case 'guild-usd':
+        return `Guild ${limit.guildId} has used its $${limit.allowed.toFixed(2)} budget for today ($${limit.spent.toFixed(2)} spent); it ${resets}.`;
+      case 'user-images':
+        return `This user has used their ${limit.allowed} pictures for today; the budget ${resets}.`;
+      case 'cooldown':
+        return `Please wait ${limit.waitS} s before asking for another picture.`;
+    }
   }
 }
 
@@ -78,31 +101,24 @@ export class BudgetGuard {
     const now = this.now().getTime();
     const { start, next } = utcDay(new Date(now));
     const since = start.toISOString();
-    const resets = `resets ${relative(next.getTime() - now)} (00:00 UTC)`;
     // Only the limits that are set are summed: this runs before every acknowledgement.
     if (guildId && (b.guild_daily_images !== null || b.guild_daily_usd !== null)) {
       const today = this.usage.totals({ since, guildId });
       if (b.guild_daily_images !== null && b.guild_daily_images - today.images - inFlight.guild <= 0) {
-        throw new BudgetExceededError(
-          `This server has used its ${b.guild_daily_images} pictures for today; the budget ${resets}.`,
-          next.getTime(),
-        );
+        throw new BudgetExceededError({ kind: 'guild-images', guildId, allowed: b.guild_daily_images }, next.getTime(), now);
       }
       if (b.guild_daily_usd !== null && b.guild_daily_usd - today.costUsd <= 0) {
-        throw new BudgetExceededError(
-          `This server has used its $${b.guild_daily_usd.toFixed(2)} image budget for today ($${today.costUsd.toFixed(2)} spent); it ${resets}.`,
-          next.getTime(),
-        );
+        throw new BudgetExceededError({ kind: 'guild-usd', guildId, allowed: b.guild_daily_usd, spent: today.costUsd }, next.getTime(), now);
       }
     }
     if (b.user_daily_images !== null && b.user_daily_images - this.usage.totals({ since, userId }).images - inFlight.user <= 0) {
-      throw new BudgetExceededError(`You have used your ${b.user_daily_images} pictures for today; your budget ${resets}.`, next.getTime());
+      throw new BudgetExceededError({ kind: 'user-images', allowed: b.user_daily_images }, next.getTime(), now);
     }
     if (b.user_cooldown_s > 0) {
       const last = this.jobs.lastStartOf(userId);
       const ready = last ? Date.parse(last) + b.user_cooldown_s * 1000 : 0;
       if (ready > now) {
-        throw new BudgetExceededError(`Please wait ${Math.ceil((ready - now) / 1000)} s before asking for another picture.`, ready);
+        throw new BudgetExceededError({ kind: 'cooldown', waitS: Math.ceil((ready - now) / 1000) }, ready, now);
       }
     }
   }

@@ -4,6 +4,7 @@ import type { Metrics } from '../platform/metrics.ts';
 import type { BudgetGuard } from './budget.ts';
 import { FairQueue, QueueClosedError, type FairQueueOptions } from './queue.ts';
 import type { JobStore, NewJob } from './store.ts';
+import type { CallOrigin } from '../usage/ledger.ts';
 
 /** A job stopped by shutdown after the grace period. */
 export class JobInterruptedError extends LimnerError {
@@ -11,6 +12,34 @@ export class JobInterruptedError extends LimnerError {
   constructor() {
     super('Limner is restarting and had to stop this request. Please try again in a minute.');
   }
+}
+
+/**
+ * Who asks for model work, and from where: Discord snowflakes from the bot, `cli` and the guild the
+ * operator names (or none) from the CLI.
+ */
+export interface Requester {
+  /** Discord user id or `cli`. */
+  readonly userId: string;
+  readonly guildId: string | null;
+  readonly channelId: string | null;
+  /** The interaction to answer if the process dies mid-job (bot only). */
+  readonly interaction?: { readonly id: string; readonly token: string } | null;
+  /**
+   * The operator's bypass of budgets and the cooldown (CLI `--ignore-budget`); every model call of
+   * such a job is marked in the usage ledger (`budget_bypassed`).
+   */
+  readonly ignoreBudget?: boolean;
+}
+
+/** The usage ledger's view of a requester. */
+export function originOf(requester: Requester): CallOrigin {
+  return {
+    userId: requester.userId,
+    guildId: requester.guildId,
+    channelId: requester.channelId,
+    ...(requester.ignoreBudget ? { budgetBypassed: true } : {}),
+  };
 }
 
 /** What a job's task gets: its id (for logs and the usage ledger) and a signal aborted at shutdown. */
@@ -50,8 +79,9 @@ export class JobRunner {
    * The admission check of {@link run} on its own, for doors that refuse before acknowledging.
    * @throws QueueClosedError during shutdown, BudgetExceededError.
    */
-  precheck(spec: NewJob): void {
+  check(spec: NewJob): void {
     if (this.closed) throw new QueueClosedError();
+    if (spec.ignoreBudget) return;
     this.deps.budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(spec.guildId ?? 'none', spec.userId, true));
   }
 
@@ -71,7 +101,7 @@ export class JobRunner {
     const log = this.deps.log.child({ kind: spec.kind, guild: spec.guildId, user: spec.userId });
     if (this.closed) throw new QueueClosedError();
     try {
-      budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(guild, spec.userId, true));
+      if (!spec.ignoreBudget) budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(guild, spec.userId, true));
     } catch (err) {
       metrics.jobs.inc({ kind: spec.kind, outcome: 'refused' });
       throw err;
@@ -86,7 +116,7 @@ export class JobRunner {
         { guildId: guild, userId: spec.userId },
         async () => {
           this.waiting.delete(jobId);
-          budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(guild, spec.userId, false));
+          if (!spec.ignoreBudget) budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(guild, spec.userId, false));
           const abort = new AbortController();
           this.running.set(jobId, { guild, user: spec.userId, abort });
           this.updateGauges();
@@ -112,7 +142,7 @@ export class JobRunner {
         jobLog.error({ err, errorId }, 'job failed unexpectedly');
         if (err && typeof err === 'object') Object.assign(err, { errorId });
       }
-      jobs.fail(jobId, errorId, err instanceof LimnerError ? err.userMessage : String((err as Error)?.message ?? err));
+      jobs.fail(jobId, errorId, err instanceof LimnerError ? err.message : String((err as Error)?.message ?? err));
       metrics.jobs.inc({ kind: spec.kind, outcome: 'failed' });
       throw err;
     } finally {

@@ -13,6 +13,8 @@ export interface NewJob {
   readonly campaignId?: string | null;
   /** The interaction to answer if the process dies mid-job. */
   readonly interaction?: { readonly id: string; readonly token: string } | null;
+  /** Budgets and the cooldown are not checked for this job (the operator's bypass). */
+  readonly ignoreBudget?: boolean;
 }
 
 /** Job rows: queued → running → succeeded | failed. */

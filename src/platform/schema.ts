@@ -46,9 +46,15 @@ export const images = sqliteTable(
     /** ISO 8601 UTC. */
     createdAt: text('created_at').notNull(),
     parentImageId: text('parent_image_id').references((): AnySQLiteColumn => images.id, { onDelete: 'set null' }),
+    /**
+     * SHA-256 of everything that shaped a scene's picture (`sceneKey` in src/scenes/illustrate.ts), for
+     * reusing an identical scene within the dedupe window; null for edits and rerolls.
+     */
+    sceneKey: text('scene_key'),
   },
   (t) => [
     index('images_campaign_turn').on(t.campaignId, t.turn),
+    index('images_scene_key').on(t.campaignId, t.sceneKey, t.createdAt),
     index('images_created_at').on(t.createdAt),
     index('images_parent').on(t.parentImageId),
   ],
@@ -115,6 +121,8 @@ export const usage = sqliteTable(
     costUsd: real('cost_usd').notNull(),
     imageId: text('image_id'),
     jobId: text('job_id'),
+    /** 1 when the operator bypassed budgets for this call (CLI `--ignore-budget`). */
+    budgetBypassed: integer('budget_bypassed', { mode: 'boolean' }).notNull().default(false),
   },
   (t) => [index('usage_at').on(t.at), index('usage_guild_at').on(t.guildId, t.at), index('usage_user_at').on(t.userId, t.at)],
 );

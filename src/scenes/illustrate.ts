@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Campaign } from '../campaigns/campaign.ts';
 import type { CampaignRepository } from '../campaigns/repository.ts';
 import type { Config } from '../platform/config.ts';
@@ -5,39 +6,47 @@ import { EmptyTranscriptError, GenerationDisabledError } from '../errors.ts';
 import type { ImageStore } from '../images/store.ts';
 import type { Logger } from '../platform/log.ts';
 import type { GenerationMode, ImageRow } from '../platform/schema.ts';
-import { currentContext, turnContext, type SceneContext } from './context.ts';
+import { currentContext, formatEntries, turnContext, type SceneContext } from './context.ts';
 import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
 import { writeScenePrompt } from './prompt.ts';
-import type { CallOrigin, UsageLedger } from '../usage/ledger.ts';
+import type { UsageLedger } from '../usage/ledger.ts';
 import type { SessionStore } from '../edits/sessions.ts';
-import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES } from '../images/references.ts';
-import { renderImage } from '../images/paint.ts';
+import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, type ReferenceImage } from '../images/references.ts';
+import { paintImage } from '../images/paint.ts';
 import { shorten, type SceneScanner, type ScanProgress } from './best/scanner.ts';
 import { SingleFlight } from '../jobs/single-flight.ts';
+import { originOf, type JobRunner, type Requester } from '../jobs/runner.ts';
 
-/** Fields every request has. `requestedBy` is a Discord user id or `cli`. */
-interface RequestBase {
+/** What to illustrate, and for whom. */
+export type SceneRequest = {
   readonly campaignId: string;
-  readonly requestedBy: string;
-  /** Where the request came from, for the usage ledger (Discord snowflakes). */
-  readonly origin?: { readonly guildId?: string | null; readonly channelId?: string | null; readonly jobId?: string | null };
-}
-
-/** What to illustrate. */
-export type SceneRequest =
-  | (RequestBase & {
+  readonly requester: Requester;
+  /** Paint a new picture even when the same scene was painted within `budgets.dedupe_window_s`. */
+  readonly fresh?: boolean;
+} & (
+  | {
       readonly kind: 'current';
-      /** Entries of context; default `generation.current_entries`. */
+      /** Entries of context, 1-50; default `generation.current_entries`. */
       readonly contextEntries?: number;
-    })
-  | (RequestBase & { readonly kind: 'turn'; /** 1-based. */ readonly turn: number })
-  /** The scanner's pick of the whole transcript (`/scene best`), illustrated like `turn`. */
-  | (RequestBase & { readonly kind: 'best' });
+    }
+  | { readonly kind: 'turn'; /** 1-based. */ readonly turn: number }
+  /** The scanner's pick of the whole transcript, illustrated like `turn`. */
+  | { readonly kind: 'best' }
+);
 
-/** Stages reported while a scene is made, in order; `scanning` only for `best` requests that read the transcript. */
-export type SceneStage = 'reading' | 'scanning' | 'prompting' | 'painting' | 'saving';
+/**
+ * What a scene request is doing, reported in this order (`queued` while it waits for a free slot,
+ * again whenever its place changes; `scanning` only for `best`, after each passage).
+ */
+export type SceneProgress =
+  | { readonly stage: 'queued'; /** 1 = next. */ readonly place: number }
+  | { readonly stage: 'reading' }
+  | { readonly stage: 'scanning'; readonly scan: ScanProgress }
+  | { readonly stage: 'writing-prompt' }
+  | { readonly stage: 'painting' }
+  | { readonly stage: 'saving' };
 
-/** What `/scene best` chose, for the door to show beside the picture. */
+/** What the scanner chose, for the door to show beside the picture. */
 export interface BestScene {
   /** 1-based. */
   readonly turn: number;
@@ -55,7 +64,7 @@ export interface BestScene {
 /** Longest quote of the chosen turn in a {@link BestScene}, characters. */
 export const BEST_QUOTE_CHARS = 200;
 
-/** A finished scene: the stored row plus what a door shows about it. */
+/** A finished scene: the stored row (file written and recorded) plus what a door shows about it. */
 export interface SceneResult {
   readonly image: ImageRow;
   /** Absolute path of the PNG. */
@@ -71,135 +80,108 @@ export interface SceneResult {
   /** For `best` requests: the chosen turn, a quote and the reason. */
   readonly best?: BestScene;
   /**
-   * Set when the same scene was painted within `budgets.dedupe_window_s`, or was being painted for
-   * another request, and that picture is returned instead of paying again; `ageMs` is how old it
-   * is. No prompt or image call was made for this request.
+   * Set when the identical scene (see {@link sceneKey}) was painted within `budgets.dedupe_window_s`,
+   * or was being painted for another request, and that picture is returned instead of paying again;
+   * `ageMs` is its age. No prompt or image call was made for this request.
    */
   readonly reused?: { readonly ageMs: number };
 }
 
-/**
- * Told that a picture is painted, before it is stored: its row ({@link SceneResult.image}) is not yet
- * in SQLite and its file may not be written. A door may show the picture meanwhile, since writing it
- * durably (fsync) takes a few ms that the upload can hide; it must not record anything that refers
- * to the row until the request's promise resolves, and must take the picture back if it rejects.
- * Readers of pictures and sessions wait for the store with {@link ImageStore.settled}.
- */
-export type PaintedListener = (painted: SceneResult) => void;
-
-/** Collaborators of {@link GenerationService}. */
-export interface GenerationDeps {
+/** Collaborators of {@link IllustrateScene}. */
+export interface IllustrateDeps {
   readonly config: Config;
   readonly campaigns: CampaignRepository;
   readonly images: ImageStore;
   readonly gateway: GeminiGateway;
   readonly usage: UsageLedger;
-  /** Every picture generated becomes its requester's edit session in the campaign. */
+  /** Every picture made becomes its requester's edit session in the campaign. */
   readonly sessions: SessionStore;
   /** Chooses the turn of `best` requests. */
   readonly scanner: SceneScanner;
+  /** Budgets, the fair queue and job rows. */
+  readonly runner: JobRunner;
   readonly log: Logger;
 }
 
 /**
- * The shared core of every door: reads a campaign, picks the context, has the text model write
- * the prompt, has the image model draw it, and stores the picture. Knows nothing of Discord.
+ * The use case "illustrate a scene" (current, turn or best), for every door: budget and cooldown
+ * check, the fair queue and a job row ({@link JobRunner}), then the campaign is read, the turn chosen
+ * (by the scanner for `best`), the prompt written, the picture painted, saved durably and recorded
+ * with the requester's edit session and its usage. Progress comes back as {@link SceneProgress}
+ * events, the picture as a {@link SceneResult}.
  */
-export class GenerationService {
-  /**
-   * Scenes being painted, by campaign, turn, mode and image model: with the dedupe window on, the
-   * same scene asked for again while it is painted waits for that picture instead of paying twice.
-   */
+export class IllustrateScene {
+  /** Scenes being painted, by {@link sceneKey}: an identical request waits for that picture. */
   private readonly paintings = new SingleFlight<SceneResult>();
 
-  constructor(private readonly deps: GenerationDeps) {}
+  constructor(private readonly deps: IllustrateDeps) {}
 
   /**
-   * The checks that need no model call: campaign id and files, the enabled switches, a story to
-   * read and the turn range. Doors run it before acknowledging publicly, so that a refusal can stay private.
+   * The checks that need no model call and touch no file when the campaign was read before: campaign
+   * id, the enabled switches, a story to read, the turn range, budgets and the cooldown. A door runs
+   * it before acknowledging, so that a refusal can stay private; {@link run} repeats them on fresh files.
    * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError, GenerationDisabledError,
-   *   EmptyTranscriptError, TurnOutOfRangeError, TurnMissingError.
+   *   EmptyTranscriptError, TurnOutOfRangeError, TurnMissingError, BudgetExceededError, QueueClosedError.
    */
-  async validate(request: SceneRequest): Promise<Campaign> {
-    return this.check(await this.deps.campaigns.load(request.campaignId), request);
-  }
-
-  /**
-   * {@link validate} for a door about to acknowledge: checks the campaign as last read when it was
-   * read before (no file is touched, so the acknowledgement never waits on the disk or on the
-   * thread pool busy with other pictures), and reads it afresh only when that check refuses, in
-   * case the files changed since. {@link illustrate} repeats the checks on fresh files.
-   * @throws the errors of {@link validate}.
-   */
-  async precheck(request: SceneRequest): Promise<void> {
+  async check(request: SceneRequest): Promise<void> {
     const recent = this.deps.campaigns.lastLoaded(request.campaignId);
+    let checked = false;
     if (recent) {
       try {
-        this.check(recent, request);
-        return;
+        this.checkCampaign(recent, request);
+        checked = true;
       } catch {
         // Maybe out of date: the fresh read below decides.
       }
     }
-    await this.validate(request);
-  }
-
-  private check(campaign: Campaign, request: SceneRequest): Campaign {
-    if (!this.deps.config.generation.enabled || !campaign.enabled) throw new GenerationDisabledError();
-    if (campaign.transcript.entries.length === 0) throw new EmptyTranscriptError();
-    if (request.kind === 'turn') turnContext(campaign.transcript, request.turn, 0);
-    return campaign;
+    if (!checked) this.checkCampaign(await this.deps.campaigns.load(request.campaignId), request);
+    this.deps.runner.check(jobOf(request));
   }
 
   /**
-   * Makes one scene picture. With `budgets.dedupe_window_s` on, the same scene (campaign, turn,
-   * mode, image model) painted within the window, or being painted right now, is returned instead
-   * (`reused`) and becomes the requester's session picture.
-   * @param options.onProgress - Called as each {@link SceneStage} starts; during `scanning`, again
-   *   with the scan's progress after each passage and before the comparison.
-   * @param options.onPainted - Called once the picture is painted, with the result as it will be
-   *   returned, while the picture is being stored (a few ms: see {@link PaintedListener}). Not called
-   *   for a `reused` picture.
-   * @param options.signal - Abandons the model calls.
-   * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError, GenerationDisabledError,
-   *   EmptyTranscriptError, TurnOutOfRangeError, TurnMissingError, ScanTurnError, ScanReplyError, and
-   *   every model error of {@link GeminiGateway.generate}, NoImageError included.
+   * Makes one scene picture as a job. With `budgets.dedupe_window_s` on and no `fresh`, an identical
+   * scene painted within the window, or being painted now, is returned (`reused`) and becomes the
+   * requester's session picture.
+   * @param options.onProgress - Told each {@link SceneProgress} as it happens.
+   * @throws the errors of {@link check}, JobInterruptedError, ScanTurnError, ScanReplyError, and every
+   *   model error of {@link GeminiGateway.generate}, NoImageError included.
    */
-  async illustrate(
+  run(request: SceneRequest, options: { onProgress?: (progress: SceneProgress) => void } = {}): Promise<SceneResult> {
+    const report = options.onProgress ?? (() => undefined);
+    return this.deps.runner.run(jobOf(request), (job) => this.illustrate(request, job.jobId, job.signal, report), {
+      onPosition: (place) => report({ stage: 'queued', place }),
+      imageOf: (result) => result.image.id,
+    });
+  }
+
+  private async illustrate(
     request: SceneRequest,
-    options: {
-      onProgress?: (stage: SceneStage, scan?: ScanProgress) => void;
-      onPainted?: PaintedListener;
-      signal?: AbortSignal;
-    } = {},
+    jobId: string,
+    signal: AbortSignal,
+    report: (progress: SceneProgress) => void,
   ): Promise<SceneResult> {
     const { config, images } = this.deps;
-    const log = this.deps.log.child({ campaign: request.campaignId, kind: request.kind, requestedBy: request.requestedBy });
-    options.onProgress?.('reading');
-    const campaign = await this.validate(request);
-    const origin = { userId: request.requestedBy, campaignId: campaign.id, ...request.origin };
+    const log = this.deps.log.child({ campaign: request.campaignId, kind: request.kind, user: request.requester.userId, jobId });
+    report({ stage: 'reading' });
+    const campaign = this.checkCampaign(await this.deps.campaigns.load(request.campaignId), request);
+    const origin = { ...originOf(request.requester), campaignId: campaign.id, jobId };
     const pick =
       request.kind === 'best'
-        ? await this.deps.scanner.findBest(campaign.transcript, origin, {
-            onProgress: (scan) => options.onProgress?.('scanning', scan),
-            ...(options.signal ? { signal: options.signal } : {}),
-          })
+        ? await this.deps.scanner.findBest(campaign.transcript, origin, { onProgress: (scan) => report({ stage: 'scanning', scan }), signal })
         : undefined;
     const best = pick ? { best: bestScene(pick) } : {};
     const { context, mode } = this.contextFor(campaign, request, pick?.turn);
-    const onPainted = options.onPainted;
-    const paint = () =>
-      this.paint(
-        { campaign, context, mode, request, origin, scanCalls: pick?.calls ?? [], log },
-        { ...options, ...(onPainted ? { onPainted: (painted: SceneResult) => onPainted({ ...painted, ...best }) } : {}) },
-      );
+    const portraits = choosePortraits(campaign.characters, context.entries, MAX_INPUT_IMAGES);
+    const references = await loadPortraits(portraits, config.generation.max_input_pixels);
+    const key = sceneKey({ campaign, context, mode, references, config });
+    const scene: SceneToPaint = { campaign, context, mode, references, key, origin, scanCalls: pick?.calls ?? [], log };
+    const paint = () => this.paint(scene, request, signal, report);
     const windowS = config.budgets.dedupe_window_s;
-    if (windowS <= 0) return { ...(await paint()), ...best };
+    if (windowS <= 0 || request.fresh) return { ...(await paint()), ...best };
 
-    const scene = { campaignId: campaign.id, turn: context.turn, mode, model: config.generation.image_model };
     const reuse = (image: ImageRow): SceneResult => {
-      this.deps.sessions.moveTo({ userId: request.requestedBy, campaignId: campaign.id, imageId: image.id });
-      log.info({ imageId: image.id }, 'same scene painted recently: reusing it');
+      this.deps.sessions.moveTo({ userId: request.requester.userId, campaignId: campaign.id, imageId: image.id });
+      log.info({ imageId: image.id }, 'identical scene painted recently: reusing it');
       return {
         image,
         file: images.absolutePath(image.imagePath),
@@ -211,33 +193,24 @@ export class GenerationService {
         ...best,
       };
     };
-    const recent = images.findRecent({ ...scene, since: new Date(Date.now() - windowS * 1000).toISOString() });
+    const recent = images.findRecent({ campaignId: campaign.id, sceneKey: key, since: new Date(Date.now() - windowS * 1000).toISOString() });
     if (recent) return reuse(recent);
     // No await since findRecent: a request arriving now either finds the picture or joins this painting.
-    const { value, leader } = await this.paintings.run(JSON.stringify(scene), paint, options.signal);
+    const { value, leader } = await this.paintings.run(key, paint, signal);
     return leader ? { ...value, ...best } : reuse(value.image);
   }
 
-  /** Writes the prompt, paints it and stores the picture, which becomes the requester's session picture. */
+  /** Writes the prompt, paints it and saves the picture, which becomes the requester's session picture. */
   private async paint(
-    input: {
-      readonly campaign: Campaign;
-      readonly context: SceneContext;
-      readonly mode: GenerationMode;
-      readonly request: SceneRequest;
-      readonly origin: CallOrigin;
-      /** The scanner calls that chose the turn, whose cost the picture carries. */
-      readonly scanCalls: readonly CallUsage[];
-      readonly log: Logger;
-    },
-    options: { onProgress?: (stage: SceneStage) => void; onPainted?: PaintedListener; signal?: AbortSignal },
+    input: SceneToPaint,
+    request: SceneRequest,
+    signal: AbortSignal,
+    report: (progress: SceneProgress) => void,
   ): Promise<SceneResult> {
     const { config, images, gateway, usage } = this.deps;
-    const { campaign, context, mode, request, origin, log } = input;
+    const { campaign, context, mode, origin, log } = input;
     const started = performance.now();
-    options.onProgress?.('prompting');
-    const portraits = choosePortraits(campaign.characters, context.entries, MAX_INPUT_IMAGES);
-    const references = await loadPortraits(portraits, config.generation.max_input_pixels);
+    report({ stage: 'writing-prompt' });
     const prompt = await writeScenePrompt(
       gateway,
       {
@@ -249,50 +222,53 @@ export class GenerationService {
         maxChars: config.generation.max_prompt_chars,
       },
       log,
-      { record: { origin, purpose: 'prompt' }, signal: options.signal },
+      { record: { origin, purpose: 'prompt' }, signal },
     );
 
-    options.onProgress?.('painting');
-    const rendered = await renderImage(gateway, config, prompt.prompt, references, {
-      record: { origin, purpose: 'image' },
-      signal: options.signal,
-    });
+    report({ stage: 'painting' });
+    const painted = await paintImage(gateway, config, prompt.prompt, input.references, { record: { origin, purpose: 'image' }, signal });
 
-    options.onProgress?.('saving');
+    report({ stage: 'saving' });
     // The picture's cost includes the scan that chose it (nothing when the scan was cached).
-    const calls = [...input.scanCalls, prompt.usage, rendered.usage];
-    const image = images.prepare(rendered, {
-      campaignId: campaign.id,
-      turn: context.turn,
-      mode,
-      prompt: prompt.prompt,
-      provider: 'gemini',
-      model: rendered.model,
-      textModel: prompt.usage.model,
-      inputTokens: sum(calls, (c) => c.inputTokens),
-      outputTokens: sum(calls, (c) => c.outputTokens),
-      costUsd: sum(calls, (c) => c.costUsd),
-      requestedBy: request.requestedBy,
-    });
-    const result: SceneResult = {
+    const calls = [...input.scanCalls, prompt.usage, painted.usage];
+    const image = await images.save(
+      painted,
+      {
+        campaignId: campaign.id,
+        turn: context.turn,
+        mode,
+        prompt: prompt.prompt,
+        provider: 'gemini',
+        model: painted.model,
+        textModel: prompt.usage.model,
+        inputTokens: sum(calls, (c) => c.inputTokens),
+        outputTokens: sum(calls, (c) => c.outputTokens),
+        costUsd: sum(calls, (c) => c.costUsd),
+        requestedBy: request.requester.userId,
+        sceneKey: input.key,
+      },
+      (row) => {
+        usage.linkImage(painted.usageId, row.id);
+        this.deps.sessions.moveTo({ userId: request.requester.userId, campaignId: campaign.id, imageId: row.id });
+      },
+    );
+    log.info({ imageId: image.id, turn: image.turn, costUsd: image.costUsd, ms: Math.round(performance.now() - started) }, 'scene illustrated');
+    return {
       image,
       file: images.absolutePath(image.imagePath),
-      png: rendered.png,
+      png: painted.png,
       campaign: { id: campaign.id, name: campaign.name },
       scene: prompt.scene,
       promptTruncated: prompt.truncated,
       calls,
     };
-    options.onPainted?.(result);
-    await images.commit(rendered, image, () => {
-      usage.linkImage(rendered.usageId, image.id);
-      this.deps.sessions.moveTo({ userId: request.requestedBy, campaignId: campaign.id, imageId: image.id });
-    });
-    log.info(
-      { imageId: image.id, turn: image.turn, costUsd: image.costUsd, ms: Math.round(performance.now() - started) },
-      'scene illustrated',
-    );
-    return result;
+  }
+
+  private checkCampaign(campaign: Campaign, request: SceneRequest): Campaign {
+    if (!this.deps.config.generation.enabled || !campaign.enabled) throw new GenerationDisabledError();
+    if (campaign.transcript.entries.length === 0) throw new EmptyTranscriptError();
+    if (request.kind === 'turn') turnContext(campaign.transcript, request.turn, 0);
+    return campaign;
   }
 
   /** @param bestTurn - The scanner's pick, for `best` requests. */
@@ -304,6 +280,58 @@ export class GenerationService {
     if (request.kind === 'best') return { context: turnContext(campaign.transcript, bestTurn!, generation.turn_radius), mode: 'best' };
     return { context: turnContext(campaign.transcript, request.turn, generation.turn_radius), mode: 'specific' };
   }
+}
+
+/** Everything one painting needs, decided before it may be shared with identical requests. */
+interface SceneToPaint {
+  readonly campaign: Campaign;
+  readonly context: SceneContext;
+  readonly mode: GenerationMode;
+  readonly references: readonly ReferenceImage[];
+  readonly key: string;
+  readonly origin: ReturnType<typeof originOf> & { readonly campaignId: string; readonly jobId: string };
+  /** The scanner calls that chose the turn, whose cost the picture carries. */
+  readonly scanCalls: readonly CallUsage[];
+  readonly log: Logger;
+}
+
+/**
+ * A hash (SHA-256, hex) of everything that shapes a scene's picture: campaign, mode, the context
+ * window's text, the art style, the characters' descriptions and the bytes of the portraits sent,
+ * aspect ratio, image size, and both models. Two requests with the same key would get the same
+ * picture, so the later one may reuse the earlier's.
+ */
+export function sceneKey(input: {
+  readonly campaign: Campaign;
+  readonly context: SceneContext;
+  readonly mode: GenerationMode;
+  readonly references: readonly ReferenceImage[];
+  readonly config: Config;
+}): string {
+  const { campaign, context, mode, references, config } = input;
+  const hash = createHash('sha256');
+  const part = (value: string | Buffer) => {
+    hash.update(String(Buffer.byteLength(value)));
+    hash.update(':');
+    hash.update(value);
+  };
+  part(campaign.id);
+  part(mode);
+  part(String(context.turn));
+  part(formatEntries(context.entries));
+  part(campaign.artStyle);
+  for (const c of campaign.characters) part(`${c.name}\n${c.description}`);
+  for (const r of references) part(r.data);
+  part(config.generation.aspect_ratio);
+  part(config.generation.image_size);
+  part(config.generation.text_model);
+  part(config.generation.image_model);
+  return hash.digest('hex');
+}
+
+/** The job row of a scene request. */
+function jobOf(request: SceneRequest) {
+  return { kind: `scene ${request.kind}`, campaignId: request.campaignId, ...request.requester };
 }
 
 /** What a door shows about a scanner's pick. */

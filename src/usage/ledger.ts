@@ -12,6 +12,8 @@ export interface CallOrigin {
   readonly channelId?: string | null;
   readonly campaignId?: string | null;
   readonly jobId?: string | null;
+  /** The operator bypassed budgets for this call (CLI `--ignore-budget`). */
+  readonly budgetBypassed?: boolean;
 }
 
 /** Totals over a period. */
@@ -58,6 +60,7 @@ export class UsageLedger {
         costUsd: call.costUsd,
         imageId: null,
         jobId: origin.jobId ?? null,
+        budgetBypassed: origin.budgetBypassed ?? false,
       })
       .returning({ id: usage.id })
       .get().id;

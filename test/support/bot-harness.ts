@@ -57,8 +57,6 @@ export async function startBotHarness(overrides: Record<string, unknown> = {}, l
     discord: { api_base: discord.apiBase, application_id: discord.applicationId, ...((overrides.discord as object) ?? {}) },
   });
   const limner = createLimner(config, { ...secrets, discordToken: discord.token }, log);
-  // A picture is shown while it is stored: what a test reads after seeing it waits, as the bot's readers do.
-  discord.settle = () => limner.images.settled();
   const bot = startBot(limner, discord.token);
   await bot.ready;
   await new REST({ api: discord.apiBase }).setToken(discord.token).put(Routes.applicationGuildCommands(discord.applicationId, guild.id), {

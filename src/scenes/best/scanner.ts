@@ -397,10 +397,3 @@ export function shorten(text: string, max: number): string {
   const space = cut.lastIndexOf(' ');
   return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
-
-/** The progress line the doors show: `Scanning 2,160 turns in 13 passages... 7/13`, then the comparison. */
-export function scanProgressText(p: ScanProgress): string {
-  const n = (v: number) => v.toLocaleString('en-US');
-  if (p.phase === 'comparing') return `Comparing ${n(p.candidates)} candidate moments...`;
-  return `Scanning ${n(p.turns)} turns in ${n(p.passages)} ${p.passages === 1 ? 'passage' : 'passages'}... ${p.scanned}/${p.passages}`;
-}

@@ -57,13 +57,6 @@ export class DiscordEmulator {
   readonly unhandled: Array<{ method: string; path: string; at: number }> = [];
   /** Every request for an uploaded file (`/attachments/...`), in order, found or not. */
   readonly fileRequests: Array<{ method: string; path: string; at: number }> = [];
-  /**
-   * Work of the bot under test to wait for before {@link waitFor} (and so an interaction handle's
-   * `acknowledged` and `waitUntil`) resolves,
-   * e.g. Limner's pictures still being stored after they were shown (`ImageStore.settled`), so a
-   * test that reads the bot's store after seeing a reply sees what the bot's own commands would.
-   */
-  settle: (() => Promise<void>) | undefined;
   private readonly faults: RestFault[] = [];
   private readonly state: State;
   private readonly gateway: Gateway;
@@ -372,7 +365,6 @@ export class DiscordEmulator {
   /**
    * Resolves with the first truthy value of `fn`, re-checked on every state change and every 10 ms
    * (so predicates on the test's own state work too). A throwing predicate counts as "not yet".
-   * Then waits for {@link settle}, when set.
    */
   waitFor<T>(fn: () => T | undefined | null | false, opts: { timeoutMs?: number; label?: string } = {}): Promise<T> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -383,7 +375,7 @@ export class DiscordEmulator {
           const v = fn();
           if (v) {
             finish();
-            resolve(this.settle ? this.settle().then(() => v) : v);
+            resolve(v);
           }
         } catch (err) {
           lastError = err;

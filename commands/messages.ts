@@ -1,0 +1,99 @@
+import { relative, type BudgetExceededError } from '../src/jobs/budget.ts';
+import type { LimnerError } from '../src/errors.ts';
+import type { ScanProgress } from '../src/scenes/best/scanner.ts';
+import type { PictureProgress } from './bot/picture-reply.ts';
+
+// The Discord door's words: progress events and error codes from src/ become what players read.
+
+const number = new Intl.NumberFormat('en-US');
+
+/** How to make a picture, for messages that send users to it. */
+const MAKE_ONE = '/scene current, /scene turn or /scene best';
+
+/**
+ * The reply's line for a progress event, or undefined for stages too short to be worth a Discord
+ * request (reading the campaign, saving the picture: milliseconds, replaced before anyone reads them).
+ */
+export function progressText(event: PictureProgress): string | undefined {
+  switch (event.stage) {
+    case 'queued': {
+      const ahead = event.place - 1;
+      return ahead === 0
+        ? 'Waiting for a free painter… you are next.'
+        : `Waiting for a free painter… ${number.format(ahead)} ${ahead === 1 ? 'request' : 'requests'} ahead of you.`;
+    }
+    case 'scanning':
+      return scanText(event.scan);
+    case 'writing-prompt':
+      return 'Writing the prompt…';
+    case 'painting':
+      return 'Painting…';
+    case 'waiting':
+      return 'Waiting for your previous edit to finish…';
+    case 'fetching-references':
+      return event.count === 1 ? 'Fetching your reference…' : 'Fetching your references…';
+    case 'reading':
+    case 'saving':
+      return undefined;
+  }
+}
+
+/** `Scanning 2,160 turns in 13 passages... 7/13`, then the comparison. */
+function scanText(p: ScanProgress): string {
+  if (p.phase === 'comparing') return `Comparing ${number.format(p.candidates)} candidate moments...`;
+  return `Scanning ${number.format(p.turns)} turns in ${number.format(p.passages)} ${p.passages === 1 ? 'passage' : 'passages'}... ${p.scanned}/${p.passages}`;
+}
+
+/**
+ * What a Discord user reads for an expected failure: the codes whose remedy is a slash command, a
+ * button, a reply or the bot's operator are worded here; the rest read as the error's own sentence.
+ */
+export function errorText(err: LimnerError): string {
+  switch (err.code) {
+    case 'budget_exceeded':
+      return budgetText(err as BudgetExceededError);
+    case 'edit_session_missing':
+      return `No active image session. Generate one first with ${MAKE_ONE}.`;
+    case 'edit_session_other_campaign': {
+      const { sessionCampaign: there, here } = err as LimnerError & {
+        sessionCampaign: { id: string; name: string };
+        here: { id: string; name: string };
+      };
+      return (
+        `Your active image session is in **${there.name}** (\`${there.id}\`), not in this channel's campaign **${here.name}** (\`${here.id}\`). ` +
+        `Start one here with ${MAKE_ONE}, or reply to one of this campaign's pictures with your change; ` +
+        `to keep editing the other picture, use a channel linked to \`${there.id}\`.`
+      );
+    }
+    case 'image_not_owned':
+      return (
+        "This picture belongs to another player's edit session, so only they can use Edit and Undo on it. " +
+        'To change it yourself, reply to the picture with your edit: that starts your own session.'
+      );
+    case 'image_gone':
+      return `That picture is no longer stored. Generate a new one with ${MAKE_ONE}.`;
+    case 'transcript_empty':
+      return 'There is no story to illustrate yet: this campaign has no turns. Post the first story message, then try again.';
+    case 'provider_failed': {
+      const operator = (err as LimnerError & { operatorFault: boolean }).operatorFault;
+      return operator ? `${err.message} Please tell the bot's operator.` : err.message;
+    }
+    default:
+      return err.message;
+  }
+}
+
+function budgetText(err: BudgetExceededError): string {
+  const resets = `resets ${relative(err.resetsAt - Date.now())} (00:00 UTC)`;
+  const { limit } = err;
+  switch (limit.kind) {
+    case 'guild-images':
+      return `This server has used its ${limit.allowed} pictures for today; the budget ${resets}.`;
+    case 'guild-usd':
+      return `This server has used its $${limit.allowed.toFixed(2)} image budget for today ($${limit.spent.toFixed(2)} spent); it ${resets}.`;
+    case 'user-images':
+      return `You have used your ${limit.allowed} pictures for today; your budget ${resets}.`;
+    case 'cooldown':
+      return `Please wait ${limit.waitS} s before asking for another picture.`;
+  }
+}
