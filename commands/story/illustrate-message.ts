@@ -1,6 +1,7 @@
 import { ApplicationCommandType, ContextMenuCommandBuilder, InteractionContextType, MessageFlags, type Message } from 'discord.js';
 import type { Limner } from '../../src/app.ts';
-import { isOutOfCharacter, snowflakeKey, type ChannelSource } from '../../src/campaigns/channel.ts';
+import type { ChannelSource } from '../../src/campaigns/campaign.ts';
+import { isOutOfCharacter, snowflakeKey } from '../../src/campaigns/channel.ts';
 import { NotAStoryMessageError, NotPlayByPostError } from '../../src/errors.ts';
 import { repliedMessageId } from '../bot/message-reference.ts';
 import { illustrateForInteraction, turnTitle } from '../bot/scene-message.ts';
