@@ -1,19 +1,20 @@
 /**
- * `/scene best` scanner bench: for each shared CRD3 episode and a synthetic 20,000-turn transcript,
+ * `/scene best` scanner bench: for the sample campaign's episode and a synthetic 20,000-turn transcript,
  * at emulated model latency L, the scanner calls, tokens sent against the transcript's own tokens and
  * wall time in units of L, for Limner's scanner (concurrent passages) and for the seed's sequential
  * method (the same passages read one after another). Run alone with `npx tsx bench/scanner.ts`.
  *
- * Transcripts: CRD3 (Rameshkumar and Bailey, ACL 2020), Critical Role content, CC BY-SA 4.0; see
- * ../shared/data/crd3/README.md. The synthetic transcript repeats those episodes' turns.
+ * Transcripts: CRD3 episode C1E001 as shipped in campaigns/kraghammer (Rameshkumar and Bailey, ACL 2020),
+ * Critical Role content, CC BY-SA 4.0; see campaigns/kraghammer/ATTRIBUTION.md. The synthetic transcript
+ * repeats its turns.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { eq } from 'drizzle-orm';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { readCrd3Episode } from '../src/campaigns/crd3.ts';
-import type { Transcript, TranscriptEntry } from '../src/campaigns/transcript.ts';
+import { parseTranscriptJsonl, type Transcript, type TranscriptEntry } from '../src/campaigns/transcript.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import { formatEntries } from '../src/scenes/context.ts';
 import { GeminiGateway } from '../src/platform/gemini.ts';
@@ -27,8 +28,8 @@ import { UsageLedger } from '../src/usage/ledger.ts';
 import type { BenchSection } from './types.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const CRD3_DIR = path.resolve(ROOT, '../shared/data/crd3');
-const EPISODES = ['C1E001', 'C1E104', 'C2E030'];
+/** The whole of CRD3's C1E001, 2,160 turns. */
+const EPISODE = { id: 'C1E001', file: path.join(ROOT, 'campaigns/kraghammer/transcript.jsonl') };
 /** Emulated model latency L, ms; every figure below is in units of it, so only the run time depends on it. */
 const LATENCY_MS = Number(process.env.LIMNER_BENCH_LATENCY_MS ?? 100);
 const SYNTHETIC_TURNS = 20_000;
@@ -83,21 +84,18 @@ function transcriptOf(entries: readonly TranscriptEntry[], name: string): Transc
 export async function run(): Promise<BenchSection> {
   const emulator = await startEmulator();
   try {
-    const episodes = await Promise.all(
-      EPISODES.map(async (id) => ({ id, entries: (await readCrd3Episode(path.join(CRD3_DIR, `${id}.json`))).entries })),
-    );
-    const pool = episodes.flatMap((e) => e.entries);
+    const pool = parseTranscriptJsonl(await readFile(EPISODE.file, 'utf8'), EPISODE.file).entries;
     const synthetic = (from: number, count: number) =>
       Array.from({ length: count }, (_, i) => ({ ...pool[(from + i) % pool.length]!, turn: from + i + 1 }));
     const transcripts = [
-      ...episodes.map((e) => ({ name: e.id, entries: e.entries })),
+      { name: EPISODE.id, entries: pool },
       { name: `synthetic ${SYNTHETIC_TURNS.toLocaleString('en-US')}`, entries: synthetic(0, SYNTHETIC_TURNS) },
     ];
     const defaults = loadConfig({ env: {}, localFile: path.join(ROOT, 'test/support/test-config.yaml') }).config.generation;
 
     // Warm-up, not measured: the first scan of a process also pays for compiling the SDK's and emulator's code.
     const warmUp = scannerFor(emulator.url, TARGET.limit);
-    await measure(warmUp, transcriptOf(episodes[1]!.entries, 'warm-up'));
+    await measure(warmUp, transcriptOf(pool.slice(0, 1000), 'warm-up'));
     warmUp.store.close();
 
     const rows: string[] = [];
@@ -160,7 +158,7 @@ export async function run(): Promise<BenchSection> {
       '',
       ...verdicts,
       '',
-      'Transcripts from CRD3 (R. Rameshkumar and P. Bailey, ACL 2020), Critical Role content, CC BY-SA 4.0; the synthetic transcript repeats their turns.',
+      "Transcript: CRD3's C1E001 as shipped in `campaigns/kraghammer` (R. Rameshkumar and P. Bailey, ACL 2020), Critical Role content, CC BY-SA 4.0; the synthetic transcript repeats its turns.",
     ].join('\n');
     return { title: 'Best-scene scanner (/scene best)', markdown, command: 'npx tsx bench/scanner.ts' };
   } finally {

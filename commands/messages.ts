@@ -1,11 +1,15 @@
 import { relative, type BudgetExceededError } from '../src/jobs/budget.ts';
 import type { LimnerError } from '../src/errors.ts';
 import type { ScanProgress } from '../src/scenes/best/scanner.ts';
-import type { PictureProgress } from './bot/picture-reply.ts';
+import type { EditProgress } from '../src/edits/edit.ts';
+import type { SceneProgress } from '../src/scenes/illustrate.ts';
 
 // The Discord door's words: progress events and error codes from src/ become what players read.
 
 const number = new Intl.NumberFormat('en-US');
+
+/** Progress a use case reports, plus the door's own step of fetching attachments. */
+export type PictureProgress = SceneProgress | EditProgress | { readonly stage: 'fetching-references'; readonly count: number };
 
 /** How to make a picture, for messages that send users to it. */
 const MAKE_ONE = '/scene current, /scene turn or /scene best';

@@ -94,7 +94,7 @@ describe('limner CLI', () => {
   it('imports a CRD3 episode as a campaign and lists it', async () => {
     const out = await limner('import', 'crd3', path.join(CRD3_DIR, 'C2E030.json'), '--campaign', 'journey-home');
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/Imported "The Journey Home" as journey-home: 2,070 turns \(1-2070\)/);
+    expect(out.stdout).toMatch(/Imported "The Journey Home" as journey-home: 300 turns \(1-300\)/);
     const again = await limner('import', 'crd3', path.join(CRD3_DIR, 'C2E030.json'), '--campaign', 'journey-home');
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already exists; pass --force/);

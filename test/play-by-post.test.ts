@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { channelCampaignId, type ChannelMessage, type ChannelSource } from '../src/campaigns/channel.ts';
+import type { ChannelSource } from '../src/campaigns/campaign.ts';
+import { channelCampaignId, type ChannelMessage } from '../src/campaigns/channel.ts';
 import { CampaignRepository } from '../src/campaigns/repository.ts';
 import { openStore, type Store } from '../src/platform/db.ts';
 import { StoryStore } from '../src/campaigns/stories.ts';

@@ -1,9 +1,9 @@
 import type { Message, RepliableInteraction } from 'discord.js';
-import type { EditProgress, EditResult } from '../../src/edits/edit.ts';
+import type { EditResult } from '../../src/edits/edit.ts';
 import type { Requester } from '../../src/jobs/runner.ts';
-import type { SceneProgress, SceneRequest, SceneResult } from '../../src/scenes/illustrate.ts';
+import type { SceneRequest, SceneResult } from '../../src/scenes/illustrate.ts';
 import type { BotContext } from '../types.ts';
-import { progressText } from '../messages.ts';
+import { progressText, type PictureProgress } from '../messages.ts';
 import { ProgressReply } from './progress.ts';
 import { failureText, finishReply, replyWithError } from './respond.ts';
 import { sceneReply, type SceneMessage } from './scene-message.ts';
@@ -11,8 +11,6 @@ import { sceneReply, type SceneMessage } from './scene-message.ts';
 /** A picture a use case made or returned to. */
 export type PictureResult = SceneResult | EditResult;
 
-/** Progress a use case reports, plus the door's own step of fetching attachments. */
-export type PictureProgress = SceneProgress | EditProgress | { readonly stage: 'fetching-references'; readonly count: number };
 
 /** One picture request as the Discord door runs it. */
 export interface PictureWork<R extends PictureResult> {

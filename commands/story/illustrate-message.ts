@@ -1,7 +1,8 @@
 import { NotAStoryMessageError, NotPlayByPostError } from '../errors.ts';
 import { ApplicationCommandType, ContextMenuCommandBuilder, InteractionContextType, MessageFlags, type Message } from 'discord.js';
 import type { Limner } from '../../src/app.ts';
-import { isOutOfCharacter, snowflakeKey, type ChannelSource } from '../../src/campaigns/channel.ts';
+import type { ChannelSource } from '../../src/campaigns/campaign.ts';
+import { isOutOfCharacter, snowflakeKey } from '../../src/campaigns/channel.ts';
 import { repliedMessageId } from '../bot/message-reference.ts';
 import { answerWithScene, requesterOf } from '../bot/picture-reply.ts';
 import { turnTitle } from '../bot/scene-message.ts';

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { ChannelSource } from './channel.ts';
 import type { CampaignId } from './id.ts';
 import type { Transcript } from './transcript.ts';
 
@@ -33,6 +32,22 @@ export interface Campaign {
 
 /** Where a campaign's story comes from. */
 export type CampaignSource = { readonly kind: 'file' } | ChannelSource;
+
+/**
+ * Where a play-by-post campaign's story comes from: the messages of one Discord channel or thread.
+ * Ids are Discord snowflakes (17-20 digits).
+ */
+export interface ChannelSource {
+  readonly kind: 'channel';
+  readonly guildId: string;
+  /** The channel, or the thread (threads are channels with a parent). */
+  readonly channelId: string;
+  /**
+   * The story starts here, inclusive: the message named when linking, or the link command's own id
+   * (a snowflake of the link time, so the story is what was posted after it).
+   */
+  readonly startId: string;
+}
 
 const relativeFile = z
   .string()

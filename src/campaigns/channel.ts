@@ -1,22 +1,6 @@
-import type { Character } from './campaign.ts';
+import type { ChannelSource, Character } from './campaign.ts';
 import { parseCampaignId, type CampaignId } from './id.ts';
 import type { Transcript, TranscriptEntry } from './transcript.ts';
-
-/**
- * Where a play-by-post campaign's story comes from: the messages of one Discord channel or thread.
- * Ids are Discord snowflakes (17-20 digits).
- */
-export interface ChannelSource {
-  readonly kind: 'channel';
-  readonly guildId: string;
-  /** The channel, or the thread (threads are channels with a parent). */
-  readonly channelId: string;
-  /**
-   * The story starts here, inclusive: the message named when linking, or the link command's own id
-   * (a snowflake of the link time, so the story is what was posted after it).
-   */
-  readonly startId: string;
-}
 
 /**
  * A human message of a recorded channel as it reads now. Bot, system and command messages are

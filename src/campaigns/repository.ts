@@ -4,8 +4,16 @@ import path from 'node:path';
 import { parse as parseYaml, parseDocument, stringify as stringifyYaml, YAMLParseError } from 'yaml';
 import { CampaignFileError, CampaignNotFoundError } from '../errors.ts';
 import { writeFileAtomic } from '../platform/files.ts';
-import { campaignFileSchema, type Campaign, type CampaignDefinition, type CampaignFile, type CampaignSource, type Character } from './campaign.ts';
-import { channelCampaignId, type ChannelSource, type ChannelStories } from './channel.ts';
+import {
+  campaignFileSchema,
+  type Campaign,
+  type CampaignDefinition,
+  type CampaignFile,
+  type CampaignSource,
+  type ChannelSource,
+  type Character,
+} from './campaign.ts';
+import { channelCampaignId, type ChannelStories } from './channel.ts';
 import { isCampaignId, parseCampaignId, type CampaignId } from './id.ts';
 import {
   describeIssues,

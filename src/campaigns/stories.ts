@@ -1,14 +1,7 @@
 import path from 'node:path';
 import { and, asc, desc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
-import type { Character } from './campaign.ts';
-import {
-  snowflakeKey,
-  storyTranscript,
-  type ChannelMessage,
-  type ChannelSource,
-  type ChannelStories,
-  type RegisteredCharacter,
-} from './channel.ts';
+import type { ChannelSource, Character } from './campaign.ts';
+import { snowflakeKey, storyTranscript, type ChannelMessage, type ChannelStories, type RegisteredCharacter } from './channel.ts';
 import type { CampaignId } from './id.ts';
 import type { Transcript } from './transcript.ts';
 import type { Store } from '../platform/db.ts';

@@ -10,8 +10,8 @@ import { openStore, type Store } from '../../src/platform/db.ts';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The shipped sample campaign (CRD3 C1E001, CC BY-SA 4.0: see campaigns/kraghammer/ATTRIBUTION.md). */
 export const SAMPLE_CAMPAIGN = 'kraghammer';
-/** The CRD3 episodes beside the repository (../shared/data/crd3, CC BY-SA 4.0). */
-export const CRD3_DIR = path.resolve(ROOT, '../shared/data/crd3');
+/** Excerpts of CRD3 episodes in their original format (CC BY-SA 4.0: see test/fixtures/crd3/ATTRIBUTION.md). */
+export const CRD3_DIR = path.join(ROOT, 'test/fixtures/crd3');
 
 /** A fresh temporary folder; `cleanup` removes it. */
 export function tempDir(prefix = 'limner-test-'): { dir: string; cleanup: () => void } {
