@@ -1,0 +1,143 @@
+import { execFile } from 'node:child_process';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { GeminiEmulator } from '../emulators/gemini/server.ts';
+import { ROOT, SAMPLE_CAMPAIGN, sampleCampaigns } from '../support/fixtures.ts';
+
+const run = promisify(execFile);
+let emulator: GeminiEmulator;
+let campaigns: { dir: string; cleanup: () => void };
+
+beforeAll(async () => {
+  emulator = await GeminiEmulator.start();
+});
+afterAll(async () => {
+  await emulator.close();
+});
+beforeEach(() => {
+  campaigns?.cleanup();
+  campaigns = sampleCampaigns();
+  emulator.reset();
+  return () => campaigns.cleanup();
+});
+
+/** Settings over the test config: budget lines replaced in place, other sections appended. */
+interface Layer {
+  readonly budgets?: Readonly<Record<string, number>>;
+  readonly extra?: string;
+}
+
+/**
+ * Runs the real CLI with the emulator as Gemini, the test config changed by `layer` (written beside
+ * the campaigns) and the database in the campaigns folder.
+ */
+async function limner(layer: Layer, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let yaml = readFileSync(path.join(ROOT, 'test/support/test-config.yaml'), 'utf8');
+  for (const [key, value] of Object.entries(layer.budgets ?? {})) yaml = yaml.replace(new RegExp(`^  ${key}: .*$`, 'm'), `  ${key}: ${value}`);
+  const configFile = path.join(campaigns.dir, 'limner.yaml');
+  writeFileSync(configFile, `${yaml}\n${layer.extra ?? ''}`);
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        GEMINI_API_KEY: 'test-key',
+        LIMNER_GEMINI_BASE_URL: emulator.url,
+        LIMNER_CAMPAIGNS_DIR: campaigns.dir,
+        LIMNER_CONFIG: configFile,
+      },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const json = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as { imageId: string; reused: boolean; width: number };
+const imageCalls = () => emulator.requests.filter((r) => /image/.test(r.model)).length;
+const ledger = () => {
+  const db = new Database(path.join(campaigns.dir, 'limner.db'), { readonly: true });
+  try {
+    return db.prepare('select user_id as userId, guild_id as guildId, purpose, images, budget_bypassed as bypassed from usage order by id').all();
+  } finally {
+    db.close();
+  }
+};
+
+const DEDUPE: Layer = { budgets: { dedupe_window_s: 600 } };
+
+describe('limner scene: reuse of identical scenes', () => {
+  it('reuses the same request within the window and says so; --fresh paints a new one', async () => {
+    const first = json((await limner(DEDUPE, '--json', 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN)).stdout);
+    expect(first.reused).toBe(false);
+    const again = await limner(DEDUPE, 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN);
+    expect(again.stdout).toMatch(/Reused: the identical scene was painted 1 min ago/);
+    expect(again.stdout).toContain('nothing new (reused)');
+    expect(again.stdout).toContain(first.imageId);
+    expect(imageCalls()).toBe(1);
+    const fresh = json((await limner(DEDUPE, '--json', 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN, '--fresh')).stdout);
+    expect(fresh).toMatchObject({ reused: false });
+    expect(fresh.imageId).not.toBe(first.imageId);
+    expect(imageCalls()).toBe(2);
+  });
+
+  it('paints anew when the aspect ratio, the art style or the transcript text around the turn changed', async () => {
+    const first = json((await limner(DEDUPE, '--json', 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN)).stdout);
+    const portrait = json(
+      (await limner({ ...DEDUPE, extra: "generation:\n  aspect_ratio: '9:16'\n" }, '--json', 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN)).stdout,
+    );
+    expect(portrait.reused).toBe(false);
+    expect(portrait.width).toBeLessThan(first.width);
+
+    const yamlFile = path.join(campaigns.dir, SAMPLE_CAMPAIGN, 'campaign.yaml');
+    writeFileSync(yamlFile, readFileSync(yamlFile, 'utf8').replace(/^art_style: .*$/m, 'art_style: charcoal sketch'));
+    const sketched = json((await limner(DEDUPE, '--json', 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN)).stdout);
+    expect(sketched.reused).toBe(false);
+
+    const transcript = path.join(campaigns.dir, SAMPLE_CAMPAIGN, 'transcript.jsonl');
+    const lines = readFileSync(transcript, 'utf8').split('\n');
+    lines[9] = JSON.stringify({ ...JSON.parse(lines[9]!), text: 'A dragon lands on the roof.' });
+    writeFileSync(transcript, lines.join('\n'));
+    const edited = json((await limner(DEDUPE, '--json', 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN)).stdout);
+    expect(edited.reused).toBe(false);
+    // Text after the context window does not change the scene.
+    appendFileSync(transcript, `${JSON.stringify({ turn: 2161, speaker: 'MATT', text: 'Later.' })}\n`);
+    expect(json((await limner(DEDUPE, '--json', 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN)).stdout).reused).toBe(true);
+    expect(imageCalls()).toBe(4);
+  });
+});
+
+describe('limner scene: budgets', () => {
+  const BUDGET: Layer = { budgets: { user_daily_images: 1 } };
+
+  it('refuses the CLI like the bot once its daily pictures are used, naming the bypass; --ignore-budget is recorded', async () => {
+    expect((await limner(BUDGET, 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN)).code).toBe(0);
+    const refused = await limner(BUDGET, 'scene', 'turn', '11', '--campaign', SAMPLE_CAMPAIGN);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^limner: the CLI has used its 1 pictures for today \(budgets\.user_daily_images\).*--ignore-budget/);
+    expect(imageCalls()).toBe(1);
+
+    const bypassed = await limner(BUDGET, '--json', 'scene', 'turn', '11', '--campaign', SAMPLE_CAMPAIGN, '--ignore-budget');
+    expect(bypassed.code).toBe(0);
+    expect(ledger()).toEqual([
+      { userId: 'cli', guildId: null, purpose: 'prompt', images: 0, bypassed: 0 },
+      { userId: 'cli', guildId: null, purpose: 'image', images: 1, bypassed: 0 },
+      { userId: 'cli', guildId: null, purpose: 'prompt', images: 0, bypassed: 1 },
+      { userId: 'cli', guildId: null, purpose: 'image', images: 1, bypassed: 1 },
+    ]);
+  });
+
+  it("counts --guild pictures against that guild's budget and shows them in its usage", async () => {
+    const GUILD: Layer = { budgets: { guild_daily_images: 1 } };
+    expect((await limner(GUILD, 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN, '--guild', '42')).code).toBe(0);
+    const refused = await limner(GUILD, 'scene', 'turn', '11', '--campaign', SAMPLE_CAMPAIGN, '--guild', '42');
+    expect(refused.stderr).toMatch(/^limner: guild 42 has used its 1 pictures for today/);
+    expect((await limner(GUILD, 'scene', 'turn', '11', '--campaign', SAMPLE_CAMPAIGN, '--guild', '7')).code).toBe(0);
+    const usage = JSON.parse((await limner(GUILD, '--json', 'usage', '--guild', '42')).stdout.split('\n')[0]!);
+    expect(usage).toMatchObject({ period: 'today', guildId: '42', images: 1 });
+  });
+});
