@@ -1,5 +1,4 @@
-import { MessageFlags, type Client, type RepliableInteraction } from 'discord.js';
-import { UploadThread } from './upload-thread.ts';
+import { MessageFlags, type RepliableInteraction } from 'discord.js';
 import type { SceneMessage } from './scene-message.ts';
 import { LimnerError, MalformedReplyError, ProviderError, ProviderTimeoutError } from '../../src/errors.ts';
 import { newErrorId, type Logger } from '../../src/platform/log.ts';
@@ -96,16 +95,15 @@ export interface ShownMessage {
 }
 
 /**
- * Shows the finished result in the interaction's reply (sent from the upload thread, see
- * {@link UploadThread}), or, when a long wait (queue, scan) has brought the interaction close to its
+ * Shows the finished result in the interaction's reply, or, when a long wait (queue, scan) has brought the interaction close to its
  * 15-minute token lifetime, posts it as a new message in the channel mentioning the user, so a
  * picture that was paid for is never lost.
  * @throws the REST error of the edit or the post.
  */
 export async function finishReply(interaction: RepliableInteraction, payload: SceneMessage): Promise<ShownMessage> {
   const edit = async (): Promise<ShownMessage> => {
-    const message = await uploadThread(interaction.client).editReply(interaction, payload);
-    return { kind: 'reply', id: message.id, channelId: message.channel_id };
+    const message = await interaction.editReply(payload);
+    return { kind: 'reply', id: message.id, channelId: message.channelId };
   };
   if (Date.now() - interaction.createdTimestamp < TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS) return edit();
   const { channelId } = interaction;
@@ -118,10 +116,4 @@ export async function finishReply(interaction: RepliableInteraction, payload: Sc
     allowedMentions: { users: [interaction.user.id] },
   });
   return { kind: 'post', id: posted.id, channelId: posted.channelId };
-}
-
-/** The upload thread for this client's REST settings (API base, version, timeout, retries). */
-export function uploadThread(client: Client): UploadThread {
-  const { api, version, timeout, retries, userAgentAppendix } = client.rest.options;
-  return UploadThread.for({ api, version, timeout, retries, userAgentAppendix });
 }

@@ -176,8 +176,6 @@ export async function postScene(interaction: RepliableInteraction, ctx: BotConte
 /** Records a shown picture's message against its (stored) picture, for replies, buttons and galleries later. */
 async function recordScene(interaction: RepliableInteraction, ctx: BotContext, imageId: string, message: ShownMessage): Promise<void> {
   ctx.limner.links.recordSceneMessage({ messageId: message.id, imageId, guildId: interaction.guildId, channelId: message.channelId });
-  // Replies to the picture arrive as messages, which discord.js reads only in cached channels.
-  if (interaction.inCachedGuild()) await ctx.channelScope.include(interaction.guild);
 }
 
 /** The progress line of a job waiting in the queue. */
