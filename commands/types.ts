@@ -14,13 +14,10 @@ import type {
 } from 'discord.js';
 import type { Limner } from '../src/app.ts';
 import type { ChannelLink } from '../src/campaigns/links.ts';
-import type { ChannelScope } from './bot/channel-scope.ts';
 
 /** What every command handler gets besides its interaction. */
 export interface BotContext {
   readonly limner: Limner;
-  /** The guilds whose channels are cached; a guild is brought in when Limner is first used there. */
-  readonly channelScope: ChannelScope;
 }
 
 /** A command handler that needs the channel's campaign receives it here. */

@@ -16,9 +16,6 @@ import {
   ProviderTimeoutError,
   TurnOutOfRangeError,
 } from '../src/errors.ts';
-import { inlineBytes, ModelThread } from '../src/generation/model-thread.ts';
-import { startsBelowMainThread } from './support/threads.ts';
-import { checkPngChunks } from '../src/images/png.ts';
 import { silentLogger } from '../src/platform/log.ts';
 import { GeminiEmulator, type Behaviour } from './emulators/gemini/server.ts';
 import { SAMPLE_CAMPAIGN, sampleCampaigns, testConfig } from './support/fixtures.ts';
@@ -167,26 +164,6 @@ describe('IllustrateScene through the Gemini emulator', () => {
       limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 9999, requester: by('cli') }),
     ).rejects.toThrow(new TurnOutOfRangeError(9999, 1, 2160));
     expect(emulator.requests).toHaveLength(0);
-  });
-
-  it("moves a picture's bytes from the model thread instead of its base64 text", async () => {
-    const thread = ModelThread.for({ apiKey: 'test-key', httpOptions: { baseUrl: emulator.url } });
-    const response = await thread.generateContent({
-      model: limner.config.generation.image_model,
-      contents: 'A castle at dusk',
-      config: { responseModalities: ['IMAGE'] },
-    });
-    const part = response.candidates![0]!.content!.parts!.find((p) => p.inlineData)!;
-    expect(part.inlineData!.data).toBe('');
-    expect(checkPngChunks(inlineBytes(part)!).width).toBeGreaterThan(0);
-  });
-
-  it.runIf(process.platform === 'linux')('runs the model thread at a lower CPU priority once the bot asks for it', async () => {
-    // Options of its own: a thread of its own, started now.
-    const thread = ModelThread.for({ apiKey: 'nice-test-key', httpOptions: { baseUrl: emulator.url } });
-    expect(
-      await startsBelowMainThread(() => thread.generateContent({ model: limner.config.generation.text_model, contents: 'Hello' })),
-    ).toBe(true);
   });
 
   it('prechecks from the campaign as last read, and reads the files again before refusing', async () => {

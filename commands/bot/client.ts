@@ -1,21 +1,9 @@
-import {
-  Client,
-  Events,
-  GatewayIntentBits,
-  LimitedCollection,
-  Options,
-  Partials,
-  RESTEvents,
-  type CacheFactory,
-  type Interaction,
-  type Message,
-} from 'discord.js';
+import { Client, Events, GatewayIntentBits, Options, Partials, RESTEvents, type Interaction, type Message } from 'discord.js';
 import type { Limner } from '../../src/app.ts';
 import type { Secrets } from '../../src/platform/config.ts';
 import { LimnerError } from '../../src/errors.ts';
 import { clientListeners, commands, components, messageCommands, messageHandlers } from '../index.ts';
 import type { BotContext } from '../types.ts';
-import { ChannelScope } from './channel-scope.ts';
 import { recoverInterruptedJobs } from './recover.ts';
 import { replyWithError } from './respond.ts';
 
@@ -55,6 +43,29 @@ export function checkBotSettings(limner: Limner, secrets: Secrets): { token: str
 }
 
 /**
+ * The caches Limner needs, within discord.js's supported limits: guilds with their channels and
+ * threads (discord.js emits `messageCreate` only in cached channels, and replies to pictures and
+ * play-by-post stories arrive that way), the bot's own member and user; nothing else. Limner
+ * fetches the few messages it reads.
+ */
+const LIMNER_CACHES = Options.cacheWithLimits({
+  MessageManager: 0,
+  ReactionManager: 0,
+  PresenceManager: 0,
+  VoiceStateManager: 0,
+  GuildEmojiManager: 0,
+  GuildStickerManager: 0,
+  GuildScheduledEventManager: 0,
+  GuildInviteManager: 0,
+  GuildBanManager: 0,
+  StageInstanceManager: 0,
+  ThreadMemberManager: 0,
+  AutoModerationRuleManager: 0,
+  GuildMemberManager: { maxSize: 0, keepOverLimit: (member) => member.id === member.client.user.id },
+  UserManager: { maxSize: 0, keepOverLimit: (user) => user.id === user.client.user.id },
+});
+
+/**
  * Creates the discord.js client with the intents Limner uses (Guilds; GuildMessages for replies;
  * MessageContent only when `discord.message_content_intent` is on) and caches sized to them,
  * routes interactions to the command modules and logs in.
@@ -63,18 +74,17 @@ export function checkBotSettings(limner: Limner, secrets: Secrets): { token: str
 export function startBot(limner: Limner, token: string): Bot {
   const { config, log } = limner;
   const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages];
-  const channelScope = new ChannelScope(limner.links.guildsInUse(), log);
   if (config.discord.message_content_intent) intents.push(GatewayIntentBits.MessageContent);
   const client = new Client({
     intents,
     ...(config.discord.api_base ? { rest: { api: config.discord.api_base } } : {}),
-    makeCache: limnerCaches(channelScope),
+    makeCache: LIMNER_CACHES,
     sweepers: Options.DefaultSweeperSettings,
     allowedMentions: { parse: [], repliedUser: true },
     // With no message cache, edits and deletions are only reported for messages as partials.
     partials: [Partials.Message],
   });
-  const ctx: BotContext = { limner, channelScope };
+  const ctx: BotContext = { limner };
   for (const listener of clientListeners) listener.listen(client, ctx);
 
   // Handlers still answering are awaited at shutdown, so nobody is left without a reply.
@@ -97,8 +107,7 @@ export function startBot(limner: Limner, token: string): Bot {
   const ready = new Promise<void>((resolve, reject) => {
     client.once(Events.ClientReady, (c) => {
       log.info({ user: c.user.tag, guilds: c.guilds.cache.size }, 'bot ready');
-      const configured = limner.links.all().flatMap((l) => (l.source === 'config' ? [l.channelId] : []));
-      void Promise.all([recoverInterruptedJobs(limner, c), channelScope.includeChannels(c, configured)]).then(() => resolve());
+      void recoverInterruptedJobs(limner, c).then(() => resolve());
     });
     client.login(token).catch(reject);
   });
@@ -114,41 +123,6 @@ export function startBot(limner: Limner, token: string): Bot {
       await client.destroy();
     },
   };
-}
-
-/**
- * The caches Limner needs: guilds, the channels and threads of the guilds where it is in use
- * (see {@link ChannelScope}), the bot's own member and user; nothing else. Limner fetches the few
- * messages it reads. Managers limited to 0 share one empty collection (a limit of 0 never stores),
- * instead of one per channel (BENCHMARKS.md, figure 4).
- */
-function limnerCaches(channelScope: ChannelScope): CacheFactory {
-  const limited = Options.cacheWithLimits({
-    ...Options.DefaultMakeCacheSettings,
-    MessageManager: 0,
-    ReactionManager: 0,
-    PresenceManager: 0,
-    VoiceStateManager: 0,
-    GuildEmojiManager: 0,
-    GuildStickerManager: 0,
-    GuildScheduledEventManager: 0,
-    GuildInviteManager: 0,
-    GuildBanManager: 0,
-    StageInstanceManager: 0,
-    ThreadMemberManager: 0,
-    AutoModerationRuleManager: 0,
-    GuildMemberManager: { maxSize: 0, keepOverLimit: (member) => member.id === member.client.user.id },
-    UserManager: { maxSize: 0, keepOverLimit: (user) => user.id === user.client.user.id },
-  });
-  const empty = new LimitedCollection<never, never>({ maxSize: 0 });
-  const shared = new Set(['MessageManager', 'GuildMessageManager', 'DMMessageManager', 'PartialGroupDMMessageManager', 'ReactionManager']);
-  const scoped = new Set(['ChannelManager', 'GuildChannelManager']);
-  return (managerType, holds, manager) =>
-    (shared.has(manager.name)
-      ? empty
-      : scoped.has(manager.name)
-        ? channelScope.cache()
-        : limited(managerType, holds, manager)) as ReturnType<CacheFactory>;
 }
 
 /** Routes one interaction; never rejects, so one bad interaction cannot take the bot down. */

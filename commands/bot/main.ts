@@ -1,25 +1,9 @@
-import v8 from 'node:v8';
 import { createLimner } from '../../src/app.ts';
 import { loadConfig, loadDotEnv } from '../../src/platform/config.ts';
 import { LimnerError } from '../../src/errors.ts';
 import { databaseWritable, startHealthServer } from '../../src/platform/health.ts';
 import { createLogger } from '../../src/platform/log.ts';
-import { setWorkerNice } from '../../src/thread-priority.js';
 import { checkBotSettings, startBot } from './client.ts';
-
-/**
- * V8's heap growth between full collections, percent. Every picture passes through the bot as a
- * few MB of Buffers (the model's bytes, discord.js' upload copies), memory V8 counts toward its
- * next full collection; with its own growth factor the bot ran a full collection about every
- * second under load (177 in one bench run), each pausing the thread that acknowledges interactions
- * for up to 24-46 ms. At 100%: 33 in the same run (BENCHMARKS.md, figures 1 and 3). The live heap
- * is small (~35 MB, see ChannelScope), so the room costs little. Set at run time, where a V8 that
- * no longer knows the flag ignores it instead of refusing to start.
- */
-const HEAP_GROWING_PERCENT = 100;
-v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-// This thread acknowledges interactions: the model and upload threads yield the CPU to it (Linux).
-setWorkerNice();
 
 /** At shutdown, how long handlers still answering users (failures, last edits) may take, ms. */
 const DRAIN_MS = 10_000;

@@ -89,8 +89,6 @@ export const link: SubcommandModule = {
     await interaction.editReply(
       `This channel now illustrates **${campaign.name}** (\`${campaign.id}\`, ${turns} turns)${was}. Try \`/scene current\` or \`/scene turn\`.`,
     );
-    // Replies to its pictures arrive as messages, which discord.js reads only in cached channels.
-    if (interaction.inCachedGuild()) await ctx.channelScope.include(interaction.guild);
   },
 
   async autocomplete(interaction, { limner }) {
@@ -113,7 +111,7 @@ export const link: SubcommandModule = {
  * progress. Relinking without `start` keeps the story's start.
  * @throws MessageContentRequiredError, LinkOptionsError, StartMessageError, HistoryUnreadableError
  */
-async function linkChannel(interaction: ChatInputCommandInteraction, { limner, channelScope }: BotContext): Promise<void> {
+async function linkChannel(interaction: ChatInputCommandInteraction, { limner }: BotContext): Promise<void> {
   if (!limner.config.discord.message_content_intent) throw new MessageContentRequiredError();
   if (interaction.options.getString('campaign')) {
     throw new LinkOptionsError(
@@ -124,8 +122,6 @@ async function linkChannel(interaction: ChatInputCommandInteraction, { limner, c
   if (!interaction.inCachedGuild()) throw notHere();
   const startText = interaction.options.getString('start')?.trim();
   await interaction.deferReply();
-  // The story is read from messages: this guild's channels must be cached from now on.
-  await channelScope.include(interaction.guild);
   const channel = interaction.channel;
   if (!channel || channel.isDMBased()) throw notHere();
   await readable(channel);

@@ -1,4 +1,4 @@
-import { eq, isNotNull } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { CampaignId } from './id.ts';
 import type { Store } from '../platform/db.ts';
 import { channelLinks, sceneMessages, type ChannelLinkRow } from '../platform/schema.ts';
@@ -77,17 +77,6 @@ export class LinkStore {
   /** True when the channel's link comes from config (so `/scene unlink` cannot remove it). */
   isConfigured(channelId: string): boolean {
     return this.configured.has(channelId);
-  }
-
-  /**
-   * Ids of the guilds where Limner is in use: a channel linked with `/scene link` or a picture
-   * posted. Links made in DMs (stored with the guild id `dm`) are left out.
-   */
-  guildsInUse(): string[] {
-    const { db } = this.store;
-    const linked = db.selectDistinct({ id: channelLinks.guildId }).from(channelLinks).all();
-    const posted = db.selectDistinct({ id: sceneMessages.guildId }).from(sceneMessages).where(isNotNull(sceneMessages.guildId)).all();
-    return [...new Set([...linked, ...posted].map((r) => r.id!))].filter((id) => id !== 'dm');
   }
 
   /** Records the message that shows a picture. */

@@ -20,7 +20,7 @@ import type { ImageStore } from '../images/store.ts';
 import type { Logger } from '../platform/log.ts';
 import type { ImageRow } from '../platform/schema.ts';
 import type { EditSession, SessionStore } from './sessions.ts';
-import type { CallOrigin, UsageLedger } from '../usage/ledger.ts';
+import type { UsageLedger } from '../usage/ledger.ts';
 import { entriesAround } from '../scenes/context.ts';
 import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
 import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, type ReferenceImage } from '../images/references.ts';

@@ -4,7 +4,7 @@ import type { Metrics } from '../platform/metrics.ts';
 import type { BudgetGuard } from './budget.ts';
 import { FairQueue, QueueClosedError, type FairQueueOptions } from './queue.ts';
 import type { JobStore, NewJob } from './store.ts';
-import type { CallOrigin } from '../usage/ledger.ts';
+import type { CallOrigin } from '../platform/gemini.ts';
 
 /** A job stopped by shutdown after the grace period. */
 export class JobInterruptedError extends LimnerError {

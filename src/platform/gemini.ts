@@ -1,4 +1,10 @@
-import type { Candidate, GenerateContentParameters, GenerateContentResponse, GenerateContentResponseUsageMetadata } from '@google/genai';
+import type {
+  Candidate,
+  GenerateContentParameters,
+  GenerateContentResponse,
+  GenerateContentResponseUsageMetadata,
+  GoogleGenAI,
+} from '@google/genai';
 import type { Config, ModelPrice, Secrets } from './config.ts';
 import {
   LimnerError,
@@ -12,8 +18,6 @@ import {
 } from '../errors.ts';
 import type { Logger } from './log.ts';
 import type { CallPurpose } from './schema.ts';
-import type { CallOrigin, UsageLedger } from '../usage/ledger.ts';
-import { inlineBytes, ModelThread } from '../generation/model-thread.ts';
 import { estimateRequestTokens } from './tokens.ts';
 
 /**
@@ -35,6 +39,27 @@ export interface CallUsage {
   readonly costUsd: number;
   /** Limner's estimate of `inputTokens`, made before the call without a network request. */
   readonly estimatedInputTokens: number;
+}
+
+/** Who a model call was made for; Discord ids when it came through the bot. */
+export interface CallOrigin {
+  /** Discord user id or `cli`. */
+  readonly userId: string;
+  readonly guildId?: string | null;
+  readonly channelId?: string | null;
+  readonly campaignId?: string | null;
+  readonly jobId?: string | null;
+  /** The operator bypassed budgets for this call (CLI `--ignore-budget`). */
+  readonly budgetBypassed?: boolean;
+}
+
+/**
+ * Where the gateway records each billed call (the usage ledger): declared here so that the gateway
+ * does not depend on the ledger's module, which depends on this one for {@link CallUsage}.
+ */
+export interface CallRecorder {
+  /** Records one call and returns its row id. */
+  record(origin: CallOrigin, purpose: CallPurpose, call: CallUsage): number;
 }
 
 /** Who a call is for and why, for the usage ledger. */
@@ -69,7 +94,9 @@ export interface ModelImage {
  * timeout policy, and the mapping of every failure to a typed {@link LimnerError}.
  */
 export class GeminiGateway {
-  private thread: ModelThread | undefined;
+  private client: Promise<GoogleGenAI> | undefined;
+  /** The SDK module once {@link ai} has loaded it, for `ApiError`. */
+  private sdk: typeof import('@google/genai') | undefined;
 
   /**
    * @param usage - Where every reply is recorded, failures included, so spend and budgets see each billed call.
@@ -78,34 +105,38 @@ export class GeminiGateway {
   constructor(
     private readonly config: Config,
     private readonly secrets: Secrets,
-    private readonly usage: UsageLedger,
+    private readonly usage: CallRecorder,
     private readonly observe?: (model: string, seconds: number, outcome: string) => void,
   ) {}
 
   /**
-   * The SDK client on its thread ({@link ModelThread}), made on first use so commands that need no
-   * model run without a key.
+   * The SDK client, made on first use so commands that need no model run without a key, and the
+   * SDK (about 25 MB resident) is loaded only once a model is called.
    * @throws MissingApiKeyError
    */
-  private ai(): ModelThread {
-    if (this.thread) return this.thread;
-    if (!this.secrets.geminiApiKey) throw new MissingApiKeyError();
+  private ai(): Promise<GoogleGenAI> {
+    if (this.client) return this.client;
+    if (!this.secrets.geminiApiKey) return Promise.reject(new MissingApiKeyError());
+    const apiKey = this.secrets.geminiApiKey;
     const { gemini } = this.config;
-    this.thread = ModelThread.for({
-      apiKey: this.secrets.geminiApiKey,
-      apiVersion: gemini.api_version,
-      httpOptions: {
-        ...(gemini.base_url ? { baseUrl: gemini.base_url } : {}),
-        timeout: gemini.attempt_timeout_ms,
-        retryOptions: {
-          attempts: gemini.retry.attempts,
-          initialDelay: gemini.retry.initial_delay_s,
-          maxDelay: gemini.retry.max_delay_s,
-          httpStatusCodes: RETRYABLE_STATUSES,
+    this.client = import('@google/genai').then((sdk) => {
+      this.sdk = sdk;
+      return new sdk.GoogleGenAI({
+        apiKey,
+        apiVersion: gemini.api_version,
+        httpOptions: {
+          ...(gemini.base_url ? { baseUrl: gemini.base_url } : {}),
+          timeout: gemini.attempt_timeout_ms,
+          retryOptions: {
+            attempts: gemini.retry.attempts,
+            initialDelay: gemini.retry.initial_delay_s,
+            maxDelay: gemini.retry.max_delay_s,
+            httpStatusCodes: RETRYABLE_STATUSES,
+          },
         },
-      },
+      });
     });
-    return this.thread;
+    return this.client;
   }
 
   /**
@@ -119,14 +150,14 @@ export class GeminiGateway {
    *   PromptBlockedError (`promptFeedback.blockReason`), MalformedReplyError.
    */
   async generate(params: GenerateContentParameters, options: GenerateOptions): Promise<GeneratedReply> {
-    const ai = this.ai();
+    const ai = await this.ai();
     const budgetMs = this.config.gemini.total_timeout_ms;
     const timeout = AbortSignal.timeout(budgetMs);
     const abortSignal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
     let response: GenerateContentResponse;
     const started = performance.now();
     try {
-      response = await ai.generateContent(params, abortSignal);
+      response = await ai.models.generateContent({ ...params, config: { ...params.config, abortSignal } });
       this.observe?.(params.model, (performance.now() - started) / 1000, 'ok');
     } catch (err) {
       const mapped = this.mapError(err, timeout.aborted, budgetMs);
@@ -146,13 +177,13 @@ export class GeminiGateway {
   private mapError(err: unknown, timedOut: boolean, budgetMs: number): LimnerError | unknown {
     if (err instanceof LimnerError) return err;
     if (timedOut) return new ProviderTimeoutError(budgetMs, { cause: err });
-    // Errors come from the model thread by name (see ModelThread): the SDK's classes do not cross threads.
-    const { name, message, status } = (err ?? {}) as { name?: string; message?: string; status?: unknown };
-    if (name === 'ApiError' && typeof status === 'number') return new ProviderError(status, { cause: err });
-    if (name === 'SyntaxError') return new MalformedReplyError(`reply is not JSON: ${message}`, { cause: err });
+    if (this.sdk && err instanceof this.sdk.ApiError) return new ProviderError(err.status, { cause: err });
+    if (err instanceof SyntaxError) return new MalformedReplyError(`reply is not JSON: ${err.message}`, { cause: err });
+    const name = (err as { name?: string } | null)?.name;
     // An attempt that ran past httpOptions.timeout on its last try surfaces as an abort.
     if (name === 'AbortError' || name === 'TimeoutError') return new ProviderTimeoutError(budgetMs, { cause: err });
-    if (name === 'TypeError' || name === 'WorkerError') return new ProviderError(undefined, { cause: err });
+    // undici's fetch fails with a TypeError when the connection does.
+    if (err instanceof TypeError) return new ProviderError(undefined, { cause: err });
     return err;
   }
 }
@@ -189,8 +220,8 @@ export function candidateText(candidate: Candidate, log: Logger): string {
 export function candidateImage(candidate: Candidate): ModelImage {
   for (const part of candidate.content?.parts ?? []) {
     const mimeType = part.inlineData?.mimeType;
-    const data = mimeType?.startsWith('image/') && !part.thought ? inlineBytes(part) : undefined;
-    if (mimeType && data) return { mimeType, data };
+    const base64 = mimeType?.startsWith('image/') && !part.thought ? part.inlineData?.data : undefined;
+    if (mimeType && base64) return { mimeType, data: Buffer.from(base64, 'base64') };
   }
   const reason = candidate.finishReason;
   throw new NoImageError(!reason || reason === 'STOP' ? 'NO_IMAGE_PART' : reason);

@@ -1,20 +1,8 @@
 import { and, gte, sql, eq, type SQL } from 'drizzle-orm';
-import type { CallUsage } from '../platform/gemini.ts';
+import type { CallOrigin, CallUsage } from '../platform/gemini.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import type { Store } from '../platform/db.ts';
 import { usage, type CallPurpose } from '../platform/schema.ts';
-
-/** Who a model call was made for; Discord ids when it came through the bot. */
-export interface CallOrigin {
-  /** Discord user id or `cli`. */
-  readonly userId: string;
-  readonly guildId?: string | null;
-  readonly channelId?: string | null;
-  readonly campaignId?: string | null;
-  readonly jobId?: string | null;
-  /** The operator bypassed budgets for this call (CLI `--ignore-budget`). */
-  readonly budgetBypassed?: boolean;
-}
 
 /** Totals over a period. */
 export interface UsageTotals {
