@@ -7,6 +7,7 @@ import {
   zipPartBuffer,
   type ExportPlan,
 } from '../../src/exports/export.ts';
+import { readStory } from '../../src/exports/storybook.ts';
 import {
   autocompleteCampaignsWithPictures,
   campaignName,
@@ -56,11 +57,13 @@ export const exportImages: SubcommandModule = {
     if (images.length === 0) throw new NoImagesToExportError();
     await interaction.deferReply();
     const log = limner.log.child({ interaction: interaction.id, campaign: campaignId });
-    const campaign = { id: campaignId, name: await campaignName(limner, campaignId) };
+    const { attribution, quotes } = await readStory(limner.campaigns, campaignId, images.map((r) => r.turn));
+    const campaign = { id: campaignId, name: await campaignName(limner, campaignId), attribution };
     const plan = await heavyWork(() =>
       planExport({
         campaign,
         images,
+        quotes,
         pathOf: (r) => limner.images.absolutePath(r.imagePath),
         maxPartBytes: interaction.attachmentSizeLimit,
       }),
@@ -113,7 +116,7 @@ function summary(plan: ExportPlan): string {
   const pictures = `${plan.imageCount.toLocaleString('en-US')} ${plan.imageCount === 1 ? 'picture' : 'pictures'}`;
   const zips = plan.parts.length === 1 ? 'one zip' : `${plan.parts.length} zips`;
   const lines = [
-    `Exported ${pictures} of **${plan.campaign.name || plan.campaign.id}** in ${zips} (${megabytes(plan.bytes)}) below. Each zip has a manifest.json with every picture's prompt, turn, mode, model, creator and time.`,
+    `Exported ${pictures} of **${plan.campaign.name || plan.campaign.id}** in ${zips} (${megabytes(plan.bytes)}) below. Each zip has storybook.html, the pictures in story order to open in a browser, and a manifest.json with every picture's prompt, turn, mode, model, creator and time.`,
   ];
   if (plan.converted > 0) {
     lines.push(

@@ -11,7 +11,8 @@ import { LimnerError } from '../errors.ts';
 import { scanProgressText } from '../scenes/best/scanner.ts';
 import type { SceneRequest, SceneResult } from '../scenes/illustrate.ts';
 import { createLogger, newErrorId } from '../platform/log.ts';
-import { exportProgressText, megabytes, planExport, writeExport } from '../exports/export.ts';
+import { exportProgressText, megabytes, planExport, writeExport, writeStorybook } from '../exports/export.ts';
+import { readStory } from '../exports/storybook.ts';
 import type { ImageRow } from '../platform/schema.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -150,9 +151,12 @@ program
     withLimner(async (limner, opts: { campaign: string; out: string; maxPartBytes?: number }) => {
       const campaignId = parseCampaignId(opts.campaign);
       const name = (await limner.campaigns.list()).find((c) => c.id === campaignId)?.name ?? '';
+      const images = limner.images.list(campaignId);
+      const { attribution, quotes } = await readStory(limner.campaigns, campaignId, images.map((r) => r.turn));
       const plan = await planExport({
-        campaign: { id: campaignId, name },
-        images: limner.images.list(campaignId),
+        campaign: { id: campaignId, name, attribution },
+        images,
+        quotes,
         pathOf: (r) => limner.images.absolutePath(r.imagePath),
         ...(opts.maxPartBytes === undefined ? {} : { maxPartBytes: opts.maxPartBytes }),
       });
@@ -171,6 +175,29 @@ program
       const zips = plan.parts.length === 1 ? '1 zip' : `${plan.parts.length} zips`;
       console.log(`Exported ${plan.imageCount} pictures into ${zips} (${megabytes(plan.bytes)}).`);
       if (plan.converted > 0) console.log(`${plan.converted} pictures larger than a zip are included as JPEG; see manifest.json.`);
+    }),
+  );
+
+program
+  .command('storybook')
+  .description("write a campaign's storybook: storybook.html with its pictures beside it, as in an export")
+  .requiredOption('-c, --campaign <id>', 'campaign id')
+  .requiredOption('-o, --out <dir>', 'folder to write to (created when missing)')
+  .action(
+    withLimner(async (limner, opts: { campaign: string; out: string }) => {
+      const campaignId = parseCampaignId(opts.campaign);
+      const name = (await limner.campaigns.list()).find((c) => c.id === campaignId)?.name ?? '';
+      const images = limner.images.list(campaignId);
+      const { attribution, quotes } = await readStory(limner.campaigns, campaignId, images.map((r) => r.turn));
+      const plan = await planExport({
+        campaign: { id: campaignId, name, attribution },
+        images,
+        quotes,
+        pathOf: (r) => limner.images.absolutePath(r.imagePath),
+      });
+      const page = await writeStorybook(plan, path.resolve(opts.out));
+      if (json()) return print({ file: page, images: plan.imageCount });
+      console.log(`${page} (${plan.imageCount} pictures beside it)`);
     }),
   );
 
