@@ -16,6 +16,7 @@ import { BudgetGuard } from './jobs/budget.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { JobStore } from './jobs/store.ts';
 import { Metrics } from './platform/metrics.ts';
+import { storybookServer, type StorybookServer } from './exports/serve.ts';
 
 /** Everything a door (bot, CLI) needs, wired once per process. */
 export interface Limner {
@@ -43,6 +44,8 @@ export interface Limner {
   /** Every door's model work goes through this: budgets, fair queue, job rows. */
   readonly runner: JobRunner;
   readonly metrics: Metrics;
+  /** Serves campaign storybooks and signs links to them (started by the bot); null when `storybook.port` is null. */
+  readonly storybook: StorybookServer | null;
   /** Closes the database. */
   close(): void;
 }
@@ -50,6 +53,7 @@ export interface Limner {
 /**
  * Opens the database (applying migrations) and builds the services. `config` comes from
  * `loadConfig`, whose schema has already refused unusable model names such as `imagen-*`.
+ * @throws ConfigError when storybooks are served without a secret to sign their links.
  */
 export function createLimner(config: Config, secrets: Secrets, log: Logger, options: { metrics?: Metrics; shard?: number } = {}): Limner {
   // Process metrics (event loop, memory) only matter when /metrics is served.
@@ -70,6 +74,7 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const generation = new GenerationService({ config, campaigns, images, gateway, usage, sessions, scanner, log });
   const editing = new EditService({ config, campaigns, images, gateway, usage, sessions, log });
   const links = new LinkStore(store, config.discord.links);
+  const storybook = storybookServer(config, secrets, { campaigns, images, log, shard: options.shard ?? 0 });
   return {
     config,
     log,
@@ -87,6 +92,7 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
     budgets,
     runner,
     metrics,
+    storybook,
     close: () => store.close(),
   };
 }

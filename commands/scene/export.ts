@@ -57,7 +57,11 @@ export const exportImages: SubcommandModule = {
     if (images.length === 0) throw new NoImagesToExportError();
     await interaction.deferReply();
     const log = limner.log.child({ interaction: interaction.id, campaign: campaignId });
-    const { attribution, quotes } = await readStory(limner.campaigns, campaignId, images.map((r) => r.turn));
+    const { attribution, quotes } = await readStory(
+      limner.campaigns,
+      campaignId,
+      images.map((r) => r.turn),
+    );
     const campaign = { id: campaignId, name: await campaignName(limner, campaignId), attribution };
     const plan = await heavyWork(() =>
       planExport({

@@ -152,7 +152,11 @@ program
       const campaignId = parseCampaignId(opts.campaign);
       const name = (await limner.campaigns.list()).find((c) => c.id === campaignId)?.name ?? '';
       const images = limner.images.list(campaignId);
-      const { attribution, quotes } = await readStory(limner.campaigns, campaignId, images.map((r) => r.turn));
+      const { attribution, quotes } = await readStory(
+        limner.campaigns,
+        campaignId,
+        images.map((r) => r.turn),
+      );
       const plan = await planExport({
         campaign: { id: campaignId, name, attribution },
         images,
@@ -188,7 +192,11 @@ program
       const campaignId = parseCampaignId(opts.campaign);
       const name = (await limner.campaigns.list()).find((c) => c.id === campaignId)?.name ?? '';
       const images = limner.images.list(campaignId);
-      const { attribution, quotes } = await readStory(limner.campaigns, campaignId, images.map((r) => r.turn));
+      const { attribution, quotes } = await readStory(
+        limner.campaigns,
+        campaignId,
+        images.map((r) => r.turn),
+      );
       const plan = await planExport({
         campaign: { id: campaignId, name, attribution },
         images,

@@ -212,7 +212,11 @@ interface ExportInput {
  * One plan of {@link planExport} with `pageRoom` bytes kept in every zip for its page; without it,
  * the room the page of a one-zip export takes, with a margin.
  */
-async function planParts(input: ExportInput, exportedAt: string, pageRoom: number | undefined): Promise<{ plan: ExportPlan; room: number }> {
+async function planParts(
+  input: ExportInput,
+  exportedAt: string,
+  pageRoom: number | undefined,
+): Promise<{ plan: ExportPlan; room: number }> {
   const { campaign, images } = input;
   const quotes = input.quotes ?? new Map<number, StoryQuote>();
   const limit = Math.min(input.maxPartBytes ?? ZIP32_MAX_BYTES, ZIP32_MAX_BYTES);
@@ -235,7 +239,13 @@ async function planParts(input: ExportInput, exportedAt: string, pageRoom: numbe
     pageRoom ??
     Math.ceil(
       Buffer.byteLength(
-        renderStorybook(story(images.map((image) => storybookPicture(image, provisional(image.id)!, image, 1)), ['one.zip'], 1)),
+        renderStorybook(
+          story(
+            images.map((image) => storybookPicture(image, provisional(image.id)!, image, 1)),
+            ['one.zip'],
+            1,
+          ),
+        ),
       ) * 1.05,
     ) + 512;
   const pageBytes = zipEntryOverhead(STORYBOOK_NAME) + room;
@@ -493,7 +503,7 @@ async function buildZip(part: ExportPart, sink: Writable, onImage?: () => void):
 }
 
 /** A picture's bytes: the PNG as it is on disk, or its JPEG encoding when it was planned as one. */
-async function* entryData(entry: ExportEntry, onDone?: () => void): AsyncGenerator<Buffer> {
+export async function* entryData(entry: ExportEntry, onDone?: () => void): AsyncGenerator<Buffer> {
   if (entry.jpeg) yield await encodePreview(await readFile(entry.source), entry.jpeg);
   else yield* createReadStream(entry.source, { highWaterMark: READ_CHUNK_BYTES });
   onDone?.();
