@@ -241,7 +241,12 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'the storybook in headless Chromiu
     await page.evaluate(`(async () => {
       for (let y = 0; y <= document.body.scrollHeight; y += 300) { window.scrollTo(0, y); await new Promise((r) => setTimeout(r, 20)); }
     })()`);
-    await page.waitForFunction('[...document.images].every((i) => i.complete)', null, { timeout: 15_000 });
+    // Polled from here: the page's Content Security Policy refuses the eval behind waitForFunction.
+    const until = Date.now() + 15_000;
+    while (!(await page.evaluate('[...document.images].every((i) => i.complete)'))) {
+      if (Date.now() > until) throw new Error('pictures still loading after 15 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     return page.evaluate('[...document.images].map((i) => ({ src: i.getAttribute("src"), width: i.naturalWidth }))');
   }
 
