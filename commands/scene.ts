@@ -6,13 +6,26 @@ import { edit } from './scene/edit.ts';
 import { exportImages } from './scene/export.ts';
 import { gallery } from './scene/gallery.ts';
 import { link } from './scene/link.ts';
+import { storybook } from './scene/storybook.ts';
 import { turn } from './scene/turn.ts';
 import { unlink } from './scene/unlink.ts';
 import { usage } from './scene/usage.ts';
 import { visibleLink } from './bot/visibility.ts';
 import type { BotContext, CommandModule, SubcommandModule } from './types.ts';
 
-const subcommands: readonly SubcommandModule[] = [current, turn, best, edit, gallery, exportImages, usage, link, unlink, character];
+const subcommands: readonly SubcommandModule[] = [
+  current,
+  turn,
+  best,
+  edit,
+  gallery,
+  exportImages,
+  storybook,
+  usage,
+  link,
+  unlink,
+  character,
+];
 const byName = new Map(subcommands.map((s) => [s.data.name, s]));
 
 /** Shown in a channel without a campaign. */

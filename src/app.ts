@@ -17,6 +17,7 @@ import { BudgetGuard } from './jobs/budget.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { JobStore } from './jobs/store.ts';
 import { Metrics } from './platform/metrics.ts';
+import { storybookServer, type StorybookServer } from './exports/serve.ts';
 
 /** Everything a door (bot, CLI) needs, wired once per process. */
 export interface Limner {
@@ -47,6 +48,8 @@ export interface Limner {
   /** Budgets, the fair queue and job rows, under every use case that calls a model. */
   readonly runner: JobRunner;
   readonly metrics: Metrics;
+  /** Serves campaign storybooks and signs links to them (started by the bot); null when `storybook.port` is null. */
+  readonly storybook: StorybookServer | null;
   /** Closes the database. */
   close(): void;
 }
@@ -54,6 +57,7 @@ export interface Limner {
 /**
  * Opens the database (applying migrations) and builds the services. `config` comes from
  * `loadConfig`, whose schema has already refused unusable model names such as `imagen-*`.
+ * @throws ConfigError when storybooks are served without a secret to sign their links.
  */
 export function createLimner(config: Config, secrets: Secrets, log: Logger, options: { metrics?: Metrics; shard?: number } = {}): Limner {
   // Process metrics (event loop, memory) only matter when /metrics is served.
@@ -75,6 +79,7 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const edits = new EditPicture({ config, campaigns, images, gateway, usage, sessions, runner, log });
   const exports = new ExportCampaign({ campaigns, images });
   const links = new LinkStore(store, config.discord.links);
+  const storybook = storybookServer(config, secrets, { campaigns, images, log, shard: options.shard ?? 0 });
   return {
     config,
     log,
@@ -93,6 +98,7 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
     budgets,
     runner,
     metrics,
+    storybook,
     close: () => store.close(),
   };
 }

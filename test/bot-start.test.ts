@@ -73,6 +73,7 @@ describe('npm run deploy-commands', () => {
       'edit',
       'gallery',
       'export',
+      'storybook',
       'usage',
       'link',
       'unlink',

@@ -20,6 +20,7 @@ import {
   type Manifest,
 } from '../src/exports/export.ts';
 import { dedupeNames, exportZipName, safeCampaignName } from '../src/exports/names.ts';
+import { STORYBOOK_NAME } from '../src/exports/storybook.ts';
 import { type NewImage } from '../src/images/store.ts';
 import type { ImageRow } from '../src/platform/schema.ts';
 import { openTempImageStore, ROOT, type TempImageStore } from './support/fixtures.ts';
@@ -124,6 +125,7 @@ describe('planExport and zipPartBuffer', () => {
       'The_Vault_of_Ages_turn_12_current.png',
       'The_Vault_of_Ages_turn_12_current_2.png',
       'The_Vault_of_Ages_turn_12_current_3.png',
+      STORYBOOK_NAME,
       MANIFEST_NAME,
     ]);
     for (const [i, row] of all.entries()) {
@@ -135,7 +137,7 @@ describe('planExport and zipPartBuffer', () => {
       expect(data.indexOf(png)).toBeGreaterThan(0);
     }
     expect(manifest.campaign).toEqual(campaign);
-    expect(manifest.images.map((m) => m.file)).toEqual(names.slice(0, -1));
+    expect(manifest.images.map((m) => m.file)).toEqual(names.slice(0, -2));
     expect(manifest.images[1]).toEqual({
       file: 'The_Vault_of_Ages_turn_3_edit.png',
       id: edited.id,
@@ -168,7 +170,7 @@ describe('planExport and zipPartBuffer', () => {
       expect(r.part.name).toBe(`The_Vault_of_Ages_images_part${k + 1}of${p.parts.length}.zip`);
       expect(r.data.byteLength).toBe(r.part.bytes);
       expect(r.data.byteLength).toBeLessThanOrEqual(limit);
-      expect(r.names).toEqual([...r.manifest.images.map((m) => m.file), MANIFEST_NAME]);
+      expect(r.names).toEqual([...r.manifest.images.map((m) => m.file), STORYBOOK_NAME, MANIFEST_NAME]);
     }
     expect(p.bytes).toBe(read.reduce((s, r) => s + r.data.byteLength, 0));
   });
@@ -210,7 +212,8 @@ describe('planExport and zipPartBuffer', () => {
 
   it('writeExport streams the zips into a folder with nothing temporary left behind', async () => {
     const rows = await seed(Array.from({ length: 5 }, (_, i) => ({ turn: 10 - i })));
-    const p = await plan(rows, 2 * rows[0]!.bytes + 2_000);
+    // Room for two pictures and the storybook page, not three.
+    const p = await plan(rows, 2 * rows[0]!.bytes + 10_000);
     const out = path.join(t.dir, 'out');
     const progress: string[] = [];
     const files = await writeExport(p, out, { onProgress: (e) => progress.push(`${e.packed}/${e.total} ${e.part}/${e.parts}`) });
@@ -221,6 +224,7 @@ describe('planExport and zipPartBuffer', () => {
     expect(Object.keys(zip.files)).toEqual([
       'The_Vault_of_Ages_turn_6_specific.png',
       'The_Vault_of_Ages_turn_7_specific.png',
+      STORYBOOK_NAME,
       MANIFEST_NAME,
     ]);
   });
@@ -268,6 +272,7 @@ describe('limner export', () => {
       'campaign_vault_turn_1_specific.png',
       'campaign_vault_turn_2_specific.png',
       'campaign_vault_turn_2_specific_2.png',
+      STORYBOOK_NAME,
       MANIFEST_NAME,
     ]);
 
@@ -279,7 +284,7 @@ describe('limner export', () => {
       '--out',
       path.join(t.dir, 'parts'),
       '--max-part-bytes',
-      String(rows[0]!.bytes + 2_000),
+      String(rows[0]!.bytes + 10_000),
     );
     const lines = parts.stdout
       .trim()

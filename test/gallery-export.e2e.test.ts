@@ -7,6 +7,7 @@ import { CHOOSE_CAMPAIGN } from '../commands/bot/campaign-choice.ts';
 import { NO_PICTURES } from '../commands/scene/gallery.ts';
 import { parseCampaignId } from '../src/campaigns/id.ts';
 import { MANIFEST_NAME, type Manifest } from '../src/exports/export.ts';
+import { STORYBOOK_NAME } from '../src/exports/storybook.ts';
 import type { NewImage } from '../src/images/store.ts';
 import type { ImageRow } from '../src/platform/schema.ts';
 import type { EmulatorUser, InteractionResult, StoredMessage } from './emulators/discord/types.ts';
@@ -207,7 +208,8 @@ describe('/scene export', () => {
   });
 
   it('splits a campaign into zips under the upload limit, ten per message, with seed names, a manifest and the PNGs byte for byte', async () => {
-    const limit = 60_000;
+    // Two pictures and the storybook page (the whole story: about 25 kB) to a zip.
+    const limit = 90_000;
     const r = await (
       await h.scene('export', {}, { attachmentSizeLimit: limit })
     ).waitUntil((x) => Boolean(x.original?.content.startsWith('Exported')), 30_000);
@@ -232,7 +234,7 @@ describe('/scene export', () => {
       expect(a.size).toBeLessThanOrEqual(limit);
       const zip = await JSZip.loadAsync(await bytesAt(a.url));
       const manifest = JSON.parse(await zip.file(MANIFEST_NAME)!.async('string')) as Manifest;
-      expect(Object.keys(zip.files)).toEqual([...manifest.images.map((m) => m.file), MANIFEST_NAME]);
+      expect(Object.keys(zip.files)).toEqual([...manifest.images.map((m) => m.file), STORYBOOK_NAME, MANIFEST_NAME]);
       for (const m of manifest.images) files.set(m.file, await zip.file(m.file)!.async('nodebuffer'));
       manifests.push(manifest);
     }

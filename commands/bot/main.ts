@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     await limner.runner.close(config.runtime.shutdown_grace_ms);
     await bot.stop(DRAIN_MS);
     await health?.close();
+    await limner.storybook?.close();
     limner.close();
     log.info('stopped');
     process.exit(0);
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
     });
     log.info({ url: health.url }, 'health endpoint listening');
   }
+  if (limner.storybook) log.info({ url: await limner.storybook.start() }, 'storybooks served');
   await bot.ready;
 }
 

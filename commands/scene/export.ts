@@ -1,15 +1,7 @@
 import { AttachmentBuilder, MessageFlags, SlashCommandSubcommandBuilder, type Message } from 'discord.js';
-import {
-  exportProgressText,
-  megabytes,
-  NoImagesToExportError,
-  planExport,
-  zipPartBuffer,
-  type ExportPlan,
-} from '../../src/exports/export.ts';
+import { exportProgressText, megabytes, NoImagesToExportError, type ExportPlan } from '../../src/exports/export.ts';
 import {
   autocompleteCampaignsWithPictures,
-  campaignName,
   CAMPAIGN_OPTION,
   chosenCampaign,
   CHOOSE_CAMPAIGN,
@@ -51,19 +43,11 @@ export const exportImages: SubcommandModule = {
       await interaction.reply({ content: CHOOSE_CAMPAIGN, flags: MessageFlags.Ephemeral });
       return;
     }
-    const images = limner.images.list(campaignId);
-    if (images.length === 0) throw new NoImagesToExportError();
+    // Refused privately before the public reply: a campaign without pictures has nothing to export.
+    if (limner.images.list(campaignId).length === 0) throw new NoImagesToExportError();
     await interaction.deferReply();
     const log = limner.log.child({ interaction: interaction.id, campaign: campaignId });
-    const campaign = { id: campaignId, name: await campaignName(limner, campaignId) };
-    const plan = await heavyWork(() =>
-      planExport({
-        campaign,
-        images,
-        pathOf: (r) => limner.images.absolutePath(r.imagePath),
-        maxPartBytes: interaction.attachmentSizeLimit,
-      }),
-    );
+    const plan = await heavyWork(() => limner.exports.plan({ campaignId, maxPartBytes: interaction.attachmentSizeLimit }));
 
     const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);
     let lastShown = 0;
@@ -80,7 +64,7 @@ export const exportImages: SubcommandModule = {
       show(part.number, true);
       // The upload is inside the turn too: until it is done the part's zip is still in memory.
       holder = await heavyWork(async () => {
-        const zip = await zipPartBuffer(part, () => {
+        const zip = await limner.exports.zip(part, () => {
           packed++;
           show(part.number);
         });
@@ -112,7 +96,7 @@ function summary(plan: ExportPlan): string {
   const pictures = `${plan.imageCount.toLocaleString('en-US')} ${plan.imageCount === 1 ? 'picture' : 'pictures'}`;
   const zips = plan.parts.length === 1 ? 'one zip' : `${plan.parts.length} zips`;
   const lines = [
-    `Exported ${pictures} of **${plan.campaign.name || plan.campaign.id}** in ${zips} (${megabytes(plan.bytes)}) below. Each zip has a manifest.json with every picture's prompt, turn, mode, model, creator and time.`,
+    `Exported ${pictures} of **${plan.campaign.name || plan.campaign.id}** in ${zips} (${megabytes(plan.bytes)}) below. Each zip has storybook.html, the pictures in story order to open in a browser, and a manifest.json with every picture's prompt, turn, mode, model, creator and time.`,
   ];
   if (plan.converted > 0) {
     lines.push(

@@ -193,6 +193,20 @@ program
   );
 
 program
+  .command('storybook')
+  .description("write a campaign's storybook: storybook.html with its pictures beside it, as in an export")
+  .requiredOption('-c, --campaign <id>', 'campaign id')
+  .requiredOption('-o, --out <dir>', 'folder to write to (created when missing)')
+  .action(
+    withLimner(async (limner, opts: { campaign: string; out: string }) => {
+      const plan = await limner.exports.plan({ campaignId: opts.campaign });
+      const page = await limner.exports.writeStorybook(plan, path.resolve(opts.out));
+      if (json()) return print({ file: page, images: plan.imageCount });
+      console.log(`${page} (${plan.imageCount} pictures beside it)`);
+    }),
+  );
+
+program
   .command('doctor')
   .description('check the picture store for crash debris; --fix removes temporary files and keeps unrecorded pictures in lost+found')
   .option('--fix', 'clean up what is safe to clean')

@@ -1,7 +1,17 @@
 import type { CampaignRepository } from '../campaigns/repository.ts';
 import { parseCampaignId } from '../campaigns/id.ts';
 import type { ImageStore } from '../images/store.ts';
-import { NoImagesToExportError, planExport, writeExport, zipPartBuffer, type ExportPart, type ExportPlan, type ExportProgress } from './export.ts';
+import {
+  NoImagesToExportError,
+  planExport,
+  writeExport,
+  writeStorybook,
+  zipPartBuffer,
+  type ExportPart,
+  type ExportPlan,
+  type ExportProgress,
+} from './export.ts';
+import { readStory } from './storybook.ts';
 
 /** Collaborators of {@link ExportCampaign}. */
 export interface ExportDeps {
@@ -12,7 +22,7 @@ export interface ExportDeps {
 /**
  * The use case "export a campaign", for every door: plans the campaign's pictures into zip parts of
  * at most `maxPartBytes` (names, manifest, oversize pictures as JPEG), then packs them one part at a
- * time, to memory (the bot uploads each part) or to a folder (the CLI).
+ * time, to memory (the bot uploads each part) or to a folder (the CLI), each zip with its storybook.html.
  */
 export class ExportCampaign {
   constructor(private readonly deps: ExportDeps) {}
@@ -26,9 +36,15 @@ export class ExportCampaign {
     const images = this.deps.images.list(campaignId);
     if (images.length === 0) throw new NoImagesToExportError();
     const name = (await this.deps.campaigns.list()).find((c) => c.id === campaignId)?.name ?? '';
+    const { attribution, quotes } = await readStory(
+      this.deps.campaigns,
+      campaignId,
+      images.map((r) => r.turn),
+    );
     return planExport({
-      campaign: { id: campaignId, name: name === '(invalid campaign.yaml)' ? campaignId : name },
+      campaign: { id: campaignId, name: name === '(invalid campaign.yaml)' ? campaignId : name, ...(attribution ? { attribution } : {}) },
       images,
+      quotes,
       pathOf: (r) => this.deps.images.absolutePath(r.imagePath),
       ...(request.maxPartBytes === undefined ? {} : { maxPartBytes: request.maxPartBytes }),
     });
@@ -45,5 +61,13 @@ export class ExportCampaign {
    */
   write(plan: ExportPlan, dir: string, options: { onProgress?: (progress: ExportProgress) => void } = {}): Promise<string[]> {
     return writeExport(plan, dir, options);
+  }
+
+  /**
+   * Writes the storybook page (`storybook.html`, the same page as in each zip) with the pictures
+   * beside it into `dir`; returns the page's absolute path.
+   */
+  writeStorybook(plan: ExportPlan, dir: string): Promise<string> {
+    return writeStorybook(plan, dir);
   }
 }

@@ -5,10 +5,11 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LimnerError } from '../errors.ts';
-import { TEMP_PREFIX } from '../platform/files.ts';
+import { TEMP_PREFIX, writeFileAtomic } from '../platform/files.ts';
 import type { GenerationMode, ImageRow } from '../platform/schema.ts';
 import { dedupeNames, downloadStem, exportZipName, safeCampaignName } from './names.ts';
 import { encodePreview, fitPreview, type PreviewSettings } from '../images/preview.ts';
+import { renderStorybook, STORYBOOK_NAME, type StoryQuote, type StorybookInput, type StorybookPicture } from './storybook.ts';
 
 /** The metadata file every export zip holds beside its pictures. */
 export const MANIFEST_NAME = 'manifest.json';
@@ -34,6 +35,9 @@ const LOCAL_HEADER_BYTES = 30;
 const DATA_DESCRIPTOR_BYTES = 16;
 const CENTRAL_HEADER_BYTES = 46;
 const END_RECORD_BYTES = 22;
+
+/** Plans tried before giving up on room for the storybook pages (each try makes more room; two are usual). */
+const PAGE_PLAN_TRIES = 6;
 
 /** One picture in `manifest.json`. */
 export interface ManifestImage {
@@ -92,13 +96,19 @@ export interface ExportPart {
   readonly entries: readonly ExportEntry[];
   /** The text of this zip's `manifest.json`. */
   readonly manifest: string;
+  /** The text of this zip's `storybook.html` (see `renderStorybook`). */
+  readonly page: string;
   /** Exact size of the zip, bytes. */
   readonly bytes: number;
 }
 
 /** Every zip of an export, decided from file sizes before any zip is built. */
 export interface ExportPlan {
-  readonly campaign: { readonly id: string; readonly name: string };
+  readonly campaign: { readonly id: string; readonly name: string; readonly attribution?: string | undefined };
+  /** What the storybook pages quote, by 1-based turn. */
+  readonly quotes: ReadonlyMap<number, StoryQuote>;
+  /** ISO 8601 UTC. */
+  readonly exportedAt: string;
   readonly parts: readonly ExportPart[];
   readonly imageCount: number;
   /** Pictures that go in as JPEG because their PNG alone is over the limit. */
@@ -158,8 +168,13 @@ export class ImageFileMissingError extends LimnerError {
  * in list order). Parts keep list order: part 1 holds the earliest pictures. A picture whose PNG
  * cannot fit a zip by itself is planned as a high-quality JPEG (quality stepped down from 90, then
  * halved in size, until it fits) with a `note` in the manifest; the PNG on disk is untouched.
- * Pictures are stored, not deflated: PNG and JPEG are already compressed.
+ * Pictures are stored, not deflated: PNG and JPEG are already compressed. Every zip also holds
+ * `storybook.html`, the whole story with this zip's pictures shown and the others named (see
+ * `renderStorybook`); its size depends on which pictures share a zip, so parts are planned with
+ * room for the page and planned again with more room until every page fits.
  *
+ * @param input.campaign - Id, display name and the transcript's attribution (shown on the page).
+ * @param input.quotes - Quotes of the pictures' turns for the page, by 1-based turn (see `readStory`).
  * @param input.images - The pictures, in the order they should appear (e.g. `ImageStore.list`).
  * @param input.pathOf - Absolute path of a picture's PNG.
  * @param input.maxPartBytes - Largest zip, bytes (e.g. Discord's `attachmentSizeLimit`); default and
@@ -169,25 +184,73 @@ export class ImageFileMissingError extends LimnerError {
  * @throws ImageFileMissingError when a picture's file is gone.
  * @throws ExportLimitTooSmallError when a picture cannot be made to fit.
  */
-export async function planExport(input: {
-  campaign: { id: string; name: string };
+export async function planExport(input: ExportInput): Promise<ExportPlan> {
+  if (input.images.length === 0) throw new NoImagesToExportError();
+  const exportedAt = (input.exportedAt ?? new Date()).toISOString();
+  let pageRoom: number | undefined;
+  for (let tries = 0; tries < PAGE_PLAN_TRIES; tries++) {
+    const { plan, room } = await planParts(input, exportedAt, pageRoom);
+    const largest = Math.max(...plan.parts.map((p) => Buffer.byteLength(p.page)));
+    if (largest <= room) return plan;
+    // More parts mean more pictures named rather than shown and more links: a margin spares a try.
+    pageRoom = Math.ceil(largest * 1.05) + 512;
+  }
+  throw new Error(`no room found for the storybook pages of ${input.campaign.id} in ${PAGE_PLAN_TRIES} plans`);
+}
+
+/** What {@link planExport} is given. */
+interface ExportInput {
+  campaign: { id: string; name: string; attribution?: string | undefined };
   images: readonly ImageRow[];
   pathOf: (image: ImageRow) => string;
+  quotes?: ReadonlyMap<number, StoryQuote>;
   maxPartBytes?: number;
   exportedAt?: Date;
-}): Promise<ExportPlan> {
+}
+
+/**
+ * One plan of {@link planExport} with `pageRoom` bytes kept in every zip for its page; without it,
+ * the room the page of a one-zip export takes, with a margin.
+ */
+async function planParts(
+  input: ExportInput,
+  exportedAt: string,
+  pageRoom: number | undefined,
+): Promise<{ plan: ExportPlan; room: number }> {
   const { campaign, images } = input;
-  if (images.length === 0) throw new NoImagesToExportError();
+  const quotes = input.quotes ?? new Map<number, StoryQuote>();
   const limit = Math.min(input.maxPartBytes ?? ZIP32_MAX_BYTES, ZIP32_MAX_BYTES);
-  const frame = manifestFrame({ id: campaign.id, name: campaign.name }, (input.exportedAt ?? new Date()).toISOString());
+  const frame = manifestFrame({ id: campaign.id, name: campaign.name }, exportedAt);
   const stems = dedupeNames(
     images.map((image) => downloadStem({ campaignName: campaign.name, campaignId: campaign.id, turn: image.turn, mode: image.mode })),
   );
   const stemOf = new Map(images.map((image, i) => [image.id, stems[i]!]));
   // `.png` and `.jpg` have the same length, so every size below holds whichever format a picture ends up in.
   const provisional = (id: string | null) => (id && stemOf.has(id) ? `${stemOf.get(id)}.png` : null);
-  /** Bytes of a zip holding just this picture, without the picture's own data. */
-  const aloneOverhead = (m: ManifestImage) => zipBytes([m.file], frame.bytes + manifestItemBytes(m));
+  const story = (pictures: StorybookPicture[], parts: readonly string[], part: number): StorybookInput => ({
+    campaign: { id: campaign.id, name: campaign.name, attribution: campaign.attribution },
+    pictures,
+    quotes,
+    parts,
+    part,
+    exportedAt,
+  });
+  const room =
+    pageRoom ??
+    Math.ceil(
+      Buffer.byteLength(
+        renderStorybook(
+          story(
+            images.map((image) => storybookPicture(image, provisional(image.id)!, image, 1)),
+            ['one.zip'],
+            1,
+          ),
+        ),
+      ) * 1.05,
+    ) + 512;
+  const pageBytes = zipEntryOverhead(STORYBOOK_NAME) + room;
+  /** Bytes of a zip holding just this picture and the page, without the picture's own data. */
+  const aloneOverhead = (m: ManifestImage) => zipBytes([m.file], frame.bytes + manifestItemBytes(m)) + pageBytes;
 
   const decided: Array<{ image: ImageRow; source: string; stored: Stored; jpeg?: PreviewSettings }> = [];
   for (const image of images) {
@@ -230,7 +293,7 @@ export async function planExport(input: {
   }));
 
   // Greedy in list order: a part takes pictures until the next one would push it over the limit.
-  const empty = zipBytes([], frame.bytes);
+  const empty = zipBytes([], frame.bytes) + pageBytes;
   const groups: ExportEntry[][] = [];
   let group: ExportEntry[] = [];
   let size = empty;
@@ -249,28 +312,87 @@ export async function planExport(input: {
   groups.push(group);
 
   const safeName = safeCampaignName(campaign.name, campaign.id);
+  const names = groups.map((_, i) => exportZipName(safeName, i + 1, groups.length));
+  const pictures = groups.flatMap((members, i) => members.map((e) => storybookPicture(e.image, e.manifest.file, e.manifest, i + 1)));
   const parts = groups.map((members, i): ExportPart => {
     const manifest = frame.text(members.map((e) => manifestItem(e.manifest)));
-    const data = members.reduce((sum, e) => sum + e.manifest.bytes, 0);
+    const page = renderStorybook(story(pictures, names, i + 1));
+    const data = members.reduce((sum, e) => sum + e.manifest.bytes, 0) + Buffer.byteLength(page);
     return {
       number: i + 1,
-      name: exportZipName(safeName, i + 1, groups.length),
+      name: names[i]!,
       entries: members,
       manifest,
-      bytes:
-        zipBytes(
-          members.map((e) => e.manifest.file),
-          Buffer.byteLength(manifest),
-        ) + data,
+      page,
+      bytes: zipBytes([...members.map((e) => e.manifest.file), STORYBOOK_NAME], Buffer.byteLength(manifest)) + data,
     };
   });
-  return {
-    campaign: { id: campaign.id, name: campaign.name },
+  const plan: ExportPlan = {
+    campaign: { id: campaign.id, name: campaign.name, attribution: campaign.attribution },
+    quotes,
+    exportedAt,
     parts,
     imageCount: images.length,
     converted: entries.filter((e) => e.jpeg).length,
     bytes: parts.reduce((sum, p) => sum + p.bytes, 0),
   };
+  return { plan, room };
+}
+
+function storybookPicture(image: ImageRow, file: string, size: { width: number; height: number }, part: number): StorybookPicture {
+  return {
+    id: image.id,
+    file,
+    turn: image.turn,
+    mode: image.mode,
+    prompt: image.prompt,
+    parentId: image.parentImageId,
+    createdAt: image.createdAt,
+    width: size.width,
+    height: size.height,
+    part,
+  };
+}
+
+/**
+ * The storybook of the whole plan as one page with every picture beside it: what
+ * {@link writeStorybook} writes and what is served.
+ * @param assetQuery - Appended to every picture's address (a signed link's query when served).
+ */
+export function wholeStorybook(plan: ExportPlan, assetQuery?: string): string {
+  return renderStorybook({
+    campaign: plan.campaign,
+    pictures: plan.parts.flatMap((p) => p.entries.map((e) => storybookPicture(e.image, e.manifest.file, e.manifest, 1))),
+    quotes: plan.quotes,
+    parts: [plan.parts[0]!.name],
+    part: 1,
+    exportedAt: plan.exportedAt,
+    ...(assetQuery ? { assetQuery } : {}),
+  });
+}
+
+/**
+ * Writes the storybook into `dir` (created when missing): `storybook.html` ({@link wholeStorybook})
+ * with every picture of the plan beside it under its export name, each file written to a
+ * temporary name and renamed.
+ * @returns Absolute path of the page.
+ */
+export async function writeStorybook(plan: ExportPlan, dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  for (const entry of plan.parts.flatMap((p) => p.entries)) {
+    const file = path.join(dir, entry.manifest.file);
+    const tmp = path.join(dir, `${TEMP_PREFIX}${randomUUID()}-${entry.manifest.file}`);
+    try {
+      await pipeline(Readable.from(entryData(entry)), createWriteStream(tmp, { flags: 'wx' }));
+      await rename(tmp, file);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+  const page = path.join(dir, STORYBOOK_NAME);
+  await writeFileAtomic(page, wholeStorybook(plan));
+  return page;
 }
 
 /**
@@ -342,8 +464,8 @@ export async function writeExport(
 
 /**
  * Streams the zip of one part into `sink` with jszip: its pictures STORED (PNG and JPEG are already
- * compressed), each read only when jszip reaches it, then `manifest.json`, also STORED so the
- * part's size stays exact.
+ * compressed), each read only when jszip reaches it, then `storybook.html` and `manifest.json`,
+ * also STORED so the part's size stays exact.
  */
 async function buildZip(part: ExportPart, sink: Writable, onImage?: () => void): Promise<void> {
   // Loaded on first export: a bot that has not exported need not hold it.
@@ -355,6 +477,7 @@ async function buildZip(part: ExportPart, sink: Writable, onImage?: () => void):
     zip.file(entry.manifest.file, source, { binary: true, date: new Date(entry.image.createdAt) });
     return source;
   });
+  zip.file(STORYBOOK_NAME, Buffer.from(part.page), { binary: true, date: new Date() });
   zip.file(MANIFEST_NAME, Buffer.from(part.manifest), { binary: true, date: new Date() });
   // jszip's stream is a readable-stream 2 Readable, whose typings omit the destroy it has.
   const out = zip.generateNodeStream({ type: 'nodebuffer', streamFiles: true, compression: 'STORE' }) as NodeJS.ReadableStream & {
@@ -380,7 +503,7 @@ async function buildZip(part: ExportPart, sink: Writable, onImage?: () => void):
 }
 
 /** A picture's bytes: the PNG as it is on disk, or its JPEG encoding when it was planned as one. */
-async function* entryData(entry: ExportEntry, onDone?: () => void): AsyncGenerator<Buffer> {
+export async function* entryData(entry: ExportEntry, onDone?: () => void): AsyncGenerator<Buffer> {
   if (entry.jpeg) yield await encodePreview(await readFile(entry.source), entry.jpeg);
   else yield* createReadStream(entry.source, { highWaterMark: READ_CHUNK_BYTES });
   onDone?.();

@@ -103,6 +103,12 @@ export const configSchema = z.strictObject({
   play_by_post: z.strictObject({
     ooc_prefix: z.string().max(20),
   }),
+  storybook: z.strictObject({
+    port: z.int().min(0).max(65535).nullable(),
+    host: z.string().min(1),
+    public_url: z.url().nullable(),
+    link_ttl_s: z.int().min(60).max(31_536_000),
+  }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     pretty: z.boolean(),
@@ -121,6 +127,8 @@ export interface Secrets {
   readonly geminiApiKey: string | undefined;
   /** From DISCORD_TOKEN. */
   readonly discordToken: string | undefined;
+  /** From LIMNER_STORYBOOK_SECRET: the HMAC key of the served storybooks' links. */
+  readonly storybookSecret: string | undefined;
 }
 
 /** Price of one model, USD per million tokens. */
@@ -146,7 +154,7 @@ export interface LoadConfigOptions {
  *
  * Environment: `LIMNER_CAMPAIGNS_DIR`, `LIMNER_DB`, `LIMNER_GEMINI_BASE_URL`, `LIMNER_LOG_LEVEL`,
  * `LIMNER_CONFIG` (the local file), `LIMNER_SHARDS`, `DISCORD_APPLICATION_ID`, `DISCORD_GUILD_ID`, `DISCORD_API_BASE`;
- * secrets `GEMINI_API_KEY` / `GOOGLE_API_KEY` and `DISCORD_TOKEN`.
+ * secrets `GEMINI_API_KEY` / `GOOGLE_API_KEY`, `DISCORD_TOKEN` and `LIMNER_STORYBOOK_SECRET`.
  *
  * @throws ConfigError listing every invalid field with its path (and the file for YAML errors).
  */
@@ -173,7 +181,10 @@ export function loadConfig(options: LoadConfigOptions = {}): { config: Config; s
     database_path: parsed.database ? path.resolve(parsed.database) : path.join(campaignsDir, 'limner.db'),
   };
   const key = env.GEMINI_API_KEY || env.GOOGLE_API_KEY || undefined;
-  return { config, secrets: { geminiApiKey: key, discordToken: env.DISCORD_TOKEN || undefined } };
+  return {
+    config,
+    secrets: { geminiApiKey: key, discordToken: env.DISCORD_TOKEN || undefined, storybookSecret: env.LIMNER_STORYBOOK_SECRET || undefined },
+  };
 }
 
 function envLayer(env: Env): Record<string, unknown> {

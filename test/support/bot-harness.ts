@@ -8,6 +8,9 @@ import type { EmulatorUser, InteractionHandle, InteractionResult } from '../emul
 import { GeminiEmulator } from '../emulators/gemini/server.ts';
 import { sampleCampaigns, testConfig } from './fixtures.ts';
 
+/** `LIMNER_STORYBOOK_SECRET` of every harness. */
+export const TEST_STORYBOOK_SECRET = 'harness-storybook-secret-0123456789abcdef';
+
 /** Manage Server (1 << 5) on top of the emulator's default member permissions. */
 export const MANAGE_GUILD = 1n << 5n;
 
@@ -56,7 +59,8 @@ export async function startBotHarness(overrides: Record<string, unknown> = {}, l
     ...overrides,
     discord: { api_base: discord.apiBase, application_id: discord.applicationId, ...((overrides.discord as object) ?? {}) },
   });
-  const limner = createLimner(config, { ...secrets, discordToken: discord.token }, log);
+  // A storybook secret, so a test can switch serving on with `{ storybook: { port: 0 } }`.
+  const limner = createLimner(config, { ...secrets, discordToken: discord.token, storybookSecret: TEST_STORYBOOK_SECRET }, log);
   const bot = startBot(limner, discord.token);
   await bot.ready;
   await new REST({ api: discord.apiBase }).setToken(discord.token).put(Routes.applicationGuildCommands(discord.applicationId, guild.id), {
