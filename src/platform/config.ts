@@ -208,6 +208,8 @@ function readYaml(file: string): Record<string, unknown> {
       const where = err.linePos?.[0] ? `line ${err.linePos[0].line}` : 'unknown line';
       throw new ConfigError([`${file}: ${where}: ${err.message.split('\n')[0]}`]);
     }
+    // What the yaml library refuses for its own safety (aliases expanding past maxAliasCount, an alias with no anchor) is a plain ReferenceError.
+    if (err instanceof ReferenceError) throw new ConfigError([`${file}: YAML refused: ${err.message}`]);
     throw err;
   }
 }

@@ -1,6 +1,9 @@
 import type { Transcript, TranscriptEntry } from '../campaigns/transcript.ts';
 import { TurnMissingError, TurnOutOfRangeError } from '../errors.ts';
 
+/** Most entries of context a request may ask for (`current` with an explicit count), as every door offers. */
+export const MAX_CONTEXT_ENTRIES = 50;
+
 /** The entries shown to the prompt writer and the turn the picture is filed under. */
 export interface SceneContext {
   /** 1-based turn the picture illustrates. */
