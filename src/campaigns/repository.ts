@@ -1,5 +1,5 @@
 import { existsSync, type Stats } from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument, stringify as stringifyYaml, type YAMLError } from 'yaml';
 import { CampaignFileError, CampaignNotFoundError } from '../errors.ts';
@@ -141,13 +141,15 @@ export class CampaignRepository {
     } else {
       transcript = await this.readTranscript(dir);
     }
+    const realDir = await realpath(dir);
+    const yamlFile = path.join(dir, 'campaign.yaml');
     return {
       id,
       dir,
       name: def.name,
       artStyle: def.art_style,
       enabled: def.enabled,
-      characters,
+      characters: await Promise.all(characters.map((c) => portraitInside(c, realDir, yamlFile))),
       ...(def.attribution === undefined ? {} : { attribution: def.attribution }),
       source,
       transcript,
@@ -240,6 +242,28 @@ export class CampaignRepository {
     this.definitions.set(file, { mtimeMs: info.mtimeMs, size: info.size, ino: info.ino, definition: parsed.data });
     return parsed.data;
   }
+}
+
+/**
+ * The character with its portrait's real path (symlinks followed), which must lie inside the
+ * campaign folder (`realDir`, itself a real path): `campaign.yaml` only names relative paths, but a
+ * symlink in the folder could still point at any file of the server. A portrait that does not exist
+ * is left as it is, for loading it to report.
+ * @throws CampaignFileError naming `file` and the character when the portrait resolves elsewhere.
+ */
+async function portraitInside(character: Character, realDir: string, file: string): Promise<Character> {
+  if (!character.referenceImage) return character;
+  let real: string;
+  try {
+    real = await realpath(character.referenceImage);
+  } catch {
+    return character;
+  }
+  const relative = path.relative(realDir, real);
+  if (relative === '' || relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+    throw new CampaignFileError(file, [`the portrait of ${character.name} (reference_image) resolves outside the campaign folder`]);
+  }
+  return { ...character, referenceImage: real };
 }
 
 /** The problem named when something else than a regular file stands where a campaign file should be. */

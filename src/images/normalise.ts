@@ -39,22 +39,3 @@ export async function normaliseToPng(bytes: Uint8Array, maxPixels: number): Prom
     throw new InvalidImageError('it is not a supported image (PNG, JPEG, WebP or GIF)', { cause: err });
   }
 }
-
-/**
- * A reference image for the model: decoded within `maxPixels`, shrunk to fit `maxSide` pixels
- * per side (larger portraits only cost input tokens) and re-encoded as PNG.
- * @throws InvalidImageError
- */
-export async function referencePng(bytes: Uint8Array, maxPixels: number, maxSide = 1024): Promise<Buffer> {
-  const sharp = await loadSharp();
-  try {
-    return await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' })
-      .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
-      .png()
-      .toBuffer();
-  } catch (err) {
-    throw new InvalidImageError('the reference image is not a readable PNG, JPEG, WebP or GIF within the size limit', {
-      cause: err,
-    });
-  }
-}
