@@ -247,6 +247,7 @@ export class GenerationService {
         characters: campaign.characters,
         artStyle: campaign.artStyle,
         maxChars: config.generation.max_prompt_chars,
+        maxInputTokens: config.generation.prompt_token_limit,
       },
       log,
       { record: { origin, purpose: 'prompt' }, signal: options.signal },
