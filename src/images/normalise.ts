@@ -20,7 +20,9 @@ export interface PngImage {
 export async function normaliseToPng(bytes: Uint8Array, maxPixels: number): Promise<PngImage> {
   if (isPng(bytes)) {
     const { width, height } = checkPngChunks(bytes);
-    if (width * height > maxPixels) throw new InvalidImageError(`it is larger than ${maxPixels.toLocaleString('en-US')} pixels`);
+    if (width * height > maxPixels) {
+      throw new InvalidImageError(`it is larger than ${maxPixels.toLocaleString('en-US')} pixels`, { limitPixels: maxPixels });
+    }
     return { png: Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes), width, height };
   }
   const sharp = await loadSharp();
@@ -34,7 +36,7 @@ export async function normaliseToPng(bytes: Uint8Array, maxPixels: number): Prom
     if (err instanceof InvalidImageError) throw err;
     const message = (err as Error).message ?? String(err);
     if (/pixel limit/i.test(message)) {
-      throw new InvalidImageError(`it is larger than ${maxPixels.toLocaleString('en-US')} pixels`, { cause: err });
+      throw new InvalidImageError(`it is larger than ${maxPixels.toLocaleString('en-US')} pixels`, { cause: err, limitPixels: maxPixels });
     }
     throw new InvalidImageError('it is not a supported image (PNG, JPEG, WebP or GIF)', { cause: err });
   }
