@@ -2,6 +2,8 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CampaignRepository } from '../../src/campaigns/repository.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { loadConfig } from '../../src/platform/config.ts';
 import { limnerCli } from '../support/cli.ts';
 import { tempDir } from '../support/fixtures.ts';
 
@@ -77,5 +79,19 @@ describe('YAML the parser refuses for its own safety', () => {
       { id: 'fine', name: 'Fine' },
     ]);
     await expect(repo.load('bomb')).rejects.toMatchObject({ code: 'campaign_file_invalid', file: 'bomb/campaign.yaml' });
+  });
+
+  it('the configuration file gets the same treatment: a ConfigError naming the file', () => {
+    const file = path.join(tmp.dir, 'local.yaml');
+    writeFileSync(file, aliasBomb().replace('name: bomb', 'log:\n  level: info'));
+    const err = (() => {
+      try {
+        loadConfig({ localFile: file, env: {} });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues).toEqual([expect.stringMatching(new RegExp(`^${file}: YAML refused: Excessive alias count`))]);
   });
 });
