@@ -32,7 +32,9 @@ describe('CLI options take the ranges of the bot and the config', () => {
     for (const value of ['0x10', '1e3', '16.0', ' 16', '16 ', '+16', '0', '9007199254740993']) {
       const out = await cli('scene', 'turn', value, '--campaign', SAMPLE_CAMPAIGN);
       expect(out.code, value).not.toBe(0);
-      expect(out.stderr, value).toContain(`'${value}' is invalid for argument 'n'. expected a whole number of at least 1, in decimal digits only.`);
+      expect(out.stderr, value).toContain(
+        `'${value}' is invalid for argument 'n'. expected a whole number of at least 1, in decimal digits only.`,
+      );
     }
     expect(emulator.requests).toHaveLength(0);
   });
@@ -41,7 +43,9 @@ describe('CLI options take the ranges of the bot and the config', () => {
     for (const value of ['0', '-5', '1.5', '1e9', '10MB']) {
       const out = await cli('export', '--campaign', SAMPLE_CAMPAIGN, '--out', path.join(campaigns.dir, 'zips'), '--max-part-bytes', value);
       expect(out.code, value).not.toBe(0);
-      expect(out.stderr, value).toContain(`option '--max-part-bytes <n>' argument '${value}' is invalid. expected a whole number of at least 1`);
+      expect(out.stderr, value).toContain(
+        `option '--max-part-bytes <n>' argument '${value}' is invalid. expected a whole number of at least 1`,
+      );
     }
     expect(existsSync(path.join(campaigns.dir, 'zips'))).toBe(false);
   });

@@ -55,13 +55,18 @@ describe('limner export --out', () => {
     expect(itself.stderr).toBe(`limner: ${file}: expected a folder, but it is a file, not a folder.\n`);
   });
 
-  it.runIf(process.platform === 'linux')('into a pseudo-filesystem (/proc, /sys): refused promptly instead of looping on mkdir', async () => {
-    for (const out of ['/proc/limner-test/zips', '/sys/limner-test/zips']) {
-      const run = await exportTo(out);
-      expect(run.code, out).toBe(1);
-      expect(run.stderr, out).toMatch(new RegExp(`^limner: ${out}: expected a folder, but /\\w+/limner-test cannot be created \\(E[A-Z]+\\)\\.\\n$`));
-    }
-  });
+  it.runIf(process.platform === 'linux')(
+    'into a pseudo-filesystem (/proc, /sys): refused promptly instead of looping on mkdir',
+    async () => {
+      for (const out of ['/proc/limner-test/zips', '/sys/limner-test/zips']) {
+        const run = await exportTo(out);
+        expect(run.code, out).toBe(1);
+        expect(run.stderr, out).toMatch(
+          new RegExp(`^limner: ${out}: expected a folder, but /\\w+/limner-test cannot be created \\(E[A-Z]+\\)\\.\\n$`),
+        );
+      }
+    },
+  );
 
   it('the next export into a folder removes temporary zips a crashed export left there, once they are stale', async () => {
     const out = path.join(tmp.dir, 'zips');

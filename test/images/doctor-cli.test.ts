@@ -15,7 +15,9 @@ describe('limner doctor', () => {
     const missing = path.join(tmp.dir, 'nowhere');
     const run = await limnerCli(['doctor'], { campaignsDir: missing });
     expect(run.code).toBe(1);
-    expect(run.stderr).toBe(`limner: The campaigns folder ${missing} does not exist, so there is nothing to check (setting campaigns_dir).\n`);
+    expect(run.stderr).toBe(
+      `limner: The campaigns folder ${missing} does not exist, so there is nothing to check (setting campaigns_dir).\n`,
+    );
     expect(existsSync(missing)).toBe(false);
 
     const file = path.join(tmp.dir, 'campaigns.txt');
