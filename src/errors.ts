@@ -142,11 +142,15 @@ export class NoImageError extends LimnerError {
   }
 }
 
-/** A reply that is not what the Gemini API documents (unparseable, no candidates, bad image bytes). */
+/**
+ * A reply that is not what the Gemini API documents (unparseable, no candidates, bad image bytes).
+ * `detail` is for logs; `options.arrived`, when given, says in the message what arrived (e.g.
+ * `a picture (image/png, 16 bytes)`).
+ */
 export class MalformedReplyError extends LimnerError {
   readonly code = 'reply_malformed';
-  constructor(detail: string, options?: { cause?: unknown }) {
-    super('Gemini sent a reply Limner could not read. Please try again.', options);
+  constructor(detail: string, options?: { cause?: unknown; arrived?: string }) {
+    super(`Gemini sent ${options?.arrived ?? 'a reply'} that Limner could not read. Please try again.`, options);
     this.detail = detail;
   }
   readonly detail: string;
@@ -163,25 +167,48 @@ export class ReplyCutOffError extends LimnerError {
   }
 }
 
-/** A model call exceeded its total time budget (`timeoutMs`, ms), retries included. */
+/**
+ * The step of a scene or edit a model call was made for: `scan` reads the session (`/scene best`),
+ * `prompt` writes the picture's prompt, `image` paints (or edits) the picture.
+ */
+export type ModelStep = 'scan' | 'prompt' | 'image';
+
+/** How messages name each {@link ModelStep}. */
+const STEP_WORDS: Readonly<Record<ModelStep, string>> = {
+  scan: 'reading the session',
+  prompt: 'writing the prompt',
+  image: 'painting the picture',
+};
+
+/** A model call exceeded its total time budget (`timeoutMs`, ms), retries included; `step` says which call. */
 export class ProviderTimeoutError extends LimnerError {
   readonly code = 'provider_timeout';
+  readonly step: ModelStep | undefined;
   constructor(
     readonly timeoutMs: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; step?: ModelStep },
   ) {
-    super(`Gemini did not answer within ${Math.round(timeoutMs / 1000)} s. Please try again.`, options);
+    const during = options?.step ? ` while ${STEP_WORDS[options.step]}` : '';
+    super(`Gemini did not answer within ${Math.round(timeoutMs / 1000)} s${during}. Please try again.`, options);
+    this.step = options?.step;
   }
 }
 
-/** The Gemini API answered with an HTTP error after the SDK's retries. */
+/**
+ * The Gemini API answered with an HTTP error after the retries. `step` says which call failed;
+ * `retryAfterMs` is the wait a rate-limit answer (429) asked for, when it named one.
+ */
 export class ProviderError extends LimnerError {
   readonly code = 'provider_failed';
+  readonly step: ModelStep | undefined;
+  readonly retryAfterMs: number | undefined;
   constructor(
     readonly status: number | undefined,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; step?: ModelStep; retryAfterMs?: number },
   ) {
-    super(ProviderError.messageFor(status), options);
+    super(ProviderError.messageFor(status, options?.step, options?.retryAfterMs), options);
+    this.step = options?.step;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 
   /** True when the operator must act (key, model or request), not the user by trying again. */
@@ -189,20 +216,48 @@ export class ProviderError extends LimnerError {
     return this.status === 400 || this.status === 401 || this.status === 403 || this.status === 404;
   }
 
-  private static messageFor(status: number | undefined): string {
-    if (status === 429) return 'Gemini is rate-limiting Limner right now. Please try again in a minute.';
+  private static messageFor(status: number | undefined, step: ModelStep | undefined, retryAfterMs: number | undefined): string {
+    if (status === 429) {
+      const when = retryAfterMs === undefined ? 'in a minute' : `in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s`;
+      return `Limner has reached Gemini's rate limit${step ? ` while ${STEP_WORDS[step]}` : ''}. Please try again ${when}.`;
+    }
     if (status === 401 || status === 403) return `Gemini rejected the API key (HTTP ${status}).`;
     if (status === 404) return 'Gemini does not offer the configured model (HTTP 404).';
     if (status === 400) return 'Gemini refused the request as invalid (HTTP 400).';
+    if (step === 'scan' || step === 'prompt') return `Gemini failed while ${STEP_WORDS[step]}${status ? ` (HTTP ${status})` : ''}. Please try again.`;
     return `Gemini answered with an error${status ? ` (HTTP ${status})` : ''}. Please try again.`;
   }
 }
 
-/** Image bytes that sharp cannot decode or that exceed the pixel limit. */
+/** A picture from the model with more pixels than `limitPixels` (`generation.max_input_pixels`): not decoded, not kept. */
+export class ModelImageTooLargeError extends LimnerError {
+  readonly code = 'model_image_too_large';
+  constructor(
+    readonly limitPixels: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `Gemini sent a picture larger than ${limitPixels.toLocaleString('en-US')} pixels (width × height), the limit of generation.max_input_pixels, so it was not kept. Please try again.`,
+      options,
+    );
+  }
+}
+
+/** A reply to a picture request whose data part is not an image: `mimeType` says what arrived. */
+export class NonImagePartError extends LimnerError {
+  readonly code = 'reply_not_image';
+  constructor(readonly mimeType: string) {
+    super(`Gemini answered with ${mimeType.slice(0, 100)} data instead of a picture. Please try again.`);
+  }
+}
+
+/** Image bytes that sharp cannot decode or that exceed the pixel limit (then `limitPixels` is that limit). */
 export class InvalidImageError extends LimnerError {
   readonly code = 'image_invalid';
-  constructor(detail: string, options?: { cause?: unknown }) {
+  readonly limitPixels: number | undefined;
+  constructor(detail: string, options?: { cause?: unknown; limitPixels?: number }) {
     super(`The image could not be read: ${detail}`, options);
+    this.limitPixels = options?.limitPixels;
   }
 }
 

@@ -42,6 +42,8 @@ describe('checkImageStore', () => {
       tempFiles: [],
       unrecordedImages: [],
       missingFiles: [],
+      skipped: [],
+      minAgeMs: 0,
       actions: [],
     });
   });

@@ -4,7 +4,6 @@ import sharp from 'sharp';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UNREADABLE_REPLY } from '../commands/edit/reply.ts';
-import { referencePng } from '../src/images/normalise.ts';
 import { userReferencePng } from '../src/images/reference.ts';
 import type { ImageRow } from '../src/platform/schema.ts';
 import { usage } from '../src/platform/schema.ts';
@@ -148,7 +147,7 @@ describe('editing without the Message Content intent', () => {
     const sent = parts(call!);
     expect(sent[0]!.text).toContain('make it night');
     expect(sent[1]!.inlineData).toEqual({ mimeType: 'image/png', data: (await t.fileBytes(first.image)).toString('base64') });
-    expect(sent[2]!.inlineData!.data).toBe((await referencePng(portrait, MAX_PIXELS)).toString('base64'));
+    expect(sent[2]!.inlineData!.data).toBe((await userReferencePng({ name: 'grog.png', bytes: portrait }, MAX_PIXELS)).toString('base64'));
     expect(sent).toHaveLength(3);
     expect(one.message.attachments[0]!.filename).toBe('Arrival_at_Kraghammer_turn_2160_edit.png');
     expect(one.message.embeds[0].title).toBe('Turn 2,160 · edit');
@@ -164,7 +163,7 @@ describe('editing without the Message Content intent', () => {
     const sentTwo = parts(t.imageCalls()[0]!);
     expect(sentTwo[1]!.inlineData!.data).toBe((await t.fileBytes(one.image)).toString('base64'));
     expect(sentTwo.slice(2).map((p) => p.inlineData!.data)).toEqual([
-      (await referencePng(portrait, MAX_PIXELS)).toString('base64'),
+      (await userReferencePng({ name: 'grog.png', bytes: portrait }, MAX_PIXELS)).toString('base64'),
       (await userReferencePng({ name: 'lantern.png', bytes: lantern }, MAX_PIXELS)).toString('base64'),
     ]);
     const ledger = h.limner.store.db

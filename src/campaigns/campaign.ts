@@ -67,9 +67,12 @@ export const campaignSourceSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('channel'), guild_id: snowflake, channel_id: snowflake, start_id: snowflake }),
 ]);
 
+/** Longest campaign `name`, characters. */
+export const CAMPAIGN_NAME_MAX_CHARS = 100;
+
 /** The schema of `campaign.yaml`. Unknown keys are refused so typos surface. */
 export const campaignFileSchema = z.strictObject({
-  name: z.string().min(1).max(100),
+  name: z.string().min(1).max(CAMPAIGN_NAME_MAX_CHARS),
   art_style: z.string().max(500).default('digital fantasy painting, dramatic lighting, rich colours'),
   enabled: z.boolean().default(true),
   attribution: z.string().optional(),

@@ -42,8 +42,9 @@ export async function readCrd3Episode(file: string): Promise<Crd3Import> {
   try {
     data = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new CampaignFileError(file, [`cannot read a CRD3 episode (${reason})`], { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    const problem = code === 'EISDIR' ? 'expected a CRD3 episode file, but this is a folder' : `cannot read a CRD3 episode (${code ?? (err as Error).message})`;
+    throw new CampaignFileError(file, [problem], { cause: err });
   }
   const episode = crd3Episode.safeParse(data);
   if (!episode.success) throw new CampaignFileError(file, [describeIssues(episode.error)]);

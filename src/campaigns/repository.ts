@@ -1,10 +1,11 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { existsSync, type Stats } from 'node:fs';
+import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml, parseDocument, stringify as stringifyYaml, YAMLParseError } from 'yaml';
+import { parseDocument, stringify as stringifyYaml, type YAMLError } from 'yaml';
 import { CampaignFileError, CampaignNotFoundError } from '../errors.ts';
 import { writeFileAtomic } from '../platform/files.ts';
 import {
+  CAMPAIGN_NAME_MAX_CHARS,
   campaignFileSchema,
   type Campaign,
   type CampaignDefinition,
@@ -149,13 +150,15 @@ export class CampaignRepository {
     } else {
       transcript = await this.readTranscript(dir);
     }
+    const realDir = await realpath(dir);
+    const yamlFile = path.join(dir, 'campaign.yaml');
     return {
       id,
       dir,
       name: def.name,
       artStyle: def.art_style,
       enabled: def.enabled,
-      characters,
+      characters: await Promise.all(characters.map((c) => portraitInside(c, realDir, yamlFile))),
       ...(def.attribution === undefined ? {} : { attribution: def.attribution }),
       source,
       transcript,
@@ -177,8 +180,8 @@ export class CampaignRepository {
     this.loaded.delete(id);
     const yamlSource = { kind: 'channel', guild_id: source.guildId, channel_id: source.channelId, start_id: source.startId };
     if (!existsSync(file)) {
-      const definition: CampaignFile = { name: name.slice(0, 100), source: yamlSource as CampaignFile['source'] };
-      campaignFileSchema.parse(definition);
+      const definition: CampaignFile = { name: name.slice(0, CAMPAIGN_NAME_MAX_CHARS), source: yamlSource as CampaignFile['source'] };
+      checkDefinition(definition, file);
       await mkdir(dir, { recursive: true });
       await writeFileAtomic(file, stringifyYaml(definition, { lineWidth: 100 }));
       return { id, created: true };
@@ -193,11 +196,13 @@ export class CampaignRepository {
   /**
    * Creates (or replaces) a campaign folder with `campaign.yaml` and `transcript.jsonl`.
    * Files are written to temporary names and renamed, so a reader never sees half a campaign.
+   * @throws InvalidCampaignIdError; CampaignFileError, before anything is written, when `definition`
+   *   is not what `campaign.yaml` accepts (naming the field and its limit).
    */
   async create(idText: string, definition: CampaignFile, entries: readonly TranscriptEntry[]): Promise<string> {
     const dir = this.dirOf(idText);
     this.loaded.delete(idText);
-    campaignFileSchema.parse(definition);
+    checkDefinition(definition, path.join(dir, 'campaign.yaml'));
     await mkdir(dir, { recursive: true });
     await writeFileAtomic(path.join(dir, 'transcript.jsonl'), toJsonl(entries));
     await writeFileAtomic(path.join(dir, 'campaign.yaml'), stringifyYaml(definition, { lineWidth: 100 }));
@@ -215,6 +220,7 @@ export class CampaignRepository {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw err;
       }
+      if (!info.isFile()) throw new CampaignFileError(file, [notAFile(info)]);
       const cached = this.transcripts.get(file);
       if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size && cached.ino === info.ino) return cached.transcript;
       const text = await readFile(file, 'utf8');
@@ -231,6 +237,7 @@ export class CampaignRepository {
     let info;
     try {
       info = await stat(file);
+      if (!info.isFile()) throw new CampaignFileError(file, [notAFile(info)]);
       const cached = this.definitions.get(file);
       if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size && cached.ino === info.ino) return cached.definition;
       text = await readFile(file, 'utf8');
@@ -238,16 +245,7 @@ export class CampaignRepository {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CampaignNotFoundError(id);
       throw err;
     }
-    let raw: unknown;
-    try {
-      raw = parseYaml(text);
-    } catch (err) {
-      if (err instanceof YAMLParseError) {
-        const line = err.linePos?.[0]?.line;
-        throw new CampaignFileError(file, [`${line ? `line ${line}: ` : ''}${err.message.split('\n')[0]}`], { cause: err });
-      }
-      throw err;
-    }
+    const raw = parseCampaignYaml(text, file);
     const parsed = campaignFileSchema.safeParse(raw ?? {});
     if (!parsed.success) throw new CampaignFileError(file, [describeIssues(parsed.error)]);
     this.definitions.set(file, { mtimeMs: info.mtimeMs, size: info.size, ino: info.ino, definition: parsed.data });
@@ -255,3 +253,58 @@ export class CampaignRepository {
   }
 }
 
+/**
+ * The character with its portrait's real path (symlinks followed), which must lie inside the
+ * campaign folder (`realDir`, itself a real path): `campaign.yaml` only names relative paths, but a
+ * symlink in the folder could still point at any file of the server. A portrait that does not exist
+ * is left as it is, for loading it to report.
+ * @throws CampaignFileError naming `file` and the character when the portrait resolves elsewhere.
+ */
+async function portraitInside(character: Character, realDir: string, file: string): Promise<Character> {
+  if (!character.referenceImage) return character;
+  let real: string;
+  try {
+    real = await realpath(character.referenceImage);
+  } catch {
+    return character;
+  }
+  const relative = path.relative(realDir, real);
+  if (relative === '' || relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+    throw new CampaignFileError(file, [`the portrait of ${character.name} (reference_image) resolves outside the campaign folder`]);
+  }
+  return { ...character, referenceImage: real };
+}
+
+/** The problem named when something else than a regular file stands where a campaign file should be. */
+function notAFile(info: Stats): string {
+  return info.isDirectory() ? 'expected a file, but this is a folder' : 'expected a regular file, but this is another kind of entry';
+}
+
+/**
+ * `campaign.yaml`'s text as data. What the yaml library refuses for its own safety, such as aliases
+ * that would expand past its `maxAliasCount` (a "billion laughs" file) or an alias with no anchor,
+ * it throws as a plain error while building the data: it is reported like any syntax error.
+ * @throws CampaignFileError naming the file, and the line when the library gives one.
+ */
+function parseCampaignYaml(text: string, file: string): unknown {
+  // Warnings (an unknown tag) are left to the schema, which refuses what they produce; logLevel keeps them off stderr.
+  const doc = parseDocument(text, { logLevel: 'error' });
+  const syntax = doc.errors[0];
+  if (syntax) throw new CampaignFileError(file, [yamlProblem(syntax)], { cause: syntax });
+  try {
+    return doc.toJS();
+  } catch (err) {
+    throw new CampaignFileError(file, [`YAML refused: ${(err as Error).message}`], { cause: err });
+  }
+}
+
+function yamlProblem(err: YAMLError): string {
+  const line = err.linePos?.[0]?.line;
+  return `${line ? `line ${line}: ` : ''}${err.message.split('\n')[0]}`;
+}
+
+/** @throws CampaignFileError naming `file` and each field `definition` gets wrong. */
+function checkDefinition(definition: CampaignFile, file: string): void {
+  const checked = campaignFileSchema.safeParse(definition);
+  if (!checked.success) throw new CampaignFileError(file, [describeIssues(checked.error)]);
+}

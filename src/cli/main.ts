@@ -2,7 +2,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createLimner, type Limner } from '../app.ts';
 import { readCrd3Episode, CRD3_ATTRIBUTION } from '../campaigns/crd3.ts';
-import { checkImageStore } from '../images/doctor.ts';
+import { checkImageStore, requireCampaignsFolder } from '../images/doctor.ts';
+import { CAMPAIGN_NAME_MAX_CHARS } from '../campaigns/campaign.ts';
+import { MAX_CONTEXT_ENTRIES } from '../scenes/context.ts';
 import { utcDay, utcMonth } from '../jobs/budget.ts';
 import { formatTotals } from '../usage/report.ts';
 import { parseCampaignId } from '../campaigns/id.ts';
@@ -29,17 +31,49 @@ const program = new Command('limner')
   .option('-v, --verbose', 'log progress to stderr')
   .showHelpAfterError();
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1.');
-  return n;
+/**
+ * An option parser for whole numbers from `min` to `max` written in plain decimal digits: `Number()`
+ * alone would also read `0x10`, `1e3`, `16.0` or ` 16` as numbers, which no one means as turn 16.
+ * Commander names the option or argument beside the message.
+ * @throws InvalidArgumentError for anything else.
+ */
+function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+  return (value) => {
+    const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected a whole number ${range}, in decimal digits only.`);
+    }
+    return n;
+  };
 }
 
-function withLimner<A extends unknown[]>(fn: (limner: Limner, ...args: A) => Promise<void>) {
+/**
+ * `--name` of `import crd3`: what `campaign.yaml` accepts as `name`, checked before anything is read or written.
+ * @throws InvalidArgumentError naming the limit.
+ */
+function campaignName(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a name with at least one visible character.');
+  if (value.length > CAMPAIGN_NAME_MAX_CHARS) {
+    throw new InvalidArgumentError(`expected at most ${CAMPAIGN_NAME_MAX_CHARS} characters (this one has ${value.length}).`);
+  }
+  return value;
+}
+
+/**
+ * Runs `fn` with Limner's services open, and closes them after.
+ * @param before - Checks to make before the database is opened (which creates its folder when missing).
+ */
+function withLimner<A extends unknown[]>(
+  fn: (limner: Limner, ...args: A) => Promise<void>,
+  before?: (config: Limner['config']) => Promise<void>,
+) {
   return async (...args: A): Promise<void> => {
     loadDotEnv();
     const { config, secrets } = loadConfig();
-    const log = createLogger({ level: program.opts().verbose ? 'info' : 'warn', pretty: config.log.pretty });
+    await before?.(config);
+    // Warnings (a scanner answer asked again, a prompt cut) are for the person at the terminal: plain lines, not JSON.
+    const log = createLogger({ level: program.opts().verbose ? 'info' : 'warn', human: true });
     const limner = createLimner(config, secrets, log);
     try {
       await fn(limner, ...args);
@@ -102,7 +136,7 @@ function sceneCommand(name: string, description: string) {
     .option('--fresh', 'paint a new picture even when the identical scene was painted within budgets.dedupe_window_s');
 }
 sceneCommand('current', 'illustrate the latest moment')
-  .option('--context <n>', 'entries of context', positiveInt)
+  .option('--context <n>', `entries of context (1-${MAX_CONTEXT_ENTRIES})`, wholeNumber(1, MAX_CONTEXT_ENTRIES))
   .action(
     withLimner(async (limner, opts: SceneOptions & { context?: number }) => {
       const request = { kind: 'current', ...sceneRequest(limner, opts) } as const;
@@ -110,7 +144,7 @@ sceneCommand('current', 'illustrate the latest moment')
     }),
   );
 sceneCommand('turn', 'illustrate a numbered turn (1-based)')
-  .argument('<n>', 'turn number', positiveInt)
+  .argument('<n>', 'turn number', wholeNumber(1))
   .action(
     withLimner(async (limner, turn: number, opts: SceneOptions) => {
       await illustrate(limner, { kind: 'turn', turn, ...sceneRequest(limner, opts) });
@@ -141,7 +175,7 @@ program
   .description('import a CRD3 episode (Critical Role dataset JSON)')
   .argument('<episode>', 'path of the episode JSON file')
   .requiredOption('-c, --campaign <id>', 'id of the campaign to create')
-  .option('--name <name>', 'display name (default: the episode title)')
+  .option('--name <name>', `display name, at most ${CAMPAIGN_NAME_MAX_CHARS} characters (default: the episode title)`, campaignName)
   .option('--force', 'replace an existing campaign')
   .action(
     withLimner(async (limner, file: string, opts: { campaign: string; name?: string; force?: boolean }) => {
@@ -150,7 +184,7 @@ program
         throw new CampaignExistsError(opts.campaign);
       }
       const episode = await readCrd3Episode(file);
-      const name = opts.name ?? episode.title ?? path.basename(file, '.json');
+      const name = (opts.name ?? episode.title ?? path.basename(file, '.json')).slice(0, CAMPAIGN_NAME_MAX_CHARS);
       await limner.campaigns.create(
         opts.campaign,
         { name, art_style: 'digital fantasy painting, dramatic lighting, rich colours', attribution: CRD3_ATTRIBUTION },
@@ -167,7 +201,7 @@ program
   .description('zip every picture of a campaign with a manifest.json (one zip unless --max-part-bytes)')
   .requiredOption('-c, --campaign <id>', 'campaign id')
   .requiredOption('-o, --out <dir>', 'folder to write the zips to (created when missing)')
-  .option('--max-part-bytes <n>', 'split into zips of at most n bytes', positiveInt)
+  .option('--max-part-bytes <n>', 'split into zips of at most n bytes', wholeNumber(1))
   .action(
     withLimner(async (limner, opts: { campaign: string; out: string; maxPartBytes?: number }) => {
       const plan = await limner.exports.plan({
@@ -211,18 +245,30 @@ program
   .description('check the picture store for crash debris; --fix removes temporary files and keeps unrecorded pictures in lost+found')
   .option('--fix', 'clean up what is safe to clean')
   .action(
-    withLimner(async (limner, opts: { fix?: boolean }) => {
-      const report = await checkImageStore(limner.store, limner.config.campaigns_dir, { fix: Boolean(opts.fix) });
-      if (json()) return print(report);
-      const lines = [
-        ...report.tempFiles.map((f) => `temporary file left by an interrupted write: ${f}`),
-        ...report.unrecordedImages.map((f) => `picture without a database row: ${f}`),
-        ...report.missingFiles.map((m) => `row ${m.imageId} without its picture: ${m.imagePath} (left as is: the disk may be missing)`),
-      ];
-      console.log(lines.length === 0 ? 'The picture store is clean.' : lines.join('\n'));
-      for (const action of report.actions) console.log(`fixed: ${action}`);
-      if (!opts.fix && report.tempFiles.length + report.unrecordedImages.length > 0) console.log('Run with --fix to clean up.');
-    }),
+    withLimner(
+      async (limner, opts: { fix?: boolean }) => {
+        const report = await checkImageStore(limner.store, limner.config.campaigns_dir, { fix: Boolean(opts.fix) });
+        if (json()) return print(report);
+        const lines = [
+          ...report.tempFiles.map((f) => `temporary file left by an interrupted write: ${f}`),
+          ...report.unrecordedImages.map((f) => `picture without a database row: ${f}`),
+          ...report.missingFiles.map((m) => `row ${m.imageId} without its picture: ${m.imagePath} (left as is: the disk may be missing)`),
+        ];
+        const minutes = Math.round(report.minAgeMs / 60_000);
+        if (lines.length > 0) console.log(lines.join('\n'));
+        else if (report.skipped.length === 0) console.log('The picture store is clean.');
+        else console.log('Nothing to clean among the files old enough to check.');
+        if (report.skipped.length > 0) {
+          console.log(
+            `Skipped ${report.skipped.length} file(s) younger than ${minutes} minutes, which a running bot may still be writing; run again later to check them:`,
+          );
+          for (const f of report.skipped) console.log(`  ${f}`);
+        }
+        for (const action of report.actions) console.log(`fixed: ${action}`);
+        if (!opts.fix && report.tempFiles.length + report.unrecordedImages.length > 0) console.log('Run with --fix to clean up.');
+      },
+      (config) => requireCampaignsFolder(config.campaigns_dir),
+    ),
   );
 
 program

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LimnerError } from '../errors.ts';
-import { TEMP_PREFIX, writeFileAtomic } from '../platform/files.ts';
+import { ensureDirectory, removeStaleTempFiles, TEMP_PREFIX, writeFileAtomic } from '../platform/files.ts';
 import type { GenerationMode, ImageRow } from '../platform/schema.ts';
 import { dedupeNames, downloadStem, exportZipName, safeCampaignName } from './names.ts';
 import { encodePreview, fitPreview, type PreviewSettings } from '../images/preview.ts';
@@ -378,7 +378,7 @@ export function wholeStorybook(plan: ExportPlan, assetQuery?: string): string {
  * @returns Absolute path of the page.
  */
 export async function writeStorybook(plan: ExportPlan, dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
+  await ensureDirectory(dir);
   for (const entry of plan.parts.flatMap((p) => p.entries)) {
     const file = path.join(dir, entry.manifest.file);
     const tmp = path.join(dir, `${TEMP_PREFIX}${randomUUID()}-${entry.manifest.file}`);
@@ -425,16 +425,20 @@ export async function zipPartBuffer(part: ExportPart, onImage?: () => void): Pro
  * Writes every zip of `plan` into `dir` (created when missing), streaming each picture from disk
  * so memory stays at a few read chunks per zip whatever the zips' sizes. Each zip is written to a
  * temporary name and renamed, so `dir` never holds half a zip under its real name; an existing
- * zip of the same name is replaced.
+ * zip of the same name is replaced. Temporary zips a crashed export left in `dir` are deleted
+ * first (once old enough that no export can still be writing them).
  * @param options.concurrency - Zips built at once (default 2, so one zip's reads overlap another's writes).
  * @returns Absolute paths of the zips, in part order.
+ * @throws FolderUnusableError when `dir` or a parent is a file, or the folder cannot be created
+ *   (a read-only or pseudo file system such as /proc); nothing is written then.
  */
 export async function writeExport(
   plan: ExportPlan,
   dir: string,
   options: { onProgress?: (progress: ExportProgress) => void; concurrency?: number } = {},
 ): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
+  await ensureDirectory(dir);
+  await removeStaleTempFiles(dir);
   let packed = 0;
   const queue = [...plan.parts];
   const worker = async () => {

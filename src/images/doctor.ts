@@ -2,12 +2,43 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isCampaignId } from '../campaigns/id.ts';
-import { TEMP_PREFIX } from '../platform/files.ts';
+import { LimnerError } from '../errors.ts';
+import { STALE_TEMP_AGE_MS, TEMP_PREFIX } from '../platform/files.ts';
 import type { Store } from '../platform/db.ts';
 import { images } from '../platform/schema.ts';
 
 /** Files younger than this (ms) are left alone: a running bot may be writing them. */
-export const DEFAULT_MIN_AGE_MS = 10 * 60 * 1000;
+export const DEFAULT_MIN_AGE_MS = STALE_TEMP_AGE_MS;
+
+/** The campaigns folder (`campaigns_dir`) is missing or is not a folder, so there is no picture store to check. */
+export class CampaignsFolderMissingError extends LimnerError {
+  readonly code = 'campaigns_folder_missing';
+  /** @param reason - `missing` when nothing is there, `not_folder` when a file is. */
+  constructor(
+    readonly folder: string,
+    readonly reason: 'missing' | 'not_folder',
+  ) {
+    super(
+      reason === 'missing'
+        ? `The campaigns folder ${folder} does not exist, so there is nothing to check (setting campaigns_dir).`
+        : `The campaigns folder ${folder} is a file, not a folder (setting campaigns_dir).`,
+    );
+  }
+}
+
+/**
+ * Checks that the campaigns folder exists and is a folder, before anything (the database included)
+ * is opened or created in it.
+ * @throws CampaignsFolderMissingError
+ */
+export async function requireCampaignsFolder(campaignsDir: string): Promise<void> {
+  const info = await stat(campaignsDir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
+    throw err;
+  });
+  if (!info) throw new CampaignsFolderMissingError(campaignsDir, 'missing');
+  if (!info.isDirectory()) throw new CampaignsFolderMissingError(campaignsDir, 'not_folder');
+}
 
 /** Folder, inside a campaign's `images/`, where `--fix` moves pictures that have no row. */
 export const LOST_AND_FOUND = 'lost+found';
@@ -22,6 +53,13 @@ export interface DoctorReport {
   readonly unrecordedImages: readonly string[];
   /** Rows whose PNG is missing (image id and expected path). */
   readonly missingFiles: ReadonlyArray<{ readonly imageId: string; readonly imagePath: string }>;
+  /**
+   * Temporary files and unrecorded pictures left alone because they are younger than `minAgeMs`:
+   * they may be writes in progress, so they are neither reported as debris nor fixed.
+   */
+  readonly skipped: readonly string[];
+  /** The safety window used, ms. */
+  readonly minAgeMs: number;
   /** What `fix` did, one line per action; empty without `fix`. */
   readonly actions: readonly string[];
 }
@@ -31,20 +69,24 @@ export interface DoctorReport {
  * unrecorded pictures to `images/lost+found/` (never deleted: a person may want them). Rows
  * whose file is missing are only reported: the file may be on a disk that is not mounted.
  * Files younger than `minAgeMs` (default {@link DEFAULT_MIN_AGE_MS}) are skipped, so running it
- * beside a working bot cannot take a file between its write and its row.
+ * beside a working bot cannot take a file between its write and its row; they are listed in `skipped`.
  * @param campaignsDir - Absolute path of the campaigns folder.
+ * @throws CampaignsFolderMissingError when `campaignsDir` is missing or not a folder.
  */
 export async function checkImageStore(
   store: Store,
   campaignsDir: string,
   options: { fix?: boolean; minAgeMs?: number } = {},
 ): Promise<DoctorReport> {
+  await requireCampaignsFolder(campaignsDir);
   const rows = store.db.select({ id: images.id, imagePath: images.imagePath }).from(images).all();
   const recorded = new Set(rows.map((r) => r.imagePath));
   const tempFiles: string[] = [];
   const unrecordedImages: string[] = [];
+  const skipped: string[] = [];
+  const minAgeMs = options.minAgeMs ?? DEFAULT_MIN_AGE_MS;
   // A file younger than this may be a write in progress of a running bot, not debris.
-  const cutoff = Date.now() - (options.minAgeMs ?? DEFAULT_MIN_AGE_MS);
+  const cutoff = Date.now() - minAgeMs;
   for (const campaign of await listDirs(campaignsDir)) {
     if (!isCampaignId(campaign)) continue;
     const referenceDirs = (await listDirs(path.join(campaignsDir, campaign, 'images', 'references'))).map(
@@ -53,10 +95,13 @@ export async function checkImageStore(
     // Play-by-post portraits (`characters/`) and edit references are written atomically too, so they can leave debris.
     for (const folder of [campaign, `${campaign}/images`, `${campaign}/characters`, ...referenceDirs]) {
       for (const { name, mtimeMs } of await listFiles(path.join(campaignsDir, folder))) {
-        if (mtimeMs > cutoff) continue;
         const relative = `${folder}/${name}`;
-        if (name.startsWith(TEMP_PREFIX)) tempFiles.push(relative);
-        else if (folder.endsWith('/images') && IMAGE_FILE.test(name) && !recorded.has(relative)) unrecordedImages.push(relative);
+        const list = name.startsWith(TEMP_PREFIX)
+          ? tempFiles
+          : folder.endsWith('/images') && IMAGE_FILE.test(name) && !recorded.has(relative)
+            ? unrecordedImages
+            : undefined;
+        if (list) (mtimeMs > cutoff ? skipped : list).push(relative);
       }
     }
   }
@@ -78,7 +123,7 @@ export async function checkImageStore(
       actions.push(`moved unrecorded picture ${relative} to ${path.posix.join(path.posix.dirname(relative), LOST_AND_FOUND)}/`);
     }
   }
-  return { tempFiles, unrecordedImages, missingFiles, actions };
+  return { tempFiles, unrecordedImages, missingFiles, skipped, minAgeMs, actions };
 }
 
 async function listDirs(dir: string): Promise<string[]> {

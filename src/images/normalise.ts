@@ -20,7 +20,9 @@ export interface PngImage {
 export async function normaliseToPng(bytes: Uint8Array, maxPixels: number): Promise<PngImage> {
   if (isPng(bytes)) {
     const { width, height } = checkPngChunks(bytes);
-    if (width * height > maxPixels) throw new InvalidImageError(`it is larger than ${maxPixels.toLocaleString('en-US')} pixels`);
+    if (width * height > maxPixels) {
+      throw new InvalidImageError(`it is larger than ${maxPixels.toLocaleString('en-US')} pixels`, { limitPixels: maxPixels });
+    }
     return { png: Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes), width, height };
   }
   const sharp = await loadSharp();
@@ -34,27 +36,8 @@ export async function normaliseToPng(bytes: Uint8Array, maxPixels: number): Prom
     if (err instanceof InvalidImageError) throw err;
     const message = (err as Error).message ?? String(err);
     if (/pixel limit/i.test(message)) {
-      throw new InvalidImageError(`it is larger than ${maxPixels.toLocaleString('en-US')} pixels`, { cause: err });
+      throw new InvalidImageError(`it is larger than ${maxPixels.toLocaleString('en-US')} pixels`, { cause: err, limitPixels: maxPixels });
     }
     throw new InvalidImageError('it is not a supported image (PNG, JPEG, WebP or GIF)', { cause: err });
-  }
-}
-
-/**
- * A reference image for the model: decoded within `maxPixels`, shrunk to fit `maxSide` pixels
- * per side (larger portraits only cost input tokens) and re-encoded as PNG.
- * @throws InvalidImageError
- */
-export async function referencePng(bytes: Uint8Array, maxPixels: number, maxSide = 1024): Promise<Buffer> {
-  const sharp = await loadSharp();
-  try {
-    return await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' })
-      .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
-      .png()
-      .toBuffer();
-  } catch (err) {
-    throw new InvalidImageError('the reference image is not a readable PNG, JPEG, WebP or GIF within the size limit', {
-      cause: err,
-    });
   }
 }

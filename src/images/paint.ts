@@ -1,7 +1,7 @@
 import type { Part } from '@google/genai';
 import type { Config } from '../platform/config.ts';
 import { normaliseToPng, type PngImage } from './normalise.ts';
-import { MalformedReplyError, InvalidImageError } from '../errors.ts';
+import { InvalidImageError, MalformedReplyError, ModelImageTooLargeError } from '../errors.ts';
 import { candidateImage, type CallUsage, type GeminiGateway, type GenerateOptions } from '../platform/gemini.ts';
 import { fitInlineBudget, MAX_INPUT_IMAGES, type ReferenceImage } from './references.ts';
 
@@ -21,7 +21,8 @@ export interface PaintedImage extends PngImage {
  * `options.record` whatever its outcome.
  * @param images - At most {@link MAX_INPUT_IMAGES}; callers choose which.
  * @throws the {@link GeminiGateway.generate} errors; NoImageError when the candidate holds no
- *   image; MalformedReplyError when the image bytes do not decode.
+ *   image; NonImagePartError when it holds data of another kind; ModelImageTooLargeError when the
+ *   picture has more than `generation.max_input_pixels` pixels; MalformedReplyError when its bytes do not decode.
  */
 export async function paintImage(
   gateway: GeminiGateway,
@@ -52,9 +53,12 @@ export async function paintImage(
     const png = await normaliseToPng(image.data, config.generation.max_input_pixels);
     return { ...png, model, usage, usageId };
   } catch (err) {
+    if (err instanceof InvalidImageError && err.limitPixels !== undefined)
+      throw new ModelImageTooLargeError(err.limitPixels, { cause: err });
     if (err instanceof InvalidImageError) {
       throw new MalformedReplyError(`image part (${image.mimeType}, ${image.data.byteLength} bytes) does not decode`, {
         cause: err,
+        arrived: `a picture (${image.mimeType}, ${image.data.byteLength.toLocaleString('en-US')} bytes)`,
       });
     }
     throw err;

@@ -1,9 +1,40 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { loadSharp } from './sharp.ts';
 import type { Character } from '../campaigns/campaign.ts';
 import type { TranscriptEntry } from '../campaigns/transcript.ts';
-import { CampaignFileError } from '../errors.ts';
-import { referencePng } from './normalise.ts';
+import { LimnerError, ReferenceTooManyPixelsError } from '../errors.ts';
+import { userReferencePng } from './reference.ts';
+
+/**
+ * A character's portrait that cannot be sent: unreadable, not a PNG, JPEG, WebP or GIF (SVG and other
+ * formats are refused before decoding), or with more pixels than `limitPixels`. The message names the
+ * character and the file's name, not the server's folders.
+ */
+export class PortraitError extends LimnerError {
+  readonly code = 'portrait_invalid';
+  /**
+   * @param file - Absolute path of the portrait, for logs.
+   * @param limitPixels - The pixel limit (`generation.max_input_pixels`) when `problem` is `too_many_pixels`.
+   */
+  constructor(
+    readonly character: string,
+    readonly file: string,
+    readonly problem: 'unreadable' | 'not_image' | 'too_many_pixels',
+    readonly limitPixels?: number,
+    options?: { cause?: unknown },
+  ) {
+    const what = `The portrait of ${character} (${path.basename(file)})`;
+    super(
+      problem === 'unreadable'
+        ? `${what} cannot be read.`
+        : problem === 'not_image'
+          ? `${what} is not a PNG, JPEG, WebP or GIF image.`
+          : `${what} has more than ${(limitPixels ?? 0).toLocaleString('en-US')} pixels (width × height), the limit of generation.max_input_pixels.`,
+      options,
+    );
+  }
+}
 
 /**
  * Input images one image-model request may carry: Gemini 3 image models take up to 14 reference
@@ -61,21 +92,30 @@ function speaksAs(character: Character, speaker: string): boolean {
 }
 
 /**
- * The characters' portraits as PNG, shrunk for the model, in the order given.
+ * The characters' portraits as PNG, shrunk for the model, in the order given. They get the rules of
+ * users' references ({@link userReferencePng}): PNG, JPEG, WebP or GIF only, at most `maxPixels`.
+ * That a portrait lies inside its campaign's folder is checked when the campaign is loaded.
  * @param maxPixels - Largest width x height decoded, pixels.
- * @throws CampaignFileError when a portrait cannot be read; InvalidImageError when it does not decode.
+ * @throws PortraitError naming the character, when a portrait cannot be read, is not such an image or is too large.
  */
 export async function loadPortraits(characters: readonly Character[], maxPixels: number): Promise<ReferenceImage[]> {
   const out: ReferenceImage[] = [];
   for (const character of characters) {
-    if (!character.referenceImage) continue;
+    const file = character.referenceImage;
+    if (!file) continue;
     let bytes: Buffer;
     try {
-      bytes = await readFile(character.referenceImage);
+      bytes = await readFile(file);
     } catch (err) {
-      throw new CampaignFileError(character.referenceImage, [`reference image of ${character.name} cannot be read`], { cause: err });
+      throw new PortraitError(character.name, file, 'unreadable', undefined, { cause: err });
     }
-    out.push({ mimeType: 'image/png', data: await referencePng(bytes, maxPixels) });
+    try {
+      out.push({ mimeType: 'image/png', data: await userReferencePng({ name: path.basename(file), bytes }, maxPixels) });
+    } catch (err) {
+      if (err instanceof ReferenceTooManyPixelsError)
+        throw new PortraitError(character.name, file, 'too_many_pixels', maxPixels, { cause: err });
+      throw new PortraitError(character.name, file, 'not_image', undefined, { cause: err });
+    }
   }
   return out;
 }

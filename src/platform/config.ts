@@ -50,6 +50,7 @@ export const configSchema = z.strictObject({
     current_entries: z.int().min(1).max(200),
     turn_radius: z.int().min(0).max(100),
     max_prompt_chars: z.int().min(100).max(10000),
+    prompt_token_limit: z.int().min(1000),
     max_input_pixels: z.int().min(1_000_000),
   }),
   gemini: z.strictObject({
@@ -219,6 +220,8 @@ function readYaml(file: string): Record<string, unknown> {
       const where = err.linePos?.[0] ? `line ${err.linePos[0].line}` : 'unknown line';
       throw new ConfigError([`${file}: ${where}: ${err.message.split('\n')[0]}`]);
     }
+    // What the yaml library refuses for its own safety (aliases expanding past maxAliasCount, an alias with no anchor) is a plain ReferenceError.
+    if (err instanceof ReferenceError) throw new ConfigError([`${file}: YAML refused: ${err.message}`]);
     throw err;
   }
 }

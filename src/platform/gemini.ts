@@ -11,20 +11,33 @@ import {
   MalformedReplyError,
   MissingApiKeyError,
   NoImageError,
+  NonImagePartError,
   PromptBlockedError,
   ProviderError,
   ProviderTimeoutError,
   ReplyCutOffError,
+  type ModelStep,
 } from '../errors.ts';
 import type { Logger } from './log.ts';
 import type { CallPurpose } from './schema.ts';
 import { estimateRequestTokens } from './tokens.ts';
+import { retryDelayMs, withRateLimitRetries } from './retry-after.ts';
 
 /**
- * HTTP statuses the SDK retries: request timeout, rate limit and server errors
- * (Gemini API troubleshooting guide: 429 RESOURCE_EXHAUSTED, 500 INTERNAL, 503 UNAVAILABLE, 504 DEADLINE_EXCEEDED).
+ * HTTP statuses the SDK retries: request timeout and server errors (Gemini API troubleshooting
+ * guide: 500 INTERNAL, 503 UNAVAILABLE, 504 DEADLINE_EXCEEDED). The rate limit (429) is retried by
+ * {@link withRateLimitRetries} instead, which waits as long as the answer asks.
  */
-const RETRYABLE_STATUSES = [408, 429, 500, 502, 503, 504];
+const RETRYABLE_STATUSES = [408, 500, 502, 503, 504];
+
+/** Which step of a scene each call purpose is, for messages naming the step that failed. */
+const STEP_OF: Readonly<Record<CallPurpose, ModelStep>> = {
+  scan: 'scan',
+  compare: 'scan',
+  prompt: 'prompt',
+  image: 'image',
+  edit: 'image',
+};
 
 /** Token counts of one call, from `usageMetadata`. */
 export interface CallUsage {
@@ -157,10 +170,10 @@ export class GeminiGateway {
     let response: GenerateContentResponse;
     const started = performance.now();
     try {
-      response = await ai.models.generateContent({ ...params, config: { ...params.config, abortSignal } });
+      response = await this.rateLimited(() => ai.models.generateContent({ ...params, config: { ...params.config, abortSignal } }), started + budgetMs, abortSignal);
       this.observe?.(params.model, (performance.now() - started) / 1000, 'ok');
     } catch (err) {
-      const mapped = this.mapError(err, timeout.aborted, budgetMs);
+      const mapped = this.mapError(err, timeout.aborted, budgetMs, STEP_OF[options.record.purpose]);
       this.observe?.(params.model, (performance.now() - started) / 1000, mapped instanceof LimnerError ? mapped.code : 'error');
       throw mapped;
     }
@@ -174,16 +187,34 @@ export class GeminiGateway {
     return { response, candidate, usage, usageId };
   }
 
-  private mapError(err: unknown, timedOut: boolean, budgetMs: number): LimnerError | unknown {
+  /**
+   * `call` with the rate limit's retries ({@link withRateLimitRetries}): as many calls as
+   * `gemini.retry.attempts`, waiting what each 429 asks, else the configured backoff.
+   * @param deadline - `performance.now()` time (ms) at which the call's total budget ends.
+   */
+  private rateLimited<T>(call: () => Promise<T>, deadline: number, signal: AbortSignal): Promise<T> {
+    const { retry } = this.config.gemini;
+    return withRateLimitRetries(call, {
+      attempts: retry.attempts,
+      deadline,
+      signal,
+      backoffMs: (attempt) => Math.min(retry.initial_delay_s * 2 ** (attempt - 1), retry.max_delay_s) * 1000,
+    });
+  }
+
+  private mapError(err: unknown, timedOut: boolean, budgetMs: number, step: ModelStep): LimnerError | unknown {
     if (err instanceof LimnerError) return err;
-    if (timedOut) return new ProviderTimeoutError(budgetMs, { cause: err });
-    if (this.sdk && err instanceof this.sdk.ApiError) return new ProviderError(err.status, { cause: err });
+    if (timedOut) return new ProviderTimeoutError(budgetMs, { cause: err, step });
+    if (this.sdk && err instanceof this.sdk.ApiError) {
+      const retryAfterMs = err.status === 429 ? retryDelayMs(err) : undefined;
+      return new ProviderError(err.status, { cause: err, step, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+    }
     if (err instanceof SyntaxError) return new MalformedReplyError(`reply is not JSON: ${err.message}`, { cause: err });
     const name = (err as { name?: string } | null)?.name;
     // An attempt that ran past httpOptions.timeout on its last try surfaces as an abort.
-    if (name === 'AbortError' || name === 'TimeoutError') return new ProviderTimeoutError(budgetMs, { cause: err });
+    if (name === 'AbortError' || name === 'TimeoutError') return new ProviderTimeoutError(budgetMs, { cause: err, step });
     // undici's fetch fails with a TypeError when the connection does.
-    if (err instanceof TypeError) return new ProviderError(undefined, { cause: err });
+    if (err instanceof TypeError) return new ProviderError(undefined, { cause: err, step });
     return err;
   }
 }
@@ -214,15 +245,19 @@ export function candidateText(candidate: Candidate, log: Logger): string {
 
 /**
  * The first image part (`inlineData` with an `image/*` MIME type) of a candidate.
- * @throws NoImageError with the candidate's finishReason (SAFETY, IMAGE_SAFETY, PROHIBITED_CONTENT,
- *   NO_IMAGE, ...), or `NO_IMAGE_PART` when it ended normally with text only.
+ * @throws NonImagePartError naming the MIME type when the candidate carries data of another kind
+ *   and no image; NoImageError with the candidate's finishReason (SAFETY, IMAGE_SAFETY,
+ *   PROHIBITED_CONTENT, NO_IMAGE, ...), or `NO_IMAGE_PART` when it ended normally with text only.
  */
 export function candidateImage(candidate: Candidate): ModelImage {
+  let other: string | undefined;
   for (const part of candidate.content?.parts ?? []) {
     const mimeType = part.inlineData?.mimeType;
     const base64 = mimeType?.startsWith('image/') && !part.thought ? part.inlineData?.data : undefined;
     if (mimeType && base64) return { mimeType, data: Buffer.from(base64, 'base64') };
+    if (mimeType && !mimeType.startsWith('image/') && !part.thought) other ??= mimeType;
   }
+  if (other) throw new NonImagePartError(other);
   const reason = candidate.finishReason;
   throw new NoImageError(!reason || reason === 'STOP' ? 'NO_IMAGE_PART' : reason);
 }

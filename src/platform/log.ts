@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { pino, stdSerializers, type Logger } from 'pino';
+import { writeSync } from 'node:fs';
+import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -46,15 +47,50 @@ export function serializeError(err: unknown): unknown {
   return out;
 }
 
+/** pino's level numbers, as words for {@link humanLine}. */
+const LEVEL_NAMES: Readonly<Record<number, string>> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'fatal' };
+
+/** Fields of every pino line that say nothing to a person reading a terminal. */
+const PLUMBING = new Set(['level', 'time', 'pid', 'hostname', 'msg']);
+
+/**
+ * One pino JSON line as a line for a person: `limner: warning: <message> (key: value, ...)`. An
+ * error field shows its message only; a line that is not JSON passes through unchanged.
+ */
+export function humanLine(json: string): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json.endsWith('\n') ? json : `${json}\n`;
+  }
+  const level = LEVEL_NAMES[entry.level as number] ?? String(entry.level);
+  const fields = Object.entries(entry)
+    .filter(([key, value]) => !PLUMBING.has(key) && value !== undefined)
+    .map(([key, value]) => {
+      const shown = key === 'err' && value && typeof value === 'object' ? (value as { message?: unknown }).message : value;
+      return `${key}: ${typeof shown === 'string' ? shown : JSON.stringify(shown)}`;
+    });
+  return `limner: ${level}: ${String(entry.msg ?? '')}${fields.length > 0 ? ` (${fields.join(', ')})` : ''}\n`;
+}
+
+/** A pino destination writing {@link humanLine}s to a file descriptor, synchronously so lines keep their order with other output. */
+function humanDestination(fd: number): DestinationStream {
+  return { write: (line: string) => void writeSync(fd, humanLine(line)) };
+}
+
 /**
  * Creates the process logger.
  * @param options.level - pino level name.
  * @param options.pretty - pino-pretty output (a dev dependency; falls back to JSON when absent).
+ * @param options.human - One plain line per entry ({@link humanLine}) instead of JSON: for the CLI, whose
+ *   operator reads stderr; `pretty` is ignored then.
  * @param options.destination - file descriptor, default 2 (stderr) so CLI `--json` output on stdout stays clean.
  */
-export function createLogger(options: { level: string; pretty?: boolean; destination?: number }): Logger {
+export function createLogger(options: { level: string; pretty?: boolean; human?: boolean; destination?: number }): Logger {
   const destination = options.destination ?? 2;
   const base = { level: options.level, redact: { paths: REDACT, censor: '[redacted]' }, serializers: { err: serializeError } };
+  if (options.human) return pino(base, humanDestination(destination));
   if (options.pretty) {
     try {
       return pino({ ...base, transport: { target: 'pino-pretty', options: { destination, colorize: true } } });

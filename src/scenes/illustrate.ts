@@ -220,6 +220,7 @@ export class IllustrateScene {
         characters: campaign.characters,
         artStyle: campaign.artStyle,
         maxChars: config.generation.max_prompt_chars,
+        maxInputTokens: config.generation.prompt_token_limit,
       },
       log,
       { record: { origin, purpose: 'prompt' }, signal },

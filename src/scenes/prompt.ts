@@ -1,8 +1,9 @@
 import type { ThinkingLevel } from '@google/genai';
 import type { Character } from '../campaigns/campaign.ts';
 import type { Logger } from '../platform/log.ts';
-import { formatEntries, type SceneContext } from './context.ts';
+import { boundContext, formatEntries, type SceneContext } from './context.ts';
 import { candidateText, type CallUsage, type GeminiGateway, type GenerateOptions } from '../platform/gemini.ts';
+import { estimateTextTokens } from '../platform/tokens.ts';
 
 /**
  * System instruction of the prompt writer, after seed 17-2's SCENE_PROMPT_SYSTEM: a 30-50 word
@@ -34,8 +35,9 @@ export interface ScenePrompt {
 const PROMPT_MAX_OUTPUT_TOKENS = 1024;
 
 /**
- * Asks the text model for a visual description of `context` and appends the art style. The call
- * is recorded in the usage ledger under `options.record` whatever its outcome.
+ * Asks the text model for a visual description of `context` and appends the art style. What it
+ * is sent is bounded by `input.maxInputTokens` ({@link boundedRequestText}), with a warning when
+ * something was left out. The call is recorded in the usage ledger under `options.record` whatever its outcome.
  * @throws the {@link GeminiGateway.generate} errors, and ReplyCutOffError / PromptBlockedError /
  *   MalformedReplyError from {@link candidateText}.
  */
@@ -48,14 +50,30 @@ export async function writeScenePrompt(
     readonly characters: readonly Character[];
     readonly artStyle: string;
     readonly maxChars: number;
+    /** Largest request, estimated input tokens (`generation.prompt_token_limit`). */
+    readonly maxInputTokens: number;
   },
   log: Logger,
   options: GenerateOptions,
 ): Promise<ScenePrompt> {
+  const bounded = boundedRequestText(input, input.maxInputTokens);
+  if (bounded.droppedEntries > 0 || bounded.shortened || bounded.droppedCharacters > 0) {
+    log.warn(
+      {
+        turn: input.context.turn,
+        keptEntries: input.context.entries.length - bounded.droppedEntries,
+        droppedEntries: bounded.droppedEntries,
+        shortenedFocus: bounded.shortened,
+        droppedCharacters: bounded.droppedCharacters,
+        maxInputTokens: input.maxInputTokens,
+      },
+      'context cut to the prompt token limit',
+    );
+  }
   const { candidate, usage } = await gateway.generate(
     {
       model: input.model,
-      contents: [{ role: 'user', parts: [{ text: sceneRequestText(input) }] }],
+      contents: [{ role: 'user', parts: [{ text: bounded.text }] }],
       config: {
         systemInstruction: SCENE_PROMPT_SYSTEM,
         temperature: 0.8,
@@ -72,6 +90,51 @@ export async function writeScenePrompt(
   return { prompt, scene, truncated, usage };
 }
 
+/** What {@link boundedRequestText} sends and what it left out. */
+export interface BoundedRequest {
+  readonly text: string;
+  /** Transcript entries left out. */
+  readonly droppedEntries: number;
+  /** True when the focus entry alone was over the budget and was shortened. */
+  readonly shortened: boolean;
+  /** Characters whose looks were left out. */
+  readonly droppedCharacters: number;
+}
+
+/**
+ * {@link sceneRequestText} within `maxTokens` estimated tokens, the system instruction included:
+ * characters' looks take at most a quarter of the budget (in the order given), the transcript the
+ * rest, cut at turn boundaries around the focus turn ({@link boundContext}).
+ * @param maxTokens - Estimated tokens (see {@link estimateTextTokens}).
+ */
+export function boundedRequestText(
+  input: { readonly context: SceneContext; readonly focus: 'latest' | 'turn'; readonly characters: readonly Character[] },
+  maxTokens: number,
+): BoundedRequest {
+  const characterBudget = Math.floor(maxTokens / 4);
+  const characters: Character[] = [];
+  let characterTokens = 0;
+  for (const c of input.characters) {
+    const tokens = estimateTextTokens(characterLine(c)) + 1;
+    if (characterTokens + tokens > characterBudget) break;
+    characters.push(c);
+    characterTokens += tokens;
+  }
+  const frame = sceneRequestText({ ...input, characters, context: { ...input.context, entries: [] } });
+  const room = Math.max(1, maxTokens - estimateTextTokens(SCENE_PROMPT_SYSTEM) - estimateTextTokens(frame));
+  const context = boundContext(input.context, room);
+  return {
+    text: sceneRequestText({ ...input, characters, context }),
+    droppedEntries: context.dropped,
+    shortened: context.shortened,
+    droppedCharacters: input.characters.length - characters.length,
+  };
+}
+
+function characterLine(c: Character): string {
+  return `- ${c.name}: ${c.description}`;
+}
+
 /** The user turn sent to the prompt writer: characters' looks, the turns, and what to illustrate. */
 export function sceneRequestText(input: {
   readonly context: SceneContext;
@@ -81,8 +144,7 @@ export function sceneRequestText(input: {
   const parts: string[] = [];
   if (input.characters.length > 0) {
     parts.push(
-      'Characters (names for your understanding only; describe them by appearance):\n' +
-        input.characters.map((c) => `- ${c.name}: ${c.description}`).join('\n'),
+      'Characters (names for your understanding only; describe them by appearance):\n' + input.characters.map(characterLine).join('\n'),
     );
   }
   parts.push(`Transcript:\n${formatEntries(input.context.entries)}`);
