@@ -11,7 +11,6 @@ import { sceneReply, type SceneMessage } from './scene-message.ts';
 /** A picture a use case made or returned to. */
 export type PictureResult = SceneResult | EditResult;
 
-
 /** One picture request as the Discord door runs it. */
 export interface PictureWork<R extends PictureResult> {
   /** Refusals that need no model call, answered privately before anything public is posted. */
@@ -66,7 +65,12 @@ export async function answerWithPicture<R extends PictureResult>(
     await progress.settled();
     const payload = await sceneReply(result, work.title(result), interaction.attachmentSizeLimit);
     const shown = await finishReply(interaction, withReuseNote(result, payload));
-    ctx.limner.links.recordSceneMessage({ messageId: shown.id, imageId: result.image.id, guildId: interaction.guildId, channelId: shown.channelId });
+    ctx.limner.links.recordSceneMessage({
+      messageId: shown.id,
+      imageId: result.image.id,
+      guildId: interaction.guildId,
+      channelId: shown.channelId,
+    });
   } catch (err) {
     await progress.settled();
     await replyWithError(interaction, err, log, { providerErrorId: true });
@@ -102,7 +106,12 @@ export async function answerMessageWithPicture<R extends PictureResult>(
     const result = await work.run((p) => report(progress, p));
     await progress.settled();
     const sent = await post(await sceneReply(result, work.title(result), MESSAGE_UPLOAD_LIMIT));
-    ctx.limner.links.recordSceneMessage({ messageId: sent.id, imageId: result.image.id, guildId: message.guildId, channelId: message.channelId });
+    ctx.limner.links.recordSceneMessage({
+      messageId: sent.id,
+      imageId: result.image.id,
+      guildId: message.guildId,
+      channelId: message.channelId,
+    });
   } catch (err) {
     await progress.settled();
     const text = failureText(err, log, { providerErrorId: true });

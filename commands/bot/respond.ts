@@ -1,6 +1,7 @@
+import { MalformedReplyError, ProviderError, ProviderTimeoutError } from '../../src/platform/errors.ts';
 import { MessageFlags, type RepliableInteraction } from 'discord.js';
 import type { SceneMessage } from './scene-message.ts';
-import { LimnerError, MalformedReplyError, ProviderError, ProviderTimeoutError } from '../../src/errors.ts';
+import { LimnerError } from '../../src/errors.ts';
 import { errorText } from '../messages.ts';
 import { newErrorId, type Logger } from '../../src/platform/log.ts';
 

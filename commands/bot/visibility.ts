@@ -1,7 +1,8 @@
+import { CampaignNotFoundError } from '../../src/campaigns/errors.ts';
 import type { Limner } from '../../src/app.ts';
 import type { CampaignSource } from '../../src/campaigns/campaign.ts';
 import type { CampaignSummary } from '../../src/campaigns/repository.ts';
-import { CampaignNotFoundError, LimnerError } from '../../src/errors.ts';
+import { LimnerError } from '../../src/errors.ts';
 import type { ChannelLink } from '../../src/campaigns/links.ts';
 
 /**

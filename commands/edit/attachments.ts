@@ -1,7 +1,8 @@
+import { ReferenceNotImageError } from '../../src/images/errors.ts';
 import { ReferenceDownloadError, ReferenceTooLargeError } from '../errors.ts';
 import type { Attachment } from 'discord.js';
 import type { Config } from '../../src/platform/config.ts';
-import { LimnerError, ReferenceNotImageError } from '../../src/errors.ts';
+import { LimnerError } from '../../src/errors.ts';
 import type { UserReference } from '../../src/images/reference.ts';
 
 /** What a download needs to know of a Discord attachment: its payload fields, never a user-typed URL. */

@@ -1,5 +1,5 @@
+import { TooManyReferencesError } from '../../src/edits/errors.ts';
 import { MAX_USER_REFERENCES, parseInstruction } from '../../src/edits/edit.ts';
-import { TooManyReferencesError } from '../../src/errors.ts';
 import { repliedMessageId } from '../bot/message-reference.ts';
 import type { MessageHandler } from '../types.ts';
 import { downloadAttachments, downloadLimits } from './attachments.ts';

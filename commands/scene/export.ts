@@ -1,11 +1,6 @@
 import { AttachmentBuilder, MessageFlags, SlashCommandSubcommandBuilder, type Message } from 'discord.js';
 import { exportProgressText, megabytes, NoImagesToExportError, type ExportPlan } from '../../src/exports/export.ts';
-import {
-  autocompleteCampaignsWithPictures,
-  CAMPAIGN_OPTION,
-  chosenCampaign,
-  CHOOSE_CAMPAIGN,
-} from '../bot/campaign-choice.ts';
+import { autocompleteCampaignsWithPictures, CAMPAIGN_OPTION, chosenCampaign, CHOOSE_CAMPAIGN } from '../bot/campaign-choice.ts';
 import { heavyWork } from '../bot/heavy-work.ts';
 import type { SubcommandModule } from '../types.ts';
 import { ProgressReply } from '../bot/progress.ts';

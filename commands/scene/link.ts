@@ -1,3 +1,4 @@
+import { CampaignNotFoundError } from '../../src/campaigns/errors.ts';
 import { HistoryUnreadableError, LinkOptionsError, MessageContentRequiredError, StartMessageError } from '../errors.ts';
 import {
   DiscordAPIError,
@@ -11,7 +12,6 @@ import {
 import type { Limner } from '../../src/app.ts';
 import { channelCampaignId, isSnowflake, previousSnowflake } from '../../src/campaigns/channel.ts';
 import { parseCampaignId } from '../../src/campaigns/id.ts';
-import { CampaignNotFoundError } from '../../src/errors.ts';
 import { readHistory } from '../story/record.ts';
 import type { BotContext, SubcommandModule } from '../types.ts';
 import { ProgressReply } from '../bot/progress.ts';

@@ -1,6 +1,6 @@
+import { CampaignFileError } from './errors.ts';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { CampaignFileError } from '../errors.ts';
 import { describeIssues, type TranscriptEntry } from './transcript.ts';
 
 /**

@@ -1,4 +1,3 @@
-import { InvalidCampaignIdError } from '../errors.ts';
 
 declare const campaignIdBrand: unique symbol;
 /** A campaign id that passed {@link parseCampaignId}: `[a-z0-9][a-z0-9-]{0,63}`, safe as a folder name. */
@@ -18,4 +17,5 @@ export function parseCampaignId(value: string): CampaignId {
 /** True when `value` is a valid campaign id. */
 export function isCampaignId(value: string): value is CampaignId {
   return CAMPAIGN_ID.test(value);
-}
+}import { InvalidCampaignIdError } from './errors.ts';
+

@@ -1,8 +1,8 @@
+import { CampaignFileError, CampaignNotFoundError } from './errors.ts';
 import { existsSync, type Stats } from 'node:fs';
 import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument, stringify as stringifyYaml, type YAMLError } from 'yaml';
-import { CampaignFileError, CampaignNotFoundError } from '../errors.ts';
 import { writeFileAtomic } from '../platform/files.ts';
 import {
   CAMPAIGN_NAME_MAX_CHARS,

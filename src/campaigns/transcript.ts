@@ -1,5 +1,5 @@
+import { CampaignFileError } from './errors.ts';
 import { z } from 'zod';
-import { CampaignFileError } from '../errors.ts';
 
 /** One turn of a campaign's story. `turn` is 1-based, as users see it. */
 export interface TranscriptEntry {

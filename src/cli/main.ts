@@ -131,7 +131,10 @@ function sceneCommand(name: string, description: string) {
     .command(name)
     .description(description)
     .requiredOption('-c, --campaign <id>', 'campaign id')
-    .option('--guild <id>', "Discord guild whose budgets and usage the picture counts against (default: the one guild the campaign is linked in, if any)")
+    .option(
+      '--guild <id>',
+      'Discord guild whose budgets and usage the picture counts against (default: the one guild the campaign is linked in, if any)',
+    )
     .option('--ignore-budget', 'bypass budgets and the cooldown (recorded in the usage ledger)')
     .option('--fresh', 'paint a new picture even when the identical scene was painted within budgets.dedupe_window_s');
 }
@@ -325,7 +328,9 @@ async function illustrate(limner: Limner, request: SceneRequest): Promise<void> 
   const cost = result.reused ? 'nothing new (reused)' : `est. $${image.costUsd.toFixed(4)}`;
   console.log(`Turn ${image.turn.toLocaleString('en-US')} · ${result.campaign.name} (${image.mode})`);
   if (result.reused) {
-    console.log(`Reused: the identical scene was painted ${Math.max(1, Math.round(result.reused.ageMs / 60_000))} min ago (${image.createdAt}); --fresh paints a new one.`);
+    console.log(
+      `Reused: the identical scene was painted ${Math.max(1, Math.round(result.reused.ageMs / 60_000))} min ago (${image.createdAt}); --fresh paints a new one.`,
+    );
   }
   if (result.best) {
     console.log(`Quote:  ${result.best.speaker}: ${result.best.quote}`);

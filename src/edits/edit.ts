@@ -1,19 +1,19 @@
+import {
+  EditPromptError,
+  EditSessionElsewhereError,
+  ImageGoneError,
+  NoEditSessionError,
+  NotImageOwnerError,
+  NothingToUndoError,
+  TooManyReferencesError,
+} from './errors.ts';
+import { GenerationDisabledError } from '../campaigns/errors.ts';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Campaign } from '../campaigns/campaign.ts';
 import type { CampaignRepository } from '../campaigns/repository.ts';
 import type { Config } from '../platform/config.ts';
-import {
-  EditPromptError,
-  EditSessionElsewhereError,
-  GenerationDisabledError,
-  ImageGoneError,
-  NoEditSessionError,
-  NotImageOwnerError,
-  NothingToUndoError,
-  TooManyReferencesError,
-} from '../errors.ts';
 import { writeFileAtomic } from '../platform/files.ts';
 import { userReferencePng, type UserReference } from '../images/reference.ts';
 import type { ImageStore } from '../images/store.ts';
@@ -207,18 +207,18 @@ export class EditPicture {
       const image = await images.save(
         rendered,
         {
-        campaignId: campaign.id,
-        turn: original.turn,
-        mode: original.mode,
-        prompt: original.prompt,
-        provider: 'gemini',
-        model: rendered.model,
-        textModel: original.textModel,
-        inputTokens: rendered.usage.inputTokens,
-        outputTokens: rendered.usage.outputTokens,
-        costUsd: rendered.usage.costUsd,
-        requestedBy: requester.userId,
-        parentImageId: original.parentImageId,
+          campaignId: campaign.id,
+          turn: original.turn,
+          mode: original.mode,
+          prompt: original.prompt,
+          provider: 'gemini',
+          model: rendered.model,
+          textModel: original.textModel,
+          inputTokens: rendered.usage.inputTokens,
+          outputTokens: rendered.usage.outputTokens,
+          costUsd: rendered.usage.costUsd,
+          requestedBy: requester.userId,
+          parentImageId: original.parentImageId,
         },
         (row) => {
           usage.linkImage(rendered.usageId, row.id);
@@ -307,18 +307,18 @@ export class EditPicture {
     const image = await images.save(
       rendered,
       {
-      campaignId: campaign.id,
-      turn: base.turn,
-      mode: 'edit',
-      prompt: instruction,
-      provider: 'gemini',
-      model: rendered.model,
-      textModel: null,
-      inputTokens: rendered.usage.inputTokens,
-      outputTokens: rendered.usage.outputTokens,
-      costUsd: rendered.usage.costUsd,
-      requestedBy: input.requester.userId,
-      parentImageId: base.id,
+        campaignId: campaign.id,
+        turn: base.turn,
+        mode: 'edit',
+        prompt: instruction,
+        provider: 'gemini',
+        model: rendered.model,
+        textModel: null,
+        inputTokens: rendered.usage.inputTokens,
+        outputTokens: rendered.usage.outputTokens,
+        costUsd: rendered.usage.costUsd,
+        requestedBy: input.requester.userId,
+        parentImageId: base.id,
       },
       (row) => {
         usage.linkImage(rendered.usageId, row.id);

@@ -1,3 +1,4 @@
+import { ConfigError } from '../platform/errors.ts';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -5,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CampaignRepository } from '../campaigns/repository.ts';
 import { isCampaignId, type CampaignId } from '../campaigns/id.ts';
-import { ConfigError, LimnerError } from '../errors.ts';
+import { LimnerError } from '../errors.ts';
 import type { ImageStore } from '../images/store.ts';
 import type { Config, Secrets } from '../platform/config.ts';
 import type { Logger } from '../platform/log.ts';

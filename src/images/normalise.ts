@@ -1,5 +1,5 @@
+import { InvalidImageError } from './errors.ts';
 import { loadSharp } from './sharp.ts';
-import { InvalidImageError } from '../errors.ts';
 import { checkPngChunks, isPng } from './png.ts';
 
 /** A PNG ready to store, with its dimensions in pixels. */

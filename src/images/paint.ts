@@ -1,7 +1,8 @@
+import { InvalidImageError, ModelImageTooLargeError } from './errors.ts';
+import { MalformedReplyError } from '../platform/errors.ts';
 import type { Part } from '@google/genai';
 import type { Config } from '../platform/config.ts';
 import { normaliseToPng, type PngImage } from './normalise.ts';
-import { InvalidImageError, MalformedReplyError, ModelImageTooLargeError } from '../errors.ts';
 import { candidateImage, type CallUsage, type GeminiGateway, type GenerateOptions } from '../platform/gemini.ts';
 import { fitInlineBudget, MAX_INPUT_IMAGES, type ReferenceImage } from './references.ts';
 

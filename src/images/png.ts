@@ -1,5 +1,5 @@
+import { InvalidImageError } from './errors.ts';
 import { crc32 } from 'node:zlib';
-import { InvalidImageError } from '../errors.ts';
 
 /** The 8-byte PNG signature (PNG specification, 3rd edition, §5.2). */
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

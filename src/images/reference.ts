@@ -1,5 +1,5 @@
+import { ReferenceNotImageError, ReferenceTooManyPixelsError } from './errors.ts';
 import { loadSharp } from './sharp.ts';
-import { ReferenceNotImageError, ReferenceTooManyPixelsError } from '../errors.ts';
 
 /** An image a user supplied as a reference, as downloaded: bytes only, never a URL. */
 export interface UserReference {

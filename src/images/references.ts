@@ -1,9 +1,10 @@
+import { ReferenceTooManyPixelsError } from './errors.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadSharp } from './sharp.ts';
 import type { Character } from '../campaigns/campaign.ts';
 import type { TranscriptEntry } from '../campaigns/transcript.ts';
-import { LimnerError, ReferenceTooManyPixelsError } from '../errors.ts';
+import { LimnerError } from '../errors.ts';
 import { userReferencePng } from './reference.ts';
 
 /**

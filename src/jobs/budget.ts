@@ -6,7 +6,12 @@ import type { JobStore } from './store.ts';
 /** Which limit refused a request, with its figures. */
 export type BudgetLimit =
   | { readonly kind: 'guild-images'; readonly guildId: string; /** Pictures a day. */ readonly allowed: number }
-  | { readonly kind: 'guild-usd'; readonly guildId: string; /** USD a day. */ readonly allowed: number; /** USD spent today. */ readonly spent: number }
+  | {
+      readonly kind: 'guild-usd';
+      readonly guildId: string;
+      /** USD a day. */ readonly allowed: number;
+      /** USD spent today. */ readonly spent: number;
+    }
   | { readonly kind: 'user-images'; /** Pictures a day. */ readonly allowed: number }
   | { readonly kind: 'cooldown'; /** Seconds left. */ readonly waitS: number };
 
@@ -108,7 +113,11 @@ export class BudgetGuard {
         throw new BudgetExceededError({ kind: 'guild-images', guildId, allowed: b.guild_daily_images }, next.getTime(), now);
       }
       if (b.guild_daily_usd !== null && b.guild_daily_usd - today.costUsd <= 0) {
-        throw new BudgetExceededError({ kind: 'guild-usd', guildId, allowed: b.guild_daily_usd, spent: today.costUsd }, next.getTime(), now);
+        throw new BudgetExceededError(
+          { kind: 'guild-usd', guildId, allowed: b.guild_daily_usd, spent: today.costUsd },
+          next.getTime(),
+          now,
+        );
       }
     }
     if (b.user_daily_images !== null && b.user_daily_images - this.usage.totals({ since, userId }).images - inFlight.user <= 0) {

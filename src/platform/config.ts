@@ -1,8 +1,8 @@
+import { ConfigError } from './errors.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../errors.ts';
 import { PROJECT_ROOT } from './root.ts';
 
 /** The repository's `config/` folder, found from this file so the CLI works from any directory. */

@@ -1,13 +1,4 @@
-import type {
-  Candidate,
-  GenerateContentParameters,
-  GenerateContentResponse,
-  GenerateContentResponseUsageMetadata,
-  GoogleGenAI,
-} from '@google/genai';
-import type { Config, ModelPrice, Secrets } from './config.ts';
 import {
-  LimnerError,
   MalformedReplyError,
   MissingApiKeyError,
   NoImageError,
@@ -17,7 +8,16 @@ import {
   ProviderTimeoutError,
   ReplyCutOffError,
   type ModelStep,
-} from '../errors.ts';
+} from './errors.ts';
+import type {
+  Candidate,
+  GenerateContentParameters,
+  GenerateContentResponse,
+  GenerateContentResponseUsageMetadata,
+  GoogleGenAI,
+} from '@google/genai';
+import type { Config, ModelPrice, Secrets } from './config.ts';
+import { LimnerError } from '../errors.ts';
 import type { Logger } from './log.ts';
 import type { CallPurpose } from './schema.ts';
 import { estimateRequestTokens } from './tokens.ts';
@@ -170,7 +170,11 @@ export class GeminiGateway {
     let response: GenerateContentResponse;
     const started = performance.now();
     try {
-      response = await this.rateLimited(() => ai.models.generateContent({ ...params, config: { ...params.config, abortSignal } }), started + budgetMs, abortSignal);
+      response = await this.rateLimited(
+        () => ai.models.generateContent({ ...params, config: { ...params.config, abortSignal } }),
+        started + budgetMs,
+        abortSignal,
+      );
       this.observe?.(params.model, (performance.now() - started) / 1000, 'ok');
     } catch (err) {
       const mapped = this.mapError(err, timeout.aborted, budgetMs, STEP_OF[options.record.purpose]);

@@ -1,5 +1,5 @@
+import { TurnMissingError, TurnOutOfRangeError } from './errors.ts';
 import type { Transcript, TranscriptEntry } from '../campaigns/transcript.ts';
-import { TurnMissingError, TurnOutOfRangeError } from '../errors.ts';
 import { estimateTextTokens } from '../platform/tokens.ts';
 
 /** Most entries of context a request may ask for (`current` with an explicit count), as every door offers. */

@@ -1,8 +1,8 @@
+import { EmptyTranscriptError, GenerationDisabledError } from '../campaigns/errors.ts';
 import { createHash } from 'node:crypto';
 import type { Campaign } from '../campaigns/campaign.ts';
 import type { CampaignRepository } from '../campaigns/repository.ts';
 import type { Config } from '../platform/config.ts';
-import { EmptyTranscriptError, GenerationDisabledError } from '../errors.ts';
 import type { ImageStore } from '../images/store.ts';
 import type { Logger } from '../platform/log.ts';
 import type { GenerationMode, ImageRow } from '../platform/schema.ts';
@@ -167,7 +167,10 @@ export class IllustrateScene {
     const origin = { ...originOf(request.requester), campaignId: campaign.id, jobId };
     const pick =
       request.kind === 'best'
-        ? await this.deps.scanner.findBest(campaign.transcript, origin, { onProgress: (scan) => report({ stage: 'scanning', scan }), signal })
+        ? await this.deps.scanner.findBest(campaign.transcript, origin, {
+            onProgress: (scan) => report({ stage: 'scanning', scan }),
+            signal,
+          })
         : undefined;
     const best = pick ? { best: bestScene(pick) } : {};
     const { context, mode } = this.contextFor(campaign, request, pick?.turn);
@@ -193,7 +196,11 @@ export class IllustrateScene {
         ...best,
       };
     };
-    const recent = images.findRecent({ campaignId: campaign.id, sceneKey: key, since: new Date(Date.now() - windowS * 1000).toISOString() });
+    const recent = images.findRecent({
+      campaignId: campaign.id,
+      sceneKey: key,
+      since: new Date(Date.now() - windowS * 1000).toISOString(),
+    });
     if (recent) return reuse(recent);
     // No await since findRecent: a request arriving now either finds the picture or joins this painting.
     const { value, leader } = await this.paintings.run(key, paint, signal);
@@ -253,7 +260,10 @@ export class IllustrateScene {
         this.deps.sessions.moveTo({ userId: request.requester.userId, campaignId: campaign.id, imageId: row.id });
       },
     );
-    log.info({ imageId: image.id, turn: image.turn, costUsd: image.costUsd, ms: Math.round(performance.now() - started) }, 'scene illustrated');
+    log.info(
+      { imageId: image.id, turn: image.turn, costUsd: image.costUsd, ms: Math.round(performance.now() - started) },
+      'scene illustrated',
+    );
     return {
       image,
       file: images.absolutePath(image.imagePath),

@@ -1,8 +1,8 @@
+import { ConfigError } from '../../src/platform/errors.ts';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CampaignRepository } from '../../src/campaigns/repository.ts';
-import { ConfigError } from '../../src/errors.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { limnerCli } from '../support/cli.ts';
 import { tempDir } from '../support/fixtures.ts';

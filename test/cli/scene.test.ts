@@ -36,7 +36,8 @@ interface Layer {
  */
 async function limner(layer: Layer, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let yaml = readFileSync(path.join(ROOT, 'test/support/test-config.yaml'), 'utf8');
-  for (const [key, value] of Object.entries(layer.budgets ?? {})) yaml = yaml.replace(new RegExp(`^  ${key}: .*$`, 'm'), `  ${key}: ${value}`);
+  for (const [key, value] of Object.entries(layer.budgets ?? {}))
+    yaml = yaml.replace(new RegExp(`^  ${key}: .*$`, 'm'), `  ${key}: ${value}`);
   const configFile = path.join(campaigns.dir, 'limner.yaml');
   writeFileSync(configFile, `${yaml}\n${layer.extra ?? ''}`);
   try {
@@ -62,7 +63,9 @@ const imageCalls = () => emulator.requests.filter((r) => /image/.test(r.model)).
 const ledger = () => {
   const db = new Database(path.join(campaigns.dir, 'limner.db'), { readonly: true });
   try {
-    return db.prepare('select user_id as userId, guild_id as guildId, purpose, images, budget_bypassed as bypassed from usage order by id').all();
+    return db
+      .prepare('select user_id as userId, guild_id as guildId, purpose, images, budget_bypassed as bypassed from usage order by id')
+      .all();
   } finally {
     db.close();
   }
@@ -88,7 +91,17 @@ describe('limner scene: reuse of identical scenes', () => {
   it('paints anew when the aspect ratio, the art style or the transcript text around the turn changed', async () => {
     const first = json((await limner(DEDUPE, '--json', 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN)).stdout);
     const portrait = json(
-      (await limner({ ...DEDUPE, extra: "generation:\n  aspect_ratio: '9:16'\n" }, '--json', 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN)).stdout,
+      (
+        await limner(
+          { ...DEDUPE, extra: "generation:\n  aspect_ratio: '9:16'\n" },
+          '--json',
+          'scene',
+          'turn',
+          '10',
+          '--campaign',
+          SAMPLE_CAMPAIGN,
+        )
+      ).stdout,
     );
     expect(portrait.reused).toBe(false);
     expect(portrait.width).toBeLessThan(first.width);

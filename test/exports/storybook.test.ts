@@ -1,3 +1,4 @@
+import { ConfigError } from '../../src/platform/errors.ts';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -14,7 +15,6 @@ import { safeCampaignName } from '../../src/exports/names.ts';
 import { signStorybook, StorybookServer, storybookServer, verifyStorybook } from '../../src/exports/serve.ts';
 import { escapeHtml, readStory, shortQuote, STORYBOOK_NAME } from '../../src/exports/storybook.ts';
 import type { NewImage } from '../../src/images/store.ts';
-import { ConfigError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/platform/log.ts';
 import type { ImageRow } from '../../src/platform/schema.ts';
 import { HAS_CHROMIUM, launchChromium, NO_CHROMIUM, unzipTo } from '../support/browser.ts';

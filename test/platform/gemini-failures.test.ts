@@ -1,8 +1,9 @@
+import { ModelImageTooLargeError } from '../../src/images/errors.ts';
+import { NonImagePartError, ProviderError } from '../../src/platform/errors.ts';
 import { by } from '../support/requests.ts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { createLimner, type Limner } from '../../src/app.ts';
-import { ModelImageTooLargeError, NonImagePartError, ProviderError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/platform/log.ts';
 import { retryDelayMs } from '../../src/platform/retry-after.ts';
 import { GeminiEmulator } from '../emulators/gemini/server.ts';

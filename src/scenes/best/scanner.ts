@@ -1,9 +1,10 @@
+import { ScanReplyError, ScanTurnError } from '../errors.ts';
+import { MalformedReplyError, ReplyCutOffError } from '../../platform/errors.ts';
 import { createHash } from 'node:crypto';
 import type { ThinkingLevel } from '@google/genai';
 import { z } from 'zod';
 import type { Transcript, TranscriptEntry } from '../../campaigns/transcript.ts';
 import type { Config } from '../../platform/config.ts';
-import { MalformedReplyError, ReplyCutOffError, ScanReplyError, ScanTurnError } from '../../errors.ts';
 import type { Logger } from '../../platform/log.ts';
 import type { ScanCache, ScanPick } from './scan-cache.ts';
 import { formatEntry } from '../context.ts';

@@ -1,0 +1,157 @@
+import { MalformedReplyError, NoImageError, PromptBlockedError, ReplyCutOffError } from '../../src/platform/errors.ts';
+import { by } from '../support/requests.ts';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import sharp from 'sharp';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLimner, type Limner } from '../../src/app.ts';
+import { parseCampaignId } from '../../src/campaigns/id.ts';
+import { silentLogger } from '../../src/platform/log.ts';
+import { usage } from '../../src/platform/schema.ts';
+import { GeminiEmulator, type Behaviour } from '../emulators/gemini/server.ts';
+import { SAMPLE_CAMPAIGN, sampleCampaigns, testConfig } from '../support/fixtures.ts';
+
+let emulator: GeminiEmulator;
+let campaigns: { dir: string; cleanup: () => void };
+let limner: Limner;
+/** Warnings and errors the service logged, as pino JSON objects. */
+let logged: Array<{ level: number; msg: string }>;
+
+beforeAll(async () => {
+  emulator = await GeminiEmulator.start();
+});
+afterAll(async () => {
+  await emulator.close();
+});
+beforeEach(() => {
+  emulator.reset();
+  campaigns = sampleCampaigns();
+  logged = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logged.push(JSON.parse(chunk.toString('utf8')));
+      done();
+    },
+  });
+  const { config, secrets } = testConfig(campaigns.dir, emulator.url);
+  limner = createLimner(config, secrets, pino({ level: 'warn' }, sink));
+});
+afterEach(() => {
+  limner.close();
+  campaigns.cleanup();
+});
+
+const ledger = () => limner.store.db.select().from(usage).all();
+const textModel = () => limner.config.generation.text_model;
+const imageModel = () => limner.config.generation.image_model;
+const turn = (n: number, requestedBy = 'cli') =>
+  limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: n, requester: by(requestedBy) });
+
+describe('the usage ledger records every billed call, failures included', () => {
+  const failures: Array<[string, Behaviour, 'text' | 'image', new (...a: never[]) => Error, string[]]> = [
+    ['a blocked prompt of the text model', { kind: 'blocked', blockReason: 'PROHIBITED_CONTENT' }, 'text', PromptBlockedError, ['prompt']],
+    ['a SAFETY finish of the text model', { kind: 'finish', finishReason: 'SAFETY' }, 'text', PromptBlockedError, ['prompt']],
+    ['a blocked image prompt', { kind: 'blocked' }, 'image', PromptBlockedError, ['prompt', 'image']],
+    ['a SAFETY finish of the image model', { kind: 'finish', finishReason: 'SAFETY' }, 'image', NoImageError, ['prompt', 'image']],
+    ['a text-only image reply', { kind: 'text', text: 'I would rather describe it.' }, 'image', NoImageError, ['prompt', 'image']],
+    [
+      'image bytes that do not decode',
+      { kind: 'image', png: Buffer.from('not a png at all') },
+      'image',
+      MalformedReplyError,
+      ['prompt', 'image'],
+    ],
+  ];
+
+  it.each(failures)('%s leaves one row per call, with its tokens and no picture', async (_name, behaviour, target, type, purposes) => {
+    emulator.enqueue(behaviour, { model: target === 'text' ? textModel() : imageModel() });
+    const err = await turn(100, '42').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(type);
+    const rows = ledger();
+    expect(rows.map((r) => r.purpose)).toEqual(purposes);
+    expect(emulator.requests).toHaveLength(purposes.length);
+    for (const row of rows) {
+      expect(row).toMatchObject({ userId: '42', campaignId: SAMPLE_CAMPAIGN, images: 0, imageId: null });
+      expect(row.inputTokens).toBeGreaterThan(0);
+    }
+    expect(limner.usage.totals({ since: '2000-01-01', userId: '42' })).toMatchObject({ calls: purposes.length, images: 0 });
+  });
+
+  it('records a successful scene once per call and links the image call to its picture', async () => {
+    const result = await turn(100);
+    const rows = ledger();
+    expect(rows.map((r) => [r.purpose, r.images, r.imageId])).toEqual([
+      ['prompt', 0, null],
+      ['image', 1, result.image.id],
+    ]);
+    expect(rows[1]!.imageTokens).toBeGreaterThan(0);
+  });
+
+  it('records a failed edit under purpose edit', async () => {
+    const first = await turn(100, '42');
+    emulator.enqueue({ kind: 'finish', finishReason: 'IMAGE_SAFETY' }, { model: imageModel() });
+    const err = await limner.edits
+      .edit({
+        target: { kind: 'image', imageId: first.image.id },
+        requester: by('42', 'g1'),
+        instruction: 'make it night',
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NoImageError);
+    expect(ledger().at(-1)).toMatchObject({
+      purpose: 'edit',
+      userId: '42',
+      guildId: 'g1',
+      jobId: expect.any(String),
+      images: 0,
+      imageId: null,
+    });
+  });
+});
+
+describe('the prompt writer', () => {
+  it('asks for low thinking, so thought tokens leave room for the description', async () => {
+    await turn(200);
+    const writer = emulator.requests.find((r) => r.model === textModel())!;
+    expect(writer.body.generationConfig).toMatchObject({ maxOutputTokens: 1024, thinkingConfig: { thinkingLevel: 'LOW' } });
+  });
+
+  it('refuses a reply that hit the output limit before any text, with a typed error, and records the call', async () => {
+    emulator.enqueue({ kind: 'finish', finishReason: 'MAX_TOKENS' }, { model: textModel() });
+    const err = await turn(200).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReplyCutOffError);
+    expect((err as ReplyCutOffError).message).toMatch(/ran out of room/);
+    expect(emulator.requests.filter((r) => r.model === imageModel())).toEqual([]);
+    expect(ledger().map((r) => r.purpose)).toEqual(['prompt']);
+    expect(limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
+  });
+
+  it('paints a description cut at the output limit, with a warning', async () => {
+    emulator.enqueue(
+      { kind: 'text', text: 'A goliath raises a maul in a torchlit tunnel while', finishReason: 'MAX_TOKENS' },
+      { model: textModel() },
+    );
+    const result = await turn(200);
+    expect(result.scene).toBe('A goliath raises a maul in a torchlit tunnel while');
+    expect(logged.filter((l) => l.level === 40).map((l) => l.msg)).toEqual(['model reply cut at the output token limit']);
+    const meta = await sharp(result.file).metadata();
+    expect(meta.format).toBe('png');
+  });
+});
+
+describe('GeminiGateway.generate', () => {
+  it('records the reply before refusing it, under the origin and purpose it is given', async () => {
+    limner.close();
+    const { config, secrets } = testConfig(campaigns.dir, emulator.url);
+    limner = createLimner(config, secrets, silentLogger);
+    emulator.enqueue({ kind: 'blocked', blockReason: 'OTHER' });
+    const err = await limner.gateway
+      .generate(
+        { model: textModel(), contents: [{ role: 'user', parts: [{ text: 'hello' }] }] },
+        { record: { origin: { userId: 'u', channelId: 'c1', jobId: 'j1' }, purpose: 'scan' } },
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PromptBlockedError);
+    expect(ledger()).toMatchObject([{ userId: 'u', channelId: 'c1', jobId: 'j1', purpose: 'scan', model: textModel() }]);
+  });
+});
