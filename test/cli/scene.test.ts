@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GeminiEmulator } from '../emulators/gemini/server.ts';
+import { limnerCli, type CliRun } from '../support/cli.ts';
 import { ROOT, SAMPLE_CAMPAIGN, sampleCampaigns } from '../support/fixtures.ts';
 
-const run = promisify(execFile);
 let emulator: GeminiEmulator;
 let campaigns: { dir: string; cleanup: () => void };
 
@@ -34,28 +32,13 @@ interface Layer {
  * Runs the real CLI with the emulator as Gemini, the test config changed by `layer` (written beside
  * the campaigns) and the database in the campaigns folder.
  */
-async function limner(layer: Layer, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function limner(layer: Layer, ...args: string[]): Promise<CliRun> {
   let yaml = readFileSync(path.join(ROOT, 'test/support/test-config.yaml'), 'utf8');
   for (const [key, value] of Object.entries(layer.budgets ?? {}))
     yaml = yaml.replace(new RegExp(`^  ${key}: .*$`, 'm'), `  ${key}: ${value}`);
   const configFile = path.join(campaigns.dir, 'limner.yaml');
   writeFileSync(configFile, `${yaml}\n${layer.extra ?? ''}`);
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        GEMINI_API_KEY: 'test-key',
-        LIMNER_GEMINI_BASE_URL: emulator.url,
-        LIMNER_CAMPAIGNS_DIR: campaigns.dir,
-        LIMNER_CONFIG: configFile,
-      },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+  return limnerCli(args, { campaignsDir: campaigns.dir, geminiUrl: emulator.url, env: { LIMNER_CONFIG: configFile } });
 }
 
 const json = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as { imageId: string; reused: boolean; width: number };
