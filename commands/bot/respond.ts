@@ -95,9 +95,9 @@ export interface ShownMessage {
 }
 
 /**
- * Shows the finished result in the interaction's reply, or, when a long wait (queue, scan) has brought the interaction close to its
- * 15-minute token lifetime, posts it as a new message in the channel mentioning the user, so a
- * picture that was paid for is never lost.
+ * Shows the finished result in the interaction's reply, or, when a long wait (queue, scan) has
+ * brought the interaction close to its 15-minute token lifetime, posts it as a new message in the
+ * channel mentioning the user, so a picture that was paid for is never lost.
  * @throws the REST error of the edit or the post.
  */
 export async function finishReply(interaction: RepliableInteraction, payload: SceneMessage): Promise<ShownMessage> {
