@@ -1,4 +1,16 @@
-import { Client, Events, GatewayIntentBits, Options, Partials, RESTEvents, type Interaction, type Message } from 'discord.js';
+import {
+  Client,
+  Events,
+  GatewayIntentBits,
+  LimitedCollection,
+  Options,
+  Partials,
+  RESTEvents,
+  type CacheFactory,
+  type CacheWithLimitsOptions,
+  type Interaction,
+  type Message,
+} from 'discord.js';
 import type { Limner } from '../../src/app.ts';
 import type { Secrets } from '../../src/platform/config.ts';
 import { LimnerError } from '../../src/errors.ts';
@@ -43,12 +55,14 @@ export function checkBotSettings(limner: Limner, secrets: Secrets): { token: str
 }
 
 /**
- * The caches Limner needs, within discord.js's supported limits: guilds with their channels and
- * threads (discord.js emits `messageCreate` only in cached channels, and replies to pictures and
- * play-by-post stories arrive that way), the bot's own member and user; nothing else. Limner
- * fetches the few messages it reads.
+ * Limits of the caches Limner does not read, within discord.js's supported options: messages,
+ * reactions, presences and the like are not kept; of members and users only the bot's own. Guilds,
+ * roles and channels, threads included, are kept in full in the client's and guilds' channel
+ * caches: discord.js emits `messageCreate` only for cached channels, and replies to pictures and
+ * play-by-post stories arrive that way. A text channel's own list of its threads is not kept
+ * (`ThreadManager`): Limner never reads it. Limner fetches the few messages it reads.
  */
-const LIMNER_CACHES = Options.cacheWithLimits({
+const CACHE_LIMITS = {
   MessageManager: 0,
   ReactionManager: 0,
   PresenceManager: 0,
@@ -59,11 +73,29 @@ const LIMNER_CACHES = Options.cacheWithLimits({
   GuildInviteManager: 0,
   GuildBanManager: 0,
   StageInstanceManager: 0,
+  ThreadManager: 0,
   ThreadMemberManager: 0,
   AutoModerationRuleManager: 0,
   GuildMemberManager: { maxSize: 0, keepOverLimit: (member) => member.id === member.client.user.id },
   UserManager: { maxSize: 0, keepOverLimit: (user) => user.id === user.client.user.id },
-});
+} satisfies CacheWithLimitsOptions;
+
+const limitedCaches = Options.cacheWithLimits(CACHE_LIMITS);
+/** A limit of 0 never stores anything, so one such collection serves every manager limited to 0. */
+const NOTHING = new LimitedCollection<never, never>({ maxSize: 0 });
+
+/**
+ * {@link CACHE_LIMITS} as `Options.cacheWithLimits` makes them, except that managers limited to 0
+ * share {@link NOTHING} instead of an empty collection each (a custom `makeCache` is supported for
+ * every manager but those of guilds, channels, roles and permission overwrites). Each cached channel
+ * has a message and a thread manager, and an empty `Map` is about 200 bytes: this holds the idle-RSS
+ * guard rail (under 150 MB at 1,000 guilds × 50 channels; 157-168 MB with a collection each,
+ * 133-143 MB shared; BENCHMARKS.md, figure 4).
+ */
+const limnerCaches: CacheFactory = (managerType, holds, manager) =>
+  ((CACHE_LIMITS as Record<string, unknown>)[managerType.name] === 0
+    ? NOTHING
+    : limitedCaches(managerType, holds, manager)) as ReturnType<CacheFactory>;
 
 /**
  * Creates the discord.js client with the intents Limner uses (Guilds; GuildMessages for replies;
@@ -78,7 +110,7 @@ export function startBot(limner: Limner, token: string): Bot {
   const client = new Client({
     intents,
     ...(config.discord.api_base ? { rest: { api: config.discord.api_base } } : {}),
-    makeCache: LIMNER_CACHES,
+    makeCache: limnerCaches,
     sweepers: Options.DefaultSweeperSettings,
     allowedMentions: { parse: [], repliedUser: true },
     // With no message cache, edits and deletions are only reported for messages as partials.
