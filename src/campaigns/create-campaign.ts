@@ -72,9 +72,7 @@ export class CreateCampaign {
    *   for a campaign this guild did not upload (the operator's, or a play-by-post channel's).
    */
   async update(input: { campaignId: string; guildId: string; file: UploadedFile; append: boolean; by: string }): Promise<UploadedCampaign> {
-    const id = parseCampaignId(input.campaignId);
-    const source = await this.deps.campaigns.source(id);
-    if (source.kind !== 'file' || source.guildId !== input.guildId) throw new CampaignNotUploadedError(id);
+    const id = await this.requireUploaded(input.campaignId, input.guildId);
     const upload = parseUploadedTranscript(input.file.name, input.file.bytes);
     return this.writes.run(id, async () => {
       const campaign = await this.deps.campaigns.load(id);
@@ -90,6 +88,17 @@ export class CreateCampaign {
       );
       return { id, name: campaign.name, turns: entries.length, added: upload.entries.length, format: upload.format };
     });
+  }
+
+  /**
+   * The campaign's id when `guildId` made it from an upload (so {@link update} may change it).
+   * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError, CampaignNotUploadedError
+   */
+  async requireUploaded(campaignId: string, guildId: string): Promise<CampaignId> {
+    const id = parseCampaignId(campaignId);
+    const source = await this.deps.campaigns.source(id);
+    if (source.kind !== 'file' || source.guildId !== guildId) throw new CampaignNotUploadedError(id);
+    return id;
   }
 
   /** An id made from `name` that no campaign folder has yet. */

@@ -124,11 +124,7 @@ export class BudgetGuard {
         throw new BudgetExceededError({ kind: 'guild-images', guildId, allowed: g.images }, next.getTime(), now);
       }
       if (g.usd !== null && g.usd - today.costUsd <= 0) {
-        throw new BudgetExceededError(
-          { kind: 'guild-usd', guildId, allowed: g.usd, spent: today.costUsd },
-          next.getTime(),
-          now,
-        );
+        throw new BudgetExceededError({ kind: 'guild-usd', guildId, allowed: g.usd, spent: today.costUsd }, next.getTime(), now);
       }
     }
     if (b.user_daily_images !== null && b.user_daily_images - this.usage.totals({ since, userId }).images - inFlight.user <= 0) {

@@ -196,7 +196,18 @@ export class IllustrateScene {
     const portraits = choosePortraits(campaign.characters, context.entries, MAX_INPUT_IMAGES);
     const references = await loadPortraits(portraits, config.generation.max_input_pixels);
     const key = sceneKey({ campaign, context, mode, references, config, look, ...(note ? { note } : {}) });
-    const scene: SceneToPaint = { campaign, context, mode, references, look, key, origin, scanCalls: pick?.calls ?? [], log, ...(note ? { note } : {}) };
+    const scene: SceneToPaint = {
+      campaign,
+      context,
+      mode,
+      references,
+      look,
+      key,
+      origin,
+      scanCalls: pick?.calls ?? [],
+      log,
+      ...(note ? { note } : {}),
+    };
     const paint = () => this.paint(scene, request, signal, report);
     const windowS = config.budgets.dedupe_window_s;
     if (windowS <= 0 || request.fresh) return { ...(await paint()), ...best };

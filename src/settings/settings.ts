@@ -114,7 +114,12 @@ export class GuildSettings {
    * quality when given, else the guild's settings, else `campaignArtStyle` and config.
    * @throws QualityNotAllowedError when pro is asked for and the config or the settings do not allow it.
    */
-  look(guildId: string | null, campaignId: string, campaignArtStyle: string, request: { shape?: Shape; quality?: Quality } = {}): SceneLook {
+  look(
+    guildId: string | null,
+    campaignId: string,
+    campaignArtStyle: string,
+    request: { shape?: Shape; quality?: Quality } = {},
+  ): SceneLook {
     const stored = guildId ? this.stored(guildId, campaignId) : undefined;
     const policy = stored ? this.qualityPolicy(stored) : this.proOffered ? 'pro-allowed' : 'fast';
     if (request.quality === 'pro') {
