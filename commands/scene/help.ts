@@ -23,15 +23,16 @@ export function help(listed: () => readonly SubcommandModule[]): SubcommandModul
       const manager = interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild) ?? false;
       const embed = new EmbedBuilder()
         .setTitle('Limner: pictures of your campaign')
-        .setDescription(await channelState(limner, link))
+        // The commands go in the description: an embed field holds 1,024 characters, too few for them all.
+        .setDescription(
+          [
+            await channelState(limner, link),
+            '',
+            '**Commands**',
+            ...listed().map((s) => `\`/scene ${s.data.name}\`: ${s.data.description}`),
+          ].join('\n'),
+        )
         .addFields(
-          {
-            name: 'Commands',
-            value: listed()
-              .map((s) => `\`/scene ${s.data.name}\`: ${s.data.description}`)
-              .join('\n')
-              .slice(0, 1024),
-          },
           { name: 'Today', value: budgetText(limner, interaction.guildId, interaction.user.id) },
           { name: link ? 'Another campaign' : 'Getting started', value: startText(manager) },
         );
