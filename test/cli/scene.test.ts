@@ -223,5 +223,5 @@ describe('limner scene: shape, quality, note and a guild’s settings', () => {
     expect((await limner({}, 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN, '--shape', 'round')).stderr).toMatch(
       /Allowed choices are landscape, portrait, square, wide/,
     );
-  });
+  }, 180_000);
 });

@@ -38,7 +38,7 @@ export function channelHeader(channel: string, guild: string): string {
 /** `matt used /scene link campaign:kraghammer`, as Discord labels a command response. */
 export function commandLine(user: string, command: string, sub: string, options: Record<string, SceneOptionValue>): string {
   const args = Object.entries(options)
-    .map(([name, value]) => ` ${name}:${typeof value === 'object' ? `📎 ${value.filename}` : value}`)
+    .map(([name, value]) => ` ${name}:${typeof value !== 'object' ? value : 'decimal' in value ? value.decimal : `📎 ${value.filename}`}`)
     .join('');
   return `${INDENT}${user} used /${command} ${sub}${args}`;
 }

@@ -80,7 +80,7 @@ describe('/scene settings', () => {
   it('changes art style, shape, quality and budgets, logging each change with who made it; pictures follow them', async () => {
     const r = await run(
       'settings',
-      { art_style: 'ink and watercolour', shape: 'portrait', quality: 'fast', daily_pictures: 20, daily_spend: 2.5 },
+      { art_style: 'ink and watercolour', shape: 'portrait', quality: 'fast', daily_pictures: 20, daily_spend: { decimal: 2.5 } },
       h.users.gm,
     );
     expect(privately(r)).toBe(true);

@@ -14,8 +14,11 @@ export const TEST_STORYBOOK_SECRET = 'harness-storybook-secret-0123456789abcdef'
 /** Manage Server (1 << 5) on top of the emulator's default member permissions. */
 export const MANAGE_GUILD = 1n << 5n;
 
-/** A `/scene` option's value in {@link BotHarness.scene}: text, an integer, a boolean or a file to attach. */
-export type SceneOptionValue = string | number | boolean | UploadFile;
+/**
+ * A `/scene` option's value in {@link BotHarness.scene}: text, an integer option's value (sent as
+ * given, even when it is not whole), a Number option's `{ decimal }`, a boolean or a file to attach.
+ */
+export type SceneOptionValue = string | number | boolean | { readonly decimal: number } | UploadFile;
 
 /** Both emulators, a guild with two text channels, the sample campaign and the real bot logged in. */
 export interface BotHarness {
@@ -82,8 +85,10 @@ export async function startBotHarness(overrides: Record<string, unknown> = {}, l
     scene(sub, options = {}, opts = {}) {
       const attachments: UploadFile[] = [];
       const wire = Object.entries(options).map(([name, value]) => {
-        if (typeof value === 'object') return { name, type: 11, value: attachments.push(value) - 1 };
-        return { name, value, type: typeof value === 'number' ? (Number.isInteger(value) ? 4 : 10) : typeof value === 'boolean' ? 5 : 3 };
+        if (typeof value === 'object') {
+          return 'decimal' in value ? { name, type: 10, value: value.decimal } : { name, type: 11, value: attachments.push(value) - 1 };
+        }
+        return { name, value, type: typeof value === 'number' ? 4 : typeof value === 'boolean' ? 5 : 3 };
       });
       return discord.sendCommand({
         guildId: guild.id,
