@@ -3,14 +3,17 @@ import { LimnerError } from '../src/errors.ts';
 // Failures only the Discord door meets (attachments, channel links, play-by-post in a channel), so
 // they are defined and worded here.
 
-/** A user's reference file larger than the download limit (`limitBytes`, bytes). */
+/** A user's reference (or transcript) file larger than the download limit (`limitBytes`, bytes). */
 export class ReferenceTooLargeError extends LimnerError {
   readonly code = 'reference_too_large';
   constructor(
     readonly fileName: string,
     readonly limitBytes: number,
+    use: 'reference' | 'transcript' = 'reference',
   ) {
-    super(`"${fileName.slice(0, 100)}" is too large: reference images can be at most ${(limitBytes / 1024 / 1024).toFixed(1)} MB.`);
+    super(
+      `"${fileName.slice(0, 100)}" is too large: ${use === 'reference' ? 'reference images' : 'transcripts'} can be at most ${(limitBytes / 1024 / 1024).toFixed(1)} MB.`,
+    );
   }
 }
 

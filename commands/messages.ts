@@ -76,6 +76,15 @@ export function errorText(err: LimnerError): string {
       );
     case 'image_gone':
       return `That picture is no longer stored. Generate a new one with ${MAKE_ONE}.`;
+    case 'quality_not_allowed':
+      return (err as LimnerError & { by: string }).by === 'config'
+        ? "Pro quality is not offered here: the bot's operator has configured no pro image model."
+        : "This server's settings keep pictures at fast quality. Someone with **Manage Server** can allow pro with `/scene settings quality:`.";
+    case 'campaign_not_uploaded':
+      return (
+        `This channel's campaign \`${(err as LimnerError & { campaignId: string }).campaignId}\` was not made with \`/scene new\` in this server, ` +
+        'so its story cannot be replaced from Discord. Make your own with `/scene new name:<..> transcript:<file>`.'
+      );
     case 'transcript_empty':
       return 'There is no story to illustrate yet: this campaign has no turns. Post the first story message, then try again.';
     case 'provider_failed': {

@@ -11,6 +11,10 @@ import { turn } from './scene/turn.ts';
 import { unlink } from './scene/unlink.ts';
 import { usage } from './scene/usage.ts';
 import { visibleLink } from './bot/visibility.ts';
+import { help } from './scene/help.ts';
+import { newCampaign } from './scene/new.ts';
+import { settings } from './scene/settings.ts';
+import { update } from './scene/update.ts';
 import type { BotContext, CommandModule, SubcommandModule } from './types.ts';
 
 const subcommands: readonly SubcommandModule[] = [
@@ -25,12 +29,16 @@ const subcommands: readonly SubcommandModule[] = [
   link,
   unlink,
   character,
+  newCampaign,
+  update,
+  settings,
+  help(() => subcommands),
 ];
 const byName = new Map(subcommands.map((s) => [s.data.name, s]));
 
 /** Shown in a channel without a campaign. */
 export const NOT_LINKED =
-  'This channel is not linked to a campaign yet. Someone with **Manage Server** can link it with `/scene link campaign:<id>`.';
+  'This channel is not linked to a campaign yet. Someone with **Manage Server** can link it with `/scene link campaign:<id>` or create one with `/scene new`; `/scene help` says more.';
 
 /** `/scene`: every Limner subcommand under one application command. */
 export const scene: CommandModule = {

@@ -18,6 +18,8 @@ import { JobRunner } from './jobs/runner.ts';
 import { JobStore } from './jobs/store.ts';
 import { Metrics } from './platform/metrics.ts';
 import { storybookServer, type StorybookServer } from './exports/serve.ts';
+import { GuildSettings } from './settings/settings.ts';
+import { CreateCampaign } from './campaigns/create-campaign.ts';
 
 /** Everything a door (bot, CLI) needs, wired once per process. */
 export interface Limner {
@@ -45,6 +47,10 @@ export interface Limner {
   readonly jobs: JobStore;
   /** Daily budgets and the cooldown. */
   readonly budgets: BudgetGuard;
+  /** Guilds' settings: art style, shape, quality and budgets within the operator's ceilings. */
+  readonly settings: GuildSettings;
+  /** Use cases: create a guild's campaign from a transcript, and replace or extend its transcript. */
+  readonly newCampaigns: CreateCampaign;
   /** Budgets, the fair queue and job rows, under every use case that calls a model. */
   readonly runner: JobRunner;
   readonly metrics: Metrics;
@@ -71,14 +77,16 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
     metrics.modelLatency.observe({ model, outcome }, seconds),
   );
   const jobs = new JobStore(store, options.shard ?? 0);
-  const budgets = new BudgetGuard(config, usage, jobs);
+  const settings = new GuildSettings(store, config, log);
+  const budgets = new BudgetGuard(config, usage, jobs, settings);
   const runner = new JobRunner({ jobs, budgets, metrics, log }, { concurrency: config.queue.concurrency, perUser: config.queue.per_user });
   const sessions = new SessionStore(store);
   const scanner = new SceneScanner({ config, gateway, cache: new ScanCache(store), log });
-  const scenes = new IllustrateScene({ config, campaigns, images, gateway, usage, sessions, scanner, runner, log });
+  const scenes = new IllustrateScene({ config, campaigns, images, gateway, usage, sessions, scanner, runner, settings, log });
   const edits = new EditPicture({ config, campaigns, images, gateway, usage, sessions, runner, log });
   const exports = new ExportCampaign({ campaigns, images });
   const links = new LinkStore(store, config.discord.links);
+  const newCampaigns = new CreateCampaign({ campaigns, log });
   const storybook = storybookServer(config, secrets, { campaigns, images, log, shard: options.shard ?? 0 });
   return {
     config,
@@ -96,6 +104,8 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
     stories,
     jobs,
     budgets,
+    settings,
+    newCampaigns,
     runner,
     metrics,
     storybook,

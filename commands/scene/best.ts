@@ -2,6 +2,7 @@ import { SlashCommandSubcommandBuilder } from 'discord.js';
 import { answerWithScene, requesterOf } from '../bot/picture-reply.ts';
 import { turnTitle } from '../bot/scene-message.ts';
 import type { SubcommandModule } from '../types.ts';
+import { sceneOptionsOf, withSceneOptions } from '../bot/scene-options.ts';
 
 /**
  * `/scene best`: reads the whole transcript of the linked campaign, picks its most visually striking
@@ -10,13 +11,15 @@ import type { SubcommandModule } from '../types.ts';
  */
 export const best: SubcommandModule = {
   needsLink: true,
-  data: new SlashCommandSubcommandBuilder().setName('best').setDescription('Find the most striking moment of the story and illustrate it'),
+  data: withSceneOptions(
+    new SlashCommandSubcommandBuilder().setName('best').setDescription('Find the most striking moment of the story and illustrate it'),
+  ),
 
   async execute(interaction, ctx) {
     await answerWithScene(
       interaction,
       ctx,
-      { kind: 'best', campaignId: ctx.link.campaignId, requester: requesterOf(interaction) },
+      { kind: 'best', campaignId: ctx.link.campaignId, requester: requesterOf(interaction), ...sceneOptionsOf(interaction) },
       (turn) => turnTitle(turn, 'best scene'),
     );
   },

@@ -2,20 +2,23 @@ import { SlashCommandSubcommandBuilder } from 'discord.js';
 import { answerWithScene, requesterOf } from '../bot/picture-reply.ts';
 import { turnTitle } from '../bot/scene-message.ts';
 import type { SubcommandModule } from '../types.ts';
+import { sceneOptionsOf, withSceneOptions } from '../bot/scene-options.ts';
 
 /** `/scene current [context]`: illustrates the latest moment of the linked campaign. */
 export const current: SubcommandModule = {
   needsLink: true,
-  data: new SlashCommandSubcommandBuilder()
-    .setName('current')
-    .setDescription('Illustrate the latest moment of the story')
-    .addIntegerOption((o) =>
-      o
-        .setName('context')
-        .setDescription('How many recent turns to read (default set by the operator, usually 10)')
-        .setMinValue(1)
-        .setMaxValue(50),
-    ),
+  data: withSceneOptions(
+    new SlashCommandSubcommandBuilder()
+      .setName('current')
+      .setDescription('Illustrate the latest moment of the story')
+      .addIntegerOption((o) =>
+        o
+          .setName('context')
+          .setDescription('How many recent turns to read (default set by the operator, usually 10)')
+          .setMinValue(1)
+          .setMaxValue(50),
+      ),
+  ),
 
   async execute(interaction, ctx) {
     const context = interaction.options.getInteger('context') ?? undefined;
@@ -26,6 +29,7 @@ export const current: SubcommandModule = {
         kind: 'current',
         campaignId: ctx.link.campaignId,
         requester: requesterOf(interaction),
+        ...sceneOptionsOf(interaction),
         ...(context === undefined ? {} : { contextEntries: context }),
       },
       (turn) => turnTitle(turn, 'current scene'),

@@ -3,21 +3,24 @@ import { findTurns } from '../../src/campaigns/search.ts';
 import { answerWithScene, requesterOf } from '../bot/picture-reply.ts';
 import { turnTitle } from '../bot/scene-message.ts';
 import type { SubcommandModule } from '../types.ts';
+import { sceneOptionsOf, withSceneOptions } from '../bot/scene-options.ts';
 
 /** `/scene turn number:<int>`: illustrates a numbered (1-based) turn; `number` autocompletes with previews. */
 export const turn: SubcommandModule = {
   needsLink: true,
-  data: new SlashCommandSubcommandBuilder()
-    .setName('turn')
-    .setDescription('Illustrate a numbered turn of the story')
-    .addIntegerOption((o) =>
-      o
-        .setName('number')
-        .setDescription('Turn number; type digits or words to search')
-        .setRequired(true)
-        .setMinValue(1)
-        .setAutocomplete(true),
-    ),
+  data: withSceneOptions(
+    new SlashCommandSubcommandBuilder()
+      .setName('turn')
+      .setDescription('Illustrate a numbered turn of the story')
+      .addIntegerOption((o) =>
+        o
+          .setName('number')
+          .setDescription('Turn number; type digits or words to search')
+          .setRequired(true)
+          .setMinValue(1)
+          .setAutocomplete(true),
+      ),
+  ),
 
   async execute(interaction, ctx) {
     const number = interaction.options.getInteger('number', true);
@@ -28,7 +31,7 @@ export const turn: SubcommandModule = {
     await answerWithScene(
       interaction,
       ctx,
-      { kind: 'turn', campaignId: ctx.link.campaignId, turn: number, requester: requesterOf(interaction) },
+      { kind: 'turn', campaignId: ctx.link.campaignId, turn: number, requester: requesterOf(interaction), ...sceneOptionsOf(interaction) },
       (n) => turnTitle(n),
     );
   },

@@ -30,8 +30,11 @@ export interface Campaign {
   readonly transcript: Transcript;
 }
 
-/** Where a campaign's story comes from. */
-export type CampaignSource = { readonly kind: 'file' } | ChannelSource;
+/**
+ * Where a campaign's story comes from: a transcript file in the folder (put there by the operator
+ * for every guild, or uploaded in one guild, `guildId`, which alone sees it), or a play-by-post channel.
+ */
+export type CampaignSource = { readonly kind: 'file'; /** Snowflake of the guild that owns it. */ readonly guildId?: string } | ChannelSource;
 
 /**
  * Where a play-by-post campaign's story comes from: the messages of one Discord channel or thread.
@@ -59,11 +62,12 @@ const relativeFile = z
 const snowflake = z.string().regex(/^\d{17,20}$/, 'a Discord id (snowflake)');
 
 /**
- * `source` in `campaign.yaml`: absent or `{ kind: file }` reads the transcript file in the folder;
+ * `source` in `campaign.yaml`: absent or `{ kind: file }` reads the transcript file in the folder
+ * (`{ kind: file, guild_id }` for a campaign uploaded in, and seen only by, that guild);
  * `{ kind: channel, guild_id, channel_id, start_id }` reads a play-by-post channel's recorded messages.
  */
 export const campaignSourceSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('file') }),
+  z.strictObject({ kind: z.literal('file'), guild_id: snowflake.optional() }),
   z.strictObject({ kind: z.literal('channel'), guild_id: snowflake, channel_id: snowflake, start_id: snowflake }),
 ]);
 

@@ -99,9 +99,7 @@ export class CampaignRepository {
     const loaded = this.loaded.get(idText);
     if (loaded) return loaded.source;
     const { source } = await this.readDefinition(parseCampaignId(idText));
-    return source.kind === 'channel'
-      ? { kind: 'channel', guildId: source.guild_id, channelId: source.channel_id, startId: source.start_id }
-      : { kind: 'file' };
+    return sourceOf(source);
   }
 
   /**
@@ -137,10 +135,9 @@ export class CampaignRepository {
         ? { name: c.name, description: c.description }
         : { name: c.name, description: c.description, referenceImage: path.join(dir, c.reference_image) },
     );
-    let source: CampaignSource = { kind: 'file' };
+    const source = sourceOf(def.source);
     let transcript;
-    if (def.source.kind === 'channel') {
-      source = { kind: 'channel', guildId: def.source.guild_id, channelId: def.source.channel_id, startId: def.source.start_id };
+    if (source.kind === 'channel') {
       if (!this.stories) {
         throw new CampaignFileError(path.join(dir, 'campaign.yaml'), ['a play-by-post campaign, but no message store is open to read it from']);
       }
@@ -209,6 +206,17 @@ export class CampaignRepository {
     return dir;
   }
 
+  /**
+   * Replaces a transcript-file campaign's transcript with `entries` (written to `transcript.jsonl`
+   * atomically, which is read before any `transcript.json`).
+   * @throws InvalidCampaignIdError
+   */
+  async replaceTranscript(idText: string, entries: readonly TranscriptEntry[]): Promise<void> {
+    const dir = this.dirOf(idText);
+    this.loaded.delete(idText);
+    await writeFileAtomic(path.join(dir, 'transcript.jsonl'), toJsonl(entries));
+  }
+
   /** Reads the first transcript file present in `dir` (see {@link TRANSCRIPT_FILES}). */
   private async readTranscript(dir: string): Promise<Transcript> {
     for (const name of TRANSCRIPT_FILES) {
@@ -273,6 +281,12 @@ async function portraitInside(character: Character, realDir: string, file: strin
     throw new CampaignFileError(file, [`the portrait of ${character.name} (reference_image) resolves outside the campaign folder`]);
   }
   return { ...character, referenceImage: real };
+}
+
+/** `source` of `campaign.yaml` as the domain reads it. */
+function sourceOf(source: CampaignDefinition['source']): CampaignSource {
+  if (source.kind === 'channel') return { kind: 'channel', guildId: source.guild_id, channelId: source.channel_id, startId: source.start_id };
+  return source.guild_id === undefined ? { kind: 'file' } : { kind: 'file', guildId: source.guild_id };
 }
 
 /** The problem named when something else than a regular file stands where a campaign file should be. */

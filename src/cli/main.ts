@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { MAX_NOTE_CHARS, QUALITIES, SHAPE_NAMES, type Quality, type Shape } from '../scenes/canvas.ts';
 import { createLimner, type Limner } from '../app.ts';
 import { readCrd3Episode, CRD3_ATTRIBUTION } from '../campaigns/crd3.ts';
 import { checkImageStore, requireCampaignsFolder } from '../images/doctor.ts';
@@ -122,6 +123,9 @@ interface SceneOptions {
   guild?: string;
   ignoreBudget?: boolean;
   fresh?: boolean;
+  shape?: Shape;
+  quality?: Quality;
+  note?: string;
 }
 
 const scene = program.command('scene').description('illustrate a scene');
@@ -136,7 +140,14 @@ function sceneCommand(name: string, description: string) {
       'Discord guild whose budgets and usage the picture counts against (default: the one guild the campaign is linked in, if any)',
     )
     .option('--ignore-budget', 'bypass budgets and the cooldown (recorded in the usage ledger)')
-    .option('--fresh', 'paint a new picture even when the identical scene was painted within budgets.dedupe_window_s');
+    .option('--fresh', 'paint a new picture even when the identical scene was painted within budgets.dedupe_window_s')
+    .addOption(
+      new Option('--shape <shape>', "the picture's shape (default: the guild's setting, else generation.aspect_ratio)").choices(
+        SHAPE_NAMES,
+      ),
+    )
+    .addOption(new Option('--quality <quality>', "fast, or pro as config and the guild's settings allow").choices(QUALITIES))
+    .option('--note <text>', `a director's note the prompt writer follows, at most ${MAX_NOTE_CHARS} characters`);
 }
 sceneCommand('current', 'illustrate the latest moment')
   .option('--context <n>', `entries of context (1-${MAX_CONTEXT_ENTRIES})`, wholeNumber(1, MAX_CONTEXT_ENTRIES))
@@ -160,7 +171,10 @@ sceneCommand('best', 'find the most visually striking turn of the whole transcri
 );
 
 /** The fields of a scene request the `scene` options give. */
-function sceneRequest(limner: Limner, opts: SceneOptions): { campaignId: string; requester: Requester; fresh: boolean } {
+function sceneRequest(
+  limner: Limner,
+  opts: SceneOptions,
+): { campaignId: string; requester: Requester; fresh: boolean; shape?: Shape; quality?: Quality; note?: string } {
   const campaignId = parseCampaignId(opts.campaign);
   const linkedIn = limner.links.guildsOf(campaignId);
   const guildId = opts.guild ?? (linkedIn.length === 1 ? linkedIn[0]! : null);
@@ -168,6 +182,9 @@ function sceneRequest(limner: Limner, opts: SceneOptions): { campaignId: string;
     campaignId,
     requester: { userId: 'cli', guildId, channelId: null, ignoreBudget: Boolean(opts.ignoreBudget) },
     fresh: Boolean(opts.fresh),
+    ...(opts.shape ? { shape: opts.shape } : {}),
+    ...(opts.quality ? { quality: opts.quality } : {}),
+    ...(opts.note ? { note: opts.note } : {}),
   };
 }
 
@@ -336,6 +353,7 @@ async function illustrate(limner: Limner, request: SceneRequest): Promise<void> 
     console.log(`Quote:  ${result.best.speaker}: ${result.best.quote}`);
     console.log(`Why:    ${result.best.rationale}${result.best.cached ? ' (cached scan)' : ''}`);
   }
+  if (result.note) console.log(`Note:   ${result.note}`);
   console.log(`Prompt: ${image.prompt}`);
   console.log(`Image:  ${result.file} (${image.width}x${image.height}, ${(image.bytes / 1024).toFixed(0)} KiB)`);
   console.log(`Model:  ${image.model} · ${cost} · id ${image.id}`);
@@ -372,6 +390,7 @@ function sceneJson(limner: Limner, result: SceneResult) {
     reused: Boolean(result.reused),
     ...(result.reused ? { reusedAgeMs: result.reused.ageMs } : {}),
     ...(result.best ? { best: result.best } : {}),
+    ...(result.note ? { note: result.note } : {}),
   };
 }
 

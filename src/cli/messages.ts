@@ -46,5 +46,8 @@ export function errorText(err: LimnerError): string {
         return `the CLI's cooldown (budgets.user_cooldown_s) has ${limit.waitS} s left; wait, or ${bypass}.`;
     }
   }
+  if (err.code === 'quality_not_allowed' && (err as LimnerError & { by: string }).by === 'config') {
+    return 'pro quality needs a pro image model: set generation.quality_models.pro in the config.';
+  }
   return err.message;
 }

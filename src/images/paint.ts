@@ -15,8 +15,8 @@ export interface PaintedImage extends PngImage {
 }
 
 /**
- * Draws `prompt` with the configured Gemini image model through `models.generateContent`:
- * `responseModalities: ['IMAGE']`, `imageConfig` with the configured aspect ratio and size,
+ * Draws `prompt` with a Gemini image model (`canvas.model`, default the configured one) through `models.generateContent`:
+ * `responseModalities: ['IMAGE']`, `imageConfig` with the aspect ratio (`canvas.aspectRatio`, default the configured one) and the configured size,
  * and each image as an `inlineData` part after the text, shrunk when needed to fit Gemini's
  * request size ({@link fitInlineBudget}). The call is recorded in the usage ledger under
  * `options.record` whatever its outcome.
@@ -31,9 +31,10 @@ export async function paintImage(
   prompt: string,
   images: readonly ReferenceImage[],
   options: GenerateOptions,
+  canvas: { readonly model?: string; readonly aspectRatio?: string } = {},
 ): Promise<PaintedImage> {
   if (images.length > MAX_INPUT_IMAGES) throw new RangeError(`${images.length} input images; the image model takes ${MAX_INPUT_IMAGES}`);
-  const model = config.generation.image_model;
+  const model = canvas.model ?? config.generation.image_model;
   const parts: Part[] = [
     { text: prompt },
     ...(await fitInlineBudget(images)).map((r) => ({ inlineData: { mimeType: r.mimeType, data: r.data.toString('base64') } })),
@@ -44,7 +45,7 @@ export async function paintImage(
       contents: [{ role: 'user', parts }],
       config: {
         responseModalities: ['IMAGE'],
-        imageConfig: { aspectRatio: config.generation.aspect_ratio, imageSize: config.generation.image_size },
+        imageConfig: { aspectRatio: canvas.aspectRatio ?? config.generation.aspect_ratio, imageSize: config.generation.image_size },
       },
     },
     options,

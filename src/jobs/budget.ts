@@ -65,9 +65,15 @@ export interface BudgetStatus {
   readonly resetsAt: number;
 }
 
+/** A guild's daily limits (null: no limit), e.g. its own settings within the operator's ceilings. */
+export interface GuildLimitsSource {
+  limits(guildId: string): { readonly images: number | null; readonly usd: number | null };
+}
+
 /**
  * Daily budgets per guild (pictures, USD) and per user (pictures), and a per-user cooldown, from
- * `budgets` in config. Pictures being made right now count against the budget (`inFlight`), so a
+ * `budgets` in config; a guild's own limits come from `guilds` when given (they never exceed
+ * config's). Pictures being made right now count against the budget (`inFlight`), so a
  * budget is never overshot by more than the jobs already running when it was reached.
  */
 export class BudgetGuard {
@@ -75,12 +81,16 @@ export class BudgetGuard {
     private readonly config: Config,
     private readonly usage: UsageLedger,
     private readonly jobs: JobStore,
+    private readonly guilds: GuildLimitsSource = {
+      limits: () => ({ images: config.budgets.guild_daily_images, usd: config.budgets.guild_daily_usd }),
+    },
     private readonly now: () => Date = () => new Date(),
   ) {}
 
   /** Today's use and what is left. */
   status(guildId: string | null, userId: string): BudgetStatus {
     const b = this.config.budgets;
+    const g = guildId ? this.guilds.limits(guildId) : { images: null, usd: null };
     const { start, next } = utcDay(this.now());
     const since = start.toISOString();
     const none: UsageTotals = { calls: 0, images: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
@@ -89,8 +99,8 @@ export class BudgetGuard {
     return {
       guildToday,
       userToday,
-      guildImagesLeft: b.guild_daily_images === null || !guildId ? null : Math.max(0, b.guild_daily_images - guildToday.images),
-      guildUsdLeft: b.guild_daily_usd === null || !guildId ? null : Math.max(0, b.guild_daily_usd - guildToday.costUsd),
+      guildImagesLeft: g.images === null ? null : Math.max(0, g.images - guildToday.images),
+      guildUsdLeft: g.usd === null ? null : Math.max(0, g.usd - guildToday.costUsd),
       userImagesLeft: b.user_daily_images === null ? null : Math.max(0, b.user_daily_images - userToday.images),
       resetsAt: next.getTime(),
     };
@@ -106,18 +116,15 @@ export class BudgetGuard {
     const now = this.now().getTime();
     const { start, next } = utcDay(new Date(now));
     const since = start.toISOString();
+    const g = guildId ? this.guilds.limits(guildId) : { images: null, usd: null };
     // Only the limits that are set are summed: this runs before every acknowledgement.
-    if (guildId && (b.guild_daily_images !== null || b.guild_daily_usd !== null)) {
+    if (guildId && (g.images !== null || g.usd !== null)) {
       const today = this.usage.totals({ since, guildId });
-      if (b.guild_daily_images !== null && b.guild_daily_images - today.images - inFlight.guild <= 0) {
-        throw new BudgetExceededError({ kind: 'guild-images', guildId, allowed: b.guild_daily_images }, next.getTime(), now);
+      if (g.images !== null && g.images - today.images - inFlight.guild <= 0) {
+        throw new BudgetExceededError({ kind: 'guild-images', guildId, allowed: g.images }, next.getTime(), now);
       }
-      if (b.guild_daily_usd !== null && b.guild_daily_usd - today.costUsd <= 0) {
-        throw new BudgetExceededError(
-          { kind: 'guild-usd', guildId, allowed: b.guild_daily_usd, spent: today.costUsd },
-          next.getTime(),
-          now,
-        );
+      if (g.usd !== null && g.usd - today.costUsd <= 0) {
+        throw new BudgetExceededError({ kind: 'guild-usd', guildId, allowed: g.usd, spent: today.costUsd }, next.getTime(), now);
       }
     }
     if (b.user_daily_images !== null && b.user_daily_images - this.usage.totals({ since, userId }).images - inFlight.user <= 0) {

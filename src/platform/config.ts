@@ -42,6 +42,8 @@ export const configSchema = z.strictObject({
     enabled: z.boolean(),
     text_model: modelName,
     image_model: modelName,
+    /** The image models `/scene settings` and a request's `quality` choose between; `fast: null` is `image_model`, `pro: null` offers no pro quality. */
+    quality_models: z.strictObject({ fast: modelName.nullable(), pro: modelName.nullable() }),
     scanner_model: modelName,
     scanner_token_limit: z.int().min(1000),
     scanner_concurrency: z.int().min(1).max(64),

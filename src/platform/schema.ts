@@ -251,3 +251,43 @@ export const storyCharacters = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.campaignId, t.userId] })],
 );
+
+/**
+ * A Discord guild's settings, set with `/scene settings`: one row per setting, for one of the guild's
+ * campaigns or (`campaign_id` '') for the guild as a whole. `campaign.yaml` and config stay the
+ * defaults; a missing row means the default. Values are JSON text (see src/settings/settings.ts).
+ */
+export const guildSettings = sqliteTable(
+  'guild_settings',
+  {
+    guildId: text('guild_id').notNull(),
+    /** The campaign the setting is for, or '' for a guild-wide one (budgets). */
+    campaignId: text('campaign_id').notNull(),
+    /** e.g. `art_style`, `shape`, `quality`, `daily_images`, `daily_usd`. */
+    key: text('key').notNull(),
+    /** JSON. */
+    value: text('value').notNull(),
+    /** Discord user id, or `cli`. */
+    updatedBy: text('updated_by').notNull(),
+    /** ISO 8601 UTC. */
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.guildId, t.campaignId, t.key] })],
+);
+
+/** Every change of a {@link guildSettings} row: who, when, what, the old and the new value (JSON; null: the default). */
+export const settingChanges = sqliteTable(
+  'setting_changes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** ISO 8601 UTC. */
+    at: text('at').notNull(),
+    guildId: text('guild_id').notNull(),
+    campaignId: text('campaign_id').notNull(),
+    key: text('key').notNull(),
+    oldValue: text('old_value'),
+    newValue: text('new_value'),
+    changedBy: text('changed_by').notNull(),
+  },
+  (t) => [index('setting_changes_guild_at').on(t.guildId, t.at)],
+);

@@ -53,3 +53,14 @@ export class ScanReplyError extends LimnerError {
     );
   }
 }
+
+/** A director's note longer than `limit` characters. */
+export class NoteTooLongError extends LimnerError {
+  readonly code = 'note_too_long';
+  constructor(
+    readonly length: number,
+    readonly limit: number,
+  ) {
+    super(`A director's note has at most ${limit} characters; this one has ${length}.`);
+  }
+}

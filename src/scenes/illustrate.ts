@@ -16,6 +16,9 @@ import { paintImage } from '../images/paint.ts';
 import { shorten, type SceneScanner, type ScanProgress } from './best/scanner.ts';
 import { SingleFlight } from '../jobs/single-flight.ts';
 import { originOf, type JobRunner, type Requester } from '../jobs/runner.ts';
+import { MAX_NOTE_CHARS, type Quality, type Shape } from './canvas.ts';
+import { NoteTooLongError } from './errors.ts';
+import type { GuildSettings, SceneLook } from '../settings/settings.ts';
 
 /** What to illustrate, and for whom. */
 export type SceneRequest = {
@@ -23,6 +26,12 @@ export type SceneRequest = {
   readonly requester: Requester;
   /** Paint a new picture even when the same scene was painted within `budgets.dedupe_window_s`. */
   readonly fresh?: boolean;
+  /** The picture's shape; default the guild's setting, else `generation.aspect_ratio`. */
+  readonly shape?: Shape;
+  /** Default the guild's setting, else fast. */
+  readonly quality?: Quality;
+  /** A director's note the prompt writer follows ("focus on the dragon"), at most {@link MAX_NOTE_CHARS} characters. */
+  readonly note?: string;
 } & (
   | {
       readonly kind: 'current';
@@ -79,6 +88,8 @@ export interface SceneResult {
   readonly calls: readonly CallUsage[];
   /** For `best` requests: the chosen turn, a quote and the reason. */
   readonly best?: BestScene;
+  /** The request's director's note, as followed. */
+  readonly note?: string;
   /**
    * Set when the identical scene (see {@link sceneKey}) was painted within `budgets.dedupe_window_s`,
    * or was being painted for another request, and that picture is returned instead of paying again;
@@ -100,6 +111,8 @@ export interface IllustrateDeps {
   readonly scanner: SceneScanner;
   /** Budgets, the fair queue and job rows. */
   readonly runner: JobRunner;
+  /** The requester's guild's art style, shape and quality. */
+  readonly settings: GuildSettings;
   readonly log: Logger;
 }
 
@@ -118,12 +131,16 @@ export class IllustrateScene {
 
   /**
    * The checks that need no model call and touch no file when the campaign was read before: campaign
-   * id, the enabled switches, a story to read, the turn range, budgets and the cooldown. A door runs
+   * id, the enabled switches, a story to read, the turn range, the note's length, the quality,
+   * budgets and the cooldown. A door runs
    * it before acknowledging, so that a refusal can stay private; {@link run} repeats them on fresh files.
    * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError, GenerationDisabledError,
-   *   EmptyTranscriptError, TurnOutOfRangeError, TurnMissingError, BudgetExceededError, QueueClosedError.
+   *   EmptyTranscriptError, TurnOutOfRangeError, TurnMissingError, NoteTooLongError, QualityNotAllowedError,
+   *   BudgetExceededError, QueueClosedError.
    */
   async check(request: SceneRequest): Promise<void> {
+    noteOf(request);
+    this.deps.settings.look(request.requester.guildId, request.campaignId, '', request);
     const recent = this.deps.campaigns.lastLoaded(request.campaignId);
     let checked = false;
     if (recent) {
@@ -164,6 +181,8 @@ export class IllustrateScene {
     const log = this.deps.log.child({ campaign: request.campaignId, kind: request.kind, user: request.requester.userId, jobId });
     report({ stage: 'reading' });
     const campaign = this.checkCampaign(await this.deps.campaigns.load(request.campaignId), request);
+    const note = noteOf(request);
+    const look = this.deps.settings.look(request.requester.guildId, campaign.id, campaign.artStyle, request);
     const origin = { ...originOf(request.requester), campaignId: campaign.id, jobId };
     const pick =
       request.kind === 'best'
@@ -172,12 +191,23 @@ export class IllustrateScene {
             signal,
           })
         : undefined;
-    const best = pick ? { best: bestScene(pick) } : {};
+    const best = { ...(pick ? { best: bestScene(pick) } : {}), ...(note ? { note } : {}) };
     const { context, mode } = this.contextFor(campaign, request, pick?.turn);
     const portraits = choosePortraits(campaign.characters, context.entries, MAX_INPUT_IMAGES);
     const references = await loadPortraits(portraits, config.generation.max_input_pixels);
-    const key = sceneKey({ campaign, context, mode, references, config });
-    const scene: SceneToPaint = { campaign, context, mode, references, key, origin, scanCalls: pick?.calls ?? [], log };
+    const key = sceneKey({ campaign, context, mode, references, config, look, ...(note ? { note } : {}) });
+    const scene: SceneToPaint = {
+      campaign,
+      context,
+      mode,
+      references,
+      look,
+      key,
+      origin,
+      scanCalls: pick?.calls ?? [],
+      log,
+      ...(note ? { note } : {}),
+    };
     const paint = () => this.paint(scene, request, signal, report);
     const windowS = config.budgets.dedupe_window_s;
     if (windowS <= 0 || request.fresh) return { ...(await paint()), ...best };
@@ -225,7 +255,8 @@ export class IllustrateScene {
         context,
         focus: request.kind === 'current' ? 'latest' : 'turn',
         characters: campaign.characters,
-        artStyle: campaign.artStyle,
+        artStyle: input.look.artStyle,
+        ...(input.note ? { note: input.note } : {}),
         maxChars: config.generation.max_prompt_chars,
         maxInputTokens: config.generation.prompt_token_limit,
       },
@@ -234,7 +265,14 @@ export class IllustrateScene {
     );
 
     report({ stage: 'painting' });
-    const painted = await paintImage(gateway, config, prompt.prompt, input.references, { record: { origin, purpose: 'image' }, signal });
+    const painted = await paintImage(
+      gateway,
+      config,
+      prompt.prompt,
+      input.references,
+      { record: { origin, purpose: 'image' }, signal },
+      { model: input.look.imageModel, aspectRatio: input.look.aspectRatio },
+    );
 
     report({ stage: 'saving' });
     // The picture's cost includes the scan that chose it (nothing when the scan was cached).
@@ -299,6 +337,9 @@ interface SceneToPaint {
   readonly context: SceneContext;
   readonly mode: GenerationMode;
   readonly references: readonly ReferenceImage[];
+  /** Art style, shape and model from the request and the guild's settings. */
+  readonly look: SceneLook;
+  readonly note?: string;
   readonly key: string;
   readonly origin: ReturnType<typeof originOf> & { readonly campaignId: string; readonly jobId: string };
   /** The scanner calls that chose the turn, whose cost the picture carries. */
@@ -309,8 +350,9 @@ interface SceneToPaint {
 /**
  * A hash (SHA-256, hex) of everything that shapes a scene's picture: campaign, mode, the context
  * window's text, the art style, the characters' descriptions and the bytes of the portraits sent,
- * aspect ratio, image size, and both models. Two requests with the same key would get the same
+ * aspect ratio, image size, both models and the director's note. Two requests with the same key would get the same
  * picture, so the later one may reuse the earlier's.
+ * @param input.look - The art style, aspect ratio and image model in force (settings and request applied).
  */
 export function sceneKey(input: {
   readonly campaign: Campaign;
@@ -318,8 +360,10 @@ export function sceneKey(input: {
   readonly mode: GenerationMode;
   readonly references: readonly ReferenceImage[];
   readonly config: Config;
+  readonly look: SceneLook;
+  readonly note?: string;
 }): string {
-  const { campaign, context, mode, references, config } = input;
+  const { campaign, context, mode, references, config, look } = input;
   const hash = createHash('sha256');
   const part = (value: string | Buffer) => {
     hash.update(String(Buffer.byteLength(value)));
@@ -330,14 +374,26 @@ export function sceneKey(input: {
   part(mode);
   part(String(context.turn));
   part(formatEntries(context.entries));
-  part(campaign.artStyle);
+  part(look.artStyle);
   for (const c of campaign.characters) part(`${c.name}\n${c.description}`);
   for (const r of references) part(r.data);
-  part(config.generation.aspect_ratio);
+  part(look.aspectRatio);
   part(config.generation.image_size);
   part(config.generation.text_model);
-  part(config.generation.image_model);
+  part(look.imageModel);
+  part(input.note ?? '');
   return hash.digest('hex');
+}
+
+/**
+ * The request's director's note with its whitespace collapsed, or undefined when it has none.
+ * @throws NoteTooLongError
+ */
+function noteOf(request: SceneRequest): string | undefined {
+  const note = request.note?.trim().replace(/\s+/g, ' ');
+  if (!note) return undefined;
+  if (note.length > MAX_NOTE_CHARS) throw new NoteTooLongError(note.length, MAX_NOTE_CHARS);
+  return note;
 }
 
 /** The job row of a scene request. */

@@ -4,6 +4,10 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GeminiEmulator } from '../emulators/gemini/server.ts';
 import { limnerCli, type CliRun } from '../support/cli.ts';
+import { openStore } from '../../src/platform/db.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+import { silentLogger } from '../../src/platform/log.ts';
+import { GuildSettings } from '../../src/settings/settings.ts';
 import { ROOT, SAMPLE_CAMPAIGN, sampleCampaigns } from '../support/fixtures.ts';
 
 let emulator: GeminiEmulator;
@@ -136,4 +140,71 @@ describe('limner scene: budgets', () => {
     const usage = JSON.parse((await limner(GUILD, '--json', 'usage', '--guild', '42')).stdout.split('\n')[0]!);
     expect(usage).toMatchObject({ period: 'today', guildId: '42', images: 1 });
   });
+});
+
+describe('limner scene: shape, quality, note and a guild’s settings', () => {
+  it('--shape, --note and --quality steer the picture; with --guild the guild’s settings apply', async () => {
+    const store = openStore(path.join(campaigns.dir, 'limner.db'));
+    try {
+      const { config } = loadConfig({ env: {}, localFile: path.join(ROOT, 'test/support/test-config.yaml') });
+      new GuildSettings(store, config, silentLogger).change(
+        '42',
+        SAMPLE_CAMPAIGN,
+        [
+          { key: 'art_style', value: 'charcoal sketch' },
+          { key: 'daily_images', value: 0 },
+        ],
+        'gm',
+      );
+    } finally {
+      store.close();
+    }
+    const run = await limner(
+      {},
+      '--json',
+      'scene',
+      'turn',
+      '10',
+      '--campaign',
+      SAMPLE_CAMPAIGN,
+      '--shape',
+      'portrait',
+      '--note',
+      'focus on the dragon',
+    );
+    const picture = JSON.parse(run.stdout.trim()) as { width: number; height: number; note: string; prompt: string };
+    expect(picture.height).toBeGreaterThan(picture.width);
+    expect(picture.note).toBe('focus on the dragon');
+    expect(picture.prompt).not.toContain('charcoal sketch');
+    const writer = emulator.requests.find((r) => !/image/.test(r.model))!;
+    expect(JSON.stringify(writer.body)).toContain("Director's note from the player who asked (follow it): focus on the dragon");
+
+    const refused = await limner({}, 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN, '--guild', '42');
+    expect(refused.stderr).toMatch(/^limner: guild 42 has used its 0 pictures for today/);
+    const styled = await limner({}, '--json', 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN, '--guild', '42', '--ignore-budget');
+    expect((JSON.parse(styled.stdout.trim()) as { prompt: string }).prompt).toMatch(/Art style: charcoal sketch\.$/);
+
+    const pro = await limner({}, 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN, '--quality', 'pro');
+    expect([pro.code, pro.stderr]).toEqual([
+      1,
+      'limner: pro quality needs a pro image model: set generation.quality_models.pro in the config.\n',
+    ]);
+    const square = await limner(
+      { extra: 'generation:\n  quality_models:\n    pro: gemini-3-pro-image\n' },
+      '--json',
+      'scene',
+      'turn',
+      '10',
+      '--campaign',
+      SAMPLE_CAMPAIGN,
+      '--quality',
+      'pro',
+      '--shape',
+      'square',
+    );
+    expect(JSON.parse(square.stdout.trim())).toMatchObject({ model: 'gemini-3-pro-image', width: 1024, height: 1024 });
+    expect((await limner({}, 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN, '--shape', 'round')).stderr).toMatch(
+      /Allowed choices are landscape, portrait, square, wide/,
+    );
+  }, 180_000);
 });

@@ -10,7 +10,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { InteractionResult, StoredAttachment, StoredMessage } from '../emulators/discord/types.ts';
-import { startBotHarness, type BotHarness } from '../support/bot-harness.ts';
+import { startBotHarness, type BotHarness, type SceneOptionValue } from '../support/bot-harness.ts';
 import { ROOT, SAMPLE_CAMPAIGN } from '../support/fixtures.ts';
 import { scannerScript } from '../support/scanner-script.ts';
 import { autocompleteLines, channelHeader, commandLine, interactionLines, type SavedFile } from './render.ts';
@@ -47,7 +47,7 @@ interface Outcome {
 interface Step {
   user: Who;
   sub: string;
-  options: Record<string, string | number>;
+  options: Record<string, SceneOptionValue>;
   /** An option the user types part of first, looking at the suggestions before sending. */
   browse?: { option: string; typed: string; type: number };
   /** When a deferred step's answer is plain text (no picture), how to tell it from a progress line. */
@@ -71,10 +71,34 @@ const SCRIPT: readonly Step[] = [
     ],
   },
   {
+    user: 'gm',
+    sub: 'settings',
+    options: { art_style: 'ink and watercolour, muted tones', daily_pictures: 40 },
+    expect: ({ result }) => [
+      ...(result.ephemeral ? [] : ['the settings were shown to the whole channel']),
+      ...(/^Changed: art style: default → ink and watercolour/.test(result.original?.content ?? '') ? [] : ['no "Changed:" line']),
+      ...(result.original?.embeds[0]?.title === 'Settings · Arrival at Kraghammer' ? [] : ['no settings embed']),
+    ],
+  },
+  {
     user: 'ana',
     sub: 'current',
     options: {},
     expect: (o) => [...expectPicture(o, /^Turn [\d,]+ · current scene$/), ...expectProgress(o)],
+  },
+  {
+    user: 'ana',
+    sub: 'current',
+    options: { shape: 'portrait', note: 'focus on the dwarven guards at the gate' },
+    expect: (o) => {
+      const png = o.images.find((i) => i.format === 'png');
+      const note = o.result.original?.embeds[0]?.fields?.find((f: { name: string }) => f.name === "Director's note");
+      return [
+        ...expectPicture(o, /^Turn [\d,]+ · current scene$/),
+        ...(png && png.height! > png.width! ? [] : ['the picture is not portrait-shaped']),
+        ...(note?.value === 'focus on the dwarven guards at the gate' ? [] : ["the embed does not show the director's note"]),
+      ];
+    },
   },
   {
     user: 'bo',
@@ -114,6 +138,37 @@ const SCRIPT: readonly Step[] = [
       if (geminiCalls > 0) problems.push(`Gemini was called ${geminiCalls} time(s) for an impossible turn`);
       return problems;
     },
+  },
+  {
+    user: 'bo',
+    sub: 'help',
+    options: {},
+    expect: ({ result }) => [
+      ...(result.ephemeral ? [] : ['help was shown to the whole channel']),
+      ...(/^This channel illustrates \*\*Arrival at Kraghammer\*\*/.test(String(result.original?.embeds[0]?.description ?? ''))
+        ? []
+        : ['help does not say what the channel illustrates']),
+    ],
+  },
+  {
+    user: 'gm',
+    sub: 'new',
+    options: {
+      name: 'Tavern Tales',
+      transcript: {
+        filename: 'tavern.txt',
+        contentType: 'text/plain',
+        bytes: Buffer.from(
+          'Narrator: Rain hammers the shutters of the Sleeping Giant tavern.\nMira: I slide a silver coin across the bar and ask about the missing caravan.\nBarkeep: He leans in and points at a hooded stranger by the fire.\n',
+        ),
+      },
+    },
+    done: (r) => /^Created/.test(r.original?.content ?? ''),
+    expect: ({ result }) => [
+      ...(result.original?.content.startsWith('Created **Tavern Tales** (`tavern-tales`) from `tavern.txt`: 3 turns.')
+        ? []
+        : [`no creation answer (got ${JSON.stringify(result.original?.content ?? null)})`]),
+    ],
   },
 ];
 

@@ -46,7 +46,7 @@ const imageCall: CallUsage = {
 describe('BudgetGuard', () => {
   it('refuses a guild over its daily pictures with what is left and when it resets, and allows again the next UTC day', () => {
     let now = new Date('2026-11-21T21:00:00Z');
-    const guard = new BudgetGuard(config({ guild_daily_images: 2 }), ledger, jobs, () => now);
+    const guard = new BudgetGuard(config({ guild_daily_images: 2 }), ledger, jobs, undefined, () => now);
     ledger.linkImage(ledger.record({ userId: 'a', guildId: 'g1' }, 'image', imageCall), 'img1');
     expect(() => guard.check('g1', 'a')).not.toThrow();
     expect(() => guard.check('g1', 'a', { guild: 1, user: 0 })).toThrow(BudgetExceededError);
