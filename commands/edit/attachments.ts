@@ -42,14 +42,22 @@ export class ReferenceHostError extends LimnerError {
   }
 }
 
+/** The media types of the formats `userReferencePng` accepts (PNG, JPEG, WebP, GIF). */
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/jpg', 'image/webp', 'image/gif']);
+/** Their file name extensions, for an attachment whose payload has no `content_type`. */
+const IMAGE_EXTENSION = /\.(png|jpe?g|webp|gif)$/i;
+
 /**
- * Refuses, before any download, an attachment whose payload already says it is not an image
- * (`content_type`) or is larger than `limits.maxBytes` (`size`), or whose URL is on no host in
- * `limits.origins`.
+ * Refuses, before any download and so before anything is posted, an attachment whose payload
+ * already says it is not a PNG, JPEG, WebP or GIF (`content_type`, or without one the file name's
+ * extension: an SVG is refused here too) or is larger than `limits.maxBytes` (`size`), or whose
+ * URL is on no host in `limits.origins`. Whether the bytes really are such an image is for
+ * `userReferencePng` to decide after the download.
  * @throws ReferenceNotImageError, ReferenceTooLargeError, ReferenceHostError
  */
 export function checkAttachment(attachment: AttachmentInfo, limits: DownloadLimits): void {
-  if (attachment.contentType && !attachment.contentType.startsWith('image/')) throw new ReferenceNotImageError(attachment.name);
+  const declared = attachment.contentType?.split(';')[0]?.trim().toLowerCase();
+  if (declared ? !IMAGE_TYPES.has(declared) : !IMAGE_EXTENSION.test(attachment.name)) throw new ReferenceNotImageError(attachment.name);
   if (attachment.size > limits.maxBytes) throw new ReferenceTooLargeError(attachment.name, limits.maxBytes);
   if (!limits.origins.has(originOf(attachment.url))) throw new ReferenceHostError(attachment.name);
 }
