@@ -34,6 +34,9 @@ const lastText = (r: InteractionResult) => (r.followUps.at(-1) ?? r.original)?.c
 /** Answered by one ephemeral reply and nothing else: no public defer that flashed in the channel. */
 const onlyPrivately = (r: InteractionResult) => r.callbacks.map((c) => [c.type, (c.data?.flags ?? 0) & EPHEMERAL]);
 const refusedRequests = () => h.discord.restCalls.filter((c) => c.status >= 400);
+/** Requests about one interaction (its callback, its @original, its follow-ups) that Discord refused, e.g. a second acknowledgement. */
+const refusedFor = (interactionId: string, token: string) =>
+  refusedRequests().filter((c) => c.path.includes(interactionId) || c.path.includes(token));
 const modelCalls = () => h.gemini.requests.length;
 
 /** `/scene` with options in the wire shape, as given (types, values and all). */
@@ -265,6 +268,8 @@ describe('the same interaction delivered twice', () => {
     await h.discord.redeliver(handle.result.interactionId);
     await settled();
     expect(r.callbacks).toHaveLength(1);
+    // A second run would have tried to acknowledge it again, which Discord refuses (40060).
+    expect(refusedFor(r.interactionId, r.token)).toEqual([]);
     expect(h.gemini.requests.filter((q) => q.model === h.limner.config.generation.image_model)).toHaveLength(1);
     expect(h.discord.messages(h.channels.general).filter((m) => m.interaction_id === r.interactionId)).toHaveLength(1);
   });
@@ -287,6 +292,7 @@ describe('the same interaction delivered twice', () => {
     expect(refused.result.callbacks).toHaveLength(1);
     expect(refused.result.followUps).toHaveLength(0);
     expect(reroll.result.callbacks).toHaveLength(1);
+    for (const { result } of [refused, reroll]) expect(refusedFor(result.interactionId, result.token)).toEqual([]);
     expect(h.gemini.requests.filter((q) => q.model === h.limner.config.generation.image_model)).toHaveLength(1);
   });
 });
