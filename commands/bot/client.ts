@@ -3,6 +3,7 @@ import type { Limner } from '../../src/app.ts';
 import type { Secrets } from '../../src/platform/config.ts';
 import { LimnerError } from '../../src/errors.ts';
 import { clientListeners, commands, components, messageCommands, messageHandlers } from '../index.ts';
+import { ComponentIdError } from '../errors.ts';
 import type { BotContext, CommandModule } from '../types.ts';
 import { checkOptions } from './option-check.ts';
 import { recoverInterruptedJobs } from './recover.ts';
@@ -167,7 +168,7 @@ export async function handleInteraction(interaction: Interaction, ctx: BotContex
     if (interaction.isButton() || interaction.isStringSelectMenu() || interaction.isModalSubmit()) {
       const [prefix = '', ...args] = interaction.customId.split(':');
       const component = components.get(prefix);
-      if (!component) throw new Error(`no handler for component ${interaction.customId}`);
+      if (!component) throw new ComponentIdError('its id is not one Limner makes');
       await component.handle(interaction, ctx, args);
     }
   } catch (err) {

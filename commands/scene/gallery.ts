@@ -137,8 +137,8 @@ const PAGE = /^[1-9]\d{0,14}$/;
  * @throws ComponentIdError naming the part that is not.
  */
 function pageQuery(args: readonly string[]): GalleryQuery {
-  const [campaign = '', owner = '', page = '', ...rest] = args;
-  if (args.length !== 3 || rest.length > 0) throw new ComponentIdError('it does not name a gallery page');
+  const [campaign = '', owner = '', page = ''] = args;
+  if (args.length !== 3) throw new ComponentIdError('it does not name a gallery page');
   if (!isCampaignId(campaign)) throw new ComponentIdError('its campaign id is not one');
   if (owner && !isSnowflake(owner)) throw new ComponentIdError('its member id is not one');
   if (!PAGE.test(page)) throw new ComponentIdError('its page must be a whole number of at least 1');

@@ -213,6 +213,7 @@ describe('custom ids Limner did not make', () => {
     expect(await refusal(forge(message, { custom_id: 'gallery:kraghammer', component_type: 2 }))).toMatch(
       /it does not name a gallery page/,
     );
+    expect(await refusal(forge(message, { custom_id: 'admin:delete-all', component_type: 2 }))).toMatch(/its id is not one Limner makes/);
     expect(await refusal(forge(message, { custom_id: 'gallery-open', component_type: 3, values: ['../../etc/passwd'] }))).toMatch(
       /its choice is not one picture/,
     );
