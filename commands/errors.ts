@@ -94,3 +94,27 @@ export class HistoryUnreadableError extends LimnerError {
     );
   }
 }
+
+/**
+ * A command option that is not what the command registers (a wrong type, a value out of range, a
+ * required option missing): only a modified client or a direct API call sends one. `reason` names
+ * the command, the option and its limit.
+ */
+export class OptionValueError extends LimnerError {
+  readonly code = 'option_invalid';
+  constructor(reason: string) {
+    super(reason);
+  }
+}
+
+/**
+ * A button, menu or form whose custom id or values Limner did not make (a page that is not a
+ * number, a picture id that is not one): only a modified client or a direct API call sends one.
+ * `what` says which part is wrong and what it must be.
+ */
+export class ComponentIdError extends LimnerError {
+  readonly code = 'component_id_invalid';
+  constructor(what: string) {
+    super(`That button or menu was not made by Limner (${what}), so nothing was done.`);
+  }
+}

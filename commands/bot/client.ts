@@ -15,9 +15,12 @@ import type { Limner } from '../../src/app.ts';
 import type { Secrets } from '../../src/platform/config.ts';
 import { LimnerError } from '../../src/errors.ts';
 import { clientListeners, commands, components, messageCommands, messageHandlers } from '../index.ts';
-import type { BotContext } from '../types.ts';
+import { ComponentIdError } from '../errors.ts';
+import type { BotContext, CommandModule } from '../types.ts';
+import { checkOptions } from './option-check.ts';
 import { recoverInterruptedJobs } from './recover.ts';
 import { replyWithError } from './respond.ts';
+import { SeenInteractions } from './seen-interactions.ts';
 
 /** A logged-in (or logging-in) Limner bot. */
 export interface Bot {
@@ -125,7 +128,15 @@ export function startBot(limner: Limner, token: string): Bot {
     inFlight.add(work);
     void work.finally(() => inFlight.delete(work));
   };
-  client.on(Events.InteractionCreate, (interaction) => track(handleInteraction(interaction, ctx)));
+  const seen = new SeenInteractions();
+  client.on(Events.InteractionCreate, (interaction) => {
+    if (seen.firstSight(interaction.id)) track(handleInteraction(interaction, ctx));
+    else
+      log.warn(
+        { interaction: interaction.id, user: interaction.user.id, guild: interaction.guildId },
+        'interaction delivered again: ignored',
+      );
+  });
   client.on(Events.MessageCreate, (message) => track(handleMessage(message, ctx)));
   client.rest.on(RESTEvents.RateLimited, (info) => {
     limner.metrics.discordRateLimited.inc({ global: String(info.global) });
@@ -169,6 +180,7 @@ export async function handleInteraction(interaction: Interaction, ctx: BotContex
     if (interaction.isChatInputCommand()) {
       const command = commands.get(interaction.commandName);
       if (!command) throw new Error(`no handler for /${interaction.commandName}`);
+      checkOptions(interaction.options.data, registered(command));
       const started = performance.now();
       await command.execute(interaction, ctx);
       log.info(
@@ -188,7 +200,7 @@ export async function handleInteraction(interaction: Interaction, ctx: BotContex
     if (interaction.isButton() || interaction.isStringSelectMenu() || interaction.isModalSubmit()) {
       const [prefix = '', ...args] = interaction.customId.split(':');
       const component = components.get(prefix);
-      if (!component) throw new Error(`no handler for component ${interaction.customId}`);
+      if (!component) throw new ComponentIdError('its id is not one Limner makes');
       await component.handle(interaction, ctx, args);
     }
   } catch (err) {
@@ -199,6 +211,15 @@ export async function handleInteraction(interaction: Interaction, ctx: BotContex
       await replyWithError(interaction, err, log);
     }
   }
+}
+
+const registeredJson = new WeakMap<CommandModule, ReturnType<CommandModule['data']['toJSON']>>();
+
+/** The command as it is registered with Discord (its builder's JSON), built once. */
+function registered(command: CommandModule): ReturnType<CommandModule['data']['toJSON']> {
+  let json = registeredJson.get(command);
+  if (!json) registeredJson.set(command, (json = command.data.toJSON()));
+  return json;
 }
 
 /** Offers a message to the message handlers; never rejects. The bot's own messages are skipped. */

@@ -45,15 +45,23 @@ export class ReferenceHostError extends LimnerError {
   }
 }
 
+/** The media types of the formats `userReferencePng` accepts (PNG, JPEG, WebP, GIF). */
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/jpg', 'image/webp', 'image/gif']);
+/** Their file name extensions, for an attachment whose payload has no `content_type`. */
+const IMAGE_EXTENSION = /\.(png|jpe?g|webp|gif)$/i;
+
 /**
- * Refuses, before any download, a reference whose payload already says it is not an image
- * (`content_type`), an attachment larger than `limits.maxBytes` (`size`), or one whose URL is on no host in
- * `limits.origins`.
+ * Refuses, before any download and so before anything is posted, an attachment whose payload
+ * already says it is not what `use` needs (a reference: a PNG, JPEG, WebP or GIF by `content_type`,
+ * or without one by the file name's extension, so an SVG is refused here too) or is larger than
+ * `limits.maxBytes` (`size`), or whose URL is on no host in `limits.origins`. Whether the bytes
+ * really are such an image is for `userReferencePng` to decide after the download.
  * @throws ReferenceNotImageError, ReferenceTooLargeError, ReferenceHostError
  */
 export function checkAttachment(attachment: AttachmentInfo, limits: DownloadLimits, use: AttachmentUse = 'reference'): void {
-  if (use === 'reference' && attachment.contentType && !attachment.contentType.startsWith('image/')) {
-    throw new ReferenceNotImageError(attachment.name);
+  if (use === 'reference') {
+    const declared = attachment.contentType?.split(';')[0]?.trim().toLowerCase();
+    if (declared ? !IMAGE_TYPES.has(declared) : !IMAGE_EXTENSION.test(attachment.name)) throw new ReferenceNotImageError(attachment.name);
   }
   if (attachment.size > limits.maxBytes) throw new ReferenceTooLargeError(attachment.name, limits.maxBytes, use);
   if (!limits.origins.has(originOf(attachment.url))) throw new ReferenceHostError(attachment.name);

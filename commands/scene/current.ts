@@ -1,4 +1,5 @@
 import { SlashCommandSubcommandBuilder } from 'discord.js';
+import { MAX_CONTEXT_ENTRIES } from '../../src/scenes/context.ts';
 import { answerWithScene, requesterOf } from '../bot/picture-reply.ts';
 import { turnTitle } from '../bot/scene-message.ts';
 import type { SubcommandModule } from '../types.ts';
@@ -16,7 +17,7 @@ export const current: SubcommandModule = {
           .setName('context')
           .setDescription('How many recent turns to read (default set by the operator, usually 10)')
           .setMinValue(1)
-          .setMaxValue(50),
+          .setMaxValue(MAX_CONTEXT_ENTRIES),
       ),
   ),
 

@@ -1,4 +1,4 @@
-import { MessageFlags, SlashCommandSubcommandBuilder } from 'discord.js';
+import { SlashCommandSubcommandBuilder } from 'discord.js';
 import { findTurns } from '../../src/campaigns/search.ts';
 import { answerWithScene, requesterOf } from '../bot/picture-reply.ts';
 import { turnTitle } from '../bot/scene-message.ts';
@@ -23,11 +23,8 @@ export const turn: SubcommandModule = {
   ),
 
   async execute(interaction, ctx) {
+    // A whole number of at least 1, as registered: the dispatcher checks every option (see checkOptions).
     const number = interaction.options.getInteger('number', true);
-    if (!Number.isInteger(number)) {
-      await interaction.reply({ content: `Turn numbers are whole numbers; "${number}" is not one.`, flags: MessageFlags.Ephemeral });
-      return;
-    }
     await answerWithScene(
       interaction,
       ctx,

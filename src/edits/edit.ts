@@ -27,6 +27,7 @@ import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, type ReferenceImage }
 import { paintImage } from '../images/paint.ts';
 import { KeyedSerialQueue } from '../jobs/serial.ts';
 import { originOf, type JobRunner, type Requester } from '../jobs/runner.ts';
+import { isBlank } from '../platform/text.ts';
 
 /** Longest edit instruction, characters (the `/scene edit` option and the modal field share it). */
 export const MAX_INSTRUCTION_CHARS = 1000;
@@ -421,11 +422,11 @@ export class EditPicture {
 
 /**
  * An edit instruction as typed, trimmed.
- * @throws EditPromptError when it is blank or longer than {@link MAX_INSTRUCTION_CHARS}.
+ * @throws EditPromptError when it has no visible character (see `isBlank`) or is longer than {@link MAX_INSTRUCTION_CHARS}.
  */
 export function parseInstruction(text: string): string {
   const instruction = text.trim();
-  if (!instruction) throw new EditPromptError(MAX_INSTRUCTION_CHARS);
+  if (isBlank(instruction)) throw new EditPromptError(MAX_INSTRUCTION_CHARS);
   if (instruction.length > MAX_INSTRUCTION_CHARS) throw new EditPromptError(MAX_INSTRUCTION_CHARS, instruction.length);
   return instruction;
 }

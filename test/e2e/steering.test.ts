@@ -191,7 +191,7 @@ describe('shape, quality and note per request', () => {
   it('a note over 200 characters is refused privately before any model call', async () => {
     const before = h.gemini.requests.length;
     const r = await run('current', { note: 'x'.repeat(201) }, h.users.ana);
-    expect([privately(r), lastText(r)]).toEqual([true, "A director's note has at most 200 characters; this one has 201."]);
+    expect([privately(r), lastText(r)]).toEqual([true, '`/scene current`: `note` must be 1 to 200 characters long.']);
     expect(h.gemini.requests.length).toBe(before);
   });
 });

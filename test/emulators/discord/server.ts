@@ -61,6 +61,8 @@ export class DiscordEmulator {
   private readonly state: State;
   private readonly gateway: Gateway;
   private readonly commandIds = new Map<string, string>();
+  /** The INTERACTION_CREATE payload of each injected interaction, by id, for {@link redeliver}. */
+  private readonly delivered = new Map<string, unknown>();
   private closed = false;
 
   private constructor(
@@ -258,6 +260,27 @@ export class DiscordEmulator {
       );
     const data = { custom_id: p.customId, component_type: c.type, values: p.values, ...(Object.keys(resolved).length ? { resolved } : {}) };
     return this.inject(p, 3, data, { messageId: p.messageId, attachmentSizeLimit: p.attachmentSizeLimit });
+  }
+
+  /**
+   * Injects a component interaction with any `data` (custom id, component type, values), on a stored
+   * message or none, without checking that the message carries such a component: what a modified
+   * client or a direct API call can send.
+   */
+  async forgeComponent(
+    p: InteractionTarget & { messageId?: string; data: { custom_id: string; component_type: number; values?: string[] } },
+  ): Promise<InteractionHandle> {
+    return this.inject(p, 3, p.data, { ...(p.messageId ? { messageId: p.messageId } : {}) });
+  }
+
+  /**
+   * Delivers an interaction injected earlier once more: the same INTERACTION_CREATE payload (same
+   * id and token), as a gateway replay or a resend would. Resolves once the dispatch was sent.
+   */
+  async redeliver(interactionId: string): Promise<void> {
+    const payload = this.delivered.get(interactionId);
+    if (!payload) throw new Error(`redeliver: no interaction ${interactionId} was injected`);
+    await this.gateway.dispatch('INTERACTION_CREATE', payload);
   }
 
   /**
@@ -466,7 +489,7 @@ export class DiscordEmulator {
     };
     this.state.interactions.set(id, rec);
     const message = extra.messageId ? this.state.messagesById.get(extra.messageId) : undefined;
-    await this.gateway.dispatch('INTERACTION_CREATE', {
+    const payload = {
       id,
       application_id: this.applicationId,
       type,
@@ -489,7 +512,9 @@ export class DiscordEmulator {
       attachment_size_limit: attachmentSizeLimit,
       data,
       ...(message ? { message: this.state.apiMessage(message) } : {}),
-    });
+    };
+    this.delivered.set(id, payload);
+    await this.gateway.dispatch('INTERACTION_CREATE', payload);
     return {
       result,
       acknowledged: (timeoutMs) =>
