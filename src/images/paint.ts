@@ -21,6 +21,7 @@ export interface PaintedImage extends PngImage {
  * request size ({@link fitInlineBudget}). The call is recorded in the usage ledger under
  * `options.record` whatever its outcome.
  * @param images - At most {@link MAX_INPUT_IMAGES}; callers choose which.
+ * @param shape.aspectRatio - Instead of `generation.aspect_ratio` (e.g. `3:4` for a standing figure).
  * @throws the {@link GeminiGateway.generate} errors; NoImageError when the candidate holds no
  *   image; NonImagePartError when it holds data of another kind; ModelImageTooLargeError when the
  *   picture has more than `generation.max_input_pixels` pixels; MalformedReplyError when its bytes do not decode.
@@ -31,6 +32,7 @@ export async function paintImage(
   prompt: string,
   images: readonly ReferenceImage[],
   options: GenerateOptions,
+  shape: { readonly aspectRatio?: string } = {},
 ): Promise<PaintedImage> {
   if (images.length > MAX_INPUT_IMAGES) throw new RangeError(`${images.length} input images; the image model takes ${MAX_INPUT_IMAGES}`);
   const model = config.generation.image_model;
@@ -44,7 +46,7 @@ export async function paintImage(
       contents: [{ role: 'user', parts }],
       config: {
         responseModalities: ['IMAGE'],
-        imageConfig: { aspectRatio: config.generation.aspect_ratio, imageSize: config.generation.image_size },
+        imageConfig: { aspectRatio: shape.aspectRatio ?? config.generation.aspect_ratio, imageSize: config.generation.image_size },
       },
     },
     options,

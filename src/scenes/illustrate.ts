@@ -11,7 +11,8 @@ import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
 import { writeScenePrompt } from './prompt.ts';
 import type { UsageLedger } from '../usage/ledger.ts';
 import type { SessionStore } from '../edits/sessions.ts';
-import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, type ReferenceImage } from '../images/references.ts';
+import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, presentCharacters, type ReferenceImage } from '../images/references.ts';
+import type { Character } from '../campaigns/campaign.ts';
 import { paintImage } from '../images/paint.ts';
 import { shorten, type SceneScanner, type ScanProgress } from './best/scanner.ts';
 import { SingleFlight } from '../jobs/single-flight.ts';
@@ -77,6 +78,8 @@ export interface SceneResult {
   readonly promptTruncated: boolean;
   /** Every model call made for this scene: scanner calls (for `best`), then text, then image. */
   readonly calls: readonly CallUsage[];
+  /** Names of the characters whose portraits went with the image call, in the order sent (present in the context window). */
+  readonly referenced: readonly string[];
   /** For `best` requests: the chosen turn, a quote and the reason. */
   readonly best?: BestScene;
   /**
@@ -177,7 +180,8 @@ export class IllustrateScene {
     const portraits = choosePortraits(campaign.characters, context.entries, MAX_INPUT_IMAGES);
     const references = await loadPortraits(portraits, config.generation.max_input_pixels);
     const key = sceneKey({ campaign, context, mode, references, config });
-    const scene: SceneToPaint = { campaign, context, mode, references, key, origin, scanCalls: pick?.calls ?? [], log };
+    const referenced = portraits.map((c) => c.name);
+    const scene: SceneToPaint = { campaign, context, mode, references, referenced, key, origin, scanCalls: pick?.calls ?? [], log };
     const paint = () => this.paint(scene, request, signal, report);
     const windowS = config.budgets.dedupe_window_s;
     if (windowS <= 0 || request.fresh) return { ...(await paint()), ...best };
@@ -192,6 +196,7 @@ export class IllustrateScene {
         scene: image.prompt,
         promptTruncated: false,
         calls: pick?.calls ?? [],
+        referenced,
         reused: { ageMs: Date.now() - Date.parse(image.createdAt) },
         ...best,
       };
@@ -224,7 +229,7 @@ export class IllustrateScene {
         model: config.generation.text_model,
         context,
         focus: request.kind === 'current' ? 'latest' : 'turn',
-        characters: campaign.characters,
+        characters: presentFirst(campaign.characters, context),
         artStyle: campaign.artStyle,
         maxChars: config.generation.max_prompt_chars,
         maxInputTokens: config.generation.prompt_token_limit,
@@ -272,6 +277,7 @@ export class IllustrateScene {
       scene: prompt.scene,
       promptTruncated: prompt.truncated,
       calls,
+      referenced: input.referenced,
     };
   }
 
@@ -299,6 +305,8 @@ interface SceneToPaint {
   readonly context: SceneContext;
   readonly mode: GenerationMode;
   readonly references: readonly ReferenceImage[];
+  /** Names of the characters whose portraits are `references`. */
+  readonly referenced: readonly string[];
   readonly key: string;
   readonly origin: ReturnType<typeof originOf> & { readonly campaignId: string; readonly jobId: string };
   /** The scanner calls that chose the turn, whose cost the picture carries. */
@@ -355,6 +363,15 @@ function bestScene(pick: Awaited<ReturnType<SceneScanner['findBest']>>): BestSce
     cached: pick.cached,
     passages: pick.passages,
   };
+}
+
+/**
+ * The characters with those present in the context window first ({@link presentCharacters}): the
+ * prompt writer's room for looks is bounded, and the people of the scene matter most.
+ */
+function presentFirst(characters: readonly Character[], context: SceneContext): Character[] {
+  const present = presentCharacters(characters, context.entries);
+  return [...present, ...characters.filter((c) => !present.includes(c))];
 }
 
 function sum<T>(items: readonly T[], of: (item: T) => number): number {
