@@ -155,6 +155,16 @@ export class CastCampaign {
   }
 
   /**
+   * The member of the campaign's cast that `name` designates (`Grog` finds `Grog Strongjaw`).
+   * @throws CastMemberNotFoundError
+   */
+  memberNamed(campaignId: string, name: string): CastMember {
+    const member = this.deps.cast.find(campaignId, name);
+    if (!member) throw new CastMemberNotFoundError(campaignId, name);
+    return member;
+  }
+
+  /**
    * Accepts a member into the cast, with a new description when given (an owner's edit).
    * @param description - Trimmed; an empty one keeps the proposed description.
    * @throws CastMemberNotFoundError

@@ -4,7 +4,9 @@ import { LimnerError } from '../errors.ts';
 export class CastReplyError extends LimnerError {
   readonly code = 'cast_reply_invalid';
   constructor(readonly problem: string) {
-    super(`Gemini twice answered the cast reading with something other than the requested JSON (${problem.slice(0, 200)}). Please try again.`);
+    super(
+      `Gemini twice answered the cast reading with something other than the requested JSON (${problem.slice(0, 200)}). Please try again.`,
+    );
   }
 }
 

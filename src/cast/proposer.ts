@@ -126,7 +126,10 @@ export class CastProposer {
       }),
     );
     const characters = mergeProposals(answers);
-    this.deps.log.info({ campaign: origin.campaignId, passages: passages.length, calls: calls.length, proposed: characters.length }, 'cast proposed');
+    this.deps.log.info(
+      { campaign: origin.campaignId, passages: passages.length, calls: calls.length, proposed: characters.length },
+      'cast proposed',
+    );
     return { characters, passages: passages.length, cached: calls.length === 0, calls };
   }
 
@@ -239,5 +242,10 @@ function wordCount(text: string): number {
 /** `text` with blanks collapsed, cut to its first `max` words (ending with `…` when cut). */
 export function limitWords(text: string, max: number): string {
   const words = text.split(/\s+/).filter(Boolean);
-  return words.length <= max ? words.join(' ') : `${words.slice(0, max).join(' ').replace(/[,;:.]$/, '')}…`;
+  return words.length <= max
+    ? words.join(' ')
+    : `${words
+        .slice(0, max)
+        .join(' ')
+        .replace(/[,;:.]$/, '')}…`;
 }

@@ -50,7 +50,8 @@ export class CastStore implements CastCharacters {
       proposals.map((p) => {
         const known = this.find(campaignId, p.name);
         if (!known) return this.add(campaignId, p.name, p.description, 'proposed');
-        if (known.status === 'proposed' && known.description !== p.description) return this.update(known.id, { description: p.description });
+        if (known.status === 'proposed' && known.description !== p.description)
+          return this.update(known.id, { description: p.description });
         return known;
       }),
     )();
@@ -75,7 +76,11 @@ export class CastStore implements CastCharacters {
 
   /** Makes `imageId` (a stored picture of mode `portrait`) the member's portrait. */
   setPortrait(id: number, imageId: string): void {
-    this.store.db.update(castMembers).set({ portraitImageId: imageId, updatedAt: new Date().toISOString() }).where(eq(castMembers.id, id)).run();
+    this.store.db
+      .update(castMembers)
+      .set({ portraitImageId: imageId, updatedAt: new Date().toISOString() })
+      .where(eq(castMembers.id, id))
+      .run();
   }
 
   /** The accepted members of a campaign with their portraits' stored paths, in cast order. */

@@ -166,10 +166,29 @@ function clampWords(text: string, min: number, max: number): string {
   return /[.!?]$/.test(joined) ? joined : `${joined.replace(/[,;:]$/, '')}.`;
 }
 
-const BUILDS = ['tall and broad-shouldered', 'small and wiry', 'lean and long-limbed', 'stocky and muscular', 'slight and graceful', 'towering and heavy-set'];
-const FACES = ['a weathered, scarred face', 'sharp green eyes', 'a freckled round face', 'high cheekbones and dark eyes', 'a broken nose and a wide grin'];
+const BUILDS = [
+  'tall and broad-shouldered',
+  'small and wiry',
+  'lean and long-limbed',
+  'stocky and muscular',
+  'slight and graceful',
+  'towering and heavy-set',
+];
+const FACES = [
+  'a weathered, scarred face',
+  'sharp green eyes',
+  'a freckled round face',
+  'high cheekbones and dark eyes',
+  'a broken nose and a wide grin',
+];
 const HAIRS = ['long braided black hair', 'a shaved head', 'wild copper curls', 'silver hair tied back', 'short sandy hair'];
-const CLOTHES = ['a travel-stained leather coat', 'dented plate armour', 'layered green robes', 'a hooded grey cloak', 'furs over chain mail'];
+const CLOTHES = [
+  'a travel-stained leather coat',
+  'dented plate armour',
+  'layered green robes',
+  'a hooded grey cloak',
+  'furs over chain mail',
+];
 const ITEMS = ['a notched greataxe', 'a gnarled oak staff', 'twin curved daggers', 'a longbow across the back', 'a battered lute'];
 
 /** Words that start sentences or name things rather than people, when capitalised mid-sentence. */
