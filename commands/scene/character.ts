@@ -32,11 +32,10 @@ export const character: SubcommandModule = {
 
   async execute(interaction, ctx) {
     const { limner, link } = ctx;
-    const source = await limner.campaigns.source(link.campaignId);
-    if (source.kind !== 'channel') return castCharacter(interaction, ctx);
     // Loading a play-by-post story, downloading and decoding the portrait can each take longer than the 3 s Discord allows.
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const campaign = await limner.campaigns.load(link.campaignId);
+    if (campaign.source.kind !== 'channel') return castCharacter(interaction, ctx);
     const name = interaction.options.getString('name', true).trim();
     const description = interaction.options.getString('description')?.trim();
     if (!description) throw new DescriptionRequiredError(name);
@@ -67,10 +66,9 @@ export const character: SubcommandModule = {
  */
 async function castCharacter(interaction: ChatInputCommandInteraction, { limner, link }: LinkedContext): Promise<void> {
   if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
-    await interaction.reply({ content: CAST_NEEDS_MANAGE, flags: MessageFlags.Ephemeral });
+    await interaction.editReply(CAST_NEEDS_MANAGE);
     return;
   }
-  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   const attachment = interaction.options.getAttachment('portrait');
   const limits = downloadLimits(limner.config);
   if (attachment) checkAttachment(attachment, limits);

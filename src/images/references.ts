@@ -89,15 +89,22 @@ export function presentCharacters(characters: readonly Character[], entries: rea
 
 /**
  * The characters whose portraits go with a request, at most `max` of them: those present in
- * `entries` with a portrait, in order of presence ({@link presentCharacters}), so the image model
- * is shown the people of the scene and no one else.
+ * `entries` with a portrait, in order of presence ({@link presentCharacters}), so a scene is shown
+ * the people in it and no one else.
  * @param max - Room left in the request for portraits, images.
+ * @param options.others - Then the other characters with a portrait, in campaign order: an edit
+ *   changes a picture that already shows its people, and more faces to copy cost nothing there.
  */
-export function choosePortraits(characters: readonly Character[], entries: readonly TranscriptEntry[], max: number): Character[] {
-  return presentCharacters(
-    characters.filter((c) => c.referenceImage),
-    entries,
-  ).slice(0, Math.max(0, max));
+export function choosePortraits(
+  characters: readonly Character[],
+  entries: readonly TranscriptEntry[],
+  max: number,
+  options: { readonly others?: boolean } = {},
+): Character[] {
+  const withPortrait = characters.filter((c) => c.referenceImage);
+  const present = presentCharacters(withPortrait, entries);
+  const chosen = options.others ? [...present, ...withPortrait.filter((c) => !present.includes(c))] : present;
+  return chosen.slice(0, Math.max(0, max));
 }
 
 /**
