@@ -433,6 +433,7 @@ async function illustrate(limner: Limner, request: SceneRequest): Promise<void> 
     console.log(`Why:    ${result.best.rationale}${result.best.cached ? ' (cached scan)' : ''}`);
   }
   console.log(`Prompt: ${image.prompt}`);
+  if (result.referenced.length > 0) console.log(`Portraits: ${result.referenced.join(', ')}`);
   console.log(`Image:  ${result.file} (${image.width}x${image.height}, ${(image.bytes / 1024).toFixed(0)} KiB)`);
   console.log(`Model:  ${image.model} · ${cost} · id ${image.id}`);
 }
@@ -466,6 +467,7 @@ function sceneJson(limner: Limner, result: SceneResult) {
     campaignName: result.campaign.name,
     promptTruncated: result.promptTruncated,
     reused: Boolean(result.reused),
+    referenced: result.referenced,
     ...(result.reused ? { reusedAgeMs: result.reused.ageMs } : {}),
     ...(result.best ? { best: result.best } : {}),
   };
