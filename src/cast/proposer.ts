@@ -102,7 +102,8 @@ export class CastProposer {
    * Proposes the cast of `transcript`. Calls are recorded in the usage ledger under `origin` with
    * purpose `cast`.
    * @param options.onProgress - Called before reading and after each passage.
-   * @param options.signal - Abandons the reading; calls waiting for a slot are not started.
+   * @param options.signal - Abandons the reading; calls waiting for a slot are not started. The first
+   *   failing passage abandons the others too, and its error is the one thrown.
    * @throws CastReplyError when a passage's answer was unusable twice; the {@link GeminiGateway.generate}
    *   errors and PromptBlockedError.
    */
@@ -117,12 +118,20 @@ export class CastProposer {
     const report = () => options.onProgress?.({ turns: transcript.entries.length, passages: passages.length, read });
     report();
     const calls: CallUsage[] = [];
+    // The first failure stops the reading's other calls; passages already read stay cached for the next try.
+    const stop = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     const answers = await Promise.all(
       passages.map(async (passage) => {
-        const answer = await this.readPassage(passage, origin, calls, options.signal);
-        read++;
-        report();
-        return answer;
+        try {
+          const answer = await this.readPassage(passage, origin, calls, signal);
+          read++;
+          report();
+          return answer;
+        } catch (err) {
+          stop.abort(err);
+          throw err;
+        }
       }),
     );
     const characters = mergeProposals(answers);
@@ -138,7 +147,7 @@ export class CastProposer {
     passage: Passage,
     origin: CallOrigin & { readonly campaignId: string },
     calls: CallUsage[],
-    signal: AbortSignal | undefined,
+    signal: AbortSignal,
   ): Promise<CastAnswer['characters']> {
     const request = `Transcript passage, turns ${passage.firstTurn}-${passage.lastTurn}:\n${passage.text}`;
     const key = `cast:${createHash('sha256')
@@ -153,7 +162,7 @@ export class CastProposer {
     for (let attempt = 1; ; attempt++) {
       const parts = [{ text: request }, ...(correction ? [{ text: correction }] : [])];
       const { candidate, usage } = await this.limit(() => {
-        signal?.throwIfAborted();
+        signal.throwIfAborted();
         return this.deps.gateway.generate(
           {
             model: this.deps.config.generation.scanner_model,
@@ -166,7 +175,7 @@ export class CastProposer {
               thinkingConfig: { thinkingLevel: 'LOW' as ThinkingLevel },
             },
           },
-          { record: { origin, purpose: 'cast' }, ...(signal ? { signal } : {}) },
+          { record: { origin, purpose: 'cast' }, signal },
         );
       });
       calls.push(usage);

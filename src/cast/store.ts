@@ -64,7 +64,7 @@ export class CastStore implements CastCharacters {
     return this.get(id)!;
   }
 
-  /** Changes a member's status or description. @returns It as it is now, or undefined when there is no such member. */
+  /** Changes a member's status or description; the member must exist. @returns It as it is now. */
   update(id: number, change: { status?: CastStatus; description?: string }): CastMember {
     this.store.db
       .update(castMembers)

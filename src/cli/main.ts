@@ -206,7 +206,9 @@ program
           if (verbose && text) process.stderr.write(`${text}\n`);
         };
         const proposal = await limner.cast.propose(request, { onProgress });
-        for (const name of opts.drop ?? []) limner.cast.drop(campaignId, limner.cast.memberNamed(campaignId, name).id);
+        const droppedNow = new Set(
+          (opts.drop ?? []).map((name) => limner.cast.drop(campaignId, limner.cast.memberNamed(campaignId, name).id).id),
+        );
         for (const [name, looks] of opts.describe ?? [])
           limner.cast.accept(campaignId, limner.cast.memberNamed(campaignId, name).id, looks);
         for (const name of opts.accept ?? []) limner.cast.accept(campaignId, limner.cast.memberNamed(campaignId, name).id);
@@ -225,7 +227,8 @@ program
           painted.add(result.member.id);
         }
         for (const result of await limner.cast.paintMissing(request, { onProgress })) painted.add(result.member.id);
-        const members = limner.cast.members(campaignId).filter((m) => m.status !== 'dropped' || (opts.drop ?? []).length > 0);
+        // Dropped characters are listed only on the run that drops them.
+        const members = limner.cast.members(campaignId).filter((m) => m.status !== 'dropped' || droppedNow.has(m.id));
         if (json()) return members.forEach((m) => print(castJson(limner, m, painted.has(m.id))));
         const cost = proposal.cached ? 'no model call (read before)' : `${proposal.calls.length} model calls`;
         console.log(`Cast of ${proposal.campaign.name}: ${proposal.passages} passages read, ${cost}.`);
