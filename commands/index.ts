@@ -1,4 +1,5 @@
 import { editButton, editModal, rerollButton, undoButton } from './edit/buttons.ts';
+import { castComponents } from './cast/buttons.ts';
 import { replyToEdit } from './edit/reply.ts';
 import { scene } from './scene.ts';
 import { galleryLightbox, galleryPager } from './scene/gallery.ts';
@@ -14,7 +15,10 @@ export const messageCommands: ReadonlyMap<string, MessageCommandModule> = new Ma
 
 /** Component and modal handlers by `custom_id` prefix. */
 export const components: ReadonlyMap<string, ComponentModule> = new Map(
-  ([editButton, editModal, rerollButton, undoButton, galleryPager, galleryLightbox] as ComponentModule[]).map((c) => [c.prefix, c]),
+  ([editButton, editModal, rerollButton, undoButton, galleryPager, galleryLightbox, ...castComponents] as ComponentModule[]).map((c) => [
+    c.prefix,
+    c,
+  ]),
 );
 
 /**

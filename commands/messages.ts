@@ -3,6 +3,7 @@ import type { LimnerError } from '../src/errors.ts';
 import type { ScanProgress } from '../src/scenes/best/scanner.ts';
 import type { EditProgress } from '../src/edits/edit.ts';
 import type { SceneProgress } from '../src/scenes/illustrate.ts';
+import type { CastProgress } from '../src/cast/cast.ts';
 
 // The Discord door's words: progress events and error codes from src/ become what players read.
 
@@ -36,6 +37,23 @@ export function progressText(event: PictureProgress): string | undefined {
       return 'Waiting for your previous edit to finish…';
     case 'fetching-references':
       return event.count === 1 ? 'Fetching your reference…' : 'Fetching your references…';
+    case 'reading':
+    case 'saving':
+      return undefined;
+  }
+}
+
+/** The reply's line for a cast job's progress, or undefined for stages too short to show. */
+export function castProgressText(event: CastProgress): string | undefined {
+  switch (event.stage) {
+    case 'queued':
+      return progressText(event);
+    case 'casting': {
+      const { turns, passages, read } = event.read;
+      return `Reading ${number.format(turns)} turns for the cast in ${number.format(passages)} ${passages === 1 ? 'passage' : 'passages'}... ${read}/${passages}`;
+    }
+    case 'painting-portrait':
+      return `Painting the portrait of ${event.name}…`;
     case 'reading':
     case 'saving':
       return undefined;
@@ -85,6 +103,8 @@ export function errorText(err: LimnerError): string {
         `This channel's campaign \`${(err as LimnerError & { campaignId: string }).campaignId}\` was not made with \`/scene new\` in this server, ` +
         'so its story cannot be replaced from Discord. Make your own with `/scene new name:<..> transcript:<file>`.'
       );
+    case 'description_required':
+      return `${(err as LimnerError & { character: string }).character} is not in the cast yet: add them with \`/scene character\` and a \`description\`.`;
     case 'transcript_empty':
       return 'There is no story to illustrate yet: this campaign has no turns. Post the first story message, then try again.';
     case 'provider_failed': {

@@ -1,5 +1,6 @@
 import { InteractionContextType, MessageFlags, SlashCommandBuilder, type SlashCommandSubcommandsOnlyBuilder } from 'discord.js';
 import { best } from './scene/best.ts';
+import { cast } from './scene/cast.ts';
 import { character } from './scene/character.ts';
 import { current } from './scene/current.ts';
 import { edit } from './scene/edit.ts';
@@ -32,6 +33,7 @@ const subcommands: readonly SubcommandModule[] = [
   newCampaign,
   update,
   settings,
+  cast,
   help(() => subcommands),
 ];
 const byName = new Map(subcommands.map((s) => [s.data.name, s]));

@@ -20,6 +20,9 @@ import { Metrics } from './platform/metrics.ts';
 import { storybookServer, type StorybookServer } from './exports/serve.ts';
 import { GuildSettings } from './settings/settings.ts';
 import { CreateCampaign } from './campaigns/create-campaign.ts';
+import { CastCampaign } from './cast/cast.ts';
+import { CastProposer } from './cast/proposer.ts';
+import { CastStore } from './cast/store.ts';
 
 /** Everything a door (bot, CLI) needs, wired once per process. */
 export interface Limner {
@@ -35,6 +38,8 @@ export interface Limner {
   readonly edits: EditPicture;
   /** Use case: export a campaign's pictures as zips. */
   readonly exports: ExportCampaign;
+  /** Use case: the campaign's cast, proposed from the story, with reference portraits. */
+  readonly cast: CastCampaign;
   /** Channel links and posted scene messages (used by the Discord door). */
   readonly links: LinkStore;
   /** Every model call with tokens and estimated cost. */
@@ -70,7 +75,8 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const metrics = options.metrics ?? new Metrics({ processMetrics: config.runtime.health_port !== null });
   const store = openStore(config.database_path);
   const stories = new StoryStore(store, config.play_by_post.ooc_prefix);
-  const campaigns = new CampaignRepository(config.campaigns_dir, stories);
+  const castStore = new CastStore(store);
+  const campaigns = new CampaignRepository(config.campaigns_dir, stories, castStore);
   const images = new ImageStore(store, config.campaigns_dir);
   const usage = new UsageLedger(store, metrics);
   const gateway = new GeminiGateway(config, secrets, usage, (model, seconds, outcome) =>
@@ -81,7 +87,10 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const budgets = new BudgetGuard(config, usage, jobs, settings);
   const runner = new JobRunner({ jobs, budgets, metrics, log }, { concurrency: config.queue.concurrency, perUser: config.queue.per_user });
   const sessions = new SessionStore(store);
-  const scanner = new SceneScanner({ config, gateway, cache: new ScanCache(store), log });
+  const scanCache = new ScanCache(store);
+  const scanner = new SceneScanner({ config, gateway, cache: scanCache, log });
+  const proposer = new CastProposer({ config, gateway, cache: scanCache, log });
+  const cast = new CastCampaign({ config, campaigns, images, gateway, usage, cast: castStore, proposer, runner, log });
   const scenes = new IllustrateScene({ config, campaigns, images, gateway, usage, sessions, scanner, runner, settings, log });
   const edits = new EditPicture({ config, campaigns, images, gateway, usage, sessions, runner, log });
   const exports = new ExportCampaign({ campaigns, images });
@@ -98,6 +107,7 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
     scenes,
     edits,
     exports,
+    cast,
     links,
     usage,
     sessions,

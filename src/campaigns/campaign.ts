@@ -11,6 +11,20 @@ export interface Character {
   readonly referenceImage?: string;
 }
 
+/** A character of the campaign's cast (`/scene cast`) the owner accepted, as the campaign reads it. */
+export interface CastCharacter {
+  readonly name: string;
+  readonly description: string;
+  /** The portrait's stored path relative to the campaigns folder (`<campaign>/images/<id>.png`), or null. */
+  readonly portraitPath: string | null;
+}
+
+/** Reads the accepted cast of campaigns for {@link Campaign.characters}. */
+export interface CastCharacters {
+  /** Accepted characters, in cast order. */
+  accepted(campaignId: string): CastCharacter[];
+}
+
 /** A campaign: its definition (campaign.yaml) and its transcript. */
 export interface Campaign {
   readonly id: CampaignId;
@@ -22,6 +36,10 @@ export interface Campaign {
   readonly artStyle: string;
   /** false switches image generation off for this campaign. */
   readonly enabled: boolean;
+  /**
+   * `campaign.yaml`'s characters, then those play-by-post members registered, then the accepted cast
+   * (a cast member of the same name as an earlier character is left out: the file wins).
+   */
   readonly characters: readonly Character[];
   /** Credit for a transcript taken from elsewhere (e.g. CRD3's CC BY-SA notice). */
   readonly attribution?: string;

@@ -11,10 +11,12 @@ import {
   type CampaignDefinition,
   type CampaignFile,
   type CampaignSource,
+  type CastCharacters,
   type ChannelSource,
   type Character,
 } from './campaign.ts';
 import { channelCampaignId, type ChannelStories } from './channel.ts';
+import { sameCharacter } from './character-names.ts';
 import { isCampaignId, parseCampaignId, type CampaignId } from './id.ts';
 import {
   describeIssues,
@@ -53,10 +55,12 @@ export class CampaignRepository {
   /**
    * @param root - Absolute path of the campaigns folder.
    * @param stories - Reads play-by-post campaigns; without it they cannot be loaded.
+   * @param cast - Reads the accepted casts; without it campaigns have only their other characters.
    */
   constructor(
     readonly root: string,
     private readonly stories?: ChannelStories,
+    private readonly cast?: CastCharacters,
   ) {}
 
   /** Absolute folder of a campaign (the id is validated first). @throws InvalidCampaignIdError */
@@ -146,6 +150,11 @@ export class CampaignRepository {
       characters.push(...story.characters);
     } else {
       transcript = await this.readTranscript(dir);
+    }
+    for (const member of this.cast?.accepted(id) ?? []) {
+      if (characters.some((c) => sameCharacter(c.name, member.name))) continue;
+      const { name, description, portraitPath } = member;
+      characters.push(portraitPath === null ? { name, description } : { name, description, referenceImage: path.join(this.root, ...portraitPath.split('/')) });
     }
     const realDir = await realpath(dir);
     const yamlFile = path.join(dir, 'campaign.yaml');

@@ -13,7 +13,9 @@ import { loadConfig, loadDotEnv } from '../platform/config.ts';
 import { LimnerError } from '../errors.ts';
 import type { SceneRequest, SceneResult } from '../scenes/illustrate.ts';
 import type { Requester } from '../jobs/runner.ts';
-import { errorText, progressText } from './messages.ts';
+import { castProgressText, errorText, progressText } from './messages.ts';
+import type { CastMember } from '../cast/store.ts';
+import { readFile } from 'node:fs/promises';
 import { createLogger, newErrorId } from '../platform/log.ts';
 import { exportProgressText, megabytes } from '../exports/export.ts';
 import type { ImageRow } from '../platform/schema.ts';
@@ -169,6 +171,103 @@ sceneCommand('best', 'find the most visually striking turn of the whole transcri
     await illustrate(limner, { kind: 'best', ...sceneRequest(limner, opts) });
   }),
 );
+
+/** A repeatable `name=value` option's parser. @throws InvalidArgumentError without a `=`. */
+function namedValue(value: string, previous: Array<[string, string]> = []): Array<[string, string]> {
+  const at = value.indexOf('=');
+  if (at <= 0 || at === value.length - 1) throw new InvalidArgumentError(`expected <name>=<value>, e.g. "Grog=a towering goliath".`);
+  return [...previous, [value.slice(0, at).trim(), value.slice(at + 1).trim()]];
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+program
+  .command('cast')
+  .description("propose the story's recurring characters; accept, describe or drop them; paint reference portraits for those accepted")
+  .requiredOption('-c, --campaign <id>', 'campaign id')
+  .option('--accept-all', 'accept every proposed character (dropped ones stay dropped)')
+  .option('--accept <name>', 'accept this character (repeatable)', collect)
+  .option('--describe <name=looks>', 'accept this character with these looks instead of the proposed ones (repeatable)', namedValue)
+  .option('--drop <name>', 'drop this character: out of the cast and not proposed again (repeatable)', collect)
+  .option('--portrait <name=file>', "replace this character's portrait with an image file (PNG, JPEG, WebP or GIF; repeatable)", namedValue)
+  .option('--reroll <name>', "paint this character's portrait again (repeatable)", collect)
+  .option(
+    '--guild <id>',
+    'Discord guild whose budgets and usage the calls count against (default: the one guild the campaign is linked in, if any)',
+  )
+  .option('--ignore-budget', 'bypass budgets and the cooldown (recorded in the usage ledger)')
+  .action(
+    withLimner(
+      async (
+        limner,
+        opts: SceneOptions & {
+          acceptAll?: boolean;
+          accept?: string[];
+          describe?: Array<[string, string]>;
+          drop?: string[];
+          portrait?: Array<[string, string]>;
+          reroll?: string[];
+        },
+      ) => {
+        const { campaignId, requester } = sceneRequest(limner, opts);
+        const request = { campaignId, requester };
+        const verbose = Boolean(program.opts().verbose);
+        const onProgress = (event: Parameters<typeof castProgressText>[0]) => {
+          const text = castProgressText(event);
+          if (verbose && text) process.stderr.write(`${text}\n`);
+        };
+        const proposal = await limner.cast.propose(request, { onProgress });
+        const droppedNow = new Set(
+          (opts.drop ?? []).map((name) => limner.cast.drop(campaignId, limner.cast.memberNamed(campaignId, name).id).id),
+        );
+        for (const [name, looks] of opts.describe ?? [])
+          limner.cast.accept(campaignId, limner.cast.memberNamed(campaignId, name).id, looks);
+        for (const name of opts.accept ?? []) limner.cast.accept(campaignId, limner.cast.memberNamed(campaignId, name).id);
+        if (opts.acceptAll) {
+          for (const m of limner.cast.members(campaignId)) if (m.status === 'proposed') limner.cast.accept(campaignId, m.id);
+        }
+        for (const [name, file] of opts.portrait ?? []) {
+          await limner.cast.setCharacter({ ...request, name, image: { name: path.basename(file), bytes: await readFile(file) } });
+        }
+        const painted = new Set<number>();
+        for (const name of opts.reroll ?? []) {
+          const result = await limner.cast.portrait(
+            { ...request, memberId: limner.cast.memberNamed(campaignId, name).id, reroll: true },
+            { onProgress },
+          );
+          painted.add(result.member.id);
+        }
+        for (const result of await limner.cast.paintMissing(request, { onProgress })) painted.add(result.member.id);
+        // Dropped characters are listed only on the run that drops them.
+        const members = limner.cast.members(campaignId).filter((m) => m.status !== 'dropped' || droppedNow.has(m.id));
+        if (json()) return members.forEach((m) => print(castJson(limner, m, painted.has(m.id))));
+        const cost = proposal.cached ? 'no model call (read before)' : `${proposal.calls.length} model calls`;
+        console.log(`Cast of ${proposal.campaign.name}: ${proposal.passages} passages read, ${cost}.`);
+        if (proposal.defined.length > 0) console.log(`Defined in campaign.yaml (kept as defined): ${proposal.defined.join(', ')}`);
+        for (const m of members) {
+          const portrait = castJson(limner, m, painted.has(m.id)).portrait;
+          console.log(`${m.status.padEnd(9)} ${m.name}: ${m.description}`);
+          if (portrait) console.log(`          portrait${painted.has(m.id) ? ' (painted now)' : ''}: ${portrait}`);
+        }
+        if (members.some((m) => m.status === 'proposed'))
+          console.log('Accept with --accept <name> or --accept-all, change looks with --describe <name=looks>, drop with --drop <name>.');
+      },
+    ),
+  );
+
+function castJson(limner: Limner, m: CastMember, painted: boolean) {
+  const image = m.portraitImageId ? limner.images.get(m.portraitImageId) : undefined;
+  return {
+    id: m.id,
+    campaignId: m.campaignId,
+    name: m.name,
+    description: m.description,
+    status: m.status,
+    portrait: image ? limner.images.absolutePath(image.imagePath) : null,
+    portraitImageId: image?.id ?? null,
+    painted,
+  };
+}
 
 /** The fields of a scene request the `scene` options give. */
 function sceneRequest(
@@ -355,6 +454,7 @@ async function illustrate(limner: Limner, request: SceneRequest): Promise<void> 
   }
   if (result.note) console.log(`Note:   ${result.note}`);
   console.log(`Prompt: ${image.prompt}`);
+  if (result.referenced.length > 0) console.log(`Portraits: ${result.referenced.join(', ')}`);
   console.log(`Image:  ${result.file} (${image.width}x${image.height}, ${(image.bytes / 1024).toFixed(0)} KiB)`);
   console.log(`Model:  ${image.model} · ${cost} · id ${image.id}`);
 }
@@ -388,6 +488,7 @@ function sceneJson(limner: Limner, result: SceneResult) {
     campaignName: result.campaign.name,
     promptTruncated: result.promptTruncated,
     reused: Boolean(result.reused),
+    referenced: result.referenced,
     ...(result.reused ? { reusedAgeMs: result.reused.ageMs } : {}),
     ...(result.best ? { best: result.best } : {}),
     ...(result.note ? { note: result.note } : {}),

@@ -1,6 +1,7 @@
 import { relative, type BudgetExceededError } from '../jobs/budget.ts';
 import type { LimnerError } from '../errors.ts';
 import type { SceneProgress } from '../scenes/illustrate.ts';
+import type { CastProgress } from '../cast/cast.ts';
 
 // The terminal door's words: progress events and error codes from src/ become what operators read.
 
@@ -23,6 +24,20 @@ export function progressText(event: SceneProgress): string | undefined {
       return 'painting';
     case 'saving':
       return 'saving';
+  }
+}
+
+/** A line for stderr with `-v` about a cast job, or undefined for a stage not worth a line. */
+export function castProgressText(event: CastProgress): string | undefined {
+  switch (event.stage) {
+    case 'queued':
+    case 'reading':
+    case 'saving':
+      return progressText(event);
+    case 'casting':
+      return `reading the story for its cast: passage ${event.read.read}/${event.read.passages} (${event.read.turns.toLocaleString('en-US')} turns)`;
+    case 'painting-portrait':
+      return `painting the portrait of ${event.name}`;
   }
 }
 

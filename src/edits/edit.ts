@@ -347,7 +347,10 @@ export class EditPicture {
    */
   private portraitsFor(campaign: Campaign, turn: number, room: number): Promise<ReferenceImage[]> {
     const entries = entriesAround(campaign.transcript, turn, this.deps.config.generation.turn_radius);
-    return loadPortraits(choosePortraits(campaign.characters, entries, room), this.deps.config.generation.max_input_pixels);
+    return loadPortraits(
+      choosePortraits(campaign.characters, entries, room, { others: true }),
+      this.deps.config.generation.max_input_pixels,
+    );
   }
 
   /** @throws ImageGoneError when there is no such row. */

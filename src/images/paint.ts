@@ -21,6 +21,7 @@ export interface PaintedImage extends PngImage {
  * request size ({@link fitInlineBudget}). The call is recorded in the usage ledger under
  * `options.record` whatever its outcome.
  * @param images - At most {@link MAX_INPUT_IMAGES}; callers choose which.
+ * @param canvas - Model and aspect ratio instead of the configured ones (e.g. `3:4` for a standing figure).
  * @throws the {@link GeminiGateway.generate} errors; NoImageError when the candidate holds no
  *   image; NonImagePartError when it holds data of another kind; ModelImageTooLargeError when the
  *   picture has more than `generation.max_input_pixels` pixels; MalformedReplyError when its bytes do not decode.

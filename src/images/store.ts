@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { and, asc, count, desc, eq, gte } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, ne } from 'drizzle-orm';
 import type { CampaignId } from '../campaigns/id.ts';
 import { writeFileAtomic } from '../platform/files.ts';
 import type { Store } from '../platform/db.ts';
@@ -94,11 +94,10 @@ export class ImageStore {
     return this.store.db.select().from(images).where(eq(images.id, id)).get();
   }
 
-  /** A campaign's pictures by turn, then creation time. */
+  /** A campaign's scene pictures by turn, then creation time; cast portraits are no scene and are left out. */
   list(campaignId: CampaignId, filter: { requestedBy?: string } = {}): ImageRow[] {
-    const where = filter.requestedBy
-      ? and(eq(images.campaignId, campaignId), eq(images.requestedBy, filter.requestedBy))
-      : eq(images.campaignId, campaignId);
+    const scenes = and(eq(images.campaignId, campaignId), ne(images.mode, 'portrait'));
+    const where = filter.requestedBy ? and(scenes, eq(images.requestedBy, filter.requestedBy)) : scenes;
     return this.store.db.select().from(images).where(where).orderBy(asc(images.turn), asc(images.createdAt)).all();
   }
 
@@ -113,11 +112,12 @@ export class ImageStore {
       .get();
   }
 
-  /** Campaigns that have pictures, with how many, by campaign id. */
+  /** Campaigns that have scene pictures (portraits aside), with how many, by campaign id. */
   countByCampaign(): Array<{ campaignId: string; count: number }> {
     return this.store.db
       .select({ campaignId: images.campaignId, count: count() })
       .from(images)
+      .where(ne(images.mode, 'portrait'))
       .groupBy(images.campaignId)
       .orderBy(asc(images.campaignId))
       .all();

@@ -1,10 +1,11 @@
-import { type AnySQLiteColumn, index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { type AnySQLiteColumn, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /**
  * How a picture was asked for: the seeds' `current` (latest moment), `specific` (a chosen turn),
- * `best` (the scanner's pick) and `edit` (a change to an earlier picture).
+ * `best` (the scanner's pick) and `edit` (a change to an earlier picture); `portrait` is a cast
+ * member's reference portrait (turn 0), which is no scene: galleries and exports leave it out.
  */
-export const GENERATION_MODES = ['current', 'specific', 'best', 'edit'] as const;
+export const GENERATION_MODES = ['current', 'specific', 'best', 'edit', 'portrait'] as const;
 export type GenerationMode = (typeof GENERATION_MODES)[number];
 
 /**
@@ -18,7 +19,7 @@ export const images = sqliteTable(
     /** UUID; also the PNG's file name. */
     id: text('id').primaryKey(),
     campaignId: text('campaign_id').notNull(),
-    /** 1-based turn the picture shows. */
+    /** 1-based turn the picture shows; 0 for portraits. */
     turn: integer('turn').notNull(),
     mode: text('mode', { enum: GENERATION_MODES }).notNull(),
     /** The final prompt sent to the image model (scene description plus art style). */
@@ -91,7 +92,7 @@ export const sceneMessages = sqliteTable(
 );
 
 /** What a model call was for. */
-export const CALL_PURPOSES = ['prompt', 'image', 'scan', 'compare', 'edit'] as const;
+export const CALL_PURPOSES = ['prompt', 'image', 'scan', 'compare', 'edit', 'cast', 'portrait'] as const;
 export type CallPurpose = (typeof CALL_PURPOSES)[number];
 
 /** The usage ledger: one row per model call, for spend reports and budgets. */
@@ -127,11 +128,13 @@ export const usage = sqliteTable(
   (t) => [index('usage_at').on(t.at), index('usage_guild_at').on(t.guildId, t.at), index('usage_user_at').on(t.userId, t.at)],
 );
 
-/** Cached `/scene best` results, keyed by a hash of what was scanned. */
+/** Cached transcript readings (`/scene best`, cast proposals), keyed by a hash of what was read. */
 export const scanCache = sqliteTable('scan_cache', {
   /**
-   * `passage:<sha256 of the passage's request and scanner settings>` (that passage's candidate) or
-   * `final:<entries>:<sha256 of every entry scanned and the scanner settings>` (the transcript's winner).
+   * `passage:<sha256 of the passage's request and scanner settings>` (that passage's candidate),
+   * `final:<entries>:<sha256 of every entry scanned and the scanner settings>` (the transcript's winner),
+   * or `cast:<sha256 of the passage's request and settings>` (that passage's characters as JSON in
+   * `rationale`, `turn` 0).
    */
   key: text('key').primaryKey(),
   campaignId: text('campaign_id').notNull(),
@@ -291,3 +294,33 @@ export const settingChanges = sqliteTable(
   },
   (t) => [index('setting_changes_guild_at').on(t.guildId, t.at)],
 );
+/** A cast member's state: proposed by the text model, accepted by the owner, or dropped (not proposed again). */
+export const CAST_STATUSES = ['proposed', 'accepted', 'dropped'] as const;
+export type CastStatus = (typeof CAST_STATUSES)[number];
+
+/**
+ * The recurring characters of a campaign's story as the text model proposed them (`/scene cast`),
+ * and what the owner made of each. Accepted ones join the campaign's characters, after those of
+ * `campaign.yaml`, which win on the same name.
+ */
+export const castMembers = sqliteTable(
+  'cast_members',
+  {
+    /** Short, so that button custom ids can name it. */
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    campaignId: text('campaign_id').notNull(),
+    name: text('name').notNull(),
+    /** `name` compared loosely (see `castNameKey`): proposals of several passages merge on it. */
+    nameKey: text('name_key').notNull(),
+    /** Looks in words, at most 1,000 characters. */
+    description: text('description').notNull(),
+    status: text('status', { enum: CAST_STATUSES }).notNull(),
+    /** The current reference portrait (a picture of mode `portrait`), or null. */
+    portraitImageId: text('portrait_image_id').references(() => images.id, { onDelete: 'set null' }),
+    /** ISO 8601 UTC. */
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('cast_members_name').on(t.campaignId, t.nameKey)],
+);
+
+export type CastMemberRow = typeof castMembers.$inferSelect;

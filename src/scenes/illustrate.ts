@@ -11,7 +11,8 @@ import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
 import { writeScenePrompt } from './prompt.ts';
 import type { UsageLedger } from '../usage/ledger.ts';
 import type { SessionStore } from '../edits/sessions.ts';
-import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, type ReferenceImage } from '../images/references.ts';
+import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, presentCharacters, type ReferenceImage } from '../images/references.ts';
+import type { Character } from '../campaigns/campaign.ts';
 import { paintImage } from '../images/paint.ts';
 import { shorten, type SceneScanner, type ScanProgress } from './best/scanner.ts';
 import { SingleFlight } from '../jobs/single-flight.ts';
@@ -86,6 +87,8 @@ export interface SceneResult {
   readonly promptTruncated: boolean;
   /** Every model call made for this scene: scanner calls (for `best`), then text, then image. */
   readonly calls: readonly CallUsage[];
+  /** Names of the characters whose portraits went with the image call, in the order sent (present in the context window). */
+  readonly referenced: readonly string[];
   /** For `best` requests: the chosen turn, a quote and the reason. */
   readonly best?: BestScene;
   /** The request's director's note, as followed. */
@@ -196,11 +199,13 @@ export class IllustrateScene {
     const portraits = choosePortraits(campaign.characters, context.entries, MAX_INPUT_IMAGES);
     const references = await loadPortraits(portraits, config.generation.max_input_pixels);
     const key = sceneKey({ campaign, context, mode, references, config, look, ...(note ? { note } : {}) });
+    const referenced = portraits.map((c) => c.name);
     const scene: SceneToPaint = {
       campaign,
       context,
       mode,
       references,
+      referenced,
       look,
       key,
       origin,
@@ -222,6 +227,7 @@ export class IllustrateScene {
         scene: image.prompt,
         promptTruncated: false,
         calls: pick?.calls ?? [],
+        referenced,
         reused: { ageMs: Date.now() - Date.parse(image.createdAt) },
         ...best,
       };
@@ -254,7 +260,7 @@ export class IllustrateScene {
         model: config.generation.text_model,
         context,
         focus: request.kind === 'current' ? 'latest' : 'turn',
-        characters: campaign.characters,
+        characters: presentFirst(campaign.characters, context),
         artStyle: input.look.artStyle,
         ...(input.note ? { note: input.note } : {}),
         maxChars: config.generation.max_prompt_chars,
@@ -310,6 +316,7 @@ export class IllustrateScene {
       scene: prompt.scene,
       promptTruncated: prompt.truncated,
       calls,
+      referenced: input.referenced,
     };
   }
 
@@ -340,6 +347,8 @@ interface SceneToPaint {
   /** Art style, shape and model from the request and the guild's settings. */
   readonly look: SceneLook;
   readonly note?: string;
+  /** Names of the characters whose portraits are `references`. */
+  readonly referenced: readonly string[];
   readonly key: string;
   readonly origin: ReturnType<typeof originOf> & { readonly campaignId: string; readonly jobId: string };
   /** The scanner calls that chose the turn, whose cost the picture carries. */
@@ -411,6 +420,15 @@ function bestScene(pick: Awaited<ReturnType<SceneScanner['findBest']>>): BestSce
     cached: pick.cached,
     passages: pick.passages,
   };
+}
+
+/**
+ * The characters with those present in the context window first ({@link presentCharacters}): the
+ * prompt writer's room for looks is bounded, and the people of the scene matter most.
+ */
+function presentFirst(characters: readonly Character[], context: SceneContext): Character[] {
+  const present = presentCharacters(characters, context.entries);
+  return [...present, ...characters.filter((c) => !present.includes(c))];
 }
 
 function sum<T>(items: readonly T[], of: (item: T) => number): number {

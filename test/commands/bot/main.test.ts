@@ -81,6 +81,7 @@ describe('npm run deploy-commands', () => {
       'new',
       'update',
       'settings',
+      'cast',
       'help',
     ]);
     const turn = scene.options.find((o: { name: string }) => o.name === 'turn');

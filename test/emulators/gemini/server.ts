@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { closestAspectRatio, imageDimensions, imageOutputTokens, renderPlaceholderPng } from './image.ts';
-import { allContentText, describeScene, inputImageParts, lastUserText, promptTextChars } from './text.ts';
+import { allContentText, describeScene, inputImageParts, lastUserText, promptTextChars, proposeCast } from './text.ts';
 
 /** One request that reached a model route (`/{version}/models/{model}:{rpc}`), as received. */
 export interface RecordedRequest {
@@ -498,6 +498,10 @@ export class GeminiEmulator {
     const scripted = this.textScript?.(record);
     if (scripted !== undefined) return ok(this.textPayload(record, scripted, promptTokenCount), 'text (script)');
     const wantsJson = record.body?.generationConfig?.responseMimeType === 'application/json';
+    // A cast request (its schema lists `characters`) gets the passage's most named characters.
+    if (wantsJson && record.body?.generationConfig?.responseJsonSchema?.properties?.characters) {
+      return ok(this.textPayload(record, proposeCast(lastUserText(record.body)), promptTokenCount), 'json cast');
+    }
     if (wantsJson) return ok(this.textPayload(record, '{}', promptTokenCount), 'json {}');
     return ok(this.textPayload(record, describeScene(lastUserText(record.body)), promptTokenCount), 'text');
   }
