@@ -4,7 +4,7 @@ import type { Secrets } from '../../src/platform/config.ts';
 import { LimnerError } from '../../src/errors.ts';
 import { clientListeners, commands, components, messageCommands, messageHandlers } from '../index.ts';
 import type { BotContext } from '../types.ts';
-import { recoverInterruptedJobs } from './recover.ts';
+import { recoverInterruptedJobs, watchAbandonedJobs } from './recover.ts';
 import { replyWithError } from './respond.ts';
 
 /** A logged-in (or logging-in) Limner bot. */
@@ -103,10 +103,12 @@ export function startBot(limner: Limner, token: string): Bot {
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
   client.on(Events.ShardDisconnect, (event, shard) => log.warn({ code: event.code, shard }, 'gateway disconnected'));
 
+  let stopWatching: (() => void) | undefined;
   // The ready listener goes on before login: ready can fire before login() resolves.
   const ready = new Promise<void>((resolve, reject) => {
     client.once(Events.ClientReady, (c) => {
       log.info({ user: c.user.tag, guilds: c.guilds.cache.size }, 'bot ready');
+      stopWatching = watchAbandonedJobs(limner, c);
       void recoverInterruptedJobs(limner, c).then(() => resolve());
     });
     client.login(token).catch(reject);
@@ -115,6 +117,7 @@ export function startBot(limner: Limner, token: string): Bot {
     client,
     ready,
     stop: async (drainMs = 0) => {
+      stopWatching?.();
       if (inFlight.size > 0 && drainMs > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
