@@ -3,6 +3,7 @@ import path from 'node:path';
 import { REST, Routes } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandPayloads } from '../../commands/index.ts';
+import { INTERRUPTED_TEXT } from '../../commands/bot/recover.ts';
 import { LinkStore } from '../../src/campaigns/links.ts';
 import { parseCampaignId } from '../../src/campaigns/id.ts';
 import { openStore, type Store } from '../../src/platform/db.ts';
@@ -20,7 +21,8 @@ const CONCURRENCY = 3;
 const GUILD_DAILY = 6;
 const USER_DAILY = 3;
 const OVERRIDES = {
-  queue: { concurrency: CONCURRENCY, per_user: 1, poll_ms: 25 },
+  // A short lease, so a killed process's jobs are found within seconds.
+  queue: { concurrency: CONCURRENCY, per_user: 1, poll_ms: 25, lease_s: 2 },
   budgets: { guild_daily_images: GUILD_DAILY, user_daily_images: USER_DAILY, dedupe_window_s: 600 },
 };
 
@@ -100,7 +102,7 @@ describe('two bot processes, one database', () => {
   }
 
   async function stopBot(child: ChildProcess): Promise<void> {
-    if (child.exitCode !== null) return;
+    if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.send('stop');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -178,5 +180,20 @@ describe('two bot processes, one database', () => {
     expect(results.filter((r) => !picture(r)).map(lastText)).toEqual([
       expect.stringMatching(/^You have used your 3 pictures for today; your budget resets in .+ \(00:00 UTC\)\.$/),
     ]);
+  });
+
+  it('tells the user of a job whose process was killed, from the other process, and fails the job', async () => {
+    gemini.enqueue({ kind: 'hang' }, { model: /image/ });
+    const handle = await turn(0, users[6]!, 500);
+    await discord.waitFor(() => gemini.requests.some((r) => r.answer === 'hang'), { timeoutMs: 20_000, label: 'painting started' });
+    const job = store.sqlite.prepare("select id, shard from jobs where status = 'running'").get() as { id: string; shard: number };
+    expect(job.shard).toBe(guilds[0]!.shard);
+    bots[0]!.kill('SIGKILL');
+    const told = await handle.waitUntil((r) => r.original?.content === INTERRUPTED_TEXT, 20_000);
+    expect(told.original!.content).toBe(INTERRUPTED_TEXT);
+    expect(store.sqlite.prepare('select status, error_id as errorId from jobs where id = ?').get(job.id)).toEqual({
+      status: 'failed',
+      errorId: 'interrupted',
+    });
   });
 });
