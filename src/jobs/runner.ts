@@ -225,9 +225,8 @@ export class JobRunner {
     let more = true;
     try {
       const { jobs } = this.deps;
-      while (jobs.claimNext(this.queue)) {
-        // Each claim frees nothing; loop until the slots are full or every waiting job is held.
-      }
+      // Claims for every process, until the slots are full or every waiting job is held.
+      while (jobs.claimNext(this.queue));
       const statuses = jobs.statuses(waiting.map(([id]) => id));
       const still = waiting.filter(([id, job]) => {
         const status = statuses.get(id);
