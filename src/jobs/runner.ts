@@ -179,11 +179,9 @@ export class JobRunner {
   /**
    * Runs `task` once every job of `sessionKey` queued or running now has ended, for work on a
    * session that is not a job itself (undo), so it lands after the edits asked for before it.
-   * @param onWait - Called once when it has to wait.
    */
-  async afterSession<T>(sessionKey: string, task: () => Promise<T>, onWait?: () => void): Promise<T> {
+  async afterSession<T>(sessionKey: string, task: () => Promise<T>): Promise<T> {
     const ahead = this.deps.jobs.activeOfSession(sessionKey);
-    if (ahead.length > 0) onWait?.();
     while ([...this.deps.jobs.statuses(ahead).values()].some((s) => s === 'queued' || s === 'running')) {
       await new Promise((resolve) => setTimeout(resolve, this.queue.pollMs));
     }
