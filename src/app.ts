@@ -16,6 +16,7 @@ import { UsageLedger } from './usage/ledger.ts';
 import { BudgetGuard } from './jobs/budget.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { JobStore } from './jobs/store.ts';
+import { SceneLeases } from './jobs/scene-leases.ts';
 import { Metrics } from './platform/metrics.ts';
 import { storybookServer, type StorybookServer } from './exports/serve.ts';
 import { GuildSettings } from './settings/settings.ts';
@@ -85,13 +86,17 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const jobs = new JobStore(store, options.shard ?? 0);
   const settings = new GuildSettings(store, config, log);
   const budgets = new BudgetGuard(config, usage, jobs, settings);
-  const runner = new JobRunner({ jobs, budgets, metrics, log }, { concurrency: config.queue.concurrency, perUser: config.queue.per_user });
+  const runner = new JobRunner(
+    { jobs, budgets, metrics, log },
+    { concurrency: config.queue.concurrency, perUser: config.queue.per_user, pollMs: config.queue.poll_ms, leaseS: config.queue.lease_s },
+  );
   const sessions = new SessionStore(store);
   const scanCache = new ScanCache(store);
   const scanner = new SceneScanner({ config, gateway, cache: scanCache, log });
   const proposer = new CastProposer({ config, gateway, cache: scanCache, log });
   const cast = new CastCampaign({ config, campaigns, images, gateway, usage, cast: castStore, proposer, runner, log });
-  const scenes = new IllustrateScene({ config, campaigns, images, gateway, usage, sessions, scanner, runner, settings, log });
+  const leases = new SceneLeases(store, config.queue.lease_s);
+  const scenes = new IllustrateScene({ config, campaigns, images, gateway, usage, sessions, scanner, runner, settings, leases, log });
   const edits = new EditPicture({ config, campaigns, images, gateway, usage, sessions, runner, log });
   const exports = new ExportCampaign({ campaigns, images });
   const links = new LinkStore(store, config.discord.links);

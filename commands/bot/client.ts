@@ -18,7 +18,7 @@ import { clientListeners, commands, components, messageCommands, messageHandlers
 import { ComponentIdError } from '../errors.ts';
 import type { BotContext, CommandModule } from '../types.ts';
 import { checkOptions } from './option-check.ts';
-import { recoverInterruptedJobs } from './recover.ts';
+import { recoverInterruptedJobs, watchAbandonedJobs } from './recover.ts';
 import { replyWithError } from './respond.ts';
 import { SeenInteractions } from './seen-interactions.ts';
 
@@ -146,10 +146,12 @@ export function startBot(limner: Limner, token: string): Bot {
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
   client.on(Events.ShardDisconnect, (event, shard) => log.warn({ code: event.code, shard }, 'gateway disconnected'));
 
+  let stopWatching: (() => void) | undefined;
   // The ready listener goes on before login: ready can fire before login() resolves.
   const ready = new Promise<void>((resolve, reject) => {
     client.once(Events.ClientReady, (c) => {
       log.info({ user: c.user.tag, guilds: c.guilds.cache.size }, 'bot ready');
+      stopWatching = watchAbandonedJobs(limner, c);
       void recoverInterruptedJobs(limner, c).then(() => resolve());
     });
     client.login(token).catch(reject);
@@ -158,6 +160,7 @@ export function startBot(limner: Limner, token: string): Bot {
     client,
     ready,
     stop: async (drainMs = 0) => {
+      stopWatching?.();
       if (inFlight.size > 0 && drainMs > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);

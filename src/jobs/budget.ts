@@ -1,7 +1,7 @@
 import type { Config } from '../platform/config.ts';
 import { LimnerError } from '../errors.ts';
 import type { UsageLedger, UsageTotals } from '../usage/ledger.ts';
-import type { JobStore } from './store.ts';
+import type { InFlight, JobStore } from './store.ts';
 
 /** Which limit refused a request, with its figures. */
 export type BudgetLimit =
@@ -73,8 +73,9 @@ export interface GuildLimitsSource {
 /**
  * Daily budgets per guild (pictures, USD) and per user (pictures), and a per-user cooldown, from
  * `budgets` in config; a guild's own limits come from `guilds` when given (they never exceed
- * config's). Pictures being made right now count against the budget (`inFlight`), so a
- * budget is never overshot by more than the jobs already running when it was reached.
+ * config's). Pictures queued or being made count against the picture budgets (`inFlight`);
+ * admission counts them in the transaction that records the job, so no process can overshoot a
+ * picture budget.
  */
 export class BudgetGuard {
   constructor(
@@ -108,10 +109,13 @@ export class BudgetGuard {
 
   /**
    * Refuses a new picture request when a budget or the cooldown says no.
-   * @param inFlight - Jobs of this guild and of this user already running (their pictures are not in the ledger yet).
+   * @param inFlight - Jobs of this guild and of this user queued or running whose pictures are not
+   *   in the ledger yet ({@link JobStore.inFlight}).
+   * @param starting - The job about to start, already marked running: the cooldown counts from the
+   *   user's jobs before it.
    * @throws BudgetExceededError
    */
-  check(guildId: string | null, userId: string, inFlight: { guild: number; user: number } = { guild: 0, user: 0 }): void {
+  check(guildId: string | null, userId: string, inFlight: InFlight = { guild: 0, user: 0 }, starting?: string): void {
     const b = this.config.budgets;
     const now = this.now().getTime();
     const { start, next } = utcDay(new Date(now));
@@ -131,7 +135,7 @@ export class BudgetGuard {
       throw new BudgetExceededError({ kind: 'user-images', allowed: b.user_daily_images }, next.getTime(), now);
     }
     if (b.user_cooldown_s > 0) {
-      const last = this.jobs.lastStartOf(userId);
+      const last = this.jobs.lastStartOf(userId, starting);
       const ready = last ? Date.parse(last) + b.user_cooldown_s * 1000 : 0;
       if (ready > now) {
         throw new BudgetExceededError({ kind: 'cooldown', waitS: Math.ceil((ready - now) / 1000) }, ready, now);

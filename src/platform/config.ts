@@ -70,6 +70,8 @@ export const configSchema = z.strictObject({
   queue: z.strictObject({
     concurrency: z.int().min(1).max(256),
     per_user: z.int().min(1).max(16),
+    poll_ms: z.int().min(10).max(10_000),
+    lease_s: z.number().min(1).max(3600),
   }),
   budgets: z.strictObject({
     guild_daily_images: z.int().min(0).nullable(),

@@ -125,7 +125,13 @@ export const usage = sqliteTable(
     /** 1 when the operator bypassed budgets for this call (CLI `--ignore-budget`). */
     budgetBypassed: integer('budget_bypassed', { mode: 'boolean' }).notNull().default(false),
   },
-  (t) => [index('usage_at').on(t.at), index('usage_guild_at').on(t.guildId, t.at), index('usage_user_at').on(t.userId, t.at)],
+  (t) => [
+    index('usage_at').on(t.at),
+    index('usage_guild_at').on(t.guildId, t.at),
+    index('usage_user_at').on(t.userId, t.at),
+    // Admission asks which jobs in flight already have their picture in the ledger.
+    index('usage_job').on(t.jobId),
+  ],
 );
 
 /** Cached transcript readings (`/scene best`, cast proposals), keyed by a hash of what was read. */
@@ -168,9 +174,11 @@ export type EditSessionRow = typeof editSessions.$inferSelect;
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
 
 /**
- * One row per command that does model work. A process that dies leaves rows `running`; the next
- * start marks them failed and, while the interaction token is still valid (15 minutes), tells the
- * user in the original reply.
+ * One row per command that does model work, and the queue shared by every process on the database:
+ * a job is inserted `queued`, claimed `running` in the fair order (src/jobs/claim.ts) and run by the
+ * process that created it. A process that dies leaves rows queued or running; their heartbeat goes
+ * stale, another process (or the shard's next start) marks them failed and, while the interaction
+ * token is still valid (15 minutes), tells the user in the original reply.
  */
 export const jobs = sqliteTable(
   'jobs',
@@ -199,6 +207,16 @@ export const jobs = sqliteTable(
      * only its own leftovers: the other shards' running jobs are alive.
      */
     shard: integer('shard').notNull().default(0),
+    /**
+     * ISO 8601 UTC; renewed by the creating process while the job is queued or running. A job whose
+     * heartbeat is older than `queue.lease_s` belongs to a dead process.
+     */
+    heartbeatAt: text('heartbeat_at'),
+    /**
+     * Jobs with the same key run one after another in creation order (an edit session: user and
+     * campaign, as JSON); null for jobs without an order.
+     */
+    sessionKey: text('session_key'),
   },
   (t) => [
     index('jobs_status').on(t.status, t.shard),
@@ -208,6 +226,27 @@ export const jobs = sqliteTable(
 );
 
 export type JobRow = typeof jobs.$inferSelect;
+
+/** When each guild was last served by the queue, for "the least recently served guild next". */
+export const guildService = sqliteTable('guild_service', {
+  /** Discord guild id, `cli`, or `none` for jobs without a guild. */
+  guildId: text('guild_id').primaryKey(),
+  /** A counter over all guilds: the higher, the more recently served. */
+  served: integer('served').notNull(),
+});
+
+/**
+ * Single flight of identical scenes across processes: the job painting a scene key holds its lease
+ * while it paints; identical requests wait for its picture, or take the lease over when that job
+ * has ended without one or its process died (stale heartbeat).
+ */
+export const sceneLeases = sqliteTable('scene_leases', {
+  /** `sceneKey` of src/scenes/illustrate.ts. */
+  sceneKey: text('scene_key').primaryKey(),
+  jobId: text('job_id').notNull(),
+  /** ISO 8601 UTC. */
+  takenAt: text('taken_at').notNull(),
+});
 
 /**
  * Messages of play-by-post channels as they read now, kept as they arrive and backfilled from the

@@ -1,5 +1,6 @@
 import { EmptyTranscriptError, GenerationDisabledError } from '../campaigns/errors.ts';
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Campaign } from '../campaigns/campaign.ts';
 import type { CampaignRepository } from '../campaigns/repository.ts';
 import type { Config } from '../platform/config.ts';
@@ -15,7 +16,7 @@ import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, presentCharacters, ty
 import type { Character } from '../campaigns/campaign.ts';
 import { paintImage } from '../images/paint.ts';
 import { shorten, type SceneScanner, type ScanProgress } from './best/scanner.ts';
-import { SingleFlight } from '../jobs/single-flight.ts';
+import type { SceneLeases } from '../jobs/scene-leases.ts';
 import { originOf, type JobRunner, type Requester } from '../jobs/runner.ts';
 import { MAX_NOTE_CHARS, type Quality, type Shape } from './canvas.ts';
 import { NoteTooLongError } from './errors.ts';
@@ -116,6 +117,8 @@ export interface IllustrateDeps {
   readonly runner: JobRunner;
   /** The requester's guild's art style, shape and quality. */
   readonly settings: GuildSettings;
+  /** One painting per identical scene across processes. */
+  readonly leases: SceneLeases;
   readonly log: Logger;
 }
 
@@ -127,9 +130,6 @@ export interface IllustrateDeps {
  * events, the picture as a {@link SceneResult}.
  */
 export class IllustrateScene {
-  /** Scenes being painted, by {@link sceneKey}: an identical request waits for that picture. */
-  private readonly paintings = new SingleFlight<SceneResult>();
-
   constructor(private readonly deps: IllustrateDeps) {}
 
   /**
@@ -232,15 +232,21 @@ export class IllustrateScene {
         ...best,
       };
     };
-    const recent = images.findRecent({
-      campaignId: campaign.id,
-      sceneKey: key,
-      since: new Date(Date.now() - windowS * 1000).toISOString(),
-    });
-    if (recent) return reuse(recent);
-    // No await since findRecent: a request arriving now either finds the picture or joins this painting.
-    const { value, leader } = await this.paintings.run(key, paint, signal);
-    return leader ? { ...value, ...best } : reuse(value.image);
+    const find = () =>
+      images.findRecent({ campaignId: campaign.id, sceneKey: key, since: new Date(Date.now() - windowS * 1000).toISOString() });
+    // One painting per scene key across every process: the lease's holder paints, the others wait for its picture.
+    for (;;) {
+      const outcome = this.deps.leases.take(key, jobId, find);
+      if (outcome.kind === 'picture') return reuse(outcome.picture);
+      if (outcome.kind === 'leader') {
+        try {
+          return { ...(await paint()), ...best };
+        } finally {
+          this.deps.leases.release(key, jobId);
+        }
+      }
+      await sleep(config.queue.poll_ms, undefined, { signal });
+    }
   }
 
   /** Writes the prompt, paints it and saves the picture, which becomes the requester's session picture. */

@@ -34,6 +34,8 @@ function config(budgets: Partial<Config['budgets']>): Config {
   return { ...config, budgets: { ...config.budgets, ...budgets } };
 }
 
+const LIMITS = { concurrency: 4, perUser: 4 };
+
 const imageCall: CallUsage = {
   model: 'gemini-3.1-flash-image',
   inputTokens: 100,
@@ -69,9 +71,11 @@ describe('BudgetGuard', () => {
   it('makes a user wait the cooldown between requests', () => {
     const guard = new BudgetGuard(config({ user_cooldown_s: 30 }), ledger, jobs);
     const id = jobs.create({ kind: 'scene turn', userId: 'a' });
-    jobs.start(id);
+    expect(jobs.claimNext(LIMITS)?.id).toBe(id);
     expect(() => guard.check('g', 'a')).toThrow(/Please wait (29|30) s before asking for another picture/);
     expect(() => guard.check('g', 'b')).not.toThrow();
+    // The job about to start does not hold itself back.
+    expect(() => guard.check('g', 'a', undefined, id)).not.toThrow();
   });
 });
 
@@ -79,7 +83,7 @@ describe('JobRunner', () => {
   const runner = (budgets: Partial<Config['budgets']> = {}, concurrency = 1) =>
     new JobRunner(
       { jobs, budgets: new BudgetGuard(config(budgets), ledger, jobs), metrics: new Metrics({ processMetrics: false }), log: silentLogger },
-      { concurrency, perUser: 1 },
+      { concurrency, perUser: 1, pollMs: 10, leaseS: 30 },
     );
 
   it('records each job and its outcome', async () => {
@@ -144,7 +148,7 @@ describe('JobStore.failInterrupted', () => {
     const done = jobs.create({ kind: 'scene turn', userId: 'a' });
     jobs.succeed(done);
     const running = jobs.create({ kind: 'scene turn', userId: 'a', interaction: { id: '1', token: 'tok' } });
-    jobs.start(running);
+    expect(jobs.claimNext(LIMITS)?.id).toBe(running);
     const queued = jobs.create({ kind: 'scene best', userId: 'b' });
     const left = jobs.failInterrupted('restarted');
     expect(left.map((j) => [j.id, j.interactionToken]).sort()).toEqual(
@@ -166,7 +170,7 @@ describe('JobStore.failInterrupted', () => {
   it('leaves the jobs of other shards alone: they are alive in their own processes', () => {
     const otherShard = new JobStore(store, 1);
     const alive = otherShard.create({ kind: 'scene turn', userId: 'a' });
-    otherShard.start(alive);
+    expect(otherShard.claimNext(LIMITS)?.id).toBe(alive);
     const mine = jobs.create({ kind: 'scene turn', userId: 'b' });
     expect(jobs.failInterrupted('restarted').map((j) => j.id)).toEqual([mine]);
     expect(otherShard.get(alive)!.status).toBe('running');

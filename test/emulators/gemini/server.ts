@@ -194,6 +194,10 @@ export class GeminiEmulator {
   readonly url: string;
   /** Every request that reached a model route, oldest first (including rejected ones). */
   readonly requests: RecordedRequest[] = [];
+  /** Generate requests received and not yet answered (or ended), now. */
+  generating = 0;
+  /** The most generate requests in flight at once since start or {@link reset}. */
+  peakGenerating = 0;
 
   private readonly server: Server;
   private readonly options: GeminiEmulatorOptions;
@@ -265,12 +269,13 @@ export class GeminiEmulator {
     return this;
   }
 
-  /** Clears queued behaviours, recorded requests and the text script, and restores the start latency. */
+  /** Clears queued behaviours, recorded requests, the text script and the peak of requests in flight, and restores the start latency. */
   reset(): void {
     this.queue.length = 0;
     this.requests.length = 0;
     this.textScript = undefined;
     this.latencyMs = this.options.latencyMs ?? 0;
+    this.peakGenerating = this.generating;
   }
 
   /** Stops listening, drops every connection (keep-alive and hanging ones) and resolves when closed. */
@@ -339,6 +344,10 @@ export class GeminiEmulator {
       receivedAt,
     };
     this.requests.push(record);
+    if (GENERATE_RPCS.has(rpc)) {
+      this.peakGenerating = Math.max(this.peakGenerating, ++this.generating);
+      res.once('close', () => this.generating--);
+    }
     const finish = (answer: Answer): void => {
       record.answer = answer.label;
       this.send(res, answer, rpc === 'streamGenerateContent' ? (url.searchParams.get('alt') ?? 'json') : undefined);
