@@ -18,6 +18,10 @@ import { JobRunner } from './jobs/runner.ts';
 import { JobStore } from './jobs/store.ts';
 import { Metrics } from './platform/metrics.ts';
 import { storybookServer, type StorybookServer } from './exports/serve.ts';
+import { MomentCache } from './scenes/best/moment-cache.ts';
+import { MomentScanner } from './scenes/best/moments.ts';
+import { RecapSession } from './scenes/recap.ts';
+import { RecapStore } from './scenes/recap-store.ts';
 
 /** Everything a door (bot, CLI) needs, wired once per process. */
 export interface Limner {
@@ -29,6 +33,8 @@ export interface Limner {
   readonly gateway: GeminiGateway;
   /** Use case: illustrate a scene (current, turn, best). */
   readonly scenes: IllustrateScene;
+  /** Use case: an illustrated recap of a range of turns. */
+  readonly recaps: RecapSession;
   /** Use cases: edit, reroll and undo a picture. */
   readonly edits: EditPicture;
   /** Use case: export a campaign's pictures as zips. */
@@ -76,6 +82,8 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const sessions = new SessionStore(store);
   const scanner = new SceneScanner({ config, gateway, cache: new ScanCache(store), log });
   const scenes = new IllustrateScene({ config, campaigns, images, gateway, usage, sessions, scanner, runner, log });
+  const moments = new MomentScanner({ config, gateway, cache: new MomentCache(store), log });
+  const recaps = new RecapSession({ config, campaigns, images, gateway, usage, sessions, moments, recaps: new RecapStore(store), runner, log });
   const edits = new EditPicture({ config, campaigns, images, gateway, usage, sessions, runner, log });
   const exports = new ExportCampaign({ campaigns, images });
   const links = new LinkStore(store, config.discord.links);
@@ -88,6 +96,7 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
     images,
     gateway,
     scenes,
+    recaps,
     edits,
     exports,
     links,
