@@ -83,7 +83,18 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const scanner = new SceneScanner({ config, gateway, cache: new ScanCache(store), log });
   const scenes = new IllustrateScene({ config, campaigns, images, gateway, usage, sessions, scanner, runner, log });
   const moments = new MomentScanner({ config, gateway, cache: new MomentCache(store), log });
-  const recaps = new RecapSession({ config, campaigns, images, gateway, usage, sessions, moments, recaps: new RecapStore(store), runner, log });
+  const recaps = new RecapSession({
+    config,
+    campaigns,
+    images,
+    gateway,
+    usage,
+    sessions,
+    moments,
+    recaps: new RecapStore(store),
+    runner,
+    log,
+  });
   const edits = new EditPicture({ config, campaigns, images, gateway, usage, sessions, runner, log });
   const exports = new ExportCampaign({ campaigns, images });
   const links = new LinkStore(store, config.discord.links);

@@ -1,5 +1,5 @@
 import { AttachmentBuilder, SlashCommandSubcommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
-import { safeCampaignName } from '../../src/exports/names.ts';
+import { storyboardName } from '../../src/scenes/recap-files.ts';
 import { RECAP_DEFAULT_TURNS, RECAP_PANELS, type RecapRequest, type RecapResult } from '../../src/scenes/recap.ts';
 import { requesterOf } from '../bot/picture-reply.ts';
 import { ProgressReply } from '../bot/progress.ts';
@@ -25,7 +25,9 @@ export const recap: SubcommandModule = {
   data: new SlashCommandSubcommandBuilder()
     .setName('recap')
     .setDescription('Illustrate a recap of the story: its key moments as a storyboard')
-    .addIntegerOption((o) => o.setName('from').setDescription(`First turn (default: after the last recap, or the last ${RECAP_DEFAULT_TURNS})`).setMinValue(1))
+    .addIntegerOption((o) =>
+      o.setName('from').setDescription(`First turn (default: after the last recap, or the last ${RECAP_DEFAULT_TURNS})`).setMinValue(1),
+    )
     .addIntegerOption((o) => o.setName('to').setDescription('Last turn (default: the latest)').setMinValue(1))
     .addIntegerOption((o) =>
       o
@@ -79,7 +81,7 @@ export const recap: SubcommandModule = {
 
 /** The storyboard with the text recap in the reply, then each panel as its own recorded scene message. */
 async function post(interaction: ChatInputCommandInteraction, ctx: LinkedContext, result: RecapResult): Promise<void> {
-  const name = `${safeCampaignName(result.campaign.name, result.campaign.id)}_recap_turns_${result.from}-${result.to}.jpg`;
+  const name = storyboardName(result);
   const captions = result.panels.map((p, i) => `${i + 1}. ${p.caption} (turn ${number.format(p.image.turn)})`);
   const heading = `**Recap of turns ${number.format(result.from)}–${number.format(result.to)}** · ${result.campaign.name}`;
   const content = [heading, result.recap, '', ...captions].join('\n');
@@ -92,6 +94,11 @@ async function post(interaction: ChatInputCommandInteraction, ctx: LinkedContext
   for (const [i, panel] of result.panels.entries()) {
     const title = turnTitle(panel.image.turn, `recap ${i + 1}/${result.panels.length}`);
     const shown = await interaction.followUp(await sceneReply(panel, title, interaction.attachmentSizeLimit));
-    ctx.limner.links.recordSceneMessage({ messageId: shown.id, imageId: panel.image.id, guildId: interaction.guildId, channelId: shown.channelId });
+    ctx.limner.links.recordSceneMessage({
+      messageId: shown.id,
+      imageId: panel.image.id,
+      guildId: interaction.guildId,
+      channelId: shown.channelId,
+    });
   }
 }

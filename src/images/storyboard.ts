@@ -54,7 +54,12 @@ export async function renderStoryboard(panels: readonly StoryboardPanel[], maxIn
       .removeAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
-    layers.push({ input: fitted.data, raw: { width: fitted.info.width, height: fitted.info.height, channels: fitted.info.channels }, left, top });
+    layers.push({
+      input: fitted.data,
+      raw: { width: fitted.info.width, height: fitted.info.height, channels: fitted.info.channels },
+      left,
+      top,
+    });
     for (const [n, line] of wrap(`${i + 1}. ${panel.caption}`, LINE_CHARS, CAPTION_LINES).entries()) {
       svg.push(text(left, top + PANEL_HEIGHT + (n + 1) * LINE_HEIGHT, line));
     }

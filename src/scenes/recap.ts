@@ -54,6 +54,7 @@ export type RecapProgress =
 
 /** One painted panel: a stored picture like any scene, with its caption. */
 export interface RecapPanel extends SceneResult {
+  readonly png: Buffer;
   readonly caption: string;
 }
 
@@ -199,7 +200,7 @@ export class RecapSession {
 
     report({ stage: 'composing' });
     const storyboard = await renderStoryboard(
-      panels.map((p) => ({ png: p.png!, caption: p.caption })),
+      panels.map((p) => ({ png: p.png, caption: p.caption })),
       config.generation.max_input_pixels,
     );
     this.deps.recaps.add({
@@ -211,7 +212,10 @@ export class RecapSession {
       recap: board.recap,
     });
     const calls = [...board.calls, ...panels.flatMap((p) => p.calls.slice(-2))];
-    log.info({ from, to, panels: panels.length, cachedScan: board.cached, ms: Math.round(performance.now() - started) }, 'recap illustrated');
+    log.info(
+      { from, to, panels: panels.length, cachedScan: board.cached, ms: Math.round(performance.now() - started) },
+      'recap illustrated',
+    );
     return {
       campaign: { id: campaign.id, name: campaign.name },
       from,
@@ -244,7 +248,11 @@ export class RecapSession {
     }
     const entries = transcript.entries.filter((e) => e.turn >= from && e.turn <= to);
     if (entries.length < panels) {
-      throw new RecapRangeError(from, to, `they hold ${entries.length} ${entries.length === 1 ? 'turn' : 'turns'} and the recap has ${panels} panels`);
+      throw new RecapRangeError(
+        from,
+        to,
+        `they hold ${entries.length} ${entries.length === 1 ? 'turn' : 'turns'} and the recap has ${panels} panels`,
+      );
     }
     return { from, to, entries, panels };
   }

@@ -126,7 +126,10 @@ export class MomentScanner {
       answer = await this.choose(parts, count, entries, origin, calls, signal);
     }
     this.deps.cache.put(key, origin.campaignId, answer);
-    this.deps.log.info({ campaign: origin.campaignId, moments: answer.moments.map((m) => m.turn), calls: calls.length }, 'recap moments chosen');
+    this.deps.log.info(
+      { campaign: origin.campaignId, moments: answer.moments.map((m) => m.turn), calls: calls.length },
+      'recap moments chosen',
+    );
     return { ...answer, cached: false, passages: passages.length, calls };
   }
 
@@ -145,7 +148,17 @@ export class MomentScanner {
     const hit = this.deps.cache.get(key);
     if (hit) return hit;
     const turns = new Set(entries.slice(passage.start, passage.end).map((e) => e.turn));
-    const answer = await this.ask('scan', MOMENTS_SYSTEM, request, turns, exactly, `turns ${passage.firstTurn}-${passage.lastTurn}`, origin, calls, signal);
+    const answer = await this.ask(
+      'scan',
+      MOMENTS_SYSTEM,
+      request,
+      turns,
+      exactly,
+      `turns ${passage.firstTurn}-${passage.lastTurn}`,
+      origin,
+      calls,
+      signal,
+    );
     this.deps.cache.put(key, origin.campaignId, answer);
     return answer;
   }
