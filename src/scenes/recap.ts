@@ -170,7 +170,8 @@ export class RecapSession {
           campaignId: campaign.id,
           turn: moment.turn,
           mode: 'recap',
-          prompt: text,
+          // Without the style note: a reroll redraws from this prompt without the first panel beside it.
+          prompt: prompt.prompt,
           provider: 'gemini',
           model: painted.model,
           textModel: prompt.usage.model,
