@@ -132,4 +132,21 @@ describe('play-by-post through proxy bots, narrator bots and other bots', () => 
     );
     expect(h.gemini.requests).toHaveLength(0);
   });
+
+  it("reads proxied messages in a linked thread as that thread's story", async () => {
+    const thread = await h.discord.addThread({ parentId: h.channels.general, name: 'side-quest' });
+    await (
+      await h.scene('link', { source: 'channel' }, { user: h.users.gm, channelId: thread.id })
+    ).waitUntil((r) => /turns so far/.test(r.original?.content ?? ''));
+    const original = await h.discord.postUserMessage({ channelId: thread.id, user: h.users.bo, content: 'g: Grog kicks the door in.' });
+    await h.discord.postWebhookMessage({
+      channelId: thread.id,
+      webhookId: PROXY_WEBHOOK,
+      username: 'Grog',
+      content: 'Grog kicks the door in.',
+    });
+    await h.discord.deleteUserMessage(original.id);
+    const story = async () => (await h.limner.campaigns.load(channelCampaignId(thread.id))).transcript.entries;
+    await vi.waitFor(async () => expect((await story()).map((e) => [e.speaker, e.text])).toEqual([['Grog', 'Grog kicks the door in.']]));
+  });
 });
