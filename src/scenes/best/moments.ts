@@ -96,7 +96,10 @@ export class MomentScanner {
    * the usage ledger under `origin` (purposes `scan` and `compare`).
    * @param entries - The range, in transcript order, at least `count` of them.
    * @param count - Moments wanted, 1-{@link MAX_MOMENTS}.
+   * @param options.onProgress - Called when reading starts and after each passage; not called on a cache hit.
+   * @param options.signal - Abandons the scan; in-flight calls are cancelled.
    * @throws ScanTurnError / ScanReplyError when an answer was unusable twice; the gateway's errors.
+   *   The first failure cancels the request's other calls and is the one thrown.
    */
   async storyboard(
     entries: readonly TranscriptEntry[],
@@ -110,15 +113,23 @@ export class MomentScanner {
     if (hit) return { ...hit, cached: true, passages: passages.length, calls: [] };
 
     const calls: CallUsage[] = [];
-    const signal = options.signal;
+    // The first failed call cancels the request's other calls.
+    const failed = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
     const report = (scanned: number) => options.onProgress?.({ turns: entries.length, passages: passages.length, scanned });
     let scanned = 0;
     report(0);
     const read = (passage: Passage, wanted: number) =>
-      this.readPassage(passage, wanted, entries, origin, calls, signal).then((answer) => {
-        report(++scanned);
-        return answer;
-      });
+      this.readPassage(passage, wanted, entries, origin, calls, signal).then(
+        (answer) => {
+          report(++scanned);
+          return answer;
+        },
+        (err: unknown) => {
+          failed.abort(err);
+          throw err;
+        },
+      );
     let answer: MomentsAnswer;
     if (passages.length === 1) answer = await read(passages[0]!, count);
     else {
