@@ -48,7 +48,7 @@ export function storyMessageOf(message: Message | PartialMessage, limner: Limner
 export function notStoryAuthor(message: Message, limner: Limner): 'own' | 'interaction' | 'bot' | undefined {
   if (message.author.id === message.client.user.id) return 'own';
   // Interaction responses and follow-ups are webhook messages too, but answers, not story.
-  if (message.interactionMetadata || message.interaction) return 'interaction';
+  if (message.interactionMetadata) return 'interaction';
   if (message.webhookId) return undefined;
   if (message.author.bot && !limner.config.play_by_post.narrator_bots.includes(message.author.id)) return 'bot';
   return undefined;
