@@ -4,6 +4,7 @@ import type { ScanProgress } from '../src/scenes/best/scanner.ts';
 import type { EditProgress } from '../src/edits/edit.ts';
 import type { SceneProgress } from '../src/scenes/illustrate.ts';
 import type { CastProgress } from '../src/cast/cast.ts';
+import type { RecapProgress } from '../src/scenes/recap.ts';
 
 // The Discord door's words: progress events and error codes from src/ become what players read.
 
@@ -57,6 +58,25 @@ export function castProgressText(event: CastProgress): string | undefined {
     case 'reading':
     case 'saving':
       return undefined;
+  }
+}
+
+/** The recap reply's line for a progress event, or undefined for reading the campaign (milliseconds). */
+export function recapProgressText(event: RecapProgress): string | undefined {
+  switch (event.stage) {
+    case 'queued':
+      return progressText(event);
+    case 'reading':
+      return undefined;
+    case 'choosing-moments': {
+      const { turns, passages, scanned } = event.scan;
+      const read = passages > 1 ? ` (${scanned}/${passages} passages read)` : '';
+      return `Choosing the key moments of ${number.format(turns)} turns…${read}`;
+    }
+    case 'painting-panel':
+      return `Painting panel ${event.panel} of ${event.panels}…`;
+    case 'composing':
+      return 'Laying out the storyboard…';
   }
 }
 
@@ -121,10 +141,16 @@ function budgetText(err: BudgetExceededError): string {
   const { limit } = err;
   switch (limit.kind) {
     case 'guild-images':
+      if (limit.needs) {
+        return `This needs ${limit.needs.pictures} pictures and this server has ${limit.needs.left} of its ${limit.allowed} left for today; the budget ${resets}.`;
+      }
       return `This server has used its ${limit.allowed} pictures for today; the budget ${resets}.`;
     case 'guild-usd':
       return `This server has used its $${limit.allowed.toFixed(2)} image budget for today ($${limit.spent.toFixed(2)} spent); it ${resets}.`;
     case 'user-images':
+      if (limit.needs) {
+        return `This needs ${limit.needs.pictures} pictures and you have ${limit.needs.left} of your ${limit.allowed} left for today; your budget ${resets}.`;
+      }
       return `You have used your ${limit.allowed} pictures for today; your budget ${resets}.`;
     case 'cooldown':
       return `Please wait ${limit.waitS} s before asking for another picture.`;

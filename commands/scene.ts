@@ -7,6 +7,7 @@ import { edit } from './scene/edit.ts';
 import { exportImages } from './scene/export.ts';
 import { gallery } from './scene/gallery.ts';
 import { link } from './scene/link.ts';
+import { recap } from './scene/recap.ts';
 import { storybook } from './scene/storybook.ts';
 import { turn } from './scene/turn.ts';
 import { unlink } from './scene/unlink.ts';
@@ -22,6 +23,7 @@ const subcommands: readonly SubcommandModule[] = [
   current,
   turn,
   best,
+  recap,
   edit,
   gallery,
   exportImages,

@@ -24,6 +24,10 @@ import { CreateCampaign } from './campaigns/create-campaign.ts';
 import { CastCampaign } from './cast/cast.ts';
 import { CastProposer } from './cast/proposer.ts';
 import { CastStore } from './cast/store.ts';
+import { MomentCache } from './scenes/best/moment-cache.ts';
+import { MomentScanner } from './scenes/best/moments.ts';
+import { RecapSession } from './scenes/recap.ts';
+import { RecapStore } from './scenes/recap-store.ts';
 
 /** Everything a door (bot, CLI) needs, wired once per process. */
 export interface Limner {
@@ -35,6 +39,8 @@ export interface Limner {
   readonly gateway: GeminiGateway;
   /** Use case: illustrate a scene (current, turn, best). */
   readonly scenes: IllustrateScene;
+  /** Use case: an illustrated recap of a range of turns. */
+  readonly recaps: RecapSession;
   /** Use cases: edit, reroll and undo a picture. */
   readonly edits: EditPicture;
   /** Use case: export a campaign's pictures as zips. */
@@ -97,6 +103,19 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const cast = new CastCampaign({ config, campaigns, images, gateway, usage, cast: castStore, proposer, runner, log });
   const leases = new SceneLeases(store, config.queue.lease_s);
   const scenes = new IllustrateScene({ config, campaigns, images, gateway, usage, sessions, scanner, runner, settings, leases, log });
+  const moments = new MomentScanner({ config, gateway, cache: new MomentCache(store), log });
+  const recaps = new RecapSession({
+    config,
+    campaigns,
+    images,
+    gateway,
+    usage,
+    sessions,
+    moments,
+    recaps: new RecapStore(store),
+    runner,
+    log,
+  });
   const edits = new EditPicture({ config, campaigns, images, gateway, usage, sessions, runner, log });
   const exports = new ExportCampaign({ campaigns, images });
   const links = new LinkStore(store, config.discord.links);
@@ -110,6 +129,7 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
     images,
     gateway,
     scenes,
+    recaps,
     edits,
     exports,
     cast,

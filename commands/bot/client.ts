@@ -225,11 +225,15 @@ function registered(command: CommandModule): ReturnType<CommandModule['data']['t
   return json;
 }
 
-/** Offers a message to the message handlers; never rejects. The bot's own messages are skipped. */
+/**
+ * Offers a message to the message handlers; never rejects. The bot's own messages are skipped, and
+ * other bots' and webhooks' go only to the handlers that take them.
+ */
 export async function handleMessage(message: Message, ctx: BotContext): Promise<void> {
-  if (message.author.id === message.client.user.id || message.author.bot) return;
+  if (message.author.id === message.client.user.id) return;
   try {
     for (const handler of messageHandlers) {
+      if (message.author.bot && !handler.bots) continue;
       if (await handler.handle(message, ctx)) return;
     }
   } catch (err) {

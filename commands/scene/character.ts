@@ -13,12 +13,13 @@ import type { LinkedContext, SubcommandModule } from '../types.ts';
 const PORTRAITS_DIR = 'characters';
 
 /**
- * `/scene character name:<..> [description:<..>] [portrait:<image>]`. In a play-by-post campaign it
- * registers the character the member plays, replacing an earlier one: their messages then read as the
- * character's in prompts, the description goes to the prompt writer and the portrait (shrunk to 1024
- * pixels a side, PNG) to the image model as a reference. In any other campaign it adds or changes a
- * member of the cast (needs Manage Server): the description replaces its looks, the portrait its
- * reference portrait (see `CastCampaign.setCharacter`).
+ * `/scene character name:<..> [description:<..>] [portrait:<image>] [proxy:<name>]`. In a
+ * play-by-post campaign it registers the character the member plays, replacing an earlier one: their
+ * messages, and those a proxy bot posts under the proxy name (80 characters at most, as Discord
+ * allows webhook names), then read as the character's in prompts, the description goes to the prompt
+ * writer and the portrait (shrunk to 1024 pixels a side, PNG) to the image model as a reference. In
+ * any other campaign it adds or changes a member of the cast (needs Manage Server): the description
+ * replaces its looks, the portrait its reference portrait (see `CastCampaign.setCharacter`).
  * The answer, refusals included, is private; it is deferred before the story is read.
  */
 export const character: SubcommandModule = {
@@ -28,7 +29,14 @@ export const character: SubcommandModule = {
     .setDescription('Register the character you play (play-by-post), or set a cast member’s looks and portrait')
     .addStringOption((o) => o.setName('name').setDescription('Your character’s name').setRequired(true).setMinLength(1).setMaxLength(100))
     .addStringOption((o) => o.setName('description').setDescription('What the character looks like').setMinLength(1).setMaxLength(1000))
-    .addAttachmentOption((o) => o.setName('portrait').setDescription('A picture of the character (PNG, JPEG, WebP or GIF)')),
+    .addAttachmentOption((o) => o.setName('portrait').setDescription('A picture of the character (PNG, JPEG, WebP or GIF)'))
+    .addStringOption((o) =>
+      o
+        .setName('proxy')
+        .setDescription('The name a proxy bot (Tupperbox, PluralKit) posts your character’s messages under')
+        .setMinLength(1)
+        .setMaxLength(80),
+    ),
 
   async execute(interaction, ctx) {
     const { limner, link } = ctx;
@@ -39,6 +47,7 @@ export const character: SubcommandModule = {
     const name = interaction.options.getString('name', true).trim();
     const description = interaction.options.getString('description')?.trim();
     if (!description) throw new DescriptionRequiredError(name);
+    const proxyName = interaction.options.getString('proxy')?.trim() || null;
     const attachment = interaction.options.getAttachment('portrait');
     const limits = downloadLimits(limner.config);
     if (attachment) checkAttachment(attachment, limits);
@@ -52,9 +61,10 @@ export const character: SubcommandModule = {
       await rm(file, { force: true });
     }
     const portrait = attachment ? relative : null;
-    limner.stories.setCharacter(campaign.id, { userId: interaction.user.id, name, description, portrait });
+    limner.stories.setCharacter(campaign.id, { userId: interaction.user.id, name, description, portrait, proxyName });
+    const yours = proxyName ? `your messages and those posted as “${proxyName}”` : 'your messages';
     await interaction.editReply(
-      `You play **${name}** in **${campaign.name}**: your messages read as ${name}'s, ` +
+      `You play **${name}** in **${campaign.name}**: ${yours} read as ${name}'s, ` +
         `and the description${portrait ? ' and portrait go' : ' goes'} with every picture from now on.`,
     );
   },

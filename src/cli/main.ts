@@ -13,9 +13,11 @@ import { loadConfig, loadDotEnv } from '../platform/config.ts';
 import { LimnerError } from '../errors.ts';
 import type { SceneRequest, SceneResult } from '../scenes/illustrate.ts';
 import type { Requester } from '../jobs/runner.ts';
-import { castProgressText, errorText, progressText } from './messages.ts';
+import { castProgressText, errorText, progressText, recapProgressText } from './messages.ts';
 import type { CastMember } from '../cast/store.ts';
 import { readFile } from 'node:fs/promises';
+import { RECAP_DEFAULT_TURNS, RECAP_PANELS } from '../scenes/recap.ts';
+import { writeRecap } from '../scenes/recap-files.ts';
 import { createLogger, newErrorId } from '../platform/log.ts';
 import { exportProgressText, megabytes } from '../exports/export.ts';
 import type { ImageRow } from '../platform/schema.ts';
@@ -286,6 +288,55 @@ function sceneRequest(
     ...(opts.note ? { note: opts.note } : {}),
   };
 }
+
+program
+  .command('recap')
+  .description('illustrate a recap of a range of turns: key moments painted as a storyboard')
+  .requiredOption('-c, --campaign <id>', 'campaign id')
+  .option('--from <n>', `first turn (default: after the CLI's previous recap, or the last ${RECAP_DEFAULT_TURNS} turns)`, wholeNumber(1))
+  .option('--to <n>', 'last turn (default: the latest)', wholeNumber(1))
+  .option(
+    '--panels <k>',
+    `pictures (${RECAP_PANELS.min}-${RECAP_PANELS.max}, default ${RECAP_PANELS.default})`,
+    wholeNumber(RECAP_PANELS.min, RECAP_PANELS.max),
+  )
+  .option('-o, --out <dir>', 'folder to write the storyboard and the panels to (created when missing)', '.')
+  .option(
+    '--guild <id>',
+    'Discord guild whose budgets and usage the pictures count against (default: the one guild the campaign is linked in, if any)',
+  )
+  .option('--ignore-budget', 'bypass budgets and the cooldown (recorded in the usage ledger)')
+  .action(
+    withLimner(async (limner, opts: Omit<SceneOptions, 'fresh'> & { from?: number; to?: number; panels?: number; out: string }) => {
+      const { campaignId, requester } = sceneRequest(limner, opts);
+      const verbose = Boolean(program.opts().verbose);
+      const result = await limner.recaps.run(
+        { campaignId, requester, from: opts.from, to: opts.to, panels: opts.panels },
+        {
+          onProgress: (event) => {
+            const text = recapProgressText(event);
+            if (verbose && text) process.stderr.write(`${text}\n`);
+          },
+        },
+      );
+      const written = await writeRecap(result, path.resolve(opts.out));
+      if (json()) {
+        return print({
+          campaignId: result.campaign.id,
+          from: result.from,
+          to: result.to,
+          recap: result.recap,
+          cachedScan: result.cached,
+          storyboard: written.storyboard,
+          panels: result.panels.map((p, i) => ({ ...imageJson(limner, p.image), caption: p.caption, file: written.panels[i] })),
+        });
+      }
+      console.log(`Recap of turns ${result.from}-${result.to} · ${result.campaign.name}${result.cached ? ' (cached scan)' : ''}`);
+      console.log(result.recap);
+      for (const [i, p] of result.panels.entries()) console.log(`${i + 1}. turn ${p.image.turn}: ${p.caption}\n   ${written.panels[i]}`);
+      console.log(`Storyboard: ${written.storyboard}`);
+    }),
+  );
 
 program
   .command('import')

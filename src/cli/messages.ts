@@ -2,6 +2,7 @@ import { relative, type BudgetExceededError } from '../jobs/budget.ts';
 import type { LimnerError } from '../errors.ts';
 import type { SceneProgress } from '../scenes/illustrate.ts';
 import type { CastProgress } from '../cast/cast.ts';
+import type { RecapProgress } from '../scenes/recap.ts';
 
 // The terminal door's words: progress events and error codes from src/ become what operators read.
 
@@ -38,6 +39,21 @@ export function castProgressText(event: CastProgress): string | undefined {
       return `reading the story for its cast: passage ${event.read.read}/${event.read.passages} (${event.read.turns.toLocaleString('en-US')} turns)`;
     case 'painting-portrait':
       return `painting the portrait of ${event.name}`;
+  }
+}
+
+/** A line for stderr with `-v` while a recap is made. */
+export function recapProgressText(event: RecapProgress): string | undefined {
+  switch (event.stage) {
+    case 'queued':
+    case 'reading':
+      return progressText(event);
+    case 'choosing-moments':
+      return `choosing the key moments: passage ${event.scan.scanned}/${event.scan.passages} (${event.scan.turns.toLocaleString('en-US')} turns)`;
+    case 'painting-panel':
+      return `painting panel ${event.panel}/${event.panels}`;
+    case 'composing':
+      return 'laying out the storyboard';
   }
 }
 

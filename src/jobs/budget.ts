@@ -5,14 +5,24 @@ import type { InFlight, JobStore } from './store.ts';
 
 /** Which limit refused a request, with its figures. */
 export type BudgetLimit =
-  | { readonly kind: 'guild-images'; readonly guildId: string; /** Pictures a day. */ readonly allowed: number }
+  | {
+      readonly kind: 'guild-images';
+      readonly guildId: string;
+      /** Pictures a day. */ readonly allowed: number;
+      /** Pictures a request of several (a recap) needs and those left; absent for one picture. */
+      readonly needs?: { readonly pictures: number; readonly left: number };
+    }
   | {
       readonly kind: 'guild-usd';
       readonly guildId: string;
       /** USD a day. */ readonly allowed: number;
       /** USD spent today. */ readonly spent: number;
     }
-  | { readonly kind: 'user-images'; /** Pictures a day. */ readonly allowed: number }
+  | {
+      readonly kind: 'user-images';
+      /** Pictures a day. */ readonly allowed: number;
+      readonly needs?: { readonly pictures: number; readonly left: number };
+    }
   | { readonly kind: 'cooldown'; /** Seconds left. */ readonly waitS: number };
 
 /** A request refused by a budget or the cooldown; `limit` says which, `resetsAt` when it lifts. */
@@ -32,10 +42,16 @@ export class BudgetExceededError extends LimnerError {
     const resets = `resets ${relative(leftMs)} (00:00 UTC)`;
     switch (limit.kind) {
       case 'guild-images':
+        if (limit.needs) {
+          return `This request needs ${limit.needs.pictures} pictures and guild ${limit.guildId} has ${limit.needs.left} of its ${limit.allowed} left for today; the budget ${resets}.`;
+        }
         return `Guild ${limit.guildId} has used its ${limit.allowed} pictures for today; the budget ${resets}.`;
       case 'guild-usd':
         return `Guild ${limit.guildId} has used its $${limit.allowed.toFixed(2)} budget for today ($${limit.spent.toFixed(2)} spent); it ${resets}.`;
       case 'user-images':
+        if (limit.needs) {
+          return `This request needs ${limit.needs.pictures} pictures and this user has ${limit.needs.left} of their ${limit.allowed} left for today; the budget ${resets}.`;
+        }
         return `This user has used their ${limit.allowed} pictures for today; the budget ${resets}.`;
       case 'cooldown':
         return `Please wait ${limit.waitS} s before asking for another picture.`;
@@ -109,13 +125,21 @@ export class BudgetGuard {
 
   /**
    * Refuses a new picture request when a budget or the cooldown says no.
-   * @param inFlight - Jobs of this guild and of this user queued or running whose pictures are not
-   *   in the ledger yet ({@link JobStore.inFlight}).
-   * @param starting - The job about to start, already marked running: the cooldown counts from the
-   *   user's jobs before it.
+   * @param inFlight - Pictures of this guild and of this user queued or being made whose pictures
+   *   are not in the ledger yet ({@link JobStore.inFlight}).
+   * @param request.pictures - Pictures the request makes (a recap makes several), at least 1: all must fit.
+   * @param request.starting - The job about to start, already marked running: the cooldown counts
+   *   from the user's jobs before it.
    * @throws BudgetExceededError
    */
-  check(guildId: string | null, userId: string, inFlight: InFlight = { guild: 0, user: 0 }, starting?: string): void {
+  check(
+    guildId: string | null,
+    userId: string,
+    inFlight: InFlight = { guild: 0, user: 0 },
+    request: { readonly pictures?: number; readonly starting?: string } = {},
+  ): void {
+    const pictures = request.pictures ?? 1;
+    const starting = request.starting;
     const b = this.config.budgets;
     const now = this.now().getTime();
     const { start, next } = utcDay(new Date(now));
@@ -124,15 +148,21 @@ export class BudgetGuard {
     // Only the limits that are set are summed: this runs before every acknowledgement.
     if (guildId && (g.images !== null || g.usd !== null)) {
       const today = this.usage.totals({ since, guildId });
-      if (g.images !== null && g.images - today.images - inFlight.guild <= 0) {
-        throw new BudgetExceededError({ kind: 'guild-images', guildId, allowed: g.images }, next.getTime(), now);
+      const left = g.images === null ? null : Math.max(0, g.images - today.images - inFlight.guild);
+      if (g.images !== null && left !== null && left < pictures) {
+        const needs = pictures > 1 && left > 0 ? { needs: { pictures, left } } : {};
+        throw new BudgetExceededError({ kind: 'guild-images', guildId, allowed: g.images, ...needs }, next.getTime(), now);
       }
       if (g.usd !== null && g.usd - today.costUsd <= 0) {
         throw new BudgetExceededError({ kind: 'guild-usd', guildId, allowed: g.usd, spent: today.costUsd }, next.getTime(), now);
       }
     }
-    if (b.user_daily_images !== null && b.user_daily_images - this.usage.totals({ since, userId }).images - inFlight.user <= 0) {
-      throw new BudgetExceededError({ kind: 'user-images', allowed: b.user_daily_images }, next.getTime(), now);
+    if (b.user_daily_images !== null) {
+      const left = Math.max(0, b.user_daily_images - this.usage.totals({ since, userId }).images - inFlight.user);
+      if (left < pictures) {
+        const needs = pictures > 1 && left > 0 ? { needs: { pictures, left } } : {};
+        throw new BudgetExceededError({ kind: 'user-images', allowed: b.user_daily_images, ...needs }, next.getTime(), now);
+      }
     }
     if (b.user_cooldown_s > 0) {
       const last = this.jobs.lastStartOf(userId, starting);

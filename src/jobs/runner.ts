@@ -102,7 +102,7 @@ export class JobRunner {
   check(spec: NewJob): void {
     if (this.closed) throw new QueueClosedError();
     if (spec.ignoreBudget) return;
-    this.deps.budgets.check(spec.guildId ?? null, spec.userId, this.deps.jobs.inFlight(spec.guildId ?? null, spec.userId));
+    this.deps.budgets.check(spec.guildId ?? null, spec.userId, this.deps.jobs.inFlight(spec.guildId ?? null, spec.userId), { pictures: spec.pictures ?? 1 });
   }
 
   /** This process's jobs waiting and running. */
@@ -123,10 +123,11 @@ export class JobRunner {
     const { jobs, budgets, metrics } = this.deps;
     const guildId = spec.guildId ?? null;
     const log = this.deps.log.child({ kind: spec.kind, guild: spec.guildId, user: spec.userId });
+    const pictures = spec.pictures ?? 1;
     if (this.closed) throw new QueueClosedError();
     let jobId: string;
     try {
-      jobId = jobs.create(spec, spec.ignoreBudget ? undefined : (inFlight) => budgets.check(guildId, spec.userId, inFlight));
+      jobId = jobs.create(spec, spec.ignoreBudget ? undefined : (inFlight) => budgets.check(guildId, spec.userId, inFlight, { pictures: spec.pictures ?? 1 }));
     } catch (err) {
       metrics.jobs.inc({ kind: spec.kind, outcome: 'refused' });
       throw err;
@@ -142,7 +143,10 @@ export class JobRunner {
         this.pump();
       });
       if (!spec.ignoreBudget)
-        budgets.check(guildId, spec.userId, jobs.inFlight(guildId, spec.userId, { runningOnly: true, except: jobId }), jobId);
+        budgets.check(guildId, spec.userId, jobs.inFlight(guildId, spec.userId, { runningOnly: true, except: jobId }), {
+          pictures: spec.pictures ?? 1,
+          starting: jobId,
+        });
       let result: T;
       try {
         result = await task({ jobId, signal: abort.signal });

@@ -18,6 +18,8 @@ export interface NewJob {
   readonly ignoreBudget?: boolean;
   /** Jobs with the same key run one after another in creation order (an edit session). */
   readonly sessionKey?: string | null;
+  /** Pictures the job makes, counted against budgets before it starts and while it runs; default 1. */
+  readonly pictures?: number;
 }
 
 /** Jobs of a guild and of a user that count against budgets on top of the ledger. */
@@ -70,6 +72,7 @@ export class JobStore {
             heartbeatAt: now,
             shard: this.shard,
             sessionKey: job.sessionKey ?? null,
+            pictures: job.pictures ?? 1,
           })
           .run();
         return id;
@@ -78,20 +81,19 @@ export class JobStore {
   }
 
   /**
-   * Jobs of `guildId` and of `userId` queued or running whose picture is not in the usage ledger
-   * yet (once it is, the ledger counts it).
+   * Pictures of `guildId`'s and of `userId`'s jobs queued or running that are not in the usage
+   * ledger yet (once a picture is, the ledger counts it).
    * @param options.runningOnly - Count only running jobs; `except` leaves one job out.
    */
   inFlight(guildId: string | null, userId: string, options: { runningOnly?: boolean; except?: string } = {}): InFlight {
-    const where: SQL[] = [
-      inArray(jobs.status, options.runningOnly ? ['running'] : [...ACTIVE]),
-      sql`not exists (select 1 from ${usage} where ${usage.jobId} = ${jobs.id} and ${usage.images} > 0)`,
-    ];
+    const where: SQL[] = [inArray(jobs.status, options.runningOnly ? ['running'] : [...ACTIVE])];
     if (options.except) where.push(ne(jobs.id, options.except));
+    // A job's pictures already in the ledger count there, not here.
+    const left = sql`max(${jobs.pictures} - (select count(*) from ${usage} where ${usage.jobId} = ${jobs.id} and ${usage.images} > 0), 0)`;
     const row = this.store.db
       .select({
-        guild: guildId === null ? sql<number>`0` : sql<number>`coalesce(sum(${jobs.guildId} = ${guildId}), 0)`,
-        user: sql<number>`coalesce(sum(${jobs.userId} = ${userId}), 0)`,
+        guild: guildId === null ? sql<number>`0` : sql<number>`coalesce(sum(case when ${jobs.guildId} = ${guildId} then ${left} else 0 end), 0)`,
+        user: sql<number>`coalesce(sum(case when ${jobs.userId} = ${userId} then ${left} else 0 end), 0)`,
       })
       .from(jobs)
       .where(and(...where))

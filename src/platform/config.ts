@@ -107,6 +107,7 @@ export const configSchema = z.strictObject({
   }),
   play_by_post: z.strictObject({
     ooc_prefix: z.string().max(20),
+    narrator_bots: z.array(z.string().regex(/^\d{17,20}$/, 'a Discord user id (17-20 digits)')).max(100),
   }),
   storybook: z.strictObject({
     port: z.int().min(0).max(65535).nullable(),

@@ -5,7 +5,7 @@ import { type AnySQLiteColumn, index, integer, primaryKey, real, sqliteTable, te
  * `best` (the scanner's pick) and `edit` (a change to an earlier picture); `portrait` is a cast
  * member's reference portrait (turn 0), which is no scene: galleries and exports leave it out.
  */
-export const GENERATION_MODES = ['current', 'specific', 'best', 'edit', 'portrait'] as const;
+export const GENERATION_MODES = ['current', 'specific', 'best', 'edit', 'portrait', 'recap'] as const;
 export type GenerationMode = (typeof GENERATION_MODES)[number];
 
 /**
@@ -150,6 +150,38 @@ export const scanCache = sqliteTable('scan_cache', {
   createdAt: text('created_at').notNull(),
 });
 
+/**
+ * Recap storyboards the scanner chose (`/scene recap`), by content: `moments:<count>:<sha256>` of a
+ * whole range, `moments-passage:<sha256>` of one passage of a long range.
+ */
+export const momentCache = sqliteTable('moment_cache', {
+  key: text('key').primaryKey(),
+  campaignId: text('campaign_id').notNull(),
+  /** JSON: `{ moments: [{ turn, caption }], recap }`. */
+  answer: text('answer').notNull(),
+  /** ISO 8601 UTC. */
+  createdAt: text('created_at').notNull(),
+});
+
+/** Recaps made, so the next recap in a channel starts where the last one ended. */
+export const recaps = sqliteTable(
+  'recaps',
+  {
+    id: text('id').primaryKey(),
+    campaignId: text('campaign_id').notNull(),
+    /** Where it was asked for; null from the CLI. */
+    channelId: text('channel_id'),
+    fromTurn: integer('from_turn').notNull(),
+    toTurn: integer('to_turn').notNull(),
+    /** JSON array of the panels' image ids, in story order. */
+    imageIds: text('image_ids').notNull(),
+    recap: text('recap').notNull(),
+    /** ISO 8601 UTC. */
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [index('recaps_channel').on(t.campaignId, t.channelId, t.createdAt)],
+);
+
 /** One active edit session per user per campaign: the picture their next edit changes. */
 export const editSessions = sqliteTable(
   'edit_sessions',
@@ -217,6 +249,8 @@ export const jobs = sqliteTable(
      * campaign, as JSON); null for jobs without an order.
      */
     sessionKey: text('session_key'),
+    /** Pictures the job makes (a recap makes several), counted against budgets until they are in the ledger. */
+    pictures: integer('pictures').notNull().default(1),
   },
   (t) => [
     index('jobs_status').on(t.status, t.shard),
@@ -250,8 +284,9 @@ export const sceneLeases = sqliteTable('scene_leases', {
 
 /**
  * Messages of play-by-post channels as they read now, kept as they arrive and backfilled from the
- * channel's history. Only people's messages are kept (never bots', system or command messages);
- * which of them are story is decided when the story is read. A deleted message stays as a
+ * channel's history. People's messages are kept, and those posted through a channel webhook
+ * (proxied characters) or by a narrator bot the operator listed; never other bots', system or command
+ * messages. Which of them are story is decided when the story is read. A deleted message stays as a
  * tombstone without its text, so a history page fetched before the deletion cannot bring it back.
  */
 export const storyMessages = sqliteTable(
@@ -273,6 +308,8 @@ export const storyMessages = sqliteTable(
     /** ISO 8601 UTC of the latest edit; an older version never overwrites a newer one. */
     editedAt: text('edited_at'),
     deleted: integer('deleted', { mode: 'boolean' }).notNull().default(false),
+    /** The webhook a proxied message was posted through (its author is the webhook); null for others. */
+    webhookId: text('webhook_id'),
   },
   (t) => [index('story_messages_channel').on(t.channelId, t.sortKey)],
 );
@@ -288,6 +325,8 @@ export const storyCharacters = sqliteTable(
     description: text('description').notNull(),
     /** PNG relative to the campaign folder (`characters/<user id>.png`), or null. */
     portrait: text('portrait'),
+    /** The name a proxy bot (Tupperbox, PluralKit) posts the character's messages under, or null. */
+    proxyName: text('proxy_name'),
     /** ISO 8601 UTC. */
     updatedAt: text('updated_at').notNull(),
   },

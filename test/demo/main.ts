@@ -52,6 +52,8 @@ interface Step {
   browse?: { option: string; typed: string; type: number };
   /** When a deferred step's answer is plain text (no picture), how to tell it from a progress line. */
   done?: (r: InteractionResult) => boolean;
+  /** When the step's answer takes more than one message, how to tell it is complete (instead of the first picture). */
+  until?: (r: InteractionResult) => boolean;
   /** What the step must have produced: each returned string is a problem. */
   expect: (o: Outcome) => string[];
 }
@@ -124,6 +126,13 @@ const SCRIPT: readonly Step[] = [
     expect: (o) => [...expectPicture(o, /^Turn 2,160 · edit$/), ...expectProgress(o)],
   },
   {
+    user: 'bo',
+    sub: 'recap',
+    options: { from: 1200, to: 1500, panels: 4 },
+    until: (r) => r.followUps.length === 4,
+    expect: (o) => [...expectStoryboard(o, 4), ...expectProgress(o)],
+  },
+  {
     user: 'ana',
     sub: 'turn',
     options: { number: 9999 },
@@ -193,6 +202,22 @@ function expectPicture({ result, images }: Outcome, title: RegExp): string[] {
   if (png.bytes !== png.attachment.size)
     problems.push(`downloaded ${png.bytes} bytes of ${png.attachment.filename}, Discord stored ${png.attachment.size}`);
   if (embed && embed.image?.url !== png.attachment.url) problems.push('the embed does not show the attached picture');
+  return problems;
+}
+
+/** A public storyboard (one JPEG, the text recap and a caption per panel), then each panel as a picture. */
+function expectStoryboard({ result, images }: Outcome, panels: number): string[] {
+  const board = result.original;
+  if (!board || board.deleted) return [`no storyboard was posted (${describeEnd(result)})`];
+  const problems: string[] = [];
+  if (result.ephemeral) problems.push('the storyboard was only visible to its requester');
+  const jpeg = images.find((i) => i.attachment.id === board.attachments[0]?.id);
+  if (!jpeg || jpeg.format !== 'jpeg') problems.push('the storyboard is not a readable JPEG');
+  const captions = board.content.split('\n').filter((l) => /^\d\. .+ \(turn [\d,]+\)$/.test(l));
+  if (captions.length !== panels) problems.push(`${captions.length} captions under the recap, not ${panels}`);
+  if (result.followUps.length !== panels) problems.push(`${result.followUps.length} panel messages, not ${panels}`);
+  const titles = result.followUps.map((m) => String(m.embeds[0]?.title));
+  if (!titles.every((t, i) => t.endsWith(`· recap ${i + 1}/${panels}`))) problems.push(`panel titles out of order: ${titles.join(' | ')}`);
   return problems;
 }
 
@@ -280,7 +305,7 @@ async function main(): Promise<number> {
       const geminiBefore = h.gemini.requests.length;
       const handle = await h.scene(step.sub, step.options, { user });
       try {
-        await handle.waitUntil((r) => finished(r) || Boolean(step.done?.(r)), STEP_TIMEOUT_MS);
+        await handle.waitUntil((r) => (step.until ? step.until(r) : finished(r) || Boolean(step.done?.(r))), STEP_TIMEOUT_MS);
       } catch (err) {
         problems.push(`${label} did not finish: ${err instanceof Error ? err.message : String(err)}`);
       }

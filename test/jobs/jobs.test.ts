@@ -68,6 +68,18 @@ describe('BudgetGuard', () => {
     expect(() => guard.check('g1', 'c')).toThrow(/used its \$0\.10 budget for today \(\$0\.14 spent\)/);
   });
 
+  it('counts a request of several pictures (a recap) as all of them, saying what it needs and what is left', () => {
+    const guard = new BudgetGuard(config({ guild_daily_images: 10, user_daily_images: 5 }), ledger, jobs);
+    ledger.linkImage(ledger.record({ userId: 'a', guildId: 'g1' }, 'image', imageCall), 'img1');
+    expect(() => guard.check('g1', 'a', { guild: 0, user: 0 }, { pictures: 4 })).not.toThrow();
+    expect(() => guard.check('g1', 'a', { guild: 0, user: 1 }, { pictures: 4 })).toThrow(
+      /^This request needs 4 pictures and this user has 3 of their 5 left for today/,
+    );
+    expect(() => guard.check('g1', 'b', { guild: 6, user: 0 }, { pictures: 4 })).toThrow(
+      /^This request needs 4 pictures and guild g1 has 3 of its 10 left/,
+    );
+  });
+
   it('makes a user wait the cooldown between requests', () => {
     const guard = new BudgetGuard(config({ user_cooldown_s: 30 }), ledger, jobs);
     const id = jobs.create({ kind: 'scene turn', userId: 'a' });
@@ -75,7 +87,7 @@ describe('BudgetGuard', () => {
     expect(() => guard.check('g', 'a')).toThrow(/Please wait (29|30) s before asking for another picture/);
     expect(() => guard.check('g', 'b')).not.toThrow();
     // The job about to start does not hold itself back.
-    expect(() => guard.check('g', 'a', undefined, id)).not.toThrow();
+    expect(() => guard.check('g', 'a', undefined, { starting: id })).not.toThrow();
   });
 });
 

@@ -70,6 +70,7 @@ describe('npm run deploy-commands', () => {
       'current',
       'turn',
       'best',
+      'recap',
       'edit',
       'gallery',
       'export',

@@ -333,6 +333,24 @@ export class DiscordEmulator {
   }
 
   /**
+   * Posts a message through a channel webhook, as proxy bots (Tupperbox, PluralKit) and dice bots do
+   * (MESSAGE_CREATE with `webhook_id`; the author is the webhook, with `username` the name the
+   * message was posted under and `bot: true`). In a thread the webhook is its parent's, as on Discord.
+   * Resolves once the dispatch was sent.
+   */
+  async postWebhookMessage(p: { channelId: string; webhookId: string; username: string; content: string }): Promise<StoredMessage> {
+    if (!this.state.channels.get(p.channelId)) throw new Error(`postWebhookMessage: unknown channel ${p.channelId}`);
+    const m = this.state.createMessage({
+      channelId: p.channelId,
+      author: { id: p.webhookId, username: p.username, bot: true },
+      payload: { content: p.content },
+      webhookId: p.webhookId,
+    });
+    await this.gateway.flush();
+    return m;
+  }
+
+  /**
    * Edits a stored message as its author would (MESSAGE_UPDATE; sessions without Message Content
    * get it blanked like MESSAGE_CREATE). Resolves once the dispatch was sent.
    */
