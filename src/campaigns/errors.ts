@@ -66,6 +66,6 @@ export class EmptyTranscriptError extends LimnerError {
 export class CampaignNotUploadedError extends LimnerError {
   readonly code = 'campaign_not_uploaded';
   constructor(readonly campaignId: string) {
-    super(`The story of campaign "${campaignId}" was not uploaded in this server, so it cannot be replaced from here.`);
+    super(`The story of campaign "${campaignId}" was not uploaded by this guild, so this guild cannot replace it.`);
   }
 }
