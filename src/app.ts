@@ -5,6 +5,7 @@ import { EditPicture } from './edits/edit.ts';
 import { SceneScanner } from './scenes/best/scanner.ts';
 import { IllustrateScene } from './scenes/illustrate.ts';
 import { ExportCampaign } from './exports/export-campaign.ts';
+import { DeletePicture } from './images/delete.ts';
 import { ImageStore } from './images/store.ts';
 import type { Logger } from './platform/log.ts';
 import { openStore, type Store } from './platform/db.ts';
@@ -31,6 +32,8 @@ export interface Limner {
   readonly scenes: IllustrateScene;
   /** Use cases: edit, reroll and undo a picture. */
   readonly edits: EditPicture;
+  /** Use case: delete a picture (to the trash, purged after `images.trash_days`). */
+  readonly deletions: DeletePicture;
   /** Use case: export a campaign's pictures as zips. */
   readonly exports: ExportCampaign;
   /** Channel links and posted scene messages (used by the Discord door). */
@@ -79,6 +82,7 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const edits = new EditPicture({ config, campaigns, images, gateway, usage, sessions, runner, log });
   const exports = new ExportCampaign({ campaigns, images });
   const links = new LinkStore(store, config.discord.links);
+  const deletions = new DeletePicture({ images, sessions, links, log, trashDays: config.images.trash_days });
   const storybook = storybookServer(config, secrets, { campaigns, images, log, shard: options.shard ?? 0 });
   return {
     config,
@@ -89,6 +93,7 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
     gateway,
     scenes,
     edits,
+    deletions,
     exports,
     links,
     usage,

@@ -5,14 +5,28 @@ import type { JobStore } from './store.ts';
 
 /** Which limit refused a request, with its figures. */
 export type BudgetLimit =
-  | { readonly kind: 'guild-images'; readonly guildId: string; /** Pictures a day. */ readonly allowed: number }
+  | {
+      readonly kind: 'guild-images';
+      readonly guildId: string;
+      /** Pictures a day. */ readonly allowed: number;
+      /** Set when more than one picture was asked for at once and some are left: how many are. */
+      readonly left?: number;
+      /** Pictures asked for at once, when more than one. */
+      readonly requested?: number;
+    }
   | {
       readonly kind: 'guild-usd';
       readonly guildId: string;
       /** USD a day. */ readonly allowed: number;
       /** USD spent today. */ readonly spent: number;
     }
-  | { readonly kind: 'user-images'; /** Pictures a day. */ readonly allowed: number }
+  | {
+      readonly kind: 'user-images';
+      /** Pictures a day. */ readonly allowed: number;
+      /** As for `guild-images`. */
+      readonly left?: number;
+      readonly requested?: number;
+    }
   | { readonly kind: 'cooldown'; /** Seconds left. */ readonly waitS: number };
 
 /** A request refused by a budget or the cooldown; `limit` says which, `resetsAt` when it lifts. */
@@ -32,10 +46,12 @@ export class BudgetExceededError extends LimnerError {
     const resets = `resets ${relative(leftMs)} (00:00 UTC)`;
     switch (limit.kind) {
       case 'guild-images':
+        if (limit.left) return `Guild ${limit.guildId} has ${limit.left} of its ${limit.allowed} pictures left for today, fewer than the ${limit.requested} asked for; the budget ${resets}.`;
         return `Guild ${limit.guildId} has used its ${limit.allowed} pictures for today; the budget ${resets}.`;
       case 'guild-usd':
         return `Guild ${limit.guildId} has used its $${limit.allowed.toFixed(2)} budget for today ($${limit.spent.toFixed(2)} spent); it ${resets}.`;
       case 'user-images':
+        if (limit.left) return `This user has ${limit.left} of their ${limit.allowed} pictures left for today, fewer than the ${limit.requested} asked for; the budget ${resets}.`;
         return `This user has used their ${limit.allowed} pictures for today; the budget ${resets}.`;
       case 'cooldown':
         return `Please wait ${limit.waitS} s before asking for another picture.`;
@@ -98,10 +114,11 @@ export class BudgetGuard {
 
   /**
    * Refuses a new picture request when a budget or the cooldown says no.
-   * @param inFlight - Jobs of this guild and of this user already running (their pictures are not in the ledger yet).
+   * @param inFlight - Pictures of this guild and of this user being made (not in the ledger yet).
+   * @param pictures - Pictures this request makes (variations make several); all must fit.
    * @throws BudgetExceededError
    */
-  check(guildId: string | null, userId: string, inFlight: { guild: number; user: number } = { guild: 0, user: 0 }): void {
+  check(guildId: string | null, userId: string, inFlight: { guild: number; user: number } = { guild: 0, user: 0 }, pictures = 1): void {
     const b = this.config.budgets;
     const now = this.now().getTime();
     const { start, next } = utcDay(new Date(now));
@@ -109,8 +126,13 @@ export class BudgetGuard {
     // Only the limits that are set are summed: this runs before every acknowledgement.
     if (guildId && (b.guild_daily_images !== null || b.guild_daily_usd !== null)) {
       const today = this.usage.totals({ since, guildId });
-      if (b.guild_daily_images !== null && b.guild_daily_images - today.images - inFlight.guild <= 0) {
-        throw new BudgetExceededError({ kind: 'guild-images', guildId, allowed: b.guild_daily_images }, next.getTime(), now);
+      const left = b.guild_daily_images === null ? null : b.guild_daily_images - today.images - inFlight.guild;
+      if (b.guild_daily_images !== null && left !== null && left < pictures) {
+        throw new BudgetExceededError(
+          { kind: 'guild-images', guildId, allowed: b.guild_daily_images, ...shortfall(left, pictures) },
+          next.getTime(),
+          now,
+        );
       }
       if (b.guild_daily_usd !== null && b.guild_daily_usd - today.costUsd <= 0) {
         throw new BudgetExceededError(
@@ -120,8 +142,9 @@ export class BudgetGuard {
         );
       }
     }
-    if (b.user_daily_images !== null && b.user_daily_images - this.usage.totals({ since, userId }).images - inFlight.user <= 0) {
-      throw new BudgetExceededError({ kind: 'user-images', allowed: b.user_daily_images }, next.getTime(), now);
+    const userLeft = b.user_daily_images === null ? null : b.user_daily_images - this.usage.totals({ since, userId }).images - inFlight.user;
+    if (b.user_daily_images !== null && userLeft !== null && userLeft < pictures) {
+      throw new BudgetExceededError({ kind: 'user-images', allowed: b.user_daily_images, ...shortfall(userLeft, pictures) }, next.getTime(), now);
     }
     if (b.user_cooldown_s > 0) {
       const last = this.jobs.lastStartOf(userId);
@@ -131,6 +154,11 @@ export class BudgetGuard {
       }
     }
   }
+}
+
+/** What a refusal of several pictures at once says beyond the limit: how many were left and asked for. */
+function shortfall(left: number, pictures: number): { left?: number; requested?: number } {
+  return left > 0 ? { left, requested: pictures } : {};
 }
 
 /** `in 3 h 12 min`, `in 45 min`, `in 20 s`. */

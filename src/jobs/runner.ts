@@ -63,8 +63,8 @@ export interface RunOptions<T> {
  */
 export class JobRunner {
   private readonly queue: FairQueue;
-  private readonly running = new Map<string, { guild: string; user: string; abort: AbortController }>();
-  private readonly waiting = new Map<string, { guild: string; user: string }>();
+  private readonly running = new Map<string, { guild: string; user: string; pictures: number; abort: AbortController }>();
+  private readonly waiting = new Map<string, { guild: string; user: string; pictures: number }>();
 
   constructor(
     private readonly deps: { jobs: JobStore; budgets: BudgetGuard; metrics: Metrics; log: Logger },
@@ -82,7 +82,7 @@ export class JobRunner {
   check(spec: NewJob): void {
     if (this.closed) throw new QueueClosedError();
     if (spec.ignoreBudget) return;
-    this.deps.budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(spec.guildId ?? 'none', spec.userId, true));
+    this.deps.budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(spec.guildId ?? 'none', spec.userId, true), spec.pictures);
   }
 
   /** Jobs waiting and running. */
@@ -101,14 +101,15 @@ export class JobRunner {
     const log = this.deps.log.child({ kind: spec.kind, guild: spec.guildId, user: spec.userId });
     if (this.closed) throw new QueueClosedError();
     try {
-      if (!spec.ignoreBudget) budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(guild, spec.userId, true));
+      if (!spec.ignoreBudget) budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(guild, spec.userId, true), spec.pictures);
     } catch (err) {
       metrics.jobs.inc({ kind: spec.kind, outcome: 'refused' });
       throw err;
     }
     const jobId = jobs.create(spec);
     const jobLog = log.child({ jobId });
-    this.waiting.set(jobId, { guild, user: spec.userId });
+    const pictures = spec.pictures ?? 1;
+    this.waiting.set(jobId, { guild, user: spec.userId, pictures });
     this.updateGauges();
     const started = performance.now();
     try {
@@ -116,9 +117,9 @@ export class JobRunner {
         { guildId: guild, userId: spec.userId },
         async () => {
           this.waiting.delete(jobId);
-          if (!spec.ignoreBudget) budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(guild, spec.userId, false));
+          if (!spec.ignoreBudget) budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(guild, spec.userId, false), pictures);
           const abort = new AbortController();
-          this.running.set(jobId, { guild, user: spec.userId, abort });
+          this.running.set(jobId, { guild, user: spec.userId, pictures, abort });
           this.updateGauges();
           jobs.start(jobId);
           try {
@@ -169,10 +170,11 @@ export class JobRunner {
     }
   }
 
-  /** Jobs counted against budgets: running ones, and at admission the waiting ones too. */
+  /** Pictures counted against budgets: those of running jobs, and at admission of waiting ones too. */
   private inFlight(guild: string, user: string, includeWaiting: boolean): { guild: number; user: number } {
     const all = includeWaiting ? [...this.running.values(), ...this.waiting.values()] : [...this.running.values()];
-    return { guild: all.filter((j) => j.guild === guild).length, user: all.filter((j) => j.user === user).length };
+    const pictures = (jobs: typeof all) => jobs.reduce((n, j) => n + j.pictures, 0);
+    return { guild: pictures(all.filter((j) => j.guild === guild)), user: pictures(all.filter((j) => j.user === user)) };
   }
 
   private updateGauges(): void {

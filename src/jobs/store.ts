@@ -15,6 +15,8 @@ export interface NewJob {
   readonly interaction?: { readonly id: string; readonly token: string } | null;
   /** Budgets and the cooldown are not checked for this job (the operator's bypass). */
   readonly ignoreBudget?: boolean;
+  /** Pictures the job makes, all counted against budgets before it starts (variations make up to 4); default 1. */
+  readonly pictures?: number;
 }
 
 /** Job rows: queued → running → succeeded | failed. */

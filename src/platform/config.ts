@@ -104,6 +104,9 @@ export const configSchema = z.strictObject({
   play_by_post: z.strictObject({
     ooc_prefix: z.string().max(20),
   }),
+  images: z.strictObject({
+    trash_days: z.number().min(0).max(3650),
+  }),
   storybook: z.strictObject({
     port: z.int().min(0).max(65535).nullable(),
     host: z.string().min(1),
