@@ -1,4 +1,7 @@
 import { editButton, editModal, rerollButton, undoButton } from './edit/buttons.ts';
+import { deleteButton } from './edit/delete.ts';
+import { promptButton, promptModal } from './edit/prompt.ts';
+import { useButton } from './edit/use.ts';
 import { replyToEdit } from './edit/reply.ts';
 import { scene } from './scene.ts';
 import { galleryLightbox, galleryPager } from './scene/gallery.ts';
@@ -14,7 +17,9 @@ export const messageCommands: ReadonlyMap<string, MessageCommandModule> = new Ma
 
 /** Component and modal handlers by `custom_id` prefix. */
 export const components: ReadonlyMap<string, ComponentModule> = new Map(
-  ([editButton, editModal, rerollButton, undoButton, galleryPager, galleryLightbox] as ComponentModule[]).map((c) => [c.prefix, c]),
+  (
+    [editButton, editModal, rerollButton, undoButton, promptButton, promptModal, deleteButton, useButton, galleryPager, galleryLightbox] as ComponentModule[]
+  ).map((c) => [c.prefix, c]),
 );
 
 /**

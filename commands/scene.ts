@@ -2,6 +2,7 @@ import { InteractionContextType, MessageFlags, SlashCommandBuilder, type SlashCo
 import { best } from './scene/best.ts';
 import { character } from './scene/character.ts';
 import { current } from './scene/current.ts';
+import { deletePicture } from './scene/delete.ts';
 import { edit } from './scene/edit.ts';
 import { exportImages } from './scene/export.ts';
 import { gallery } from './scene/gallery.ts';
@@ -25,6 +26,7 @@ const subcommands: readonly SubcommandModule[] = [
   link,
   unlink,
   character,
+  deletePicture,
 ];
 const byName = new Map(subcommands.map((s) => [s.data.name, s]));
 

@@ -9,7 +9,7 @@ import { editTitle } from '../bot/scene-message.ts';
  * The picture a button or modal acts on: the id after the prefix in its custom id.
  * @throws Error for a custom id without one (never made by {@link sceneButtons}).
  */
-function imageIdOf(interaction: ComponentInteraction, args: readonly string[]): string {
+export function imageIdOf(interaction: ComponentInteraction, args: readonly string[]): string {
   const imageId = args[0];
   if (!imageId) throw new Error(`custom id ${interaction.customId} names no picture`);
   return imageId;

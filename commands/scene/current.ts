@@ -1,5 +1,6 @@
 import { SlashCommandSubcommandBuilder } from 'discord.js';
-import { answerWithScene, requesterOf } from '../bot/picture-reply.ts';
+import { requesterOf } from '../bot/picture-reply.ts';
+import { addCountOption, answerWithScenes, COUNT_OPTION } from '../bot/variations-reply.ts';
 import { turnTitle } from '../bot/scene-message.ts';
 import type { SubcommandModule } from '../types.ts';
 
@@ -15,11 +16,12 @@ export const current: SubcommandModule = {
         .setDescription('How many recent turns to read (default set by the operator, usually 10)')
         .setMinValue(1)
         .setMaxValue(50),
-    ),
+    )
+    .addIntegerOption(addCountOption),
 
   async execute(interaction, ctx) {
     const context = interaction.options.getInteger('context') ?? undefined;
-    await answerWithScene(
+    await answerWithScenes(
       interaction,
       ctx,
       {
@@ -28,6 +30,7 @@ export const current: SubcommandModule = {
         requester: requesterOf(interaction),
         ...(context === undefined ? {} : { contextEntries: context }),
       },
+      interaction.options.getInteger(COUNT_OPTION),
       (turn) => turnTitle(turn, 'current scene'),
     );
   },

@@ -1,6 +1,7 @@
 import { MessageFlags, SlashCommandSubcommandBuilder } from 'discord.js';
 import { findTurns } from '../../src/campaigns/search.ts';
-import { answerWithScene, requesterOf } from '../bot/picture-reply.ts';
+import { requesterOf } from '../bot/picture-reply.ts';
+import { addCountOption, answerWithScenes, COUNT_OPTION } from '../bot/variations-reply.ts';
 import { turnTitle } from '../bot/scene-message.ts';
 import type { SubcommandModule } from '../types.ts';
 
@@ -17,7 +18,8 @@ export const turn: SubcommandModule = {
         .setRequired(true)
         .setMinValue(1)
         .setAutocomplete(true),
-    ),
+    )
+    .addIntegerOption(addCountOption),
 
   async execute(interaction, ctx) {
     const number = interaction.options.getInteger('number', true);
@@ -25,10 +27,11 @@ export const turn: SubcommandModule = {
       await interaction.reply({ content: `Turn numbers are whole numbers; "${number}" is not one.`, flags: MessageFlags.Ephemeral });
       return;
     }
-    await answerWithScene(
+    await answerWithScenes(
       interaction,
       ctx,
       { kind: 'turn', campaignId: ctx.link.campaignId, turn: number, requester: requesterOf(interaction) },
+      interaction.options.getInteger(COUNT_OPTION),
       (n) => turnTitle(n),
     );
   },

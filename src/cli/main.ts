@@ -10,7 +10,7 @@ import { formatTotals } from '../usage/report.ts';
 import { parseCampaignId } from '../campaigns/id.ts';
 import { loadConfig, loadDotEnv } from '../platform/config.ts';
 import { LimnerError } from '../errors.ts';
-import type { SceneRequest, SceneResult } from '../scenes/illustrate.ts';
+import { MAX_VARIATIONS, type SceneProgress, type SceneRequest, type SceneResult, type VariationsResult } from '../scenes/illustrate.ts';
 import type { Requester } from '../jobs/runner.ts';
 import { errorText, progressText } from './messages.ts';
 import { createLogger, newErrorId } from '../platform/log.ts';
@@ -122,6 +122,7 @@ interface SceneOptions {
   guild?: string;
   ignoreBudget?: boolean;
   fresh?: boolean;
+  count?: number;
 }
 
 const scene = program.command('scene').description('illustrate a scene');
@@ -136,26 +137,27 @@ function sceneCommand(name: string, description: string) {
       'Discord guild whose budgets and usage the picture counts against (default: the one guild the campaign is linked in, if any)',
     )
     .option('--ignore-budget', 'bypass budgets and the cooldown (recorded in the usage ledger)')
-    .option('--fresh', 'paint a new picture even when the identical scene was painted within budgets.dedupe_window_s');
+    .option('--fresh', 'paint a new picture even when the identical scene was painted within budgets.dedupe_window_s')
+    .option('--count <n>', `paint 1-${MAX_VARIATIONS} variations of the same prompt (each counts against budgets)`, wholeNumber(1, MAX_VARIATIONS));
 }
 sceneCommand('current', 'illustrate the latest moment')
   .option('--context <n>', `entries of context (1-${MAX_CONTEXT_ENTRIES})`, wholeNumber(1, MAX_CONTEXT_ENTRIES))
   .action(
     withLimner(async (limner, opts: SceneOptions & { context?: number }) => {
       const request = { kind: 'current', ...sceneRequest(limner, opts) } as const;
-      await illustrate(limner, opts.context === undefined ? request : { ...request, contextEntries: opts.context });
+      await illustrate(limner, opts.context === undefined ? request : { ...request, contextEntries: opts.context }, opts.count);
     }),
   );
 sceneCommand('turn', 'illustrate a numbered turn (1-based)')
   .argument('<n>', 'turn number', wholeNumber(1))
   .action(
     withLimner(async (limner, turn: number, opts: SceneOptions) => {
-      await illustrate(limner, { kind: 'turn', turn, ...sceneRequest(limner, opts) });
+      await illustrate(limner, { kind: 'turn', turn, ...sceneRequest(limner, opts) }, opts.count);
     }),
   );
 sceneCommand('best', 'find the most visually striking turn of the whole transcript and illustrate it').action(
   withLimner(async (limner, opts: SceneOptions) => {
-    await illustrate(limner, { kind: 'best', ...sceneRequest(limner, opts) });
+    await illustrate(limner, { kind: 'best', ...sceneRequest(limner, opts) }, opts.count);
   }),
 );
 
@@ -251,7 +253,8 @@ program
     withLimner(
       async (limner, opts: { fix?: boolean }) => {
         const report = await checkImageStore(limner.store, limner.config.campaigns_dir, { fix: Boolean(opts.fix) });
-        if (json()) return print(report);
+        const purged = opts.fix ? await limner.deletions.purgeTrash() : [];
+        if (json()) return print({ ...report, purgedTrash: purged });
         const lines = [
           ...report.tempFiles.map((f) => `temporary file left by an interrupted write: ${f}`),
           ...report.unrecordedImages.map((f) => `picture without a database row: ${f}`),
@@ -268,6 +271,8 @@ program
           for (const f of report.skipped) console.log(`  ${f}`);
         }
         for (const action of report.actions) console.log(`fixed: ${action}`);
+        const days = limner.config.images.trash_days;
+        for (const file of purged) console.log(`fixed: removed ${file}, deleted more than ${days} days ago (images.trash_days)`);
         if (!opts.fix && report.tempFiles.length + report.unrecordedImages.length > 0) console.log('Run with --fix to clean up.');
       },
       (config) => requireCampaignsFolder(config.campaigns_dir),
@@ -315,14 +320,15 @@ class CampaignExistsError extends LimnerError {
   }
 }
 
-async function illustrate(limner: Limner, request: SceneRequest): Promise<void> {
+/** Runs a scene request and prints its picture, or with `count` over 1 every variation. */
+async function illustrate(limner: Limner, request: SceneRequest, count?: number): Promise<void> {
   const verbose = Boolean(program.opts().verbose);
-  const result = await limner.scenes.run(request, {
-    onProgress: (event) => {
-      const text = progressText(event);
-      if (verbose && text) process.stderr.write(`${text}\n`);
-    },
-  });
+  const onProgress = (event: SceneProgress) => {
+    const text = progressText(event);
+    if (verbose && text) process.stderr.write(`${text}\n`);
+  };
+  if (count !== undefined && count > 1) return printVariations(limner, await limner.scenes.variations({ ...request, count }, { onProgress }));
+  const result = await limner.scenes.run(request, { onProgress });
   if (json()) return print(sceneJson(limner, result));
   const { image } = result;
   const cost = result.reused ? 'nothing new (reused)' : `est. $${image.costUsd.toFixed(4)}`;
@@ -339,6 +345,25 @@ async function illustrate(limner: Limner, request: SceneRequest): Promise<void> 
   console.log(`Prompt: ${image.prompt}`);
   console.log(`Image:  ${result.file} (${image.width}x${image.height}, ${(image.bytes / 1024).toFixed(0)} KiB)`);
   console.log(`Model:  ${image.model} · ${cost} · id ${image.id}`);
+}
+
+function printVariations(limner: Limner, result: VariationsResult): void {
+  if (json()) {
+    for (const [i, v] of result.variations.entries()) {
+      print({ ...imageJson(limner, v.image), campaignName: result.campaign.name, variation: i + 1, of: result.variations.length + result.failed });
+    }
+    return;
+  }
+  const first = result.variations[0]!.image;
+  const total = result.variations.reduce((sum, v) => sum + v.image.costUsd, 0);
+  console.log(`Turn ${first.turn.toLocaleString('en-US')} · ${result.campaign.name} (${first.mode}) · ${result.variations.length} variations`);
+  if (result.best) console.log(`Quote:  ${result.best.speaker}: ${result.best.quote}`);
+  console.log(`Prompt: ${first.prompt}`);
+  for (const [i, v] of result.variations.entries()) {
+    console.log(`${String(i + 1).padStart(5)}.  ${v.file} (${v.image.width}x${v.image.height}, ${(v.image.bytes / 1024).toFixed(0)} KiB) · id ${v.image.id}`);
+  }
+  if (result.failed > 0) console.log(`${result.failed} variation(s) could not be painted; see the log (-v).`);
+  console.log(`Model:  ${first.model} · est. $${total.toFixed(4)} in all`);
 }
 
 function imageJson(limner: Limner, r: ImageRow) {

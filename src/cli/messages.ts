@@ -20,7 +20,7 @@ export function progressText(event: SceneProgress): string | undefined {
     case 'writing-prompt':
       return 'writing the prompt';
     case 'painting':
-      return 'painting';
+      return event.total === undefined ? 'painting' : `painting ${event.done ?? 0}/${event.total}`;
     case 'saving':
       return 'saving';
   }

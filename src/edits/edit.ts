@@ -106,7 +106,7 @@ export interface EditDeps {
 }
 
 /**
- * The use cases "edit, reroll or undo a picture" (seed 001), for every door: a user's session
+ * The use cases "edit, reroll, repaint from a changed prompt, pick a variation or undo a picture", for every door: a user's session
  * picture plus an instruction and references becomes a new picture (mode `edit`, `parent_image_id`
  * the picture changed) that the session then points at; reroll draws a picture again from the same
  * prompt and references; undo moves the session back to the parent. Edits and rerolls are jobs
@@ -328,8 +328,7 @@ export class EditPicture {
    * @throws ImageGoneError, NotVariationOwnerError
    */
   async pick(request: { readonly imageId: string; readonly userId: string }): Promise<EditResult> {
-    const known = this.image(request.imageId);
-    if (known.requestedBy !== request.userId) throw new NotVariationOwnerError();
+    const known = this.pickable(request.imageId, request.userId);
     const campaign = await this.describe(known.campaignId);
     return this.serially(request.userId, known.campaignId, {}, async () => {
       // Read again in the session's queue: it may have been deleted meanwhile.
@@ -338,6 +337,16 @@ export class EditPicture {
       this.deps.log.info({ imageId: image.id, user: request.userId }, 'variation picked');
       return this.result(image, campaign, []);
     });
+  }
+
+  /**
+   * A variation the user may pick: one they asked for.
+   * @throws ImageGoneError, NotVariationOwnerError
+   */
+  pickable(imageId: string, userId: string): ImageRow {
+    const image = this.image(imageId);
+    if (image.requestedBy !== userId) throw new NotVariationOwnerError();
+    return image;
   }
 
   /**

@@ -78,6 +78,7 @@ describe('npm run deploy-commands', () => {
       'link',
       'unlink',
       'character',
+      'delete',
     ]);
     const turn = scene.options.find((o: { name: string }) => o.name === 'turn');
     expect(turn.options[0]).toMatchObject({ name: 'number', type: 4, required: true, autocomplete: true, min_value: 1 });
