@@ -18,7 +18,18 @@ export const messageCommands: ReadonlyMap<string, MessageCommandModule> = new Ma
 /** Component and modal handlers by `custom_id` prefix. */
 export const components: ReadonlyMap<string, ComponentModule> = new Map(
   (
-    [editButton, editModal, rerollButton, undoButton, promptButton, promptModal, deleteButton, useButton, galleryPager, galleryLightbox] as ComponentModule[]
+    [
+      editButton,
+      editModal,
+      rerollButton,
+      undoButton,
+      promptButton,
+      promptModal,
+      deleteButton,
+      useButton,
+      galleryPager,
+      galleryLightbox,
+    ] as ComponentModule[]
   ).map((c) => [c.prefix, c]),
 );
 

@@ -75,7 +75,8 @@ export function errorText(err: LimnerError): string {
         'To change it yourself, reply to the picture with your edit: that starts your own session.'
       );
     case 'image_gone':
-      if ((err as LimnerError & { parent?: boolean }).parent) return 'The picture this one was made from has been deleted, so there is nothing to go back to.';
+      if ((err as LimnerError & { parent?: boolean }).parent)
+        return 'The picture this one was made from has been deleted, so there is nothing to go back to.';
       return `That picture is no longer stored. Generate a new one with ${MAKE_ONE}.`;
     case 'repaint_edit':
       return 'This picture was made with **Edit**, so it has no scene prompt to change: use **Edit** to change it further.';
@@ -101,10 +102,14 @@ function budgetText(err: BudgetExceededError): string {
   const { limit } = err;
   switch (limit.kind) {
     case 'guild-images':
+      if (limit.left)
+        return `This server has ${limit.left} of its ${limit.allowed} pictures left for today, fewer than the ${limit.requested} you asked for; ask for fewer, or wait: the budget ${resets}.`;
       return `This server has used its ${limit.allowed} pictures for today; the budget ${resets}.`;
     case 'guild-usd':
       return `This server has used its $${limit.allowed.toFixed(2)} image budget for today ($${limit.spent.toFixed(2)} spent); it ${resets}.`;
     case 'user-images':
+      if (limit.left)
+        return `You have ${limit.left} of your ${limit.allowed} pictures left for today, fewer than the ${limit.requested} you asked for; ask for fewer, or wait: your budget ${resets}.`;
       return `You have used your ${limit.allowed} pictures for today; your budget ${resets}.`;
     case 'cooldown':
       return `Please wait ${limit.waitS} s before asking for another picture.`;

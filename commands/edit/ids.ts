@@ -54,7 +54,12 @@ export function variationButtons(imageIds: ReadonlyArray<string | null>): Action
     imageIds.flatMap((id, i) =>
       id === null
         ? []
-        : [new ButtonBuilder().setCustomId(`${CUSTOM_ID.use}:${id}:${i + 1}`).setLabel(`Use ${i + 1}`).setStyle(ButtonStyle.Primary)],
+        : [
+            new ButtonBuilder()
+              .setCustomId(`${CUSTOM_ID.use}:${id}:${i + 1}`)
+              .setLabel(`Use ${i + 1}`)
+              .setStyle(ButtonStyle.Primary),
+          ],
     ),
   );
 }

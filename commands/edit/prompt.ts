@@ -34,7 +34,10 @@ export const promptButton: ComponentModule = {
       );
     if (shortened) label.setDescription(`Shortened to the ${max.toLocaleString('en-US')} characters a box can hold.`);
     await interaction.showModal(
-      new ModalBuilder().setCustomId(`${CUSTOM_ID.promptModal}:${imageId}`).setTitle('Repaint from a changed prompt').addLabelComponents(label),
+      new ModalBuilder()
+        .setCustomId(`${CUSTOM_ID.promptModal}:${imageId}`)
+        .setTitle('Repaint from a changed prompt')
+        .addLabelComponents(label),
     );
   },
 };

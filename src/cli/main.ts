@@ -138,7 +138,11 @@ function sceneCommand(name: string, description: string) {
     )
     .option('--ignore-budget', 'bypass budgets and the cooldown (recorded in the usage ledger)')
     .option('--fresh', 'paint a new picture even when the identical scene was painted within budgets.dedupe_window_s')
-    .option('--count <n>', `paint 1-${MAX_VARIATIONS} variations of the same prompt (each counts against budgets)`, wholeNumber(1, MAX_VARIATIONS));
+    .option(
+      '--count <n>',
+      `paint 1-${MAX_VARIATIONS} variations of the same prompt (each counts against budgets)`,
+      wholeNumber(1, MAX_VARIATIONS),
+    );
 }
 sceneCommand('current', 'illustrate the latest moment')
   .option('--context <n>', `entries of context (1-${MAX_CONTEXT_ENTRIES})`, wholeNumber(1, MAX_CONTEXT_ENTRIES))
@@ -327,7 +331,8 @@ async function illustrate(limner: Limner, request: SceneRequest, count?: number)
     const text = progressText(event);
     if (verbose && text) process.stderr.write(`${text}\n`);
   };
-  if (count !== undefined && count > 1) return printVariations(limner, await limner.scenes.variations({ ...request, count }, { onProgress }));
+  if (count !== undefined && count > 1)
+    return printVariations(limner, await limner.scenes.variations({ ...request, count }, { onProgress }));
   const result = await limner.scenes.run(request, { onProgress });
   if (json()) return print(sceneJson(limner, result));
   const { image } = result;
@@ -350,17 +355,26 @@ async function illustrate(limner: Limner, request: SceneRequest, count?: number)
 function printVariations(limner: Limner, result: VariationsResult): void {
   if (json()) {
     for (const [i, v] of result.variations.entries()) {
-      print({ ...imageJson(limner, v.image), campaignName: result.campaign.name, variation: i + 1, of: result.variations.length + result.failed });
+      print({
+        ...imageJson(limner, v.image),
+        campaignName: result.campaign.name,
+        variation: i + 1,
+        of: result.variations.length + result.failed,
+      });
     }
     return;
   }
   const first = result.variations[0]!.image;
   const total = result.variations.reduce((sum, v) => sum + v.image.costUsd, 0);
-  console.log(`Turn ${first.turn.toLocaleString('en-US')} · ${result.campaign.name} (${first.mode}) · ${result.variations.length} variations`);
+  console.log(
+    `Turn ${first.turn.toLocaleString('en-US')} · ${result.campaign.name} (${first.mode}) · ${result.variations.length} variations`,
+  );
   if (result.best) console.log(`Quote:  ${result.best.speaker}: ${result.best.quote}`);
   console.log(`Prompt: ${first.prompt}`);
   for (const [i, v] of result.variations.entries()) {
-    console.log(`${String(i + 1).padStart(5)}.  ${v.file} (${v.image.width}x${v.image.height}, ${(v.image.bytes / 1024).toFixed(0)} KiB) · id ${v.image.id}`);
+    console.log(
+      `${String(i + 1).padStart(5)}.  ${v.file} (${v.image.width}x${v.image.height}, ${(v.image.bytes / 1024).toFixed(0)} KiB) · id ${v.image.id}`,
+    );
   }
   if (result.failed > 0) console.log(`${result.failed} variation(s) could not be painted; see the log (-v).`);
   console.log(`Model:  ${first.model} · est. $${total.toFixed(4)} in all`);

@@ -37,10 +37,14 @@ export function errorText(err: LimnerError): string {
     const resets = `resets ${relative(resetsAt - Date.now())} (00:00 UTC)`;
     switch (limit.kind) {
       case 'guild-images':
+        if (limit.left)
+          return `guild ${limit.guildId} has ${limit.left} of its ${limit.allowed} pictures left for today, fewer than the ${limit.requested} asked for (--count); the budget ${resets}. As the operator you may ${bypass}.`;
         return `guild ${limit.guildId} has used its ${limit.allowed} pictures for today; the budget ${resets}. As the operator you may ${bypass}.`;
       case 'guild-usd':
         return `guild ${limit.guildId} has used its $${limit.allowed.toFixed(2)} for today ($${limit.spent.toFixed(2)} spent); it ${resets}. As the operator you may ${bypass}.`;
       case 'user-images':
+        if (limit.left)
+          return `the CLI has ${limit.left} of its ${limit.allowed} pictures left for today (budgets.user_daily_images), fewer than the ${limit.requested} asked for (--count); the budget ${resets}. As the operator you may ${bypass}.`;
         return `the CLI has used its ${limit.allowed} pictures for today (budgets.user_daily_images); the budget ${resets}. As the operator you may ${bypass}.`;
       case 'cooldown':
         return `the CLI's cooldown (budgets.user_cooldown_s) has ${limit.waitS} s left; wait, or ${bypass}.`;

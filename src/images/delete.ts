@@ -48,9 +48,7 @@ export interface DeleteResult {
  * and reports still count what it cost.
  */
 export class DeletePicture {
-  constructor(
-    private readonly deps: { images: ImageStore; sessions: SessionStore; links: LinkStore; log: Logger; trashDays: number },
-  ) {}
+  constructor(private readonly deps: { images: ImageStore; sessions: SessionStore; links: LinkStore; log: Logger; trashDays: number }) {}
 
   /**
    * The picture a request would delete, checked without changing anything (for a door's private precheck).

@@ -46,12 +46,14 @@ export class BudgetExceededError extends LimnerError {
     const resets = `resets ${relative(leftMs)} (00:00 UTC)`;
     switch (limit.kind) {
       case 'guild-images':
-        if (limit.left) return `Guild ${limit.guildId} has ${limit.left} of its ${limit.allowed} pictures left for today, fewer than the ${limit.requested} asked for; the budget ${resets}.`;
+        if (limit.left)
+          return `Guild ${limit.guildId} has ${limit.left} of its ${limit.allowed} pictures left for today, fewer than the ${limit.requested} asked for; the budget ${resets}.`;
         return `Guild ${limit.guildId} has used its ${limit.allowed} pictures for today; the budget ${resets}.`;
       case 'guild-usd':
         return `Guild ${limit.guildId} has used its $${limit.allowed.toFixed(2)} budget for today ($${limit.spent.toFixed(2)} spent); it ${resets}.`;
       case 'user-images':
-        if (limit.left) return `This user has ${limit.left} of their ${limit.allowed} pictures left for today, fewer than the ${limit.requested} asked for; the budget ${resets}.`;
+        if (limit.left)
+          return `This user has ${limit.left} of their ${limit.allowed} pictures left for today, fewer than the ${limit.requested} asked for; the budget ${resets}.`;
         return `This user has used their ${limit.allowed} pictures for today; the budget ${resets}.`;
       case 'cooldown':
         return `Please wait ${limit.waitS} s before asking for another picture.`;
@@ -142,9 +144,14 @@ export class BudgetGuard {
         );
       }
     }
-    const userLeft = b.user_daily_images === null ? null : b.user_daily_images - this.usage.totals({ since, userId }).images - inFlight.user;
+    const userLeft =
+      b.user_daily_images === null ? null : b.user_daily_images - this.usage.totals({ since, userId }).images - inFlight.user;
     if (b.user_daily_images !== null && userLeft !== null && userLeft < pictures) {
-      throw new BudgetExceededError({ kind: 'user-images', allowed: b.user_daily_images, ...shortfall(userLeft, pictures) }, next.getTime(), now);
+      throw new BudgetExceededError(
+        { kind: 'user-images', allowed: b.user_daily_images, ...shortfall(userLeft, pictures) },
+        next.getTime(),
+        now,
+      );
     }
     if (b.user_cooldown_s > 0) {
       const last = this.jobs.lastStartOf(userId);

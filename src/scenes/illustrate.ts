@@ -203,11 +203,10 @@ export class IllustrateScene {
       return Promise.reject(new RangeError(`${request.count} variations; ask for 1-${MAX_VARIATIONS}`));
     }
     const report = options.onProgress ?? (() => undefined);
-    return this.deps.runner.run(
-      jobOf(request),
-      (job) => this.paintVariations(request, job.jobId, job.signal, report),
-      { onPosition: (place) => report({ stage: 'queued', place }), imageOf: (result) => result.variations[0]?.image.id },
-    );
+    return this.deps.runner.run(jobOf(request), (job) => this.paintVariations(request, job.jobId, job.signal, report), {
+      onPosition: (place) => report({ stage: 'queued', place }),
+      imageOf: (result) => result.variations[0]?.image.id,
+    });
   }
 
   private async paintVariations(
