@@ -66,6 +66,16 @@ describe('BudgetGuard', () => {
     expect(() => guard.check('g1', 'c')).toThrow(/used its \$0\.10 budget for today \(\$0\.14 spent\)/);
   });
 
+  it('checks every picture of a request of several against the budgets', () => {
+    const guard = new BudgetGuard(config({ guild_daily_images: 3, user_daily_images: 5 }), ledger, jobs);
+    expect(() => guard.check('g1', 'a', { guild: 0, user: 0 }, 4)).toThrow(
+      /Guild g1 has 3 of its 3 pictures left for today, fewer than the 4 asked for/,
+    );
+    expect(() => guard.check('g1', 'a', { guild: 0, user: 0 }, 3)).not.toThrow();
+    expect(() => guard.check('g1', 'a', { guild: 1, user: 0 }, 3)).toThrow(BudgetExceededError);
+    expect(() => guard.check(null, 'a', { guild: 0, user: 3 }, 3)).toThrow(/This user has 2 of their 5 pictures left/);
+  });
+
   it('makes a user wait the cooldown between requests', () => {
     const guard = new BudgetGuard(config({ user_cooldown_s: 30 }), ledger, jobs);
     const id = jobs.create({ kind: 'scene turn', userId: 'a' });
@@ -108,6 +118,17 @@ describe('JobRunner', () => {
     );
     release();
     await Promise.all([first, second]);
+  });
+
+  it("counts a job's pictures in flight, so a job of several holds back others", async () => {
+    const r = runner({ guild_daily_images: 4 }, 4);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const variations = r.run({ kind: 'scene current', userId: 'a', guildId: 'g', pictures: 3 }, () => gate);
+    expect(() => r.check({ kind: 'scene turn', userId: 'b', guildId: 'g', pictures: 2 })).toThrow(BudgetExceededError);
+    expect(() => r.check({ kind: 'scene turn', userId: 'b', guildId: 'g' })).not.toThrow();
+    release();
+    await variations;
   });
 
   it('shuts down gracefully: waiting jobs are refused, running ones finish within the grace period', async () => {
