@@ -154,7 +154,13 @@ describe('editing without the Message Content intent', () => {
     expect(one.message.attachments[0]!.filename).toBe('Arrival_at_Kraghammer_turn_2160_edit.png');
     expect(one.message.embeds[0].title).toBe('Turn 2,160 · edit');
     expect(one.message.embeds[0].description).toBe('make it night');
-    expect(one.message.components[0].components.map((b: { disabled?: boolean }) => Boolean(b.disabled))).toEqual([false, false, false]);
+    expect(one.message.components[0].components.map((b: { disabled?: boolean }) => Boolean(b.disabled))).toEqual([
+      false,
+      false,
+      false,
+      true,
+      false,
+    ]);
 
     h.gemini.reset();
     const lantern = await solidPng(64, 48, [250, 200, 40]);
