@@ -3,14 +3,17 @@ import { LimnerError } from '../src/errors.ts';
 // Failures only the Discord door meets (attachments, channel links, play-by-post in a channel), so
 // they are defined and worded here.
 
-/** A user's reference file larger than the download limit (`limitBytes`, bytes). */
+/** A user's reference (or transcript) file larger than the download limit (`limitBytes`, bytes). */
 export class ReferenceTooLargeError extends LimnerError {
   readonly code = 'reference_too_large';
   constructor(
     readonly fileName: string,
     readonly limitBytes: number,
+    use: 'reference' | 'transcript' = 'reference',
   ) {
-    super(`"${fileName.slice(0, 100)}" is too large: reference images can be at most ${(limitBytes / 1024 / 1024).toFixed(1)} MB.`);
+    super(
+      `"${fileName.slice(0, 100)}" is too large: ${use === 'reference' ? 'reference images' : 'transcripts'} can be at most ${(limitBytes / 1024 / 1024).toFixed(1)} MB.`,
+    );
   }
 }
 
@@ -89,5 +92,29 @@ export class HistoryUnreadableError extends LimnerError {
       "Limner cannot read this channel's message history. Give Limner the **View Channel** and **Read Message History** permissions here, then link again.",
       options,
     );
+  }
+}
+
+/**
+ * A command option that is not what the command registers (a wrong type, a value out of range, a
+ * required option missing): only a modified client or a direct API call sends one. `reason` names
+ * the command, the option and its limit.
+ */
+export class OptionValueError extends LimnerError {
+  readonly code = 'option_invalid';
+  constructor(reason: string) {
+    super(reason);
+  }
+}
+
+/**
+ * A button, menu or form whose custom id or values Limner did not make (a page that is not a
+ * number, a picture id that is not one): only a modified client or a direct API call sends one.
+ * `what` says which part is wrong and what it must be.
+ */
+export class ComponentIdError extends LimnerError {
+  readonly code = 'component_id_invalid';
+  constructor(what: string) {
+    super(`That button or menu was not made by Limner (${what}), so nothing was done.`);
   }
 }

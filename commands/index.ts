@@ -1,4 +1,5 @@
 import { editButton, editModal, rerollButton, undoButton } from './edit/buttons.ts';
+import { castComponents } from './cast/buttons.ts';
 import { deleteButton } from './edit/delete.ts';
 import { promptButton, promptModal } from './edit/prompt.ts';
 import { useButton } from './edit/use.ts';
@@ -29,6 +30,7 @@ export const components: ReadonlyMap<string, ComponentModule> = new Map(
       useButton,
       galleryPager,
       galleryLightbox,
+      ...castComponents,
     ] as ComponentModule[]
   ).map((c) => [c.prefix, c]),
 );

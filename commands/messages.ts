@@ -3,6 +3,8 @@ import type { LimnerError } from '../src/errors.ts';
 import type { ScanProgress } from '../src/scenes/best/scanner.ts';
 import type { EditProgress } from '../src/edits/edit.ts';
 import type { SceneProgress } from '../src/scenes/illustrate.ts';
+import type { CastProgress } from '../src/cast/cast.ts';
+import type { RecapProgress } from '../src/scenes/recap.ts';
 
 // The Discord door's words: progress events and error codes from src/ become what players read.
 
@@ -39,6 +41,42 @@ export function progressText(event: PictureProgress): string | undefined {
     case 'reading':
     case 'saving':
       return undefined;
+  }
+}
+
+/** The reply's line for a cast job's progress, or undefined for stages too short to show. */
+export function castProgressText(event: CastProgress): string | undefined {
+  switch (event.stage) {
+    case 'queued':
+      return progressText(event);
+    case 'casting': {
+      const { turns, passages, read } = event.read;
+      return `Reading ${number.format(turns)} turns for the cast in ${number.format(passages)} ${passages === 1 ? 'passage' : 'passages'}... ${read}/${passages}`;
+    }
+    case 'painting-portrait':
+      return `Painting the portrait of ${event.name}…`;
+    case 'reading':
+    case 'saving':
+      return undefined;
+  }
+}
+
+/** The recap reply's line for a progress event, or undefined for reading the campaign (milliseconds). */
+export function recapProgressText(event: RecapProgress): string | undefined {
+  switch (event.stage) {
+    case 'queued':
+      return progressText(event);
+    case 'reading':
+      return undefined;
+    case 'choosing-moments': {
+      const { turns, passages, scanned } = event.scan;
+      const read = passages > 1 ? ` (${scanned}/${passages} passages read)` : '';
+      return `Choosing the key moments of ${number.format(turns)} turns…${read}`;
+    }
+    case 'painting-panel':
+      return `Painting panel ${event.panel} of ${event.panels}…`;
+    case 'composing':
+      return 'Laying out the storyboard…';
   }
 }
 
@@ -86,6 +124,17 @@ export function errorText(err: LimnerError): string {
       return 'Only the person who made this picture, or someone with **Manage Messages**, can delete it.';
     case 'delete_nothing':
       return `You have no picture in this channel's campaign to delete. Make one with ${MAKE_ONE}.`;
+    case 'quality_not_allowed':
+      return (err as LimnerError & { by: string }).by === 'config'
+        ? "Pro quality is not offered here: the bot's operator has configured no pro image model."
+        : "This server's settings keep pictures at fast quality. Someone with **Manage Server** can allow pro with `/scene settings quality:`.";
+    case 'campaign_not_uploaded':
+      return (
+        `This channel's campaign \`${(err as LimnerError & { campaignId: string }).campaignId}\` was not made with \`/scene new\` in this server, ` +
+        'so its story cannot be replaced from Discord. Make your own with `/scene new name:<..> transcript:<file>`.'
+      );
+    case 'description_required':
+      return `${(err as LimnerError & { character: string }).character} is not in the cast yet: add them with \`/scene character\` and a \`description\`.`;
     case 'transcript_empty':
       return 'There is no story to illustrate yet: this campaign has no turns. Post the first story message, then try again.';
     case 'provider_failed': {
@@ -102,14 +151,16 @@ function budgetText(err: BudgetExceededError): string {
   const { limit } = err;
   switch (limit.kind) {
     case 'guild-images':
-      if (limit.left)
-        return `This server has ${limit.left} of its ${limit.allowed} pictures left for today, fewer than the ${limit.requested} you asked for; ask for fewer, or wait: the budget ${resets}.`;
+      if (limit.needs) {
+        return `This needs ${limit.needs.pictures} pictures and this server has ${limit.needs.left} of its ${limit.allowed} left for today; the budget ${resets}.`;
+      }
       return `This server has used its ${limit.allowed} pictures for today; the budget ${resets}.`;
     case 'guild-usd':
       return `This server has used its $${limit.allowed.toFixed(2)} image budget for today ($${limit.spent.toFixed(2)} spent); it ${resets}.`;
     case 'user-images':
-      if (limit.left)
-        return `You have ${limit.left} of your ${limit.allowed} pictures left for today, fewer than the ${limit.requested} you asked for; ask for fewer, or wait: your budget ${resets}.`;
+      if (limit.needs) {
+        return `This needs ${limit.needs.pictures} pictures and you have ${limit.needs.left} of your ${limit.allowed} left for today; your budget ${resets}.`;
+      }
       return `You have used your ${limit.allowed} pictures for today; your budget ${resets}.`;
     case 'cooldown':
       return `Please wait ${limit.waitS} s before asking for another picture.`;

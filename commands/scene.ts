@@ -1,5 +1,6 @@
 import { InteractionContextType, MessageFlags, SlashCommandBuilder, type SlashCommandSubcommandsOnlyBuilder } from 'discord.js';
 import { best } from './scene/best.ts';
+import { cast } from './scene/cast.ts';
 import { character } from './scene/character.ts';
 import { current } from './scene/current.ts';
 import { deletePicture } from './scene/delete.ts';
@@ -7,17 +8,23 @@ import { edit } from './scene/edit.ts';
 import { exportImages } from './scene/export.ts';
 import { gallery } from './scene/gallery.ts';
 import { link } from './scene/link.ts';
+import { recap } from './scene/recap.ts';
 import { storybook } from './scene/storybook.ts';
 import { turn } from './scene/turn.ts';
 import { unlink } from './scene/unlink.ts';
 import { usage } from './scene/usage.ts';
 import { visibleLink } from './bot/visibility.ts';
+import { help } from './scene/help.ts';
+import { newCampaign } from './scene/new.ts';
+import { settings } from './scene/settings.ts';
+import { update } from './scene/update.ts';
 import type { BotContext, CommandModule, SubcommandModule } from './types.ts';
 
 const subcommands: readonly SubcommandModule[] = [
   current,
   turn,
   best,
+  recap,
   edit,
   gallery,
   exportImages,
@@ -26,13 +33,18 @@ const subcommands: readonly SubcommandModule[] = [
   link,
   unlink,
   character,
+  newCampaign,
+  update,
+  settings,
+  cast,
   deletePicture,
+  help(() => subcommands),
 ];
 const byName = new Map(subcommands.map((s) => [s.data.name, s]));
 
 /** Shown in a channel without a campaign. */
 export const NOT_LINKED =
-  'This channel is not linked to a campaign yet. Someone with **Manage Server** can link it with `/scene link campaign:<id>`.';
+  'This channel is not linked to a campaign yet. Someone with **Manage Server** can link it with `/scene link campaign:<id>` or create one with `/scene new`; `/scene help` says more.';
 
 /** `/scene`: every Limner subcommand under one application command. */
 export const scene: CommandModule = {

@@ -72,6 +72,8 @@ export interface ComponentModule {
 
 /** Reacts to messages in channels the bot can see (e.g. a reply to a scene picture). */
 export interface MessageHandler {
+  /** Also offered messages of bots and webhooks (proxied characters, narrator bots); default false. */
+  readonly bots?: boolean;
   /** Returns true when it handled the message. Must not throw for a message that is not its business. */
   handle(message: Message, ctx: BotContext): Promise<boolean>;
 }

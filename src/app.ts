@@ -17,8 +17,18 @@ import { UsageLedger } from './usage/ledger.ts';
 import { BudgetGuard } from './jobs/budget.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { JobStore } from './jobs/store.ts';
+import { SceneLeases } from './jobs/scene-leases.ts';
 import { Metrics } from './platform/metrics.ts';
 import { storybookServer, type StorybookServer } from './exports/serve.ts';
+import { GuildSettings } from './settings/settings.ts';
+import { CreateCampaign } from './campaigns/create-campaign.ts';
+import { CastCampaign } from './cast/cast.ts';
+import { CastProposer } from './cast/proposer.ts';
+import { CastStore } from './cast/store.ts';
+import { MomentCache } from './scenes/best/moment-cache.ts';
+import { MomentScanner } from './scenes/best/moments.ts';
+import { RecapSession } from './scenes/recap.ts';
+import { RecapStore } from './scenes/recap-store.ts';
 
 /** Everything a door (bot, CLI) needs, wired once per process. */
 export interface Limner {
@@ -30,12 +40,16 @@ export interface Limner {
   readonly gateway: GeminiGateway;
   /** Use case: illustrate a scene (current, turn, best). */
   readonly scenes: IllustrateScene;
+  /** Use case: an illustrated recap of a range of turns. */
+  readonly recaps: RecapSession;
   /** Use cases: edit, reroll and undo a picture. */
   readonly edits: EditPicture;
   /** Use case: delete a picture (to the trash, purged after `images.trash_days`). */
   readonly deletions: DeletePicture;
   /** Use case: export a campaign's pictures as zips. */
   readonly exports: ExportCampaign;
+  /** Use case: the campaign's cast, proposed from the story, with reference portraits. */
+  readonly cast: CastCampaign;
   /** Channel links and posted scene messages (used by the Discord door). */
   readonly links: LinkStore;
   /** Every model call with tokens and estimated cost. */
@@ -48,6 +62,10 @@ export interface Limner {
   readonly jobs: JobStore;
   /** Daily budgets and the cooldown. */
   readonly budgets: BudgetGuard;
+  /** Guilds' settings: art style, shape, quality and budgets within the operator's ceilings. */
+  readonly settings: GuildSettings;
+  /** Use cases: create a guild's campaign from a transcript, and replace or extend its transcript. */
+  readonly newCampaigns: CreateCampaign;
   /** Budgets, the fair queue and job rows, under every use case that calls a model. */
   readonly runner: JobRunner;
   readonly metrics: Metrics;
@@ -67,22 +85,45 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const metrics = options.metrics ?? new Metrics({ processMetrics: config.runtime.health_port !== null });
   const store = openStore(config.database_path);
   const stories = new StoryStore(store, config.play_by_post.ooc_prefix);
-  const campaigns = new CampaignRepository(config.campaigns_dir, stories);
+  const castStore = new CastStore(store);
+  const campaigns = new CampaignRepository(config.campaigns_dir, stories, castStore);
   const images = new ImageStore(store, config.campaigns_dir);
   const usage = new UsageLedger(store, metrics);
   const gateway = new GeminiGateway(config, secrets, usage, (model, seconds, outcome) =>
     metrics.modelLatency.observe({ model, outcome }, seconds),
   );
   const jobs = new JobStore(store, options.shard ?? 0);
-  const budgets = new BudgetGuard(config, usage, jobs);
-  const runner = new JobRunner({ jobs, budgets, metrics, log }, { concurrency: config.queue.concurrency, perUser: config.queue.per_user });
+  const settings = new GuildSettings(store, config, log);
+  const budgets = new BudgetGuard(config, usage, jobs, settings);
+  const runner = new JobRunner(
+    { jobs, budgets, metrics, log },
+    { concurrency: config.queue.concurrency, perUser: config.queue.per_user, pollMs: config.queue.poll_ms, leaseS: config.queue.lease_s },
+  );
   const sessions = new SessionStore(store);
-  const scanner = new SceneScanner({ config, gateway, cache: new ScanCache(store), log });
-  const scenes = new IllustrateScene({ config, campaigns, images, gateway, usage, sessions, scanner, runner, log });
+  const scanCache = new ScanCache(store);
+  const scanner = new SceneScanner({ config, gateway, cache: scanCache, log });
+  const proposer = new CastProposer({ config, gateway, cache: scanCache, log });
+  const cast = new CastCampaign({ config, campaigns, images, gateway, usage, cast: castStore, proposer, runner, log });
+  const leases = new SceneLeases(store, config.queue.lease_s);
+  const scenes = new IllustrateScene({ config, campaigns, images, gateway, usage, sessions, scanner, runner, settings, leases, log });
+  const moments = new MomentScanner({ config, gateway, cache: new MomentCache(store), log });
+  const recaps = new RecapSession({
+    config,
+    campaigns,
+    images,
+    gateway,
+    usage,
+    sessions,
+    moments,
+    recaps: new RecapStore(store),
+    runner,
+    log,
+  });
   const edits = new EditPicture({ config, campaigns, images, gateway, usage, sessions, runner, log });
   const exports = new ExportCampaign({ campaigns, images });
   const links = new LinkStore(store, config.discord.links);
   const deletions = new DeletePicture({ images, sessions, links, log, trashDays: config.images.trash_days });
+  const newCampaigns = new CreateCampaign({ campaigns, log });
   const storybook = storybookServer(config, secrets, { campaigns, images, log, shard: options.shard ?? 0 });
   return {
     config,
@@ -92,15 +133,19 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
     images,
     gateway,
     scenes,
+    recaps,
     edits,
     deletions,
     exports,
+    cast,
     links,
     usage,
     sessions,
     stories,
     jobs,
     budgets,
+    settings,
+    newCampaigns,
     runner,
     metrics,
     storybook,

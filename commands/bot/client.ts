@@ -1,11 +1,26 @@
-import { Client, Events, GatewayIntentBits, Options, Partials, RESTEvents, type Interaction, type Message } from 'discord.js';
+import {
+  Client,
+  Events,
+  GatewayIntentBits,
+  LimitedCollection,
+  Options,
+  Partials,
+  RESTEvents,
+  type CacheFactory,
+  type CacheWithLimitsOptions,
+  type Interaction,
+  type Message,
+} from 'discord.js';
 import type { Limner } from '../../src/app.ts';
 import type { Secrets } from '../../src/platform/config.ts';
 import { LimnerError } from '../../src/errors.ts';
 import { clientListeners, commands, components, messageCommands, messageHandlers } from '../index.ts';
-import type { BotContext } from '../types.ts';
-import { recoverInterruptedJobs } from './recover.ts';
+import { ComponentIdError } from '../errors.ts';
+import type { BotContext, CommandModule } from '../types.ts';
+import { checkOptions } from './option-check.ts';
+import { recoverInterruptedJobs, watchAbandonedJobs } from './recover.ts';
 import { replyWithError } from './respond.ts';
+import { SeenInteractions } from './seen-interactions.ts';
 
 /** A logged-in (or logging-in) Limner bot. */
 export interface Bot {
@@ -43,12 +58,14 @@ export function checkBotSettings(limner: Limner, secrets: Secrets): { token: str
 }
 
 /**
- * The caches Limner needs, within discord.js's supported limits: guilds with their channels and
- * threads (discord.js emits `messageCreate` only in cached channels, and replies to pictures and
- * play-by-post stories arrive that way), the bot's own member and user; nothing else. Limner
- * fetches the few messages it reads.
+ * Limits of the caches Limner does not read, within discord.js's supported options: messages,
+ * reactions, presences and the like are not kept; of members and users only the bot's own. Guilds,
+ * roles and channels, threads included, are kept in full in the client's and guilds' channel
+ * caches: discord.js emits `messageCreate` only for cached channels, and replies to pictures and
+ * play-by-post stories arrive that way. A text channel's own list of its threads is not kept
+ * (`ThreadManager`): Limner never reads it. Limner fetches the few messages it reads.
  */
-const LIMNER_CACHES = Options.cacheWithLimits({
+const CACHE_LIMITS = {
   MessageManager: 0,
   ReactionManager: 0,
   PresenceManager: 0,
@@ -59,11 +76,29 @@ const LIMNER_CACHES = Options.cacheWithLimits({
   GuildInviteManager: 0,
   GuildBanManager: 0,
   StageInstanceManager: 0,
+  ThreadManager: 0,
   ThreadMemberManager: 0,
   AutoModerationRuleManager: 0,
   GuildMemberManager: { maxSize: 0, keepOverLimit: (member) => member.id === member.client.user.id },
   UserManager: { maxSize: 0, keepOverLimit: (user) => user.id === user.client.user.id },
-});
+} satisfies CacheWithLimitsOptions;
+
+const limitedCaches = Options.cacheWithLimits(CACHE_LIMITS);
+/** A limit of 0 never stores anything, so one such collection serves every manager limited to 0. */
+const NOTHING = new LimitedCollection<never, never>({ maxSize: 0 });
+
+/**
+ * {@link CACHE_LIMITS} as `Options.cacheWithLimits` makes them, except that managers limited to 0
+ * share {@link NOTHING} instead of an empty collection each (a custom `makeCache` is supported for
+ * every manager but those of guilds, channels, roles and permission overwrites). Each cached channel
+ * has a message and a thread manager, and an empty `Map` is about 200 bytes: this holds the idle-RSS
+ * guard rail (under 150 MB at 1,000 guilds × 50 channels; 157-168 MB with a collection each,
+ * 133-143 MB shared; BENCHMARKS.md, figure 4).
+ */
+const limnerCaches: CacheFactory = (managerType, holds, manager) =>
+  ((CACHE_LIMITS as Record<string, unknown>)[managerType.name] === 0
+    ? NOTHING
+    : limitedCaches(managerType, holds, manager)) as ReturnType<CacheFactory>;
 
 /**
  * Creates the discord.js client with the intents Limner uses (Guilds; GuildMessages for replies;
@@ -78,7 +113,7 @@ export function startBot(limner: Limner, token: string): Bot {
   const client = new Client({
     intents,
     ...(config.discord.api_base ? { rest: { api: config.discord.api_base } } : {}),
-    makeCache: LIMNER_CACHES,
+    makeCache: limnerCaches,
     sweepers: Options.DefaultSweeperSettings,
     allowedMentions: { parse: [], repliedUser: true },
     // With no message cache, edits and deletions are only reported for messages as partials.
@@ -93,7 +128,15 @@ export function startBot(limner: Limner, token: string): Bot {
     inFlight.add(work);
     void work.finally(() => inFlight.delete(work));
   };
-  client.on(Events.InteractionCreate, (interaction) => track(handleInteraction(interaction, ctx)));
+  const seen = new SeenInteractions();
+  client.on(Events.InteractionCreate, (interaction) => {
+    if (seen.firstSight(interaction.id)) track(handleInteraction(interaction, ctx));
+    else
+      log.warn(
+        { interaction: interaction.id, user: interaction.user.id, guild: interaction.guildId },
+        'interaction delivered again: ignored',
+      );
+  });
   client.on(Events.MessageCreate, (message) => track(handleMessage(message, ctx)));
   client.rest.on(RESTEvents.RateLimited, (info) => {
     limner.metrics.discordRateLimited.inc({ global: String(info.global) });
@@ -103,10 +146,12 @@ export function startBot(limner: Limner, token: string): Bot {
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
   client.on(Events.ShardDisconnect, (event, shard) => log.warn({ code: event.code, shard }, 'gateway disconnected'));
 
+  let stopWatching: (() => void) | undefined;
   // The ready listener goes on before login: ready can fire before login() resolves.
   const ready = new Promise<void>((resolve, reject) => {
     client.once(Events.ClientReady, (c) => {
       log.info({ user: c.user.tag, guilds: c.guilds.cache.size }, 'bot ready');
+      stopWatching = watchAbandonedJobs(limner, c);
       // Deleted pictures past `images.trash_days` leave the trash at start-up too, not only with `limner doctor --fix`.
       const purge = limner.deletions.purgeTrash().catch((err: unknown) => log.warn({ err }, 'could not purge the trash'));
       void Promise.all([recoverInterruptedJobs(limner, c), purge]).then(() => resolve());
@@ -117,6 +162,7 @@ export function startBot(limner: Limner, token: string): Bot {
     client,
     ready,
     stop: async (drainMs = 0) => {
+      stopWatching?.();
       if (inFlight.size > 0 && drainMs > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
@@ -139,6 +185,7 @@ export async function handleInteraction(interaction: Interaction, ctx: BotContex
     if (interaction.isChatInputCommand()) {
       const command = commands.get(interaction.commandName);
       if (!command) throw new Error(`no handler for /${interaction.commandName}`);
+      checkOptions(interaction.options.data, registered(command));
       const started = performance.now();
       await command.execute(interaction, ctx);
       log.info(
@@ -158,7 +205,7 @@ export async function handleInteraction(interaction: Interaction, ctx: BotContex
     if (interaction.isButton() || interaction.isStringSelectMenu() || interaction.isModalSubmit()) {
       const [prefix = '', ...args] = interaction.customId.split(':');
       const component = components.get(prefix);
-      if (!component) throw new Error(`no handler for component ${interaction.customId}`);
+      if (!component) throw new ComponentIdError('its id is not one Limner makes');
       await component.handle(interaction, ctx, args);
     }
   } catch (err) {
@@ -171,11 +218,24 @@ export async function handleInteraction(interaction: Interaction, ctx: BotContex
   }
 }
 
-/** Offers a message to the message handlers; never rejects. The bot's own messages are skipped. */
+const registeredJson = new WeakMap<CommandModule, ReturnType<CommandModule['data']['toJSON']>>();
+
+/** The command as it is registered with Discord (its builder's JSON), built once. */
+function registered(command: CommandModule): ReturnType<CommandModule['data']['toJSON']> {
+  let json = registeredJson.get(command);
+  if (!json) registeredJson.set(command, (json = command.data.toJSON()));
+  return json;
+}
+
+/**
+ * Offers a message to the message handlers; never rejects. The bot's own messages are skipped, and
+ * other bots' and webhooks' go only to the handlers that take them.
+ */
 export async function handleMessage(message: Message, ctx: BotContext): Promise<void> {
-  if (message.author.id === message.client.user.id || message.author.bot) return;
+  if (message.author.id === message.client.user.id) return;
   try {
     for (const handler of messageHandlers) {
+      if (message.author.bot && !handler.bots) continue;
       if (await handler.handle(message, ctx)) return;
     }
   } catch (err) {

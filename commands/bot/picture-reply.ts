@@ -87,12 +87,13 @@ const MESSAGE_UPLOAD_LIMIT = 10 * 1024 * 1024;
 /**
  * Answers a message (reply-to-edit) with a reply that shows progress and then the picture, recorded
  * against the picture. A message cannot be answered privately, so failures are shown in that reply,
- * provider failures with an error id. Never throws.
+ * provider failures with an error id; a refusal of `work.check` is that reply's only line, posted
+ * before any progress. Never throws.
  */
 export async function answerMessageWithPicture<R extends PictureResult>(
   message: Message<true>,
   ctx: BotContext,
-  work: Omit<PictureWork<R>, 'check'>,
+  work: PictureWork<R>,
 ): Promise<void> {
   const log = ctx.limner.log.child({ message: message.id, guild: message.guildId, user: message.author.id });
   let answer: Message<true> | undefined;
@@ -101,6 +102,14 @@ export async function answerMessageWithPicture<R extends PictureResult>(
     answer = answer ? await answer.edit(payload) : await message.reply(payload);
     return answer;
   };
+  try {
+    await work.check?.();
+  } catch (err) {
+    await post(failureText(err, log)).catch((replyErr: unknown) =>
+      log.warn({ err: replyErr }, 'could not tell the user about a refused edit'),
+    );
+    return;
+  }
   const progress = new ProgressReply((text) => post(text), log);
   try {
     const result = await work.run((p) => report(progress, p));

@@ -1,5 +1,6 @@
 import { Routes, type Client } from 'discord.js';
 import type { Limner } from '../../src/app.ts';
+import type { JobRow } from '../../src/platform/schema.ts';
 import { TOKEN_LIFETIME_MS } from './respond.ts';
 
 /** Shown in the original reply of a job a previous process did not finish. */
@@ -12,6 +13,38 @@ export const INTERRUPTED_TEXT = 'Limner restarted while working on this and coul
  */
 export async function recoverInterruptedJobs(limner: Limner, client: Client<true>): Promise<{ found: number; told: number }> {
   const left = limner.jobs.failInterrupted(INTERRUPTED_TEXT);
+  const told = await tellInterrupted(limner, client, left);
+  if (left.length > 0) limner.log.warn({ found: left.length, told }, 'jobs interrupted by the last shutdown marked failed');
+  return { found: left.length, told };
+}
+
+/**
+ * While the bot runs: every `queue.lease_s / 3`, marks jobs of any process whose heartbeat is
+ * older than `queue.lease_s` as failed (their process died; this frees their slots in the shared
+ * queue) and tells their users while the token is valid. Returns the function that stops watching.
+ */
+export function watchAbandonedJobs(limner: Limner, client: Client<true>): () => void {
+  const { lease_s: leaseS } = limner.config.queue;
+  const timer = setInterval(
+    () => {
+      try {
+        const left = limner.jobs.failStale(leaseS, INTERRUPTED_TEXT);
+        if (left.length === 0) return;
+        void tellInterrupted(limner, client, left).then((told) =>
+          limner.log.warn({ found: left.length, told }, 'jobs of a process that stopped answering marked failed'),
+        );
+      } catch (err) {
+        limner.log.warn({ err }, 'could not look for abandoned jobs');
+      }
+    },
+    (leaseS * 1000) / 3,
+  );
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** Says in each job's original reply that it was interrupted, where the token is still valid; returns how many were told. */
+async function tellInterrupted(limner: Limner, client: Client<true>, left: readonly JobRow[]): Promise<number> {
   let told = 0;
   for (const job of left) {
     if (!job.interactionToken || Date.now() - Date.parse(job.createdAt) > TOKEN_LIFETIME_MS) continue;
@@ -25,6 +58,5 @@ export async function recoverInterruptedJobs(limner: Limner, client: Client<true
       limner.log.warn({ err, jobId: job.id }, 'could not tell a user about an interrupted job');
     }
   }
-  if (left.length > 0) limner.log.warn({ found: left.length, told }, 'jobs interrupted by the last shutdown marked failed');
-  return { found: left.length, told };
+  return told;
 }

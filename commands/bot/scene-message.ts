@@ -14,13 +14,14 @@ const number = new Intl.NumberFormat('en-US');
 /**
  * The finished scene message: the picture as an attachment named `{campaign}_turn_{N}_{mode}.png`
  * (seed 17-6), an embed with the title, the prompt and a footer (model, pixels, estimated USD), and
- * for `/scene best` the chosen turn's quote and the scanner's reason as fields.
+ * the requester's director's note and, for `/scene best`, the chosen turn's quote and the scanner's reason as fields, and
+ * the characters whose portraits went with the image call.
  * A PNG over `limitBytes` is replaced by a WebP/JPEG preview that fits; the PNG stays on disk for export.
  * Under it go the Edit, Reroll and Undo buttons ({@link sceneButtons}).
  * @param limitBytes - The interaction's `attachmentSizeLimit`, bytes.
  */
 export async function sceneReply(
-  result: Pick<SceneResult, 'image' | 'file' | 'png' | 'campaign' | 'best'>,
+  result: Pick<SceneResult, 'image' | 'file' | 'png' | 'campaign' | 'best' | 'note'> & { readonly referenced?: readonly string[] },
   title: string,
   limitBytes: number,
 ): Promise<SceneMessage> {
@@ -50,11 +51,15 @@ export async function sceneReply(
     .setImage(`attachment://${file.name}`)
     .setFooter({ text: `${image.model} · ${image.width}×${image.height} · est. $${image.costUsd.toFixed(3)}` })
     .setTimestamp(new Date(image.createdAt));
+  if (result.note) embed.addFields({ name: "Director's note", value: truncate(result.note, EMBED_FIELD_MAX) });
   if (result.best) {
     embed.addFields(
       { name: 'The moment', value: truncate(`> **${result.best.speaker}:** ${result.best.quote}`, EMBED_FIELD_MAX) },
       { name: 'Why this one', value: truncate(result.best.rationale, EMBED_FIELD_MAX) },
     );
+  }
+  if (result.referenced && result.referenced.length > 0) {
+    embed.addFields({ name: 'Portraits referenced', value: truncate(result.referenced.join(', '), EMBED_FIELD_MAX) });
   }
   return { content, embeds: [embed], files: [file], components: [sceneButtons(image)] };
 }

@@ -16,7 +16,7 @@ if (!secrets.discordToken) {
   process.exit(1);
 }
 // Compiled (npm run start:sharded) the shards run main.js; from the sources they need tsx for main.ts.
-// They get this process's Node flags, so `node <flags> dist/commands/bot/sharded.js` reaches every shard.
+// They get this process's Node flags, such as the start script's semi-space limit (see main.ts).
 const self = fileURLToPath(import.meta.url);
 const compiled = self.endsWith('.js');
 const manager = new ShardingManager(path.join(path.dirname(self), compiled ? 'main.js' : 'main.ts'), {

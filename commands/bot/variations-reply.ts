@@ -1,6 +1,6 @@
 import { AttachmentBuilder, EmbedBuilder, type RepliableInteraction, type SlashCommandIntegerOption } from 'discord.js';
 import type { Limner } from '../../src/app.ts';
-import { MAX_VARIATIONS, type SceneRequest, type VariationsRequest } from '../../src/scenes/illustrate.ts';
+import { MAX_VARIATIONS, type SceneRequest, type VariationsRequest, type VariationsResult } from '../../src/scenes/illustrate.ts';
 import { variationSheet } from '../../src/images/variation-sheet.ts';
 import type { ImageRow } from '../../src/platform/schema.ts';
 import { ImageGoneError } from '../../src/edits/errors.ts';
@@ -26,6 +26,8 @@ export function addCountOption(option: SlashCommandIntegerOption): SlashCommandI
 }
 
 const EMBED_DESCRIPTION_MAX = 4096;
+/** Discord's limit on an embed field's value, characters. */
+const EMBED_FIELD_MAX = 1024;
 const SHEET_NAME = 'variations.jpg';
 
 /**
@@ -70,7 +72,7 @@ export async function answerWithVariations(interaction: RepliableInteraction, ct
     await progress.settled();
     const ids = result.variations.map((v) => v.image.id);
     const missing = result.failed > 0 ? `${result.failed} of the ${request.count} variations could not be painted.` : undefined;
-    const payload = await heavyWork(() => variationsMessage(limner, ids, missing));
+    const payload = await heavyWork(() => variationsMessage(limner, ids, missing, result));
     // Only when every variation was deleted before it could be shown.
     if (!payload) throw new ImageGoneError(ids[0]!);
     const shown = await finishReply(interaction, payload);
@@ -86,9 +88,16 @@ export async function answerWithVariations(interaction: RepliableInteraction, ct
  * embed with the turn, the shared prompt and the total estimated cost, and a Use button per picture
  * still stored (a deleted one keeps its number, drawn as deleted, without a button).
  * @param note - A line above the sheet, e.g. that some variations failed.
+ * @param painted - When the variations were just painted: the director's note and the portraits
+ *   referenced, shown as fields (a redraw after a deletion has only what is stored).
  * @returns undefined when none of the pictures is still stored.
  */
-export async function variationsMessage(limner: Limner, imageIds: readonly string[], note?: string): Promise<SceneMessage | undefined> {
+export async function variationsMessage(
+  limner: Limner,
+  imageIds: readonly string[],
+  note?: string,
+  painted?: Pick<VariationsResult, 'note' | 'referenced'>,
+): Promise<SceneMessage | undefined> {
   const rows = imageIds.map((id) => limner.images.get(id) ?? null);
   const live = rows.filter((r): r is ImageRow => r !== null);
   const first = live[0];
@@ -105,6 +114,10 @@ export async function variationsMessage(limner: Limner, imageIds: readonly strin
     .setImage(`attachment://${SHEET_NAME}`)
     .setFooter({ text: `${first.model} · ${first.width}×${first.height} each · est. $${cost.toFixed(3)}` })
     .setTimestamp(new Date(first.createdAt));
+  if (painted?.note) embed.addFields({ name: "Director's note", value: painted.note.slice(0, EMBED_FIELD_MAX) });
+  if (painted && painted.referenced.length > 0) {
+    embed.addFields({ name: 'Portraits referenced', value: painted.referenced.join(', ').slice(0, EMBED_FIELD_MAX) });
+  }
   const pick = `Press **Use 1**${imageIds.length > 1 ? `–**Use ${imageIds.length}**` : ''} to post that one full size and make it your edit session.`;
   return {
     content: note ? `${note}\n${pick}` : pick,

@@ -7,12 +7,13 @@ import type { ChannelLink } from '../../src/campaigns/links.ts';
 
 /**
  * The one rule for which campaigns a Discord guild may reach: a play-by-post campaign holds its
- * guild's private messages, registered characters, portraits and prompts, so only the guild named in
- * its `source` sees it; campaign folders with a transcript file are put there by the operator for
+ * guild's private messages, registered characters, portraits and prompts, and a campaign made from a
+ * transcript uploaded in a guild (`/scene new`) holds that guild's story, so only the guild named in
+ * its `source` sees either; campaign folders the operator put there with a transcript file are for
  * every guild. Outside a guild (`guildId` null) only those are seen.
  */
 export function visibleIn(source: CampaignSource, guildId: string | null): boolean {
-  return source.kind === 'file' || source.guildId === guildId;
+  return source.guildId === undefined || source.guildId === guildId;
 }
 
 /**

@@ -8,6 +8,9 @@ import type { UserReference } from '../../src/images/reference.ts';
 /** What a download needs to know of a Discord attachment: its payload fields, never a user-typed URL. */
 export type AttachmentInfo = Pick<Attachment, 'name' | 'url' | 'size' | 'contentType'>;
 
+/** What an attachment is downloaded for: a reference image, or a story transcript (any text file). */
+export type AttachmentUse = 'reference' | 'transcript';
+
 /** Where Discord serves message and interaction attachments. */
 const DISCORD_ATTACHMENT_ORIGINS = ['https://cdn.discordapp.com', 'https://media.discordapp.net'];
 
@@ -42,15 +45,25 @@ export class ReferenceHostError extends LimnerError {
   }
 }
 
+/** The media types of the formats `userReferencePng` accepts (PNG, JPEG, WebP, GIF). */
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/jpg', 'image/webp', 'image/gif']);
+/** Their file name extensions, for an attachment whose payload has no `content_type`. */
+const IMAGE_EXTENSION = /\.(png|jpe?g|webp|gif)$/i;
+
 /**
- * Refuses, before any download, an attachment whose payload already says it is not an image
- * (`content_type`) or is larger than `limits.maxBytes` (`size`), or whose URL is on no host in
- * `limits.origins`.
+ * Refuses, before any download and so before anything is posted, an attachment whose payload
+ * already says it is not what `use` needs (a reference: a PNG, JPEG, WebP or GIF by `content_type`,
+ * or without one by the file name's extension, so an SVG is refused here too) or is larger than
+ * `limits.maxBytes` (`size`), or whose URL is on no host in `limits.origins`. Whether the bytes
+ * really are such an image is for `userReferencePng` to decide after the download.
  * @throws ReferenceNotImageError, ReferenceTooLargeError, ReferenceHostError
  */
-export function checkAttachment(attachment: AttachmentInfo, limits: DownloadLimits): void {
-  if (attachment.contentType && !attachment.contentType.startsWith('image/')) throw new ReferenceNotImageError(attachment.name);
-  if (attachment.size > limits.maxBytes) throw new ReferenceTooLargeError(attachment.name, limits.maxBytes);
+export function checkAttachment(attachment: AttachmentInfo, limits: DownloadLimits, use: AttachmentUse = 'reference'): void {
+  if (use === 'reference') {
+    const declared = attachment.contentType?.split(';')[0]?.trim().toLowerCase();
+    if (declared ? !IMAGE_TYPES.has(declared) : !IMAGE_EXTENSION.test(attachment.name)) throw new ReferenceNotImageError(attachment.name);
+  }
+  if (attachment.size > limits.maxBytes) throw new ReferenceTooLargeError(attachment.name, limits.maxBytes, use);
   if (!limits.origins.has(originOf(attachment.url))) throw new ReferenceHostError(attachment.name);
 }
 
@@ -65,12 +78,16 @@ function originOf(url: string): string {
  * anywhere (e.g. to the server's own network). The payload's size is checked first and the body is
  * counted as it arrives, so a file larger than announced is cut off at `limits.maxBytes`; the whole
  * download must finish within `limits.timeoutMs`. Whether the bytes are an image is for
- * `userReferencePng` (src/images/reference.ts) to decide.
+ * `userReferencePng` (src/images/reference.ts) to decide, whether they are a transcript for `parseUploadedTranscript`.
  * @throws ReferenceNotImageError, ReferenceTooLargeError, ReferenceHostError, ReferenceDownloadError
  *   (HTTP error, redirect, network failure or timeout)
  */
-export async function downloadAttachment(attachment: AttachmentInfo, limits: DownloadLimits): Promise<UserReference> {
-  checkAttachment(attachment, limits);
+export async function downloadAttachment(
+  attachment: AttachmentInfo,
+  limits: DownloadLimits,
+  use: AttachmentUse = 'reference',
+): Promise<UserReference> {
+  checkAttachment(attachment, limits, use);
   const signal = AbortSignal.timeout(limits.timeoutMs);
   try {
     const response = await fetch(attachment.url, { signal, redirect: 'error' });
@@ -80,14 +97,14 @@ export async function downloadAttachment(attachment: AttachmentInfo, limits: Dow
     }
     if (Number(response.headers.get('content-length') ?? 0) > limits.maxBytes) {
       await response.body.cancel();
-      throw new ReferenceTooLargeError(attachment.name, limits.maxBytes);
+      throw new ReferenceTooLargeError(attachment.name, limits.maxBytes, use);
     }
     const chunks: Uint8Array[] = [];
     let bytes = 0;
     // Leaving the loop by throwing cancels the stream, so an oversized body is not read to its end.
     for await (const chunk of response.body) {
       bytes += chunk.byteLength;
-      if (bytes > limits.maxBytes) throw new ReferenceTooLargeError(attachment.name, limits.maxBytes);
+      if (bytes > limits.maxBytes) throw new ReferenceTooLargeError(attachment.name, limits.maxBytes, use);
       chunks.push(chunk);
     }
     return { name: attachment.name, bytes: Buffer.concat(chunks) };

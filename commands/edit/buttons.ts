@@ -1,26 +1,17 @@
 import { LabelBuilder, ModalBuilder, TextInputBuilder, TextInputStyle } from 'discord.js';
 import { MAX_INSTRUCTION_CHARS, parseInstruction } from '../../src/edits/edit.ts';
-import type { ComponentInteraction, ComponentModule } from '../types.ts';
-import { CUSTOM_ID, PROMPT_FIELD } from './ids.ts';
+import type { ComponentModule } from '../types.ts';
+import { ComponentIdError } from '../errors.ts';
+import { CUSTOM_ID, pictureOf, PROMPT_FIELD } from './ids.ts';
 import { answerWithPicture, requesterOf } from '../bot/picture-reply.ts';
 import { editTitle } from '../bot/scene-message.ts';
-
-/**
- * The picture a button or modal acts on: the id after the prefix in its custom id.
- * @throws Error for a custom id without one (never made by {@link sceneButtons}).
- */
-export function imageIdOf(interaction: ComponentInteraction, args: readonly string[]): string {
-  const imageId = args[0];
-  if (!imageId) throw new Error(`custom id ${interaction.customId} names no picture`);
-  return imageId;
-}
 
 /** Edit: the picture's owner gets a modal asking what to change; anyone else an ephemeral explanation. */
 export const editButton: ComponentModule = {
   prefix: CUSTOM_ID.edit,
   async handle(interaction, ctx, args) {
-    const imageId = imageIdOf(interaction, args);
-    if (!interaction.isButton()) throw new Error(`${interaction.customId} is a button`);
+    if (!interaction.isButton()) throw new ComponentIdError('it is not a button');
+    const { id: imageId } = await pictureOf(ctx.limner, args, interaction.guildId);
     await ctx.limner.edits.ownedImage(imageId, interaction.user.id);
     await interaction.showModal(
       new ModalBuilder()
@@ -47,21 +38,20 @@ export const editButton: ComponentModule = {
 export const editModal: ComponentModule = {
   prefix: CUSTOM_ID.editModal,
   async handle(interaction, ctx, args) {
-    const imageId = imageIdOf(interaction, args);
-    if (!interaction.isModalSubmit()) throw new Error(`${interaction.customId} is a modal`);
+    if (!interaction.isModalSubmit()) throw new ComponentIdError('it is not a form');
+    const { id: imageId } = await pictureOf(ctx.limner, args, interaction.guildId);
+    const field = interaction.fields.fields.get(PROMPT_FIELD);
+    const instruction = field && 'value' in field ? field.value : undefined;
+    if (typeof instruction !== 'string') throw new ComponentIdError('its form has no prompt');
     const { edits } = ctx.limner;
     const requester = requesterOf(interaction);
     await answerWithPicture(interaction, ctx, {
       check: async () => {
         await edits.ownedImage(imageId, interaction.user.id);
-        parseInstruction(interaction.fields.getTextInputValue(PROMPT_FIELD));
+        parseInstruction(instruction);
         edits.check(requester);
       },
-      run: (report) =>
-        edits.edit(
-          { target: { kind: 'image', imageId }, requester, instruction: interaction.fields.getTextInputValue(PROMPT_FIELD) },
-          { onProgress: report },
-        ),
+      run: (report) => edits.edit({ target: { kind: 'image', imageId }, requester, instruction }, { onProgress: report }),
       title: (result) => editTitle(result, 'edit'),
     });
   },
@@ -71,8 +61,8 @@ export const editModal: ComponentModule = {
 export const rerollButton: ComponentModule = {
   prefix: CUSTOM_ID.reroll,
   async handle(interaction, ctx, args) {
-    const imageId = imageIdOf(interaction, args);
-    if (!interaction.isButton()) throw new Error(`${interaction.customId} is a button`);
+    if (!interaction.isButton()) throw new ComponentIdError('it is not a button');
+    const { id: imageId } = await pictureOf(ctx.limner, args, interaction.guildId);
     const { edits } = ctx.limner;
     const requester = requesterOf(interaction);
     await answerWithPicture(interaction, ctx, {
@@ -87,8 +77,8 @@ export const rerollButton: ComponentModule = {
 export const undoButton: ComponentModule = {
   prefix: CUSTOM_ID.undo,
   async handle(interaction, ctx, args) {
-    const imageId = imageIdOf(interaction, args);
-    if (!interaction.isButton()) throw new Error(`${interaction.customId} is a button`);
+    if (!interaction.isButton()) throw new ComponentIdError('it is not a button');
+    const { id: imageId } = await pictureOf(ctx.limner, args, interaction.guildId);
     const { edits } = ctx.limner;
     await answerWithPicture(interaction, ctx, {
       check: () => edits.ownedImage(imageId, interaction.user.id).then(() => undefined),

@@ -3,8 +3,8 @@ import type { Limner } from '../../src/app.ts';
 import type { DeleteResult, DeleteTarget } from '../../src/images/delete.ts';
 import type { Logger } from '../../src/platform/log.ts';
 import type { ComponentModule } from '../types.ts';
-import { CUSTOM_ID } from './ids.ts';
-import { imageIdOf } from './buttons.ts';
+import { ComponentIdError } from '../errors.ts';
+import { CUSTOM_ID, pictureOf } from './ids.ts';
 import { replyWithError } from '../bot/respond.ts';
 import { heavyWork } from '../bot/heavy-work.ts';
 import { variationsMessage } from '../bot/variations-reply.ts';
@@ -69,8 +69,8 @@ async function tidyMessages(client: Client, limner: Limner, result: DeleteResult
 export const deleteButton: ComponentModule = {
   prefix: CUSTOM_ID.delete,
   async handle(interaction, ctx, args) {
-    const imageId = imageIdOf(interaction, args);
-    if (!interaction.isButton()) throw new Error(`${interaction.customId} is a button`);
+    if (!interaction.isButton()) throw new ComponentIdError('it is not a button');
+    const { id: imageId } = await pictureOf(ctx.limner, args, interaction.guildId);
     await answerWithDeletion(interaction, ctx, { kind: 'image', imageId });
   },
 };

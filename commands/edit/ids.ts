@@ -1,5 +1,10 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle } from 'discord.js';
+import type { Limner } from '../../src/app.ts';
+import { ImageGoneError } from '../../src/edits/errors.ts';
 import type { ImageRow } from '../../src/platform/schema.ts';
+import { MAX_VARIATIONS } from '../../src/scenes/illustrate.ts';
+import { isVisible } from '../bot/visibility.ts';
+import { ComponentIdError } from '../errors.ts';
 
 /**
  * `custom_id` prefixes of the scene message buttons and the modals they open; the picture's id
@@ -62,4 +67,44 @@ export function variationButtons(imageIds: ReadonlyArray<string | null>): Action
           ],
     ),
   );
+}
+
+/** A picture id as the image store makes them (`randomUUID`, lower case). */
+const IMAGE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** True for a string shaped like a picture id (a lower-case UUID). */
+export function isImageId(value: string): boolean {
+  return IMAGE_ID.test(value);
+}
+
+/**
+ * The picture a scene button or the edit modal acts on, from the parts of its custom id after the
+ * prefix: exactly one, a picture id. A picture of a campaign this guild may not see (see
+ * `visibleIn`) is refused exactly as one that is gone, so a forged id cannot reach or confirm
+ * another guild's pictures.
+ * @throws ComponentIdError for anything but one picture id; ImageGoneError for a picture that is
+ *   not stored or not visible in `guildId`.
+ */
+export async function pictureOf(limner: Limner, args: readonly string[], guildId: string | null): Promise<ImageRow> {
+  const [imageId = '', ...rest] = args;
+  if (rest.length > 0 || !isImageId(imageId)) throw new ComponentIdError('its picture id is not one');
+  const image = limner.images.get(imageId);
+  if (!image || !(await isVisible(limner, image.campaignId, guildId))) throw new ImageGoneError(imageId);
+  return image;
+}
+
+/**
+ * The variation a Use button picks and its number on the sheet, from the parts of its custom id
+ * after the prefix: a picture id, then 1-{@link MAX_VARIATIONS}. Refused as {@link pictureOf} refuses.
+ * @throws ComponentIdError for anything else; ImageGoneError as {@link pictureOf}.
+ */
+export async function variationOf(
+  limner: Limner,
+  args: readonly string[],
+  guildId: string | null,
+): Promise<{ image: ImageRow; position: number }> {
+  const [imageId = '', position = '', ...rest] = args;
+  const n = /^[1-9]$/.test(position) ? Number(position) : 0;
+  if (rest.length > 0 || n < 1 || n > MAX_VARIATIONS) throw new ComponentIdError('its variation number is not one');
+  return { image: await pictureOf(limner, [imageId], guildId), position: n };
 }

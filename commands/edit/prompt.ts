@@ -1,7 +1,7 @@
 import { LabelBuilder, ModalBuilder, TextInputBuilder, TextInputStyle } from 'discord.js';
 import type { ComponentModule } from '../types.ts';
-import { CUSTOM_ID, PROMPT_FIELD } from './ids.ts';
-import { imageIdOf } from './buttons.ts';
+import { ComponentIdError } from '../errors.ts';
+import { CUSTOM_ID, pictureOf, PROMPT_FIELD } from './ids.ts';
 import { answerWithPicture, requesterOf } from '../bot/picture-reply.ts';
 import { turnTitle } from '../bot/scene-message.ts';
 
@@ -16,8 +16,8 @@ const TEXT_INPUT_MAX = 4000;
 export const promptButton: ComponentModule = {
   prefix: CUSTOM_ID.prompt,
   async handle(interaction, ctx, args) {
-    const imageId = imageIdOf(interaction, args);
-    if (!interaction.isButton()) throw new Error(`${interaction.customId} is a button`);
+    if (!interaction.isButton()) throw new ComponentIdError('it is not a button');
+    const { id: imageId } = await pictureOf(ctx.limner, args, interaction.guildId);
     const image = ctx.limner.edits.repaintable(imageId, interaction.user.id);
     const max = Math.min(ctx.limner.config.generation.max_prompt_chars, TEXT_INPUT_MAX);
     const shortened = image.prompt.length > max;
@@ -46,11 +46,13 @@ export const promptButton: ComponentModule = {
 export const promptModal: ComponentModule = {
   prefix: CUSTOM_ID.promptModal,
   async handle(interaction, ctx, args) {
-    const imageId = imageIdOf(interaction, args);
-    if (!interaction.isModalSubmit()) throw new Error(`${interaction.customId} is a modal`);
+    if (!interaction.isModalSubmit()) throw new ComponentIdError('it is not a form');
+    const { id: imageId } = await pictureOf(ctx.limner, args, interaction.guildId);
+    const field = interaction.fields.fields.get(PROMPT_FIELD);
+    const prompt = field && 'value' in field ? field.value : undefined;
+    if (typeof prompt !== 'string') throw new ComponentIdError('its form has no prompt');
     const { edits } = ctx.limner;
     const requester = requesterOf(interaction);
-    const prompt = interaction.fields.getTextInputValue(PROMPT_FIELD);
     await answerWithPicture(interaction, ctx, {
       check: () => {
         edits.repaintable(imageId, interaction.user.id);

@@ -2,7 +2,7 @@ import { TooManyReferencesError } from '../../src/edits/errors.ts';
 import { MAX_USER_REFERENCES, parseInstruction } from '../../src/edits/edit.ts';
 import { repliedMessageId } from '../bot/message-reference.ts';
 import type { MessageHandler } from '../types.ts';
-import { downloadAttachments, downloadLimits } from './attachments.ts';
+import { checkAttachment, downloadAttachments, downloadLimits } from './attachments.ts';
 import { answerMessageWithPicture } from '../bot/picture-reply.ts';
 import { editTitle } from '../bot/scene-message.ts';
 
@@ -34,15 +34,20 @@ export const replyToEdit: MessageHandler = {
     const text = message.content.replaceAll(new RegExp(`<@!?${botId}>`, 'g'), ' ');
     const attachments = [...message.attachments.values()];
     const requester = { userId: message.author.id, guildId: message.guildId, channelId: message.channelId };
+    const limits = downloadLimits(config);
     await answerMessageWithPicture(message, ctx, {
-      run: async (report) => {
-        const instruction = parseInstruction(text);
-        // Counted before anything is downloaded: an edit that will be refused must not fetch its files first.
+      // Everything the message itself tells is checked before any reply line (such as "Fetching your
+      // reference…") is posted: an edit that will be refused must not fetch its files or show progress first.
+      check: () => {
+        parseInstruction(text);
         if (attachments.length > MAX_USER_REFERENCES) throw new TooManyReferencesError(attachments.length, MAX_USER_REFERENCES);
+        for (const attachment of attachments) checkAttachment(attachment, limits);
         edits.check(requester);
+      },
+      run: async (report) => {
         if (attachments.length > 0) report({ stage: 'fetching-references', count: attachments.length });
-        const references = await downloadAttachments(attachments, downloadLimits(config));
-        return edits.edit({ target: { kind: 'image', imageId }, requester, instruction, references }, { onProgress: report });
+        const references = await downloadAttachments(attachments, limits);
+        return edits.edit({ target: { kind: 'image', imageId }, requester, instruction: text, references }, { onProgress: report });
       },
       title: (result) => editTitle(result, 'edit'),
     });

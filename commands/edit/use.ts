@@ -1,6 +1,6 @@
 import type { ComponentModule } from '../types.ts';
-import { CUSTOM_ID } from './ids.ts';
-import { imageIdOf } from './buttons.ts';
+import { ComponentIdError } from '../errors.ts';
+import { CUSTOM_ID, variationOf } from './ids.ts';
 import { answerWithPicture } from '../bot/picture-reply.ts';
 import { turnTitle } from '../bot/scene-message.ts';
 
@@ -11,14 +11,14 @@ import { turnTitle } from '../bot/scene-message.ts';
 export const useButton: ComponentModule = {
   prefix: CUSTOM_ID.use,
   async handle(interaction, ctx, args) {
-    const imageId = imageIdOf(interaction, args);
-    if (!interaction.isButton()) throw new Error(`${interaction.customId} is a button`);
+    if (!interaction.isButton()) throw new ComponentIdError('it is not a button');
+    const { image, position } = await variationOf(ctx.limner, args, interaction.guildId);
     const { edits } = ctx.limner;
     const userId = interaction.user.id;
     await answerWithPicture(interaction, ctx, {
-      check: () => void edits.pickable(imageId, userId),
-      run: () => edits.pick({ imageId, userId }),
-      title: (result) => turnTitle(result.image.turn, args[1] ? `variation ${args[1]}` : 'variation'),
+      check: () => void edits.pickable(image.id, userId),
+      run: () => edits.pick({ imageId: image.id, userId }),
+      title: (result) => turnTitle(result.image.turn, `variation ${position}`),
     });
   },
 };

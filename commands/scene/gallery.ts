@@ -12,7 +12,8 @@ import {
 } from 'discord.js';
 import { readFile } from 'node:fs/promises';
 import type { Limner } from '../../src/app.ts';
-import { parseCampaignId, type CampaignId } from '../../src/campaigns/id.ts';
+import { isCampaignId, parseCampaignId, type CampaignId } from '../../src/campaigns/id.ts';
+import { isSnowflake } from '../../src/campaigns/channel.ts';
 import { galleryPage, gallerySheet, tileLabel } from '../../src/images/gallery.ts';
 import { downloadName, safeCampaignName } from '../../src/exports/names.ts';
 import { fitPreview } from '../../src/images/preview.ts';
@@ -27,6 +28,8 @@ import {
 import { heavyWork } from '../bot/heavy-work.ts';
 import { isVisible, requireVisible } from '../bot/visibility.ts';
 import type { ComponentModule, SubcommandModule } from '../types.ts';
+import { isImageId } from '../edit/ids.ts';
+import { ComponentIdError } from '../errors.ts';
 
 /** Previous/next buttons: `gallery:<campaignId>:<ownerId or empty>:<page>`, at most 99 characters. */
 const PAGE_PREFIX = 'gallery';
@@ -93,9 +96,9 @@ export const gallery: SubcommandModule = {
 /** The previous/next buttons of a gallery message: redraws the message at the page in the custom id. */
 export const galleryPager: ComponentModule = {
   prefix: PAGE_PREFIX,
-  async handle(interaction, { limner }, [campaign = '', owner = '', page = '1']) {
-    if (!interaction.isButton()) throw new Error(`${PAGE_PREFIX} expects a button, got ${interaction.customId}`);
-    const query: GalleryQuery = { campaignId: parseCampaignId(campaign), owner: owner || undefined, page: Number(page) };
+  async handle(interaction, { limner }, args) {
+    if (!interaction.isButton()) throw new ComponentIdError('it is not a button');
+    const query = pageQuery(args);
     // The custom id is checked again: a gallery message outlives changes to who may see its campaign.
     await requireVisible(limner, query.campaignId, interaction.guildId);
     const rows = await pictures(limner, query);
@@ -111,9 +114,11 @@ export const galleryPager: ComponentModule = {
 /** The "open a picture" menu: shows the chosen picture full size, privately, with its details. */
 export const galleryLightbox: ComponentModule = {
   prefix: OPEN_PREFIX,
-  async handle(interaction, { limner }) {
-    if (!interaction.isStringSelectMenu()) throw new Error(`${OPEN_PREFIX} expects a select menu, got ${interaction.customId}`);
-    const image = limner.images.get(interaction.values[0] ?? '');
+  async handle(interaction, { limner }, args) {
+    if (!interaction.isStringSelectMenu()) throw new ComponentIdError('it is not a menu');
+    const [imageId = '', ...more] = interaction.values;
+    if (args.length > 0 || more.length > 0 || !isImageId(imageId)) throw new ComponentIdError('its choice is not one picture');
+    const image = limner.images.get(imageId);
     if (!image || !(await isVisible(limner, image.campaignId, interaction.guildId))) {
       await interaction.reply({ content: PICTURE_UNAVAILABLE, flags: MessageFlags.Ephemeral });
       return;
@@ -122,6 +127,23 @@ export const galleryLightbox: ComponentModule = {
     await interaction.editReply(await heavyWork(() => lightbox(limner, image, interaction.attachmentSizeLimit)));
   },
 };
+
+/** A page number in a pager's custom id: plain decimal digits, no leading zero, within a safe integer. */
+const PAGE = /^[1-9]\d{0,14}$/;
+
+/**
+ * The gallery a pager button shows, from its custom id after the prefix: `<campaignId>:<ownerId or
+ * empty>:<page>`, each part as {@link galleryMessage} writes it.
+ * @throws ComponentIdError naming the part that is not.
+ */
+function pageQuery(args: readonly string[]): GalleryQuery {
+  const [campaign = '', owner = '', page = ''] = args;
+  if (args.length !== 3) throw new ComponentIdError('it does not name a gallery page');
+  if (!isCampaignId(campaign)) throw new ComponentIdError('its campaign id is not one');
+  if (owner && !isSnowflake(owner)) throw new ComponentIdError('its member id is not one');
+  if (!PAGE.test(page)) throw new ComponentIdError('its page must be a whole number of at least 1');
+  return { campaignId: campaign, owner: owner || undefined, page: Number(page) };
+}
 
 /** The query's pictures, including any shown and still being stored. */
 async function pictures(limner: Limner, query: GalleryQuery): Promise<ImageRow[]> {

@@ -4,6 +4,7 @@ import type { Limner } from '../../src/app.ts';
 import type { ChannelSource } from '../../src/campaigns/campaign.ts';
 import { isOutOfCharacter, snowflakeKey } from '../../src/campaigns/channel.ts';
 import { repliedMessageId } from '../bot/message-reference.ts';
+import { notStoryAuthor } from './record.ts';
 import { answerWithScene, requesterOf } from '../bot/picture-reply.ts';
 import { turnTitle } from '../bot/scene-message.ts';
 import { visibleLink } from '../bot/visibility.ts';
@@ -48,7 +49,9 @@ export const illustrateMessage: MessageCommandModule = {
 /** Why a message of this channel is not a turn of its story, in words for its author. */
 function whyNotStory(message: Message, source: ChannelSource, limner: Limner): string {
   const prefix = limner.config.play_by_post.ooc_prefix;
-  if (message.author.bot || message.webhookId) return 'it was written by a bot.';
+  const author = notStoryAuthor(message, limner);
+  if (author === 'bot') return 'it was written by a bot (the operator can list narrator bots in `play_by_post.narrator_bots`).';
+  if (author) return 'it is an answer of an app, not a message of the story.';
   const repliedTo = repliedMessageId(message);
   if (repliedTo && limner.links.imageOfMessage(repliedTo)) return 'it is a reply to a picture, which asks for an edit.';
   if (isOutOfCharacter(message.content, prefix)) return `it starts with \`${prefix}\`, which marks it out of character.`;

@@ -17,12 +17,14 @@ export function isRecorded(limner: Limner, channelId: string): boolean {
 
 /**
  * What Limner keeps of a message in a recorded channel, or undefined for messages that are never
- * story: partial ones, those of bots and webhooks, system and command messages, and replies to
- * scene pictures (those are edit requests, see reply-to-edit; a forward of one is not a reply).
- * Mentions are written as `@Name`.
+ * story: partial ones, Limner's own, interaction responses, bots' not listed in
+ * `play_by_post.narrator_bots`, system and command messages, and replies to scene pictures (those are
+ * edit requests, see reply-to-edit; a forward of one is not a reply). A message posted through a
+ * channel webhook (a proxy bot re-posting a player's message as their character) is story, spoken
+ * by the name it was posted under. Mentions are written as `@Name`.
  */
 export function storyMessageOf(message: Message | PartialMessage, limner: Limner): ChannelMessage | undefined {
-  if (message.partial || message.author.bot || message.webhookId) return undefined;
+  if (message.partial || notStoryAuthor(message, limner)) return undefined;
   if (message.type !== MessageType.Default && message.type !== MessageType.Reply) return undefined;
   const repliedTo = repliedMessageId(message);
   if (repliedTo && limner.links.imageOfMessage(repliedTo)) return undefined;
@@ -30,11 +32,26 @@ export function storyMessageOf(message: Message | PartialMessage, limner: Limner
     id: message.id,
     channelId: message.channelId,
     authorId: message.author.id,
-    authorName: message.author.displayName,
+    // A webhook's author has only a username: the name the proxy posted under.
+    authorName: message.webhookId ? message.author.username : message.author.displayName,
     content: writtenMentions(message),
     createdAt: message.createdAt.toISOString(),
     editedAt: message.editedAt?.toISOString() ?? null,
+    webhookId: message.webhookId,
   };
+}
+
+/**
+ * Why a message's author keeps it out of the story, or undefined when the author may write story:
+ * a person, a channel webhook (proxied characters) or a listed narrator bot.
+ */
+export function notStoryAuthor(message: Message, limner: Limner): 'own' | 'interaction' | 'bot' | undefined {
+  if (message.author.id === message.client.user.id) return 'own';
+  // Interaction responses and follow-ups are webhook messages too, but answers, not story.
+  if (message.interactionMetadata) return 'interaction';
+  if (message.webhookId) return undefined;
+  if (message.author.bot && !limner.config.play_by_post.narrator_bots.includes(message.author.id)) return 'bot';
+  return undefined;
 }
 
 /**
@@ -96,6 +113,7 @@ export async function readHistory(
  * reply that edits a picture is not taken for story.
  */
 export const recordStory: MessageHandler = {
+  bots: true,
   async handle(message, { limner }) {
     if (!message.inGuild() || !isRecorded(limner, message.channelId)) return false;
     const story = storyMessageOf(message, limner);

@@ -11,6 +11,20 @@ export interface Character {
   readonly referenceImage?: string;
 }
 
+/** A character of the campaign's cast (`/scene cast`) the owner accepted, as the campaign reads it. */
+export interface CastCharacter {
+  readonly name: string;
+  readonly description: string;
+  /** The portrait's stored path relative to the campaigns folder (`<campaign>/images/<id>.png`), or null. */
+  readonly portraitPath: string | null;
+}
+
+/** Reads the accepted cast of campaigns for {@link Campaign.characters}. */
+export interface CastCharacters {
+  /** Accepted characters, in cast order. */
+  accepted(campaignId: string): CastCharacter[];
+}
+
 /** A campaign: its definition (campaign.yaml) and its transcript. */
 export interface Campaign {
   readonly id: CampaignId;
@@ -22,6 +36,10 @@ export interface Campaign {
   readonly artStyle: string;
   /** false switches image generation off for this campaign. */
   readonly enabled: boolean;
+  /**
+   * `campaign.yaml`'s characters, then those play-by-post members registered, then the accepted cast
+   * (a cast member of the same name as an earlier character is left out: the file wins).
+   */
   readonly characters: readonly Character[];
   /** Credit for a transcript taken from elsewhere (e.g. CRD3's CC BY-SA notice). */
   readonly attribution?: string;
@@ -30,8 +48,11 @@ export interface Campaign {
   readonly transcript: Transcript;
 }
 
-/** Where a campaign's story comes from. */
-export type CampaignSource = { readonly kind: 'file' } | ChannelSource;
+/**
+ * Where a campaign's story comes from: a transcript file in the folder (put there by the operator
+ * for every guild, or uploaded in one guild, `guildId`, which alone sees it), or a play-by-post channel.
+ */
+export type CampaignSource = { readonly kind: 'file'; /** Snowflake of the guild that owns it. */ readonly guildId?: string } | ChannelSource;
 
 /**
  * Where a play-by-post campaign's story comes from: the messages of one Discord channel or thread.
@@ -59,11 +80,12 @@ const relativeFile = z
 const snowflake = z.string().regex(/^\d{17,20}$/, 'a Discord id (snowflake)');
 
 /**
- * `source` in `campaign.yaml`: absent or `{ kind: file }` reads the transcript file in the folder;
+ * `source` in `campaign.yaml`: absent or `{ kind: file }` reads the transcript file in the folder
+ * (`{ kind: file, guild_id }` for a campaign uploaded in, and seen only by, that guild);
  * `{ kind: channel, guild_id, channel_id, start_id }` reads a play-by-post channel's recorded messages.
  */
 export const campaignSourceSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('file') }),
+  z.strictObject({ kind: z.literal('file'), guild_id: snowflake.optional() }),
   z.strictObject({ kind: z.literal('channel'), guild_id: snowflake, channel_id: snowflake, start_id: snowflake }),
 ]);
 

@@ -3,16 +3,21 @@ import { parseCampaignId, type CampaignId } from './id.ts';
 import type { Transcript, TranscriptEntry } from './transcript.ts';
 
 /**
- * A human message of a recorded channel as it reads now. Bot, system and command messages are
- * never recorded; out-of-character ones are, and are left out when the story is read (see {@link storyTranscript}).
+ * A story message of a recorded channel as it reads now: a person's, one posted through a channel
+ * webhook (a proxied character), or a listed narrator bot's. Other bots', system and command
+ * messages are never recorded; out-of-character ones are, and are left out when the story is read
+ * (see {@link storyTranscript}).
  */
 export interface ChannelMessage {
   /** Snowflake; ordering by id is ordering by time. */
   readonly id: string;
   readonly channelId: string;
+  /** The person's or bot's user id; for a proxied message, the webhook's id. */
   readonly authorId: string;
-  /** The author's display name when the message was last seen. */
+  /** The author's display name when the message was last seen; for a proxied message, the name it was posted under. */
   readonly authorName: string;
+  /** The webhook a proxied message was posted through, or null. */
+  readonly webhookId: string | null;
   /** The text with mentions written out as names. */
   readonly content: string;
   /** ISO 8601 UTC. */
@@ -29,6 +34,8 @@ export interface RegisteredCharacter {
   readonly description: string;
   /** The portrait's path relative to the campaign folder, when one was given. */
   readonly portrait: string | null;
+  /** The name a proxy bot posts the character's messages under (matched ignoring case), or null. */
+  readonly proxyName: string | null;
 }
 
 /**
@@ -72,18 +79,23 @@ export function isOutOfCharacter(content: string, prefix: string): boolean {
 
 /**
  * The transcript of a play-by-post channel: its messages from `source.startId` on, in id order,
- * without out-of-character and empty ones, numbered 1, 2, ... Speakers are the authors' registered
- * character names, else their display names.
+ * without out-of-character and empty ones, numbered 1, 2, ... Speakers are the registered character
+ * of the author (by user id) or, for a proxied message, the character whose proxy name it was posted
+ * under; else the display name.
  * @param messages - The channel's recorded messages in id order.
- * @param characterOf - Registered character name by author id.
+ * @param characters - The characters registered in the campaign.
  * @param oocPrefix - Messages starting with it are not story (`play_by_post.ooc_prefix`).
  */
 export function storyTranscript(
   source: ChannelSource,
   messages: readonly ChannelMessage[],
-  characterOf: ReadonlyMap<string, string>,
+  characters: readonly RegisteredCharacter[],
   oocPrefix: string,
 ): Transcript {
+  const byUser = new Map(characters.map((c) => [c.userId, c.name]));
+  const byProxy = new Map(characters.flatMap((c) => (c.proxyName ? [[proxyKey(c.proxyName), c.name] as const] : [])));
+  const speakerOf = (m: ChannelMessage) =>
+    (m.webhookId === null ? byUser.get(m.authorId) : byProxy.get(proxyKey(m.authorName))) ?? m.authorName;
   const start = snowflakeKey(source.startId);
   const entries: TranscriptEntry[] = [];
   for (const m of messages) {
@@ -91,7 +103,7 @@ export function storyTranscript(
     if (snowflakeKey(m.id) < start || text === '' || isOutOfCharacter(text, oocPrefix)) continue;
     entries.push({
       turn: entries.length + 1,
-      speaker: characterOf.get(m.authorId) ?? m.authorName,
+      speaker: speakerOf(m),
       text,
       timestamp: m.createdAt,
       messageId: m.id,
@@ -103,4 +115,9 @@ export function storyTranscript(
     firstTurn: entries.length > 0 ? 1 : 0,
     lastTurn: entries.length,
   };
+}
+
+/** A proxy name as matched: proxies and players differ in case and surrounding blanks. */
+function proxyKey(name: string): string {
+  return name.trim().toLowerCase();
 }

@@ -46,6 +46,15 @@ export async function readCrd3Episode(file: string): Promise<Crd3Import> {
     const problem = code === 'EISDIR' ? 'expected a CRD3 episode file, but this is a folder' : `cannot read a CRD3 episode (${code ?? (err as Error).message})`;
     throw new CampaignFileError(file, [problem], { cause: err });
   }
+  return crd3Entries(data, file);
+}
+
+/**
+ * {@link readCrd3Episode} for an episode already parsed from JSON (e.g. an upload).
+ * @param file - Name used in error messages.
+ * @throws CampaignFileError naming the file and turn for malformed input.
+ */
+export function crd3Entries(data: unknown, file: string): Crd3Import {
   const episode = crd3Episode.safeParse(data);
   if (!episode.success) throw new CampaignFileError(file, [describeIssues(episode.error)]);
   const entries = episode.data.TURNS.map((item, i): TranscriptEntry => {

@@ -58,3 +58,14 @@ export class EmptyTranscriptError extends LimnerError {
     super('There is no story to illustrate yet: this campaign has no turns.');
   }
 }
+
+/**
+ * A campaign whose transcript a guild may not replace: one the operator keeps on the server, or a
+ * play-by-post channel's, rather than one made from a transcript uploaded in that guild.
+ */
+export class CampaignNotUploadedError extends LimnerError {
+  readonly code = 'campaign_not_uploaded';
+  constructor(readonly campaignId: string) {
+    super(`The story of campaign "${campaignId}" was not uploaded by this guild, so this guild cannot replace it.`);
+  }
+}

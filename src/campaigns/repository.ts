@@ -11,10 +11,12 @@ import {
   type CampaignDefinition,
   type CampaignFile,
   type CampaignSource,
+  type CastCharacters,
   type ChannelSource,
   type Character,
 } from './campaign.ts';
 import { channelCampaignId, type ChannelStories } from './channel.ts';
+import { sameCharacter } from './character-names.ts';
 import { isCampaignId, parseCampaignId, type CampaignId } from './id.ts';
 import {
   describeIssues,
@@ -53,10 +55,12 @@ export class CampaignRepository {
   /**
    * @param root - Absolute path of the campaigns folder.
    * @param stories - Reads play-by-post campaigns; without it they cannot be loaded.
+   * @param cast - Reads the accepted casts; without it campaigns have only their other characters.
    */
   constructor(
     readonly root: string,
     private readonly stories?: ChannelStories,
+    private readonly cast?: CastCharacters,
   ) {}
 
   /** Absolute folder of a campaign (the id is validated first). @throws InvalidCampaignIdError */
@@ -99,9 +103,7 @@ export class CampaignRepository {
     const loaded = this.loaded.get(idText);
     if (loaded) return loaded.source;
     const { source } = await this.readDefinition(parseCampaignId(idText));
-    return source.kind === 'channel'
-      ? { kind: 'channel', guildId: source.guild_id, channelId: source.channel_id, startId: source.start_id }
-      : { kind: 'file' };
+    return sourceOf(source);
   }
 
   /**
@@ -137,10 +139,9 @@ export class CampaignRepository {
         ? { name: c.name, description: c.description }
         : { name: c.name, description: c.description, referenceImage: path.join(dir, c.reference_image) },
     );
-    let source: CampaignSource = { kind: 'file' };
+    const source = sourceOf(def.source);
     let transcript;
-    if (def.source.kind === 'channel') {
-      source = { kind: 'channel', guildId: def.source.guild_id, channelId: def.source.channel_id, startId: def.source.start_id };
+    if (source.kind === 'channel') {
       if (!this.stories) {
         throw new CampaignFileError(path.join(dir, 'campaign.yaml'), ['a play-by-post campaign, but no message store is open to read it from']);
       }
@@ -149,6 +150,11 @@ export class CampaignRepository {
       characters.push(...story.characters);
     } else {
       transcript = await this.readTranscript(dir);
+    }
+    for (const member of this.cast?.accepted(id) ?? []) {
+      if (characters.some((c) => sameCharacter(c.name, member.name))) continue;
+      const { name, description, portraitPath } = member;
+      characters.push(portraitPath === null ? { name, description } : { name, description, referenceImage: path.join(this.root, ...portraitPath.split('/')) });
     }
     const realDir = await realpath(dir);
     const yamlFile = path.join(dir, 'campaign.yaml');
@@ -207,6 +213,17 @@ export class CampaignRepository {
     await writeFileAtomic(path.join(dir, 'transcript.jsonl'), toJsonl(entries));
     await writeFileAtomic(path.join(dir, 'campaign.yaml'), stringifyYaml(definition, { lineWidth: 100 }));
     return dir;
+  }
+
+  /**
+   * Replaces a transcript-file campaign's transcript with `entries` (written to `transcript.jsonl`
+   * atomically, which is read before any `transcript.json`).
+   * @throws InvalidCampaignIdError
+   */
+  async replaceTranscript(idText: string, entries: readonly TranscriptEntry[]): Promise<void> {
+    const dir = this.dirOf(idText);
+    this.loaded.delete(idText);
+    await writeFileAtomic(path.join(dir, 'transcript.jsonl'), toJsonl(entries));
   }
 
   /** Reads the first transcript file present in `dir` (see {@link TRANSCRIPT_FILES}). */
@@ -273,6 +290,12 @@ async function portraitInside(character: Character, realDir: string, file: strin
     throw new CampaignFileError(file, [`the portrait of ${character.name} (reference_image) resolves outside the campaign folder`]);
   }
   return { ...character, referenceImage: real };
+}
+
+/** `source` of `campaign.yaml` as the domain reads it. */
+function sourceOf(source: CampaignDefinition['source']): CampaignSource {
+  if (source.kind === 'channel') return { kind: 'channel', guildId: source.guild_id, channelId: source.channel_id, startId: source.start_id };
+  return source.guild_id === undefined ? { kind: 'file' } : { kind: 'file', guildId: source.guild_id };
 }
 
 /** The problem named when something else than a regular file stands where a campaign file should be. */

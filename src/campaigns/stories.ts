@@ -113,6 +113,7 @@ export class StoryStore implements ChannelStories {
         content: storyMessages.content,
         createdAt: storyMessages.createdAt,
         editedAt: storyMessages.editedAt,
+        webhookId: storyMessages.webhookId,
       })
       .from(storyMessages)
       .where(
@@ -130,7 +131,7 @@ export class StoryStore implements ChannelStories {
       .values(row)
       .onConflictDoUpdate({
         target: [storyCharacters.campaignId, storyCharacters.userId],
-        set: { name: row.name, description: row.description, portrait: row.portrait, updatedAt: row.updatedAt },
+        set: { name: row.name, description: row.description, portrait: row.portrait, proxyName: row.proxyName, updatedAt: row.updatedAt },
       })
       .run();
   }
@@ -143,6 +144,7 @@ export class StoryStore implements ChannelStories {
         name: storyCharacters.name,
         description: storyCharacters.description,
         portrait: storyCharacters.portrait,
+        proxyName: storyCharacters.proxyName,
       })
       .from(storyCharacters)
       .where(eq(storyCharacters.campaignId, campaignId))
@@ -156,7 +158,7 @@ export class StoryStore implements ChannelStories {
     const transcript = storyTranscript(
       source,
       this.messages(source.channelId, source.startId),
-      new Map(registered.map((c) => [c.userId, c.name])),
+      registered,
       this.oocPrefix,
     );
     const characters = registered.map((c): Character =>

@@ -97,6 +97,38 @@ export function parseTranscriptJsonl(text: string, file: string): Transcript {
   return finish(raws, file, (i) => `line ${lineOf[i]}`);
 }
 
+/** Longest speaker name of a plain-text transcript line, characters. */
+const MAX_TEXT_SPEAKER_CHARS = 100;
+
+/**
+ * Parses a plain-text transcript: one `Speaker: text` turn per line (the speaker is everything
+ * before the first colon, at most 100 characters), numbered in order; blank lines are skipped,
+ * a byte-order mark and Windows line ends are accepted.
+ * @throws CampaignFileError naming the file and the line that is not `Speaker: text`, or saying there are no lines.
+ */
+export function parseTranscriptText(text: string, file: string): Transcript {
+  const raws: Raw[] = [];
+  const lineOf: number[] = [];
+  text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .forEach((line, i) => {
+      if (line.trim() === '') return;
+      const colon = line.indexOf(':');
+      const speaker = colon > 0 ? line.slice(0, colon).trim() : '';
+      if (speaker === '' || speaker.length > MAX_TEXT_SPEAKER_CHARS) {
+        throw new CampaignFileError(file, [
+          `line ${i + 1}: expected "Speaker: text" (a name of at most ${MAX_TEXT_SPEAKER_CHARS} characters, a colon, then what they say or do)`,
+        ]);
+      }
+      const said = line.slice(colon + 1).trim();
+      if (said === '') throw new CampaignFileError(file, [`line ${i + 1}: nothing follows "${speaker}:"`]);
+      raws.push({ speaker, text: said });
+      lineOf.push(i + 1);
+    });
+  return finish(raws, file, (i) => `line ${lineOf[i]}`);
+}
+
 /**
  * Numbers entries without a turn (previous turn + 1, so the first is 1) and checks that
  * turns strictly increase.

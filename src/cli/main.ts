@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { MAX_NOTE_CHARS, QUALITIES, SHAPE_NAMES, type Quality, type Shape } from '../scenes/canvas.ts';
 import { createLimner, type Limner } from '../app.ts';
 import { readCrd3Episode, CRD3_ATTRIBUTION } from '../campaigns/crd3.ts';
 import { checkImageStore, requireCampaignsFolder } from '../images/doctor.ts';
@@ -12,7 +13,11 @@ import { loadConfig, loadDotEnv } from '../platform/config.ts';
 import { LimnerError } from '../errors.ts';
 import { MAX_VARIATIONS, type SceneProgress, type SceneRequest, type SceneResult, type VariationsResult } from '../scenes/illustrate.ts';
 import type { Requester } from '../jobs/runner.ts';
-import { errorText, progressText } from './messages.ts';
+import { castProgressText, errorText, progressText, recapProgressText } from './messages.ts';
+import type { CastMember } from '../cast/store.ts';
+import { readFile } from 'node:fs/promises';
+import { RECAP_DEFAULT_TURNS, RECAP_PANELS } from '../scenes/recap.ts';
+import { writeRecap } from '../scenes/recap-files.ts';
 import { createLogger, newErrorId } from '../platform/log.ts';
 import { exportProgressText, megabytes } from '../exports/export.ts';
 import type { ImageRow } from '../platform/schema.ts';
@@ -123,6 +128,9 @@ interface SceneOptions {
   ignoreBudget?: boolean;
   fresh?: boolean;
   count?: number;
+  shape?: Shape;
+  quality?: Quality;
+  note?: string;
 }
 
 const scene = program.command('scene').description('illustrate a scene');
@@ -142,7 +150,14 @@ function sceneCommand(name: string, description: string) {
       '--count <n>',
       `paint 1-${MAX_VARIATIONS} variations of the same prompt (each counts against budgets)`,
       wholeNumber(1, MAX_VARIATIONS),
-    );
+    )
+    .addOption(
+      new Option('--shape <shape>', "the picture's shape (default: the guild's setting, else generation.aspect_ratio)").choices(
+        SHAPE_NAMES,
+      ),
+    )
+    .addOption(new Option('--quality <quality>', "fast, or pro as config and the guild's settings allow").choices(QUALITIES))
+    .option('--note <text>', `a director's note the prompt writer follows, at most ${MAX_NOTE_CHARS} characters`);
 }
 sceneCommand('current', 'illustrate the latest moment')
   .option('--context <n>', `entries of context (1-${MAX_CONTEXT_ENTRIES})`, wholeNumber(1, MAX_CONTEXT_ENTRIES))
@@ -165,8 +180,108 @@ sceneCommand('best', 'find the most visually striking turn of the whole transcri
   }),
 );
 
+/** A repeatable `name=value` option's parser. @throws InvalidArgumentError without a `=`. */
+function namedValue(value: string, previous: Array<[string, string]> = []): Array<[string, string]> {
+  const at = value.indexOf('=');
+  if (at <= 0 || at === value.length - 1) throw new InvalidArgumentError(`expected <name>=<value>, e.g. "Grog=a towering goliath".`);
+  return [...previous, [value.slice(0, at).trim(), value.slice(at + 1).trim()]];
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+program
+  .command('cast')
+  .description("propose the story's recurring characters; accept, describe or drop them; paint reference portraits for those accepted")
+  .requiredOption('-c, --campaign <id>', 'campaign id')
+  .option('--accept-all', 'accept every proposed character (dropped ones stay dropped)')
+  .option('--accept <name>', 'accept this character (repeatable)', collect)
+  .option('--describe <name=looks>', 'accept this character with these looks instead of the proposed ones (repeatable)', namedValue)
+  .option('--drop <name>', 'drop this character: out of the cast and not proposed again (repeatable)', collect)
+  .option('--portrait <name=file>', "replace this character's portrait with an image file (PNG, JPEG, WebP or GIF; repeatable)", namedValue)
+  .option('--reroll <name>', "paint this character's portrait again (repeatable)", collect)
+  .option(
+    '--guild <id>',
+    'Discord guild whose budgets and usage the calls count against (default: the one guild the campaign is linked in, if any)',
+  )
+  .option('--ignore-budget', 'bypass budgets and the cooldown (recorded in the usage ledger)')
+  .action(
+    withLimner(
+      async (
+        limner,
+        opts: SceneOptions & {
+          acceptAll?: boolean;
+          accept?: string[];
+          describe?: Array<[string, string]>;
+          drop?: string[];
+          portrait?: Array<[string, string]>;
+          reroll?: string[];
+        },
+      ) => {
+        const { campaignId, requester } = sceneRequest(limner, opts);
+        const request = { campaignId, requester };
+        const verbose = Boolean(program.opts().verbose);
+        const onProgress = (event: Parameters<typeof castProgressText>[0]) => {
+          const text = castProgressText(event);
+          if (verbose && text) process.stderr.write(`${text}\n`);
+        };
+        const proposal = await limner.cast.propose(request, { onProgress });
+        const droppedNow = new Set(
+          (opts.drop ?? []).map((name) => limner.cast.drop(campaignId, limner.cast.memberNamed(campaignId, name).id).id),
+        );
+        for (const [name, looks] of opts.describe ?? [])
+          limner.cast.accept(campaignId, limner.cast.memberNamed(campaignId, name).id, looks);
+        for (const name of opts.accept ?? []) limner.cast.accept(campaignId, limner.cast.memberNamed(campaignId, name).id);
+        if (opts.acceptAll) {
+          for (const m of limner.cast.members(campaignId)) if (m.status === 'proposed') limner.cast.accept(campaignId, m.id);
+        }
+        for (const [name, file] of opts.portrait ?? []) {
+          await limner.cast.setCharacter({ ...request, name, image: { name: path.basename(file), bytes: await readFile(file) } });
+        }
+        const painted = new Set<number>();
+        for (const name of opts.reroll ?? []) {
+          const result = await limner.cast.portrait(
+            { ...request, memberId: limner.cast.memberNamed(campaignId, name).id, reroll: true },
+            { onProgress },
+          );
+          painted.add(result.member.id);
+        }
+        for (const result of await limner.cast.paintMissing(request, { onProgress })) painted.add(result.member.id);
+        // Dropped characters are listed only on the run that drops them.
+        const members = limner.cast.members(campaignId).filter((m) => m.status !== 'dropped' || droppedNow.has(m.id));
+        if (json()) return members.forEach((m) => print(castJson(limner, m, painted.has(m.id))));
+        const cost = proposal.cached ? 'no model call (read before)' : `${proposal.calls.length} model calls`;
+        console.log(`Cast of ${proposal.campaign.name}: ${proposal.passages} passages read, ${cost}.`);
+        if (proposal.defined.length > 0) console.log(`Defined in campaign.yaml (kept as defined): ${proposal.defined.join(', ')}`);
+        for (const m of members) {
+          const portrait = castJson(limner, m, painted.has(m.id)).portrait;
+          console.log(`${m.status.padEnd(9)} ${m.name}: ${m.description}`);
+          if (portrait) console.log(`          portrait${painted.has(m.id) ? ' (painted now)' : ''}: ${portrait}`);
+        }
+        if (members.some((m) => m.status === 'proposed'))
+          console.log('Accept with --accept <name> or --accept-all, change looks with --describe <name=looks>, drop with --drop <name>.');
+      },
+    ),
+  );
+
+function castJson(limner: Limner, m: CastMember, painted: boolean) {
+  const image = m.portraitImageId ? limner.images.get(m.portraitImageId) : undefined;
+  return {
+    id: m.id,
+    campaignId: m.campaignId,
+    name: m.name,
+    description: m.description,
+    status: m.status,
+    portrait: image ? limner.images.absolutePath(image.imagePath) : null,
+    portraitImageId: image?.id ?? null,
+    painted,
+  };
+}
+
 /** The fields of a scene request the `scene` options give. */
-function sceneRequest(limner: Limner, opts: SceneOptions): { campaignId: string; requester: Requester; fresh: boolean } {
+function sceneRequest(
+  limner: Limner,
+  opts: SceneOptions,
+): { campaignId: string; requester: Requester; fresh: boolean; shape?: Shape; quality?: Quality; note?: string } {
   const campaignId = parseCampaignId(opts.campaign);
   const linkedIn = limner.links.guildsOf(campaignId);
   const guildId = opts.guild ?? (linkedIn.length === 1 ? linkedIn[0]! : null);
@@ -174,8 +289,60 @@ function sceneRequest(limner: Limner, opts: SceneOptions): { campaignId: string;
     campaignId,
     requester: { userId: 'cli', guildId, channelId: null, ignoreBudget: Boolean(opts.ignoreBudget) },
     fresh: Boolean(opts.fresh),
+    ...(opts.shape ? { shape: opts.shape } : {}),
+    ...(opts.quality ? { quality: opts.quality } : {}),
+    ...(opts.note ? { note: opts.note } : {}),
   };
 }
+
+program
+  .command('recap')
+  .description('illustrate a recap of a range of turns: key moments painted as a storyboard')
+  .requiredOption('-c, --campaign <id>', 'campaign id')
+  .option('--from <n>', `first turn (default: after the CLI's previous recap, or the last ${RECAP_DEFAULT_TURNS} turns)`, wholeNumber(1))
+  .option('--to <n>', 'last turn (default: the latest)', wholeNumber(1))
+  .option(
+    '--panels <k>',
+    `pictures (${RECAP_PANELS.min}-${RECAP_PANELS.max}, default ${RECAP_PANELS.default})`,
+    wholeNumber(RECAP_PANELS.min, RECAP_PANELS.max),
+  )
+  .option('-o, --out <dir>', 'folder to write the storyboard and the panels to (created when missing)', '.')
+  .option(
+    '--guild <id>',
+    'Discord guild whose budgets and usage the pictures count against (default: the one guild the campaign is linked in, if any)',
+  )
+  .option('--ignore-budget', 'bypass budgets and the cooldown (recorded in the usage ledger)')
+  .action(
+    withLimner(async (limner, opts: Omit<SceneOptions, 'fresh'> & { from?: number; to?: number; panels?: number; out: string }) => {
+      const { campaignId, requester } = sceneRequest(limner, opts);
+      const verbose = Boolean(program.opts().verbose);
+      const result = await limner.recaps.run(
+        { campaignId, requester, from: opts.from, to: opts.to, panels: opts.panels },
+        {
+          onProgress: (event) => {
+            const text = recapProgressText(event);
+            if (verbose && text) process.stderr.write(`${text}\n`);
+          },
+        },
+      );
+      const written = await writeRecap(result, path.resolve(opts.out));
+      if (json()) {
+        return print({
+          campaignId: result.campaign.id,
+          from: result.from,
+          to: result.to,
+          recap: result.recap,
+          cachedScan: result.cached,
+          storyboard: written.storyboard,
+          panels: result.panels.map((p, i) => ({ ...imageJson(limner, p.image), caption: p.caption, file: written.panels[i] })),
+        });
+      }
+      console.log(`Recap of turns ${result.from}-${result.to} · ${result.campaign.name}${result.cached ? ' (cached scan)' : ''}`);
+      console.log(result.recap);
+      for (const [i, p] of result.panels.entries()) console.log(`${i + 1}. turn ${p.image.turn}: ${p.caption}\n   ${written.panels[i]}`);
+      console.log(`Storyboard: ${written.storyboard}`);
+    }),
+  );
 
 program
   .command('import')
@@ -347,7 +514,9 @@ async function illustrate(limner: Limner, request: SceneRequest, count?: number)
     console.log(`Quote:  ${result.best.speaker}: ${result.best.quote}`);
     console.log(`Why:    ${result.best.rationale}${result.best.cached ? ' (cached scan)' : ''}`);
   }
+  if (result.note) console.log(`Note:   ${result.note}`);
   console.log(`Prompt: ${image.prompt}`);
+  if (result.referenced.length > 0) console.log(`Portraits: ${result.referenced.join(', ')}`);
   console.log(`Image:  ${result.file} (${image.width}x${image.height}, ${(image.bytes / 1024).toFixed(0)} KiB)`);
   console.log(`Model:  ${image.model} · ${cost} · id ${image.id}`);
 }
@@ -360,6 +529,8 @@ function printVariations(limner: Limner, result: VariationsResult): void {
         campaignName: result.campaign.name,
         variation: i + 1,
         of: result.variations.length + result.failed,
+        referenced: result.referenced,
+        ...(result.note ? { note: result.note } : {}),
       });
     }
     return;
@@ -370,7 +541,9 @@ function printVariations(limner: Limner, result: VariationsResult): void {
     `Turn ${first.turn.toLocaleString('en-US')} · ${result.campaign.name} (${first.mode}) · ${result.variations.length} variations`,
   );
   if (result.best) console.log(`Quote:  ${result.best.speaker}: ${result.best.quote}`);
+  if (result.note) console.log(`Note:   ${result.note}`);
   console.log(`Prompt: ${first.prompt}`);
+  if (result.referenced.length > 0) console.log(`Portraits: ${result.referenced.join(', ')}`);
   for (const [i, v] of result.variations.entries()) {
     console.log(
       `${String(i + 1).padStart(5)}.  ${v.file} (${v.image.width}x${v.image.height}, ${(v.image.bytes / 1024).toFixed(0)} KiB) · id ${v.image.id}`,
@@ -409,8 +582,10 @@ function sceneJson(limner: Limner, result: SceneResult) {
     campaignName: result.campaign.name,
     promptTruncated: result.promptTruncated,
     reused: Boolean(result.reused),
+    referenced: result.referenced,
     ...(result.reused ? { reusedAgeMs: result.reused.ageMs } : {}),
     ...(result.best ? { best: result.best } : {}),
+    ...(result.note ? { note: result.note } : {}),
   };
 }
 

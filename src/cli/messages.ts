@@ -1,6 +1,8 @@
 import { relative, type BudgetExceededError } from '../jobs/budget.ts';
 import type { LimnerError } from '../errors.ts';
 import type { SceneProgress } from '../scenes/illustrate.ts';
+import type { CastProgress } from '../cast/cast.ts';
+import type { RecapProgress } from '../scenes/recap.ts';
 
 // The terminal door's words: progress events and error codes from src/ become what operators read.
 
@@ -26,6 +28,35 @@ export function progressText(event: SceneProgress): string | undefined {
   }
 }
 
+/** A line for stderr with `-v` about a cast job, or undefined for a stage not worth a line. */
+export function castProgressText(event: CastProgress): string | undefined {
+  switch (event.stage) {
+    case 'queued':
+    case 'reading':
+    case 'saving':
+      return progressText(event);
+    case 'casting':
+      return `reading the story for its cast: passage ${event.read.read}/${event.read.passages} (${event.read.turns.toLocaleString('en-US')} turns)`;
+    case 'painting-portrait':
+      return `painting the portrait of ${event.name}`;
+  }
+}
+
+/** A line for stderr with `-v` while a recap is made. */
+export function recapProgressText(event: RecapProgress): string | undefined {
+  switch (event.stage) {
+    case 'queued':
+    case 'reading':
+      return progressText(event);
+    case 'choosing-moments':
+      return `choosing the key moments: passage ${event.scan.scanned}/${event.scan.passages} (${event.scan.turns.toLocaleString('en-US')} turns)`;
+    case 'painting-panel':
+      return `painting panel ${event.panel}/${event.panels}`;
+    case 'composing':
+      return 'laying out the storyboard';
+  }
+}
+
 /**
  * What an operator reads for an expected failure: budget refusals name the bypass flag; the rest
  * read as the error's own sentence.
@@ -37,18 +68,21 @@ export function errorText(err: LimnerError): string {
     const resets = `resets ${relative(resetsAt - Date.now())} (00:00 UTC)`;
     switch (limit.kind) {
       case 'guild-images':
-        if (limit.left)
-          return `guild ${limit.guildId} has ${limit.left} of its ${limit.allowed} pictures left for today, fewer than the ${limit.requested} asked for (--count); the budget ${resets}. As the operator you may ${bypass}.`;
+        if (limit.needs)
+          return `guild ${limit.guildId} has ${limit.needs.left} of its ${limit.allowed} pictures left for today, fewer than the ${limit.needs.pictures} asked for; the budget ${resets}. As the operator you may ${bypass}.`;
         return `guild ${limit.guildId} has used its ${limit.allowed} pictures for today; the budget ${resets}. As the operator you may ${bypass}.`;
       case 'guild-usd':
         return `guild ${limit.guildId} has used its $${limit.allowed.toFixed(2)} for today ($${limit.spent.toFixed(2)} spent); it ${resets}. As the operator you may ${bypass}.`;
       case 'user-images':
-        if (limit.left)
-          return `the CLI has ${limit.left} of its ${limit.allowed} pictures left for today (budgets.user_daily_images), fewer than the ${limit.requested} asked for (--count); the budget ${resets}. As the operator you may ${bypass}.`;
+        if (limit.needs)
+          return `the CLI has ${limit.needs.left} of its ${limit.allowed} pictures left for today (budgets.user_daily_images), fewer than the ${limit.needs.pictures} asked for; the budget ${resets}. As the operator you may ${bypass}.`;
         return `the CLI has used its ${limit.allowed} pictures for today (budgets.user_daily_images); the budget ${resets}. As the operator you may ${bypass}.`;
       case 'cooldown':
         return `the CLI's cooldown (budgets.user_cooldown_s) has ${limit.waitS} s left; wait, or ${bypass}.`;
     }
+  }
+  if (err.code === 'quality_not_allowed' && (err as LimnerError & { by: string }).by === 'config') {
+    return 'pro quality needs a pro image model: set generation.quality_models.pro in the config.';
   }
   return err.message;
 }

@@ -28,8 +28,8 @@ import { entriesAround } from '../scenes/context.ts';
 import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
 import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, type ReferenceImage } from '../images/references.ts';
 import { paintImage } from '../images/paint.ts';
-import { KeyedSerialQueue } from '../jobs/serial.ts';
 import { originOf, type JobRunner, type Requester } from '../jobs/runner.ts';
+import { isBlank } from '../platform/text.ts';
 
 /** Longest edit instruction, characters (the `/scene edit` option and the modal field share it). */
 export const MAX_INSTRUCTION_CHARS = 1000;
@@ -60,7 +60,7 @@ export interface EditRequest {
 
 /**
  * What an edit or reroll is doing: `queued` while it waits for a free slot (again whenever its place
- * changes), `waiting` only when an earlier edit of the same session is still running, then
+ * changes), `waiting` while an earlier edit of the same session is queued or running, then
  * `painting` and `saving`.
  */
 export type EditProgress =
@@ -114,8 +114,6 @@ export interface EditDeps {
  * another, so each edit changes the result of the one before.
  */
 export class EditPicture {
-  private readonly queue = new KeyedSerialQueue();
-
   constructor(private readonly deps: EditDeps) {}
 
   /**
@@ -164,7 +162,7 @@ export class EditPicture {
     const portraits = await this.portraitsFor(campaign, known.turn, MAX_USER_REFERENCES - userPngs.length);
 
     return this.asJob('scene edit', requester, campaign.id, options, (job) => {
-      // Read inside the queue: an edit waiting behind another changes that one's result.
+      // Read once the job starts: an edit waiting behind another changes that one's result.
       let base: ImageRow;
       if (target.kind === 'session') {
         const session = this.deps.sessions.get(requester.userId, campaign.id);
@@ -242,7 +240,7 @@ export class EditPicture {
     if (image.parentImageId === null) throw new NothingToUndoError();
     const parentId = image.parentImageId;
     const campaign = await this.describe(image.campaignId);
-    return this.serially(request.userId, image.campaignId, {}, async () => {
+    return this.deps.runner.afterSession(sessionKey(request.userId, image.campaignId), async () => {
       const parent = this.parentOf({ ...image, parentImageId: parentId });
       this.deps.sessions.moveTo({ userId: request.userId, campaignId: image.campaignId, imageId: parent.id });
       this.deps.log.info({ imageId: parent.id, undoneFrom: image.id, user: request.userId }, 'edit undone');
@@ -318,7 +316,7 @@ export class EditPicture {
   parsePrompt(text: string): string {
     const prompt = text.trim();
     const max = this.deps.config.generation.max_prompt_chars;
-    if (!prompt) throw new RepaintPromptError(max);
+    if (isBlank(prompt)) throw new RepaintPromptError(max);
     if (prompt.length > max) throw new RepaintPromptError(max, prompt.length);
     return prompt;
   }
@@ -330,8 +328,8 @@ export class EditPicture {
   async pick(request: { readonly imageId: string; readonly userId: string }): Promise<EditResult> {
     const known = this.pickable(request.imageId, request.userId);
     const campaign = await this.describe(known.campaignId);
-    return this.serially(request.userId, known.campaignId, {}, async () => {
-      // Read again in the session's queue: it may have been deleted meanwhile.
+    return this.deps.runner.afterSession(sessionKey(request.userId, known.campaignId), async () => {
+      // Read again after the session's earlier jobs: it may have been deleted meanwhile.
       const image = this.image(request.imageId);
       this.deps.sessions.moveTo({ userId: request.userId, campaignId: image.campaignId, imageId: image.id });
       this.deps.log.info({ imageId: image.id, user: request.userId }, 'variation picked');
@@ -357,7 +355,10 @@ export class EditPicture {
     this.deps.runner.check({ kind: 'scene edit', ...requester });
   }
 
-  /** Runs `task` as a job (budgets, fair queue, job row), then in the session's queue. */
+  /**
+   * Runs `task` as a job (budgets, fair queue, job row) in the session's order: the queue does not
+   * start it while an earlier job of the same session is queued or running, in any process.
+   */
   private asJob<T extends EditResult>(
     kind: string,
     requester: Requester,
@@ -366,20 +367,17 @@ export class EditPicture {
     task: (job: JobScope) => Promise<T>,
   ): Promise<T> {
     return this.deps.runner.run(
-      { kind, campaignId, ...requester },
-      ({ jobId, signal }) => this.serially(requester.userId, campaignId, options, () => task({ ...options, jobId, signal })),
-      { onPosition: (place) => options.onProgress?.({ stage: 'queued', place }), imageOf: (result) => result.image.id },
+      { kind, campaignId, ...requester, sessionKey: sessionKey(requester.userId, campaignId) },
+      ({ jobId, signal }) => task({ ...options, jobId, signal }),
+      {
+        onPosition: (place) => options.onProgress?.({ stage: 'queued', place }),
+        onSessionWait: () => options.onProgress?.({ stage: 'waiting' }),
+        imageOf: (result) => result.image.id,
+      },
     );
   }
 
-  /** Runs `task` in the session's queue, reporting `waiting` when it has to queue. */
-  private serially<T>(userId: string, campaignId: string, options: EditOptions, task: () => Promise<T>): Promise<T> {
-    const key = JSON.stringify([userId, campaignId]);
-    if (this.queue.busy(key)) options.onProgress?.({ stage: 'waiting' });
-    return this.queue.run(key, task);
-  }
-
-  /** The model call and bookkeeping of an edit; runs inside the session's queue. */
+  /** The model call and bookkeeping of an edit; runs in the session's order. */
   private async paintEdit(
     input: {
       readonly campaign: Campaign;
@@ -448,7 +446,10 @@ export class EditPicture {
    */
   private portraitsFor(campaign: Campaign, turn: number, room: number): Promise<ReferenceImage[]> {
     const entries = entriesAround(campaign.transcript, turn, this.deps.config.generation.turn_radius);
-    return loadPortraits(choosePortraits(campaign.characters, entries, room), this.deps.config.generation.max_input_pixels);
+    return loadPortraits(
+      choosePortraits(campaign.characters, entries, room, { others: true }),
+      this.deps.config.generation.max_input_pixels,
+    );
   }
 
   /** @throws ImageGoneError (`parent`) when the picture `image` was made from is deleted. */
@@ -528,13 +529,18 @@ export class EditPicture {
   }
 }
 
+/** The order key of a user's edit session in a campaign: its jobs run one after another. */
+function sessionKey(userId: string, campaignId: string): string {
+  return JSON.stringify([userId, campaignId]);
+}
+
 /**
  * An edit instruction as typed, trimmed.
- * @throws EditPromptError when it is blank or longer than {@link MAX_INSTRUCTION_CHARS}.
+ * @throws EditPromptError when it has no visible character (see `isBlank`) or is longer than {@link MAX_INSTRUCTION_CHARS}.
  */
 export function parseInstruction(text: string): string {
   const instruction = text.trim();
-  if (!instruction) throw new EditPromptError(MAX_INSTRUCTION_CHARS);
+  if (isBlank(instruction)) throw new EditPromptError(MAX_INSTRUCTION_CHARS);
   if (instruction.length > MAX_INSTRUCTION_CHARS) throw new EditPromptError(MAX_INSTRUCTION_CHARS, instruction.length);
   return instruction;
 }

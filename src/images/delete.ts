@@ -52,6 +52,7 @@ export class DeletePicture {
 
   /**
    * The picture a request would delete, checked without changing anything (for a door's private precheck).
+   * Cast portraits are refused as gone.
    * @throws ImageGoneError, NothingToDeleteError, DeleteNotAllowedError
    */
   allowed(request: DeleteRequest): ImageRow {
@@ -59,6 +60,8 @@ export class DeletePicture {
     const image =
       target.kind === 'image' ? this.deps.images.get(target.imageId) : this.deps.images.latestOf(target.campaignId, request.userId);
     if (!image) throw target.kind === 'image' ? new ImageGoneError(target.imageId) : new NothingToDeleteError(target.campaignId);
+    // A cast portrait is no scene: it is replaced through the cast, never deleted on its own.
+    if (image.mode === 'portrait') throw new ImageGoneError(image.id);
     if (image.requestedBy !== request.userId && !request.moderator) throw new DeleteNotAllowedError();
     return image;
   }

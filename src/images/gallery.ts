@@ -21,7 +21,8 @@ export interface GalleryPage {
  */
 export function galleryPage(images: readonly ImageRow[], page: number, pageSize = GALLERY_PAGE_SIZE): GalleryPage {
   const pages = Math.max(1, Math.ceil(images.length / pageSize));
-  const current = Math.min(Math.max(1, Math.trunc(page)), pages);
+  // A page that is not a number (never asked for by the doors, which check theirs) is the first.
+  const current = Number.isFinite(page) ? Math.min(Math.max(1, Math.trunc(page)), pages) : 1;
   return { page: current, pages, total: images.length, images: images.slice((current - 1) * pageSize, current * pageSize) };
 }
 

@@ -15,12 +15,13 @@ export interface PaintedImage extends PngImage {
 }
 
 /**
- * Draws `prompt` with the configured Gemini image model through `models.generateContent`:
- * `responseModalities: ['IMAGE']`, `imageConfig` with the configured aspect ratio and size,
+ * Draws `prompt` with a Gemini image model (`canvas.model`, default the configured one) through `models.generateContent`:
+ * `responseModalities: ['IMAGE']`, `imageConfig` with the aspect ratio (`canvas.aspectRatio`, default the configured one) and the configured size,
  * and each image as an `inlineData` part after the text, shrunk when needed to fit Gemini's
  * request size ({@link fitInlineBudget}). The call is recorded in the usage ledger under
  * `options.record` whatever its outcome.
  * @param images - At most {@link MAX_INPUT_IMAGES}; callers choose which.
+ * @param canvas - Model and aspect ratio instead of the configured ones (e.g. `3:4` for a standing figure).
  * @throws the {@link GeminiGateway.generate} errors; NoImageError when the candidate holds no
  *   image; NonImagePartError when it holds data of another kind; ModelImageTooLargeError when the
  *   picture has more than `generation.max_input_pixels` pixels; MalformedReplyError when its bytes do not decode.
@@ -31,9 +32,10 @@ export async function paintImage(
   prompt: string,
   images: readonly ReferenceImage[],
   options: GenerateOptions,
+  canvas: { readonly model?: string; readonly aspectRatio?: string } = {},
 ): Promise<PaintedImage> {
   if (images.length > MAX_INPUT_IMAGES) throw new RangeError(`${images.length} input images; the image model takes ${MAX_INPUT_IMAGES}`);
-  const model = config.generation.image_model;
+  const model = canvas.model ?? config.generation.image_model;
   const parts: Part[] = [
     { text: prompt },
     ...(await fitInlineBudget(images)).map((r) => ({ inlineData: { mimeType: r.mimeType, data: r.data.toString('base64') } })),
@@ -44,7 +46,7 @@ export async function paintImage(
       contents: [{ role: 'user', parts }],
       config: {
         responseModalities: ['IMAGE'],
-        imageConfig: { aspectRatio: config.generation.aspect_ratio, imageSize: config.generation.image_size },
+        imageConfig: { aspectRatio: canvas.aspectRatio ?? config.generation.aspect_ratio, imageSize: config.generation.image_size },
       },
     },
     options,

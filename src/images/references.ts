@@ -6,6 +6,7 @@ import type { Character } from '../campaigns/campaign.ts';
 import type { TranscriptEntry } from '../campaigns/transcript.ts';
 import { LimnerError } from '../errors.ts';
 import { userReferencePng } from './reference.ts';
+import { mentions } from '../campaigns/character-names.ts';
 
 /**
  * A character's portrait that cannot be sent: unreadable, not a PNG, JPEG, WebP or GIF (SVG and other
@@ -66,20 +67,44 @@ export interface ReferenceImage {
 }
 
 /**
- * The characters whose portraits go with a request, at most `max` of them: first those who speak
- * in `entries` (most lines first), then the others in campaign order, so a crowded play-by-post
- * campaign still sends the people of the scene. Characters without a portrait are left out.
- * @param max - Room left in the request for portraits, images.
+ * The characters present in `entries`, in order of presence: first those who speak (most lines
+ * first), then those only named in the text ({@link mentions}: most mentions first); ties keep the
+ * order in which they first appear. Characters neither speaking nor named are left out.
  */
-export function choosePortraits(characters: readonly Character[], entries: readonly TranscriptEntry[], max: number): Character[] {
-  const lines = new Map<Character, number>();
-  const withPortrait = characters.filter((c) => c.referenceImage);
-  for (const entry of entries) {
-    const speaker = withPortrait.find((c) => speaksAs(c, entry.speaker));
-    if (speaker) lines.set(speaker, (lines.get(speaker) ?? 0) + 1);
+export function presentCharacters(characters: readonly Character[], entries: readonly TranscriptEntry[]): Character[] {
+  const seen = new Map<Character, { lines: number; named: number; first: number }>();
+  for (const [i, entry] of entries.entries()) {
+    for (const character of characters) {
+      const lines = speaksAs(character, entry.speaker) ? 1 : 0;
+      const named = mentions(character.name, entry.text);
+      if (lines + named === 0) continue;
+      const presence = seen.get(character) ?? { lines: 0, named: 0, first: i };
+      seen.set(character, { lines: presence.lines + lines, named: presence.named + named, first: presence.first });
+    }
   }
-  // Array.prototype.sort is stable, so equal counts keep campaign order.
-  return [...withPortrait].sort((a, b) => (lines.get(b) ?? 0) - (lines.get(a) ?? 0)).slice(0, Math.max(0, max));
+  return [...seen.entries()]
+    .sort(([, a], [, b]) => Number(b.lines > 0) - Number(a.lines > 0) || b.lines - a.lines || b.named - a.named || a.first - b.first)
+    .map(([character]) => character);
+}
+
+/**
+ * The characters whose portraits go with a request, at most `max` of them: those present in
+ * `entries` with a portrait, in order of presence ({@link presentCharacters}), so a scene is shown
+ * the people in it and no one else.
+ * @param max - Room left in the request for portraits, images.
+ * @param options.others - Then the other characters with a portrait, in campaign order: an edit
+ *   changes a picture that already shows its people, and more faces to copy cost nothing there.
+ */
+export function choosePortraits(
+  characters: readonly Character[],
+  entries: readonly TranscriptEntry[],
+  max: number,
+  options: { readonly others?: boolean } = {},
+): Character[] {
+  const withPortrait = characters.filter((c) => c.referenceImage);
+  const present = presentCharacters(withPortrait, entries);
+  const chosen = options.others ? [...present, ...withPortrait.filter((c) => !present.includes(c))] : present;
+  return chosen.slice(0, Math.max(0, max));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { and, asc, count, desc, eq, gte, isNotNull, isNull, lt } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, isNotNull, isNull, lt, ne } from 'drizzle-orm';
 import type { CampaignId } from '../campaigns/id.ts';
 import { writeFileAtomic } from '../platform/files.ts';
 import type { Store } from '../platform/db.ts';
@@ -103,20 +103,21 @@ export class ImageStore {
       .get();
   }
 
-  /** A campaign's live pictures by turn, then creation time. */
+  /** A campaign's live scene pictures by turn, then creation time; cast portraits are no scene and are left out. */
   list(campaignId: CampaignId, filter: { requestedBy?: string } = {}): ImageRow[] {
-    const where = filter.requestedBy
-      ? and(eq(images.campaignId, campaignId), eq(images.requestedBy, filter.requestedBy), isNull(images.deletedAt))
-      : and(eq(images.campaignId, campaignId), isNull(images.deletedAt));
+    const scenes = and(eq(images.campaignId, campaignId), ne(images.mode, 'portrait'), isNull(images.deletedAt));
+    const where = filter.requestedBy ? and(scenes, eq(images.requestedBy, filter.requestedBy)) : scenes;
     return this.store.db.select().from(images).where(where).orderBy(asc(images.turn), asc(images.createdAt)).all();
   }
 
-  /** The newest live picture `requestedBy` made in a campaign, or undefined. */
+  /** The newest live scene picture (portraits aside) `requestedBy` made in a campaign, or undefined. */
   latestOf(campaignId: string, requestedBy: string): ImageRow | undefined {
     return this.store.db
       .select()
       .from(images)
-      .where(and(eq(images.campaignId, campaignId), eq(images.requestedBy, requestedBy), isNull(images.deletedAt)))
+      .where(
+        and(eq(images.campaignId, campaignId), eq(images.requestedBy, requestedBy), ne(images.mode, 'portrait'), isNull(images.deletedAt)),
+      )
       .orderBy(desc(images.createdAt))
       .limit(1)
       .get();
@@ -140,12 +141,12 @@ export class ImageStore {
       .get();
   }
 
-  /** Campaigns that have live pictures, with how many, by campaign id. */
+  /** Campaigns that have live scene pictures (portraits aside), with how many, by campaign id. */
   countByCampaign(): Array<{ campaignId: string; count: number }> {
     return this.store.db
       .select({ campaignId: images.campaignId, count: count() })
       .from(images)
-      .where(isNull(images.deletedAt))
+      .where(and(ne(images.mode, 'portrait'), isNull(images.deletedAt)))
       .groupBy(images.campaignId)
       .orderBy(asc(images.campaignId))
       .all();

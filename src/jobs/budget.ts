@@ -1,7 +1,7 @@
 import type { Config } from '../platform/config.ts';
 import { LimnerError } from '../errors.ts';
 import type { UsageLedger, UsageTotals } from '../usage/ledger.ts';
-import type { JobStore } from './store.ts';
+import type { InFlight, JobStore } from './store.ts';
 
 /** Which limit refused a request, with its figures. */
 export type BudgetLimit =
@@ -9,10 +9,8 @@ export type BudgetLimit =
       readonly kind: 'guild-images';
       readonly guildId: string;
       /** Pictures a day. */ readonly allowed: number;
-      /** Set when more than one picture was asked for at once and some are left: how many are. */
-      readonly left?: number;
-      /** Pictures asked for at once, when more than one. */
-      readonly requested?: number;
+      /** Pictures a request of several (a recap) needs and those left; absent for one picture. */
+      readonly needs?: { readonly pictures: number; readonly left: number };
     }
   | {
       readonly kind: 'guild-usd';
@@ -23,9 +21,7 @@ export type BudgetLimit =
   | {
       readonly kind: 'user-images';
       /** Pictures a day. */ readonly allowed: number;
-      /** As for `guild-images`. */
-      readonly left?: number;
-      readonly requested?: number;
+      readonly needs?: { readonly pictures: number; readonly left: number };
     }
   | { readonly kind: 'cooldown'; /** Seconds left. */ readonly waitS: number };
 
@@ -46,14 +42,16 @@ export class BudgetExceededError extends LimnerError {
     const resets = `resets ${relative(leftMs)} (00:00 UTC)`;
     switch (limit.kind) {
       case 'guild-images':
-        if (limit.left)
-          return `Guild ${limit.guildId} has ${limit.left} of its ${limit.allowed} pictures left for today, fewer than the ${limit.requested} asked for; the budget ${resets}.`;
+        if (limit.needs) {
+          return `This request needs ${limit.needs.pictures} pictures and guild ${limit.guildId} has ${limit.needs.left} of its ${limit.allowed} left for today; the budget ${resets}.`;
+        }
         return `Guild ${limit.guildId} has used its ${limit.allowed} pictures for today; the budget ${resets}.`;
       case 'guild-usd':
         return `Guild ${limit.guildId} has used its $${limit.allowed.toFixed(2)} budget for today ($${limit.spent.toFixed(2)} spent); it ${resets}.`;
       case 'user-images':
-        if (limit.left)
-          return `This user has ${limit.left} of their ${limit.allowed} pictures left for today, fewer than the ${limit.requested} asked for; the budget ${resets}.`;
+        if (limit.needs) {
+          return `This request needs ${limit.needs.pictures} pictures and this user has ${limit.needs.left} of their ${limit.allowed} left for today; the budget ${resets}.`;
+        }
         return `This user has used their ${limit.allowed} pictures for today; the budget ${resets}.`;
       case 'cooldown':
         return `Please wait ${limit.waitS} s before asking for another picture.`;
@@ -83,22 +81,33 @@ export interface BudgetStatus {
   readonly resetsAt: number;
 }
 
+/** A guild's daily limits (null: no limit), e.g. its own settings within the operator's ceilings. */
+export interface GuildLimitsSource {
+  limits(guildId: string): { readonly images: number | null; readonly usd: number | null };
+}
+
 /**
  * Daily budgets per guild (pictures, USD) and per user (pictures), and a per-user cooldown, from
- * `budgets` in config. Pictures being made right now count against the budget (`inFlight`), so a
- * budget is never overshot by more than the jobs already running when it was reached.
+ * `budgets` in config; a guild's own limits come from `guilds` when given (they never exceed
+ * config's). Pictures queued or being made count against the picture budgets (`inFlight`);
+ * admission counts them in the transaction that records the job, so no process can overshoot a
+ * picture budget.
  */
 export class BudgetGuard {
   constructor(
     private readonly config: Config,
     private readonly usage: UsageLedger,
     private readonly jobs: JobStore,
+    private readonly guilds: GuildLimitsSource = {
+      limits: () => ({ images: config.budgets.guild_daily_images, usd: config.budgets.guild_daily_usd }),
+    },
     private readonly now: () => Date = () => new Date(),
   ) {}
 
   /** Today's use and what is left. */
   status(guildId: string | null, userId: string): BudgetStatus {
     const b = this.config.budgets;
+    const g = guildId ? this.guilds.limits(guildId) : { images: null, usd: null };
     const { start, next } = utcDay(this.now());
     const since = start.toISOString();
     const none: UsageTotals = { calls: 0, images: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
@@ -107,8 +116,8 @@ export class BudgetGuard {
     return {
       guildToday,
       userToday,
-      guildImagesLeft: b.guild_daily_images === null || !guildId ? null : Math.max(0, b.guild_daily_images - guildToday.images),
-      guildUsdLeft: b.guild_daily_usd === null || !guildId ? null : Math.max(0, b.guild_daily_usd - guildToday.costUsd),
+      guildImagesLeft: g.images === null ? null : Math.max(0, g.images - guildToday.images),
+      guildUsdLeft: g.usd === null ? null : Math.max(0, g.usd - guildToday.costUsd),
       userImagesLeft: b.user_daily_images === null ? null : Math.max(0, b.user_daily_images - userToday.images),
       resetsAt: next.getTime(),
     };
@@ -116,56 +125,53 @@ export class BudgetGuard {
 
   /**
    * Refuses a new picture request when a budget or the cooldown says no.
-   * @param inFlight - Pictures of this guild and of this user being made (not in the ledger yet).
-   * @param pictures - Pictures this request makes (variations make several); all must fit.
+   * @param inFlight - Pictures of this guild and of this user queued or being made whose pictures
+   *   are not in the ledger yet ({@link JobStore.inFlight}).
+   * @param request.pictures - Pictures the request makes (a recap makes several), at least 1: all must fit.
+   * @param request.starting - The job about to start, already marked running: the cooldown counts
+   *   from the user's jobs before it.
    * @throws BudgetExceededError
    */
-  check(guildId: string | null, userId: string, inFlight: { guild: number; user: number } = { guild: 0, user: 0 }, pictures = 1): void {
+  check(
+    guildId: string | null,
+    userId: string,
+    inFlight: InFlight = { guild: 0, user: 0 },
+    request: { readonly pictures?: number; readonly starting?: string } = {},
+  ): void {
+    const pictures = request.pictures ?? 1;
+    const starting = request.starting;
     const b = this.config.budgets;
     const now = this.now().getTime();
     const { start, next } = utcDay(new Date(now));
     const since = start.toISOString();
+    const g = guildId ? this.guilds.limits(guildId) : { images: null, usd: null };
     // Only the limits that are set are summed: this runs before every acknowledgement.
-    if (guildId && (b.guild_daily_images !== null || b.guild_daily_usd !== null)) {
+    if (guildId && (g.images !== null || g.usd !== null)) {
       const today = this.usage.totals({ since, guildId });
-      const left = b.guild_daily_images === null ? null : b.guild_daily_images - today.images - inFlight.guild;
-      if (b.guild_daily_images !== null && left !== null && left < pictures) {
-        throw new BudgetExceededError(
-          { kind: 'guild-images', guildId, allowed: b.guild_daily_images, ...shortfall(left, pictures) },
-          next.getTime(),
-          now,
-        );
+      const left = g.images === null ? null : Math.max(0, g.images - today.images - inFlight.guild);
+      if (g.images !== null && left !== null && left < pictures) {
+        const needs = pictures > 1 && left > 0 ? { needs: { pictures, left } } : {};
+        throw new BudgetExceededError({ kind: 'guild-images', guildId, allowed: g.images, ...needs }, next.getTime(), now);
       }
-      if (b.guild_daily_usd !== null && b.guild_daily_usd - today.costUsd <= 0) {
-        throw new BudgetExceededError(
-          { kind: 'guild-usd', guildId, allowed: b.guild_daily_usd, spent: today.costUsd },
-          next.getTime(),
-          now,
-        );
+      if (g.usd !== null && g.usd - today.costUsd <= 0) {
+        throw new BudgetExceededError({ kind: 'guild-usd', guildId, allowed: g.usd, spent: today.costUsd }, next.getTime(), now);
       }
     }
-    const userLeft =
-      b.user_daily_images === null ? null : b.user_daily_images - this.usage.totals({ since, userId }).images - inFlight.user;
-    if (b.user_daily_images !== null && userLeft !== null && userLeft < pictures) {
-      throw new BudgetExceededError(
-        { kind: 'user-images', allowed: b.user_daily_images, ...shortfall(userLeft, pictures) },
-        next.getTime(),
-        now,
-      );
+    if (b.user_daily_images !== null) {
+      const left = Math.max(0, b.user_daily_images - this.usage.totals({ since, userId }).images - inFlight.user);
+      if (left < pictures) {
+        const needs = pictures > 1 && left > 0 ? { needs: { pictures, left } } : {};
+        throw new BudgetExceededError({ kind: 'user-images', allowed: b.user_daily_images, ...needs }, next.getTime(), now);
+      }
     }
     if (b.user_cooldown_s > 0) {
-      const last = this.jobs.lastStartOf(userId);
+      const last = this.jobs.lastStartOf(userId, starting);
       const ready = last ? Date.parse(last) + b.user_cooldown_s * 1000 : 0;
       if (ready > now) {
         throw new BudgetExceededError({ kind: 'cooldown', waitS: Math.ceil((ready - now) / 1000) }, ready, now);
       }
     }
   }
-}
-
-/** What a refusal of several pictures at once says beyond the limit: how many were left and asked for. */
-function shortfall(left: number, pictures: number): { left?: number; requested?: number } {
-  return left > 0 ? { left, requested: pictures } : {};
 }
 
 /** `in 3 h 12 min`, `in 45 min`, `in 20 s`. */

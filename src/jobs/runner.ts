@@ -2,11 +2,11 @@ import { LimnerError } from '../errors.ts';
 import { newErrorId, type Logger } from '../platform/log.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import type { BudgetGuard } from './budget.ts';
-import { FairQueue, QueueClosedError, type FairQueueOptions } from './queue.ts';
+import { QueueClosedError, type QueueLimits } from './queue.ts';
 import type { JobStore, NewJob } from './store.ts';
 import type { CallOrigin } from '../platform/gemini.ts';
 
-/** A job stopped by shutdown after the grace period. */
+/** A job stopped by shutdown after the grace period, or failed by another process while it waited. */
 export class JobInterruptedError extends LimnerError {
   readonly code = 'job_interrupted';
   constructor() {
@@ -52,28 +52,48 @@ export interface JobContext {
 export interface RunOptions<T> {
   /** Called with the job's place in line whenever it changes while it waits. */
   readonly onPosition?: (position: number) => void;
+  /** Called when the job waits behind an earlier job of its session (`sessionKey`). */
+  readonly onSessionWait?: () => void;
   /** The picture a finished task made, for the job row. */
   readonly imageOf?: (result: T) => string | undefined;
 }
 
+/** The queue's limits and timings (`queue` in config). */
+export interface QueueOptions extends QueueLimits {
+  /** How often a process with waiting jobs looks for a free slot, ms. */
+  readonly pollMs: number;
+  /** A job whose heartbeat is older than this belongs to a dead process, s. */
+  readonly leaseS: number;
+}
+
+/** A job of this process, waiting for its claim or running. */
+interface LocalJob {
+  running: boolean;
+  readonly claimed: (failure?: Error) => void;
+  readonly options: RunOptions<unknown>;
+  lastPlace: string;
+  readonly abort: AbortController;
+}
+
 /**
- * Runs model work as jobs: a job row per command, budgets checked before any model call, the
- * fair queue, metrics, and a graceful stop. Unexpected errors get an error id, logged here with
+ * Runs model work as jobs: a job row per command, budgets checked before any model call, the fair
+ * queue, metrics, and a graceful stop. The queue is the jobs table, shared by every process on the
+ * database ({@link JobStore.claimNext}); this process runs the jobs it created once they are
+ * claimed, looking for free slots every `pollMs` while it has jobs waiting and at once when one of
+ * its jobs ends, and keeps their heartbeats. Unexpected errors get an error id, logged here with
  * the stack and attached to the error (`errorId`) so the door shows the same id.
  */
 export class JobRunner {
-  private readonly queue: FairQueue;
-  private readonly running = new Map<string, { guild: string; user: string; pictures: number; abort: AbortController }>();
-  private readonly waiting = new Map<string, { guild: string; user: string; pictures: number }>();
+  private readonly local = new Map<string, LocalJob>();
+  private closed = false;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private beatTimer: NodeJS.Timeout | undefined;
+  private readonly idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly deps: { jobs: JobStore; budgets: BudgetGuard; metrics: Metrics; log: Logger },
-    queue: FairQueueOptions,
-  ) {
-    this.queue = new FairQueue(queue);
-  }
-
-  private closed = false;
+    private readonly queue: QueueOptions,
+  ) {}
 
   /**
    * The admission check of {@link run} on its own, for doors that refuse before acknowledging.
@@ -82,56 +102,57 @@ export class JobRunner {
   check(spec: NewJob): void {
     if (this.closed) throw new QueueClosedError();
     if (spec.ignoreBudget) return;
-    this.deps.budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(spec.guildId ?? 'none', spec.userId, true), spec.pictures);
+    this.deps.budgets.check(spec.guildId ?? null, spec.userId, this.deps.jobs.inFlight(spec.guildId ?? null, spec.userId), { pictures: spec.pictures ?? 1 });
   }
 
-  /** Jobs waiting and running. */
+  /** This process's jobs waiting and running. */
   get load(): { waiting: number; running: number } {
-    return { waiting: this.queue.depth, running: this.queue.active };
+    let running = 0;
+    for (const job of this.local.values()) if (job.running) running++;
+    return { waiting: this.local.size - running, running };
   }
 
   /**
-   * Records the job, checks budgets, waits for its turn, runs `task`, records the outcome.
+   * Records the job (checking budgets in the same transaction), waits for its claim, runs `task`,
+   * records the outcome.
    * @throws BudgetExceededError (before queueing or before starting), QueueClosedError during
-   *   shutdown, JobInterruptedError when shutdown's grace period ran out, and whatever `task` throws.
+   *   shutdown, JobInterruptedError when shutdown's grace period ran out or another process failed
+   *   the job as abandoned, and whatever `task` throws.
    */
   async run<T>(spec: NewJob, task: (job: JobContext) => Promise<T>, options: RunOptions<T> = {}): Promise<T> {
     const { jobs, budgets, metrics } = this.deps;
-    const guild = spec.guildId ?? 'none';
+    const guildId = spec.guildId ?? null;
     const log = this.deps.log.child({ kind: spec.kind, guild: spec.guildId, user: spec.userId });
+    const pictures = spec.pictures ?? 1;
     if (this.closed) throw new QueueClosedError();
+    let jobId: string;
     try {
-      if (!spec.ignoreBudget) budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(guild, spec.userId, true), spec.pictures);
+      jobId = jobs.create(spec, spec.ignoreBudget ? undefined : (inFlight) => budgets.check(guildId, spec.userId, inFlight, { pictures: spec.pictures ?? 1 }));
     } catch (err) {
       metrics.jobs.inc({ kind: spec.kind, outcome: 'refused' });
       throw err;
     }
-    const jobId = jobs.create(spec);
     const jobLog = log.child({ jobId });
-    const pictures = spec.pictures ?? 1;
-    this.waiting.set(jobId, { guild, user: spec.userId, pictures });
-    this.updateGauges();
     const started = performance.now();
+    const abort = new AbortController();
     try {
-      const result = await this.queue.run(
-        { guildId: guild, userId: spec.userId },
-        async () => {
-          this.waiting.delete(jobId);
-          if (!spec.ignoreBudget) budgets.check(spec.guildId ?? null, spec.userId, this.inFlight(guild, spec.userId, false), pictures);
-          const abort = new AbortController();
-          this.running.set(jobId, { guild, user: spec.userId, pictures, abort });
-          this.updateGauges();
-          jobs.start(jobId);
-          try {
-            return await task({ jobId, signal: abort.signal });
-          } catch (err) {
-            throw abort.signal.aborted ? new JobInterruptedError() : err;
-          } finally {
-            this.running.delete(jobId);
-          }
-        },
-        options.onPosition,
-      );
+      await new Promise<void>((resolve, reject) => {
+        const claimed = (failure?: Error) => (failure ? reject(failure) : resolve());
+        this.local.set(jobId, { running: false, claimed, options: options as RunOptions<unknown>, lastPlace: '', abort });
+        this.keepBeating();
+        this.pump();
+      });
+      if (!spec.ignoreBudget)
+        budgets.check(guildId, spec.userId, jobs.inFlight(guildId, spec.userId, { runningOnly: true, except: jobId }), {
+          pictures: spec.pictures ?? 1,
+          starting: jobId,
+        });
+      let result: T;
+      try {
+        result = await task({ jobId, signal: abort.signal });
+      } catch (err) {
+        throw abort.signal.aborted ? new JobInterruptedError() : err;
+      }
       jobs.succeed(jobId, options.imageOf?.(result));
       metrics.jobs.inc({ kind: spec.kind, outcome: 'succeeded' });
       jobLog.info({ ms: Math.round(performance.now() - started) }, 'job succeeded');
@@ -147,9 +168,28 @@ export class JobRunner {
       metrics.jobs.inc({ kind: spec.kind, outcome: 'failed' });
       throw err;
     } finally {
-      this.waiting.delete(jobId);
+      // The row is final by now, so the claim below sees the slot free.
+      this.local.delete(jobId);
       this.updateGauges();
+      this.pump();
+      if (this.local.size === 0) {
+        clearInterval(this.beatTimer);
+        this.beatTimer = undefined;
+        for (const resolve of this.idleWaiters.splice(0)) resolve();
+      }
     }
+  }
+
+  /**
+   * Runs `task` once every job of `sessionKey` queued or running now has ended, for work on a
+   * session that is not a job itself (undo), so it lands after the edits asked for before it.
+   */
+  async afterSession<T>(sessionKey: string, task: () => Promise<T>): Promise<T> {
+    const ahead = this.deps.jobs.activeOfSession(sessionKey);
+    while ([...this.deps.jobs.statuses(ahead).values()].some((s) => s === 'queued' || s === 'running')) {
+      await new Promise((resolve) => setTimeout(resolve, this.queue.pollMs));
+    }
+    return task();
   }
 
   /**
@@ -158,28 +198,86 @@ export class JobRunner {
    */
   async close(graceMs: number): Promise<void> {
     this.closed = true;
-    const drained = this.queue.close({ dropWaiting: true });
+    clearTimeout(this.pollTimer);
+    for (const job of this.local.values()) if (!job.running) job.claimed(new QueueClosedError());
+    if (this.local.size === 0) return;
+    const drained = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
     const outcome = await Promise.race([drained.then(() => 'drained' as const), timedOut]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
-      this.deps.log.warn({ running: this.running.size }, 'grace period over: stopping running jobs');
-      for (const job of this.running.values()) job.abort.abort(new JobInterruptedError());
+      this.deps.log.warn({ running: this.local.size }, 'grace period over: stopping running jobs');
+      for (const job of this.local.values()) job.abort.abort(new JobInterruptedError());
       await drained;
     }
   }
 
-  /** Pictures counted against budgets: those of running jobs, and at admission of waiting ones too. */
-  private inFlight(guild: string, user: string, includeWaiting: boolean): { guild: number; user: number } {
-    const all = includeWaiting ? [...this.running.values(), ...this.waiting.values()] : [...this.running.values()];
-    const pictures = (jobs: typeof all) => jobs.reduce((n, j) => n + j.pictures, 0);
-    return { guild: pictures(all.filter((j) => j.guild === guild)), user: pictures(all.filter((j) => j.user === user)) };
+  /**
+   * Claims what may start (for any process: the fair order is global), starts this process's
+   * claimed jobs, tells the others their places, and looks again after `pollMs` while any wait.
+   * Never throws: a database error is logged and the next poll tries again.
+   */
+  private pump(): void {
+    clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
+    if (this.closed) return;
+    const waiting = [...this.local].filter(([, job]) => !job.running);
+    if (waiting.length === 0) return;
+    let more = true;
+    try {
+      const { jobs } = this.deps;
+      // Claims for every process, until the slots are full or every waiting job is held.
+      while (jobs.claimNext(this.queue));
+      const statuses = jobs.statuses(waiting.map(([id]) => id));
+      const still = waiting.filter(([id, job]) => {
+        const status = statuses.get(id);
+        if (status === 'queued') return true;
+        // Running: claimed (by this process or another). Anything else: failed as abandoned meanwhile.
+        job.running = status === 'running';
+        job.claimed(job.running ? undefined : new JobInterruptedError());
+        return false;
+      });
+      more = still.length > 0;
+      if (more) this.reportPlaces(still);
+    } catch (err) {
+      this.deps.log.warn({ err }, 'could not look for a free slot; trying again');
+    }
+    this.updateGauges();
+    if (more) this.pollTimer = setTimeout(() => this.pump(), this.queue.pollMs);
+  }
+
+  private reportPlaces(waiting: ReadonlyArray<[string, LocalJob]>): void {
+    const places = this.deps.jobs.places();
+    for (const [id, job] of waiting) {
+      const place = places.get(id);
+      if (!place) continue;
+      const key = 'place' in place ? String(place.place) : 'session';
+      if (key === job.lastPlace) continue;
+      job.lastPlace = key;
+      if ('place' in place) job.options.onPosition?.(place.place);
+      else job.options.onSessionWait?.();
+    }
+  }
+
+  /** Renews this process's jobs' heartbeats every `leaseS / 3` while it has any. */
+  private keepBeating(): void {
+    this.beatTimer ??= setInterval(
+      () => {
+        try {
+          this.deps.jobs.beat([...this.local.keys()]);
+        } catch (err) {
+          this.deps.log.warn({ err }, 'could not renew job heartbeats');
+        }
+      },
+      (this.queue.leaseS * 1000) / 3,
+    );
   }
 
   private updateGauges(): void {
-    this.deps.metrics.queueDepth.set(this.queue.depth);
-    this.deps.metrics.jobsRunning.set(this.queue.active);
+    const { waiting, running } = this.load;
+    this.deps.metrics.queueDepth.set(waiting);
+    this.deps.metrics.jobsRunning.set(running);
   }
 }
 

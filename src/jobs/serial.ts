@@ -1,10 +1,9 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 
 /**
- * Runs tasks one after another per key while different keys run in parallel: the per-session
- * lock of edits, keyed by user and campaign, so a second edit starts only once the first has
- * moved the session and therefore changes the first one's result, never a stale picture.
- * Each key gets a p-limit of 1, dropped when idle. In-process only: one bot process per database.
+ * Runs tasks one after another per key while different keys run in parallel (e.g. writes to one
+ * campaign's files). Each key gets a p-limit of 1, dropped when idle. In-process only: work that
+ * must be ordered across processes is ordered by the job rows (see `JobStore`).
  */
 export class KeyedSerialQueue {
   private readonly limits = new Map<string, LimitFunction>();

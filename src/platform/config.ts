@@ -42,6 +42,8 @@ export const configSchema = z.strictObject({
     enabled: z.boolean(),
     text_model: modelName,
     image_model: modelName,
+    /** The image models `/scene settings` and a request's `quality` choose between; `fast: null` is `image_model`, `pro: null` offers no pro quality. */
+    quality_models: z.strictObject({ fast: modelName.nullable(), pro: modelName.nullable() }),
     scanner_model: modelName,
     scanner_token_limit: z.int().min(1000),
     scanner_concurrency: z.int().min(1).max(64),
@@ -68,6 +70,8 @@ export const configSchema = z.strictObject({
   queue: z.strictObject({
     concurrency: z.int().min(1).max(256),
     per_user: z.int().min(1).max(16),
+    poll_ms: z.int().min(10).max(10_000),
+    lease_s: z.number().min(1).max(3600),
   }),
   budgets: z.strictObject({
     guild_daily_images: z.int().min(0).nullable(),
@@ -103,6 +107,7 @@ export const configSchema = z.strictObject({
   }),
   play_by_post: z.strictObject({
     ooc_prefix: z.string().max(20),
+    narrator_bots: z.array(z.string().regex(/^\d{17,20}$/, 'a Discord user id (17-20 digits)')).max(100),
   }),
   images: z.strictObject({
     trash_days: z.number().min(0).max(3650),

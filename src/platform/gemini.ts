@@ -37,6 +37,8 @@ const STEP_OF: Readonly<Record<CallPurpose, ModelStep>> = {
   prompt: 'prompt',
   image: 'image',
   edit: 'image',
+  cast: 'scan',
+  portrait: 'image',
 };
 
 /** Token counts of one call, from `usageMetadata`. */

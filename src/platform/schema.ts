@@ -1,10 +1,11 @@
-import { type AnySQLiteColumn, index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { type AnySQLiteColumn, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /**
  * How a picture was asked for: the seeds' `current` (latest moment), `specific` (a chosen turn),
- * `best` (the scanner's pick) and `edit` (a change to an earlier picture).
+ * `best` (the scanner's pick) and `edit` (a change to an earlier picture); `portrait` is a cast
+ * member's reference portrait (turn 0), which is no scene: galleries and exports leave it out.
  */
-export const GENERATION_MODES = ['current', 'specific', 'best', 'edit'] as const;
+export const GENERATION_MODES = ['current', 'specific', 'best', 'edit', 'portrait', 'recap'] as const;
 export type GenerationMode = (typeof GENERATION_MODES)[number];
 
 /**
@@ -18,7 +19,7 @@ export const images = sqliteTable(
     /** UUID; also the PNG's file name. */
     id: text('id').primaryKey(),
     campaignId: text('campaign_id').notNull(),
-    /** 1-based turn the picture shows. */
+    /** 1-based turn the picture shows; 0 for portraits. */
     turn: integer('turn').notNull(),
     mode: text('mode', { enum: GENERATION_MODES }).notNull(),
     /** The final prompt sent to the image model (scene description plus art style). */
@@ -119,7 +120,7 @@ export const sheetMessages = sqliteTable(
 );
 
 /** What a model call was for. */
-export const CALL_PURPOSES = ['prompt', 'image', 'scan', 'compare', 'edit'] as const;
+export const CALL_PURPOSES = ['prompt', 'image', 'scan', 'compare', 'edit', 'cast', 'portrait'] as const;
 export type CallPurpose = (typeof CALL_PURPOSES)[number];
 
 /** The usage ledger: one row per model call, for spend reports and budgets. */
@@ -152,14 +153,22 @@ export const usage = sqliteTable(
     /** 1 when the operator bypassed budgets for this call (CLI `--ignore-budget`). */
     budgetBypassed: integer('budget_bypassed', { mode: 'boolean' }).notNull().default(false),
   },
-  (t) => [index('usage_at').on(t.at), index('usage_guild_at').on(t.guildId, t.at), index('usage_user_at').on(t.userId, t.at)],
+  (t) => [
+    index('usage_at').on(t.at),
+    index('usage_guild_at').on(t.guildId, t.at),
+    index('usage_user_at').on(t.userId, t.at),
+    // Admission asks which jobs in flight already have their picture in the ledger.
+    index('usage_job').on(t.jobId),
+  ],
 );
 
-/** Cached `/scene best` results, keyed by a hash of what was scanned. */
+/** Cached transcript readings (`/scene best`, cast proposals), keyed by a hash of what was read. */
 export const scanCache = sqliteTable('scan_cache', {
   /**
-   * `passage:<sha256 of the passage's request and scanner settings>` (that passage's candidate) or
-   * `final:<entries>:<sha256 of every entry scanned and the scanner settings>` (the transcript's winner).
+   * `passage:<sha256 of the passage's request and scanner settings>` (that passage's candidate),
+   * `final:<entries>:<sha256 of every entry scanned and the scanner settings>` (the transcript's winner),
+   * or `cast:<sha256 of the passage's request and settings>` (that passage's characters as JSON in
+   * `rationale`, `turn` 0).
    */
   key: text('key').primaryKey(),
   campaignId: text('campaign_id').notNull(),
@@ -168,6 +177,38 @@ export const scanCache = sqliteTable('scan_cache', {
   /** ISO 8601 UTC. */
   createdAt: text('created_at').notNull(),
 });
+
+/**
+ * Recap storyboards the scanner chose (`/scene recap`), by content: `moments:<count>:<sha256>` of a
+ * whole range, `moments-passage:<sha256>` of one passage of a long range.
+ */
+export const momentCache = sqliteTable('moment_cache', {
+  key: text('key').primaryKey(),
+  campaignId: text('campaign_id').notNull(),
+  /** JSON: `{ moments: [{ turn, caption }], recap }`. */
+  answer: text('answer').notNull(),
+  /** ISO 8601 UTC. */
+  createdAt: text('created_at').notNull(),
+});
+
+/** Recaps made, so the next recap in a channel starts where the last one ended. */
+export const recaps = sqliteTable(
+  'recaps',
+  {
+    id: text('id').primaryKey(),
+    campaignId: text('campaign_id').notNull(),
+    /** Where it was asked for; null from the CLI. */
+    channelId: text('channel_id'),
+    fromTurn: integer('from_turn').notNull(),
+    toTurn: integer('to_turn').notNull(),
+    /** JSON array of the panels' image ids, in story order. */
+    imageIds: text('image_ids').notNull(),
+    recap: text('recap').notNull(),
+    /** ISO 8601 UTC. */
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [index('recaps_channel').on(t.campaignId, t.channelId, t.createdAt)],
+);
 
 /** One active edit session per user per campaign: the picture their next edit changes. */
 export const editSessions = sqliteTable(
@@ -193,9 +234,11 @@ export type EditSessionRow = typeof editSessions.$inferSelect;
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
 
 /**
- * One row per command that does model work. A process that dies leaves rows `running`; the next
- * start marks them failed and, while the interaction token is still valid (15 minutes), tells the
- * user in the original reply.
+ * One row per command that does model work, and the queue shared by every process on the database:
+ * a job is inserted `queued`, claimed `running` in the fair order (src/jobs/claim.ts) and run by the
+ * process that created it. A process that dies leaves rows queued or running; their heartbeat goes
+ * stale, another process (or the shard's next start) marks them failed and, while the interaction
+ * token is still valid (15 minutes), tells the user in the original reply.
  */
 export const jobs = sqliteTable(
   'jobs',
@@ -224,6 +267,18 @@ export const jobs = sqliteTable(
      * only its own leftovers: the other shards' running jobs are alive.
      */
     shard: integer('shard').notNull().default(0),
+    /**
+     * ISO 8601 UTC; renewed by the creating process while the job is queued or running. A job whose
+     * heartbeat is older than `queue.lease_s` belongs to a dead process.
+     */
+    heartbeatAt: text('heartbeat_at'),
+    /**
+     * Jobs with the same key run one after another in creation order (an edit session: user and
+     * campaign, as JSON); null for jobs without an order.
+     */
+    sessionKey: text('session_key'),
+    /** Pictures the job makes (a recap makes several), counted against budgets until they are in the ledger. */
+    pictures: integer('pictures').notNull().default(1),
   },
   (t) => [
     index('jobs_status').on(t.status, t.shard),
@@ -234,10 +289,32 @@ export const jobs = sqliteTable(
 
 export type JobRow = typeof jobs.$inferSelect;
 
+/** When each guild was last served by the queue, for "the least recently served guild next". */
+export const guildService = sqliteTable('guild_service', {
+  /** Discord guild id, `cli`, or `none` for jobs without a guild. */
+  guildId: text('guild_id').primaryKey(),
+  /** A counter over all guilds: the higher, the more recently served. */
+  served: integer('served').notNull(),
+});
+
+/**
+ * Single flight of identical scenes across processes: the job painting a scene key holds its lease
+ * while it paints; identical requests wait for its picture, or take the lease over when that job
+ * has ended without one or its process died (stale heartbeat).
+ */
+export const sceneLeases = sqliteTable('scene_leases', {
+  /** `sceneKey` of src/scenes/illustrate.ts. */
+  sceneKey: text('scene_key').primaryKey(),
+  jobId: text('job_id').notNull(),
+  /** ISO 8601 UTC. */
+  takenAt: text('taken_at').notNull(),
+});
+
 /**
  * Messages of play-by-post channels as they read now, kept as they arrive and backfilled from the
- * channel's history. Only people's messages are kept (never bots', system or command messages);
- * which of them are story is decided when the story is read. A deleted message stays as a
+ * channel's history. People's messages are kept, and those posted through a channel webhook
+ * (proxied characters) or by a narrator bot the operator listed; never other bots', system or command
+ * messages. Which of them are story is decided when the story is read. A deleted message stays as a
  * tombstone without its text, so a history page fetched before the deletion cannot bring it back.
  */
 export const storyMessages = sqliteTable(
@@ -259,6 +336,8 @@ export const storyMessages = sqliteTable(
     /** ISO 8601 UTC of the latest edit; an older version never overwrites a newer one. */
     editedAt: text('edited_at'),
     deleted: integer('deleted', { mode: 'boolean' }).notNull().default(false),
+    /** The webhook a proxied message was posted through (its author is the webhook); null for others. */
+    webhookId: text('webhook_id'),
   },
   (t) => [index('story_messages_channel').on(t.channelId, t.sortKey)],
 );
@@ -274,8 +353,80 @@ export const storyCharacters = sqliteTable(
     description: text('description').notNull(),
     /** PNG relative to the campaign folder (`characters/<user id>.png`), or null. */
     portrait: text('portrait'),
+    /** The name a proxy bot (Tupperbox, PluralKit) posts the character's messages under, or null. */
+    proxyName: text('proxy_name'),
     /** ISO 8601 UTC. */
     updatedAt: text('updated_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.campaignId, t.userId] })],
 );
+
+/**
+ * A Discord guild's settings, set with `/scene settings`: one row per setting, for one of the guild's
+ * campaigns or (`campaign_id` '') for the guild as a whole. `campaign.yaml` and config stay the
+ * defaults; a missing row means the default. Values are JSON text (see src/settings/settings.ts).
+ */
+export const guildSettings = sqliteTable(
+  'guild_settings',
+  {
+    guildId: text('guild_id').notNull(),
+    /** The campaign the setting is for, or '' for a guild-wide one (budgets). */
+    campaignId: text('campaign_id').notNull(),
+    /** e.g. `art_style`, `shape`, `quality`, `daily_images`, `daily_usd`. */
+    key: text('key').notNull(),
+    /** JSON. */
+    value: text('value').notNull(),
+    /** Discord user id, or `cli`. */
+    updatedBy: text('updated_by').notNull(),
+    /** ISO 8601 UTC. */
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.guildId, t.campaignId, t.key] })],
+);
+
+/** Every change of a {@link guildSettings} row: who, when, what, the old and the new value (JSON; null: the default). */
+export const settingChanges = sqliteTable(
+  'setting_changes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** ISO 8601 UTC. */
+    at: text('at').notNull(),
+    guildId: text('guild_id').notNull(),
+    campaignId: text('campaign_id').notNull(),
+    key: text('key').notNull(),
+    oldValue: text('old_value'),
+    newValue: text('new_value'),
+    changedBy: text('changed_by').notNull(),
+  },
+  (t) => [index('setting_changes_guild_at').on(t.guildId, t.at)],
+);
+/** A cast member's state: proposed by the text model, accepted by the owner, or dropped (not proposed again). */
+export const CAST_STATUSES = ['proposed', 'accepted', 'dropped'] as const;
+export type CastStatus = (typeof CAST_STATUSES)[number];
+
+/**
+ * The recurring characters of a campaign's story as the text model proposed them (`/scene cast`),
+ * and what the owner made of each. Accepted ones join the campaign's characters, after those of
+ * `campaign.yaml`, which win on the same name.
+ */
+export const castMembers = sqliteTable(
+  'cast_members',
+  {
+    /** Short, so that button custom ids can name it. */
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    campaignId: text('campaign_id').notNull(),
+    name: text('name').notNull(),
+    /** `name` compared loosely (see `castNameKey`): proposals of several passages merge on it. */
+    nameKey: text('name_key').notNull(),
+    /** Looks in words, at most 1,000 characters. */
+    description: text('description').notNull(),
+    status: text('status', { enum: CAST_STATUSES }).notNull(),
+    /** The current reference portrait (a picture of mode `portrait`), or null. */
+    portraitImageId: text('portrait_image_id').references(() => images.id, { onDelete: 'set null' }),
+    /** ISO 8601 UTC. */
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('cast_members_name').on(t.campaignId, t.nameKey)],
+);
+
+export type CastMemberRow = typeof castMembers.$inferSelect;

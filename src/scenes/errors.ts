@@ -32,11 +32,13 @@ export class TurnMissingError extends LimnerError {
  */
 export class ScanTurnError extends LimnerError {
   readonly code = 'scan_turn_invalid';
+  /** @param chosen - What was not chosen, for the message (`best scene`, `recap`). */
   constructor(
     readonly turn: number,
     readonly shown: string,
+    chosen = 'best scene',
   ) {
-    super(`Gemini twice picked a turn it had not read (turn ${turn}; it read ${shown}), so no best scene was chosen. Please try again.`);
+    super(`Gemini twice picked a turn it had not read (turn ${turn}; it read ${shown}), so no ${chosen} was chosen. Please try again.`);
   }
 }
 
@@ -45,11 +47,35 @@ export class ScanReplyError extends LimnerError {
   readonly code = 'scan_reply_malformed';
   constructor(
     readonly detail: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; chosen?: string },
   ) {
     super(
-      'Gemini twice answered the session scan with something other than the requested JSON, so no best scene was chosen. Please try again.',
+      `Gemini twice answered the session scan with something other than the requested JSON, so no ${options?.chosen ?? 'best scene'} was chosen. Please try again.`,
       options,
     );
+  }
+}
+
+/** A director's note longer than `limit` characters. */
+export class NoteTooLongError extends LimnerError {
+  readonly code = 'note_too_long';
+  constructor(
+    readonly length: number,
+    readonly limit: number,
+  ) {
+    super(`A director's note has at most ${limit} characters; this one has ${length}.`);
+  }
+}
+
+/** A recap range that cannot be recapped: outside the story, reversed, or with fewer turns than panels. */
+export class RecapRangeError extends LimnerError {
+  readonly code = 'recap_range_invalid';
+  constructor(
+    readonly from: number,
+    readonly to: number,
+    /** Why, as a clause: `it has 2 turns and the recap has 4 panels`. */
+    readonly reason: string,
+  ) {
+    super(`Turns ${from}-${to} cannot be recapped: ${reason}.`);
   }
 }

@@ -1,5 +1,6 @@
 import { EmptyTranscriptError, GenerationDisabledError } from '../campaigns/errors.ts';
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Campaign } from '../campaigns/campaign.ts';
 import type { CampaignRepository } from '../campaigns/repository.ts';
 import type { Config } from '../platform/config.ts';
@@ -11,11 +12,15 @@ import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
 import { writeScenePrompt, type ScenePrompt } from './prompt.ts';
 import type { UsageLedger } from '../usage/ledger.ts';
 import type { SessionStore } from '../edits/sessions.ts';
-import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, type ReferenceImage } from '../images/references.ts';
+import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, presentCharacters, type ReferenceImage } from '../images/references.ts';
+import type { Character } from '../campaigns/campaign.ts';
 import { paintImage, type PaintedImage } from '../images/paint.ts';
 import { shorten, type SceneScanner, type ScanProgress } from './best/scanner.ts';
-import { SingleFlight } from '../jobs/single-flight.ts';
+import type { SceneLeases } from '../jobs/scene-leases.ts';
 import { originOf, type JobRunner, type Requester } from '../jobs/runner.ts';
+import { MAX_NOTE_CHARS, type Quality, type Shape } from './canvas.ts';
+import { NoteTooLongError } from './errors.ts';
+import type { GuildSettings, SceneLook } from '../settings/settings.ts';
 
 /** What to illustrate, and for whom. */
 export type SceneRequest = {
@@ -23,6 +28,12 @@ export type SceneRequest = {
   readonly requester: Requester;
   /** Paint a new picture even when the same scene was painted within `budgets.dedupe_window_s`. */
   readonly fresh?: boolean;
+  /** The picture's shape; default the guild's setting, else `generation.aspect_ratio`. */
+  readonly shape?: Shape;
+  /** Default the guild's setting, else fast. */
+  readonly quality?: Quality;
+  /** A director's note the prompt writer follows ("focus on the dragon"), at most {@link MAX_NOTE_CHARS} characters. */
+  readonly note?: string;
 } & (
   | {
       readonly kind: 'current';
@@ -78,8 +89,12 @@ export interface SceneResult {
   readonly promptTruncated: boolean;
   /** Every model call made for this scene: scanner calls (for `best`), then text, then image. */
   readonly calls: readonly CallUsage[];
+  /** Names of the characters whose portraits went with the image call, in the order sent (present in the context window). */
+  readonly referenced: readonly string[];
   /** For `best` requests: the chosen turn, a quote and the reason. */
   readonly best?: BestScene;
+  /** The request's director's note, as followed. */
+  readonly note?: string;
   /**
    * Set when the identical scene (see {@link sceneKey}) was painted within `budgets.dedupe_window_s`,
    * or was being painted for another request, and that picture is returned instead of paying again;
@@ -117,7 +132,11 @@ export interface VariationsResult {
   readonly promptTruncated: boolean;
   /** Every model call made: scanner calls (for `best`), the text call, then each image call. */
   readonly calls: readonly CallUsage[];
+  /** As in {@link SceneResult}. */
+  readonly referenced: readonly string[];
   readonly best?: BestScene;
+  /** The request's director's note, as followed. */
+  readonly note?: string;
 }
 
 /** Collaborators of {@link IllustrateScene}. */
@@ -133,6 +152,10 @@ export interface IllustrateDeps {
   readonly scanner: SceneScanner;
   /** Budgets, the fair queue and job rows. */
   readonly runner: JobRunner;
+  /** The requester's guild's art style, shape and quality. */
+  readonly settings: GuildSettings;
+  /** One painting per identical scene across processes. */
+  readonly leases: SceneLeases;
   readonly log: Logger;
 }
 
@@ -144,20 +167,21 @@ export interface IllustrateDeps {
  * events, the picture as a {@link SceneResult}.
  */
 export class IllustrateScene {
-  /** Scenes being painted, by {@link sceneKey}: an identical request waits for that picture. */
-  private readonly paintings = new SingleFlight<SceneResult>();
-
   constructor(private readonly deps: IllustrateDeps) {}
 
   /**
    * The checks that need no model call and touch no file when the campaign was read before: campaign
-   * id, the enabled switches, a story to read, the turn range, budgets and the cooldown. A door runs
+   * id, the enabled switches, a story to read, the turn range, the note's length, the quality,
+   * budgets and the cooldown. A door runs
    * it before acknowledging, so that a refusal can stay private; {@link run} repeats them on fresh files.
    * A {@link VariationsRequest}'s pictures must all fit the budgets.
    * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError, GenerationDisabledError,
-   *   EmptyTranscriptError, TurnOutOfRangeError, TurnMissingError, BudgetExceededError, QueueClosedError.
+   *   EmptyTranscriptError, TurnOutOfRangeError, TurnMissingError, NoteTooLongError, QualityNotAllowedError,
+   *   BudgetExceededError, QueueClosedError.
    */
   async check(request: SceneRequest | VariationsRequest): Promise<void> {
+    noteOf(request);
+    this.deps.settings.look(request.requester.guildId, request.campaignId, '', request);
     const recent = this.deps.campaigns.lastLoaded(request.campaignId);
     let checked = false;
     if (recent) {
@@ -190,10 +214,10 @@ export class IllustrateScene {
 
   /**
    * Paints `request.count` variations of one scene as one job: the scene is chosen and its prompt
-   * written once, then every picture is painted at once from that prompt and stored as it arrives
-   * (the first carries the cost of the shared calls). All `count` pictures are counted against the
-   * budgets before anything starts. No edit session moves until one is picked. Never reuses an
-   * earlier picture.
+   * written once, then every picture is painted at once from that prompt, with the request's shape,
+   * quality and note, and stored as it arrives (the first carries the cost of the shared calls). All
+   * `count` pictures are counted against the budgets (the job's `pictures`) before anything starts.
+   * No edit session moves until one is picked. Never reuses an earlier picture.
    * @param options.onProgress - Told each {@link SceneProgress}; `painting` comes with `done`/`total`.
    * @throws RangeError for a count outside 1-{@link MAX_VARIATIONS}; the errors of {@link run},
    *   the first painting's error when every painting failed.
@@ -223,10 +247,7 @@ export class IllustrateScene {
     report({ stage: 'painting', done, total });
     const settled = await Promise.allSettled(
       Array.from({ length: total }, async (_, i) => {
-        const painted = await paintImage(this.deps.gateway, this.deps.config, prompt.prompt, scene.references, {
-          record: { origin: scene.origin, purpose: 'image' },
-          signal,
-        });
+        const painted = await this.paintPicture(scene, prompt, signal);
         const shared = i === 0 ? [...scene.scanCalls, prompt.usage] : [];
         const image = await this.save(scene, request, prompt, painted, [...shared, painted.usage], { moveSession: false });
         report({ stage: 'painting', done: ++done, total });
@@ -245,11 +266,13 @@ export class IllustrateScene {
       scene: prompt.scene,
       promptTruncated: prompt.truncated,
       calls: [...scene.scanCalls, prompt.usage, ...painted.map((p) => p.usage)],
+      referenced: scene.referenced,
       ...(best ? { best } : {}),
+      ...(scene.note ? { note: scene.note } : {}),
     };
   }
 
-  /** Reads the campaign, chooses the turn (scanning for `best`), its context and portraits. */
+  /** Reads the campaign, applies the settings and note, chooses the turn (scanning for `best`), its context and portraits. */
   private async prepare(
     request: SceneRequest,
     jobId: string,
@@ -260,6 +283,8 @@ export class IllustrateScene {
     const log = this.deps.log.child({ campaign: request.campaignId, kind: request.kind, user: request.requester.userId, jobId });
     report({ stage: 'reading' });
     const campaign = this.checkCampaign(await this.deps.campaigns.load(request.campaignId), request);
+    const note = noteOf(request);
+    const look = this.deps.settings.look(request.requester.guildId, campaign.id, campaign.artStyle, request);
     const origin = { ...originOf(request.requester), campaignId: campaign.id, jobId };
     const pick =
       request.kind === 'best'
@@ -271,8 +296,20 @@ export class IllustrateScene {
     const { context, mode } = this.contextFor(campaign, request, pick?.turn);
     const portraits = choosePortraits(campaign.characters, context.entries, MAX_INPUT_IMAGES);
     const references = await loadPortraits(portraits, config.generation.max_input_pixels);
-    const key = sceneKey({ campaign, context, mode, references, config });
-    const scene: SceneToPaint = { campaign, context, mode, references, key, origin, scanCalls: pick?.calls ?? [], log };
+    const key = sceneKey({ campaign, context, mode, references, config, look, ...(note ? { note } : {}) });
+    const scene: SceneToPaint = {
+      campaign,
+      context,
+      mode,
+      references,
+      referenced: portraits.map((c) => c.name),
+      look,
+      key,
+      origin,
+      scanCalls: pick?.calls ?? [],
+      log,
+      ...(note ? { note } : {}),
+    };
     return { scene, ...(pick ? { best: bestScene(pick) } : {}) };
   }
 
@@ -284,9 +321,8 @@ export class IllustrateScene {
   ): Promise<SceneResult> {
     const { config, images } = this.deps;
     const { scene, best: chosen } = await this.prepare(request, jobId, signal, report);
-    const { campaign, key, log } = scene;
-    const pick = chosen ? { calls: scene.scanCalls } : undefined;
-    const best = chosen ? { best: chosen } : {};
+    const { campaign, key, referenced, log } = scene;
+    const best = { ...(chosen ? { best: chosen } : {}), ...(scene.note ? { note: scene.note } : {}) };
     const paint = () => this.paint(scene, request, signal, report);
     const windowS = config.budgets.dedupe_window_s;
     if (windowS <= 0 || request.fresh) return { ...(await paint()), ...best };
@@ -300,20 +336,27 @@ export class IllustrateScene {
         campaign: { id: campaign.id, name: campaign.name },
         scene: image.prompt,
         promptTruncated: false,
-        calls: pick?.calls ?? [],
+        calls: scene.scanCalls,
+        referenced,
         reused: { ageMs: Date.now() - Date.parse(image.createdAt) },
         ...best,
       };
     };
-    const recent = images.findRecent({
-      campaignId: campaign.id,
-      sceneKey: key,
-      since: new Date(Date.now() - windowS * 1000).toISOString(),
-    });
-    if (recent) return reuse(recent);
-    // No await since findRecent: a request arriving now either finds the picture or joins this painting.
-    const { value, leader } = await this.paintings.run(key, paint, signal);
-    return leader ? { ...value, ...best } : reuse(value.image);
+    const find = () =>
+      images.findRecent({ campaignId: campaign.id, sceneKey: key, since: new Date(Date.now() - windowS * 1000).toISOString() });
+    // One painting per scene key across every process: the lease's holder paints, the others wait for its picture.
+    for (;;) {
+      const outcome = this.deps.leases.take(key, jobId, find);
+      if (outcome.kind === 'picture') return reuse(outcome.picture);
+      if (outcome.kind === 'leader') {
+        try {
+          return { ...(await paint()), ...best };
+        } finally {
+          this.deps.leases.release(key, jobId);
+        }
+      }
+      await sleep(config.queue.poll_ms, undefined, { signal });
+    }
   }
 
   /** Writes the prompt, paints it and saves the picture, which becomes the requester's session picture. */
@@ -323,13 +366,13 @@ export class IllustrateScene {
     signal: AbortSignal,
     report: (progress: SceneProgress) => void,
   ): Promise<SceneResult> {
-    const { config, images, gateway } = this.deps;
-    const { campaign, origin, log } = input;
+    const { images } = this.deps;
+    const { campaign, log } = input;
     const started = performance.now();
     const prompt = await this.writePrompt(input, request, signal, report);
 
     report({ stage: 'painting' });
-    const painted = await paintImage(gateway, config, prompt.prompt, input.references, { record: { origin, purpose: 'image' }, signal });
+    const painted = await this.paintPicture(input, prompt, signal);
 
     report({ stage: 'saving' });
     // The picture's cost includes the scan that chose it (nothing when the scan was cached).
@@ -347,11 +390,17 @@ export class IllustrateScene {
       scene: prompt.scene,
       promptTruncated: prompt.truncated,
       calls,
+      referenced: input.referenced,
     };
   }
 
   /** The prompt writer's call for a scene. */
-  private writePrompt(input: SceneToPaint, request: SceneRequest, signal: AbortSignal, report: (progress: SceneProgress) => void) {
+  private writePrompt(
+    input: SceneToPaint,
+    request: SceneRequest,
+    signal: AbortSignal,
+    report: (progress: SceneProgress) => void,
+  ): Promise<ScenePrompt> {
     const { config, gateway } = this.deps;
     report({ stage: 'writing-prompt' });
     return writeScenePrompt(
@@ -360,13 +409,26 @@ export class IllustrateScene {
         model: config.generation.text_model,
         context: input.context,
         focus: request.kind === 'current' ? 'latest' : 'turn',
-        characters: input.campaign.characters,
-        artStyle: input.campaign.artStyle,
+        characters: presentFirst(input.campaign.characters, input.context),
+        artStyle: input.look.artStyle,
+        ...(input.note ? { note: input.note } : {}),
         maxChars: config.generation.max_prompt_chars,
         maxInputTokens: config.generation.prompt_token_limit,
       },
       input.log,
       { record: { origin: input.origin, purpose: 'prompt' }, signal },
+    );
+  }
+
+  /** One image call for a written prompt, with the scene's portraits, model and shape. */
+  private paintPicture(input: SceneToPaint, prompt: ScenePrompt, signal: AbortSignal): Promise<PaintedImage> {
+    return paintImage(
+      this.deps.gateway,
+      this.deps.config,
+      prompt.prompt,
+      input.references,
+      { record: { origin: input.origin, purpose: 'image' }, signal },
+      { model: input.look.imageModel, aspectRatio: input.look.aspectRatio },
     );
   }
 
@@ -430,6 +492,11 @@ interface SceneToPaint {
   readonly context: SceneContext;
   readonly mode: GenerationMode;
   readonly references: readonly ReferenceImage[];
+  /** Art style, shape and model from the request and the guild's settings. */
+  readonly look: SceneLook;
+  readonly note?: string;
+  /** Names of the characters whose portraits are `references`. */
+  readonly referenced: readonly string[];
   readonly key: string;
   readonly origin: ReturnType<typeof originOf> & { readonly campaignId: string; readonly jobId: string };
   /** The scanner calls that chose the turn, whose cost the picture carries. */
@@ -440,8 +507,9 @@ interface SceneToPaint {
 /**
  * A hash (SHA-256, hex) of everything that shapes a scene's picture: campaign, mode, the context
  * window's text, the art style, the characters' descriptions and the bytes of the portraits sent,
- * aspect ratio, image size, and both models. Two requests with the same key would get the same
+ * aspect ratio, image size, both models and the director's note. Two requests with the same key would get the same
  * picture, so the later one may reuse the earlier's.
+ * @param input.look - The art style, aspect ratio and image model in force (settings and request applied).
  */
 export function sceneKey(input: {
   readonly campaign: Campaign;
@@ -449,8 +517,10 @@ export function sceneKey(input: {
   readonly mode: GenerationMode;
   readonly references: readonly ReferenceImage[];
   readonly config: Config;
+  readonly look: SceneLook;
+  readonly note?: string;
 }): string {
-  const { campaign, context, mode, references, config } = input;
+  const { campaign, context, mode, references, config, look } = input;
   const hash = createHash('sha256');
   const part = (value: string | Buffer) => {
     hash.update(String(Buffer.byteLength(value)));
@@ -461,14 +531,26 @@ export function sceneKey(input: {
   part(mode);
   part(String(context.turn));
   part(formatEntries(context.entries));
-  part(campaign.artStyle);
+  part(look.artStyle);
   for (const c of campaign.characters) part(`${c.name}\n${c.description}`);
   for (const r of references) part(r.data);
-  part(config.generation.aspect_ratio);
+  part(look.aspectRatio);
   part(config.generation.image_size);
   part(config.generation.text_model);
-  part(config.generation.image_model);
+  part(look.imageModel);
+  part(input.note ?? '');
   return hash.digest('hex');
+}
+
+/**
+ * The request's director's note with its whitespace collapsed, or undefined when it has none.
+ * @throws NoteTooLongError
+ */
+function noteOf(request: SceneRequest): string | undefined {
+  const note = request.note?.trim().replace(/\s+/g, ' ');
+  if (!note) return undefined;
+  if (note.length > MAX_NOTE_CHARS) throw new NoteTooLongError(note.length, MAX_NOTE_CHARS);
+  return note;
 }
 
 /** The job row of a scene request, with the pictures it makes for the budgets. */
@@ -487,6 +569,15 @@ function bestScene(pick: Awaited<ReturnType<SceneScanner['findBest']>>): BestSce
     cached: pick.cached,
     passages: pick.passages,
   };
+}
+
+/**
+ * The characters with those present in the context window first ({@link presentCharacters}): the
+ * prompt writer's room for looks is bounded, and the people of the scene matter most.
+ */
+function presentFirst(characters: readonly Character[], context: SceneContext): Character[] {
+  const present = presentCharacters(characters, context.entries);
+  return [...present, ...characters.filter((c) => !present.includes(c))];
 }
 
 function sum<T>(items: readonly T[], of: (item: T) => number): number {

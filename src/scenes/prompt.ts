@@ -49,6 +49,8 @@ export async function writeScenePrompt(
     readonly focus: 'latest' | 'turn';
     readonly characters: readonly Character[];
     readonly artStyle: string;
+    /** A director's note from the requester, which the description follows. */
+    readonly note?: string;
     readonly maxChars: number;
     /** Largest request, estimated input tokens (`generation.prompt_token_limit`). */
     readonly maxInputTokens: number;
@@ -108,7 +110,12 @@ export interface BoundedRequest {
  * @param maxTokens - Estimated tokens (see {@link estimateTextTokens}).
  */
 export function boundedRequestText(
-  input: { readonly context: SceneContext; readonly focus: 'latest' | 'turn'; readonly characters: readonly Character[] },
+  input: {
+    readonly context: SceneContext;
+    readonly focus: 'latest' | 'turn';
+    readonly characters: readonly Character[];
+    readonly note?: string;
+  },
   maxTokens: number,
 ): BoundedRequest {
   const characterBudget = Math.floor(maxTokens / 4);
@@ -135,11 +142,12 @@ function characterLine(c: Character): string {
   return `- ${c.name}: ${c.description}`;
 }
 
-/** The user turn sent to the prompt writer: characters' looks, the turns, and what to illustrate. */
+/** The user turn sent to the prompt writer: characters' looks, the turns, what to illustrate and the director's note. */
 export function sceneRequestText(input: {
   readonly context: SceneContext;
   readonly focus: 'latest' | 'turn';
   readonly characters: readonly Character[];
+  readonly note?: string;
 }): string {
   const parts: string[] = [];
   if (input.characters.length > 0) {
@@ -153,6 +161,7 @@ export function sceneRequestText(input: {
       ? `Illustrate the moment of turn ${input.context.turn}; the other turns are context.`
       : 'Illustrate the latest moment of the story.',
   );
+  if (input.note) parts.push(`Director's note from the player who asked (follow it): ${input.note}`);
   return parts.join('\n\n');
 }
 

@@ -18,6 +18,7 @@ const message = (id: number, content: string, extra: Partial<ChannelMessage> = {
   content,
   createdAt: new Date(1_700_000_000_000 + id).toISOString(),
   editedAt: null,
+  webhookId: null,
   ...extra,
 });
 
@@ -50,6 +51,7 @@ describe('StoryStore', () => {
       name: 'Vex',
       description: 'a half-elf ranger',
       portrait: 'characters/2000.png',
+      proxyName: null,
     });
     const campaign = await repo.load(channelCampaignId(CHANNEL));
     expect(campaign.transcript.entries.map((e) => [e.turn, e.speaker, e.text])).toEqual([
@@ -62,6 +64,21 @@ describe('StoryStore', () => {
       { name: 'Vex', description: 'a half-elf ranger', referenceImage: path.join(campaign.dir, 'characters/2000.png') },
     ]);
     expect(campaign.source).toEqual(source);
+  });
+
+  it('reads proxied messages under the name they were posted as, or the character registered with that proxy name', async () => {
+    const { stories: s, repo } = stories();
+    await repo.linkChannel(source, '#campaign');
+    const hook = { authorId: '3000', webhookId: '3000' };
+    s.record([
+      message(100, 'I draw my blade.', { ...hook, authorName: 'thorn ' }),
+      message(101, 'The gate groans.', { ...hook, authorName: 'The Narrator' }),
+      // A person whose display name is a proxy name is still themself.
+      message(102, 'Me too.', { authorId: '4000', authorName: 'Thorn' }),
+    ]);
+    s.setCharacter(channelCampaignId(CHANNEL), { userId: '2000', name: 'Thorn Ashvale', description: 'a ranger', portrait: null, proxyName: 'Thorn' });
+    const campaign = await repo.load(channelCampaignId(CHANNEL));
+    expect(campaign.transcript.entries.map((e) => e.speaker)).toEqual(['Thorn Ashvale', 'The Narrator', 'Thorn']);
   });
 
   it('never lets an older version or a history page bring back a deleted message', () => {

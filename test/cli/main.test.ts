@@ -1,12 +1,10 @@
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GeminiEmulator } from '../emulators/gemini/server.ts';
-import { CRD3_DIR, ROOT, SAMPLE_CAMPAIGN, sampleCampaigns } from '../support/fixtures.ts';
+import { limnerCli } from '../support/cli.ts';
+import { CRD3_DIR, SAMPLE_CAMPAIGN, sampleCampaigns } from '../support/fixtures.ts';
 
-const run = promisify(execFile);
 let emulator: GeminiEmulator;
 let campaigns: { dir: string; cleanup: () => void };
 
@@ -19,25 +17,8 @@ afterAll(async () => {
   campaigns.cleanup();
 });
 
-/** Runs the real CLI (`npm run limner` without npm) with the emulator as Gemini. */
-async function limner(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        GEMINI_API_KEY: 'test-key',
-        LIMNER_GEMINI_BASE_URL: emulator.url,
-        LIMNER_CAMPAIGNS_DIR: campaigns.dir,
-        LIMNER_CONFIG: path.join(ROOT, 'test/support/test-config.yaml'),
-      },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+/** Runs the real CLI with the emulator as Gemini. */
+const limner = (...args: string[]) => limnerCli(args, { campaignsDir: campaigns.dir, geminiUrl: emulator.url });
 
 describe('limner CLI', () => {
   it('scene turn 1500 --json writes a 16:9 PNG and a row, and images list shows it', async () => {

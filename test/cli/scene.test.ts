@@ -1,13 +1,15 @@
-import { execFile } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GeminiEmulator } from '../emulators/gemini/server.ts';
+import { limnerCli, type CliRun } from '../support/cli.ts';
+import { openStore } from '../../src/platform/db.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+import { silentLogger } from '../../src/platform/log.ts';
+import { GuildSettings } from '../../src/settings/settings.ts';
 import { ROOT, SAMPLE_CAMPAIGN, sampleCampaigns } from '../support/fixtures.ts';
 
-const run = promisify(execFile);
 let emulator: GeminiEmulator;
 let campaigns: { dir: string; cleanup: () => void };
 
@@ -34,28 +36,13 @@ interface Layer {
  * Runs the real CLI with the emulator as Gemini, the test config changed by `layer` (written beside
  * the campaigns) and the database in the campaigns folder.
  */
-async function limner(layer: Layer, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function limner(layer: Layer, ...args: string[]): Promise<CliRun> {
   let yaml = readFileSync(path.join(ROOT, 'test/support/test-config.yaml'), 'utf8');
   for (const [key, value] of Object.entries(layer.budgets ?? {}))
     yaml = yaml.replace(new RegExp(`^  ${key}: .*$`, 'm'), `  ${key}: ${value}`);
   const configFile = path.join(campaigns.dir, 'limner.yaml');
   writeFileSync(configFile, `${yaml}\n${layer.extra ?? ''}`);
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        GEMINI_API_KEY: 'test-key',
-        LIMNER_GEMINI_BASE_URL: emulator.url,
-        LIMNER_CAMPAIGNS_DIR: campaigns.dir,
-        LIMNER_CONFIG: configFile,
-      },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+  return limnerCli(args, { campaignsDir: campaigns.dir, geminiUrl: emulator.url, env: { LIMNER_CONFIG: configFile } });
 }
 
 const json = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as { imageId: string; reused: boolean; width: number };
@@ -166,21 +153,102 @@ describe('limner scene --count', () => {
     const textCalls = emulator.requests.filter((q) => q.model === 'gemini-3.5-flash');
     expect(textCalls).toHaveLength(1);
 
-    const asJson = await limner({}, '--json', 'scene', 'current', '--campaign', SAMPLE_CAMPAIGN, '--count', '2');
+    const asJson = await limner(
+      {},
+      '--json',
+      'scene',
+      'current',
+      '--campaign',
+      SAMPLE_CAMPAIGN,
+      '--count',
+      '2',
+      '--shape',
+      'portrait',
+      '--note',
+      'focus on the dragon',
+    );
     const rows = asJson.stdout
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { variation: number; of: number; prompt: string });
+      .map((l) => JSON.parse(l) as { variation: number; of: number; prompt: string; width: number; height: number; note: string });
     expect(rows.map((r) => [r.variation, r.of])).toEqual([
       [1, 2],
       [2, 2],
     ]);
     expect(rows[0]!.prompt).toBe(rows[1]!.prompt);
+    for (const row of rows) expect([row.height > row.width, row.note]).toEqual([true, 'focus on the dragon']);
 
     const GUILD: Layer = { budgets: { guild_daily_images: 3 } };
     const refused = await limner(GUILD, 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN, '--guild', '42', '--count', '4');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/guild 42 has 3 of its 3 pictures left for today, fewer than the 4 asked for/);
     expect((await limner({}, 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN, '--count', '5')).stderr).toMatch(/--count/);
-  });
+  }, 180_000);
+});
+
+describe('limner scene: shape, quality, note and a guild’s settings', () => {
+  it('--shape, --note and --quality steer the picture; with --guild the guild’s settings apply', async () => {
+    const store = openStore(path.join(campaigns.dir, 'limner.db'));
+    try {
+      const { config } = loadConfig({ env: {}, localFile: path.join(ROOT, 'test/support/test-config.yaml') });
+      new GuildSettings(store, config, silentLogger).change(
+        '42',
+        SAMPLE_CAMPAIGN,
+        [
+          { key: 'art_style', value: 'charcoal sketch' },
+          { key: 'daily_images', value: 0 },
+        ],
+        'gm',
+      );
+    } finally {
+      store.close();
+    }
+    const run = await limner(
+      {},
+      '--json',
+      'scene',
+      'turn',
+      '10',
+      '--campaign',
+      SAMPLE_CAMPAIGN,
+      '--shape',
+      'portrait',
+      '--note',
+      'focus on the dragon',
+    );
+    const picture = JSON.parse(run.stdout.trim()) as { width: number; height: number; note: string; prompt: string };
+    expect(picture.height).toBeGreaterThan(picture.width);
+    expect(picture.note).toBe('focus on the dragon');
+    expect(picture.prompt).not.toContain('charcoal sketch');
+    const writer = emulator.requests.find((r) => !/image/.test(r.model))!;
+    expect(JSON.stringify(writer.body)).toContain("Director's note from the player who asked (follow it): focus on the dragon");
+
+    const refused = await limner({}, 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN, '--guild', '42');
+    expect(refused.stderr).toMatch(/^limner: guild 42 has used its 0 pictures for today/);
+    const styled = await limner({}, '--json', 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN, '--guild', '42', '--ignore-budget');
+    expect((JSON.parse(styled.stdout.trim()) as { prompt: string }).prompt).toMatch(/Art style: charcoal sketch\.$/);
+
+    const pro = await limner({}, 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN, '--quality', 'pro');
+    expect([pro.code, pro.stderr]).toEqual([
+      1,
+      'limner: pro quality needs a pro image model: set generation.quality_models.pro in the config.\n',
+    ]);
+    const square = await limner(
+      { extra: 'generation:\n  quality_models:\n    pro: gemini-3-pro-image\n' },
+      '--json',
+      'scene',
+      'turn',
+      '10',
+      '--campaign',
+      SAMPLE_CAMPAIGN,
+      '--quality',
+      'pro',
+      '--shape',
+      'square',
+    );
+    expect(JSON.parse(square.stdout.trim())).toMatchObject({ model: 'gemini-3-pro-image', width: 1024, height: 1024 });
+    expect((await limner({}, 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN, '--shape', 'round')).stderr).toMatch(
+      /Allowed choices are landscape, portrait, square, wide/,
+    );
+  }, 180_000);
 });

@@ -10,7 +10,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { InteractionResult, StoredAttachment, StoredMessage } from '../emulators/discord/types.ts';
-import { startBotHarness, type BotHarness } from '../support/bot-harness.ts';
+import { startBotHarness, type BotHarness, type SceneOptionValue } from '../support/bot-harness.ts';
 import { ROOT, SAMPLE_CAMPAIGN } from '../support/fixtures.ts';
 import { scannerScript } from '../support/scanner-script.ts';
 import { autocompleteLines, channelHeader, commandLine, interactionLines, type SavedFile } from './render.ts';
@@ -49,11 +49,13 @@ interface Step {
   sub: string;
   /** Instead of running `/scene <sub>`, press the button with this label under the previous step's public message. */
   press?: string;
-  options: Record<string, string | number>;
+  options: Record<string, SceneOptionValue>;
   /** An option the user types part of first, looking at the suggestions before sending. */
   browse?: { option: string; typed: string; type: number };
   /** When a deferred step's answer is plain text (no picture), how to tell it from a progress line. */
   done?: (r: InteractionResult) => boolean;
+  /** When the step's answer takes more than one message, how to tell it is complete (instead of the first picture). */
+  until?: (r: InteractionResult) => boolean;
   /** What the step must have produced: each returned string is a problem. */
   expect: (o: Outcome) => string[];
 }
@@ -73,10 +75,34 @@ const SCRIPT: readonly Step[] = [
     ],
   },
   {
+    user: 'gm',
+    sub: 'settings',
+    options: { art_style: 'ink and watercolour, muted tones', daily_pictures: 40 },
+    expect: ({ result }) => [
+      ...(result.ephemeral ? [] : ['the settings were shown to the whole channel']),
+      ...(/^Changed: art style: default → ink and watercolour/.test(result.original?.content ?? '') ? [] : ['no "Changed:" line']),
+      ...(result.original?.embeds[0]?.title === 'Settings · Arrival at Kraghammer' ? [] : ['no settings embed']),
+    ],
+  },
+  {
     user: 'ana',
     sub: 'current',
     options: {},
     expect: (o) => [...expectPicture(o, /^Turn [\d,]+ · current scene$/), ...expectProgress(o)],
+  },
+  {
+    user: 'ana',
+    sub: 'current',
+    options: { shape: 'portrait', note: 'focus on the dwarven guards at the gate' },
+    expect: (o) => {
+      const png = o.images.find((i) => i.format === 'png');
+      const note = o.result.original?.embeds[0]?.fields?.find((f: { name: string }) => f.name === "Director's note");
+      return [
+        ...expectPicture(o, /^Turn [\d,]+ · current scene$/),
+        ...(png && png.height! > png.width! ? [] : ['the picture is not portrait-shaped']),
+        ...(note?.value === 'focus on the dwarven guards at the gate' ? [] : ["the embed does not show the director's note"]),
+      ];
+    },
   },
   {
     user: 'bo',
@@ -100,6 +126,13 @@ const SCRIPT: readonly Step[] = [
     sub: 'edit',
     options: { prompt: 'make it night, with lanterns glowing' },
     expect: (o) => [...expectPicture(o, /^Turn 2,160 · edit$/), ...expectProgress(o)],
+  },
+  {
+    user: 'bo',
+    sub: 'recap',
+    options: { from: 1200, to: 1500, panels: 4 },
+    until: (r) => r.followUps.length === 4,
+    expect: (o) => [...expectStoryboard(o, 4), ...expectProgress(o)],
   },
   {
     user: 'ana',
@@ -143,6 +176,37 @@ const SCRIPT: readonly Step[] = [
         : [`no deletion confirmation (${describeEnd(result)})`]),
     ],
   },
+  {
+    user: 'bo',
+    sub: 'help',
+    options: {},
+    expect: ({ result }) => [
+      ...(result.ephemeral ? [] : ['help was shown to the whole channel']),
+      ...(/^This channel illustrates \*\*Arrival at Kraghammer\*\*/.test(String(result.original?.embeds[0]?.description ?? ''))
+        ? []
+        : ['help does not say what the channel illustrates']),
+    ],
+  },
+  {
+    user: 'gm',
+    sub: 'new',
+    options: {
+      name: 'Tavern Tales',
+      transcript: {
+        filename: 'tavern.txt',
+        contentType: 'text/plain',
+        bytes: Buffer.from(
+          'Narrator: Rain hammers the shutters of the Sleeping Giant tavern.\nMira: I slide a silver coin across the bar and ask about the missing caravan.\nBarkeep: He leans in and points at a hooded stranger by the fire.\n',
+        ),
+      },
+    },
+    done: (r) => /^Created/.test(r.original?.content ?? ''),
+    expect: ({ result }) => [
+      ...(result.original?.content.startsWith('Created **Tavern Tales** (`tavern-tales`) from `tavern.txt`: 3 turns.')
+        ? []
+        : [`no creation answer (got ${JSON.stringify(result.original?.content ?? null)})`]),
+    ],
+  },
 ];
 
 /** A public contact sheet of `count` variations with a Use button for each. */
@@ -181,6 +245,22 @@ function expectPicture({ result, images }: Outcome, title: RegExp): string[] {
   if (png.bytes !== png.attachment.size)
     problems.push(`downloaded ${png.bytes} bytes of ${png.attachment.filename}, Discord stored ${png.attachment.size}`);
   if (embed && embed.image?.url !== png.attachment.url) problems.push('the embed does not show the attached picture');
+  return problems;
+}
+
+/** A public storyboard (one JPEG, the text recap and a caption per panel), then each panel as a picture. */
+function expectStoryboard({ result, images }: Outcome, panels: number): string[] {
+  const board = result.original;
+  if (!board || board.deleted) return [`no storyboard was posted (${describeEnd(result)})`];
+  const problems: string[] = [];
+  if (result.ephemeral) problems.push('the storyboard was only visible to its requester');
+  const jpeg = images.find((i) => i.attachment.id === board.attachments[0]?.id);
+  if (!jpeg || jpeg.format !== 'jpeg') problems.push('the storyboard is not a readable JPEG');
+  const captions = board.content.split('\n').filter((l) => /^\d\. .+ \(turn [\d,]+\)$/.test(l));
+  if (captions.length !== panels) problems.push(`${captions.length} captions under the recap, not ${panels}`);
+  if (result.followUps.length !== panels) problems.push(`${result.followUps.length} panel messages, not ${panels}`);
+  const titles = result.followUps.map((m) => String(m.embeds[0]?.title));
+  if (!titles.every((t, i) => t.endsWith(`· recap ${i + 1}/${panels}`))) problems.push(`panel titles out of order: ${titles.join(' | ')}`);
   return problems;
 }
 
@@ -286,7 +366,7 @@ async function main(): Promise<number> {
         handle = await h.scene(step.sub, step.options, { user });
       }
       try {
-        await handle.waitUntil((r) => finished(r) || Boolean(step.done?.(r)), STEP_TIMEOUT_MS);
+        await handle.waitUntil((r) => (step.until ? step.until(r) : finished(r) || Boolean(step.done?.(r))), STEP_TIMEOUT_MS);
       } catch (err) {
         problems.push(`${label} did not finish: ${err instanceof Error ? err.message : String(err)}`);
       }

@@ -1,3 +1,4 @@
+import type { SceneOptionValue } from '../support/bot-harness.ts';
 /**
  * Turns what the Discord emulator recorded for one interaction into the lines a person would read in
  * the channel. Pure functions: no I/O, so the demo's printed output and `transcript.txt` are the same text.
@@ -35,9 +36,9 @@ export function channelHeader(channel: string, guild: string): string {
 }
 
 /** `matt used /scene link campaign:kraghammer`, as Discord labels a command response. */
-export function commandLine(user: string, command: string, sub: string, options: Record<string, string | number>): string {
+export function commandLine(user: string, command: string, sub: string, options: Record<string, SceneOptionValue>): string {
   const args = Object.entries(options)
-    .map(([name, value]) => ` ${name}:${value}`)
+    .map(([name, value]) => ` ${name}:${typeof value !== 'object' ? value : 'decimal' in value ? value.decimal : `📎 ${value.filename}`}`)
     .join('');
   return `${INDENT}${user} used /${command} ${sub}${args}`;
 }

@@ -134,7 +134,7 @@ describe('variations and budgets', () => {
   it('a guild budget of 3 refuses count:4 privately before any model call, allows count:3, then refuses more', async () => {
     const refused = await (await h.scene('current', { count: 4 }, { user: h.users.ana })).acknowledged();
     expect(privately(refused)).toBe(true);
-    expect(lastText(refused)).toMatch(/This server has 3 of its 3 pictures left for today, fewer than the 4 you asked for/);
+    expect(lastText(refused)).toMatch(/This needs 4 pictures and this server has 3 of its 3 left for today/);
     expect(h.gemini.requests).toHaveLength(0);
 
     const { ids } = await t.variations(h.users.ana, 'current', { count: 3 });

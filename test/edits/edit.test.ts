@@ -7,34 +7,6 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadAttachment, downloadAttachments } from '../../commands/edit/attachments.ts';
 import { MAX_INSTRUCTION_CHARS, parseInstruction } from '../../src/edits/edit.ts';
-import { KeyedSerialQueue } from '../../src/jobs/serial.ts';
-
-describe('KeyedSerialQueue', () => {
-  it('runs tasks of one key one after another, other keys alongside, and survives a failed task', async () => {
-    const queue = new KeyedSerialQueue();
-    const log: string[] = [];
-    const task =
-      (name: string, ms: number, fail = false) =>
-      async () => {
-        log.push(`${name} start`);
-        await new Promise((r) => setTimeout(r, ms));
-        log.push(`${name} end`);
-        if (fail) throw new Error(name);
-        return name;
-      };
-    const a1 = queue.run('a', task('a1', 30, true));
-    const a2 = queue.run('a', task('a2', 5));
-    const b1 = queue.run('b', task('b1', 5));
-    expect(queue.busy('a')).toBe(true);
-    await expect(a1).rejects.toThrow('a1');
-    expect(await a2).toBe('a2');
-    expect(await b1).toBe('b1');
-    expect(log.indexOf('a2 start')).toBeGreaterThan(log.indexOf('a1 end'));
-    expect(log.indexOf('b1 end')).toBeLessThan(log.indexOf('a1 end'));
-    await new Promise((r) => setTimeout(r, 0));
-    expect(queue.busy('a')).toBe(false);
-  });
-});
 
 describe('edit instructions and the source picture', () => {
   it('trims instructions and refuses blank or overlong ones', () => {

@@ -251,6 +251,36 @@ describe('discord emulator with a real discord.js client', () => {
     expect(r.followUps[0]?.content).toBe('File too large');
   });
 
+  it('delivers a message posted through a webhook, and its deletion', async () => {
+    const got: Message[] = [];
+    const deleted: string[] = [];
+    const onCreate = (m: Message) => void got.push(m);
+    const onDelete = (m: { id: string }) => void deleted.push(m.id);
+    client.on(Events.MessageCreate, onCreate);
+    client.on(Events.MessageDelete, onDelete);
+    try {
+      const sent = await emu.postWebhookMessage({
+        channelId,
+        webhookId: '320000000000000001',
+        username: 'Thorn',
+        content: 'I draw my bow.',
+      });
+      const m = await emu.waitFor(() => got.find((x) => x.id === sent.id), { label: 'webhook messageCreate' });
+      expect([m.webhookId, m.author.id, m.author.username, m.author.bot, m.content]).toEqual([
+        '320000000000000001',
+        '320000000000000001',
+        'Thorn',
+        true,
+        'I draw my bow.',
+      ]);
+      await emu.deleteUserMessage(sent.id);
+      await emu.waitFor(() => deleted.includes(sent.id), { label: 'messageDelete' });
+    } finally {
+      client.off(Events.MessageCreate, onCreate);
+      client.off(Events.MessageDelete, onDelete);
+    }
+  });
+
   it('pages channel history newest first', async () => {
     const channel = await client.channels.fetch(channelId);
     if (!channel?.isTextBased()) throw new Error('not a text channel');

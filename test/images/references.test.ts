@@ -45,22 +45,35 @@ describe('choosePortraits', () => {
     description: 'looks',
     referenceImage: `/p/${name}.png`,
   }));
-  const line = (speaker: string) => ({ turn: 1, speaker, text: '...' });
+  const line = (speaker: string, text = '...') => ({ turn: 1, speaker, text });
 
-  it('puts the characters who speak in the context first, most lines first, then the rest in campaign order', () => {
-    const chosen = choosePortraits(people, [line('MATT'), line('Scanlan'), line('MARISHA'), line('scanlan')], 10);
-    expect(chosen.map((c) => c.name)).toEqual(['Scanlan', 'Keyleth (played by MARISHA)', 'Grog Strongjaw (played by TRAVIS)', 'Trinket']);
+  it('puts the characters who speak in the context first, most lines first, then those named in the text; no one else', () => {
+    const chosen = choosePortraits(
+      people,
+      [line('MATT', 'Trinket growls.'), line('Scanlan'), line('MARISHA'), line('scanlan', 'Trinket? Trinket!')],
+      10,
+    );
+    expect(chosen.map((c) => c.name)).toEqual(['Scanlan', 'Keyleth (played by MARISHA)', 'Trinket']);
+  });
+
+  it('with others, follows the characters present with the rest in campaign order (edits)', () => {
+    const chosen = choosePortraits(people, [line('Scanlan')], 10, { others: true });
+    expect(chosen.map((c) => c.name)).toEqual(['Scanlan', 'Grog Strongjaw (played by TRAVIS)', 'Keyleth (played by MARISHA)', 'Trinket']);
+  });
+
+  it('names in the text count as whole words starting with a capital, ties in order of first appearance', () => {
+    const chosen = choosePortraits(people, [line('MATT', 'a pike, a trinket. Then Keyleth, then Grog’s axe; GROG!')], 10);
+    expect(chosen.map((c) => c.name)).toEqual(['Grog Strongjaw (played by TRAVIS)', 'Keyleth (played by MARISHA)']);
   });
 
   it('caps the portraits at the room left and leaves out characters without one', () => {
     const withoutPortrait = { name: 'Vex', description: 'ranger' };
-    expect(choosePortraits([withoutPortrait, ...people], [line('Vex'), line('TRAVIS')], 2).map((c) => c.name)).toEqual([
+    expect(choosePortraits([withoutPortrait, ...people], [line('Vex'), line('TRAVIS'), line('MARISHA')], 1).map((c) => c.name)).toEqual([
       'Grog Strongjaw (played by TRAVIS)',
-      'Keyleth (played by MARISHA)',
     ]);
     expect(choosePortraits(people, [], 0)).toEqual([]);
     // A speaker's name must be a whole word of the character's: "Tri" is not Trinket.
-    expect(choosePortraits(people, [line('Tri')], 1).map((c) => c.name)).toEqual(['Grog Strongjaw (played by TRAVIS)']);
+    expect(choosePortraits(people, [line('Tri')], 1)).toEqual([]);
   });
 });
 
@@ -132,11 +145,11 @@ describe('many portraits through the Gemini emulator', () => {
 
   const imageCalls = () => emulator.requests.filter((r) => r.model === limner.config.generation.image_model);
 
-  it('sends at most 14 portraits with a scene, those who speak first', async () => {
-    await limner.scenes.run({ kind: 'turn', campaignId: 'crowd', turn: 4, requester: by('cli') });
+  it('sends with a scene the portraits of the characters in it only, those who speak most first', async () => {
+    const scene = await limner.scenes.run({ kind: 'turn', campaignId: 'crowd', turn: 4, requester: by('cli') });
     const sent = inline(imageCalls()[0]!);
-    expect(sent).toHaveLength(MAX_INPUT_IMAGES);
-    expect(await Promise.all(sent.map((i) => marker(i.data)))).toEqual([190, 180, ...Array.from({ length: 12 }, (_, n) => n * 10)]);
+    expect(await Promise.all(sent.map((i) => marker(i.data)))).toEqual([190, 180]);
+    expect(scene.referenced).toEqual(['Member 19', 'Member 18']);
   });
 
   it('edits with the picture, every user reference and as many portraits as still fit', async () => {
@@ -172,7 +185,10 @@ describe('many portraits through the Gemini emulator', () => {
     // 1024x1024 noise is about 3 MB as PNG, 4 MB in base64: 14 of them are far over 20 MB.
     const big = await noise(1024);
     for (let n = 0; n < PORTRAITS; n++) await writeFile(path.join(dir, `m${n}.png`), big);
-    await limner.scenes.run({ kind: 'turn', campaignId: 'crowd', turn: 4, requester: by('cli') });
+    // An edit sends the picture and as many portraits as fit (a scene only those of the characters in it).
+    const scene = await limner.scenes.run({ kind: 'turn', campaignId: 'crowd', turn: 4, requester: by('cli') });
+    emulator.reset();
+    await limner.edits.edit({ target: { kind: 'image', imageId: scene.image.id }, requester: by('cli'), instruction: 'make it night' });
     const sent = inline(imageCalls()[0]!);
     expect(sent).toHaveLength(MAX_INPUT_IMAGES);
     expect(sent.reduce((sum, i) => sum + i.data.length, 0)).toBeLessThanOrEqual(MAX_INLINE_BYTES);

@@ -1,5 +1,15 @@
-import { describe, expect, it } from 'vitest';
-import { FairQueue, QueueClosedError } from '../../src/jobs/queue.ts';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/platform/config.ts';
+import { BudgetGuard } from '../../src/jobs/budget.ts';
+import { QueueClosedError } from '../../src/jobs/queue.ts';
+import { JobInterruptedError, JobRunner, type RunOptions } from '../../src/jobs/runner.ts';
+import { JobStore } from '../../src/jobs/store.ts';
+import { openStore, type Store } from '../../src/platform/db.ts';
+import { silentLogger } from '../../src/platform/log.ts';
+import { Metrics } from '../../src/platform/metrics.ts';
+import { UsageLedger } from '../../src/usage/ledger.ts';
+import { ROOT, tempDir } from '../support/fixtures.ts';
 
 /** A task the test finishes by hand. */
 function gate() {
@@ -7,50 +17,81 @@ function gate() {
   const opened = new Promise<void>((r) => (open = r));
   return { open, task: () => opened };
 }
-const tick = () => new Promise((r) => setImmediate(r));
 
-describe('FairQueue', () => {
-  it('never runs more than the concurrency limit', async () => {
-    const q = new FairQueue({ concurrency: 2, perUser: 5 });
-    const gates = [gate(), gate(), gate()];
-    const done = gates.map((g, i) => q.run({ guildId: 'g', userId: `u${i}` }, g.task));
-    await tick();
-    expect([q.active, q.depth]).toEqual([2, 1]);
-    gates[0]!.open();
-    await done[0];
-    await tick();
-    expect([q.active, q.depth]).toEqual([2, 0]);
-    gates[1]!.open();
-    gates[2]!.open();
-    await Promise.all(done);
-    expect([q.active, q.depth]).toEqual([0, 0]);
+let tmp: { dir: string; cleanup: () => void };
+const stores: Store[] = [];
+beforeEach(() => {
+  tmp = tempDir();
+});
+afterEach(() => {
+  for (const store of stores.splice(0)) store.close();
+  tmp.cleanup();
+});
+
+/** One process on the shared database file: its own connection, job store and runner. */
+function process_(shard: number, limits: { concurrency: number; perUser: number }) {
+  const store = openStore(path.join(tmp.dir, 'limner.db'));
+  stores.push(store);
+  const { config } = loadConfig({ env: {}, localFile: path.join(ROOT, 'test/support/test-config.yaml') });
+  const jobs = new JobStore(store, shard);
+  const budgets = new BudgetGuard(config, new UsageLedger(store), jobs);
+  const runner = new JobRunner(
+    { jobs, budgets, metrics: new Metrics({ processMetrics: false }), log: silentLogger },
+    { ...limits, pollMs: 5, leaseS: 30 },
+  );
+  const run = <T>(guildId: string, userId: string, task: () => Promise<T>, options?: RunOptions<T> & { sessionKey?: string }) =>
+    runner.run({ kind: 'scene turn', guildId, userId, sessionKey: options?.sessionKey ?? null }, task, options);
+  return { store, jobs, runner, run };
+}
+
+const until = async (condition: () => boolean) => {
+  for (let i = 0; i < 400 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(condition()).toBe(true);
+};
+
+describe('the fair queue shared by two processes', () => {
+  it('never runs more than the concurrency limit across both', async () => {
+    const a = process_(0, { concurrency: 2, perUser: 5 });
+    const b = process_(1, { concurrency: 2, perUser: 5 });
+    let active = 0;
+    let peak = 0;
+    const task = async () => {
+      peak = Math.max(peak, ++active);
+      await new Promise((r) => setTimeout(r, 15));
+      active--;
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).run('g', `u${i}`, task)));
+    expect(peak).toBe(2);
+    expect(a.store.sqlite.prepare("select count(*) as n from jobs where status = 'succeeded'").get()).toEqual({ n: 8 });
   });
 
-  it('serves guilds round-robin so a busy guild cannot starve a quiet one', async () => {
-    const q = new FairQueue({ concurrency: 1, perUser: 10 });
+  it('serves guilds round-robin whichever process asked, so a busy guild cannot starve a quiet one', async () => {
+    const a = process_(0, { concurrency: 1, perUser: 10 });
+    const b = process_(1, { concurrency: 1, perUser: 10 });
     const order: string[] = [];
     const first = gate();
-    const blocker = q.run({ guildId: 'busy', userId: 'x' }, first.task);
+    const blocker = a.run('busy', 'x', first.task);
     const jobs: Array<Promise<unknown>> = [];
-    for (let i = 0; i < 4; i++) jobs.push(q.run({ guildId: 'busy', userId: `b${i}` }, async () => void order.push(`busy${i}`)));
-    jobs.push(q.run({ guildId: 'quiet', userId: 'q' }, async () => void order.push('quiet0')));
-    jobs.push(q.run({ guildId: 'other', userId: 'o' }, async () => void order.push('other0')));
+    for (let i = 0; i < 4; i++) jobs.push((i % 2 ? b : a).run('busy', `b${i}`, async () => void order.push(`busy${i}`)));
+    jobs.push(b.run('quiet', 'q', async () => void order.push('quiet0')));
+    jobs.push(a.run('other', 'o', async () => void order.push('other0')));
     first.open();
     await blocker;
     await Promise.all(jobs);
     expect(order).toEqual(['quiet0', 'other0', 'busy0', 'busy1', 'busy2', 'busy3']);
   });
 
-  it('holds a second job of the same user until the first finishes, letting others pass', async () => {
-    const q = new FairQueue({ concurrency: 2, perUser: 1 });
+  it("holds a user's second job, asked in the other process, until the first finishes, letting others pass", async () => {
+    const a = process_(0, { concurrency: 2, perUser: 1 });
+    const b = process_(1, { concurrency: 2, perUser: 1 });
     const order: string[] = [];
     const a1 = gate();
-    const first = q.run({ guildId: 'g', userId: 'ana' }, async () => {
+    const first = a.run('g', 'ana', async () => {
       order.push('ana1');
       await a1.task();
     });
-    const second = q.run({ guildId: 'g', userId: 'ana' }, async () => void order.push('ana2'));
-    const bo = q.run({ guildId: 'g', userId: 'bo' }, async () => void order.push('bo'));
+    const second = b.run('g', 'ana', async () => void order.push('ana2'));
+    const bo = b.run('g', 'bo', async () => void order.push('bo'));
     await bo;
     expect(order).toEqual(['ana1', 'bo']);
     a1.open();
@@ -58,45 +99,86 @@ describe('FairQueue', () => {
     expect(order).toEqual(['ana1', 'bo', 'ana2']);
   });
 
-  it('reports places in line as they change', async () => {
-    const q = new FairQueue({ concurrency: 1, perUser: 1 });
+  it('reports places in line from the database as they change', async () => {
+    const a = process_(0, { concurrency: 1, perUser: 1 });
+    const b = process_(1, { concurrency: 1, perUser: 1 });
     const g = gate();
-    const running = q.run({ guildId: 'g', userId: 'a' }, g.task);
+    const running = a.run('g', 'a', g.task);
     const places: number[] = [];
-    const waiting1 = q.run({ guildId: 'g', userId: 'b' }, async () => undefined);
-    const waiting2 = q.run(
-      { guildId: 'g', userId: 'c' },
-      async () => undefined,
-      (p) => places.push(p),
-    );
+    const waiting1 = b.run('g', 'b', async () => undefined);
+    const waiting2 = a.run('g', 'c', async () => undefined, { onPosition: (p) => places.push(p) });
     expect(places).toEqual([2]);
     g.open();
     await Promise.all([running, waiting1, waiting2]);
     expect(places).toEqual([2, 1]);
   });
 
-  it('passes failures to the caller and keeps going', async () => {
-    const q = new FairQueue({ concurrency: 1, perUser: 1 });
-    await expect(q.run({ guildId: 'g', userId: 'a' }, async () => Promise.reject(new Error('model down')))).rejects.toThrow('model down');
-    await expect(q.run({ guildId: 'g', userId: 'a' }, async () => 42)).resolves.toBe(42);
+  it("runs a session's jobs in order across processes, saying the later one waits for the earlier", async () => {
+    const a = process_(0, { concurrency: 4, perUser: 4 });
+    const b = process_(1, { concurrency: 4, perUser: 4 });
+    const order: string[] = [];
+    const g = gate();
+    const sessionKey = JSON.stringify(['ana', 'kraghammer']);
+    const first = a.run(
+      'g',
+      'ana',
+      async () => {
+        order.push('edit1 start');
+        await g.task();
+        order.push('edit1 end');
+      },
+      { sessionKey },
+    );
+    let told = false;
+    const second = b.run('g', 'ana', async () => void order.push('edit2'), { sessionKey, onSessionWait: () => (told = true) });
+    await until(() => told);
+    // The undo asked now lands after both edits.
+    const undo = b.runner.afterSession(sessionKey, async () => void order.push('undo'));
+    g.open();
+    await Promise.all([first, second, undo]);
+    expect(order).toEqual(['edit1 start', 'edit1 end', 'edit2', 'undo']);
   });
 
-  it('refuses new jobs after close and waits for running ones', async () => {
-    const q = new FairQueue({ concurrency: 1, perUser: 1 });
+  it('passes failures to the caller and keeps going', async () => {
+    const a = process_(0, { concurrency: 1, perUser: 1 });
+    await expect(a.run('g', 'a', async () => Promise.reject(new Error('model down')))).rejects.toThrow('model down');
+    await expect(a.run('g', 'a', async () => 42)).resolves.toBe(42);
+  });
+
+  it('tells a waiting job that another process failed it as abandoned', async () => {
+    const a = process_(0, { concurrency: 1, perUser: 1 });
+    const b = process_(1, { concurrency: 1, perUser: 1 });
+    const g = gate();
+    const running = a.run('g', 'a', g.task);
+    const waiting = a.run('g', 'b', async () => 'never');
+    await until(() => a.runner.load.waiting === 1);
+    b.store.sqlite.prepare("update jobs set heartbeat_at = '2000-01-01T00:00:00.000Z' where status = 'queued'").run();
+    expect(b.jobs.failStale(30, 'gone')).toHaveLength(1);
+    await expect(waiting).rejects.toBeInstanceOf(JobInterruptedError);
+    g.open();
+    await running;
+  });
+
+  it('refuses new jobs after close, fails the waiting ones and waits for running ones', async () => {
+    const a = process_(0, { concurrency: 1, perUser: 1 });
     const g = gate();
     let finished = false;
-    const running = q.run({ guildId: 'g', userId: 'a' }, async () => {
+    const running = a.run('g', 'a', async () => {
       await g.task();
       finished = true;
     });
     let started = false;
-    const waiting = q.run({ guildId: 'g', userId: 'b' }, async () => void (started = true));
-    const closing = q.close({ dropWaiting: true });
+    const waiting = a.run('g', 'b', async () => void (started = true));
+    const closing = a.runner.close(5_000);
     await expect(waiting).rejects.toBeInstanceOf(QueueClosedError);
-    await expect(q.run({ guildId: 'g', userId: 'c' }, async () => 1)).rejects.toBeInstanceOf(QueueClosedError);
+    await expect(a.run('g', 'c', async () => 1)).rejects.toBeInstanceOf(QueueClosedError);
     g.open();
     await closing;
     await running;
     expect([finished, started]).toEqual([true, false]);
+    expect(a.store.sqlite.prepare('select status, error_id as errorId from jobs order by rowid').all()).toEqual([
+      { status: 'succeeded', errorId: null },
+      { status: 'failed', errorId: 'queue_closed' },
+    ]);
   });
 });

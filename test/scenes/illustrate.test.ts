@@ -141,7 +141,9 @@ describe('IllustrateScene through the Gemini emulator', () => {
     await sharp({ create: { width: 2000, height: 1500, channels: 3, background: '#804020' } })
       .jpeg()
       .toFile(path.join(campaigns.dir, SAMPLE_CAMPAIGN, 'grog.jpg'));
-    await limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 10, requester: by('cli') });
+    // TRAVIS, who plays Grog, speaks around turn 3.
+    const scene = await limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 3, requester: by('cli') });
+    expect(scene.referenced).toEqual(['Grog Strongjaw (played by TRAVIS)']);
     const parts = imageCalls()[0]!.body.contents[0].parts as Array<{ inlineData?: { mimeType: string; data: string } }>;
     const inline = parts.filter((p) => p.inlineData);
     expect(inline).toHaveLength(1);

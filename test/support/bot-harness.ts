@@ -4,7 +4,7 @@ import { silentLogger, type Logger } from '../../src/platform/log.ts';
 import { commandPayloads } from '../../commands/index.ts';
 import { startBot, type Bot } from '../../commands/bot/client.ts';
 import { DiscordEmulator } from '../emulators/discord/server.ts';
-import type { EmulatorUser, InteractionHandle, InteractionResult } from '../emulators/discord/types.ts';
+import type { EmulatorUser, InteractionHandle, InteractionResult, UploadFile } from '../emulators/discord/types.ts';
 import { GeminiEmulator } from '../emulators/gemini/server.ts';
 import { sampleCampaigns, testConfig } from './fixtures.ts';
 
@@ -13,6 +13,12 @@ export const TEST_STORYBOOK_SECRET = 'harness-storybook-secret-0123456789abcdef'
 
 /** Manage Server (1 << 5) on top of the emulator's default member permissions. */
 export const MANAGE_GUILD = 1n << 5n;
+
+/**
+ * A `/scene` option's value in {@link BotHarness.scene}: text, an integer option's value (sent as
+ * given, even when it is not whole), a Number option's `{ decimal }`, a boolean or a file to attach.
+ */
+export type SceneOptionValue = string | number | boolean | { readonly decimal: number } | UploadFile;
 
 /** Both emulators, a guild with two text channels, the sample campaign and the real bot logged in. */
 export interface BotHarness {
@@ -25,10 +31,10 @@ export interface BotHarness {
   readonly channels: { readonly campaign: string; readonly general: string };
   /** A member with Manage Server, and two players without it. */
   readonly users: { readonly gm: EmulatorUser; readonly ana: EmulatorUser; readonly bo: EmulatorUser };
-  /** Injects `/scene <sub>` with wire-format options `{ name: value }`. */
+  /** Injects `/scene <sub>` with options `{ name: value }`; a file value is uploaded as an attachment option. */
   scene(
     sub: string,
-    options?: Record<string, string | number>,
+    options?: Record<string, SceneOptionValue>,
     opts?: { user?: EmulatorUser; channelId?: string; attachmentSizeLimit?: number; createdAt?: number },
   ): Promise<InteractionHandle>;
   /** Injects an autocomplete for `/scene <sub>` with `focused` being typed. */
@@ -77,6 +83,13 @@ export async function startBotHarness(overrides: Record<string, unknown> = {}, l
     channels,
     users: { gm, ana, bo },
     scene(sub, options = {}, opts = {}) {
+      const attachments: UploadFile[] = [];
+      const wire = Object.entries(options).map(([name, value]) => {
+        if (typeof value === 'object') {
+          return 'decimal' in value ? { name, type: 10, value: value.decimal } : { name, type: 11, value: attachments.push(value) - 1 };
+        }
+        return { name, value, type: typeof value === 'number' ? 4 : typeof value === 'boolean' ? 5 : 3 };
+      });
       return discord.sendCommand({
         guildId: guild.id,
         channelId: opts.channelId ?? channels.campaign,
@@ -86,9 +99,10 @@ export async function startBotHarness(overrides: Record<string, unknown> = {}, l
           {
             type: 1,
             name: sub,
-            options: Object.entries(options).map(([name, value]) => ({ name, value, type: typeof value === 'number' ? 4 : 3 })),
+            options: wire,
           },
         ],
+        ...(attachments.length > 0 ? { attachments } : {}),
         ...(opts.attachmentSizeLimit === undefined ? {} : { attachmentSizeLimit: opts.attachmentSizeLimit }),
         ...(opts.createdAt === undefined ? {} : { createdAt: opts.createdAt }),
       });

@@ -1,4 +1,5 @@
 import { COMPARE_SYSTEM, SCAN_SYSTEM } from '../../src/scenes/best/scanner.ts';
+import { MOMENTS_SYSTEM, STORYBOARD_SYSTEM } from '../../src/scenes/best/moments.ts';
 import type { RecordedRequest } from '../emulators/gemini/server.ts';
 
 /** A `[Turn N] Speaker: text` line as the scanner showed it to the model. */
@@ -15,11 +16,16 @@ export function isScanCall(r: RecordedRequest): boolean {
   return r.body?.generationConfig?.responseMimeType === 'application/json';
 }
 
-/** `scan` for a passage, `compare` for the candidates, undefined for any other call. */
-export function scanPurpose(r: RecordedRequest): 'scan' | 'compare' | undefined {
+/**
+ * `scan` for a passage, `compare` for the candidates (`/scene best`), `moments` and `storyboard` for
+ * a recap's passage and final choice, undefined for any other call.
+ */
+export function scanPurpose(r: RecordedRequest): 'scan' | 'compare' | 'moments' | 'storyboard' | undefined {
   const system = ((r.body?.systemInstruction?.parts ?? []) as Parts).map((p) => p.text ?? '').join('');
   if (system === SCAN_SYSTEM) return 'scan';
   if (system === COMPARE_SYSTEM) return 'compare';
+  if (system === MOMENTS_SYSTEM) return 'moments';
+  if (system === STORYBOARD_SYSTEM) return 'storyboard';
   return undefined;
 }
 
@@ -61,6 +67,32 @@ export function mostVisual(lines: readonly ShownLine[]): number {
 }
 
 /**
+ * A recap scanner's answer: the `Choose exactly N` most visual lines shown, in story order, each
+ * captioned with its speaker and the start of its text, and a recap naming the turns read.
+ */
+export function momentsReply(r: RecordedRequest): string {
+  const count = Number(/Choose exactly (\d+)/.exec(requestText(r))?.[1] ?? 1);
+  const left = [...shownLines(r)];
+  const chosen: ShownLine[] = [];
+  while (chosen.length < count && left.length > 0) {
+    const turn = mostVisual(left);
+    chosen.push(
+      ...left.splice(
+        left.findIndex((l) => l.turn === turn),
+        1,
+      ),
+    );
+  }
+  chosen.sort((a, b) => a.turn - b.turn);
+  const caption = (l: ShownLine) => `${l.speaker}: ${l.text.split(/\s+/).slice(0, 8).join(' ')}`;
+  const turns = shownLines(r).map((l) => l.turn);
+  return JSON.stringify({
+    moments: chosen.map((l) => ({ turn: l.turn, caption: caption(l) })),
+    recap: `The party pressed on from turn ${Math.min(...turns)} to turn ${Math.max(...turns)}.`,
+  });
+}
+
+/**
  * An `onText` script for the Gemini emulator that answers the scanner's calls like a model would:
  * `{"turn": N, "rationale": "..."}` for the turn `pick` chooses among the lines shown. Other text
  * calls keep the emulator's default answer.
@@ -68,6 +100,8 @@ export function mostVisual(lines: readonly ShownLine[]): number {
 export function scannerScript(pick: Pick = (lines) => mostVisual(lines)): (r: RecordedRequest) => string | undefined {
   return (r) => {
     if (!isScanCall(r)) return undefined;
+    const purpose = scanPurpose(r);
+    if (purpose === 'moments' || purpose === 'storyboard') return momentsReply(r);
     const chosen = pick(shownLines(r), r);
     return typeof chosen === 'string' ? chosen : JSON.stringify({ turn: chosen, rationale: `Turn ${chosen} shows the most vivid action.` });
   };

@@ -9,8 +9,9 @@ export interface ScanPick {
 }
 
 /**
- * `/scene best` results in the `scan_cache` table, keyed by content hashes the scanner computes:
- * `passage:<hex>` holds one passage's candidate, `final:<hex>` the winner for a whole transcript.
+ * Transcript readings in the `scan_cache` table, keyed by content hashes their readers compute: for
+ * `/scene best`, `passage:<hex>` holds one passage's candidate and `final:<hex>` the winner for a whole
+ * transcript; other readers (the cast proposer) keep a text answer under their own prefix ({@link getText}).
  */
 export class ScanCache {
   constructor(private readonly store: Store) {}
@@ -36,6 +37,16 @@ export class ScanCache {
         set: { campaignId, turn: pick.turn, rationale: pick.rationale, createdAt: row.createdAt },
       })
       .run();
+  }
+
+  /** The text stored under `key` with {@link putText}, if any. */
+  getText(key: string): string | undefined {
+    return this.store.db.select({ text: scanCache.rationale }).from(scanCache).where(eq(scanCache.key, key)).get()?.text;
+  }
+
+  /** Stores (or replaces) a text answer under `key`, which must not take a prefix of {@link put}'s picks (`passage:`, `final:`). */
+  putText(key: string, campaignId: string, text: string): void {
+    this.put(key, campaignId, { turn: 0, rationale: text });
   }
 
   /** Keys starting with `prefix` (e.g. `final:`) stored for a campaign, newest first. */

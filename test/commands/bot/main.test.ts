@@ -70,6 +70,7 @@ describe('npm run deploy-commands', () => {
       'current',
       'turn',
       'best',
+      'recap',
       'edit',
       'gallery',
       'export',
@@ -78,7 +79,12 @@ describe('npm run deploy-commands', () => {
       'link',
       'unlink',
       'character',
+      'new',
+      'update',
+      'settings',
+      'cast',
       'delete',
+      'help',
     ]);
     const turn = scene.options.find((o: { name: string }) => o.name === 'turn');
     expect(turn.options[0]).toMatchObject({ name: 'number', type: 4, required: true, autocomplete: true, min_value: 1 });

@@ -12,6 +12,8 @@ export const Intent = { Guilds: 1, GuildMembers: 1 << 1, GuildMessages: 1 << 9, 
 interface Session {
   id: string;
   intents: number;
+  /** `[shard id, shard count]` from IDENTIFY; `[0, 1]` without sharding. */
+  shard: [number, number];
   seq: number;
   ws: WebSocket | undefined;
   /** Recent dispatches for RESUME replay. */
@@ -19,6 +21,13 @@ interface Session {
 }
 
 const LOG_LIMIT = 500;
+
+/** Whether a guild's events go to `session`: Discord's `(guild_id >> 22) % shard_count`; DMs to shard 0. */
+function onShard(session: Session, guildId: string | undefined): boolean {
+  const [id, count] = session.shard;
+  if (count <= 1) return true;
+  return Number(guildId === undefined ? 0n : (BigInt(guildId) >> 22n) % BigInt(count)) === id;
+}
 
 /** Gateway v10 over `ws` (JSON, no compression): HELLO, IDENTIFY/READY, heartbeats, RESUME, dispatches. */
 export class Gateway implements Sink {
@@ -43,9 +52,14 @@ export class Gateway implements Sink {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
   }
 
-  /** Sends a dispatch to every session holding `intent` (0: all); resolves once handed to the sockets. */
+  /**
+   * Sends a dispatch to every session holding `intent` (0: all) whose shard has the event's guild
+   * (`guild_id`, or `id` of GUILD_CREATE; DMs go to shard 0); resolves once handed to the sockets.
+   */
   dispatch(t: string, d: unknown, intent = 0): Promise<void> {
-    const targets = [...this.sessions.values()].filter((s) => (s.intents & intent) === intent);
+    const data = d as { guild_id?: string; id?: string } | null;
+    const guildId = t === 'GUILD_CREATE' ? data?.id : data?.guild_id;
+    const targets = [...this.sessions.values()].filter((s) => (s.intents & intent) === intent && onShard(s, guildId));
     return Promise.all(targets.map((s) => this.send(s, t, d))).then(() => undefined);
   }
 
@@ -57,7 +71,7 @@ export class Gateway implements Sink {
   message(t: 'MESSAGE_CREATE' | 'MESSAGE_UPDATE' | 'MESSAGE_DELETE', m: StoredMessage): void {
     const bot = this.state.botUser.id;
     for (const s of this.sessions.values()) {
-      if (!(s.intents & Intent.GuildMessages)) continue;
+      if (!(s.intents & Intent.GuildMessages) || !onShard(s, m.guild_id ?? undefined)) continue;
       if (t === 'MESSAGE_DELETE') {
         void this.send(s, t, { id: m.id, channel_id: m.channel_id, guild_id: m.guild_id });
         continue;
@@ -114,7 +128,11 @@ export class Gateway implements Sink {
         case 2:
           if (session) return ws.close(4005, 'Already authenticated.');
           if (!this.tokenOk(msg.d?.token)) return ws.close(4004, 'Authentication failed.');
-          session = this.identify(ws, Number(msg.d?.intents ?? 0));
+          session = this.identify(
+            ws,
+            Number(msg.d?.intents ?? 0),
+            Array.isArray(msg.d?.shard) ? [Number(msg.d.shard[0]), Number(msg.d.shard[1])] : [0, 1],
+          );
           break;
         case 6: {
           const old = this.sessions.get(msg.d?.session_id);
@@ -148,18 +166,18 @@ export class Gateway implements Sink {
     return typeof token === 'string' && token.replace(/^Bot\s+/i, '') === this.opts.token;
   }
 
-  private identify(ws: WebSocket, intents: number): Session {
-    const session: Session = { id: randomBytes(16).toString('hex'), intents, seq: 0, ws, log: [] };
+  private identify(ws: WebSocket, intents: number, shard: [number, number]): Session {
+    const session: Session = { id: randomBytes(16).toString('hex'), intents, shard, seq: 0, ws, log: [] };
     this.sessions.set(session.id, session);
     this.lastIntents = intents;
-    const guilds = [...this.state.guilds.values()];
+    const guilds = [...this.state.guilds.values()].filter((g) => onShard(session, g.id));
     void this.send(session, 'READY', {
       v: 10,
       user: { ...this.state.apiUser(this.state.botUser), bot: true, verified: true, mfa_enabled: false, flags: 0 },
       guilds: guilds.map((g) => ({ id: g.id, unavailable: true })),
       session_id: session.id,
       resume_gateway_url: this.opts.url(),
-      shard: [0, 1],
+      shard,
       application: { id: this.state.applicationId, flags: 0 },
       private_channels: [],
       relationships: [],

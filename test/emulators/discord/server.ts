@@ -61,6 +61,8 @@ export class DiscordEmulator {
   private readonly state: State;
   private readonly gateway: Gateway;
   private readonly commandIds = new Map<string, string>();
+  /** The INTERACTION_CREATE payload of each injected interaction, by id, for {@link redeliver}. */
+  private readonly delivered = new Map<string, unknown>();
   private closed = false;
 
   private constructor(
@@ -261,6 +263,27 @@ export class DiscordEmulator {
   }
 
   /**
+   * Injects a component interaction with any `data` (custom id, component type, values), on a stored
+   * message or none, without checking that the message carries such a component: what a modified
+   * client or a direct API call can send.
+   */
+  async forgeComponent(
+    p: InteractionTarget & { messageId?: string; data: { custom_id: string; component_type: number; values?: string[] } },
+  ): Promise<InteractionHandle> {
+    return this.inject(p, 3, p.data, { ...(p.messageId ? { messageId: p.messageId } : {}) });
+  }
+
+  /**
+   * Delivers an interaction injected earlier once more: the same INTERACTION_CREATE payload (same
+   * id and token), as a gateway replay or a resend would. Resolves once the dispatch was sent.
+   */
+  async redeliver(interactionId: string): Promise<void> {
+    const payload = this.delivered.get(interactionId);
+    if (!payload) throw new Error(`redeliver: no interaction ${interactionId} was injected`);
+    await this.gateway.dispatch('INTERACTION_CREATE', payload);
+  }
+
+  /**
    * Submits a modal. The submitted layout mirrors the modal the bot showed with that custom id
    * (label components or legacy action rows); string arrays are select-menu values.
    */
@@ -304,6 +327,24 @@ export class DiscordEmulator {
       payload,
       files,
       mentions: p.mentionsBot ? [this.botUser] : [],
+    });
+    await this.gateway.flush();
+    return m;
+  }
+
+  /**
+   * Posts a message through a channel webhook, as proxy bots (Tupperbox, PluralKit) and dice bots do
+   * (MESSAGE_CREATE with `webhook_id`; the author is the webhook, with `username` the name the
+   * message was posted under and `bot: true`). In a thread the webhook is its parent's, as on Discord.
+   * Resolves once the dispatch was sent.
+   */
+  async postWebhookMessage(p: { channelId: string; webhookId: string; username: string; content: string }): Promise<StoredMessage> {
+    if (!this.state.channels.get(p.channelId)) throw new Error(`postWebhookMessage: unknown channel ${p.channelId}`);
+    const m = this.state.createMessage({
+      channelId: p.channelId,
+      author: { id: p.webhookId, username: p.username, bot: true },
+      payload: { content: p.content },
+      webhookId: p.webhookId,
     });
     await this.gateway.flush();
     return m;
@@ -466,7 +507,7 @@ export class DiscordEmulator {
     };
     this.state.interactions.set(id, rec);
     const message = extra.messageId ? this.state.messagesById.get(extra.messageId) : undefined;
-    await this.gateway.dispatch('INTERACTION_CREATE', {
+    const payload = {
       id,
       application_id: this.applicationId,
       type,
@@ -489,7 +530,9 @@ export class DiscordEmulator {
       attachment_size_limit: attachmentSizeLimit,
       data,
       ...(message ? { message: this.state.apiMessage(message) } : {}),
-    });
+    };
+    this.delivered.set(id, payload);
+    await this.gateway.dispatch('INTERACTION_CREATE', payload);
     return {
       result,
       acknowledged: (timeoutMs) =>

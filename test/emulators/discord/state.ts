@@ -78,6 +78,8 @@ export interface MessageInit {
   files?: Map<string, UploadFile>;
   type?: number;
   interactionId?: string;
+  /** A channel webhook's id: the message is posted through it. */
+  webhookId?: string;
   /** Extra mentions beyond the `<@id>` ones found in the content. */
   mentions?: EmulatorUser[];
 }
@@ -290,6 +292,7 @@ export class State {
         ? { referenced_message: referenced && !referenced.deleted ? this.apiMessage(referenced, true) : null }
         : {}),
       ...(m.message_snapshots ? { message_snapshots: m.message_snapshots } : {}),
+      ...(m.webhook_id ? { webhook_id: m.webhook_id } : {}),
       ...(interaction
         ? {
             webhook_id: this.applicationId,
@@ -384,6 +387,7 @@ export class State {
       timestamp: now,
       edited_timestamp: null,
       ...(init.interactionId ? { interaction_id: init.interactionId } : {}),
+      ...(init.webhookId ? { webhook_id: init.webhookId } : {}),
       ...(reference
         ? {
             message_reference: {

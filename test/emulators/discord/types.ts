@@ -48,6 +48,8 @@ export interface StoredMessage {
   message_snapshots?: Array<{ message: any }>;
   /** Set when the message is an interaction response or follow-up. */
   interaction_id?: string;
+  /** Set when the message was posted through a channel webhook; `author` is then the webhook (`bot: true`). */
+  webhook_id?: string;
   /** Users mentioned (also derived from `<@id>` in the content). */
   mentions: EmulatorUser[];
   /** Emoji (unicode or `name:id`) the bot reacted with. */

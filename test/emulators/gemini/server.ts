@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { closestAspectRatio, imageDimensions, imageOutputTokens, renderPlaceholderPng } from './image.ts';
-import { allContentText, describeScene, inputImageParts, lastUserText, promptTextChars } from './text.ts';
+import { allContentText, describeScene, inputImageParts, lastUserText, promptTextChars, proposeCast } from './text.ts';
 
 /** One request that reached a model route (`/{version}/models/{model}:{rpc}`), as received. */
 export interface RecordedRequest {
@@ -194,6 +194,10 @@ export class GeminiEmulator {
   readonly url: string;
   /** Every request that reached a model route, oldest first (including rejected ones). */
   readonly requests: RecordedRequest[] = [];
+  /** Generate requests received and not yet answered (or ended), now. */
+  generating = 0;
+  /** The most generate requests in flight at once since start or {@link reset}. */
+  peakGenerating = 0;
 
   private readonly server: Server;
   private readonly options: GeminiEmulatorOptions;
@@ -265,12 +269,13 @@ export class GeminiEmulator {
     return this;
   }
 
-  /** Clears queued behaviours, recorded requests and the text script, and restores the start latency. */
+  /** Clears queued behaviours, recorded requests, the text script and the peak of requests in flight, and restores the start latency. */
   reset(): void {
     this.queue.length = 0;
     this.requests.length = 0;
     this.textScript = undefined;
     this.latencyMs = this.options.latencyMs ?? 0;
+    this.peakGenerating = this.generating;
   }
 
   /** Stops listening, drops every connection (keep-alive and hanging ones) and resolves when closed. */
@@ -339,6 +344,10 @@ export class GeminiEmulator {
       receivedAt,
     };
     this.requests.push(record);
+    if (GENERATE_RPCS.has(rpc)) {
+      this.peakGenerating = Math.max(this.peakGenerating, ++this.generating);
+      res.once('close', () => this.generating--);
+    }
     const finish = (answer: Answer): void => {
       record.answer = answer.label;
       this.send(res, answer, rpc === 'streamGenerateContent' ? (url.searchParams.get('alt') ?? 'json') : undefined);
@@ -498,6 +507,10 @@ export class GeminiEmulator {
     const scripted = this.textScript?.(record);
     if (scripted !== undefined) return ok(this.textPayload(record, scripted, promptTokenCount), 'text (script)');
     const wantsJson = record.body?.generationConfig?.responseMimeType === 'application/json';
+    // A cast request (its schema lists `characters`) gets the passage's most named characters.
+    if (wantsJson && record.body?.generationConfig?.responseJsonSchema?.properties?.characters) {
+      return ok(this.textPayload(record, proposeCast(lastUserText(record.body)), promptTokenCount), 'json cast');
+    }
     if (wantsJson) return ok(this.textPayload(record, '{}', promptTokenCount), 'json {}');
     return ok(this.textPayload(record, describeScene(lastUserText(record.body)), promptTokenCount), 'text');
   }

@@ -165,3 +165,66 @@ function clampWords(text: string, min: number, max: number): string {
   const joined = words.join(' ');
   return /[.!?]$/.test(joined) ? joined : `${joined.replace(/[,;:]$/, '')}.`;
 }
+
+const BUILDS = [
+  'tall and broad-shouldered',
+  'small and wiry',
+  'lean and long-limbed',
+  'stocky and muscular',
+  'slight and graceful',
+  'towering and heavy-set',
+];
+const FACES = [
+  'a weathered, scarred face',
+  'sharp green eyes',
+  'a freckled round face',
+  'high cheekbones and dark eyes',
+  'a broken nose and a wide grin',
+];
+const HAIRS = ['long braided black hair', 'a shaved head', 'wild copper curls', 'silver hair tied back', 'short sandy hair'];
+const CLOTHES = [
+  'a travel-stained leather coat',
+  'dented plate armour',
+  'layered green robes',
+  'a hooded grey cloak',
+  'furs over chain mail',
+];
+const ITEMS = ['a notched greataxe', 'a gnarled oak staff', 'twin curved daggers', 'a longbow across the back', 'a battered lute'];
+
+/** Words that start sentences or name things rather than people, when capitalised mid-sentence. */
+const NOT_CHARACTERS = new Set(
+  'okay yeah well alright right what this that there they then when where sure also just like good great nice cool'.split(' '),
+);
+
+/**
+ * The emulator's answer to a cast request (a JSON schema with `characters`): the names the passage's
+ * text uses most often in the middle of sentences (capitalised, not ALL CAPS like the speakers), at
+ * most six with at least three uses, each with looks derived from a hash of the name, so the same
+ * passage always gets the same cast.
+ */
+export function proposeCast(request: string): string {
+  const counts = new Map<string, number>();
+  for (const line of request.split('\n')) {
+    const text = /^\[Turn \d+\] [^:]+: (.*)$/.exec(line)?.[1];
+    if (!text) continue;
+    for (const m of text.matchAll(/(?<=[\p{Ll},;] )(\p{Lu}[\p{Ll}]+(?:'[\p{Ll}]+)?)(?![\p{L}])/gu)) {
+      const word = m[1]!;
+      if (word.length < 3 || NOT_CHARACTERS.has(word.toLowerCase()) || STOPWORDS.has(word.toLowerCase())) continue;
+      counts.set(word, (counts.get(word) ?? 0) + 1);
+    }
+  }
+  const names = [...counts.entries()]
+    .filter(([, n]) => n >= 3)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, 6)
+    .map(([name]) => name);
+  const characters = names.map((name) => {
+    const seed = createHash('sha256').update(name).digest();
+    const pick = <T>(list: readonly T[], i: number): T => list[(seed[i] ?? 0) % list.length] as T;
+    return {
+      name,
+      description: `${pick(BUILDS, 0)}, with ${pick(FACES, 1)} and ${pick(HAIRS, 2)}, wearing ${pick(CLOTHES, 3)} and carrying ${pick(ITEMS, 4)}.`,
+    };
+  });
+  return JSON.stringify({ characters });
+}
