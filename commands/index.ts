@@ -1,5 +1,8 @@
 import { editButton, editModal, rerollButton, undoButton } from './edit/buttons.ts';
 import { castComponents } from './cast/buttons.ts';
+import { deleteButton } from './edit/delete.ts';
+import { promptButton, promptModal } from './edit/prompt.ts';
+import { useButton } from './edit/use.ts';
 import { replyToEdit } from './edit/reply.ts';
 import { scene } from './scene.ts';
 import { galleryLightbox, galleryPager } from './scene/gallery.ts';
@@ -15,10 +18,21 @@ export const messageCommands: ReadonlyMap<string, MessageCommandModule> = new Ma
 
 /** Component and modal handlers by `custom_id` prefix. */
 export const components: ReadonlyMap<string, ComponentModule> = new Map(
-  ([editButton, editModal, rerollButton, undoButton, galleryPager, galleryLightbox, ...castComponents] as ComponentModule[]).map((c) => [
-    c.prefix,
-    c,
-  ]),
+  (
+    [
+      editButton,
+      editModal,
+      rerollButton,
+      undoButton,
+      promptButton,
+      promptModal,
+      deleteButton,
+      useButton,
+      galleryPager,
+      galleryLightbox,
+      ...castComponents,
+    ] as ComponentModule[]
+  ).map((c) => [c.prefix, c]),
 );
 
 /**

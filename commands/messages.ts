@@ -33,7 +33,7 @@ export function progressText(event: PictureProgress): string | undefined {
     case 'writing-prompt':
       return 'Writing the prompt…';
     case 'painting':
-      return 'Painting…';
+      return 'total' in event && event.total !== undefined ? `Painting… ${event.done ?? 0}/${event.total}` : 'Painting…';
     case 'waiting':
       return 'Waiting for your previous edit to finish…';
     case 'fetching-references':
@@ -109,11 +109,21 @@ export function errorText(err: LimnerError): string {
     }
     case 'image_not_owned':
       return (
-        "This picture belongs to another player's edit session, so only they can use Edit and Undo on it. " +
+        "This picture belongs to another player's edit session, so only they can use Edit, Edit prompt and Undo on it. " +
         'To change it yourself, reply to the picture with your edit: that starts your own session.'
       );
     case 'image_gone':
+      if ((err as LimnerError & { parent?: boolean }).parent)
+        return 'The picture this one was made from has been deleted, so there is nothing to go back to.';
       return `That picture is no longer stored. Generate a new one with ${MAKE_ONE}.`;
+    case 'repaint_edit':
+      return 'This picture was made with **Edit**, so it has no scene prompt to change: use **Edit** to change it further.';
+    case 'variation_not_owned':
+      return 'Only the person who asked for these variations can pick one. Ask for your own with `count` on /scene current, /scene turn or /scene best.';
+    case 'image_delete_not_allowed':
+      return 'Only the person who made this picture, or someone with **Manage Messages**, can delete it.';
+    case 'delete_nothing':
+      return `You have no picture in this channel's campaign to delete. Make one with ${MAKE_ONE}.`;
     case 'quality_not_allowed':
       return (err as LimnerError & { by: string }).by === 'config'
         ? "Pro quality is not offered here: the bot's operator has configured no pro image model."

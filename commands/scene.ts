@@ -3,6 +3,7 @@ import { best } from './scene/best.ts';
 import { cast } from './scene/cast.ts';
 import { character } from './scene/character.ts';
 import { current } from './scene/current.ts';
+import { deletePicture } from './scene/delete.ts';
 import { edit } from './scene/edit.ts';
 import { exportImages } from './scene/export.ts';
 import { gallery } from './scene/gallery.ts';
@@ -36,6 +37,7 @@ const subcommands: readonly SubcommandModule[] = [
   update,
   settings,
   cast,
+  deletePicture,
   help(() => subcommands),
 ];
 const byName = new Map(subcommands.map((s) => [s.data.name, s]));

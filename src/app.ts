@@ -5,6 +5,7 @@ import { EditPicture } from './edits/edit.ts';
 import { SceneScanner } from './scenes/best/scanner.ts';
 import { IllustrateScene } from './scenes/illustrate.ts';
 import { ExportCampaign } from './exports/export-campaign.ts';
+import { DeletePicture } from './images/delete.ts';
 import { ImageStore } from './images/store.ts';
 import type { Logger } from './platform/log.ts';
 import { openStore, type Store } from './platform/db.ts';
@@ -43,6 +44,8 @@ export interface Limner {
   readonly recaps: RecapSession;
   /** Use cases: edit, reroll and undo a picture. */
   readonly edits: EditPicture;
+  /** Use case: delete a picture (to the trash, purged after `images.trash_days`). */
+  readonly deletions: DeletePicture;
   /** Use case: export a campaign's pictures as zips. */
   readonly exports: ExportCampaign;
   /** Use case: the campaign's cast, proposed from the story, with reference portraits. */
@@ -119,6 +122,7 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const edits = new EditPicture({ config, campaigns, images, gateway, usage, sessions, runner, log });
   const exports = new ExportCampaign({ campaigns, images });
   const links = new LinkStore(store, config.discord.links);
+  const deletions = new DeletePicture({ images, sessions, links, log, trashDays: config.images.trash_days });
   const newCampaigns = new CreateCampaign({ campaigns, log });
   const storybook = storybookServer(config, secrets, { campaigns, images, log, shard: options.shard ?? 0 });
   return {
@@ -131,6 +135,7 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
     scenes,
     recaps,
     edits,
+    deletions,
     exports,
     cast,
     links,

@@ -152,7 +152,9 @@ export function startBot(limner: Limner, token: string): Bot {
     client.once(Events.ClientReady, (c) => {
       log.info({ user: c.user.tag, guilds: c.guilds.cache.size }, 'bot ready');
       stopWatching = watchAbandonedJobs(limner, c);
-      void recoverInterruptedJobs(limner, c).then(() => resolve());
+      // Deleted pictures past `images.trash_days` leave the trash at start-up too, not only with `limner doctor --fix`.
+      const purge = limner.deletions.purgeTrash().catch((err: unknown) => log.warn({ err }, 'could not purge the trash'));
+      void Promise.all([recoverInterruptedJobs(limner, c), purge]).then(() => resolve());
     });
     client.login(token).catch(reject);
   });

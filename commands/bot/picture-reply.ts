@@ -129,7 +129,7 @@ export async function answerMessageWithPicture<R extends PictureResult>(
 }
 
 /** Shows one progress event: places in line paced across the process, other lines newest first. */
-function report(progress: ProgressReply, event: PictureProgress): void {
+export function report(progress: ProgressReply, event: PictureProgress): void {
   if (event.stage === 'queued') {
     progress.showPlace(progressText(event)!);
     return;

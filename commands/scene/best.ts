@@ -1,5 +1,6 @@
 import { SlashCommandSubcommandBuilder } from 'discord.js';
-import { answerWithScene, requesterOf } from '../bot/picture-reply.ts';
+import { requesterOf } from '../bot/picture-reply.ts';
+import { addCountOption, answerWithScenes, COUNT_OPTION } from '../bot/variations-reply.ts';
 import { turnTitle } from '../bot/scene-message.ts';
 import type { SubcommandModule } from '../types.ts';
 import { sceneOptionsOf, withSceneOptions } from '../bot/scene-options.ts';
@@ -13,13 +14,14 @@ export const best: SubcommandModule = {
   needsLink: true,
   data: withSceneOptions(
     new SlashCommandSubcommandBuilder().setName('best').setDescription('Find the most striking moment of the story and illustrate it'),
-  ),
+  ).addIntegerOption(addCountOption),
 
   async execute(interaction, ctx) {
-    await answerWithScene(
+    await answerWithScenes(
       interaction,
       ctx,
       { kind: 'best', campaignId: ctx.link.campaignId, requester: requesterOf(interaction), ...sceneOptionsOf(interaction) },
+      interaction.options.getInteger(COUNT_OPTION),
       (turn) => turnTitle(turn, 'best scene'),
     );
   },

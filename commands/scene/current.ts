@@ -1,6 +1,7 @@
 import { SlashCommandSubcommandBuilder } from 'discord.js';
 import { MAX_CONTEXT_ENTRIES } from '../../src/scenes/context.ts';
-import { answerWithScene, requesterOf } from '../bot/picture-reply.ts';
+import { requesterOf } from '../bot/picture-reply.ts';
+import { addCountOption, answerWithScenes, COUNT_OPTION } from '../bot/variations-reply.ts';
 import { turnTitle } from '../bot/scene-message.ts';
 import type { SubcommandModule } from '../types.ts';
 import { sceneOptionsOf, withSceneOptions } from '../bot/scene-options.ts';
@@ -19,11 +20,11 @@ export const current: SubcommandModule = {
           .setMinValue(1)
           .setMaxValue(MAX_CONTEXT_ENTRIES),
       ),
-  ),
+  ).addIntegerOption(addCountOption),
 
   async execute(interaction, ctx) {
     const context = interaction.options.getInteger('context') ?? undefined;
-    await answerWithScene(
+    await answerWithScenes(
       interaction,
       ctx,
       {
@@ -33,6 +34,7 @@ export const current: SubcommandModule = {
         ...sceneOptionsOf(interaction),
         ...(context === undefined ? {} : { contextEntries: context }),
       },
+      interaction.options.getInteger(COUNT_OPTION),
       (turn) => turnTitle(turn, 'current scene'),
     );
   },

@@ -51,7 +51,7 @@ async function channelState(limner: Limner, link: ChannelLink | undefined): Prom
       return `This channel is **play-by-post**: its own messages are the story of **${campaign.name}** (\`${campaign.id}\`, ${turns} so far). Register your character with \`/scene character\`, or right-click a message → Apps → **Illustrate this message**.`;
     }
     const owner = campaign.source.guildId ? ', made in this server' : '';
-    return `This channel illustrates **${campaign.name}** (\`${campaign.id}\`, ${turns}${owner}). Try \`/scene current\`, \`/scene turn\` or \`/scene best\`; add \`shape\`, \`quality\` or a \`note\` to steer the picture.`;
+    return `This channel illustrates **${campaign.name}** (\`${campaign.id}\`, ${turns}${owner}). Try \`/scene current\`, \`/scene turn\` or \`/scene best\`; add \`shape\`, \`quality\` or a \`note\` to steer the picture, \`count\` for up to four variations to pick from.`;
   } catch (err) {
     if (!(err instanceof LimnerError)) throw err;
     return `This channel is linked to \`${link.campaignId}\`, which cannot be read right now: ${err.message}`;

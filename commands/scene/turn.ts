@@ -1,6 +1,7 @@
 import { SlashCommandSubcommandBuilder } from 'discord.js';
 import { findTurns } from '../../src/campaigns/search.ts';
-import { answerWithScene, requesterOf } from '../bot/picture-reply.ts';
+import { requesterOf } from '../bot/picture-reply.ts';
+import { addCountOption, answerWithScenes, COUNT_OPTION } from '../bot/variations-reply.ts';
 import { turnTitle } from '../bot/scene-message.ts';
 import type { SubcommandModule } from '../types.ts';
 import { sceneOptionsOf, withSceneOptions } from '../bot/scene-options.ts';
@@ -20,15 +21,16 @@ export const turn: SubcommandModule = {
           .setMinValue(1)
           .setAutocomplete(true),
       ),
-  ),
+  ).addIntegerOption(addCountOption),
 
   async execute(interaction, ctx) {
     // A whole number of at least 1, as registered: the dispatcher checks every option (see checkOptions).
     const number = interaction.options.getInteger('number', true);
-    await answerWithScene(
+    await answerWithScenes(
       interaction,
       ctx,
       { kind: 'turn', campaignId: ctx.link.campaignId, turn: number, requester: requesterOf(interaction), ...sceneOptionsOf(interaction) },
+      interaction.options.getInteger(COUNT_OPTION),
       (n) => turnTitle(n),
     );
   },

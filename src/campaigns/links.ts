@@ -1,7 +1,7 @@
-import { eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import type { CampaignId } from './id.ts';
 import type { Store } from '../platform/db.ts';
-import { channelLinks, sceneMessages, type ChannelLinkRow } from '../platform/schema.ts';
+import { channelLinks, sceneMessages, sheetMessages, type ChannelLinkRow } from '../platform/schema.ts';
 
 /** Where a channel's campaign link came from. */
 export type LinkSource = 'command' | 'config';
@@ -91,5 +91,49 @@ export class LinkStore {
   /** The image a bot message shows, or undefined. */
   imageOfMessage(messageId: string): string | undefined {
     return this.store.db.select().from(sceneMessages).where(eq(sceneMessages.messageId, messageId)).get()?.imageId;
+  }
+
+  /** The messages showing a picture on its own, oldest first. */
+  messagesOf(imageId: string): Array<{ messageId: string; channelId: string }> {
+    return this.store.db
+      .select({ messageId: sceneMessages.messageId, channelId: sceneMessages.channelId })
+      .from(sceneMessages)
+      .where(eq(sceneMessages.imageId, imageId))
+      .orderBy(asc(sceneMessages.postedAt))
+      .all();
+  }
+
+  /** Records a message showing several pictures (a contact sheet of variations), in their order on it. */
+  recordSheetMessage(input: { messageId: string; imageIds: readonly string[]; guildId: string | null; channelId: string }): void {
+    const postedAt = new Date().toISOString();
+    const rows = input.imageIds.map((imageId, i) => ({
+      messageId: input.messageId,
+      imageId,
+      position: i + 1,
+      guildId: input.guildId,
+      channelId: input.channelId,
+      postedAt,
+    }));
+    if (rows.length > 0) this.store.db.insert(sheetMessages).values(rows).onConflictDoNothing().run();
+  }
+
+  /** The contact-sheet messages a picture is on. */
+  sheetsOf(imageId: string): Array<{ messageId: string; channelId: string }> {
+    return this.store.db
+      .select({ messageId: sheetMessages.messageId, channelId: sheetMessages.channelId })
+      .from(sheetMessages)
+      .where(eq(sheetMessages.imageId, imageId))
+      .all();
+  }
+
+  /** The pictures on a contact-sheet message, by position (deleted ones included). */
+  sheetImages(messageId: string): string[] {
+    return this.store.db
+      .select({ imageId: sheetMessages.imageId })
+      .from(sheetMessages)
+      .where(eq(sheetMessages.messageId, messageId))
+      .orderBy(asc(sheetMessages.position))
+      .all()
+      .map((r) => r.imageId);
   }
 }

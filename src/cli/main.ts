@@ -11,7 +11,7 @@ import { formatTotals } from '../usage/report.ts';
 import { parseCampaignId } from '../campaigns/id.ts';
 import { loadConfig, loadDotEnv } from '../platform/config.ts';
 import { LimnerError } from '../errors.ts';
-import type { SceneRequest, SceneResult } from '../scenes/illustrate.ts';
+import { MAX_VARIATIONS, type SceneProgress, type SceneRequest, type SceneResult, type VariationsResult } from '../scenes/illustrate.ts';
 import type { Requester } from '../jobs/runner.ts';
 import { castProgressText, errorText, progressText, recapProgressText } from './messages.ts';
 import type { CastMember } from '../cast/store.ts';
@@ -127,6 +127,7 @@ interface SceneOptions {
   guild?: string;
   ignoreBudget?: boolean;
   fresh?: boolean;
+  count?: number;
   shape?: Shape;
   quality?: Quality;
   note?: string;
@@ -145,6 +146,11 @@ function sceneCommand(name: string, description: string) {
     )
     .option('--ignore-budget', 'bypass budgets and the cooldown (recorded in the usage ledger)')
     .option('--fresh', 'paint a new picture even when the identical scene was painted within budgets.dedupe_window_s')
+    .option(
+      '--count <n>',
+      `paint 1-${MAX_VARIATIONS} variations of the same prompt (each counts against budgets)`,
+      wholeNumber(1, MAX_VARIATIONS),
+    )
     .addOption(
       new Option('--shape <shape>', "the picture's shape (default: the guild's setting, else generation.aspect_ratio)").choices(
         SHAPE_NAMES,
@@ -158,19 +164,19 @@ sceneCommand('current', 'illustrate the latest moment')
   .action(
     withLimner(async (limner, opts: SceneOptions & { context?: number }) => {
       const request = { kind: 'current', ...sceneRequest(limner, opts) } as const;
-      await illustrate(limner, opts.context === undefined ? request : { ...request, contextEntries: opts.context });
+      await illustrate(limner, opts.context === undefined ? request : { ...request, contextEntries: opts.context }, opts.count);
     }),
   );
 sceneCommand('turn', 'illustrate a numbered turn (1-based)')
   .argument('<n>', 'turn number', wholeNumber(1))
   .action(
     withLimner(async (limner, turn: number, opts: SceneOptions) => {
-      await illustrate(limner, { kind: 'turn', turn, ...sceneRequest(limner, opts) });
+      await illustrate(limner, { kind: 'turn', turn, ...sceneRequest(limner, opts) }, opts.count);
     }),
   );
 sceneCommand('best', 'find the most visually striking turn of the whole transcript and illustrate it').action(
   withLimner(async (limner, opts: SceneOptions) => {
-    await illustrate(limner, { kind: 'best', ...sceneRequest(limner, opts) });
+    await illustrate(limner, { kind: 'best', ...sceneRequest(limner, opts) }, opts.count);
   }),
 );
 
@@ -418,7 +424,8 @@ program
     withLimner(
       async (limner, opts: { fix?: boolean }) => {
         const report = await checkImageStore(limner.store, limner.config.campaigns_dir, { fix: Boolean(opts.fix) });
-        if (json()) return print(report);
+        const purged = opts.fix ? await limner.deletions.purgeTrash() : [];
+        if (json()) return print({ ...report, purgedTrash: purged });
         const lines = [
           ...report.tempFiles.map((f) => `temporary file left by an interrupted write: ${f}`),
           ...report.unrecordedImages.map((f) => `picture without a database row: ${f}`),
@@ -435,6 +442,8 @@ program
           for (const f of report.skipped) console.log(`  ${f}`);
         }
         for (const action of report.actions) console.log(`fixed: ${action}`);
+        const days = limner.config.images.trash_days;
+        for (const file of purged) console.log(`fixed: removed ${file}, deleted more than ${days} days ago (images.trash_days)`);
         if (!opts.fix && report.tempFiles.length + report.unrecordedImages.length > 0) console.log('Run with --fix to clean up.');
       },
       (config) => requireCampaignsFolder(config.campaigns_dir),
@@ -482,14 +491,16 @@ class CampaignExistsError extends LimnerError {
   }
 }
 
-async function illustrate(limner: Limner, request: SceneRequest): Promise<void> {
+/** Runs a scene request and prints its picture, or with `count` over 1 every variation. */
+async function illustrate(limner: Limner, request: SceneRequest, count?: number): Promise<void> {
   const verbose = Boolean(program.opts().verbose);
-  const result = await limner.scenes.run(request, {
-    onProgress: (event) => {
-      const text = progressText(event);
-      if (verbose && text) process.stderr.write(`${text}\n`);
-    },
-  });
+  const onProgress = (event: SceneProgress) => {
+    const text = progressText(event);
+    if (verbose && text) process.stderr.write(`${text}\n`);
+  };
+  if (count !== undefined && count > 1)
+    return printVariations(limner, await limner.scenes.variations({ ...request, count }, { onProgress }));
+  const result = await limner.scenes.run(request, { onProgress });
   if (json()) return print(sceneJson(limner, result));
   const { image } = result;
   const cost = result.reused ? 'nothing new (reused)' : `est. $${image.costUsd.toFixed(4)}`;
@@ -508,6 +519,38 @@ async function illustrate(limner: Limner, request: SceneRequest): Promise<void> 
   if (result.referenced.length > 0) console.log(`Portraits: ${result.referenced.join(', ')}`);
   console.log(`Image:  ${result.file} (${image.width}x${image.height}, ${(image.bytes / 1024).toFixed(0)} KiB)`);
   console.log(`Model:  ${image.model} · ${cost} · id ${image.id}`);
+}
+
+function printVariations(limner: Limner, result: VariationsResult): void {
+  if (json()) {
+    for (const [i, v] of result.variations.entries()) {
+      print({
+        ...imageJson(limner, v.image),
+        campaignName: result.campaign.name,
+        variation: i + 1,
+        of: result.variations.length + result.failed,
+        referenced: result.referenced,
+        ...(result.note ? { note: result.note } : {}),
+      });
+    }
+    return;
+  }
+  const first = result.variations[0]!.image;
+  const total = result.variations.reduce((sum, v) => sum + v.image.costUsd, 0);
+  console.log(
+    `Turn ${first.turn.toLocaleString('en-US')} · ${result.campaign.name} (${first.mode}) · ${result.variations.length} variations`,
+  );
+  if (result.best) console.log(`Quote:  ${result.best.speaker}: ${result.best.quote}`);
+  if (result.note) console.log(`Note:   ${result.note}`);
+  console.log(`Prompt: ${first.prompt}`);
+  if (result.referenced.length > 0) console.log(`Portraits: ${result.referenced.join(', ')}`);
+  for (const [i, v] of result.variations.entries()) {
+    console.log(
+      `${String(i + 1).padStart(5)}.  ${v.file} (${v.image.width}x${v.image.height}, ${(v.image.bytes / 1024).toFixed(0)} KiB) · id ${v.image.id}`,
+    );
+  }
+  if (result.failed > 0) console.log(`${result.failed} variation(s) could not be painted; see the log (-v).`);
+  console.log(`Model:  ${first.model} · est. $${total.toFixed(4)} in all`);
 }
 
 function imageJson(limner: Limner, r: ImageRow) {

@@ -22,7 +22,7 @@ export function progressText(event: SceneProgress): string | undefined {
     case 'writing-prompt':
       return 'writing the prompt';
     case 'painting':
-      return 'painting';
+      return event.total === undefined ? 'painting' : `painting ${event.done ?? 0}/${event.total}`;
     case 'saving':
       return 'saving';
   }
@@ -68,10 +68,14 @@ export function errorText(err: LimnerError): string {
     const resets = `resets ${relative(resetsAt - Date.now())} (00:00 UTC)`;
     switch (limit.kind) {
       case 'guild-images':
+        if (limit.needs)
+          return `guild ${limit.guildId} has ${limit.needs.left} of its ${limit.allowed} pictures left for today, fewer than the ${limit.needs.pictures} asked for; the budget ${resets}. As the operator you may ${bypass}.`;
         return `guild ${limit.guildId} has used its ${limit.allowed} pictures for today; the budget ${resets}. As the operator you may ${bypass}.`;
       case 'guild-usd':
         return `guild ${limit.guildId} has used its $${limit.allowed.toFixed(2)} for today ($${limit.spent.toFixed(2)} spent); it ${resets}. As the operator you may ${bypass}.`;
       case 'user-images':
+        if (limit.needs)
+          return `the CLI has ${limit.needs.left} of its ${limit.allowed} pictures left for today (budgets.user_daily_images), fewer than the ${limit.needs.pictures} asked for; the budget ${resets}. As the operator you may ${bypass}.`;
         return `the CLI has used its ${limit.allowed} pictures for today (budgets.user_daily_images); the budget ${resets}. As the operator you may ${bypass}.`;
       case 'cooldown':
         return `the CLI's cooldown (budgets.user_cooldown_s) has ${limit.waitS} s left; wait, or ${bypass}.`;

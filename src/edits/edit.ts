@@ -5,6 +5,9 @@ import {
   NoEditSessionError,
   NotImageOwnerError,
   NothingToUndoError,
+  NotVariationOwnerError,
+  RepaintEditError,
+  RepaintPromptError,
   TooManyReferencesError,
 } from './errors.ts';
 import { GenerationDisabledError } from '../campaigns/errors.ts';
@@ -103,7 +106,7 @@ export interface EditDeps {
 }
 
 /**
- * The use cases "edit, reroll or undo a picture" (seed 001), for every door: a user's session
+ * The use cases "edit, reroll, repaint from a changed prompt, pick a variation or undo a picture", for every door: a user's session
  * picture plus an instruction and references becomes a new picture (mode `edit`, `parent_image_id`
  * the picture changed) that the session then points at; reroll draws a picture again from the same
  * prompt and references; undo moves the session back to the parent. Edits and rerolls are jobs
@@ -191,8 +194,8 @@ export class EditPicture {
     return this.asJob('scene reroll', requester, campaign.id, options, async (job) => {
       if (original.mode === 'edit') {
         // A null parent on an edit means the picture it changed was deleted.
-        if (original.parentImageId === null) throw new ImageGoneError(original.id);
-        const base = this.image(original.parentImageId);
+        if (original.parentImageId === null) throw new ImageGoneError(original.id, true);
+        const base = this.parentOf(original);
         return this.paintEdit({ campaign, base, instruction: original.prompt, portraits, userPngs, requester }, job);
       }
       const origin = { ...originOf(requester), campaignId: campaign.id, jobId: job.jobId };
@@ -238,11 +241,110 @@ export class EditPicture {
     const parentId = image.parentImageId;
     const campaign = await this.describe(image.campaignId);
     return this.deps.runner.afterSession(sessionKey(request.userId, image.campaignId), async () => {
-      const parent = this.image(parentId);
+      const parent = this.parentOf({ ...image, parentImageId: parentId });
       this.deps.sessions.moveTo({ userId: request.userId, campaignId: image.campaignId, imageId: parent.id });
       this.deps.log.info({ imageId: parent.id, undoneFrom: image.id, user: request.userId }, 'edit undone');
       return this.result(parent, campaign, []);
     });
+  }
+
+  /**
+   * Paints a scene picture again from a changed prompt: the image model only (no prompt-writer call),
+   * with the campaign's portraits as for a reroll. The result is a new picture of the same turn and
+   * mode whose parent is the original (so Undo goes back to it), and becomes the owner's session picture.
+   * @param request.prompt - The whole prompt to paint, art style included; 1-`generation.max_prompt_chars` characters after trimming.
+   * @throws ImageGoneError, NotImageOwnerError, RepaintEditError (a picture made by an edit),
+   *   RepaintPromptError, CampaignNotFoundError, CampaignFileError, GenerationDisabledError, and
+   *   the model errors of {@link paintImage}.
+   */
+  async repaint(
+    request: { readonly imageId: string; readonly prompt: string; readonly requester: Requester },
+    options: EditOptions = {},
+  ): Promise<EditResult> {
+    const { config, gateway, images, usage, sessions } = this.deps;
+    const { requester } = request;
+    const original = this.repaintable(request.imageId, requester.userId);
+    const prompt = this.parsePrompt(request.prompt);
+    const campaign = await this.enabledCampaign(original.campaignId);
+    const portraits = await this.portraitsFor(campaign, original.turn, MAX_INPUT_IMAGES);
+    return this.asJob('scene repaint', requester, campaign.id, options, async (job) => {
+      const origin = { ...originOf(requester), campaignId: campaign.id, jobId: job.jobId };
+      job.onProgress?.({ stage: 'painting' });
+      const rendered = await paintImage(gateway, config, prompt, portraits, { record: { origin, purpose: 'image' }, signal: job.signal });
+      job.onProgress?.({ stage: 'saving' });
+      const image = await images.save(
+        rendered,
+        {
+          campaignId: campaign.id,
+          turn: original.turn,
+          mode: original.mode,
+          prompt,
+          provider: 'gemini',
+          model: rendered.model,
+          textModel: null,
+          inputTokens: rendered.usage.inputTokens,
+          outputTokens: rendered.usage.outputTokens,
+          costUsd: rendered.usage.costUsd,
+          requestedBy: requester.userId,
+          parentImageId: original.id,
+        },
+        (row) => {
+          usage.linkImage(rendered.usageId, row.id);
+          sessions.moveTo({ userId: requester.userId, campaignId: campaign.id, imageId: row.id });
+        },
+      );
+      this.deps.log.info({ imageId: image.id, repaintOf: original.id, campaign: campaign.id, user: requester.userId }, 'scene repainted');
+      return this.result(image, campaign, [rendered.usage], rendered.png);
+    });
+  }
+
+  /**
+   * A picture its owner may repaint from its prompt: theirs, and not made by an edit.
+   * @throws ImageGoneError, NotImageOwnerError, RepaintEditError
+   */
+  repaintable(imageId: string, userId: string): ImageRow {
+    const image = this.image(imageId);
+    if (image.requestedBy !== userId) throw new NotImageOwnerError();
+    if (image.mode === 'edit') throw new RepaintEditError();
+    return image;
+  }
+
+  /**
+   * A repaint prompt as typed, trimmed.
+   * @throws RepaintPromptError when it is blank or longer than `generation.max_prompt_chars`.
+   */
+  parsePrompt(text: string): string {
+    const prompt = text.trim();
+    const max = this.deps.config.generation.max_prompt_chars;
+    if (isBlank(prompt)) throw new RepaintPromptError(max);
+    if (prompt.length > max) throw new RepaintPromptError(max, prompt.length);
+    return prompt;
+  }
+
+  /**
+   * Picks one of the variations the user asked for: it becomes their session picture and is returned.
+   * @throws ImageGoneError, NotVariationOwnerError
+   */
+  async pick(request: { readonly imageId: string; readonly userId: string }): Promise<EditResult> {
+    const known = this.pickable(request.imageId, request.userId);
+    const campaign = await this.describe(known.campaignId);
+    return this.deps.runner.afterSession(sessionKey(request.userId, known.campaignId), async () => {
+      // Read again after the session's earlier jobs: it may have been deleted meanwhile.
+      const image = this.image(request.imageId);
+      this.deps.sessions.moveTo({ userId: request.userId, campaignId: image.campaignId, imageId: image.id });
+      this.deps.log.info({ imageId: image.id, user: request.userId }, 'variation picked');
+      return this.result(image, campaign, []);
+    });
+  }
+
+  /**
+   * A variation the user may pick: one they asked for.
+   * @throws ImageGoneError, NotVariationOwnerError
+   */
+  pickable(imageId: string, userId: string): ImageRow {
+    const image = this.image(imageId);
+    if (image.requestedBy !== userId) throw new NotVariationOwnerError();
+    return image;
   }
 
   /**
@@ -348,6 +450,13 @@ export class EditPicture {
       choosePortraits(campaign.characters, entries, room, { others: true }),
       this.deps.config.generation.max_input_pixels,
     );
+  }
+
+  /** @throws ImageGoneError (`parent`) when the picture `image` was made from is deleted. */
+  private parentOf(image: ImageRow): ImageRow {
+    const parent = image.parentImageId === null ? undefined : this.deps.images.get(image.parentImageId);
+    if (!parent) throw new ImageGoneError(image.parentImageId ?? image.id, true);
+    return parent;
   }
 
   /** @throws ImageGoneError when there is no such row. */

@@ -59,10 +59,45 @@ export class NothingToUndoError extends LimnerError {
   }
 }
 
-/** A picture (or the one it was edited from) that is no longer stored. */
+/**
+ * A picture that is no longer stored (deleted, or its file lost); `parent` when the missing one is the
+ * picture the asked-for one was made from (Undo, rerolling an edit).
+ */
 export class ImageGoneError extends LimnerError {
   readonly code = 'image_gone';
-  constructor(readonly imageId: string) {
-    super('That picture is no longer stored.');
+  constructor(
+    readonly imageId: string,
+    readonly parent = false,
+  ) {
+    super(parent ? 'The picture this one was made from has been deleted.' : 'That picture is no longer stored.');
+  }
+}
+
+/** A repaint prompt that is blank or longer than `maxChars` characters (`generation.max_prompt_chars`). */
+export class RepaintPromptError extends LimnerError {
+  readonly code: 'repaint_prompt_empty' | 'repaint_prompt_too_long';
+  constructor(maxChars: number, length?: number) {
+    super(
+      length === undefined
+        ? 'The prompt is empty: describe the picture to paint.'
+        : `The prompt is ${length.toLocaleString('en-US')} characters long; keep it to ${maxChars.toLocaleString('en-US')}.`,
+    );
+    this.code = length === undefined ? 'repaint_prompt_empty' : 'repaint_prompt_too_long';
+  }
+}
+
+/** A repaint of a picture made by editing another: it has an instruction, not a scene prompt, to change. */
+export class RepaintEditError extends LimnerError {
+  readonly code = 'repaint_edit';
+  constructor() {
+    super('This picture was made by changing another one, so it has no scene prompt to repaint from.');
+  }
+}
+
+/** Picking a variation someone else asked for. */
+export class NotVariationOwnerError extends LimnerError {
+  readonly code = 'variation_not_owned';
+  constructor() {
+    super('Only the person who asked for these variations can pick one.');
   }
 }

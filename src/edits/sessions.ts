@@ -18,7 +18,7 @@ export interface SessionMove {
 /**
  * Edit sessions in SQLite: at most one per user per campaign (the table's primary key), so a user
  * can refine a picture in each campaign they play in. Generating a scene or editing a picture moves
- * the session; nothing else deletes it except its image being deleted (foreign key cascade).
+ * the session; deleting its picture moves it to that picture's parent or ends it ({@link SessionStore.replaceImage}).
  */
 export class SessionStore {
   constructor(private readonly store: Store) {}
@@ -50,5 +50,22 @@ export class SessionStore {
         .returning()
         .get()
     );
+  }
+
+  /**
+   * Sessions on a picture that is going away move to `replacement` (its parent) or, without one, end.
+   * Returns how many moved and how many ended.
+   */
+  replaceImage(imageId: string, replacement: string | null): { moved: number; ended: number } {
+    const on = eq(editSessions.currentImageId, imageId);
+    if (replacement) {
+      const moved = this.store.db
+        .update(editSessions)
+        .set({ currentImageId: replacement, updatedAt: new Date().toISOString() })
+        .where(on)
+        .run().changes;
+      return { moved, ended: 0 };
+    }
+    return { moved: 0, ended: this.store.db.delete(editSessions).where(on).run().changes };
   }
 }

@@ -3,8 +3,8 @@ import { loadSharp } from './sharp.ts';
 
 /** One picture on a contact sheet and the caption under it. */
 export interface SheetTile {
-  /** Absolute path of the image file. */
-  readonly file: string;
+  /** Absolute path of the image file; null draws the tile as unavailable. */
+  readonly file: string | null;
   readonly label: string;
 }
 
@@ -17,9 +17,6 @@ export interface ContactSheet {
 
 /** Tiles per row. */
 const COLUMNS = 4;
-/** Box each thumbnail is fitted into, keeping its aspect ratio, pixels (16:9, the default aspect ratio). */
-const THUMB_WIDTH = 320;
-const THUMB_HEIGHT = 180;
 /** Pixels. */
 const GAP = 12;
 const LABEL_HEIGHT = 30;
@@ -29,31 +26,48 @@ const BACKGROUND = { r: 30, g: 31, b: 34 };
 const TILE_BACKGROUND = { r: 43, g: 45, b: 49 };
 const TEXT_COLOUR = '#f2f3f5';
 
+/** The grid of a sheet: columns, and the box each thumbnail is fitted into (pixels). */
+export interface SheetLayout {
+  readonly columns: number;
+  readonly thumbWidth: number;
+  readonly thumbHeight: number;
+}
+
 /**
  * Draws thumbnails in a grid of up to four columns (row by row, in the order given), each fitted
  * into 320 x 180 pixels with its label below, as one JPEG: 1,340 pixels wide for four columns,
  * 210 + 12 pixels per row plus 12. A file that cannot be read gets an "unavailable" tile instead of
  * failing the sheet. Thumbnails are decoded one at a time, so memory holds one full-size picture at most.
  * @param maxInputPixels - Largest picture decoded, pixels (sharp `limitInputPixels`); larger ones are "unavailable".
+ * @param layout - Another grid (at most `layout.columns` columns, thumbnails of that box).
  */
-export async function renderContactSheet(tiles: readonly SheetTile[], maxInputPixels: number): Promise<ContactSheet> {
+export async function renderContactSheet(
+  tiles: readonly SheetTile[],
+  maxInputPixels: number,
+  layout: SheetLayout = { columns: COLUMNS, thumbWidth: 320, thumbHeight: 180 },
+): Promise<ContactSheet> {
   const sharp = await loadSharp();
-  const columns = Math.max(1, Math.min(COLUMNS, tiles.length));
+  const { thumbWidth, thumbHeight } = layout;
+  const columns = Math.max(1, Math.min(layout.columns, tiles.length));
   const rows = Math.max(1, Math.ceil(tiles.length / columns));
-  const width = columns * THUMB_WIDTH + (columns + 1) * GAP;
-  const height = rows * (THUMB_HEIGHT + LABEL_HEIGHT) + (rows + 1) * GAP;
+  const width = columns * thumbWidth + (columns + 1) * GAP;
+  const height = rows * (thumbHeight + LABEL_HEIGHT) + (rows + 1) * GAP;
 
   const layers: OverlayOptions[] = [];
   const svg: string[] = [];
   for (const [i, tile] of tiles.entries()) {
-    const left = GAP + (i % columns) * (THUMB_WIDTH + GAP);
-    const top = GAP + Math.floor(i / columns) * (THUMB_HEIGHT + LABEL_HEIGHT + GAP);
-    const thumb = await sharp(tile.file, { limitInputPixels: maxInputPixels })
-      .resize(THUMB_WIDTH, THUMB_HEIGHT, { fit: 'contain', background: TILE_BACKGROUND })
-      .removeAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true })
-      .catch(() => undefined);
+    const left = GAP + (i % columns) * (thumbWidth + GAP);
+    const top = GAP + Math.floor(i / columns) * (thumbHeight + LABEL_HEIGHT + GAP);
+    const file = tile.file;
+    const thumb =
+      file === null
+        ? undefined
+        : await sharp(file, { limitInputPixels: maxInputPixels })
+            .resize(thumbWidth, thumbHeight, { fit: 'contain', background: TILE_BACKGROUND })
+            .removeAlpha()
+            .raw()
+            .toBuffer({ resolveWithObject: true })
+            .catch(() => undefined);
     if (thumb) {
       layers.push({
         input: thumb.data,
@@ -63,11 +77,11 @@ export async function renderContactSheet(tiles: readonly SheetTile[], maxInputPi
       });
     } else {
       svg.push(
-        `<rect x="${left}" y="${top}" width="${THUMB_WIDTH}" height="${THUMB_HEIGHT}" fill="rgb(${TILE_BACKGROUND.r},${TILE_BACKGROUND.g},${TILE_BACKGROUND.b})"/>`,
+        `<rect x="${left}" y="${top}" width="${thumbWidth}" height="${thumbHeight}" fill="rgb(${TILE_BACKGROUND.r},${TILE_BACKGROUND.g},${TILE_BACKGROUND.b})"/>`,
       );
-      svg.push(text(left + THUMB_WIDTH / 2, top + THUMB_HEIGHT / 2, 'unavailable', 0.6));
+      svg.push(text(left + thumbWidth / 2, top + thumbHeight / 2, 'unavailable', 0.6));
     }
-    svg.push(text(left + THUMB_WIDTH / 2, top + THUMB_HEIGHT + LABEL_HEIGHT - 9, tile.label));
+    svg.push(text(left + thumbWidth / 2, top + thumbHeight + LABEL_HEIGHT - 9, tile.label));
   }
   const overlay = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${svg.join('')}</svg>`;
   layers.push({ input: Buffer.from(overlay), left: 0, top: 0 });

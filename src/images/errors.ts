@@ -49,3 +49,19 @@ export class ReferenceTooManyPixelsError extends LimnerError {
     );
   }
 }
+
+/** A delete by someone who neither made the picture nor may moderate the channel's messages. */
+export class DeleteNotAllowedError extends LimnerError {
+  readonly code = 'image_delete_not_allowed';
+  constructor() {
+    super('Only the person who made this picture, or a moderator, can delete it.');
+  }
+}
+
+/** A delete of "my latest picture" by a user with no live picture in the campaign. */
+export class NothingToDeleteError extends LimnerError {
+  readonly code = 'delete_nothing';
+  constructor(readonly campaignId: string) {
+    super(`There is no picture of yours in campaign ${campaignId} to delete.`);
+  }
+}

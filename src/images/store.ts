@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { and, asc, count, desc, eq, gte, ne } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, isNotNull, isNull, lt, ne } from 'drizzle-orm';
 import type { CampaignId } from '../campaigns/id.ts';
 import { writeFileAtomic } from '../platform/files.ts';
 import type { Store } from '../platform/db.ts';
 import { images, type GenerationMode, type ImageRow } from '../platform/schema.ts';
 import type { PngImage } from './normalise.ts';
+
+/** Folder inside a campaign's `images/` holding deleted pictures until they are purged. */
+export const TRASH_DIR = 'trash';
 
 /** What a caller supplies to store a picture; ids, paths, sizes and timestamps are filled in. */
 export interface NewImage {
@@ -73,6 +76,8 @@ export class ImageStore {
       createdAt: new Date().toISOString(),
       parentImageId: meta.parentImageId ?? null,
       sceneKey: meta.sceneKey ?? null,
+      deletedAt: null,
+      deletedBy: null,
     };
     const file = this.absolutePath(row.imagePath);
     await mkdir(path.dirname(file), { recursive: true });
@@ -89,37 +94,103 @@ export class ImageStore {
     return row;
   }
 
-  /** A row by id, or undefined. */
+  /** A live (not deleted) picture's row by id, or undefined. */
   get(id: string): ImageRow | undefined {
-    return this.store.db.select().from(images).where(eq(images.id, id)).get();
+    return this.store.db
+      .select()
+      .from(images)
+      .where(and(eq(images.id, id), isNull(images.deletedAt)))
+      .get();
   }
 
-  /** A campaign's scene pictures by turn, then creation time; cast portraits are no scene and are left out. */
+  /** A campaign's live scene pictures by turn, then creation time; cast portraits are no scene and are left out. */
   list(campaignId: CampaignId, filter: { requestedBy?: string } = {}): ImageRow[] {
-    const scenes = and(eq(images.campaignId, campaignId), ne(images.mode, 'portrait'));
+    const scenes = and(eq(images.campaignId, campaignId), ne(images.mode, 'portrait'), isNull(images.deletedAt));
     const where = filter.requestedBy ? and(scenes, eq(images.requestedBy, filter.requestedBy)) : scenes;
     return this.store.db.select().from(images).where(where).orderBy(asc(images.turn), asc(images.createdAt)).all();
   }
 
-  /** The newest picture of a campaign with this scene key made since `since` (ISO 8601). */
-  findRecent(scene: { campaignId: string; sceneKey: string; since: string }): ImageRow | undefined {
+  /** The newest live scene picture (portraits aside) `requestedBy` made in a campaign, or undefined. */
+  latestOf(campaignId: string, requestedBy: string): ImageRow | undefined {
     return this.store.db
       .select()
       .from(images)
-      .where(and(eq(images.campaignId, scene.campaignId), eq(images.sceneKey, scene.sceneKey), gte(images.createdAt, scene.since)))
+      .where(
+        and(eq(images.campaignId, campaignId), eq(images.requestedBy, requestedBy), ne(images.mode, 'portrait'), isNull(images.deletedAt)),
+      )
       .orderBy(desc(images.createdAt))
       .limit(1)
       .get();
   }
 
-  /** Campaigns that have scene pictures (portraits aside), with how many, by campaign id. */
+  /** The newest live picture of a campaign with this scene key made since `since` (ISO 8601). */
+  findRecent(scene: { campaignId: string; sceneKey: string; since: string }): ImageRow | undefined {
+    return this.store.db
+      .select()
+      .from(images)
+      .where(
+        and(
+          eq(images.campaignId, scene.campaignId),
+          eq(images.sceneKey, scene.sceneKey),
+          gte(images.createdAt, scene.since),
+          isNull(images.deletedAt),
+        ),
+      )
+      .orderBy(desc(images.createdAt))
+      .limit(1)
+      .get();
+  }
+
+  /** Campaigns that have live scene pictures (portraits aside), with how many, by campaign id. */
   countByCampaign(): Array<{ campaignId: string; count: number }> {
     return this.store.db
       .select({ campaignId: images.campaignId, count: count() })
       .from(images)
-      .where(ne(images.mode, 'portrait'))
+      .where(and(ne(images.mode, 'portrait'), isNull(images.deletedAt)))
       .groupBy(images.campaignId)
       .orderBy(asc(images.campaignId))
+      .all();
+  }
+
+  /**
+   * Deletes a picture: its PNG moves to `<campaign>/images/trash/<id>.png`, then its row is marked
+   * deleted (who, when) and points there, in one transaction with `alongside`. The row stays so the
+   * deletion is on record; readers other than {@link deletedBefore} no longer see it.
+   * @throws the file system's error (nothing changed), or SQLite's or `alongside`'s (the file is moved back).
+   */
+  async moveToTrash(row: ImageRow, deletedBy: string, alongside?: () => void): Promise<ImageRow> {
+    const trashPath = `${row.campaignId}/images/${TRASH_DIR}/${row.id}.png`;
+    const from = this.absolutePath(row.imagePath);
+    const to = this.absolutePath(trashPath);
+    await mkdir(path.dirname(to), { recursive: true });
+    const moved = await rename(from, to).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        // A picture whose file is already gone can still leave the gallery.
+        if (err.code === 'ENOENT') return false;
+        throw err;
+      },
+    );
+    const deleted = { deletedAt: new Date().toISOString(), deletedBy, imagePath: trashPath };
+    try {
+      this.store.sqlite.transaction(() => {
+        this.store.db.update(images).set(deleted).where(eq(images.id, row.id)).run();
+        alongside?.();
+      })();
+    } catch (err) {
+      if (moved) await rename(to, from);
+      throw err;
+    }
+    return { ...row, ...deleted };
+  }
+
+  /** Deleted pictures deleted before `before` (ISO 8601), oldest first. */
+  deletedBefore(before: string): ImageRow[] {
+    return this.store.db
+      .select()
+      .from(images)
+      .where(and(isNotNull(images.deletedAt), lt(images.deletedAt, before)))
+      .orderBy(asc(images.deletedAt))
       .all();
   }
 

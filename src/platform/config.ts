@@ -109,6 +109,9 @@ export const configSchema = z.strictObject({
     ooc_prefix: z.string().max(20),
     narrator_bots: z.array(z.string().regex(/^\d{17,20}$/, 'a Discord user id (17-20 digits)')).max(100),
   }),
+  images: z.strictObject({
+    trash_days: z.number().min(0).max(3650),
+  }),
   storybook: z.strictObject({
     port: z.int().min(0).max(65535).nullable(),
     host: z.string().min(1),

@@ -52,6 +52,14 @@ export const images = sqliteTable(
      * reusing an identical scene within the dedupe window; null for edits and rerolls.
      */
     sceneKey: text('scene_key'),
+    /**
+     * ISO 8601 UTC when the picture was deleted (null: it is live). A deleted picture's row stays, with
+     * `image_path` pointing into `<campaign>/images/trash/` until the file is purged, so the record of
+     * who deleted what survives; every reader but the trash's skips it.
+     */
+    deletedAt: text('deleted_at'),
+    /** Discord user id (or `cli`) of who deleted it. */
+    deletedBy: text('deleted_by'),
   },
   (t) => [
     index('images_campaign_turn').on(t.campaignId, t.turn),
@@ -89,6 +97,26 @@ export const sceneMessages = sqliteTable(
     postedAt: text('posted_at').notNull(),
   },
   (t) => [index('scene_messages_image').on(t.imageId)],
+);
+
+/**
+ * A message showing several pictures side by side (variations on one contact sheet): one row per
+ * picture on it, `position` its 1-based place on the sheet.
+ */
+export const sheetMessages = sqliteTable(
+  'sheet_messages',
+  {
+    messageId: text('message_id').notNull(),
+    imageId: text('image_id')
+      .notNull()
+      .references(() => images.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    guildId: text('guild_id'),
+    channelId: text('channel_id').notNull(),
+    /** ISO 8601 UTC. */
+    postedAt: text('posted_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.messageId, t.imageId] }), index('sheet_messages_image').on(t.imageId)],
 );
 
 /** What a model call was for. */

@@ -9,12 +9,12 @@ import type { Logger } from '../platform/log.ts';
 import type { GenerationMode, ImageRow } from '../platform/schema.ts';
 import { currentContext, formatEntries, turnContext, type SceneContext } from './context.ts';
 import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
-import { writeScenePrompt } from './prompt.ts';
+import { writeScenePrompt, type ScenePrompt } from './prompt.ts';
 import type { UsageLedger } from '../usage/ledger.ts';
 import type { SessionStore } from '../edits/sessions.ts';
 import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, presentCharacters, type ReferenceImage } from '../images/references.ts';
 import type { Character } from '../campaigns/campaign.ts';
-import { paintImage } from '../images/paint.ts';
+import { paintImage, type PaintedImage } from '../images/paint.ts';
 import { shorten, type SceneScanner, type ScanProgress } from './best/scanner.ts';
 import type { SceneLeases } from '../jobs/scene-leases.ts';
 import { originOf, type JobRunner, type Requester } from '../jobs/runner.ts';
@@ -54,7 +54,8 @@ export type SceneProgress =
   | { readonly stage: 'reading' }
   | { readonly stage: 'scanning'; readonly scan: ScanProgress }
   | { readonly stage: 'writing-prompt' }
-  | { readonly stage: 'painting' }
+  /** Variations report `done` of `total` pictures finished, from 0 on. */
+  | { readonly stage: 'painting'; readonly done?: number; readonly total?: number }
   | { readonly stage: 'saving' };
 
 /** What the scanner chose, for the door to show beside the picture. */
@@ -102,6 +103,42 @@ export interface SceneResult {
   readonly reused?: { readonly ageMs: number };
 }
 
+/** Most variations one request may paint. */
+export const MAX_VARIATIONS = 4;
+
+/** Several variations of one scene: one prompt, `count` pictures (see {@link IllustrateScene.variations}). */
+export type VariationsRequest = SceneRequest & {
+  /** 1-{@link MAX_VARIATIONS}. */
+  readonly count: number;
+};
+
+/** One stored variation. */
+export interface Variation {
+  readonly image: ImageRow;
+  /** Absolute path of the PNG. */
+  readonly file: string;
+  readonly png: Buffer;
+}
+
+/** Finished variations: every picture painted and stored, in the order they were asked for. */
+export interface VariationsResult {
+  /** The pictures that were painted; fewer than asked for when some failed (see `failed`). */
+  readonly variations: readonly Variation[];
+  /** Variations whose painting failed (their error is logged); the others are kept. */
+  readonly failed: number;
+  readonly campaign: { readonly id: string; readonly name: string };
+  /** The text model's description before the art style was appended. */
+  readonly scene: string;
+  readonly promptTruncated: boolean;
+  /** Every model call made: scanner calls (for `best`), the text call, then each image call. */
+  readonly calls: readonly CallUsage[];
+  /** As in {@link SceneResult}. */
+  readonly referenced: readonly string[];
+  readonly best?: BestScene;
+  /** The request's director's note, as followed. */
+  readonly note?: string;
+}
+
 /** Collaborators of {@link IllustrateScene}. */
 export interface IllustrateDeps {
   readonly config: Config;
@@ -137,11 +174,12 @@ export class IllustrateScene {
    * id, the enabled switches, a story to read, the turn range, the note's length, the quality,
    * budgets and the cooldown. A door runs
    * it before acknowledging, so that a refusal can stay private; {@link run} repeats them on fresh files.
+   * A {@link VariationsRequest}'s pictures must all fit the budgets.
    * @throws InvalidCampaignIdError, CampaignNotFoundError, CampaignFileError, GenerationDisabledError,
    *   EmptyTranscriptError, TurnOutOfRangeError, TurnMissingError, NoteTooLongError, QualityNotAllowedError,
    *   BudgetExceededError, QueueClosedError.
    */
-  async check(request: SceneRequest): Promise<void> {
+  async check(request: SceneRequest | VariationsRequest): Promise<void> {
     noteOf(request);
     this.deps.settings.look(request.requester.guildId, request.campaignId, '', request);
     const recent = this.deps.campaigns.lastLoaded(request.campaignId);
@@ -174,13 +212,74 @@ export class IllustrateScene {
     });
   }
 
-  private async illustrate(
+  /**
+   * Paints `request.count` variations of one scene as one job: the scene is chosen and its prompt
+   * written once, then every picture is painted at once from that prompt, with the request's shape,
+   * quality and note, and stored as it arrives (the first carries the cost of the shared calls). All
+   * `count` pictures are counted against the budgets (the job's `pictures`) before anything starts.
+   * No edit session moves until one is picked. Never reuses an earlier picture.
+   * @param options.onProgress - Told each {@link SceneProgress}; `painting` comes with `done`/`total`.
+   * @throws RangeError for a count outside 1-{@link MAX_VARIATIONS}; the errors of {@link run},
+   *   the first painting's error when every painting failed.
+   */
+  variations(request: VariationsRequest, options: { onProgress?: (progress: SceneProgress) => void } = {}): Promise<VariationsResult> {
+    if (!Number.isInteger(request.count) || request.count < 1 || request.count > MAX_VARIATIONS) {
+      return Promise.reject(new RangeError(`${request.count} variations; ask for 1-${MAX_VARIATIONS}`));
+    }
+    const report = options.onProgress ?? (() => undefined);
+    return this.deps.runner.run(jobOf(request), (job) => this.paintVariations(request, job.jobId, job.signal, report), {
+      onPosition: (place) => report({ stage: 'queued', place }),
+      imageOf: (result) => result.variations[0]?.image.id,
+    });
+  }
+
+  private async paintVariations(
+    request: VariationsRequest,
+    jobId: string,
+    signal: AbortSignal,
+    report: (progress: SceneProgress) => void,
+  ): Promise<VariationsResult> {
+    const { scene, best } = await this.prepare(request, jobId, signal, report);
+    const { campaign, log } = scene;
+    const prompt = await this.writePrompt(scene, request, signal, report);
+    const total = request.count;
+    let done = 0;
+    report({ stage: 'painting', done, total });
+    const settled = await Promise.allSettled(
+      Array.from({ length: total }, async (_, i) => {
+        const painted = await this.paintPicture(scene, prompt, signal);
+        const shared = i === 0 ? [...scene.scanCalls, prompt.usage] : [];
+        const image = await this.save(scene, request, prompt, painted, [...shared, painted.usage], { moveSession: false });
+        report({ stage: 'painting', done: ++done, total });
+        return { image, file: this.deps.images.absolutePath(image.imagePath), png: painted.png, usage: painted.usage };
+      }),
+    );
+    const painted = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+    if (painted.length === 0) throw failures[0];
+    for (const err of failures) log.warn({ err }, 'one variation failed; the others are kept');
+    log.info({ images: painted.map((p) => p.image.id), failed: failures.length }, 'scene variations painted');
+    return {
+      variations: painted.map(({ image, file, png }) => ({ image, file, png })),
+      failed: failures.length,
+      campaign: { id: campaign.id, name: campaign.name },
+      scene: prompt.scene,
+      promptTruncated: prompt.truncated,
+      calls: [...scene.scanCalls, prompt.usage, ...painted.map((p) => p.usage)],
+      referenced: scene.referenced,
+      ...(best ? { best } : {}),
+      ...(scene.note ? { note: scene.note } : {}),
+    };
+  }
+
+  /** Reads the campaign, applies the settings and note, chooses the turn (scanning for `best`), its context and portraits. */
+  private async prepare(
     request: SceneRequest,
     jobId: string,
     signal: AbortSignal,
     report: (progress: SceneProgress) => void,
-  ): Promise<SceneResult> {
-    const { config, images } = this.deps;
+  ): Promise<{ scene: SceneToPaint; best?: BestScene }> {
+    const { config } = this.deps;
     const log = this.deps.log.child({ campaign: request.campaignId, kind: request.kind, user: request.requester.userId, jobId });
     report({ stage: 'reading' });
     const campaign = this.checkCampaign(await this.deps.campaigns.load(request.campaignId), request);
@@ -194,18 +293,16 @@ export class IllustrateScene {
             signal,
           })
         : undefined;
-    const best = { ...(pick ? { best: bestScene(pick) } : {}), ...(note ? { note } : {}) };
     const { context, mode } = this.contextFor(campaign, request, pick?.turn);
     const portraits = choosePortraits(campaign.characters, context.entries, MAX_INPUT_IMAGES);
     const references = await loadPortraits(portraits, config.generation.max_input_pixels);
     const key = sceneKey({ campaign, context, mode, references, config, look, ...(note ? { note } : {}) });
-    const referenced = portraits.map((c) => c.name);
     const scene: SceneToPaint = {
       campaign,
       context,
       mode,
       references,
-      referenced,
+      referenced: portraits.map((c) => c.name),
       look,
       key,
       origin,
@@ -213,6 +310,19 @@ export class IllustrateScene {
       log,
       ...(note ? { note } : {}),
     };
+    return { scene, ...(pick ? { best: bestScene(pick) } : {}) };
+  }
+
+  private async illustrate(
+    request: SceneRequest,
+    jobId: string,
+    signal: AbortSignal,
+    report: (progress: SceneProgress) => void,
+  ): Promise<SceneResult> {
+    const { config, images } = this.deps;
+    const { scene, best: chosen } = await this.prepare(request, jobId, signal, report);
+    const { campaign, key, referenced, log } = scene;
+    const best = { ...(chosen ? { best: chosen } : {}), ...(scene.note ? { note: scene.note } : {}) };
     const paint = () => this.paint(scene, request, signal, report);
     const windowS = config.budgets.dedupe_window_s;
     if (windowS <= 0 || request.fresh) return { ...(await paint()), ...best };
@@ -226,7 +336,7 @@ export class IllustrateScene {
         campaign: { id: campaign.id, name: campaign.name },
         scene: image.prompt,
         promptTruncated: false,
-        calls: pick?.calls ?? [],
+        calls: scene.scanCalls,
         referenced,
         reused: { ageMs: Date.now() - Date.parse(image.createdAt) },
         ...best,
@@ -256,40 +366,86 @@ export class IllustrateScene {
     signal: AbortSignal,
     report: (progress: SceneProgress) => void,
   ): Promise<SceneResult> {
-    const { config, images, gateway, usage } = this.deps;
-    const { campaign, context, mode, origin, log } = input;
+    const { images } = this.deps;
+    const { campaign, log } = input;
     const started = performance.now();
+    const prompt = await this.writePrompt(input, request, signal, report);
+
+    report({ stage: 'painting' });
+    const painted = await this.paintPicture(input, prompt, signal);
+
+    report({ stage: 'saving' });
+    // The picture's cost includes the scan that chose it (nothing when the scan was cached).
+    const calls = [...input.scanCalls, prompt.usage, painted.usage];
+    const image = await this.save(input, request, prompt, painted, calls, { moveSession: true });
+    log.info(
+      { imageId: image.id, turn: image.turn, costUsd: image.costUsd, ms: Math.round(performance.now() - started) },
+      'scene illustrated',
+    );
+    return {
+      image,
+      file: images.absolutePath(image.imagePath),
+      png: painted.png,
+      campaign: { id: campaign.id, name: campaign.name },
+      scene: prompt.scene,
+      promptTruncated: prompt.truncated,
+      calls,
+      referenced: input.referenced,
+    };
+  }
+
+  /** The prompt writer's call for a scene. */
+  private writePrompt(
+    input: SceneToPaint,
+    request: SceneRequest,
+    signal: AbortSignal,
+    report: (progress: SceneProgress) => void,
+  ): Promise<ScenePrompt> {
+    const { config, gateway } = this.deps;
     report({ stage: 'writing-prompt' });
-    const prompt = await writeScenePrompt(
+    return writeScenePrompt(
       gateway,
       {
         model: config.generation.text_model,
-        context,
+        context: input.context,
         focus: request.kind === 'current' ? 'latest' : 'turn',
-        characters: presentFirst(campaign.characters, context),
+        characters: presentFirst(input.campaign.characters, input.context),
         artStyle: input.look.artStyle,
         ...(input.note ? { note: input.note } : {}),
         maxChars: config.generation.max_prompt_chars,
         maxInputTokens: config.generation.prompt_token_limit,
       },
-      log,
-      { record: { origin, purpose: 'prompt' }, signal },
+      input.log,
+      { record: { origin: input.origin, purpose: 'prompt' }, signal },
     );
+  }
 
-    report({ stage: 'painting' });
-    const painted = await paintImage(
-      gateway,
-      config,
+  /** One image call for a written prompt, with the scene's portraits, model and shape. */
+  private paintPicture(input: SceneToPaint, prompt: ScenePrompt, signal: AbortSignal): Promise<PaintedImage> {
+    return paintImage(
+      this.deps.gateway,
+      this.deps.config,
       prompt.prompt,
       input.references,
-      { record: { origin, purpose: 'image' }, signal },
+      { record: { origin: input.origin, purpose: 'image' }, signal },
       { model: input.look.imageModel, aspectRatio: input.look.aspectRatio },
     );
+  }
 
-    report({ stage: 'saving' });
-    // The picture's cost includes the scan that chose it (nothing when the scan was cached).
-    const calls = [...input.scanCalls, prompt.usage, painted.usage];
-    const image = await images.save(
+  /**
+   * Stores a painted scene picture with the cost of `calls`, linking its usage row and, with
+   * `moveSession`, moving the requester's session to it in the same transaction.
+   */
+  private save(
+    input: SceneToPaint,
+    request: SceneRequest,
+    prompt: ScenePrompt,
+    painted: PaintedImage,
+    calls: readonly CallUsage[],
+    options: { moveSession: boolean },
+  ): Promise<ImageRow> {
+    const { campaign, context, mode } = input;
+    return this.deps.images.save(
       painted,
       {
         campaignId: campaign.id,
@@ -306,24 +462,10 @@ export class IllustrateScene {
         sceneKey: input.key,
       },
       (row) => {
-        usage.linkImage(painted.usageId, row.id);
-        this.deps.sessions.moveTo({ userId: request.requester.userId, campaignId: campaign.id, imageId: row.id });
+        this.deps.usage.linkImage(painted.usageId, row.id);
+        if (options.moveSession) this.deps.sessions.moveTo({ userId: request.requester.userId, campaignId: campaign.id, imageId: row.id });
       },
     );
-    log.info(
-      { imageId: image.id, turn: image.turn, costUsd: image.costUsd, ms: Math.round(performance.now() - started) },
-      'scene illustrated',
-    );
-    return {
-      image,
-      file: images.absolutePath(image.imagePath),
-      png: painted.png,
-      campaign: { id: campaign.id, name: campaign.name },
-      scene: prompt.scene,
-      promptTruncated: prompt.truncated,
-      calls,
-      referenced: input.referenced,
-    };
   }
 
   private checkCampaign(campaign: Campaign, request: SceneRequest): Campaign {
@@ -411,9 +553,10 @@ function noteOf(request: SceneRequest): string | undefined {
   return note;
 }
 
-/** The job row of a scene request. */
-function jobOf(request: SceneRequest) {
-  return { kind: `scene ${request.kind}`, campaignId: request.campaignId, ...request.requester };
+/** The job row of a scene request, with the pictures it makes for the budgets. */
+function jobOf(request: SceneRequest | VariationsRequest) {
+  const pictures = 'count' in request ? request.count : 1;
+  return { kind: `scene ${request.kind}`, campaignId: request.campaignId, ...request.requester, pictures };
 }
 
 /** What a door shows about a scanner's pick. */

@@ -142,6 +142,50 @@ describe('limner scene: budgets', () => {
   });
 });
 
+describe('limner scene --count', () => {
+  it('paints the variations from one prompt, writes each and prints them; a budget must fit them all', async () => {
+    const out = await limner({}, 'scene', 'turn', '1500', '--campaign', SAMPLE_CAMPAIGN, '--count', '3');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^Turn 1,500 · Arrival at Kraghammer \(specific\) · 3 variations$/m);
+    const files = [...out.stdout.matchAll(/^\s+\d\.\s+(\S+\.png) /gm)].map((m) => m[1]!);
+    expect(files).toHaveLength(3);
+    for (const file of files) expect(readFileSync(file).subarray(1, 4).toString()).toBe('PNG');
+    const textCalls = emulator.requests.filter((q) => q.model === 'gemini-3.5-flash');
+    expect(textCalls).toHaveLength(1);
+
+    const asJson = await limner(
+      {},
+      '--json',
+      'scene',
+      'current',
+      '--campaign',
+      SAMPLE_CAMPAIGN,
+      '--count',
+      '2',
+      '--shape',
+      'portrait',
+      '--note',
+      'focus on the dragon',
+    );
+    const rows = asJson.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { variation: number; of: number; prompt: string; width: number; height: number; note: string });
+    expect(rows.map((r) => [r.variation, r.of])).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
+    expect(rows[0]!.prompt).toBe(rows[1]!.prompt);
+    for (const row of rows) expect([row.height > row.width, row.note]).toEqual([true, 'focus on the dragon']);
+
+    const GUILD: Layer = { budgets: { guild_daily_images: 3 } };
+    const refused = await limner(GUILD, 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN, '--guild', '42', '--count', '4');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/guild 42 has 3 of its 3 pictures left for today, fewer than the 4 asked for/);
+    expect((await limner({}, 'scene', 'turn', '10', '--campaign', SAMPLE_CAMPAIGN, '--count', '5')).stderr).toMatch(/--count/);
+  }, 180_000);
+});
+
 describe('limner scene: shape, quality, note and a guild’s settings', () => {
   it('--shape, --note and --quality steer the picture; with --guild the guild’s settings apply', async () => {
     const store = openStore(path.join(campaigns.dir, 'limner.db'));

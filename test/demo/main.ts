@@ -47,6 +47,8 @@ interface Outcome {
 interface Step {
   user: Who;
   sub: string;
+  /** Instead of running `/scene <sub>`, press the button with this label under the previous step's public message. */
+  press?: string;
   options: Record<string, SceneOptionValue>;
   /** An option the user types part of first, looking at the suggestions before sending. */
   browse?: { option: string; typed: string; type: number };
@@ -149,6 +151,32 @@ const SCRIPT: readonly Step[] = [
     },
   },
   {
+    user: 'ana',
+    sub: 'current',
+    options: { count: 4 },
+    expect: (o) => expectSheet(o, 4),
+  },
+  {
+    user: 'ana',
+    sub: 'use',
+    press: 'Use 2',
+    options: {},
+    expect: (o) => expectPicture(o, /^Turn 2,160 · variation 2$/),
+  },
+  {
+    user: 'ana',
+    sub: 'delete',
+    press: 'Delete',
+    options: {},
+    done: (r) => /^Deleted the picture/.test(r.original?.content ?? ''),
+    expect: ({ result }) => [
+      ...(result.ephemeral ? [] : ['the deletion was confirmed publicly; only the deleter should see it']),
+      ...(/^Deleted the picture of turn 2,160/.test(result.original?.content ?? '')
+        ? []
+        : [`no deletion confirmation (${describeEnd(result)})`]),
+    ],
+  },
+  {
     user: 'bo',
     sub: 'help',
     options: {},
@@ -180,6 +208,21 @@ const SCRIPT: readonly Step[] = [
     ],
   },
 ];
+
+/** A public contact sheet of `count` variations with a Use button for each. */
+function expectSheet({ result, images, geminiCalls }: Outcome, count: number): string[] {
+  const message = result.original;
+  if (!message || message.deleted) return [`no contact sheet was posted (${describeEnd(result)})`];
+  const problems: string[] = [];
+  const sheet = images.find((i) => i.attachment.filename === 'variations.jpg');
+  if (!sheet || sheet.format !== 'jpeg') problems.push('no readable variations.jpg');
+  const labels = message.components.flatMap((row) => row.components).map((b: { label: string }) => b.label);
+  const wanted = Array.from({ length: count }, (_, i) => `Use ${i + 1}`);
+  if (JSON.stringify(labels) !== JSON.stringify(wanted)) problems.push(`buttons ${JSON.stringify(labels)}, not ${JSON.stringify(wanted)}`);
+  // One prompt writer call, then one image call per variation.
+  if (geminiCalls !== count + 1) problems.push(`${geminiCalls} Gemini calls for ${count} variations (expected ${count + 1})`);
+  return problems;
+}
 
 /** A public message carrying a valid PNG, shown inline by its embed. */
 function expectPicture({ result, images }: Outcome, title: RegExp): string[] {
@@ -270,6 +313,8 @@ async function main(): Promise<number> {
   const saved = new Map<string, SavedFile>();
   let pictures = 0;
   let h: BotHarness | undefined;
+  /** The latest public message a step produced, whose buttons a `press` step uses. */
+  let lastPublic: StoredMessage | undefined;
 
   try {
     h = await startBotHarness();
@@ -301,15 +346,32 @@ async function main(): Promise<number> {
         say(...autocompleteLines(user.username, 'scene', step.sub, option, typed, choices));
       }
 
-      say(commandLine(user.username, 'scene', step.sub, step.options));
       const geminiBefore = h.gemini.requests.length;
-      const handle = await h.scene(step.sub, step.options, { user });
+      let handle: Awaited<ReturnType<BotHarness['scene']>>;
+      const pressedOn = step.press ? lastPublic : undefined;
+      if (step.press) {
+        const on = lastPublic;
+        const button = on?.components.flatMap((row) => row.components).find((b: { label?: string }) => b.label === step.press);
+        if (!on || !button) throw new Error(`${label}: no "${step.press}" button on the previous message`);
+        say(`  ${user.username} pressed [${step.press}] under the message above`);
+        handle = await h.discord.clickButton({
+          guildId: h.guildId,
+          channelId: on.channel_id,
+          user,
+          messageId: on.id,
+          customId: button.custom_id,
+        });
+      } else {
+        say(commandLine(user.username, 'scene', step.sub, step.options));
+        handle = await h.scene(step.sub, step.options, { user });
+      }
       try {
         await handle.waitUntil((r) => (step.until ? step.until(r) : finished(r) || Boolean(step.done?.(r))), STEP_TIMEOUT_MS);
       } catch (err) {
         problems.push(`${label} did not finish: ${err instanceof Error ? err.message : String(err)}`);
       }
       const result = handle.result;
+      if (result.original && !result.ephemeral && !result.original.deleted) lastPublic = result.original;
       const messages = [result.original, ...result.followUps].filter((m): m is StoredMessage => Boolean(m) && !m?.deleted);
 
       const images: Outcome['images'] = [];
@@ -331,13 +393,16 @@ async function main(): Promise<number> {
       }
 
       say(...interactionLines(result, { botName, userName: user.username, saved }));
+      if (step.press === 'Delete' && pressedOn && h.discord.message(pressedOn.id)?.deleted) {
+        say(`  (the message showing the picture was removed; the contact sheet above now marks it deleted)`);
+      }
       const outcome: Outcome = { result, choices, images, geminiCalls: h.gemini.requests.length - geminiBefore };
       problems.push(...step.expect(outcome).map((p) => `${label}: ${p}`));
       pictures += images.filter((i) => i.format === 'png').length;
       steps.push({
         step: number,
         user: user.username,
-        command: `/scene ${step.sub}`,
+        command: step.press ? `[${step.press}]` : `/scene ${step.sub}`,
         options: step.options,
         ...(step.browse ? { autocomplete: { ...step.browse, choices } } : {}),
         callbacks: result.callbacks,

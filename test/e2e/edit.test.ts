@@ -129,6 +129,8 @@ describe('editing without the Message Content intent', () => {
       ['Edit', false],
       ['Reroll', false],
       ['Undo', true],
+      ['Edit prompt', false],
+      ['Delete', false],
     ]);
 
     h.gemini.reset();
@@ -152,7 +154,13 @@ describe('editing without the Message Content intent', () => {
     expect(one.message.attachments[0]!.filename).toBe('Arrival_at_Kraghammer_turn_2160_edit.png');
     expect(one.message.embeds[0].title).toBe('Turn 2,160 · edit');
     expect(one.message.embeds[0].description).toBe('make it night');
-    expect(one.message.components[0].components.map((b: { disabled?: boolean }) => Boolean(b.disabled))).toEqual([false, false, false]);
+    expect(one.message.components[0].components.map((b: { disabled?: boolean }) => Boolean(b.disabled))).toEqual([
+      false,
+      false,
+      false,
+      true,
+      false,
+    ]);
 
     h.gemini.reset();
     const lantern = await solidPng(64, 48, [250, 200, 40]);
@@ -234,7 +242,7 @@ describe('editing without the Message Content intent', () => {
       expect(t.session(bo)?.currentImageId).toBe(made.id);
       expect(t.session(ana)?.currentImageId).toBe(shown.image.id);
       expect(answer.embeds[0].title).toBe('Turn 2,160 · edit');
-      expect(answer.components[0].components).toHaveLength(3);
+      expect(answer.components[0].components).toHaveLength(5);
       const sent = parts(t.imageCalls()[0]!);
       expect(sent[1]!.inlineData!.data).toBe((await t.fileBytes(shown.image)).toString('base64'));
       expect(sent.at(-1)!.inlineData!.data).toBe(

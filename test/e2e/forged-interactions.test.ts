@@ -230,8 +230,20 @@ describe('custom ids Limner did not make', () => {
       `scene-undo:${secretPicture.id}:extra`,
       'scene-edit:',
       `scene-reroll:${secretPicture.id.toUpperCase()}`,
+      `scene-delete:${secretPicture.id}:extra`,
+      'scene-prompt:not-a-uuid',
+      `scene-use:not-a-uuid:1`,
     ]) {
       expect(await refusal(forge(picture, { custom_id: customId, component_type: 2 }))).toBe(notAnId);
+    }
+    const notAVariation = 'That button or menu was not made by Limner (its variation number is not one), so nothing was done.';
+    for (const customId of [
+      `scene-use:${secretPicture.id}`,
+      `scene-use:${secretPicture.id}:0`,
+      `scene-use:${secretPicture.id}:5`,
+      `scene-use:${secretPicture.id}:1:x`,
+    ]) {
+      expect(await refusal(forge(picture, { custom_id: customId, component_type: 2 }))).toBe(notAVariation);
     }
     const gone = 'That picture is no longer stored. Generate a new one with /scene current, /scene turn or /scene best.';
     const inOther = { guildId: other.guildId, user: rival };
@@ -241,6 +253,9 @@ describe('custom ids Limner did not make', () => {
       `scene-reroll:${secretPicture.id}`,
       `scene-edit:${secretPicture.id}`,
       `scene-undo:${secretPicture.id}`,
+      `scene-delete:${secretPicture.id}`,
+      `scene-prompt:${secretPicture.id}`,
+      `scene-use:${secretPicture.id}:1`,
       `scene-reroll:${randomUUID()}`,
     ]) {
       expect(await refusal(forge(there, { custom_id: customId, component_type: 2 }, inOther))).toBe(gone);
@@ -253,6 +268,14 @@ describe('custom ids Limner did not make', () => {
       fields: { prompt: 'show me the crown' },
     });
     expect(await refusal(Promise.resolve(modal))).toBe(gone);
+    const promptModal = await h.discord.submitModal({
+      guildId: other.guildId,
+      channelId: other.channelId,
+      user: rival,
+      customId: `scene-prompt-modal:${secretPicture.id}`,
+      fields: { prompt: 'a crown on a cushion' },
+    });
+    expect(await refusal(Promise.resolve(promptModal))).toBe(gone);
     expect(await refusal(forge(picture, { custom_id: `scene-reroll:${picture.id}`, component_type: 3, values: ['x'] }))).toMatch(
       /it is not a button/,
     );

@@ -7,6 +7,11 @@ import { parseCampaignId } from '../../src/campaigns/id.ts';
 import { normaliseToPng } from '../../src/images/normalise.ts';
 import { checkPngChunks } from '../../src/images/png.ts';
 import { ImageStore, type NewImage } from '../../src/images/store.ts';
+import { DeletePicture } from '../../src/images/delete.ts';
+import { ImageGoneError } from '../../src/edits/errors.ts';
+import { SessionStore } from '../../src/edits/sessions.ts';
+import { LinkStore } from '../../src/campaigns/links.ts';
+import { silentLogger } from '../../src/platform/log.ts';
 import { openStore } from '../../src/platform/db.ts';
 import { openTempImageStore, type TempImageStore } from '../support/fixtures.ts';
 
@@ -93,6 +98,34 @@ describe('ImageStore', () => {
     expect(t.images.list(campaignId).map((r) => r.id)).toEqual([early.id, parent.id, child.id]);
     expect(t.images.list(campaignId, { requestedBy: '42' }).map((r) => r.id)).toEqual([early.id]);
     expect(t.images.get(child.id)!.parentImageId).toBe(parent.id);
+  });
+
+  it('hides deleted pictures and keeps cast portraits out of scene lists; a portrait cannot be deleted on its own', async () => {
+    const portrait = await t.images.save(
+      { png: await png(), width: 64, height: 36 },
+      { ...meta, turn: 0, mode: 'portrait', requestedBy: '42' },
+    );
+    const scene = await t.images.save({ png: await png(), width: 64, height: 36 }, { ...meta, requestedBy: '42' });
+    const panel = await t.images.save({ png: await png(), width: 64, height: 36 }, { ...meta, turn: 4, mode: 'recap', requestedBy: '42' });
+    const deletions = new DeletePicture({
+      images: t.images,
+      sessions: new SessionStore(t.store),
+      links: new LinkStore(t.store, []),
+      log: silentLogger,
+      trashDays: 7,
+    });
+    expect(t.images.latestOf(campaignId, '42')!.id).toBe(panel.id);
+    expect(() => deletions.allowed({ target: { kind: 'image', imageId: portrait.id }, userId: '42', moderator: true })).toThrow(
+      ImageGoneError,
+    );
+
+    await deletions.delete({ target: { kind: 'latest', campaignId }, userId: '42', moderator: false });
+    expect(t.images.get(panel.id)).toBeUndefined();
+    expect(t.images.list(campaignId).map((r) => r.id)).toEqual([scene.id]);
+    expect(t.images.countByCampaign()).toEqual([{ campaignId, count: 1 }]);
+    expect(t.images.latestOf(campaignId, '42')!.id).toBe(scene.id);
+    // The portrait stays the cast's, live and readable by id.
+    expect(t.images.get(portrait.id)!.mode).toBe('portrait');
   });
 });
 

@@ -83,6 +83,7 @@ describe('npm run deploy-commands', () => {
       'update',
       'settings',
       'cast',
+      'delete',
       'help',
     ]);
     const turn = scene.options.find((o: { name: string }) => o.name === 'turn');

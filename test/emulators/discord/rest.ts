@@ -318,7 +318,7 @@ export function createRest(
       } else if (type === 8) {
         r.autocompleteChoices = data?.choices ?? [];
       } else if (type === 9) {
-        r.modal = data;
+        r.modal = checkModal(data);
       }
       r.callbacks.push({ type, data, at: Date.now() });
       state.changed();
@@ -460,4 +460,26 @@ export function createRest(
       sendJson(res, e.status, e.body);
     }
   };
+}
+
+/**
+ * Discord's limits on a modal: a title of at most 45 characters, labels of at most 45, text inputs
+ * whose `max_length` is at most 4,000 and whose pre-filled `value` fits it; 50035 otherwise.
+ */
+function checkModal(data: any): any {
+  if (String(data?.title ?? '').length > 45) throw invalidForm('data.title', 'BASE_TYPE_MAX_LENGTH', 'Must be 45 or fewer in length.');
+  for (const [i, row] of (data?.components ?? []).entries()) {
+    if (row?.type === 18 && String(row.label ?? '').length > 45) {
+      throw invalidForm(`data.components.${i}.label`, 'BASE_TYPE_MAX_LENGTH', 'Must be 45 or fewer in length.');
+    }
+    for (const input of [row?.component, ...(row?.components ?? [])]) {
+      if (input?.type !== 4) continue;
+      const max = input.max_length ?? 4000;
+      if (max > 4000) throw invalidForm(`data.components.${i}.max_length`, 'NUMBER_TYPE_MAX', 'Must be less than or equal to 4000.');
+      if (typeof input.value === 'string' && input.value.length > max) {
+        throw invalidForm(`data.components.${i}.value`, 'BASE_TYPE_MAX_LENGTH', `Must be ${max} or fewer in length.`);
+      }
+    }
+  }
+  return data;
 }

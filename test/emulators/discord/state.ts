@@ -446,7 +446,7 @@ export class State {
   private applyPayload(m: StoredMessage, p: any, files: Map<string, UploadFile>, isEdit: boolean): void {
     if ('content' in p) m.content = p.content == null ? '' : String(p.content);
     if ('embeds' in p) m.embeds = p.embeds ?? [];
-    if ('components' in p) m.components = p.components ?? [];
+    if ('components' in p) m.components = checkComponents(p.components ?? []);
     if ('flags' in p || !isEdit) {
       const flags = Number(p.flags ?? 0);
       // Ephemerality is fixed at creation; an edit clears the deferred "loading" state.
@@ -513,4 +513,25 @@ function resolveEmbedFiles(embed: any, attachments: StoredAttachment[]): any {
     if (a) out[key] = { ...out[key], icon_url: a.url, proxy_icon_url: a.url };
   }
   return out;
+}
+
+/**
+ * Discord's limits on a message's legacy components, answered with 50035 as Discord does: at most 5
+ * action rows, at most 5 buttons (or one select menu) in a row, custom ids of at most 100 characters.
+ */
+export function checkComponents(components: any[]): any[] {
+  if (components.length > 5) throw invalidForm('components', 'BASE_TYPE_MAX_LENGTH', 'Must be 5 or fewer in length.');
+  for (const [i, row] of components.entries()) {
+    if (row?.type !== 1) continue;
+    const inner: any[] = row.components ?? [];
+    if (inner.length === 0 || inner.length > 5) {
+      throw invalidForm(`components.${i}.components`, 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 5 in length.');
+    }
+    for (const [j, c] of inner.entries()) {
+      if (typeof c?.custom_id === 'string' && c.custom_id.length > 100) {
+        throw invalidForm(`components.${i}.components.${j}.custom_id`, 'BASE_TYPE_MAX_LENGTH', 'Must be 100 or fewer in length.');
+      }
+    }
+  }
+  return components;
 }
