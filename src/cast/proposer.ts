@@ -9,6 +9,7 @@ import { characterNameKey, sameCharacter } from '../campaigns/character-names.ts
 import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/log.ts';
 import { candidateText, type CallOrigin, type CallUsage, type GeminiGateway } from '../platform/gemini.ts';
+import { readStructured } from '../platform/structured-answer.ts';
 import { PASSAGE_SHARE, splitPassages, type Passage } from '../scenes/best/passages.ts';
 import type { ScanCache } from '../scenes/best/scan-cache.ts';
 
@@ -202,16 +203,8 @@ type CastAnswer = z.output<typeof castAnswerSchema>;
 
 /** The schema's object from an answer's text, or what is wrong with it. */
 function parseAnswer(text: string): { answer: CastAnswer } | { problem: string } {
-  if (text.trim() === '') return { problem: 'no text' };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { problem: `not JSON: ${text.slice(0, 80)}` };
-  }
-  const parsed = castAnswerSchema.safeParse(value);
-  if (!parsed.success) return { problem: parsed.error.issues.map((i) => `${i.path.join('.') || 'answer'}: ${i.message}`).join('; ') };
-  return { answer: parsed.data };
+  const read = readStructured(text, castAnswerSchema);
+  return 'problem' in read ? read : { answer: read.value };
 }
 
 /**

@@ -8,6 +8,7 @@ import type { TranscriptEntry } from '../../campaigns/transcript.ts';
 import type { Config } from '../../platform/config.ts';
 import type { Logger } from '../../platform/log.ts';
 import { candidateText, type CallOrigin, type CallUsage, type GeminiGateway } from '../../platform/gemini.ts';
+import { readStructured } from '../../platform/structured-answer.ts';
 import { formatEntry } from '../context.ts';
 import { PASSAGE_OVERLAP, PASSAGE_SHARE, splitPassages, type Passage } from './passages.ts';
 import { shorten } from './scanner.ts';
@@ -263,14 +264,8 @@ function parseMoments(candidate: Parameters<typeof candidateText>[0], log: Logge
     if (err instanceof ReplyCutOffError) return { problem: 'the answer reached the output token limit before any text' };
     throw err;
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { problem: `not JSON: ${text.slice(0, 80)}` };
-  }
-  const parsed = momentsAnswerSchema.safeParse(value);
-  if (!parsed.success) return { problem: parsed.error.issues.map((i) => `${i.path.join('.') || 'answer'}: ${i.message}`).join('; ') };
-  const byTurn = new Map(parsed.data.moments.map((m) => [m.turn, { turn: m.turn, caption: m.caption.trim() }]));
-  return { moments: [...byTurn.values()].sort((a, b) => a.turn - b.turn), recap: parsed.data.recap.trim() };
+  const read = readStructured(text, momentsAnswerSchema);
+  if ('problem' in read) return read;
+  const byTurn = new Map(read.value.moments.map((m) => [m.turn, { turn: m.turn, caption: m.caption.trim() }]));
+  return { moments: [...byTurn.values()].sort((a, b) => a.turn - b.turn), recap: read.value.recap.trim() };
 }

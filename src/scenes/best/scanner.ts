@@ -9,6 +9,7 @@ import type { Logger } from '../../platform/log.ts';
 import type { ScanCache, ScanPick } from './scan-cache.ts';
 import { formatEntry } from '../context.ts';
 import { candidateText, type CallOrigin, type CallUsage, type GeminiGateway } from '../../platform/gemini.ts';
+import { readStructured } from '../../platform/structured-answer.ts';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { PASSAGE_OVERLAP, PASSAGE_SHARE, splitPassages, type Passage } from './passages.ts';
 import { SingleFlight } from '../../jobs/single-flight.ts';
@@ -342,15 +343,9 @@ function parseAnswer(candidate: Parameters<typeof candidateText>[0], log: Logger
     if (err instanceof ReplyCutOffError) return { problem: 'the answer reached the output token limit before any text' };
     throw err;
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { problem: `not JSON: ${text.slice(0, 80)}` };
-  }
-  const parsed = scanAnswerSchema.safeParse(value);
-  if (!parsed.success) return { problem: parsed.error.issues.map((i) => `${i.path.join('.') || 'answer'}: ${i.message}`).join('; ') };
-  return { pick: { turn: parsed.data.turn, rationale: parsed.data.rationale.trim() } };
+  const read = readStructured(text, scanAnswerSchema);
+  if ('problem' in read) return read;
+  return { pick: { turn: read.value.turn, rationale: read.value.rationale.trim() } };
 }
 
 /** A candidate as the comparison shows it: its line, cut, and the passage's reason. */
