@@ -130,6 +130,24 @@ export class CampaignRepository {
     return this.loaded.get(idText);
   }
 
+  /**
+   * Runs `check` on the campaign as last read, without touching the disk, so a door can refuse
+   * before acknowledging; when that refuses, or the campaign was never read, on a fresh {@link load}
+   * (the files may have changed since).
+   * @throws whatever {@link load} or `check` throws on the fresh read.
+   */
+  async checkRecent<T>(idText: string, check: (campaign: Campaign) => T): Promise<T> {
+    const recent = this.loaded.get(idText);
+    if (recent) {
+      try {
+        return check(recent);
+      } catch {
+        // Maybe out of date: the fresh read below decides.
+      }
+    }
+    return check(await this.load(idText));
+  }
+
   private async loadUnchecked(idText: string): Promise<Campaign> {
     const id = parseCampaignId(idText);
     const dir = path.join(this.root, id);

@@ -182,17 +182,7 @@ export class IllustrateScene {
   async check(request: SceneRequest | VariationsRequest): Promise<void> {
     noteOf(request);
     this.deps.settings.look(request.requester.guildId, request.campaignId, '', request);
-    const recent = this.deps.campaigns.lastLoaded(request.campaignId);
-    let checked = false;
-    if (recent) {
-      try {
-        this.checkCampaign(recent, request);
-        checked = true;
-      } catch {
-        // Maybe out of date: the fresh read below decides.
-      }
-    }
-    if (!checked) this.checkCampaign(await this.deps.campaigns.load(request.campaignId), request);
+    await this.deps.campaigns.checkRecent(request.campaignId, (campaign) => this.checkCampaign(campaign, request));
     this.deps.runner.check(jobOf(request));
   }
 

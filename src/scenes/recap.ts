@@ -107,17 +107,7 @@ export class RecapSession {
    *   EmptyTranscriptError, RecapRangeError, BudgetExceededError, QueueClosedError.
    */
   async check(request: RecapRequest): Promise<void> {
-    const recent = this.deps.campaigns.lastLoaded(request.campaignId);
-    let checked = false;
-    if (recent) {
-      try {
-        this.rangeOf(recent, request);
-        checked = true;
-      } catch {
-        // Maybe out of date (a play-by-post story grows): the fresh read below decides.
-      }
-    }
-    if (!checked) this.rangeOf(await this.deps.campaigns.load(request.campaignId), request);
+    await this.deps.campaigns.checkRecent(request.campaignId, (campaign) => this.rangeOf(campaign, request));
     this.deps.runner.check(this.jobOf(request));
   }
 
