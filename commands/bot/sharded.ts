@@ -7,7 +7,8 @@ import { loadConfig, loadDotEnv } from '../../src/platform/config.ts';
  * `npm run start:sharded`: runs the bot under discord.js's ShardingManager, one process per shard
  * (`runtime.shards`, default `auto`: Discord's recommendation). Every shard opens the same SQLite
  * file (WAL, busy timeout) on one machine; each stamps its jobs with its shard id so a restarting
- * shard fails only its own leftovers. See README, "Beyond one machine".
+ * shard fails only its own leftovers. `runtime.shard_list` runs part of the shards on this host
+ * (discord.js `shardList`). See README, "Several processes" and "Beyond one machine".
  */
 loadDotEnv();
 const { config, secrets } = loadConfig();
@@ -22,6 +23,7 @@ const compiled = self.endsWith('.js');
 const manager = new ShardingManager(path.join(path.dirname(self), compiled ? 'main.js' : 'main.ts'), {
   token: secrets.discordToken,
   totalShards: config.runtime.shards,
+  ...(config.runtime.shard_list ? { shardList: config.runtime.shard_list } : {}),
   execArgv: compiled ? process.execArgv : [...process.execArgv, '--import', 'tsx'],
 });
 manager.on('shardCreate', (shard) => console.log(`shard ${shard.id} launched`));

@@ -80,11 +80,21 @@ export const configSchema = z.strictObject({
     user_cooldown_s: z.number().min(0),
     dedupe_window_s: z.number().min(0),
   }),
-  runtime: z.strictObject({
-    shutdown_grace_ms: z.int().min(0),
-    health_port: z.int().min(0).max(65535).nullable(),
-    shards: z.union([z.literal('auto'), z.int().min(1).max(1000)]),
-  }),
+  runtime: z
+    .strictObject({
+      shutdown_grace_ms: z.int().min(0),
+      health_port: z.int().min(0).max(65535).nullable(),
+      shards: z.union([z.literal('auto'), z.int().min(1).max(1000)]),
+      /**
+       * The shards this host runs (discord.js ShardingManager `shardList`), or null for all of them;
+       * with several hosts each runs its own list of the same `shards` total.
+       */
+      shard_list: z.array(z.int().min(0)).min(1).nullable(),
+    })
+    .refine((r) => r.shard_list === null || (r.shards !== 'auto' && r.shard_list.every((id) => id < (r.shards as number))), {
+      path: ['shard_list'],
+      message: 'needs runtime.shards set to a number, and each shard id below it',
+    }),
   discord: z.strictObject({
     application_id: z
       .string()
@@ -202,7 +212,10 @@ function envLayer(env: Env): Record<string, unknown> {
   if (env.LIMNER_DB) layer.database = env.LIMNER_DB;
   if (env.LIMNER_GEMINI_BASE_URL) layer.gemini = { base_url: env.LIMNER_GEMINI_BASE_URL };
   if (env.LIMNER_LOG_LEVEL) layer.log = { level: env.LIMNER_LOG_LEVEL };
-  if (env.LIMNER_SHARDS) layer.runtime = { shards: env.LIMNER_SHARDS === 'auto' ? 'auto' : Number(env.LIMNER_SHARDS) };
+  const runtime: Record<string, unknown> = {};
+  if (env.LIMNER_SHARDS) runtime.shards = env.LIMNER_SHARDS === 'auto' ? 'auto' : Number(env.LIMNER_SHARDS);
+  if (env.LIMNER_SHARD_LIST) runtime.shard_list = env.LIMNER_SHARD_LIST.split(',').map((id) => Number(id.trim()));
+  if (Object.keys(runtime).length > 0) layer.runtime = runtime;
   const discord: Record<string, unknown> = {};
   if (env.DISCORD_APPLICATION_ID) discord.application_id = env.DISCORD_APPLICATION_ID;
   if (env.DISCORD_GUILD_ID) discord.guild_id = env.DISCORD_GUILD_ID;

@@ -58,6 +58,22 @@ describe('loadConfig', () => {
     expect(JSON.stringify(config)).not.toContain('google-key');
   });
 
+  it('takes the shards this host runs from the file or LIMNER_SHARD_LIST, only with a number of shards', () => {
+    expect(loadConfig({ env: { LIMNER_SHARDS: '4', LIMNER_SHARD_LIST: '2, 3' }, localFile: localFile('') }).config.runtime).toMatchObject({
+      shards: 4,
+      shard_list: [2, 3],
+    });
+    expect(loadConfig({ env: {}, localFile: localFile('') }).config.runtime.shard_list).toBeNull();
+    for (const [yaml, env] of [
+      ['runtime:\n  shard_list: [0]\n', {}],
+      ['runtime:\n  shards: 2\n  shard_list: [2]\n', {}],
+      ['', { LIMNER_SHARDS: '2', LIMNER_SHARD_LIST: 'one' }],
+    ] as const) {
+      const err = configError(() => loadConfig({ localFile: localFile(yaml), env }));
+      expect(err.issues.join('\n')).toMatch(/runtime\.shard_list/);
+    }
+  });
+
   it('prefers GEMINI_API_KEY over GOOGLE_API_KEY', () => {
     const { secrets } = loadConfig({ localFile: localFile(''), env: { GEMINI_API_KEY: 'a', GOOGLE_API_KEY: 'b' } });
     expect(secrets.geminiApiKey).toBe('a');
