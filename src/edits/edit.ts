@@ -12,6 +12,7 @@ import {
 } from './errors.ts';
 import { GenerationDisabledError } from '../campaigns/errors.ts';
 import { randomUUID } from 'node:crypto';
+import { canvasOf } from '../scenes/canvas.ts';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Campaign } from '../campaigns/campaign.ts';
@@ -92,7 +93,7 @@ export interface EditResult {
   readonly calls: readonly CallUsage[];
 }
 
-/** Collaborators of {@link EditService}. */
+/** Collaborators of {@link EditPicture}. */
 export interface EditDeps {
   readonly config: Config;
   readonly campaigns: CampaignRepository;
@@ -200,10 +201,14 @@ export class EditPicture {
       }
       const origin = { ...originOf(requester), campaignId: campaign.id, jobId: job.jobId };
       job.onProgress?.({ stage: 'painting' });
-      const rendered = await paintImage(gateway, config, original.prompt, portraits, {
-        record: { origin, purpose: 'image' },
-        signal: job.signal,
-      });
+      const rendered = await paintImage(
+        gateway,
+        config,
+        original.prompt,
+        portraits,
+        { record: { origin, purpose: 'image' }, signal: job.signal },
+        canvasOf(original),
+      );
       job.onProgress?.({ stage: 'saving' });
       const image = await images.save(
         rendered,
@@ -270,7 +275,14 @@ export class EditPicture {
     return this.asJob('scene repaint', requester, campaign.id, options, async (job) => {
       const origin = { ...originOf(requester), campaignId: campaign.id, jobId: job.jobId };
       job.onProgress?.({ stage: 'painting' });
-      const rendered = await paintImage(gateway, config, prompt, portraits, { record: { origin, purpose: 'image' }, signal: job.signal });
+      const rendered = await paintImage(
+        gateway,
+        config,
+        prompt,
+        portraits,
+        { record: { origin, purpose: 'image' }, signal: job.signal },
+        canvasOf(original),
+      );
       job.onProgress?.({ stage: 'saving' });
       const image = await images.save(
         rendered,
@@ -396,10 +408,14 @@ export class EditPicture {
     const source = { mimeType: 'image/png', data: await this.pictureBytes(base) };
     const references = [...input.portraits, ...input.userPngs.map((data) => ({ mimeType: 'image/png', data }))];
     const origin = { ...originOf(input.requester), campaignId: campaign.id, jobId: job.jobId };
-    const rendered = await paintImage(gateway, config, editInstructionText(instruction, references.length), [source, ...references], {
-      record: { origin, purpose: 'edit' },
-      signal: job.signal,
-    });
+    const rendered = await paintImage(
+      gateway,
+      config,
+      editInstructionText(instruction, references.length),
+      [source, ...references],
+      { record: { origin, purpose: 'edit' }, signal: job.signal },
+      canvasOf(base),
+    );
     job.onProgress?.({ stage: 'saving' });
     // The references are kept before the row exists: a crash leaves an unused folder, never an edit whose Reroll lacks them.
     const imageId = randomUUID();

@@ -115,6 +115,14 @@ describe('IllustrateScene through the Gemini emulator', () => {
     expect(textIn).toContain('Illustrate the latest moment');
   });
 
+  it('keeps a portrait-shaped picture portrait when it is rerolled or edited', async () => {
+    const scene = await limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, shape: 'portrait', requester: by('7') });
+    expect(scene.image.height).toBeGreaterThan(scene.image.width);
+    const rerolled = await limner.edits.reroll({ imageId: scene.image.id, requester: by('7') });
+    const edited = await limner.edits.edit({ target: { kind: 'image', imageId: scene.image.id }, requester: by('7'), instruction: 'make it night' });
+    for (const { image } of [rerolled, edited]) expect([image.width, image.height]).toEqual([scene.image.width, scene.image.height]);
+  });
+
   it('saves the picture durably before resolving: file, row, session and usage link together', async () => {
     const result = await limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, requester: by('7') });
     expect(limner.images.get(result.image.id)).toEqual(result.image);
