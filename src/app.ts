@@ -124,7 +124,7 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const links = new LinkStore(store, config.discord.links);
   const deletions = new DeletePicture({ images, sessions, links, log, trashDays: config.images.trash_days });
   const newCampaigns = new CreateCampaign({ campaigns, log });
-  const storybook = storybookServer(config, secrets, { campaigns, images, log, shard: options.shard ?? 0 });
+  const storybook = storybookServer(config, secrets, { campaigns, images, log, shard: Math.max(0, options.shard ?? 0) });
   return {
     config,
     log,

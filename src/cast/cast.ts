@@ -96,8 +96,8 @@ export class CastCampaign {
    *   EmptyTranscriptError, BudgetExceededError, QueueClosedError.
    */
   async check(request: CastRequest): Promise<void> {
-    this.checkCampaign(this.deps.campaigns.lastLoaded(request.campaignId) ?? (await this.deps.campaigns.load(request.campaignId)));
-    this.deps.runner.check(jobOf(request, 'cast propose'));
+    await this.deps.campaigns.checkRecent(request.campaignId, (campaign) => this.checkCampaign(campaign));
+    this.deps.runner.check(jobOf(request, 'cast propose', 0));
   }
 
   /**
@@ -109,7 +109,7 @@ export class CastCampaign {
   propose(request: CastRequest, options: { onProgress?: (progress: CastProgress) => void } = {}): Promise<CastProposal> {
     const report = options.onProgress ?? (() => undefined);
     return this.deps.runner.run(
-      jobOf(request, 'cast propose'),
+      jobOf(request, 'cast propose', 0),
       async ({ jobId, signal }) => {
         report({ stage: 'reading' });
         const campaign = this.checkCampaign(await this.deps.campaigns.load(request.campaignId));
@@ -193,7 +193,12 @@ export class CastCampaign {
    *   JobInterruptedError and the model errors of {@link paintImage}.
    */
   async portrait(
-    request: CastRequest & { readonly memberId: number; readonly reroll?: boolean },
+    request: CastRequest & {
+      readonly memberId: number;
+      readonly reroll?: boolean;
+      /** One of a batch started at once ({@link paintMissing}): the cooldown does not hold it back. */
+      readonly batch?: boolean;
+    },
     options: { onProgress?: (progress: CastProgress) => void } = {},
   ): Promise<PortraitResult> {
     const member = this.acceptedMember(request.campaignId, request.memberId);
@@ -201,7 +206,7 @@ export class CastCampaign {
     if (existing) return existing;
     const report = options.onProgress ?? (() => undefined);
     return this.deps.runner.run(
-      jobOf(request, 'cast portrait'),
+      jobOf(request, 'cast portrait', 1, request.batch !== true),
       async ({ jobId, signal }) => {
         const task = () => this.paint(request, jobId, signal, report);
         if (request.reroll) return task();
@@ -221,7 +226,7 @@ export class CastCampaign {
   async paintMissing(request: CastRequest, options: { onProgress?: (progress: CastProgress) => void } = {}): Promise<PortraitResult[]> {
     const missing = this.deps.cast.list(request.campaignId).filter((m) => m.status === 'accepted' && !this.existingPortrait(m));
     const out: PortraitResult[] = [];
-    for (const member of missing) out.push(await this.portrait({ ...request, memberId: member.id }, options));
+    for (const member of missing) out.push(await this.portrait({ ...request, memberId: member.id, batch: true }, options));
     return out;
   }
 
@@ -273,7 +278,12 @@ export class CastCampaign {
   }
 
   private async paint(
-    request: CastRequest & { readonly memberId: number; readonly reroll?: boolean },
+    request: CastRequest & {
+      readonly memberId: number;
+      readonly reroll?: boolean;
+      /** One of a batch started at once ({@link paintMissing}): the cooldown does not hold it back. */
+      readonly batch?: boolean;
+    },
     jobId: string,
     signal: AbortSignal,
     report: (progress: CastProgress) => void,
@@ -368,6 +378,7 @@ function definedCharacters(campaign: Campaign, members: readonly CastMember[]): 
   return campaign.characters.filter((c) => !accepted.has(c.name)).map((c) => c.name);
 }
 
-function jobOf(request: CastRequest, kind: string) {
-  return { kind, campaignId: request.campaignId, ...request.requester };
+/** A cast job: reading the story paints no picture (`pictures` 0), a portrait paints one. */
+function jobOf(request: CastRequest, kind: string, pictures: number, cooldown = true) {
+  return { kind, campaignId: request.campaignId, ...request.requester, pictures, cooldown };
 }

@@ -13,6 +13,7 @@ import { loadConfig, loadDotEnv } from '../platform/config.ts';
 import { LimnerError } from '../errors.ts';
 import { MAX_VARIATIONS, type SceneProgress, type SceneRequest, type SceneResult, type VariationsResult } from '../scenes/illustrate.ts';
 import type { Requester } from '../jobs/runner.ts';
+import { CLI_SHARD } from '../jobs/store.ts';
 import { castProgressText, errorText, progressText, recapProgressText } from './messages.ts';
 import type { CastMember } from '../cast/store.ts';
 import { readFile } from 'node:fs/promises';
@@ -79,7 +80,7 @@ function withLimner<A extends unknown[]>(
     await before?.(config);
     // Warnings (a scanner answer asked again, a prompt cut) are for the person at the terminal: plain lines, not JSON.
     const log = createLogger({ level: program.opts().verbose ? 'info' : 'warn', human: true });
-    const limner = createLimner(config, secrets, log);
+    const limner = createLimner(config, secrets, log, { shard: CLI_SHARD });
     try {
       await fn(limner, ...args);
     } finally {

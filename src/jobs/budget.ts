@@ -128,6 +128,7 @@ export class BudgetGuard {
    * @param inFlight - Pictures of this guild and of this user queued or being made whose pictures
    *   are not in the ledger yet ({@link JobStore.inFlight}).
    * @param request.pictures - Pictures the request makes (a recap makes several), at least 1: all must fit.
+   * @param request.cooldown - False to skip the cooldown (a job of a batch started at once).
    * @param request.starting - The job about to start, already marked running: the cooldown counts
    *   from the user's jobs before it.
    * @throws BudgetExceededError
@@ -136,7 +137,7 @@ export class BudgetGuard {
     guildId: string | null,
     userId: string,
     inFlight: InFlight = { guild: 0, user: 0 },
-    request: { readonly pictures?: number; readonly starting?: string } = {},
+    request: { readonly pictures?: number; readonly starting?: string; readonly cooldown?: boolean } = {},
   ): void {
     const pictures = request.pictures ?? 1;
     const starting = request.starting;
@@ -164,7 +165,8 @@ export class BudgetGuard {
         throw new BudgetExceededError({ kind: 'user-images', allowed: b.user_daily_images, ...needs }, next.getTime(), now);
       }
     }
-    if (b.user_cooldown_s > 0) {
+    // The cooldown paces requests for pictures: a request that paints none, or a job of a batch, passes.
+    if (b.user_cooldown_s > 0 && pictures > 0 && request.cooldown !== false) {
       const last = this.jobs.lastStartOf(userId, starting);
       const ready = last ? Date.parse(last) + b.user_cooldown_s * 1000 : 0;
       if (ready > now) {

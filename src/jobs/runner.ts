@@ -102,7 +102,7 @@ export class JobRunner {
   check(spec: NewJob): void {
     if (this.closed) throw new QueueClosedError();
     if (spec.ignoreBudget) return;
-    this.deps.budgets.check(spec.guildId ?? null, spec.userId, this.deps.jobs.inFlight(spec.guildId ?? null, spec.userId), { pictures: spec.pictures ?? 1 });
+    this.deps.budgets.check(spec.guildId ?? null, spec.userId, this.deps.jobs.inFlight(spec.guildId ?? null, spec.userId), admission(spec));
   }
 
   /** This process's jobs waiting and running. */
@@ -123,11 +123,10 @@ export class JobRunner {
     const { jobs, budgets, metrics } = this.deps;
     const guildId = spec.guildId ?? null;
     const log = this.deps.log.child({ kind: spec.kind, guild: spec.guildId, user: spec.userId });
-    const pictures = spec.pictures ?? 1;
     if (this.closed) throw new QueueClosedError();
     let jobId: string;
     try {
-      jobId = jobs.create(spec, spec.ignoreBudget ? undefined : (inFlight) => budgets.check(guildId, spec.userId, inFlight, { pictures: spec.pictures ?? 1 }));
+      jobId = jobs.create(spec, spec.ignoreBudget ? undefined : (inFlight) => budgets.check(guildId, spec.userId, inFlight, admission(spec)));
     } catch (err) {
       metrics.jobs.inc({ kind: spec.kind, outcome: 'refused' });
       throw err;
@@ -144,7 +143,7 @@ export class JobRunner {
       });
       if (!spec.ignoreBudget)
         budgets.check(guildId, spec.userId, jobs.inFlight(guildId, spec.userId, { runningOnly: true, except: jobId }), {
-          pictures: spec.pictures ?? 1,
+          ...admission(spec),
           starting: jobId,
         });
       let result: T;
@@ -282,3 +281,8 @@ export class JobRunner {
 }
 
 export { QueueClosedError };
+
+/** What a job asks of the budgets: its pictures (default 1) and whether the cooldown holds it. */
+function admission(spec: NewJob): { pictures: number; cooldown: boolean } {
+  return { pictures: spec.pictures ?? 1, cooldown: spec.cooldown ?? true };
+}

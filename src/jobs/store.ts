@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, desc, eq, inArray, isNotNull, lt, ne, sql, type SQL } from 'drizzle-orm';
+import { type SQL, and, asc, desc, eq, gt, inArray, isNotNull, lt, ne, sql } from 'drizzle-orm';
 import type { Store } from '../platform/db.ts';
 import { guildService, jobs, usage, type JobRow } from '../platform/schema.ts';
 import { nextToStart, placesInLine, type Place, type QueueLimits, type QueuedJob } from './queue.ts';
@@ -20,6 +20,11 @@ export interface NewJob {
   readonly sessionKey?: string | null;
   /** Pictures the job makes, counted against budgets before it starts and while it runs; default 1. */
   readonly pictures?: number;
+  /**
+   * False for a job of a batch the requester started at once (the CLI's portraits of a whole cast):
+   * the cooldown between requests does not hold it back. Default true.
+   */
+  readonly cooldown?: boolean;
 }
 
 /** Jobs of a guild and of a user that count against budgets on top of the ledger. */
@@ -37,8 +42,17 @@ const ACTIVE = ['queued', 'running'] as const;
  * serialises across processes, so two processes can neither both pass a budget's last slot nor
  * both take the last free slot.
  */
+/**
+ * The shard number of jobs the CLI makes: no bot shard has it, so a restarting shard's
+ * `failInterrupted` never fails a CLI run going on beside it; a dead CLI's jobs go stale instead.
+ */
+export const CLI_SHARD = -1;
+
 export class JobStore {
-  /** @param shard - The Discord shard this process runs (0 without sharding); stamped on every job it creates. */
+  /**
+   * @param shard - The Discord shard this process runs (0 without sharding), or {@link CLI_SHARD} for
+   *   the CLI; stamped on every job it creates.
+   */
   constructor(
     private readonly store: Store,
     private readonly shard = 0,
@@ -214,7 +228,8 @@ export class JobStore {
    * @param except - A job left out (the one about to start, already marked running by its claim).
    */
   lastStartOf(userId: string, except?: string): string | undefined {
-    const where = [eq(jobs.userId, userId), isNotNull(jobs.startedAt), ...(except ? [ne(jobs.id, except)] : [])];
+    // Jobs that paint nothing (reading a story for its cast) start no cooldown.
+    const where = [eq(jobs.userId, userId), isNotNull(jobs.startedAt), gt(jobs.pictures, 0), ...(except ? [ne(jobs.id, except)] : [])];
     return (
       this.store.db
         .select({ startedAt: jobs.startedAt })

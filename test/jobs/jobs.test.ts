@@ -7,7 +7,7 @@ import { databaseWritable, startHealthServer } from '../../src/platform/health.t
 import { BudgetExceededError, BudgetGuard } from '../../src/jobs/budget.ts';
 import { QueueClosedError } from '../../src/jobs/queue.ts';
 import { JobInterruptedError, JobRunner } from '../../src/jobs/runner.ts';
-import { JobStore } from '../../src/jobs/store.ts';
+import { CLI_SHARD, JobStore } from '../../src/jobs/store.ts';
 import { createLogger, silentLogger } from '../../src/platform/log.ts';
 import { Metrics } from '../../src/platform/metrics.ts';
 import { openStore, type Store } from '../../src/platform/db.ts';
@@ -78,6 +78,20 @@ describe('BudgetGuard', () => {
     expect(() => guard.check('g1', 'b', { guild: 6, user: 0 }, { pictures: 4 })).toThrow(
       /^This request needs 4 pictures and guild g1 has 3 of its 10 left/,
     );
+  });
+
+  it('lets work that paints nothing pass the picture budgets and the cooldown, and starts no cooldown', () => {
+    const guard = new BudgetGuard(config({ user_daily_images: 1, user_cooldown_s: 30 }), ledger, jobs);
+    ledger.linkImage(ledger.record({ userId: 'a', guildId: 'g1' }, 'image', imageCall), 'img1');
+    expect(() => guard.check('g1', 'a')).toThrow(BudgetExceededError);
+    expect(() => guard.check('g1', 'a', undefined, { pictures: 0 })).not.toThrow();
+    const reading = jobs.create({ kind: 'cast propose', userId: 'b', pictures: 0 });
+    expect(jobs.claimNext(LIMITS)?.id).toBe(reading);
+    expect(() => guard.check('g1', 'b')).not.toThrow();
+    const painting = jobs.create({ kind: 'cast portrait', userId: 'b' });
+    expect(jobs.claimNext(LIMITS)?.id).toBe(painting);
+    expect(() => guard.check('g1', 'b')).toThrow(/Please wait/);
+    expect(() => guard.check('g1', 'b', undefined, { cooldown: false })).not.toThrow();
   });
 
   it('makes a user wait the cooldown between requests', () => {
@@ -177,6 +191,14 @@ describe('JobStore.failInterrupted', () => {
     });
     expect(jobs.get(done)!.status).toBe('succeeded');
     expect(jobs.failInterrupted('again')).toEqual([]);
+  });
+
+  it("leaves a CLI run beside the bot alone when shard 0 restarts", () => {
+    const cli = new JobStore(store, CLI_SHARD);
+    const running = cli.create({ kind: 'scene turn', userId: 'cli' });
+    expect(cli.claimNext(LIMITS)?.id).toBe(running);
+    expect(jobs.failInterrupted('restarted')).toEqual([]);
+    expect(jobs.get(running)!.status).toBe('running');
   });
 
   it('leaves the jobs of other shards alone: they are alive in their own processes', () => {
