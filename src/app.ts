@@ -42,7 +42,7 @@ export interface Limner {
   readonly scenes: IllustrateScene;
   /** Use case: an illustrated recap of a range of turns. */
   readonly recaps: RecapSession;
-  /** Use cases: edit, reroll and undo a picture. */
+  /** Use cases: edit, reroll, repaint from a changed prompt and undo a picture, and pick a variation. */
   readonly edits: EditPicture;
   /** Use case: delete a picture (to the trash, purged after `images.trash_days`). */
   readonly deletions: DeletePicture;

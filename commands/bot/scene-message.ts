@@ -17,7 +17,7 @@ const number = new Intl.NumberFormat('en-US');
  * the requester's director's note and, for `/scene best`, the chosen turn's quote and the scanner's reason as fields, and
  * the characters whose portraits went with the image call.
  * A PNG over `limitBytes` is replaced by a WebP/JPEG preview that fits; the PNG stays on disk for export.
- * Under it go the Edit, Reroll and Undo buttons ({@link sceneButtons}).
+ * Under it go the Edit, Reroll, Undo, Edit prompt and Delete buttons ({@link sceneButtons}).
  * @param limitBytes - The interaction's `attachmentSizeLimit`, bytes.
  */
 export async function sceneReply(

@@ -8,10 +8,6 @@ import pLimit, { type LimitFunction } from 'p-limit';
 export class KeyedSerialQueue {
   private readonly limits = new Map<string, LimitFunction>();
 
-  /** True while a task for `key` is running or waiting. */
-  busy(key: string): boolean {
-    return this.limits.has(key);
-  }
 
   /** Runs `task` after every task queued earlier for `key` has settled; a failed task does not block the next. */
   run<T>(key: string, task: () => Promise<T>): Promise<T> {

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { LimnerError } from '../errors.ts';
 
 /** Configuration files or environment are invalid; `issues` lists every problem with its path. */

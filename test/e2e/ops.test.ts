@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERRUPTED_TEXT, recoverInterruptedJobs } from '../../commands/bot/recover.ts';
-import type { InteractionResult, StoredMessage } from '../emulators/discord/types.ts';
+import type { InteractionResult } from '../emulators/discord/types.ts';
 import { startBotHarness, type BotHarness } from '../support/bot-harness.ts';
 
 const finished = (r: InteractionResult) => Boolean(r.original?.attachments.length) || r.followUps.length > 0 || r.callbacks[0]?.type === 4;

@@ -3,7 +3,6 @@ import { ReferenceNotImageError } from '../../src/images/errors.ts';
 import { ReferenceDownloadError, ReferenceTooLargeError } from '../../commands/errors.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadAttachment, downloadAttachments } from '../../commands/edit/attachments.ts';
 import { MAX_INSTRUCTION_CHARS, parseInstruction } from '../../src/edits/edit.ts';
