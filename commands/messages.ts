@@ -1,3 +1,4 @@
+import { OPTIONS as SETTING_OPTIONS } from './scene/settings.ts';
 import { relative, type BudgetExceededError } from '../src/jobs/budget.ts';
 import type { LimnerError } from '../src/errors.ts';
 import type { ScanProgress } from '../src/scenes/best/scanner.ts';
@@ -124,6 +125,12 @@ export function errorText(err: LimnerError): string {
       return 'Only the person who made this picture, or someone with **Manage Messages**, can delete it.';
     case 'delete_nothing':
       return `You have no picture in this channel's campaign to delete. Make one with ${MAKE_ONE}.`;
+    case 'setting_invalid': {
+      const { key, reason } = err as LimnerError & { key: string; reason: string };
+      const option = SETTING_OPTIONS[key as keyof typeof SETTING_OPTIONS]?.option ?? key;
+      const fix = reason.includes('not linked') ? ' Link it first with `/scene link`, or change the server-wide budgets here.' : '';
+      return `\`/scene settings\` \`${option}\`: ${reason}.${fix}`;
+    }
     case 'quality_not_allowed':
       return (err as LimnerError & { by: string }).by === 'config'
         ? "Pro quality is not offered here: the bot's operator has configured no pro image model."

@@ -23,7 +23,7 @@ const POLICY_NAMES: Record<QualityPolicy, string> = {
 };
 
 /** The option of each setting, and how it reads. */
-const OPTIONS: Record<SettingKey, { option: string; label: string }> = {
+export const OPTIONS: Record<SettingKey, { option: string; label: string }> = {
   art_style: { option: 'art_style', label: 'Art style' },
   shape: { option: 'shape', label: 'Default shape' },
   quality: { option: 'quality', label: 'Quality' },

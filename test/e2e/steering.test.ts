@@ -109,7 +109,7 @@ describe('/scene settings', () => {
 
   it("refuses values above the operator's ceiling privately, changing nothing", async () => {
     const r = await run('settings', { shape: 'square', daily_pictures: 500 }, h.users.gm);
-    expect([privately(r), lastText(r)]).toEqual([true, "daily_images: at most 50, the operator's ceiling"]);
+    expect([privately(r), lastText(r)]).toEqual([true, "`/scene settings` `daily_pictures`: at most 50, the operator's ceiling."]);
     expect(h.limner.settings.stored(h.guildId, 'kraghammer').shape).toBe('portrait');
   });
 
