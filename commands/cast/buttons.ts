@@ -69,14 +69,19 @@ async function answerWithPortrait(interaction: ComponentInteraction, ctx: BotCon
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   const log = ctx.limner.log.child({ interaction: interaction.id, user: interaction.user.id });
   const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);
-  const result = await cast.portrait(request, {
-    onProgress: (event) => {
-      const text = castProgressText(event);
-      if (event.stage === 'queued' && text) progress.showPlace(text);
-      else if (text) progress.show(text);
-    },
-  });
-  await progress.settled();
+  let result: Awaited<ReturnType<typeof cast.portrait>>;
+  try {
+    result = await cast.portrait(request, {
+      onProgress: (event) => {
+        const text = castProgressText(event);
+        if (event.stage === 'queued' && text) progress.showPlace(text);
+        else if (text) progress.show(text);
+      },
+    });
+  } finally {
+    // Sent before the answer or the error, so a late progress line cannot overwrite either.
+    await progress.settled();
+  }
   await interaction.editReply(await portraitMessage(result, interaction.attachmentSizeLimit));
 }
 

@@ -26,10 +26,10 @@ export const cast: SubcommandModule = {
     }
     const log = limner.log.child({ interaction: interaction.id, guild: interaction.guildId, user: interaction.user.id });
     const request = { campaignId: link.campaignId, requester: requesterOf(interaction) };
+    const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);
     try {
       await limner.cast.check(request);
       await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-      const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);
       const proposal = await limner.cast.propose(request, {
         onProgress: (event) => {
           const text = castProgressText(event);
@@ -43,6 +43,8 @@ export const cast: SubcommandModule = {
       await interaction.editReply(first!);
       for (const page of more) await interaction.followUp({ ...page, flags: MessageFlags.Ephemeral });
     } catch (err) {
+      // A progress line still on its way must not overwrite the error.
+      await progress.settled();
       await replyWithError(interaction, err, log, { providerErrorId: true });
     }
   },

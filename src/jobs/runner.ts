@@ -126,7 +126,10 @@ export class JobRunner {
     if (this.closed) throw new QueueClosedError();
     let jobId: string;
     try {
-      jobId = jobs.create(spec, spec.ignoreBudget ? undefined : (inFlight) => budgets.check(guildId, spec.userId, inFlight, admission(spec)));
+      jobId = jobs.create(
+        spec,
+        spec.ignoreBudget ? undefined : (inFlight) => budgets.check(guildId, spec.userId, inFlight, admission(spec)),
+      );
     } catch (err) {
       metrics.jobs.inc({ kind: spec.kind, outcome: 'refused' });
       throw err;

@@ -8,7 +8,6 @@ import pLimit, { type LimitFunction } from 'p-limit';
 export class KeyedSerialQueue {
   private readonly limits = new Map<string, LimitFunction>();
 
-
   /** Runs `task` after every task queued earlier for `key` has settled; a failed task does not block the next. */
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     let limit = this.limits.get(key);

@@ -106,7 +106,8 @@ export class JobStore {
     const left = sql`max(${jobs.pictures} - (select count(*) from ${usage} where ${usage.jobId} = ${jobs.id} and ${usage.images} > 0), 0)`;
     const row = this.store.db
       .select({
-        guild: guildId === null ? sql<number>`0` : sql<number>`coalesce(sum(case when ${jobs.guildId} = ${guildId} then ${left} else 0 end), 0)`,
+        guild:
+          guildId === null ? sql<number>`0` : sql<number>`coalesce(sum(case when ${jobs.guildId} = ${guildId} then ${left} else 0 end), 0)`,
         user: sql<number>`coalesce(sum(case when ${jobs.userId} = ${userId} then ${left} else 0 end), 0)`,
       })
       .from(jobs)

@@ -193,7 +193,7 @@ describe('JobStore.failInterrupted', () => {
     expect(jobs.failInterrupted('again')).toEqual([]);
   });
 
-  it("leaves a CLI run beside the bot alone when shard 0 restarts", () => {
+  it('leaves a CLI run beside the bot alone when shard 0 restarts', () => {
     const cli = new JobStore(store, CLI_SHARD);
     const running = cli.create({ kind: 'scene turn', userId: 'cli' });
     expect(cli.claimNext(LIMITS)?.id).toBe(running);

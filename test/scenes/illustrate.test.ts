@@ -119,7 +119,11 @@ describe('IllustrateScene through the Gemini emulator', () => {
     const scene = await limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, shape: 'portrait', requester: by('7') });
     expect(scene.image.height).toBeGreaterThan(scene.image.width);
     const rerolled = await limner.edits.reroll({ imageId: scene.image.id, requester: by('7') });
-    const edited = await limner.edits.edit({ target: { kind: 'image', imageId: scene.image.id }, requester: by('7'), instruction: 'make it night' });
+    const edited = await limner.edits.edit({
+      target: { kind: 'image', imageId: scene.image.id },
+      requester: by('7'),
+      instruction: 'make it night',
+    });
     for (const { image } of [rerolled, edited]) expect([image.width, image.height]).toEqual([scene.image.width, scene.image.height]);
   });
 
