@@ -77,7 +77,7 @@ async function answerWithPortrait(interaction: ComponentInteraction, ctx: BotCon
     },
   });
   await progress.settled();
-  await interaction.editReply(await portraitMessage(result, interaction.attachmentSizeLimit));
+  await interaction.editReply(await portraitMessage(result, interaction.attachmentSizeLimit, ctx.limner.images));
 }
 
 /** Accept: the member joins the cast and gets its portrait, painted now unless it has one. */

@@ -198,7 +198,7 @@ export class RecapSession {
       style ??= { mimeType: 'image/png', data: painted.png };
       panels.push({
         image,
-        file: images.absolutePath(image.imagePath),
+        file: images.location(image.imagePath),
         png: painted.png,
         campaign: { id: campaign.id, name: campaign.name },
         scene: prompt.scene,
