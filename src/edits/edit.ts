@@ -448,6 +448,7 @@ export class EditPicture {
     return loadPortraits(
       choosePortraits(campaign.characters, entries, room, { others: true }),
       this.deps.config.generation.max_input_pixels,
+      this.deps.images.storage,
     );
   }
 

@@ -295,7 +295,7 @@ export class IllustrateScene {
         : undefined;
     const { context, mode } = this.contextFor(campaign, request, pick?.turn);
     const portraits = choosePortraits(campaign.characters, context.entries, MAX_INPUT_IMAGES);
-    const references = await loadPortraits(portraits, config.generation.max_input_pixels);
+    const references = await loadPortraits(portraits, config.generation.max_input_pixels, this.deps.images.storage);
     const key = sceneKey({ campaign, context, mode, references, config, look, ...(note ? { note } : {}) });
     const scene: SceneToPaint = {
       campaign,
