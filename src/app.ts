@@ -7,6 +7,8 @@ import { IllustrateScene } from './scenes/illustrate.ts';
 import { ExportCampaign } from './exports/export-campaign.ts';
 import { DeletePicture } from './images/delete.ts';
 import { ImageStore } from './images/store.ts';
+import { openPictureStorage } from './images/open-storage.ts';
+import type { PictureStorage } from './images/storage.ts';
 import type { Logger } from './platform/log.ts';
 import { openStore, type Store } from './platform/db.ts';
 import { LinkStore } from './campaigns/links.ts';
@@ -78,16 +80,17 @@ export interface Limner {
 /**
  * Opens the database (applying migrations) and builds the services. `config` comes from
  * `loadConfig`, whose schema has already refused unusable model names such as `imagen-*`.
+ * `options.pictures` replaces the picture storage `config.storage` names (tests).
  * @throws ConfigError when storybooks are served without a secret to sign their links.
  */
-export function createLimner(config: Config, secrets: Secrets, log: Logger, options: { metrics?: Metrics; shard?: number } = {}): Limner {
+export function createLimner(config: Config, secrets: Secrets, log: Logger, options: { metrics?: Metrics; shard?: number; pictures?: PictureStorage } = {}): Limner {
   // Process metrics (event loop, memory) only matter when /metrics is served.
   const metrics = options.metrics ?? new Metrics({ processMetrics: config.runtime.health_port !== null });
   const store = openStore(config.database_path);
   const stories = new StoryStore(store, config.play_by_post.ooc_prefix);
   const castStore = new CastStore(store);
   const campaigns = new CampaignRepository(config.campaigns_dir, stories, castStore);
-  const images = new ImageStore(store, config.campaigns_dir);
+  const images = new ImageStore(store, options.pictures ?? openPictureStorage(config));
   const usage = new UsageLedger(store, metrics);
   const gateway = new GeminiGateway(config, secrets, usage, (model, seconds, outcome) =>
     metrics.modelLatency.observe({ model, outcome }, seconds),

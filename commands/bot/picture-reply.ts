@@ -63,7 +63,7 @@ export async function answerWithPicture<R extends PictureResult>(
   try {
     const result = await work.run((p) => report(progress, p));
     await progress.settled();
-    const payload = await sceneReply(result, work.title(result), interaction.attachmentSizeLimit);
+    const payload = await sceneReply(result, work.title(result), interaction.attachmentSizeLimit, ctx.limner.images);
     const shown = await finishReply(interaction, withReuseNote(result, payload));
     ctx.limner.links.recordSceneMessage({
       messageId: shown.id,
@@ -114,7 +114,7 @@ export async function answerMessageWithPicture<R extends PictureResult>(
   try {
     const result = await work.run((p) => report(progress, p));
     await progress.settled();
-    const sent = await post(await sceneReply(result, work.title(result), MESSAGE_UPLOAD_LIMIT));
+    const sent = await post(await sceneReply(result, work.title(result), MESSAGE_UPLOAD_LIMIT, ctx.limner.images));
     ctx.limner.links.recordSceneMessage({
       messageId: sent.id,
       imageId: result.image.id,

@@ -4,7 +4,7 @@ import type { EditResult } from '../../src/edits/edit.ts';
 import type { SceneResult } from '../../src/scenes/illustrate.ts';
 import { downloadName } from '../../src/exports/names.ts';
 import { fitPreview } from '../../src/images/preview.ts';
-import { readFile } from 'node:fs/promises';
+import type { ImageStore } from '../../src/images/store.ts';
 
 const EMBED_DESCRIPTION_MAX = 4096;
 /** Discord's limit on an embed field's value, characters. */
@@ -19,14 +19,17 @@ const number = new Intl.NumberFormat('en-US');
  * A PNG over `limitBytes` is replaced by a WebP/JPEG preview that fits; the PNG stays on disk for export.
  * Under it go the Edit, Reroll, Undo, Edit prompt and Delete buttons ({@link sceneButtons}).
  * @param limitBytes - The interaction's `attachmentSizeLimit`, bytes.
+ * @param images - Reads the stored PNG when `result` does not carry it.
+ * @throws PictureNotFoundError when the stored PNG is missing.
  */
 export async function sceneReply(
   result: Pick<SceneResult, 'image' | 'file' | 'png' | 'campaign' | 'best' | 'note'> & { readonly referenced?: readonly string[] },
   title: string,
   limitBytes: number,
+  images: Pick<ImageStore, 'read'>,
 ): Promise<SceneMessage> {
   const { image, campaign } = result;
-  const png = result.png ?? (await readFile(result.file));
+  const png = result.png ?? (await images.read(image));
   const nameParts = { campaignName: campaign.name, campaignId: campaign.id, turn: image.turn, mode: image.mode };
   let file = new AttachmentBuilder(png, { name: downloadName(nameParts) });
   let content = '';

@@ -103,7 +103,7 @@ export async function variationsMessage(
   const first = live[0];
   if (!first) return undefined;
   const sheet = await variationSheet(
-    rows.map((r) => (r ? { file: limner.images.absolutePath(r.imagePath) } : null)),
+    rows.map((r) => (r ? { read: () => limner.images.read(r) } : null)),
     limner.config.generation.max_input_pixels,
   );
   const file = new AttachmentBuilder(sheet.data, { name: SHEET_NAME });

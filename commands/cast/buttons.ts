@@ -82,7 +82,7 @@ async function answerWithPortrait(interaction: ComponentInteraction, ctx: BotCon
     // Sent before the answer or the error, so a late progress line cannot overwrite either.
     await progress.settled();
   }
-  await interaction.editReply(await portraitMessage(result, interaction.attachmentSizeLimit));
+  await interaction.editReply(await portraitMessage(result, interaction.attachmentSizeLimit, ctx.limner.images));
 }
 
 /** Accept: the member joins the cast and gets its portrait, painted now unless it has one. */

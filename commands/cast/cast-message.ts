@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import type { ImageStore } from '../../src/images/store.ts';
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder } from 'discord.js';
 import type { CastProposal, PortraitResult } from '../../src/cast/cast.ts';
 import type { CastMember } from '../../src/cast/store.ts';
@@ -91,10 +91,16 @@ function portraitButton(member: CastMember): ButtonBuilder {
  * A member's portrait: the picture (a WebP/JPEG preview when the PNG is over `limitBytes`), an embed
  * with the looks and the cost, and a Reroll portrait button.
  * @param limitBytes - The interaction's `attachmentSizeLimit`, bytes.
+ * @param images - Reads the stored PNG when `result` does not carry it.
+ * @throws PictureNotFoundError when the stored PNG is missing.
  */
-export async function portraitMessage(result: PortraitResult, limitBytes: number): Promise<CastMessage> {
+export async function portraitMessage(
+  result: PortraitResult,
+  limitBytes: number,
+  images: Pick<ImageStore, 'read'>,
+): Promise<CastMessage> {
   const { member, image } = result;
-  const png = result.png ?? (await readFile(result.file));
+  const png = result.png ?? (await images.read(image));
   const stem = `${safeCampaignName(result.campaign.name, result.campaign.id)}_portrait_${safeCampaignName(member.name, String(member.id))}`;
   let file = new AttachmentBuilder(png, { name: `${stem}.png` });
   if (png.byteLength > limitBytes) {

@@ -10,7 +10,6 @@ import {
   type InteractionEditReplyOptions,
   type MessageActionRowComponentBuilder,
 } from 'discord.js';
-import { readFile } from 'node:fs/promises';
 import type { Limner } from '../../src/app.ts';
 import { isCampaignId, parseCampaignId, type CampaignId } from '../../src/campaigns/id.ts';
 import { isSnowflake } from '../../src/campaigns/channel.ts';
@@ -153,7 +152,7 @@ async function pictures(limner: Limner, query: GalleryQuery): Promise<ImageRow[]
 async function galleryMessage(limner: Limner, query: GalleryQuery, rows: readonly ImageRow[]): Promise<InteractionEditReplyOptions> {
   const page = galleryPage(rows, query.page);
   const name = await campaignName(limner, query.campaignId);
-  const sheet = await gallerySheet(page, (r) => limner.images.absolutePath(r.imagePath), limner.config.generation.max_input_pixels);
+  const sheet = await gallerySheet(page, (r) => limner.images.read(r), limner.config.generation.max_input_pixels);
   const file = new AttachmentBuilder(sheet.data, { name: `${safeCampaignName(name, query.campaignId)}_gallery_page${page.page}.jpg` });
   const count = `${page.total.toLocaleString('en-US')} ${page.total === 1 ? 'picture' : 'pictures'}`;
   const whose = query.owner ? ` by <@${query.owner}>` : '';
@@ -201,7 +200,7 @@ async function galleryMessage(limner: Limner, query: GalleryQuery, rows: readonl
 async function lightbox(limner: Limner, image: ImageRow, limitBytes: number): Promise<InteractionEditReplyOptions> {
   const name = await campaignName(limner, parseCampaignId(image.campaignId));
   const nameParts = { campaignName: name, campaignId: image.campaignId, turn: image.turn, mode: image.mode };
-  const png = await readFile(limner.images.absolutePath(image.imagePath));
+  const png = await limner.images.read(image);
   let file = new AttachmentBuilder(png, { name: downloadName(nameParts) });
   let content = '';
   if (png.byteLength > limitBytes) {

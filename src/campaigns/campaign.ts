@@ -9,6 +9,8 @@ export interface Character {
   readonly description: string;
   /** Absolute path of a reference portrait inside the campaign folder, when one is configured. */
   readonly referenceImage?: string;
+  /** A cast portrait's key in the picture storage (`<campaign>/images/<id>.png`), when the cast gives one. */
+  readonly storedPortrait?: string;
 }
 
 /** A character of the campaign's cast (`/scene cast`) the owner accepted, as the campaign reads it. */

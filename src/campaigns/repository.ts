@@ -172,7 +172,7 @@ export class CampaignRepository {
     for (const member of this.cast?.accepted(id) ?? []) {
       if (characters.some((c) => sameCharacter(c.name, member.name))) continue;
       const { name, description, portraitPath } = member;
-      characters.push(portraitPath === null ? { name, description } : { name, description, referenceImage: path.join(this.root, ...portraitPath.split('/')) });
+      characters.push(portraitPath === null ? { name, description } : { name, description, storedPortrait: portraitPath });
     }
     const realDir = await realpath(dir);
     const yamlFile = path.join(dir, 'campaign.yaml');

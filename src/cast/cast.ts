@@ -53,7 +53,7 @@ export interface PortraitResult {
   readonly campaign: { readonly id: string; readonly name: string };
   readonly member: CastMember;
   readonly image: ImageRow;
-  /** Absolute path of the PNG. */
+  /** Where the PNG is stored, for people: an absolute path, or an `s3://bucket/key` URL (`ImageStore.location`). */
   readonly file: string;
   /** The PNG's bytes when this request painted it. */
   readonly png?: Buffer;
@@ -332,7 +332,7 @@ export class CastCampaign {
       campaign: { id: campaign.id, name: campaign.name },
       member: cast.get(member.id)!,
       image,
-      file: images.absolutePath(image.imagePath),
+      file: images.location(image.imagePath),
       png: painted.png,
       painted: true,
       calls: [painted.usage],
@@ -355,7 +355,7 @@ export class CastCampaign {
       campaign: { id: member.campaignId, name: campaign?.name ?? member.campaignId },
       member,
       image,
-      file: this.deps.images.absolutePath(image.imagePath),
+      file: this.deps.images.location(image.imagePath),
       painted: false,
       calls: [],
     };

@@ -272,7 +272,7 @@ function castJson(limner: Limner, m: CastMember, painted: boolean) {
     name: m.name,
     description: m.description,
     status: m.status,
-    portrait: image ? limner.images.absolutePath(image.imagePath) : null,
+    portrait: image ? limner.images.location(image.imagePath) : null,
     portraitImageId: image?.id ?? null,
     painted,
   };
@@ -424,7 +424,7 @@ program
   .action(
     withLimner(
       async (limner, opts: { fix?: boolean }) => {
-        const report = await checkImageStore(limner.store, limner.config.campaigns_dir, { fix: Boolean(opts.fix) });
+        const report = await checkImageStore(limner.store, limner.config.campaigns_dir, { fix: Boolean(opts.fix), storage: limner.images.storage });
         const purged = opts.fix ? await limner.deletions.purgeTrash() : [];
         if (json()) return print({ ...report, purgedTrash: purged });
         const lines = [
@@ -557,7 +557,7 @@ function printVariations(limner: Limner, result: VariationsResult): void {
 function imageJson(limner: Limner, r: ImageRow) {
   return {
     imageId: r.id,
-    imagePath: limner.images.absolutePath(r.imagePath),
+    imagePath: limner.images.location(r.imagePath),
     storedPath: r.imagePath,
     campaignId: r.campaignId,
     turn: r.turn,

@@ -13,14 +13,12 @@ import {
 import { GenerationDisabledError } from '../campaigns/errors.ts';
 import { randomUUID } from 'node:crypto';
 import { canvasOf } from '../scenes/canvas.ts';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Campaign } from '../campaigns/campaign.ts';
 import type { CampaignRepository } from '../campaigns/repository.ts';
 import type { Config } from '../platform/config.ts';
-import { writeFileAtomic } from '../platform/files.ts';
 import { userReferencePng, type UserReference } from '../images/reference.ts';
 import type { ImageStore } from '../images/store.ts';
+import { PictureNotFoundError } from '../images/errors.ts';
 import type { Logger } from '../platform/log.ts';
 import type { ImageRow } from '../platform/schema.ts';
 import type { EditSession, SessionStore } from './sessions.ts';
@@ -84,9 +82,9 @@ interface JobScope extends EditOptions {
 /** A picture an edit operation produced or returned to; it is now the user's session picture. */
 export interface EditResult {
   readonly image: ImageRow;
-  /** Absolute path of the PNG. */
+  /** Where the PNG is stored, for people: an absolute path, or an `s3://bucket/key` URL (`ImageStore.location`). */
   readonly file: string;
-  /** The PNG's bytes when this operation painted it (saves reading `file` back); absent for undo. */
+  /** The PNG's bytes when this operation painted it (saves reading it back from storage); absent for undo. */
   readonly png?: Buffer;
   readonly campaign: { readonly id: string; readonly name: string };
   /** Model calls made (none for undo). */
@@ -465,6 +463,7 @@ export class EditPicture {
     return loadPortraits(
       choosePortraits(campaign.characters, entries, room, { others: true }),
       this.deps.config.generation.max_input_pixels,
+      this.deps.images.storage,
     );
   }
 
@@ -485,40 +484,35 @@ export class EditPicture {
   /** @throws ImageGoneError when the PNG is missing. */
   private async pictureBytes(image: ImageRow): Promise<Buffer> {
     try {
-      return await readFile(this.deps.images.absolutePath(image.imagePath));
+      return await this.deps.images.read(image);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageGoneError(image.id);
+      if (err instanceof PictureNotFoundError) throw new ImageGoneError(image.id);
       throw err;
     }
   }
 
   /**
-   * The user's references of an edit are kept with the campaign's pictures
+   * The user's references of an edit are kept with the campaign's pictures in the picture storage
    * (`<campaign>/images/references/<imageId>/<n>.png`, git-ignored like them) so that Reroll can
    * send them again.
    */
-  private referencesDir(campaignId: string, imageId: string): string {
-    return path.join(this.deps.config.campaigns_dir, campaignId, 'images', 'references', imageId);
+  private referencesPrefix(campaignId: string, imageId: string): string {
+    return `${campaignId}/images/references/${imageId}/`;
   }
 
   private async keepReferences(campaignId: string, imageId: string, pngs: readonly Buffer[]): Promise<void> {
-    if (pngs.length === 0) return;
-    const dir = this.referencesDir(campaignId, imageId);
-    await mkdir(dir, { recursive: true });
-    for (const [i, png] of pngs.entries()) await writeFileAtomic(path.join(dir, `${i}.png`), png);
+    const prefix = this.referencesPrefix(campaignId, imageId);
+    for (const [i, png] of pngs.entries()) await this.deps.images.storage.put(`${prefix}${i}.png`, png);
   }
 
   private async keptReferences(image: ImageRow): Promise<Buffer[]> {
-    const dir = this.referencesDir(image.campaignId, image.id);
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    const numbered = names.filter((n) => /^\d+\.png$/.test(n)).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
-    return Promise.all(numbered.map((n) => readFile(path.join(dir, n))));
+    const prefix = this.referencesPrefix(image.campaignId, image.id);
+    const storage = this.deps.images.storage;
+    const numbered = (await storage.list(prefix))
+      .map((o) => o.key.slice(prefix.length))
+      .filter((n) => /^\d+\.png$/.test(n))
+      .sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
+    return Promise.all(numbered.map((n) => storage.get(`${prefix}${n}`)));
   }
 
   /** @throws CampaignNotFoundError, CampaignFileError, GenerationDisabledError */
@@ -540,7 +534,7 @@ export class EditPicture {
     calls: readonly CallUsage[],
     png?: Buffer,
   ): EditResult {
-    const file = this.deps.images.absolutePath(image.imagePath);
+    const file = this.deps.images.location(image.imagePath);
     return { image, file, ...(png ? { png } : {}), campaign: { id: campaign.id, name: campaign.name }, calls };
   }
 }

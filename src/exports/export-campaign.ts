@@ -45,7 +45,7 @@ export class ExportCampaign {
       campaign: { id: campaignId, name: name === '(invalid campaign.yaml)' ? campaignId : name, ...(attribution ? { attribution } : {}) },
       images,
       quotes,
-      pathOf: (r) => this.deps.images.absolutePath(r.imagePath),
+      storage: this.deps.images.storage,
       ...(request.maxPartBytes === undefined ? {} : { maxPartBytes: request.maxPartBytes }),
     });
   }

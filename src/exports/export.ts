@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,13 +9,13 @@ import { ensureDirectory, removeStaleTempFiles, TEMP_PREFIX, writeFileAtomic } f
 import type { GenerationMode, ImageRow } from '../platform/schema.ts';
 import { dedupeNames, downloadStem, exportZipName, safeCampaignName } from './names.ts';
 import { encodePreview, fitPreview, type PreviewSettings } from '../images/preview.ts';
+import { PictureNotFoundError } from '../images/errors.ts';
+import type { PictureStorage } from '../images/storage.ts';
 import { renderStorybook, STORYBOOK_NAME, type StoryQuote, type StorybookInput, type StorybookPicture } from './storybook.ts';
 
 /** The metadata file every export zip holds beside its pictures. */
 export const MANIFEST_NAME = 'manifest.json';
 
-/** Read size for PNGs going into a zip, bytes: large reads keep per-chunk overhead low. */
-const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** Largest zip, bytes: jszip writes no ZIP64, so sizes and offsets are 32-bit (and would wrap silently past it). */
 const ZIP32_MAX_BYTES = 0xffff_ffff;
@@ -80,8 +80,8 @@ export interface Manifest {
 /** A picture planned into a zip. */
 export interface ExportEntry {
   readonly image: ImageRow;
-  /** Absolute path of the PNG on disk. */
-  readonly source: string;
+  /** Where the PNG is stored: the storage and its key (the row's `image_path`). */
+  readonly source: { readonly storage: PictureStorage; readonly key: string };
   readonly manifest: ManifestImage;
   /** Set when the PNG alone does not fit a zip: the JPEG encoding to write instead. */
   readonly jpeg?: PreviewSettings;
@@ -176,7 +176,7 @@ export class ImageFileMissingError extends LimnerError {
  * @param input.campaign - Id, display name and the transcript's attribution (shown on the page).
  * @param input.quotes - Quotes of the pictures' turns for the page, by 1-based turn (see `readStory`).
  * @param input.images - The pictures, in the order they should appear (e.g. `ImageStore.list`).
- * @param input.pathOf - Absolute path of a picture's PNG.
+ * @param input.storage - Where the pictures' PNGs are, by their rows' `image_path`.
  * @param input.maxPartBytes - Largest zip, bytes (e.g. Discord's `attachmentSizeLimit`); default and
  *   ceiling 4 GiB - 1 ({@link ZIP32_MAX_BYTES}: jszip writes no ZIP64).
  * @param input.exportedAt - Timestamp written to the manifests (default now).
@@ -202,7 +202,7 @@ export async function planExport(input: ExportInput): Promise<ExportPlan> {
 interface ExportInput {
   campaign: { id: string; name: string; attribution?: string | undefined };
   images: readonly ImageRow[];
-  pathOf: (image: ImageRow) => string;
+  storage: PictureStorage;
   quotes?: ReadonlyMap<number, StoryQuote>;
   maxPartBytes?: number;
   exportedAt?: Date;
@@ -252,9 +252,9 @@ async function planParts(
   /** Bytes of a zip holding just this picture and the page, without the picture's own data. */
   const aloneOverhead = (m: ManifestImage) => zipBytes([m.file], frame.bytes + manifestItemBytes(m)) + pageBytes;
 
-  const decided: Array<{ image: ImageRow; source: string; stored: Stored; jpeg?: PreviewSettings }> = [];
+  const decided: Array<{ image: ImageRow; source: ExportEntry['source']; stored: Stored; jpeg?: PreviewSettings }> = [];
   for (const image of images) {
-    const source = input.pathOf(image);
+    const source = { storage: input.storage, key: image.imagePath };
     const pngBytes = await fileSize(source, image);
     const file = provisional(image.id)!;
     const parentFile = provisional(image.parentImageId);
@@ -273,7 +273,7 @@ async function planParts(
       limit,
     });
     const budget = limit - aloneOverhead(widest);
-    const jpeg = budget > 0 ? await fitPreview(await readFile(source), budget, ['jpeg']) : undefined;
+    const jpeg = budget > 0 ? await fitPreview(await readPicture(source, image), budget, ['jpeg']) : undefined;
     if (!jpeg) throw new ExportLimitTooSmallError(limit, image.turn);
     const { data, ...settings } = jpeg;
     decided.push({
@@ -422,7 +422,7 @@ export async function zipPartBuffer(part: ExportPart, onImage?: () => void): Pro
 }
 
 /**
- * Writes every zip of `plan` into `dir` (created when missing), streaming each picture from disk
+ * Writes every zip of `plan` into `dir` (created when missing), streaming each picture from the picture storage
  * so memory stays at a few read chunks per zip whatever the zips' sizes. Each zip is written to a
  * temporary name and renamed, so `dir` never holds half a zip under its real name; an existing
  * zip of the same name is replaced. Temporary zips a crashed export left in `dir` are deleted
@@ -506,10 +506,14 @@ async function buildZip(part: ExportPart, sink: Writable, onImage?: () => void):
   }
 }
 
-/** A picture's bytes: the PNG as it is on disk, or its JPEG encoding when it was planned as one. */
+/**
+ * A picture's bytes: the PNG as it is stored (streamed), or its JPEG encoding when it was planned as one.
+ * @throws PictureNotFoundError when the PNG is gone from the storage.
+ */
 export async function* entryData(entry: ExportEntry, onDone?: () => void): AsyncGenerator<Buffer> {
-  if (entry.jpeg) yield await encodePreview(await readFile(entry.source), entry.jpeg);
-  else yield* createReadStream(entry.source, { highWaterMark: READ_CHUNK_BYTES });
+  const { storage, key } = entry.source;
+  if (entry.jpeg) yield await encodePreview(await storage.get(key), entry.jpeg);
+  else yield* storage.stream(key);
   onDone?.();
 }
 
@@ -576,11 +580,22 @@ function manifestImage(image: ImageRow, file: string, parentFile: string | null,
   };
 }
 
-async function fileSize(file: string, image: ImageRow): Promise<number> {
+/** @throws ImageFileMissingError when the PNG is gone from the storage. */
+async function fileSize(source: ExportEntry['source'], image: ImageRow): Promise<number> {
   try {
-    return (await stat(file)).size;
+    return await source.storage.size(source.key);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageFileMissingError(image.id, image.turn);
+    if (err instanceof PictureNotFoundError) throw new ImageFileMissingError(image.id, image.turn);
+    throw err;
+  }
+}
+
+/** @throws ImageFileMissingError when the PNG is gone from the storage. */
+async function readPicture(source: ExportEntry['source'], image: ImageRow): Promise<Buffer> {
+  try {
+    return await source.storage.get(source.key);
+  } catch (err) {
+    if (err instanceof PictureNotFoundError) throw new ImageFileMissingError(image.id, image.turn);
     throw err;
   }
 }

@@ -201,7 +201,7 @@ export class StorybookServer {
       campaign: { id, name, attribution },
       images,
       quotes,
-      pathOf: (r) => this.deps.images.absolutePath(r.imagePath),
+      storage: this.deps.images.storage,
     });
     this.plans.set(id, { key, at: Date.now(), plan });
     return plan;

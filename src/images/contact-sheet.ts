@@ -3,8 +3,8 @@ import { loadSharp } from './sharp.ts';
 
 /** One picture on a contact sheet and the caption under it. */
 export interface SheetTile {
-  /** Absolute path of the image file; null draws the tile as unavailable. */
-  readonly file: string | null;
+  /** Reads the picture's bytes (e.g. `ImageStore.read`); null draws the tile as unavailable. */
+  readonly read: (() => Promise<Buffer>) | null;
   readonly label: string;
 }
 
@@ -36,7 +36,7 @@ export interface SheetLayout {
 /**
  * Draws thumbnails in a grid of up to four columns (row by row, in the order given), each fitted
  * into 320 x 180 pixels with its label below, as one JPEG: 1,340 pixels wide for four columns,
- * 210 + 12 pixels per row plus 12. A file that cannot be read gets an "unavailable" tile instead of
+ * 210 + 12 pixels per row plus 12. A picture that cannot be read gets an "unavailable" tile instead of
  * failing the sheet. Thumbnails are decoded one at a time, so memory holds one full-size picture at most.
  * @param maxInputPixels - Largest picture decoded, pixels (sharp `limitInputPixels`); larger ones are "unavailable".
  * @param layout - Another grid (at most `layout.columns` columns, thumbnails of that box).
@@ -58,15 +58,18 @@ export async function renderContactSheet(
   for (const [i, tile] of tiles.entries()) {
     const left = GAP + (i % columns) * (thumbWidth + GAP);
     const top = GAP + Math.floor(i / columns) * (thumbHeight + LABEL_HEIGHT + GAP);
-    const file = tile.file;
+    const read = tile.read;
     const thumb =
-      file === null
+      read === null
         ? undefined
-        : await sharp(file, { limitInputPixels: maxInputPixels })
-            .resize(thumbWidth, thumbHeight, { fit: 'contain', background: TILE_BACKGROUND })
-            .removeAlpha()
-            .raw()
-            .toBuffer({ resolveWithObject: true })
+        : await read()
+            .then((bytes) =>
+              sharp(bytes, { limitInputPixels: maxInputPixels })
+                .resize(thumbWidth, thumbHeight, { fit: 'contain', background: TILE_BACKGROUND })
+                .removeAlpha()
+                .raw()
+                .toBuffer({ resolveWithObject: true }),
+            )
             .catch(() => undefined);
     if (thumb) {
       layers.push({

@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { ImageGoneError } from '../edits/errors.ts';
 import type { SessionStore } from '../edits/sessions.ts';
 import type { LinkStore } from '../campaigns/links.ts';
@@ -93,16 +92,8 @@ export class DeletePicture {
     const before = new Date(now.getTime() - this.deps.trashDays * 86_400_000).toISOString();
     const purged: string[] = [];
     for (const row of this.deps.images.deletedBefore(before)) {
-      const file = this.deps.images.absolutePath(row.imagePath);
-      const removed = await rm(file).then(
-        () => true,
-        (err: NodeJS.ErrnoException) => {
-          // Purged before: the row outlives its file.
-          if (err.code === 'ENOENT') return false;
-          throw err;
-        },
-      );
-      if (removed) purged.push(row.imagePath);
+      // False when purged before: the row outlives its file.
+      if (await this.deps.images.storage.delete(row.imagePath)) purged.push(row.imagePath);
     }
     if (purged.length > 0) this.deps.log.info({ files: purged.length }, 'deleted pictures purged from the trash');
     return purged;

@@ -1,11 +1,12 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isCampaignId } from '../campaigns/id.ts';
 import { LimnerError } from '../errors.ts';
 import { STALE_TEMP_AGE_MS, TEMP_PREFIX } from '../platform/files.ts';
 import type { Store } from '../platform/db.ts';
 import { images } from '../platform/schema.ts';
+import { LocalPictureStorage } from './local-storage.ts';
+import type { PictureStorage } from './storage.ts';
 
 /** Files younger than this (ms) are left alone: a running bot may be writing them. */
 export const DEFAULT_MIN_AGE_MS = STALE_TEMP_AGE_MS;
@@ -70,60 +71,73 @@ export interface DoctorReport {
  * whose file is missing are only reported: the file may be on a disk that is not mounted.
  * Files younger than `minAgeMs` (default {@link DEFAULT_MIN_AGE_MS}) are skipped, so running it
  * beside a working bot cannot take a file between its write and its row; they are listed in `skipped`.
+ * Pictures and edit references are listed through `options.storage` (default the campaigns folder);
+ * the campaign folders themselves (temporary files beside `campaign.yaml` and in `characters/`) are
+ * always local. Campaigns checked: those with a folder and those with rows.
  * @param campaignsDir - Absolute path of the campaigns folder.
  * @throws CampaignsFolderMissingError when `campaignsDir` is missing or not a folder.
  */
 export async function checkImageStore(
   store: Store,
   campaignsDir: string,
-  options: { fix?: boolean; minAgeMs?: number } = {},
+  options: { fix?: boolean; minAgeMs?: number; storage?: PictureStorage } = {},
 ): Promise<DoctorReport> {
   await requireCampaignsFolder(campaignsDir);
-  const rows = store.db.select({ id: images.id, imagePath: images.imagePath }).from(images).all();
+  const storage = options.storage ?? new LocalPictureStorage(campaignsDir);
+  const rows = store.db.select({ id: images.id, campaignId: images.campaignId, imagePath: images.imagePath }).from(images).all();
   const recorded = new Set(rows.map((r) => r.imagePath));
   const tempFiles: string[] = [];
+  const localTemps = new Set<string>();
   const unrecordedImages: string[] = [];
   const skipped: string[] = [];
+  const stored = new Set<string>();
   const minAgeMs = options.minAgeMs ?? DEFAULT_MIN_AGE_MS;
   // A file younger than this may be a write in progress of a running bot, not debris.
   const cutoff = Date.now() - minAgeMs;
-  for (const campaign of await listDirs(campaignsDir)) {
-    if (!isCampaignId(campaign)) continue;
-    const referenceDirs = (await listDirs(path.join(campaignsDir, campaign, 'images', 'references'))).map(
-      (d) => `${campaign}/images/references/${d}`,
-    );
-    // Play-by-post portraits (`characters/`) and edit references are written atomically too, so they can leave debris.
-    for (const folder of [campaign, `${campaign}/images`, `${campaign}/characters`, ...referenceDirs]) {
+  const folders = (await listDirs(campaignsDir)).filter(isCampaignId);
+  const campaigns = [...new Set([...folders, ...rows.map((r) => r.campaignId)])].sort();
+  for (const campaign of campaigns) {
+    // Play-by-post portraits (`characters/`) are written atomically too, so they can leave debris.
+    for (const folder of [campaign, `${campaign}/characters`]) {
       for (const { name, mtimeMs } of await listFiles(path.join(campaignsDir, folder))) {
+        if (!name.startsWith(TEMP_PREFIX)) continue;
         const relative = `${folder}/${name}`;
-        const list = name.startsWith(TEMP_PREFIX)
-          ? tempFiles
-          : folder.endsWith('/images') && IMAGE_FILE.test(name) && !recorded.has(relative)
-            ? unrecordedImages
-            : undefined;
-        if (list) (mtimeMs > cutoff ? skipped : list).push(relative);
+        localTemps.add(relative);
+        (mtimeMs > cutoff ? skipped : tempFiles).push(relative);
       }
     }
+    const imagesPrefix = `${campaign}/images/`;
+    for (const object of await storage.list(imagesPrefix)) {
+      stored.add(object.key);
+      const inside = object.key.slice(imagesPrefix.length).split('/');
+      const name = inside.at(-1)!;
+      // Pictures sit in `images/`, edit references in `images/references/<imageId>/`; trash and lost+found are neither.
+      const own = inside.length === 1 || (inside.length === 3 && inside[0] === 'references');
+      if (!own) continue;
+      const list = name.startsWith(TEMP_PREFIX)
+        ? tempFiles
+        : inside.length === 1 && IMAGE_FILE.test(name) && !recorded.has(object.key)
+          ? unrecordedImages
+          : undefined;
+      if (list) (object.modifiedMs > cutoff ? skipped : list).push(object.key);
+    }
   }
-  const missingFiles = rows
-    .filter((r) => !existsSync(path.join(campaignsDir, ...r.imagePath.split('/'))))
-    .map((r) => ({ imageId: r.id, imagePath: r.imagePath }));
+  const missingFiles = rows.filter((r) => !stored.has(r.imagePath)).map((r) => ({ imageId: r.id, imagePath: r.imagePath }));
 
   const actions: string[] = [];
   if (options.fix) {
     for (const relative of tempFiles) {
-      await rm(path.join(campaignsDir, relative), { force: true });
+      if (localTemps.has(relative)) await rm(path.join(campaignsDir, ...relative.split('/')), { force: true });
+      else await storage.delete(relative);
       actions.push(`deleted temporary file ${relative}`);
     }
     for (const relative of unrecordedImages) {
-      const from = path.join(campaignsDir, relative);
-      const toDir = path.join(path.dirname(from), LOST_AND_FOUND);
-      await mkdir(toDir, { recursive: true });
-      await rename(from, path.join(toDir, path.basename(from)));
-      actions.push(`moved unrecorded picture ${relative} to ${path.posix.join(path.posix.dirname(relative), LOST_AND_FOUND)}/`);
+      const lostAndFound = `${path.posix.dirname(relative)}/${LOST_AND_FOUND}`;
+      await storage.move(relative, `${lostAndFound}/${path.posix.basename(relative)}`);
+      actions.push(`moved unrecorded picture ${relative} to ${lostAndFound}/`);
     }
   }
-  return { tempFiles, unrecordedImages, missingFiles, skipped, minAgeMs, actions };
+  return { tempFiles: tempFiles.sort(), unrecordedImages, missingFiles, skipped, minAgeMs, actions };
 }
 
 async function listDirs(dir: string): Promise<string[]> {

@@ -65,3 +65,15 @@ export class NothingToDeleteError extends LimnerError {
     super(`There is no picture of yours in campaign ${campaignId} to delete.`);
   }
 }
+
+/** A stored picture (or kept reference) that is not in the picture storage under its key. */
+export class PictureNotFoundError extends LimnerError {
+  readonly code = 'picture_not_found';
+  /** @param key - The storage key, e.g. `<campaign>/images/<id>.png`. */
+  constructor(
+    readonly key: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`The picture file ${key} is missing from the picture storage.`, options);
+  }
+}

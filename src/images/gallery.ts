@@ -33,12 +33,12 @@ export function tileLabel(image: Pick<ImageRow, 'turn' | 'mode'>): string {
 
 /**
  * The contact sheet of a gallery page: each picture's thumbnail captioned with {@link tileLabel}.
- * @param pathOf - Absolute path of a picture's PNG.
+ * @param read - A picture's PNG bytes (e.g. `ImageStore.read`).
  * @param maxInputPixels - Largest picture decoded, pixels.
  */
-export function gallerySheet(page: GalleryPage, pathOf: (image: ImageRow) => string, maxInputPixels: number): Promise<ContactSheet> {
+export function gallerySheet(page: GalleryPage, read: (image: ImageRow) => Promise<Buffer>, maxInputPixels: number): Promise<ContactSheet> {
   return renderContactSheet(
-    page.images.map((image) => ({ file: pathOf(image), label: tileLabel(image) })),
+    page.images.map((image) => ({ read: () => read(image), label: tileLabel(image) })),
     maxInputPixels,
   );
 }

@@ -7,6 +7,7 @@ import type { TranscriptEntry } from '../campaigns/transcript.ts';
 import { LimnerError } from '../errors.ts';
 import { userReferencePng } from './reference.ts';
 import { mentions } from '../campaigns/character-names.ts';
+import type { PictureStorage } from './storage.ts';
 
 /**
  * A character's portrait that cannot be sent: unreadable, not a PNG, JPEG, WebP or GIF (SVG and other
@@ -101,7 +102,7 @@ export function choosePortraits(
   max: number,
   options: { readonly others?: boolean } = {},
 ): Character[] {
-  const withPortrait = characters.filter((c) => c.referenceImage);
+  const withPortrait = characters.filter((c) => c.referenceImage ?? c.storedPortrait);
   const present = presentCharacters(withPortrait, entries);
   const chosen = options.others ? [...present, ...withPortrait.filter((c) => !present.includes(c))] : present;
   return chosen.slice(0, Math.max(0, max));
@@ -122,16 +123,27 @@ function speaksAs(character: Character, speaker: string): boolean {
  * users' references ({@link userReferencePng}): PNG, JPEG, WebP or GIF only, at most `maxPixels`.
  * That a portrait lies inside its campaign's folder is checked when the campaign is loaded.
  * @param maxPixels - Largest width x height decoded, pixels.
+ * @param storage - Where cast portraits (`storedPortrait`) are read from.
  * @throws PortraitError naming the character, when a portrait cannot be read, is not such an image or is too large.
  */
-export async function loadPortraits(characters: readonly Character[], maxPixels: number): Promise<ReferenceImage[]> {
+export async function loadPortraits(
+  characters: readonly Character[],
+  maxPixels: number,
+  storage: Pick<PictureStorage, 'get' | 'locate'>,
+): Promise<ReferenceImage[]> {
   const out: ReferenceImage[] = [];
   for (const character of characters) {
-    const file = character.referenceImage;
-    if (!file) continue;
+    const { referenceImage, storedPortrait } = character;
+    const portrait = referenceImage
+      ? { file: referenceImage, read: () => readFile(referenceImage) }
+      : storedPortrait
+        ? { file: storage.locate(storedPortrait), read: () => storage.get(storedPortrait) }
+        : undefined;
+    if (!portrait) continue;
+    const { file } = portrait;
     let bytes: Buffer;
     try {
-      bytes = await readFile(file);
+      bytes = await portrait.read();
     } catch (err) {
       throw new PortraitError(character.name, file, 'unreadable', undefined, { cause: err });
     }

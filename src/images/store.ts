@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { and, asc, count, desc, eq, gte, isNotNull, isNull, lt, ne } from 'drizzle-orm';
 import type { CampaignId } from '../campaigns/id.ts';
-import { writeFileAtomic } from '../platform/files.ts';
 import type { Store } from '../platform/db.ts';
 import { images, type GenerationMode, type ImageRow } from '../platform/schema.ts';
 import type { PngImage } from './normalise.ts';
+import type { PictureStorage } from './storage.ts';
 
 /** Folder inside a campaign's `images/` holding deleted pictures until they are purged. */
 export const TRASH_DIR = 'trash';
@@ -32,18 +30,19 @@ export interface NewImage {
 }
 
 /**
- * Picture files under `campaigns/<id>/images/` and their rows in SQLite.
+ * Picture files under `<campaign>/images/` in the picture storage (the campaigns folder or a
+ * bucket; the row's `image_path` is the key) and their rows in SQLite.
  *
- * Crash safety: the PNG is written to a temporary file, flushed and renamed to `<uuid>.png`
+ * Crash safety: the PNG is stored durably (see {@link PictureStorage.put}) under `<uuid>.png`
  * before the row is inserted; if the insert fails the file is removed. A crash can therefore
  * leave a temporary file or an unlisted `<uuid>.png` (debris for a later clean-up), never a
  * row without its file.
  */
 export class ImageStore {
-  /** @param campaignsDir - Absolute path of the campaigns folder; stored paths are relative to it. */
+  /** @param storage - Where the files are; every reader of picture bytes goes through it. */
   constructor(
     private readonly store: Store,
-    private readonly campaignsDir: string,
+    readonly storage: PictureStorage,
   ) {}
 
   /**
@@ -52,7 +51,7 @@ export class ImageStore {
    * see all of it or none. Returns the row.
    * @param alongside - Told the new row inside the transaction.
    * @param id - The picture's id (UUID) when the caller needs it before saving; a new one by default.
-   * @throws the file system's error (nothing is left but crash debris), or SQLite's or `alongside`'s
+   * @throws the storage's error (nothing is left but crash debris), or SQLite's or `alongside`'s
    *   (nothing was inserted and the file is removed).
    */
   async save(image: PngImage, meta: NewImage, alongside?: (row: ImageRow) => void, id: string = randomUUID()): Promise<ImageRow> {
@@ -79,16 +78,14 @@ export class ImageStore {
       deletedAt: null,
       deletedBy: null,
     };
-    const file = this.absolutePath(row.imagePath);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, image.png);
+    await this.storage.put(row.imagePath, image.png);
     try {
       this.store.sqlite.transaction(() => {
         this.store.db.insert(images).values(row).run();
         alongside?.(row);
       })();
     } catch (err) {
-      await rm(file, { force: true });
+      await this.storage.delete(row.imagePath);
       throw err;
     }
     return row;
@@ -156,21 +153,12 @@ export class ImageStore {
    * Deletes a picture: its PNG moves to `<campaign>/images/trash/<id>.png`, then its row is marked
    * deleted (who, when) and points there, in one transaction with `alongside`. The row stays so the
    * deletion is on record; readers other than {@link deletedBefore} no longer see it.
-   * @throws the file system's error (nothing changed), or SQLite's or `alongside`'s (the file is moved back).
+   * @throws the storage's error (nothing changed), or SQLite's or `alongside`'s (the file is moved back).
    */
   async moveToTrash(row: ImageRow, deletedBy: string, alongside?: () => void): Promise<ImageRow> {
     const trashPath = `${row.campaignId}/images/${TRASH_DIR}/${row.id}.png`;
-    const from = this.absolutePath(row.imagePath);
-    const to = this.absolutePath(trashPath);
-    await mkdir(path.dirname(to), { recursive: true });
-    const moved = await rename(from, to).then(
-      () => true,
-      (err: NodeJS.ErrnoException) => {
-        // A picture whose file is already gone can still leave the gallery.
-        if (err.code === 'ENOENT') return false;
-        throw err;
-      },
-    );
+    // A picture whose file is already gone can still leave the gallery.
+    const moved = await this.storage.move(row.imagePath, trashPath);
     const deleted = { deletedAt: new Date().toISOString(), deletedBy, imagePath: trashPath };
     try {
       this.store.sqlite.transaction(() => {
@@ -178,7 +166,7 @@ export class ImageStore {
         alongside?.();
       })();
     } catch (err) {
-      if (moved) await rename(to, from);
+      if (moved) await this.storage.move(trashPath, row.imagePath);
       throw err;
     }
     return { ...row, ...deleted };
@@ -194,8 +182,16 @@ export class ImageStore {
       .all();
   }
 
-  /** Absolute path of a stored `image_path`. */
-  absolutePath(imagePath: string): string {
-    return path.join(this.campaignsDir, ...imagePath.split('/'));
+  /** Where a stored `image_path` is, for people: an absolute path, or an `s3://bucket/key` URL. */
+  location(imagePath: string): string {
+    return this.storage.locate(imagePath);
+  }
+
+  /**
+   * A stored picture's bytes.
+   * @throws PictureNotFoundError when its file is missing; the storage's own errors otherwise.
+   */
+  read(row: Pick<ImageRow, 'imagePath'>): Promise<Buffer> {
+    return this.storage.get(row.imagePath);
   }
 }

@@ -1,7 +1,7 @@
 import { renderContactSheet, type ContactSheet } from './contact-sheet.ts';
 
-/** One place on a variations sheet: the picture's file, or null once it was deleted. */
-export type VariationTile = { readonly file: string } | null;
+/** One place on a variations sheet: how to read the picture's bytes, or null once it was deleted. */
+export type VariationTile = { readonly read: () => Promise<Buffer> } | null;
 
 /**
  * The contact image of a scene's variations: numbered 1 to n in the order given, in one row of two
@@ -11,7 +11,7 @@ export type VariationTile = { readonly file: string } | null;
  */
 export function variationSheet(tiles: readonly VariationTile[], maxInputPixels: number): Promise<ContactSheet> {
   return renderContactSheet(
-    tiles.map((tile, i) => (tile ? { file: tile.file, label: String(i + 1) } : { file: null, label: `${i + 1} · deleted` })),
+    tiles.map((tile, i) => (tile ? { read: tile.read, label: String(i + 1) } : { read: null, label: `${i + 1} · deleted` })),
     maxInputPixels,
     { columns: tiles.length === 4 ? 2 : tiles.length, thumbWidth: 640, thumbHeight: 360 },
   );

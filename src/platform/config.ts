@@ -122,6 +122,19 @@ export const configSchema = z.strictObject({
   images: z.strictObject({
     trash_days: z.number().min(0).max(3650),
   }),
+  /** Where picture files live: the campaigns folder, or an S3-compatible bucket (credentials from the AWS environment). */
+  storage: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('local') }),
+    z.strictObject({
+      kind: z.literal('s3'),
+      bucket: z.string().min(1),
+      /** Prepended to every key (`<prefix><campaign>/images/<id>.png`); empty or ending in `/`. */
+      prefix: z.string().regex(/^(|.*\/)$/, 'empty or ending in /'),
+      endpoint: z.url().nullable(),
+      region: z.string().min(1),
+      force_path_style: z.boolean(),
+    }),
+  ]),
   storybook: z.strictObject({
     port: z.int().min(0).max(65535).nullable(),
     host: z.string().min(1),

@@ -79,9 +79,9 @@ export const BEST_QUOTE_CHARS = 200;
 /** A finished scene: the stored row (file written and recorded) plus what a door shows about it. */
 export interface SceneResult {
   readonly image: ImageRow;
-  /** Absolute path of the PNG. */
+  /** Where the PNG is stored, for people: an absolute path, or an `s3://bucket/key` URL (`ImageStore.location`). */
   readonly file: string;
-  /** The PNG's bytes when this request painted it (saves reading `file` back); absent when `reused`. */
+  /** The PNG's bytes when this request painted it (saves reading it back from storage); absent when `reused`. */
   readonly png?: Buffer;
   readonly campaign: { readonly id: string; readonly name: string };
   /** The text model's description before the art style was appended. */
@@ -115,7 +115,7 @@ export type VariationsRequest = SceneRequest & {
 /** One stored variation. */
 export interface Variation {
   readonly image: ImageRow;
-  /** Absolute path of the PNG. */
+  /** Where the PNG is stored, for people: an absolute path, or an `s3://bucket/key` URL (`ImageStore.location`). */
   readonly file: string;
   readonly png: Buffer;
 }
@@ -241,7 +241,7 @@ export class IllustrateScene {
         const shared = i === 0 ? [...scene.scanCalls, prompt.usage] : [];
         const image = await this.save(scene, request, prompt, painted, [...shared, painted.usage], { moveSession: false });
         report({ stage: 'painting', done: ++done, total });
-        return { image, file: this.deps.images.absolutePath(image.imagePath), png: painted.png, usage: painted.usage };
+        return { image, file: this.deps.images.location(image.imagePath), png: painted.png, usage: painted.usage };
       }),
     );
     const painted = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
@@ -285,7 +285,7 @@ export class IllustrateScene {
         : undefined;
     const { context, mode } = this.contextFor(campaign, request, pick?.turn);
     const portraits = choosePortraits(campaign.characters, context.entries, MAX_INPUT_IMAGES);
-    const references = await loadPortraits(portraits, config.generation.max_input_pixels);
+    const references = await loadPortraits(portraits, config.generation.max_input_pixels, this.deps.images.storage);
     const key = sceneKey({ campaign, context, mode, references, config, look, ...(note ? { note } : {}) });
     const scene: SceneToPaint = {
       campaign,
@@ -322,7 +322,7 @@ export class IllustrateScene {
       log.info({ imageId: image.id }, 'identical scene painted recently: reusing it');
       return {
         image,
-        file: images.absolutePath(image.imagePath),
+        file: images.location(image.imagePath),
         campaign: { id: campaign.id, name: campaign.name },
         scene: image.prompt,
         promptTruncated: false,
@@ -374,7 +374,7 @@ export class IllustrateScene {
     );
     return {
       image,
-      file: images.absolutePath(image.imagePath),
+      file: images.location(image.imagePath),
       png: painted.png,
       campaign: { id: campaign.id, name: campaign.name },
       scene: prompt.scene,

@@ -144,7 +144,7 @@ export class RecapSession {
       report({ stage: 'painting-panel', panel: i + 1, panels: board.moments.length });
       const context = turnContext(campaign.transcript, moment.turn, config.generation.turn_radius);
       const portraits = choosePortraits(campaign.characters, context.entries, MAX_INPUT_IMAGES - (style ? 1 : 0));
-      const references = [...(style ? [style] : []), ...(await loadPortraits(portraits, config.generation.max_input_pixels))];
+      const references = [...(style ? [style] : []), ...(await loadPortraits(portraits, config.generation.max_input_pixels, this.deps.images.storage))];
       const prompt = await writeScenePrompt(
         this.deps.gateway,
         {
@@ -188,7 +188,7 @@ export class RecapSession {
       style ??= { mimeType: 'image/png', data: painted.png };
       panels.push({
         image,
-        file: images.absolutePath(image.imagePath),
+        file: images.location(image.imagePath),
         png: painted.png,
         campaign: { id: campaign.id, name: campaign.name },
         scene: prompt.scene,

@@ -135,7 +135,7 @@ describe('/scene cast through the bot', () => {
     expect(member('Pike').status).toBe('dropped');
 
     const characters = (await h.limner.campaigns.load(CAMPAIGN)).characters;
-    expect(characters.map((c) => [c.name, c.description, Boolean(c.referenceImage)])).toEqual([
+    expect(characters.map((c) => [c.name, c.description, Boolean(c.referenceImage ?? c.storedPortrait)])).toEqual([
       ['Grog', VOX_MACHINA.Grog, true],
       ['Scanlan', SCANLAN_EDITED, true],
     ]);
@@ -170,7 +170,7 @@ describe('/scene cast through the bot', () => {
     const expected = presentCharacters(campaign.characters, window);
     expect(expected.map((c) => c.name).sort()).toEqual(['Grog', 'Scanlan']);
     const sent = inlineImages(imageCalls()[0]!);
-    const portraits = await loadPortraits(expected, h.limner.config.generation.max_input_pixels);
+    const portraits = await loadPortraits(expected, h.limner.config.generation.max_input_pixels, h.limner.images.storage);
     expect(sent).toEqual(portraits.map((p) => p.data));
     const prompt = requestText(h.gemini.requests.find((q) => q.model === h.limner.config.generation.text_model)!);
     expect(prompt).toContain(`- Grog: ${VOX_MACHINA.Grog}`);

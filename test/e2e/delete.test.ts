@@ -73,8 +73,8 @@ describe('deleting pictures', () => {
     const deleted = row(image.id);
     expect(deleted).toMatchObject({ deletedBy: h.users.ana.id, imagePath: `kraghammer/images/trash/${image.id}.png` });
     expect(Date.parse(deleted.deletedAt!)).toBeGreaterThan(Date.parse(image.createdAt) - 1);
-    expect(existsSync(h.limner.images.absolutePath(image.imagePath))).toBe(false);
-    expect(existsSync(h.limner.images.absolutePath(deleted.imagePath))).toBe(true);
+    expect(existsSync(h.limner.images.location(image.imagePath))).toBe(false);
+    expect(existsSync(h.limner.images.location(deleted.imagePath))).toBe(true);
     expect(h.limner.store.db.select().from(usage).where(eq(usage.imageId, image.id)).all()).toEqual(spent);
   });
 
@@ -145,7 +145,7 @@ describe('deleting pictures', () => {
     const { message, image } = await generate(h.users.gm, 60);
     await (await click(h.users.gm, message, `scene-delete:${image.id}`)).waitUntil(answered);
     const trashed = row(image.id);
-    const file = h.limner.images.absolutePath(trashed.imagePath);
+    const file = h.limner.images.location(trashed.imagePath);
     expect(await h.limner.deletions.purgeTrash()).toEqual([]);
     expect(existsSync(file)).toBe(true);
     const eightDaysAgo = new Date(Date.now() - 8 * 86_400_000).toISOString();

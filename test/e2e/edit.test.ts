@@ -38,7 +38,7 @@ function helpers(get: () => BotHarness) {
     return h().limner.images.get(id)!;
   };
   const session = (user: EmulatorUser, campaignId = 'kraghammer') => h().limner.sessions.get(user.id, campaignId);
-  const fileBytes = (image: ImageRow) => readFile(h().limner.images.absolutePath(image.imagePath));
+  const fileBytes = (image: ImageRow) => readFile(h().limner.images.location(image.imagePath));
 
   async function generate(user: EmulatorUser, sub = 'current', options: Record<string, string | number> = { context: 3 }) {
     const r = await (await h().scene(sub, options, { user })).waitUntil(finished, 15_000);

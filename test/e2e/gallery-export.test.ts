@@ -73,7 +73,7 @@ afterAll(async () => {
 });
 
 const bytesAt = async (url: string) => Buffer.from(await (await fetch(url)).arrayBuffer());
-const png = (row: ImageRow) => readFileSync(h.limner.images.absolutePath(row.imagePath));
+const png = (row: ImageRow) => readFileSync(h.limner.images.location(row.imagePath));
 
 /** `/scene gallery` with typed options (the harness only sends strings and integers). */
 function gallery(

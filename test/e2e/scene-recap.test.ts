@@ -70,7 +70,7 @@ describe('/scene recap through the bot', () => {
     const calls = imageCalls();
     expect(calls).toHaveLength(4);
     expect(inlineImages(calls[0]!)).toEqual([]);
-    const first = readFileSync(h.limner.images.absolutePath(rows[0]!.imagePath)).toString('base64');
+    const first = readFileSync(h.limner.images.location(rows[0]!.imagePath)).toString('base64');
     for (const call of calls.slice(1)) {
       expect(inlineImages(call)).toEqual([first]);
       expect(promptOf(call)).toContain(STYLE_REFERENCE_NOTE);

@@ -65,7 +65,7 @@ async function seed(specs: Array<Partial<NewImage> & { size?: [number, number] }
 }
 
 const plan = (rows: readonly ImageRow[], maxPartBytes?: number) =>
-  planExport({ campaign, images: rows, pathOf: (r) => t.images.absolutePath(r.imagePath), ...(maxPartBytes ? { maxPartBytes } : {}) });
+  planExport({ campaign, images: rows, storage: t.images.storage, ...(maxPartBytes ? { maxPartBytes } : {}) });
 
 /** Builds every part in memory and reads it back. */
 async function unzipAll(p: ExportPlan) {
@@ -129,7 +129,7 @@ describe('planExport and zipPartBuffer', () => {
       MANIFEST_NAME,
     ]);
     for (const [i, row] of all.entries()) {
-      const png = readFileSync(t.images.absolutePath(row.imagePath));
+      const png = readFileSync(t.images.location(row.imagePath));
       expect(await zip.file(names[i]!)!.async('nodebuffer')).toEqual(png);
       // Dated when it was drawn, in UTC, to the 2 s a zip's DOS time can hold.
       expect(zip.file(names[i]!)!.date.getTime()).toBe(Math.floor(Date.parse(row.createdAt) / 2000) * 2000);
@@ -198,7 +198,7 @@ describe('planExport and zipPartBuffer', () => {
     expect(jpeg.byteLength).toBe(entry.bytes);
     expect((await sharp(jpeg).metadata()).format).toBe('jpeg');
     for (const r of read) expect(r.data.byteLength).toBeLessThanOrEqual(limit);
-    expect(statSync(t.images.absolutePath(big.imagePath)).size).toBe(big.bytes);
+    expect(statSync(t.images.location(big.imagePath)).size).toBe(big.bytes);
   });
 
   it('refuses an empty campaign, a missing file and a limit nothing fits in', async () => {
@@ -206,7 +206,7 @@ describe('planExport and zipPartBuffer', () => {
     await expect(plan([])).rejects.toThrow('No pictures to download.');
     const rows = await seed([{ turn: 1 }, { turn: 2 }]);
     await expect(plan(rows, 600)).rejects.toThrow(ExportLimitTooSmallError);
-    rmSync(t.images.absolutePath(rows[1]!.imagePath));
+    rmSync(t.images.location(rows[1]!.imagePath));
     await expect(plan(rows)).rejects.toThrow(ImageFileMissingError);
   });
 
@@ -241,8 +241,8 @@ describe('gallery', () => {
 
   it('draws a labelled 4-column contact sheet, with a placeholder for a missing file', async () => {
     const rows = await seed(Array.from({ length: 5 }, (_, i) => ({ turn: i + 1 })));
-    rmSync(t.images.absolutePath(rows[4]!.imagePath));
-    const sheet = await gallerySheet(galleryPage(rows, 1), (r) => t.images.absolutePath(r.imagePath), 40_000_000);
+    rmSync(t.images.location(rows[4]!.imagePath));
+    const sheet = await gallerySheet(galleryPage(rows, 1), (r) => t.images.read(r), 40_000_000);
     expect([sheet.width, sheet.height]).toEqual([4 * 320 + 5 * 12, 2 * (180 + 30) + 3 * 12]);
     const meta = await sharp(sheet.data).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', sheet.width, sheet.height]);

@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCampaignId } from '../../src/campaigns/id.ts';
 import { ImageStore } from '../../src/images/store.ts';
+import { LocalPictureStorage } from '../../src/images/local-storage.ts';
 import { openStore } from '../../src/platform/db.ts';
 import { limnerCli } from '../support/cli.ts';
 import { tempDir } from '../support/fixtures.ts';
@@ -21,7 +22,7 @@ beforeEach(async () => {
   const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123' } })
     .png()
     .toBuffer();
-  await new ImageStore(store, campaignsDir).save(
+  await new ImageStore(store, new LocalPictureStorage(campaignsDir)).save(
     { png, width: 8, height: 8 },
     {
       campaignId: parseCampaignId('vault'),

@@ -89,7 +89,7 @@ async function exportPlan(rows: readonly ImageRow[], maxPartBytes?: number) {
     campaign: { id: vault, name: HOSTILE_NAME, attribution },
     images: rows,
     quotes,
-    pathOf: (r) => t.images.absolutePath(r.imagePath),
+    storage: t.images.storage,
     ...(maxPartBytes ? { maxPartBytes } : {}),
   });
 }
@@ -191,7 +191,7 @@ describe('serving storybooks', () => {
     const picture = await fetch(new URL(src, url));
     expect([picture.status, picture.headers.get('content-type')]).toEqual([200, 'image/png']);
     const bytes = Buffer.from(await picture.arrayBuffer());
-    expect(bytes).toEqual(readFileSync(t.images.absolutePath(t.images.list(vault)[0]!.imagePath)));
+    expect(bytes).toEqual(readFileSync(t.images.location(t.images.list(vault)[0]!.imagePath)));
 
     const signed = new URL(url);
     const sig = signed.searchParams.get('sig')!;
@@ -414,7 +414,7 @@ describe('limner storybook', () => {
       ].sort(),
     );
     for (const row of rows) {
-      const name = files.find((f) => readFileSync(path.join(out, f)).equals(readFileSync(t.images.absolutePath(row.imagePath))));
+      const name = files.find((f) => readFileSync(path.join(out, f)).equals(readFileSync(t.images.location(row.imagePath))));
       expect(name).toBeDefined();
     }
     const zipped = (await exportPlan(rows)).parts[0]!.page;

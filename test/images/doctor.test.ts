@@ -54,7 +54,7 @@ describe('checkImageStore', () => {
       .toBuffer();
     const kept = await t.images.save({ png, width: 8, height: 8 }, meta);
     const gone = await t.images.save({ png, width: 8, height: 8 }, meta);
-    rmSync(t.images.absolutePath(gone.imagePath));
+    rmSync(t.images.location(gone.imagePath));
     const dir = path.join(t.dir, 'vault', 'images');
     writeFileSync(path.join(dir, '.tmp-aaaa-x.png'), 'half');
     writeFileSync(path.join(t.dir, 'vault', '.tmp-bbbb-campaign.yaml'), 'half');

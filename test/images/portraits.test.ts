@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CampaignRepository } from '../../src/campaigns/repository.ts';
 import { loadPortraits, PortraitError } from '../../src/images/references.ts';
+import { LocalPictureStorage } from '../../src/images/local-storage.ts';
 import { GeminiEmulator } from '../emulators/gemini/server.ts';
 import { limnerCli } from '../support/cli.ts';
 import { tempDir } from '../support/fixtures.ts';
@@ -83,16 +84,16 @@ describe('character portraits get the rules of users’ reference images', () =>
         .toBuffer(),
     );
     const grog = { name: 'Grog', description: 'd', referenceImage: big };
-    const refused = await loadPortraits([grog], 1_000_000).catch((err: unknown) => err);
+    const refused = await loadPortraits([grog], 1_000_000, new LocalPictureStorage(tmp.dir)).catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(PortraitError);
     expect(refused).toMatchObject({ code: 'portrait_invalid', problem: 'too_many_pixels', limitPixels: 1_000_000, character: 'Grog' });
     expect((refused as Error).message).toBe(
       'The portrait of Grog (big.png) has more than 1,000,000 pixels (width × height), the limit of generation.max_input_pixels.',
     );
-    const sent = await loadPortraits([grog], 1_001_000);
+    const sent = await loadPortraits([grog], 1_001_000, new LocalPictureStorage(tmp.dir));
     expect(sent).toHaveLength(1);
     expect((await sharp(sent[0]!.data).metadata()).format).toBe('png');
-    await expect(loadPortraits([{ ...grog, referenceImage: path.join(tmp.dir, 'none.png') }], 1_000_000)).rejects.toMatchObject({
+    await expect(loadPortraits([{ ...grog, referenceImage: path.join(tmp.dir, 'none.png') }], 1_000_000, new LocalPictureStorage(tmp.dir))).rejects.toMatchObject({
       problem: 'unreadable',
     });
   });

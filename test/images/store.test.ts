@@ -7,6 +7,7 @@ import { parseCampaignId } from '../../src/campaigns/id.ts';
 import { normaliseToPng } from '../../src/images/normalise.ts';
 import { checkPngChunks } from '../../src/images/png.ts';
 import { ImageStore, type NewImage } from '../../src/images/store.ts';
+import { LocalPictureStorage } from '../../src/images/local-storage.ts';
 import { DeletePicture } from '../../src/images/delete.ts';
 import { ImageGoneError } from '../../src/edits/errors.ts';
 import { SessionStore } from '../../src/edits/sessions.ts';
@@ -53,7 +54,7 @@ describe('openStore', () => {
   it('reopens an existing database without reapplying migrations', () => {
     const again = openStore(path.join(t.dir, 'limner.db'));
     try {
-      expect(new ImageStore(again, t.dir).list(campaignId)).toEqual([]);
+      expect(new ImageStore(again, new LocalPictureStorage(t.dir)).list(campaignId)).toEqual([]);
     } finally {
       again.close();
     }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config, type Secrets } from '../../src/platform/config.ts';
 import { ImageStore } from '../../src/images/store.ts';
+import { LocalPictureStorage } from '../../src/images/local-storage.ts';
 import { openStore, type Store } from '../../src/platform/db.ts';
 
 /** The repository root. */
@@ -61,7 +62,7 @@ export function openTempImageStore(): TempImageStore {
   return {
     dir: tmp.dir,
     store,
-    images: new ImageStore(store, tmp.dir),
+    images: new ImageStore(store, new LocalPictureStorage(tmp.dir)),
     close: () => {
       store.close();
       tmp.cleanup();
