@@ -73,7 +73,7 @@ export interface Limner {
   readonly metrics: Metrics;
   /** Serves campaign storybooks and signs links to them (started by the bot); null when `storybook.port` is null. */
   readonly storybook: StorybookServer | null;
-  /** Closes the database. */
+  /** Closes the database and the picture storage's connections (S3). */
   close(): void;
 }
 
@@ -90,7 +90,8 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
   const stories = new StoryStore(store, config.play_by_post.ooc_prefix);
   const castStore = new CastStore(store);
   const campaigns = new CampaignRepository(config.campaigns_dir, stories, castStore);
-  const images = new ImageStore(store, options.pictures ?? openPictureStorage(config));
+  const pictures = options.pictures ?? openPictureStorage(config);
+  const images = new ImageStore(store, pictures);
   const usage = new UsageLedger(store, metrics);
   const gateway = new GeminiGateway(config, secrets, usage, (model, seconds, outcome) =>
     metrics.modelLatency.observe({ model, outcome }, seconds),
@@ -152,6 +153,10 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
     runner,
     metrics,
     storybook,
-    close: () => store.close(),
+    close: () => {
+      store.close();
+      // An S3 client keeps its sockets open until destroyed; the local folder has nothing to close.
+      if ('close' in pictures && typeof pictures.close === 'function') void (pictures.close as () => Promise<void>)();
+    },
   };
 }
