@@ -183,7 +183,6 @@ export class EditPicture {
    *   CampaignFileError, GenerationDisabledError, and the model errors of {@link paintImage}.
    */
   async reroll(request: { readonly imageId: string; readonly requester: Requester }, options: EditOptions = {}): Promise<EditResult> {
-    const { config, gateway, images, usage, sessions } = this.deps;
     const { requester } = request;
     const original = this.image(request.imageId);
     const campaign = await this.enabledCampaign(original.campaignId);
@@ -197,40 +196,23 @@ export class EditPicture {
         const base = this.parentOf(original);
         return this.paintEdit({ campaign, base, instruction: original.prompt, portraits, userPngs, requester }, job);
       }
-      const origin = { ...originOf(requester), campaignId: campaign.id, jobId: job.jobId };
-      job.onProgress?.({ stage: 'painting' });
-      const rendered = await paintImage(
-        gateway,
-        config,
-        original.prompt,
-        portraits,
-        { record: { origin, purpose: 'image' }, signal: job.signal },
-        canvasOf(original),
-      );
-      job.onProgress?.({ stage: 'saving' });
-      const image = await images.save(
-        rendered,
+      const result = await this.redraw(
         {
-          campaignId: campaign.id,
-          turn: original.turn,
-          mode: original.mode,
+          campaign,
+          original,
           prompt: original.prompt,
-          provider: 'gemini',
-          model: rendered.model,
           textModel: original.textModel,
-          inputTokens: rendered.usage.inputTokens,
-          outputTokens: rendered.usage.outputTokens,
-          costUsd: rendered.usage.costUsd,
-          requestedBy: requester.userId,
           parentImageId: original.parentImageId,
+          portraits,
+          requester,
         },
-        (row) => {
-          usage.linkImage(rendered.usageId, row.id);
-          sessions.moveTo({ userId: requester.userId, campaignId: campaign.id, imageId: row.id });
-        },
+        job,
       );
-      this.deps.log.info({ imageId: image.id, rerollOf: original.id, campaign: campaign.id, user: requester.userId }, 'scene rerolled');
-      return this.result(image, campaign, [rendered.usage], rendered.png);
+      this.deps.log.info(
+        { imageId: result.image.id, rerollOf: original.id, campaign: campaign.id, user: requester.userId },
+        'scene rerolled',
+      );
+      return result;
     });
   }
 
@@ -264,48 +246,75 @@ export class EditPicture {
     request: { readonly imageId: string; readonly prompt: string; readonly requester: Requester },
     options: EditOptions = {},
   ): Promise<EditResult> {
-    const { config, gateway, images, usage, sessions } = this.deps;
     const { requester } = request;
     const original = this.repaintable(request.imageId, requester.userId);
     const prompt = this.parsePrompt(request.prompt);
     const campaign = await this.enabledCampaign(original.campaignId);
     const portraits = await this.portraitsFor(campaign, original.turn, MAX_INPUT_IMAGES);
     return this.asJob('scene repaint', requester, campaign.id, options, async (job) => {
-      const origin = { ...originOf(requester), campaignId: campaign.id, jobId: job.jobId };
-      job.onProgress?.({ stage: 'painting' });
-      const rendered = await paintImage(
-        gateway,
-        config,
-        prompt,
-        portraits,
-        { record: { origin, purpose: 'image' }, signal: job.signal },
-        canvasOf(original),
+      const result = await this.redraw(
+        { campaign, original, prompt, textModel: null, parentImageId: original.id, portraits, requester },
+        job,
       );
-      job.onProgress?.({ stage: 'saving' });
-      const image = await images.save(
-        rendered,
-        {
-          campaignId: campaign.id,
-          turn: original.turn,
-          mode: original.mode,
-          prompt,
-          provider: 'gemini',
-          model: rendered.model,
-          textModel: null,
-          inputTokens: rendered.usage.inputTokens,
-          outputTokens: rendered.usage.outputTokens,
-          costUsd: rendered.usage.costUsd,
-          requestedBy: requester.userId,
-          parentImageId: original.id,
-        },
-        (row) => {
-          usage.linkImage(rendered.usageId, row.id);
-          sessions.moveTo({ userId: requester.userId, campaignId: campaign.id, imageId: row.id });
-        },
+      this.deps.log.info(
+        { imageId: result.image.id, repaintOf: original.id, campaign: campaign.id, user: requester.userId },
+        'scene repainted',
       );
-      this.deps.log.info({ imageId: image.id, repaintOf: original.id, campaign: campaign.id, user: requester.userId }, 'scene repainted');
-      return this.result(image, campaign, [rendered.usage], rendered.png);
+      return result;
     });
+  }
+
+  /**
+   * Paints `prompt` with `portraits` in `original`'s shape and model (no prompt writer) and saves it as
+   * a picture of `original`'s turn and mode, which becomes the requester's session picture.
+   */
+  private async redraw(
+    input: {
+      readonly campaign: Campaign;
+      readonly original: ImageRow;
+      readonly prompt: string;
+      readonly textModel: string | null;
+      readonly parentImageId: string | null;
+      readonly portraits: readonly ReferenceImage[];
+      readonly requester: Requester;
+    },
+    job: JobScope,
+  ): Promise<EditResult> {
+    const { config, gateway, images, usage, sessions } = this.deps;
+    const { campaign, original, prompt, requester } = input;
+    const origin = { ...originOf(requester), campaignId: campaign.id, jobId: job.jobId };
+    job.onProgress?.({ stage: 'painting' });
+    const rendered = await paintImage(
+      gateway,
+      config,
+      prompt,
+      input.portraits,
+      { record: { origin, purpose: 'image' }, signal: job.signal },
+      canvasOf(original),
+    );
+    job.onProgress?.({ stage: 'saving' });
+    const image = await images.save(
+      rendered,
+      {
+        campaignId: campaign.id,
+        turn: original.turn,
+        mode: original.mode,
+        prompt,
+        provider: 'gemini',
+        model: rendered.model,
+        textModel: input.textModel,
+        inputTokens: rendered.usage.inputTokens,
+        outputTokens: rendered.usage.outputTokens,
+        costUsd: rendered.usage.costUsd,
+        requestedBy: requester.userId,
+        parentImageId: input.parentImageId,
+      },
+      (row) => {
+        usage.linkImage(rendered.usageId, row.id);
+        sessions.moveTo({ userId: requester.userId, campaignId: campaign.id, imageId: row.id });
+      },
+    );
+    return this.result(image, campaign, [rendered.usage], rendered.png);
   }
 
   /**
