@@ -1,5 +1,4 @@
 import { ScanReplyError, ScanTurnError } from '../errors.ts';
-import { MalformedReplyError, ReplyCutOffError } from '../../platform/errors.ts';
 import { createHash } from 'node:crypto';
 import type { ThinkingLevel } from '@google/genai';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -8,7 +7,7 @@ import type { TranscriptEntry } from '../../campaigns/transcript.ts';
 import type { Config } from '../../platform/config.ts';
 import type { Logger } from '../../platform/log.ts';
 import { candidateText, type CallOrigin, type CallUsage, type GeminiGateway } from '../../platform/gemini.ts';
-import { readStructured } from '../../platform/structured-answer.ts';
+import { readStructuredCandidate } from '../../platform/structured-answer.ts';
 import { formatEntry } from '../context.ts';
 import { PASSAGE_OVERLAP, PASSAGE_SHARE, splitPassages, type Passage } from './passages.ts';
 import { shorten } from './scanner.ts';
@@ -256,15 +255,7 @@ export class MomentScanner {
 
 /** The answer's moments (distinct turns, story order) and recap, or what is wrong with it. @throws PromptBlockedError */
 function parseMoments(candidate: Parameters<typeof candidateText>[0], log: Logger): MomentsAnswer | { problem: string } {
-  let text: string;
-  try {
-    text = candidateText(candidate, log);
-  } catch (err) {
-    if (err instanceof MalformedReplyError) return { problem: err.detail };
-    if (err instanceof ReplyCutOffError) return { problem: 'the answer reached the output token limit before any text' };
-    throw err;
-  }
-  const read = readStructured(text, momentsAnswerSchema);
+  const read = readStructuredCandidate(candidate, momentsAnswerSchema, log);
   if ('problem' in read) return read;
   const byTurn = new Map(read.value.moments.map((m) => [m.turn, { turn: m.turn, caption: m.caption.trim() }]));
   return { moments: [...byTurn.values()].sort((a, b) => a.turn - b.turn), recap: read.value.recap.trim() };

@@ -1,5 +1,4 @@
 import { ScanReplyError, ScanTurnError } from '../errors.ts';
-import { MalformedReplyError, ReplyCutOffError } from '../../platform/errors.ts';
 import { createHash } from 'node:crypto';
 import type { ThinkingLevel } from '@google/genai';
 import { z } from 'zod';
@@ -9,7 +8,7 @@ import type { Logger } from '../../platform/log.ts';
 import type { ScanCache, ScanPick } from './scan-cache.ts';
 import { formatEntry } from '../context.ts';
 import { candidateText, type CallOrigin, type CallUsage, type GeminiGateway } from '../../platform/gemini.ts';
-import { readStructured } from '../../platform/structured-answer.ts';
+import { readStructuredCandidate } from '../../platform/structured-answer.ts';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { PASSAGE_OVERLAP, PASSAGE_SHARE, splitPassages, type Passage } from './passages.ts';
 import { SingleFlight } from '../../jobs/single-flight.ts';
@@ -335,15 +334,7 @@ class ScanRun {
 
 /** The schema's object from a candidate's text, or what is wrong with it. @throws PromptBlockedError */
 function parseAnswer(candidate: Parameters<typeof candidateText>[0], log: Logger): { pick: ScanPick } | { problem: string } {
-  let text: string;
-  try {
-    text = candidateText(candidate, log);
-  } catch (err) {
-    if (err instanceof MalformedReplyError) return { problem: err.detail };
-    if (err instanceof ReplyCutOffError) return { problem: 'the answer reached the output token limit before any text' };
-    throw err;
-  }
-  const read = readStructured(text, scanAnswerSchema);
+  const read = readStructuredCandidate(candidate, scanAnswerSchema, log);
   if ('problem' in read) return read;
   return { pick: { turn: read.value.turn, rationale: read.value.rationale.trim() } };
 }
