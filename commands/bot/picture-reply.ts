@@ -35,16 +35,19 @@ export function requesterOf(interaction: RepliableInteraction): Requester {
 }
 
 /**
- * Answers an interaction with a picture: runs `work.check` (a refusal is private, never flashed in
- * the channel), defers publicly (unless the caller already did), shows the use case's progress in
- * the reply, then the picture with its embed and buttons, and records the message against the
- * stored picture for replies, buttons and galleries. Failures become ephemeral messages
- * ({@link replyWithError}). Never throws.
+ * A public answer to an interaction that does model work: runs `check` (a refusal is private, never
+ * flashed in the channel), defers publicly (unless the caller already did), lets `run` show progress
+ * in the reply, settles the progress lines, then `show`s the result. Failures become ephemeral
+ * messages ({@link replyWithError}), provider failures with an error id. Never throws.
  */
-export async function answerWithPicture<R extends PictureResult>(
+export async function answerPublicly<R>(
   interaction: RepliableInteraction,
   ctx: BotContext,
-  work: PictureWork<R>,
+  work: {
+    readonly check?: () => Promise<void> | void;
+    readonly run: (progress: ProgressReply) => Promise<R>;
+    readonly show: (result: R) => Promise<void>;
+  },
 ): Promise<void> {
   const log = ctx.limner.log.child({ interaction: interaction.id, guild: interaction.guildId, user: interaction.user.id });
   try {
@@ -61,20 +64,40 @@ export async function answerWithPicture<R extends PictureResult>(
   }
   const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);
   try {
-    const result = await work.run((p) => report(progress, p));
+    const result = await work.run(progress);
     await progress.settled();
-    const payload = await sceneReply(result, work.title(result), interaction.attachmentSizeLimit, ctx.limner.images);
-    const shown = await finishReply(interaction, withReuseNote(result, payload));
-    ctx.limner.links.recordSceneMessage({
-      messageId: shown.id,
-      imageId: result.image.id,
-      guildId: interaction.guildId,
-      channelId: shown.channelId,
-    });
+    await work.show(result);
   } catch (err) {
+    // A progress line still on its way must not overwrite the error.
     await progress.settled();
     await replyWithError(interaction, err, log, { providerErrorId: true });
   }
+}
+
+/**
+ * Answers an interaction with a picture ({@link answerPublicly}): the use case's progress in the
+ * reply, then the picture with its embed and buttons, and the message recorded against the stored
+ * picture for replies, buttons and galleries. Never throws.
+ */
+export function answerWithPicture<R extends PictureResult>(
+  interaction: RepliableInteraction,
+  ctx: BotContext,
+  work: PictureWork<R>,
+): Promise<void> {
+  return answerPublicly(interaction, ctx, {
+    ...(work.check ? { check: work.check } : {}),
+    run: (progress) => work.run((p) => reportProgress(progress, p)),
+    show: async (result) => {
+      const payload = await sceneReply(result, work.title(result), interaction.attachmentSizeLimit, ctx.limner.images);
+      const shown = await finishReply(interaction, withReuseNote(result, payload));
+      ctx.limner.links.recordSceneMessage({
+        messageId: shown.id,
+        imageId: result.image.id,
+        guildId: interaction.guildId,
+        channelId: shown.channelId,
+      });
+    },
+  });
 }
 
 /**
@@ -112,7 +135,7 @@ export async function answerMessageWithPicture<R extends PictureResult>(
   }
   const progress = new ProgressReply((text) => post(text), log);
   try {
-    const result = await work.run((p) => report(progress, p));
+    const result = await work.run((p) => reportProgress(progress, p));
     await progress.settled();
     const sent = await post(await sceneReply(result, work.title(result), MESSAGE_UPLOAD_LIMIT, ctx.limner.images));
     ctx.limner.links.recordSceneMessage({
@@ -129,7 +152,7 @@ export async function answerMessageWithPicture<R extends PictureResult>(
 }
 
 /** Shows one progress event: places in line paced across the process, other lines newest first. */
-export function report(progress: ProgressReply, event: PictureProgress): void {
+export function reportProgress(progress: ProgressReply, event: PictureProgress): void {
   if (event.stage === 'queued') {
     progress.showPlace(progressText(event)!);
     return;

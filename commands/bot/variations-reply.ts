@@ -7,9 +7,8 @@ import { ImageGoneError } from '../../src/edits/errors.ts';
 import { variationButtons } from '../edit/ids.ts';
 import type { BotContext } from '../types.ts';
 import { heavyWork } from './heavy-work.ts';
-import { answerWithScene, report } from './picture-reply.ts';
-import { ProgressReply } from './progress.ts';
-import { finishReply, replyWithError } from './respond.ts';
+import { answerPublicly, answerWithScene, reportProgress } from './picture-reply.ts';
+import { finishReply } from './respond.ts';
 import type { SceneMessage } from './scene-message.ts';
 import { turnTitle } from './scene-message.ts';
 
@@ -51,36 +50,21 @@ export function answerWithScenes(
  * numbered 1 to n with a **Use n** button per picture, recorded as the sheet of those pictures so a
  * deletion can redraw it. Never throws.
  */
-export async function answerWithVariations(interaction: RepliableInteraction, ctx: BotContext, request: VariationsRequest): Promise<void> {
+export function answerWithVariations(interaction: RepliableInteraction, ctx: BotContext, request: VariationsRequest): Promise<void> {
   const { limner } = ctx;
-  const log = limner.log.child({ interaction: interaction.id, guild: interaction.guildId, user: interaction.user.id });
-  try {
-    await limner.scenes.check(request);
-  } catch (err) {
-    await replyWithError(interaction, err, log);
-    return;
-  }
-  try {
-    await interaction.deferReply();
-  } catch (err) {
-    log.warn({ err }, 'could not acknowledge the interaction');
-    return;
-  }
-  const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);
-  try {
-    const result = await limner.scenes.variations(request, { onProgress: (p) => report(progress, p) });
-    await progress.settled();
-    const ids = result.variations.map((v) => v.image.id);
-    const missing = result.failed > 0 ? `${result.failed} of the ${request.count} variations could not be painted.` : undefined;
-    const payload = await heavyWork(() => variationsMessage(limner, ids, missing, result));
-    // Only when every variation was deleted before it could be shown.
-    if (!payload) throw new ImageGoneError(ids[0]!);
-    const shown = await finishReply(interaction, payload);
-    limner.links.recordSheetMessage({ messageId: shown.id, imageIds: ids, guildId: interaction.guildId, channelId: shown.channelId });
-  } catch (err) {
-    await progress.settled();
-    await replyWithError(interaction, err, log, { providerErrorId: true });
-  }
+  return answerPublicly(interaction, ctx, {
+    check: () => limner.scenes.check(request),
+    run: (progress) => limner.scenes.variations(request, { onProgress: (p) => reportProgress(progress, p) }),
+    show: async (result) => {
+      const ids = result.variations.map((v) => v.image.id);
+      const missing = result.failed > 0 ? `${result.failed} of the ${request.count} variations could not be painted.` : undefined;
+      const payload = await heavyWork(() => variationsMessage(limner, ids, missing, result));
+      // Only when every variation was deleted before it could be shown.
+      if (!payload) throw new ImageGoneError(ids[0]!);
+      const shown = await finishReply(interaction, payload);
+      limner.links.recordSheetMessage({ messageId: shown.id, imageIds: ids, guildId: interaction.guildId, channelId: shown.channelId });
+    },
+  });
 }
 
 /**

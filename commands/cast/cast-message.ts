@@ -94,11 +94,7 @@ function portraitButton(member: CastMember): ButtonBuilder {
  * @param images - Reads the stored PNG when `result` does not carry it.
  * @throws PictureNotFoundError when the stored PNG is missing.
  */
-export async function portraitMessage(
-  result: PortraitResult,
-  limitBytes: number,
-  images: Pick<ImageStore, 'read'>,
-): Promise<CastMessage> {
+export async function portraitMessage(result: PortraitResult, limitBytes: number, images: Pick<ImageStore, 'read'>): Promise<CastMessage> {
   const { member, image } = result;
   const png = result.png ?? (await images.read(image));
   const stem = `${safeCampaignName(result.campaign.name, result.campaign.id)}_portrait_${safeCampaignName(member.name, String(member.id))}`;

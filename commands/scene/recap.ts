@@ -1,9 +1,8 @@
 import { AttachmentBuilder, SlashCommandSubcommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { storyboardName } from '../../src/scenes/recap-files.ts';
 import { RECAP_DEFAULT_TURNS, RECAP_PANELS, type RecapRequest, type RecapResult } from '../../src/scenes/recap.ts';
-import { requesterOf } from '../bot/picture-reply.ts';
-import { ProgressReply } from '../bot/progress.ts';
-import { finishReply, replyWithError } from '../bot/respond.ts';
+import { answerPublicly, requesterOf } from '../bot/picture-reply.ts';
+import { finishReply } from '../bot/respond.ts';
 import { sceneReply, turnTitle } from '../bot/scene-message.ts';
 import { recapProgressText } from '../messages.ts';
 import type { LinkedContext, SubcommandModule } from '../types.ts';
@@ -39,7 +38,6 @@ export const recap: SubcommandModule = {
 
   async execute(interaction, ctx) {
     const { limner } = ctx;
-    const log = limner.log.child({ interaction: interaction.id, guild: interaction.guildId, user: interaction.user.id });
     const option = (name: string) => interaction.options.getInteger(name) ?? undefined;
     const request: RecapRequest = {
       campaignId: ctx.link.campaignId,
@@ -48,34 +46,19 @@ export const recap: SubcommandModule = {
       to: option('to'),
       panels: option('panels'),
     };
-    try {
-      await limner.recaps.check(request);
-    } catch (err) {
-      await replyWithError(interaction, err, log);
-      return;
-    }
-    try {
-      await interaction.deferReply();
-    } catch (err) {
-      log.warn({ err }, 'could not acknowledge the interaction');
-      return;
-    }
-    const progress = new ProgressReply((text) => interaction.editReply({ content: text }), log);
-    try {
-      const result = await limner.recaps.run(request, {
-        onProgress: (event) => {
-          const text = recapProgressText(event);
-          if (event.stage === 'queued') return progress.showPlace(text!);
-          progress.dropPlace();
-          if (text) progress.showLatest(text);
-        },
-      });
-      await progress.settled();
-      await post(interaction, ctx, result);
-    } catch (err) {
-      await progress.settled();
-      await replyWithError(interaction, err, log, { providerErrorId: true });
-    }
+    await answerPublicly(interaction, ctx, {
+      check: () => limner.recaps.check(request),
+      run: (progress) =>
+        limner.recaps.run(request, {
+          onProgress: (event) => {
+            const text = recapProgressText(event);
+            if (event.stage === 'queued') return progress.showPlace(text!);
+            progress.dropPlace();
+            if (text) progress.showLatest(text);
+          },
+        }),
+      show: (result) => post(interaction, ctx, result),
+    });
   },
 };
 
