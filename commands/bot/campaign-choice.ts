@@ -1,4 +1,4 @@
-import type { AutocompleteInteraction, ChatInputCommandInteraction } from 'discord.js';
+import type { AutocompleteInteraction, ChatInputCommandInteraction, SlashCommandStringOption } from 'discord.js';
 import type { Limner } from '../../src/app.ts';
 import { parseCampaignId, type CampaignId } from '../../src/campaigns/id.ts';
 import type { BotContext } from '../types.ts';
@@ -6,6 +6,11 @@ import { requireVisible, visibleCampaigns } from './visibility.ts';
 
 /** Name of the option through which gallery and export reach any campaign with pictures that this server may see. */
 export const CAMPAIGN_OPTION = 'campaign';
+
+/** The optional, autocompleted {@link CAMPAIGN_OPTION} of gallery, export and storybook (ids are at most 64 characters). */
+export function campaignOption(option: SlashCommandStringOption): SlashCommandStringOption {
+  return option.setName(CAMPAIGN_OPTION).setDescription("Campaign (default: this channel's)").setAutocomplete(true).setMaxLength(64);
+}
 
 /** Shown by gallery and export in an unlinked channel when no campaign was chosen. */
 export const CHOOSE_CAMPAIGN =

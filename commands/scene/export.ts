@@ -1,6 +1,6 @@
 import { AttachmentBuilder, MessageFlags, SlashCommandSubcommandBuilder, type Message } from 'discord.js';
 import { exportProgressText, megabytes, NoImagesToExportError, type ExportPlan } from '../../src/exports/export.ts';
-import { autocompleteCampaignsWithPictures, CAMPAIGN_OPTION, chosenCampaign, CHOOSE_CAMPAIGN } from '../bot/campaign-choice.ts';
+import { autocompleteCampaignsWithPictures, campaignOption, chosenCampaign, CHOOSE_CAMPAIGN } from '../bot/campaign-choice.ts';
 import { heavyWork } from '../bot/heavy-work.ts';
 import type { SubcommandModule } from '../types.ts';
 import { ProgressReply } from '../bot/progress.ts';
@@ -27,9 +27,7 @@ export const exportImages: SubcommandModule = {
   data: new SlashCommandSubcommandBuilder()
     .setName('export')
     .setDescription('Download every picture of a campaign as zip files')
-    .addStringOption((o) =>
-      o.setName(CAMPAIGN_OPTION).setDescription("Campaign (default: this channel's)").setAutocomplete(true).setMaxLength(64),
-    ),
+    .addStringOption(campaignOption),
 
   async execute(interaction, ctx) {
     const { limner } = ctx;

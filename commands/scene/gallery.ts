@@ -20,7 +20,7 @@ import type { ImageRow } from '../../src/platform/schema.ts';
 import {
   autocompleteCampaignsWithPictures,
   campaignName,
-  CAMPAIGN_OPTION,
+  campaignOption,
   chosenCampaign,
   CHOOSE_CAMPAIGN,
 } from '../bot/campaign-choice.ts';
@@ -62,9 +62,7 @@ export const gallery: SubcommandModule = {
   data: new SlashCommandSubcommandBuilder()
     .setName('gallery')
     .setDescription("Browse a campaign's pictures")
-    .addStringOption((o) =>
-      o.setName(CAMPAIGN_OPTION).setDescription("Campaign (default: this channel's)").setAutocomplete(true).setMaxLength(64),
-    )
+    .addStringOption(campaignOption)
     .addBooleanOption((o) => o.setName('mine').setDescription('Only the pictures you asked for'))
     .addIntegerOption((o) => o.setName('page').setDescription('Page to start on').setMinValue(1)),
 

@@ -4,7 +4,7 @@ import { StorybookNotServedError } from '../../src/exports/serve.ts';
 import {
   autocompleteCampaignsWithPictures,
   campaignName,
-  CAMPAIGN_OPTION,
+  campaignOption,
   chosenCampaign,
   CHOOSE_CAMPAIGN,
 } from '../bot/campaign-choice.ts';
@@ -19,9 +19,7 @@ export const storybook: SubcommandModule = {
   data: new SlashCommandSubcommandBuilder()
     .setName('storybook')
     .setDescription("A link to the campaign's pictures in story order, as a web page")
-    .addStringOption((o) =>
-      o.setName(CAMPAIGN_OPTION).setDescription("Campaign (default: this channel's)").setAutocomplete(true).setMaxLength(64),
-    ),
+    .addStringOption(campaignOption),
 
   async execute(interaction, ctx) {
     const { limner } = ctx;
