@@ -56,6 +56,21 @@ export interface CallUsage {
   readonly estimatedInputTokens: number;
 }
 
+/**
+ * The token and cost totals of several calls, as a picture made by them carries them:
+ * `inputTokens` and `outputTokens` summed, `costUsd` (USD) summed.
+ */
+export function callTotals(calls: readonly CallUsage[]): { inputTokens: number; outputTokens: number; costUsd: number } {
+  return calls.reduce(
+    (t, c) => ({
+      inputTokens: t.inputTokens + c.inputTokens,
+      outputTokens: t.outputTokens + c.outputTokens,
+      costUsd: t.costUsd + c.costUsd,
+    }),
+    { inputTokens: 0, outputTokens: 0, costUsd: 0 },
+  );
+}
+
 /** Who a model call was made for; Discord ids when it came through the bot. */
 export interface CallOrigin {
   /** Discord user id or `cli`. */

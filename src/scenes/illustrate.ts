@@ -8,7 +8,7 @@ import type { ImageStore } from '../images/store.ts';
 import type { Logger } from '../platform/log.ts';
 import type { GenerationMode, ImageRow } from '../platform/schema.ts';
 import { currentContext, formatEntries, turnContext, type SceneContext } from './context.ts';
-import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
+import { callTotals, type CallUsage, type GeminiGateway } from '../platform/gemini.ts';
 import { writeScenePrompt, type ScenePrompt } from './prompt.ts';
 import type { UsageLedger } from '../usage/ledger.ts';
 import type { SessionStore } from '../edits/sessions.ts';
@@ -445,9 +445,7 @@ export class IllustrateScene {
         provider: 'gemini',
         model: painted.model,
         textModel: prompt.usage.model,
-        inputTokens: sum(calls, (c) => c.inputTokens),
-        outputTokens: sum(calls, (c) => c.outputTokens),
-        costUsd: sum(calls, (c) => c.costUsd),
+        ...callTotals(calls),
         requestedBy: request.requester.userId,
         sceneKey: input.key,
       },
@@ -568,8 +566,4 @@ function bestScene(pick: Awaited<ReturnType<SceneScanner['findBest']>>): BestSce
 function presentFirst(characters: readonly Character[], context: SceneContext): Character[] {
   const present = presentCharacters(characters, context.entries);
   return [...present, ...characters.filter((c) => !present.includes(c))];
-}
-
-function sum<T>(items: readonly T[], of: (item: T) => number): number {
-  return items.reduce((total, item) => total + of(item), 0);
 }

@@ -10,7 +10,7 @@ import type { ImageStore } from '../images/store.ts';
 import { renderStoryboard, type StoryboardImage } from '../images/storyboard.ts';
 import { originOf, type JobRunner, type Requester } from '../jobs/runner.ts';
 import type { Config } from '../platform/config.ts';
-import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
+import { callTotals, type CallUsage, type GeminiGateway } from '../platform/gemini.ts';
 import type { Logger } from '../platform/log.ts';
 import type { UsageLedger } from '../usage/ledger.ts';
 import type { MomentScanner, MomentsProgress } from './best/moments.ts';
@@ -144,7 +144,10 @@ export class RecapSession {
       report({ stage: 'painting-panel', panel: i + 1, panels: board.moments.length });
       const context = turnContext(campaign.transcript, moment.turn, config.generation.turn_radius);
       const portraits = choosePortraits(campaign.characters, context.entries, MAX_INPUT_IMAGES - (style ? 1 : 0));
-      const references = [...(style ? [style] : []), ...(await loadPortraits(portraits, config.generation.max_input_pixels, this.deps.images.storage))];
+      const references = [
+        ...(style ? [style] : []),
+        ...(await loadPortraits(portraits, config.generation.max_input_pixels, this.deps.images.storage)),
+      ];
       const prompt = await writeScenePrompt(
         this.deps.gateway,
         {
@@ -174,9 +177,7 @@ export class RecapSession {
           provider: 'gemini',
           model: painted.model,
           textModel: prompt.usage.model,
-          inputTokens: sum(calls, (c) => c.inputTokens),
-          outputTokens: sum(calls, (c) => c.outputTokens),
-          costUsd: sum(calls, (c) => c.costUsd),
+          ...callTotals(calls),
           requestedBy: request.requester.userId,
         },
         (row) => {
@@ -266,8 +267,4 @@ export class RecapSession {
       pictures: request.panels ?? RECAP_PANELS.default,
     };
   }
-}
-
-function sum<T>(items: readonly T[], of: (item: T) => number): number {
-  return items.reduce((total, item) => total + of(item), 0);
 }
