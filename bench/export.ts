@@ -17,7 +17,7 @@ import { parseCampaignId } from '../src/campaigns/id.ts';
 import { planExport, writeExport, zipPartBuffer } from '../src/exports/export.ts';
 import { ImageStore } from '../src/images/store.ts';
 import { LocalPictureStorage } from '../src/images/local-storage.ts';
-import { openStore } from '../src/platform/db.ts';
+import { openSqliteStore } from '../src/platform/db.ts';
 import type { BenchSection } from './types.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -53,7 +53,7 @@ const MODES: ReadonlyArray<{ mode: Mode; label: string }> = [
 
 /** Child side: one export of the bench campaign in `dir`, reported as JSON on stdout. */
 async function child(mode: Mode, dir: string): Promise<void> {
-  const store = openStore(path.join(dir, 'limner.db'));
+  const store = openSqliteStore(path.join(dir, 'limner.db'));
   const images = new ImageStore(store, new LocalPictureStorage(dir));
   const startRssMib = process.memoryUsage().rss / MIB;
   const started = performance.now();
@@ -82,7 +82,7 @@ async function child(mode: Mode, dir: string): Promise<void> {
 
 /** Writes the 500 pictures and their rows through the image store, as the bot would. */
 async function seed(dir: string): Promise<number> {
-  const store = openStore(path.join(dir, 'limner.db'));
+  const store = openSqliteStore(path.join(dir, 'limner.db'));
   const images = new ImageStore(store, new LocalPictureStorage(dir));
   const pngs = await Promise.all(
     Array.from({ length: DISTINCT }, () =>

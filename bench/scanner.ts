@@ -21,7 +21,7 @@ import { GeminiGateway } from '../src/platform/gemini.ts';
 import { SceneScanner } from '../src/scenes/best/scanner.ts';
 import { estimateTextTokens } from '../src/platform/tokens.ts';
 import { silentLogger } from '../src/platform/log.ts';
-import { openStore, type Store } from '../src/platform/db.ts';
+import { openSqliteStore, type Store } from '../src/platform/db.ts';
 import { ScanCache } from '../src/scenes/best/scan-cache.ts';
 import { usage } from '../src/platform/schema.ts';
 import { UsageLedger } from '../src/usage/ledger.ts';
@@ -52,7 +52,7 @@ function scannerFor(emulatorUrl: string, limit: number, concurrency?: number): {
     localFile: path.join(ROOT, 'test/support/test-config.yaml'),
     overrides: { generation: { scanner_token_limit: limit, ...(concurrency ? { scanner_concurrency: concurrency } : {}) } },
   });
-  const store = openStore(':memory:');
+  const store = openSqliteStore(':memory:');
   const scanner = new SceneScanner({
     config,
     gateway: new GeminiGateway(config, secrets, new UsageLedger(store)),

@@ -10,7 +10,8 @@ import { ImageStore } from './images/store.ts';
 import { openPictureStorage } from './images/open-storage.ts';
 import type { PictureStorage } from './images/storage.ts';
 import type { Logger } from './platform/log.ts';
-import { openStore, type Store } from './platform/db.ts';
+import { openStore, type SqliteStore } from './platform/db.ts';
+import { ConfigError } from './platform/errors.ts';
 import { LinkStore } from './campaigns/links.ts';
 import { ScanCache } from './scenes/best/scan-cache.ts';
 import { SessionStore } from './edits/sessions.ts';
@@ -36,7 +37,7 @@ import { RecapStore } from './scenes/recap-store.ts';
 export interface Limner {
   readonly config: Config;
   readonly log: Logger;
-  readonly store: Store;
+  readonly store: SqliteStore;
   readonly campaigns: CampaignRepository;
   readonly images: ImageStore;
   readonly gateway: GeminiGateway;
@@ -74,7 +75,7 @@ export interface Limner {
   /** Serves campaign storybooks and signs links to them (started by the bot); null when `storybook.port` is null. */
   readonly storybook: StorybookServer | null;
   /** Closes the database and the picture storage's connections (S3). */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -83,10 +84,20 @@ export interface Limner {
  * `options.pictures` replaces the picture storage `config.storage` names (tests).
  * @throws ConfigError when storybooks are served without a secret to sign their links.
  */
-export function createLimner(config: Config, secrets: Secrets, log: Logger, options: { metrics?: Metrics; shard?: number; pictures?: PictureStorage } = {}): Limner {
+export async function createLimner(
+  config: Config,
+  secrets: Secrets,
+  log: Logger,
+  options: { metrics?: Metrics; shard?: number; pictures?: PictureStorage } = {},
+): Promise<Limner> {
   // Process metrics (event loop, memory) only matter when /metrics is served.
   const metrics = options.metrics ?? new Metrics({ processMetrics: config.runtime.health_port !== null });
-  const store = openStore(config.database_path);
+  const opened = await openStore(config.database_target);
+  if (opened.dialect !== 'sqlite') {
+    await opened.close();
+    throw new ConfigError(['database: PostgreSQL is not wired into the services yet']);
+  }
+  const store = opened;
   const stories = new StoryStore(store, config.play_by_post.ooc_prefix);
   const castStore = new CastStore(store);
   const campaigns = new CampaignRepository(config.campaigns_dir, stories, castStore);
@@ -153,10 +164,10 @@ export function createLimner(config: Config, secrets: Secrets, log: Logger, opti
     runner,
     metrics,
     storybook,
-    close: () => {
-      store.close();
+    close: async () => {
+      await store.close();
       // An S3 client keeps its sockets open until destroyed; the local folder has nothing to close.
-      if ('close' in pictures && typeof pictures.close === 'function') void (pictures.close as () => Promise<void>)();
+      if ('close' in pictures && typeof pictures.close === 'function') await (pictures.close as () => Promise<void>)();
     },
   };
 }

@@ -22,12 +22,12 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
   // Under ShardingManager each process runs one shard, named in SHARDS (discord.js's sharding contract).
   const shard = process.env.SHARDING_MANAGER ? Number(JSON.parse(process.env.SHARDS ?? '0')) : 0;
-  const limner = createLimner(config, secrets, log, { shard });
+  const limner = await createLimner(config, secrets, log, { shard });
   let token: string;
   try {
     ({ token } = checkBotSettings(limner, secrets));
   } catch (err) {
-    limner.close();
+    await limner.close();
     throw err;
   }
   // One bad interaction must never end the process: log what escaped every handler.
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     await bot.stop(DRAIN_MS);
     await health?.close();
     await limner.storybook?.close();
-    limner.close();
+    await limner.close();
     log.info('stopped');
     process.exit(0);
   };

@@ -1,6 +1,6 @@
 import { asc, eq } from 'drizzle-orm';
 import type { CampaignId } from './id.ts';
-import type { Store } from '../platform/db.ts';
+import type { SqliteStore } from '../platform/db.ts';
 import { channelLinks, sceneMessages, sheetMessages, type ChannelLinkRow } from '../platform/schema.ts';
 
 /** Where a channel's campaign link came from. */
@@ -21,7 +21,7 @@ export class LinkStore {
   private readonly configured: ReadonlyMap<string, string>;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: SqliteStore,
     configLinks: ReadonlyArray<{ channel_id: string; campaign_id: string }> = [],
   ) {
     this.configured = new Map(configLinks.map((l) => [l.channel_id, l.campaign_id]));

@@ -4,7 +4,7 @@ import type { ChannelSource, Character } from './campaign.ts';
 import { snowflakeKey, storyTranscript, type ChannelMessage, type ChannelStories, type RegisteredCharacter } from './channel.ts';
 import type { CampaignId } from './id.ts';
 import type { Transcript } from './transcript.ts';
-import type { Store } from '../platform/db.ts';
+import type { SqliteStore } from '../platform/db.ts';
 import { storyCharacters, storyMessages } from '../platform/schema.ts';
 
 /** SQLite's limit on bound parameters is 32,766; deletions of unseen messages go in chunks well below it. */
@@ -18,7 +18,7 @@ const CHUNK = 500;
 export class StoryStore implements ChannelStories {
   /** @param oocPrefix - `play_by_post.ooc_prefix`: messages starting with it are not story ('' marks none). */
   constructor(
-    private readonly store: Store,
+    private readonly store: SqliteStore,
     private readonly oocPrefix: string,
   ) {}
 

@@ -1,7 +1,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { characterNameKey, sameCharacter } from '../campaigns/character-names.ts';
 import type { CastCharacter, CastCharacters } from '../campaigns/campaign.ts';
-import type { Store } from '../platform/db.ts';
+import type { SqliteStore } from '../platform/db.ts';
 import { castMembers, images, type CastMemberRow, type CastStatus } from '../platform/schema.ts';
 
 /** A character of a campaign's cast as stored. */
@@ -21,7 +21,7 @@ const MEMBER = {
  * current portrait of each. Read by {@link CampaignRepository} for the accepted ones.
  */
 export class CastStore implements CastCharacters {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: SqliteStore) {}
 
   /** A campaign's cast members, in the order they were first proposed or added. */
   list(campaignId: string): CastMember[] {

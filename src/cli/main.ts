@@ -80,11 +80,11 @@ function withLimner<A extends unknown[]>(
     await before?.(config);
     // Warnings (a scanner answer asked again, a prompt cut) are for the person at the terminal: plain lines, not JSON.
     const log = createLogger({ level: program.opts().verbose ? 'info' : 'warn', human: true });
-    const limner = createLimner(config, secrets, log, { shard: CLI_SHARD });
+    const limner = await createLimner(config, secrets, log, { shard: CLI_SHARD });
     try {
       await fn(limner, ...args);
     } finally {
-      limner.close();
+      await limner.close();
     }
   };
 }

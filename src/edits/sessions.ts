@@ -1,5 +1,5 @@
 import { and, desc, eq } from 'drizzle-orm';
-import type { Store } from '../platform/db.ts';
+import type { SqliteStore } from '../platform/db.ts';
 import { editSessions, type EditSessionRow } from '../platform/schema.ts';
 
 /**
@@ -21,7 +21,7 @@ export interface SessionMove {
  * the session; deleting its picture moves it to that picture's parent or ends it ({@link SessionStore.replaceImage}).
  */
 export class SessionStore {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: SqliteStore) {}
 
   /** The user's session in a campaign, or undefined. */
   get(userId: string, campaignId: string): EditSession | undefined {

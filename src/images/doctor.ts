@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isCampaignId } from '../campaigns/id.ts';
 import { LimnerError } from '../errors.ts';
 import { STALE_TEMP_AGE_MS, TEMP_PREFIX } from '../platform/files.ts';
-import type { Store } from '../platform/db.ts';
+import type { SqliteStore } from '../platform/db.ts';
 import { images } from '../platform/schema.ts';
 import { LocalPictureStorage } from './local-storage.ts';
 import type { PictureStorage } from './storage.ts';
@@ -78,7 +78,7 @@ export interface DoctorReport {
  * @throws CampaignsFolderMissingError when `campaignsDir` is missing or not a folder.
  */
 export async function checkImageStore(
-  store: Store,
+  store: SqliteStore,
   campaignsDir: string,
   options: { fix?: boolean; minAgeMs?: number; storage?: PictureStorage } = {},
 ): Promise<DoctorReport> {

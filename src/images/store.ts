@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, count, desc, eq, gte, isNotNull, isNull, lt, ne } from 'drizzle-orm';
 import type { CampaignId } from '../campaigns/id.ts';
-import type { Store } from '../platform/db.ts';
+import type { SqliteStore } from '../platform/db.ts';
 import { images, type GenerationMode, type ImageRow } from '../platform/schema.ts';
 import type { PngImage } from './normalise.ts';
 import type { PictureStorage } from './storage.ts';
@@ -41,7 +41,7 @@ export interface NewImage {
 export class ImageStore {
   /** @param storage - Where the files are; every reader of picture bytes goes through it. */
   constructor(
-    private readonly store: Store,
+    private readonly store: SqliteStore,
     readonly storage: PictureStorage,
   ) {}
 

@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import type { Store } from '../platform/db.ts';
+import type { SqliteStore } from '../platform/db.ts';
 import { jobs, sceneLeases } from '../platform/schema.ts';
 
 /** What {@link SceneLeases.take} found: the picture, the lease (paint it), or another job painting it. */
@@ -14,7 +14,7 @@ export type LeaseOutcome<P> = { readonly kind: 'picture'; readonly picture: P } 
 export class SceneLeases {
   /** @param leaseS - A heartbeat older than this (s) is a dead process's (`queue.lease_s`). */
   constructor(
-    private readonly store: Store,
+    private readonly store: SqliteStore,
     private readonly leaseS: number,
   ) {}
 

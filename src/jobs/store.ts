@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type SQL, and, asc, desc, eq, gt, inArray, isNotNull, lt, ne, sql } from 'drizzle-orm';
-import type { Store } from '../platform/db.ts';
+import type { SqliteStore } from '../platform/db.ts';
 import { guildService, jobs, usage, type JobRow } from '../platform/schema.ts';
 import { nextToStart, placesInLine, type Place, type QueueLimits, type QueuedJob } from './queue.ts';
 
@@ -54,7 +54,7 @@ export class JobStore {
    *   the CLI; stamped on every job it creates.
    */
   constructor(
-    private readonly store: Store,
+    private readonly store: SqliteStore,
     private readonly shard = 0,
   ) {}
 

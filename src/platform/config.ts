@@ -147,11 +147,26 @@ export const configSchema = z.strictObject({
   }),
 });
 
+/**
+ * Where Limner keeps its rows: a SQLite file (the default, one host) or a PostgreSQL database that
+ * processes on several hosts share.
+ */
+export type DatabaseTarget =
+  | { readonly kind: 'sqlite'; /** Absolute path of the file, or `:memory:`. */ readonly path: string }
+  | { readonly kind: 'postgres'; /** A `postgres://` or `postgresql://` connection URL. */ readonly url: string };
+
 /** Validated configuration as read from the YAML layers and environment. Paths are absolute. */
 export type Config = z.infer<typeof configSchema> & {
-  /** Absolute path of the SQLite file (resolved from `database` or the campaigns folder). */
-  readonly database_path: string;
+  /** The database named by `database` (a file path or a PostgreSQL URL), else `<campaigns_dir>/limner.db`. */
+  readonly database_target: DatabaseTarget;
 };
+
+/** Reads `database`: a `postgres://` / `postgresql://` URL selects PostgreSQL, anything else is a SQLite file. */
+export function databaseTarget(database: string | null, campaignsDir: string): DatabaseTarget {
+  if (database === null) return { kind: 'sqlite', path: path.join(campaignsDir, 'limner.db') };
+  if (/^postgres(ql)?:\/\//.test(database)) return { kind: 'postgres', url: database };
+  return { kind: 'sqlite', path: database === ':memory:' ? database : path.resolve(database) };
+}
 
 /** Secrets are kept apart from {@link Config} so that logging a config can never leak them. */
 export interface Secrets {
@@ -184,7 +199,7 @@ export interface LoadConfigOptions {
  * Loads defaults, the optional local file, environment variables and `overrides`, in that
  * order, and validates the result with {@link configSchema}.
  *
- * Environment: `LIMNER_CAMPAIGNS_DIR`, `LIMNER_DB`, `LIMNER_GEMINI_BASE_URL`, `LIMNER_LOG_LEVEL`,
+ * Environment: `LIMNER_CAMPAIGNS_DIR`, `LIMNER_DB` / `LIMNER_DATABASE_URL` (a file or a `postgres://` URL), `LIMNER_GEMINI_BASE_URL`, `LIMNER_LOG_LEVEL`,
  * `LIMNER_CONFIG` (the local file), `LIMNER_SHARDS`, `DISCORD_APPLICATION_ID`, `DISCORD_GUILD_ID`, `DISCORD_API_BASE`;
  * secrets `GEMINI_API_KEY` / `GOOGLE_API_KEY`, `DISCORD_TOKEN` and `LIMNER_STORYBOOK_SECRET`.
  *
@@ -210,7 +225,7 @@ export function loadConfig(options: LoadConfigOptions = {}): { config: Config; s
   const config: Config = {
     ...parsed,
     campaigns_dir: campaignsDir,
-    database_path: parsed.database ? path.resolve(parsed.database) : path.join(campaignsDir, 'limner.db'),
+    database_target: databaseTarget(parsed.database, campaignsDir),
   };
   const key = env.GEMINI_API_KEY || env.GOOGLE_API_KEY || undefined;
   return {
@@ -223,6 +238,7 @@ function envLayer(env: Env): Record<string, unknown> {
   const layer: Record<string, unknown> = {};
   if (env.LIMNER_CAMPAIGNS_DIR) layer.campaigns_dir = env.LIMNER_CAMPAIGNS_DIR;
   if (env.LIMNER_DB) layer.database = env.LIMNER_DB;
+  if (env.LIMNER_DATABASE_URL) layer.database = env.LIMNER_DATABASE_URL;
   if (env.LIMNER_GEMINI_BASE_URL) layer.gemini = { base_url: env.LIMNER_GEMINI_BASE_URL };
   if (env.LIMNER_LOG_LEVEL) layer.log = { level: env.LIMNER_LOG_LEVEL };
   const runtime: Record<string, unknown> = {};

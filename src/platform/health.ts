@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Metrics } from './metrics.ts';
-import type { Store } from './db.ts';
+import type { SqliteStore } from './db.ts';
 
 /** What `/healthz` reports. */
 export interface Health {
@@ -16,7 +16,7 @@ export interface Health {
  * Whether the database takes writes now: opens and rolls back an immediate transaction, which
  * fails when the file is read-only or locked beyond the busy timeout.
  */
-export function databaseWritable(store: Store): boolean {
+export function databaseWritable(store: SqliteStore): boolean {
   try {
     store.sqlite.exec('BEGIN IMMEDIATE; ROLLBACK;');
     return true;

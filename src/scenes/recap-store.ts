@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, isNull } from 'drizzle-orm';
-import type { Store } from '../platform/db.ts';
+import type { SqliteStore } from '../platform/db.ts';
 import { recaps } from '../platform/schema.ts';
 
 /** A recap as stored: its range and panels. */
@@ -18,7 +18,7 @@ export interface RecapRecord {
 
 /** Recaps made (the `recaps` table): where the next recap of a channel starts by default. */
 export class RecapStore {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: SqliteStore) {}
 
   /** Records a finished recap; returns its id (UUID). */
   add(record: RecapRecord): string {

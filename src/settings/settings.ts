@@ -1,6 +1,6 @@
 import { and, desc, eq } from 'drizzle-orm';
 import type { Config } from '../platform/config.ts';
-import type { Store } from '../platform/db.ts';
+import type { SqliteStore } from '../platform/db.ts';
 import type { Logger } from '../platform/log.ts';
 import { guildSettings, settingChanges } from '../platform/schema.ts';
 import { qualityModel, SHAPE_NAMES, SHAPES, type Quality, type Shape } from '../scenes/canvas.ts';
@@ -76,7 +76,7 @@ export interface GuildLimits {
  */
 export class GuildSettings {
   constructor(
-    private readonly store: Store,
+    private readonly store: SqliteStore,
     private readonly config: Config,
     private readonly log: Logger,
   ) {}

@@ -1,7 +1,7 @@
 import { and, gte, sql, eq, type SQL } from 'drizzle-orm';
 import type { CallOrigin, CallUsage } from '../platform/gemini.ts';
 import type { Metrics } from '../platform/metrics.ts';
-import type { Store } from '../platform/db.ts';
+import type { SqliteStore } from '../platform/db.ts';
 import { usage, type CallPurpose } from '../platform/schema.ts';
 
 /** Totals over a period. */
@@ -18,7 +18,7 @@ export interface UsageTotals {
 export class UsageLedger {
   /** @param metrics - Counts cost and tokens for `/metrics` as calls are recorded. */
   constructor(
-    private readonly store: Store,
+    private readonly store: SqliteStore,
     private readonly metrics?: Metrics,
   ) {}
 

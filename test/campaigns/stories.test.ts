@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ChannelSource } from '../../src/campaigns/campaign.ts';
 import { channelCampaignId, type ChannelMessage } from '../../src/campaigns/channel.ts';
 import { CampaignRepository } from '../../src/campaigns/repository.ts';
-import { openStore, type Store } from '../../src/platform/db.ts';
+import { openSqliteStore, type Store } from '../../src/platform/db.ts';
 import { StoryStore } from '../../src/campaigns/stories.ts';
 import { tempDir } from '../support/fixtures.ts';
 
@@ -29,7 +29,7 @@ afterEach(() => {
 
 function stories(): { store: Store; stories: StoryStore; repo: CampaignRepository; root: string } {
   const tmp = tempDir();
-  const store = openStore(':memory:');
+  const store = openSqliteStore(':memory:');
   cleanups.push(() => store.close(), tmp.cleanup);
   const s = new StoryStore(store, '((');
   return { store, stories: s, repo: new CampaignRepository(tmp.dir, s), root: tmp.dir };

@@ -51,7 +51,7 @@ describe('cast consistency across a CRD3 episode', () => {
     emulator = await GeminiEmulator.start();
     campaigns = sampleCampaigns();
     const { config, secrets } = testConfig(campaigns.dir, emulator.url);
-    limner = createLimner(config, secrets, silentLogger);
+    limner = await createLimner(config, secrets, silentLogger);
     const sample = await limner.campaigns.load(SAMPLE_CAMPAIGN);
     await limner.campaigns.create('episode', { name: sample.name }, sample.transcript.entries);
     for (const [i, name] of CAST.entries()) {
@@ -68,7 +68,7 @@ describe('cast consistency across a CRD3 episode', () => {
     }
   });
   afterAll(async () => {
-    limner?.close();
+    await limner?.close();
     await emulator?.close();
     campaigns?.cleanup();
   });

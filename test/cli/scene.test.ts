@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GeminiEmulator } from '../emulators/gemini/server.ts';
 import { limnerCli, type CliRun } from '../support/cli.ts';
-import { openStore } from '../../src/platform/db.ts';
+import { openSqliteStore } from '../../src/platform/db.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { silentLogger } from '../../src/platform/log.ts';
 import { GuildSettings } from '../../src/settings/settings.ts';
@@ -188,7 +188,7 @@ describe('limner scene --count', () => {
 
 describe('limner scene: shape, quality, note and a guild’s settings', () => {
   it('--shape, --note and --quality steer the picture; with --guild the guild’s settings apply', async () => {
-    const store = openStore(path.join(campaigns.dir, 'limner.db'));
+    const store = openSqliteStore(path.join(campaigns.dir, 'limner.db'));
     try {
       const { config } = loadConfig({ env: {}, localFile: path.join(ROOT, 'test/support/test-config.yaml') });
       new GuildSettings(store, config, silentLogger).change(

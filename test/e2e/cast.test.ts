@@ -191,9 +191,9 @@ describe('limner cast', () => {
     emulator.onText(castScript());
     campaigns = sampleCampaigns();
     const { config, secrets } = testConfig(campaigns.dir, emulator.url);
-    const limner = createLimner(config, secrets, silentLogger);
+    const limner = await createLimner(config, secrets, silentLogger);
     entries = await importEpisode((id, def, e) => limner.campaigns.create(id, def as never, e));
-    limner.close();
+    await limner.close();
   });
   afterAll(async () => {
     await emulator.close();

@@ -6,7 +6,7 @@ import { commandPayloads } from '../../commands/index.ts';
 import { INTERRUPTED_TEXT } from '../../commands/bot/recover.ts';
 import { LinkStore } from '../../src/campaigns/links.ts';
 import { parseCampaignId } from '../../src/campaigns/id.ts';
-import { openStore, type Store } from '../../src/platform/db.ts';
+import { openSqliteStore, type SqliteStore } from '../../src/platform/db.ts';
 import { DiscordEmulator } from '../emulators/discord/server.ts';
 import type { EmulatorUser, InteractionResult } from '../emulators/discord/types.ts';
 import { GeminiEmulator } from '../emulators/gemini/server.ts';
@@ -38,7 +38,7 @@ describe('two bot processes, one database', () => {
   let gemini: GeminiEmulator;
   let discord: DiscordEmulator;
   let campaigns: { dir: string; cleanup: () => void };
-  let store: Store;
+  let store: SqliteStore;
   const bots: ChildProcess[] = [];
   const users: EmulatorUser[] = Array.from({ length: 9 }, (_, i) => ({
     id: `32000000000000000${i}`,
@@ -52,7 +52,7 @@ describe('two bot processes, one database', () => {
     gemini = await GeminiEmulator.start({ latencyMs: 150 });
     discord = await DiscordEmulator.start();
     campaigns = sampleCampaigns();
-    store = openStore(path.join(campaigns.dir, 'limner.db'));
+    store = openSqliteStore(path.join(campaigns.dir, 'limner.db'));
     const links = new LinkStore(store);
     const rest = new REST({ api: discord.apiBase }).setToken(discord.token);
     for (let n = 0; n < 6; n++) {

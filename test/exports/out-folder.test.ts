@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCampaignId } from '../../src/campaigns/id.ts';
 import { ImageStore } from '../../src/images/store.ts';
 import { LocalPictureStorage } from '../../src/images/local-storage.ts';
-import { openStore } from '../../src/platform/db.ts';
+import { openSqliteStore } from '../../src/platform/db.ts';
 import { limnerCli } from '../support/cli.ts';
 import { tempDir } from '../support/fixtures.ts';
 
@@ -18,7 +18,7 @@ beforeEach(async () => {
   campaignsDir = path.join(tmp.dir, 'campaigns');
   mkdirSync(path.join(campaignsDir, 'vault'), { recursive: true });
   writeFileSync(path.join(campaignsDir, 'vault', 'campaign.yaml'), 'name: Vault\n');
-  const store = openStore(path.join(campaignsDir, 'limner.db'));
+  const store = openSqliteStore(path.join(campaignsDir, 'limner.db'));
   const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123' } })
     .png()
     .toBuffer();

@@ -119,7 +119,7 @@ describe('many portraits through the Gemini emulator', () => {
     emulator.reset();
     campaigns = sampleCampaigns();
     const { config, secrets } = testConfig(campaigns.dir, emulator.url);
-    limner = createLimner(config, secrets, silentLogger);
+    limner = await createLimner(config, secrets, silentLogger);
     // A play-by-post table of 20 members, each with a portrait; members 18 and 19 speak in the scene.
     const dir = await limner.campaigns.create('crowd', { name: 'Crowded Table', characters: [] }, [
       { turn: 1, speaker: 'GM', text: 'The tavern is packed.' },
@@ -138,8 +138,8 @@ describe('many portraits through the Gemini emulator', () => {
       (await limner.campaigns.load('crowd')).transcript.entries,
     );
   });
-  afterEach(() => {
-    limner.close();
+  afterEach(async () => {
+    await limner.close();
     campaigns.cleanup();
   });
 

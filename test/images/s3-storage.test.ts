@@ -38,17 +38,17 @@ afterAll(async () => {
   await emulator.close();
   rmSync(serverDir, { recursive: true, force: true });
 });
-beforeEach(() => {
+beforeEach(async () => {
   emulator.reset();
   campaigns = sampleCampaigns();
   prefix = `test-${++tests}/`;
   const settings = { bucket: BUCKET, prefix, endpoint, region: 'us-east-1', force_path_style: true };
   storage = new S3PictureStorage(settings, { credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
   const { config, secrets } = testConfig(campaigns.dir, emulator.url, { storage: { kind: 's3', ...settings } });
-  limner = createLimner(config, secrets, silentLogger, { pictures: storage });
+  limner = await createLimner(config, secrets, silentLogger, { pictures: storage });
 });
 afterEach(async () => {
-  limner.close();
+  await limner.close();
   await storage.close();
   campaigns.cleanup();
 });

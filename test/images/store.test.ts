@@ -13,7 +13,7 @@ import { ImageGoneError } from '../../src/edits/errors.ts';
 import { SessionStore } from '../../src/edits/sessions.ts';
 import { LinkStore } from '../../src/campaigns/links.ts';
 import { silentLogger } from '../../src/platform/log.ts';
-import { openStore } from '../../src/platform/db.ts';
+import { openSqliteStore } from '../../src/platform/db.ts';
 import { openTempImageStore, type TempImageStore } from '../support/fixtures.ts';
 
 const campaignId = parseCampaignId('vault');
@@ -42,7 +42,7 @@ const png = (width = 64, height = 36, colour = '#336699') =>
     .png()
     .toBuffer();
 
-describe('openStore', () => {
+describe('openSqliteStore', () => {
   it('applies migrations with WAL, foreign keys and a busy timeout', () => {
     expect(t.store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(t.store.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -52,7 +52,7 @@ describe('openStore', () => {
   });
 
   it('reopens an existing database without reapplying migrations', () => {
-    const again = openStore(path.join(t.dir, 'limner.db'));
+    const again = openSqliteStore(path.join(t.dir, 'limner.db'));
     try {
       expect(new ImageStore(again, new LocalPictureStorage(t.dir)).list(campaignId)).toEqual([]);
     } finally {

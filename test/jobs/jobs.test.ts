@@ -10,17 +10,17 @@ import { JobInterruptedError, JobRunner } from '../../src/jobs/runner.ts';
 import { CLI_SHARD, JobStore } from '../../src/jobs/store.ts';
 import { createLogger, silentLogger } from '../../src/platform/log.ts';
 import { Metrics } from '../../src/platform/metrics.ts';
-import { openStore, type Store } from '../../src/platform/db.ts';
+import { openSqliteStore, type SqliteStore } from '../../src/platform/db.ts';
 import { UsageLedger } from '../../src/usage/ledger.ts';
 import { ROOT, tempDir } from '../support/fixtures.ts';
 
 let tmp: { dir: string; cleanup: () => void };
-let store: Store;
+let store: SqliteStore;
 let ledger: UsageLedger;
 let jobs: JobStore;
 beforeEach(() => {
   tmp = tempDir();
-  store = openStore(path.join(tmp.dir, 'limner.db'));
+  store = openSqliteStore(path.join(tmp.dir, 'limner.db'));
   ledger = new UsageLedger(store);
   jobs = new JobStore(store);
 });
@@ -250,7 +250,7 @@ describe('health endpoint', () => {
   });
 
   it('reports a read-only database as not writable', () => {
-    const ro = openStore(path.join(tmp.dir, 'limner.db'));
+    const ro = openSqliteStore(path.join(tmp.dir, 'limner.db'));
     ro.sqlite.pragma('query_only = ON');
     expect(databaseWritable(ro)).toBe(false);
     ro.close();

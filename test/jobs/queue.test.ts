@@ -5,7 +5,7 @@ import { BudgetGuard } from '../../src/jobs/budget.ts';
 import { QueueClosedError } from '../../src/jobs/queue.ts';
 import { JobInterruptedError, JobRunner, type RunOptions } from '../../src/jobs/runner.ts';
 import { JobStore } from '../../src/jobs/store.ts';
-import { openStore, type Store } from '../../src/platform/db.ts';
+import { openSqliteStore, type Store } from '../../src/platform/db.ts';
 import { silentLogger } from '../../src/platform/log.ts';
 import { Metrics } from '../../src/platform/metrics.ts';
 import { UsageLedger } from '../../src/usage/ledger.ts';
@@ -30,7 +30,7 @@ afterEach(() => {
 
 /** One process on the shared database file: its own connection, job store and runner. */
 function process_(shard: number, limits: { concurrency: number; perUser: number }) {
-  const store = openStore(path.join(tmp.dir, 'limner.db'));
+  const store = openSqliteStore(path.join(tmp.dir, 'limner.db'));
   stores.push(store);
   const { config } = loadConfig({ env: {}, localFile: path.join(ROOT, 'test/support/test-config.yaml') });
   const jobs = new JobStore(store, shard);

@@ -69,20 +69,20 @@ describe('identical requests at the same time pay once', () => {
     emulator.reset();
     campaigns = sampleCampaigns();
   });
-  afterEach(() => {
-    limner.close();
+  afterEach(async () => {
+    await limner.close();
     campaigns.cleanup();
   });
 
-  function start(overrides: Record<string, unknown>): void {
+  async function start(overrides: Record<string, unknown>): Promise<void> {
     const { config, secrets } = testConfig(campaigns.dir, emulator.url, overrides);
-    limner = createLimner(config, secrets, silentLogger);
+    limner = await createLimner(config, secrets, silentLogger);
   }
   const ledger = () => limner.store.db.select().from(usage).all();
   const calls = (purpose: string) => ledger().filter((r) => r.purpose === purpose).length;
 
   it('two /scene best on an unchanged campaign scan it once, and paint once with the dedupe window on', async () => {
-    start({ generation: { scanner_token_limit: 8000 }, budgets: { dedupe_window_s: 600 } });
+    await start({ generation: { scanner_token_limit: 8000 }, budgets: { dedupe_window_s: 600 } });
     emulator.onText(scannerScript());
     emulator.setLatency(50);
     const [a, b] = await Promise.all(
@@ -102,7 +102,7 @@ describe('identical requests at the same time pay once', () => {
   });
 
   it('two identical /scene turn inside the dedupe window paint once; outside it each paints', async () => {
-    start({ budgets: { dedupe_window_s: 600 } });
+    await start({ budgets: { dedupe_window_s: 600 } });
     emulator.setLatency(50);
     const both = () =>
       Promise.all(
@@ -115,10 +115,10 @@ describe('identical requests at the same time pay once', () => {
     expect(b!.image.id).toBe(a!.image.id);
     expect([a!.reused, b!.reused].filter((r) => r !== undefined)).toHaveLength(1);
 
-    limner.close();
+    await limner.close();
     campaigns.cleanup();
     campaigns = sampleCampaigns();
-    start({ budgets: { dedupe_window_s: 0 } });
+    await start({ budgets: { dedupe_window_s: 0 } });
     const [c, d] = await both();
     expect([calls('prompt'), calls('image')]).toEqual([2, 2]);
     expect(c!.image.id).not.toBe(d!.image.id);

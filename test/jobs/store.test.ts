@@ -4,13 +4,13 @@ import { loadConfig } from '../../src/platform/config.ts';
 import { BudgetExceededError, BudgetGuard } from '../../src/jobs/budget.ts';
 import { SceneLeases } from '../../src/jobs/scene-leases.ts';
 import { JobStore, type NewJob } from '../../src/jobs/store.ts';
-import { openStore, type Store } from '../../src/platform/db.ts';
+import { openSqliteStore, type SqliteStore } from '../../src/platform/db.ts';
 import { UsageLedger } from '../../src/usage/ledger.ts';
 import { ROOT, tempDir } from '../support/fixtures.ts';
 
 /** One process's view of the database: its own connection, as a second process would have. */
 interface Process {
-  readonly store: Store;
+  readonly store: SqliteStore;
   readonly jobs: JobStore;
   readonly ledger: UsageLedger;
   readonly budgets: BudgetGuard;
@@ -21,7 +21,7 @@ let a: Process;
 let b: Process;
 
 function open(shard: number, guildDailyImages: number | null = null): Process {
-  const store = openStore(path.join(tmp.dir, 'limner.db'));
+  const store = openSqliteStore(path.join(tmp.dir, 'limner.db'));
   const { config } = loadConfig({ env: {}, localFile: path.join(ROOT, 'test/support/test-config.yaml') });
   const jobs = new JobStore(store, shard);
   const ledger = new UsageLedger(store);

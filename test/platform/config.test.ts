@@ -34,8 +34,13 @@ describe('loadConfig', () => {
     expect(config.generation.image_size).toBe('1K');
     expect(config.generation.current_entries).toBe(10);
     expect(config.generation.turn_radius).toBe(5);
-    expect(config.database_path).toBe(path.join(path.resolve('./campaigns'), 'limner.db'));
+    expect(config.database_target).toEqual({ kind: 'sqlite', path: path.join(path.resolve('./campaigns'), 'limner.db') });
     expect(secrets.geminiApiKey).toBeUndefined();
+  });
+
+  it('selects PostgreSQL for a postgres:// URL in LIMNER_DATABASE_URL', () => {
+    const { config } = loadConfig({ env: { LIMNER_DATABASE_URL: 'postgres://limner@db.internal:5432/limner' }, localFile: localFile('') });
+    expect(config.database_target).toEqual({ kind: 'postgres', url: 'postgres://limner@db.internal:5432/limner' });
   });
 
   it('applies the local file, then the environment', () => {
@@ -52,7 +57,7 @@ describe('loadConfig', () => {
     expect(config.generation.image_size).toBe('2K');
     expect(config.generation.aspect_ratio).toBe('16:9');
     expect(config.campaigns_dir).toBe('/tmp/from-env');
-    expect(config.database_path).toBe('/tmp/x/limner.sqlite');
+    expect(config.database_target).toEqual({ kind: 'sqlite', path: '/tmp/x/limner.sqlite' });
     expect(config.gemini.base_url).toBe('http://127.0.0.1:9999');
     expect(secrets.geminiApiKey).toBe('google-key');
     expect(JSON.stringify(config)).not.toContain('google-key');

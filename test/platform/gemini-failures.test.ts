@@ -23,15 +23,15 @@ afterAll(async () => {
   campaigns.cleanup();
 });
 beforeEach(() => emulator.reset());
-afterEach(() => {
-  limner?.close();
+afterEach(async () => {
+  await limner?.close();
   limner = undefined;
 });
 
 /** A Limner on the emulator with these configuration overrides (over test/support/test-config.yaml). */
-function open(overrides: Record<string, unknown> = {}): Limner {
+async function open(overrides: Record<string, unknown> = {}): Promise<Limner> {
   const { config, secrets } = testConfig(campaigns.dir, emulator.url, overrides);
-  limner = createLimner(config, secrets, silentLogger);
+  limner = await createLimner(config, secrets, silentLogger);
   return limner;
 }
 
@@ -45,7 +45,7 @@ const TEXT = /flash$/;
 
 describe("Gemini's rate limit (429)", () => {
   it('waits as long as RetryInfo asks when that fits the budget, then goes on', async () => {
-    const l = open();
+    const l = await open();
     emulator.enqueue({ kind: 'status', status: 429, retryAfterSeconds: 1.2 }, { model: TEXT });
     await turn(l);
     const texts = emulator.requests.filter((r) => TEXT.test(r.model));
@@ -54,7 +54,7 @@ describe("Gemini's rate limit (429)", () => {
   });
 
   it("fails at once, as Gemini's rate limit naming the step and the wait, when the wait would outlast the budget", async () => {
-    const l = open({ gemini: { total_timeout_ms: 5000 } });
+    const l = await open({ gemini: { total_timeout_ms: 5000 } });
     emulator.enqueue({ kind: 'status', status: 429, retryAfterSeconds: 30 }, { model: TEXT });
     const started = performance.now();
     const err = await failure(turn(l));
@@ -66,7 +66,7 @@ describe("Gemini's rate limit (429)", () => {
   });
 
   it('without a delay in the answer, backs off as configured and gives up after gemini.retry.attempts', async () => {
-    const l = open();
+    const l = await open();
     for (let i = 0; i < 3; i++) emulator.enqueue({ kind: 'status', status: 429 }, { model: /image/ });
     const err = await failure(turn(l));
     expect(err).toMatchObject({ status: 429, step: 'image', retryAfterMs: undefined });
@@ -77,7 +77,7 @@ describe("Gemini's rate limit (429)", () => {
 
 describe('failures say which step failed', () => {
   it('the prompt writer: "writing the prompt", not "Image generation failed"', async () => {
-    const l = open();
+    const l = await open();
     for (let i = 0; i < 3; i++) emulator.enqueue({ kind: 'status', status: 500 }, { model: TEXT });
     const err = await failure(turn(l));
     expect(err).toMatchObject({ code: 'provider_failed', status: 500, step: 'prompt' });
@@ -85,7 +85,7 @@ describe('failures say which step failed', () => {
   });
 
   it('the scanner: "reading the session"', async () => {
-    const l = open();
+    const l = await open();
     emulator.onText(scannerScript());
     // The session is read in several passages at once: every attempt of each fails.
     for (let i = 0; i < 100; i++) emulator.enqueue({ kind: 'status', status: 503 }, { when: isScanCall });
@@ -98,7 +98,7 @@ describe('failures say which step failed', () => {
 
 describe('pictures the model sends that cannot be kept', () => {
   it('a picture over generation.max_input_pixels says it was too large', async () => {
-    const l = open({ generation: { max_input_pixels: 1_000_000 } });
+    const l = await open({ generation: { max_input_pixels: 1_000_000 } });
     const before = l.images.list(SAMPLE_CAMPAIGN as never).length;
     const big = await sharp({ create: { width: 1100, height: 1000, channels: 3, background: '#400' } })
       .png()
@@ -113,7 +113,7 @@ describe('pictures the model sends that cannot be kept', () => {
   });
 
   it('a part that is not an image says what arrived; image bytes that do not decode say their type and size', async () => {
-    const l = open();
+    const l = await open();
     emulator.enqueue({ kind: 'image', png: Buffer.from('%PDF-1.7 not a picture'), mimeType: 'application/pdf' }, { model: /image/ });
     const pdf = await failure(turn(l));
     expect(pdf).toBeInstanceOf(NonImagePartError);

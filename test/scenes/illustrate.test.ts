@@ -29,14 +29,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await emulator.close();
 });
-beforeEach(() => {
+beforeEach(async () => {
   emulator.reset();
   campaigns = sampleCampaigns();
   const { config, secrets } = testConfig(campaigns.dir, emulator.url);
-  limner = createLimner(config, secrets, silentLogger);
+  limner = await createLimner(config, secrets, silentLogger);
 });
-afterEach(() => {
-  limner.close();
+afterEach(async () => {
+  await limner.close();
   campaigns.cleanup();
 });
 
@@ -251,9 +251,9 @@ describe('IllustrateScene through the Gemini emulator', () => {
   );
 
   it('gives up on a hanging call within the total timeout', async () => {
-    limner.close();
+    await limner.close();
     const { config, secrets } = testConfig(campaigns.dir, emulator.url, { gemini: { total_timeout_ms: 300, attempt_timeout_ms: 5000 } });
-    limner = createLimner(config, secrets, silentLogger);
+    limner = await createLimner(config, secrets, silentLogger);
     emulator.enqueue({ kind: 'hang' }, { model: /image/ });
     const started = performance.now();
     const err = await limner.scenes
@@ -265,10 +265,10 @@ describe('IllustrateScene through the Gemini emulator', () => {
   });
 
   it('retries an attempt that times out and succeeds on the next', async () => {
-    limner.close();
+    await limner.close();
     // Generous per-attempt budget so a slow, loaded machine does not time out healthy attempts too.
     const { config, secrets } = testConfig(campaigns.dir, emulator.url, { gemini: { total_timeout_ms: 8000, attempt_timeout_ms: 1000 } });
-    limner = createLimner(config, secrets, silentLogger);
+    limner = await createLimner(config, secrets, silentLogger);
     emulator.enqueue({ kind: 'hang' }, { model: /image/ });
     const result = await limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 7, requester: by('cli') });
     expect(imageCalls()[0]!.answer).toBe('hang');
@@ -277,9 +277,9 @@ describe('IllustrateScene through the Gemini emulator', () => {
   });
 
   it('says when no API key is configured, without calling Gemini', async () => {
-    limner.close();
+    await limner.close();
     const { config, secrets } = testConfig(campaigns.dir, emulator.url, {}, null);
-    limner = createLimner(config, secrets, silentLogger);
+    limner = await createLimner(config, secrets, silentLogger);
     await expect(limner.scenes.run({ kind: 'current', campaignId: SAMPLE_CAMPAIGN, requester: by('cli') })).rejects.toBeInstanceOf(
       MissingApiKeyError,
     );

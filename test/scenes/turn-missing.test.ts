@@ -39,11 +39,11 @@ describe('a turn the transcript skips', () => {
     beforeEach(async () => {
       campaigns = tempDir('limner-campaigns-');
       const { config, secrets } = testConfig(campaigns.dir, emulator.url);
-      limner = createLimner(config, secrets, silentLogger);
+      limner = await createLimner(config, secrets, silentLogger);
       await limner.campaigns.create('gappy', { name: 'Gappy' }, skipping.entries);
     });
-    afterEach(() => {
-      limner.close();
+    afterEach(async () => {
+      await limner.close();
       campaigns.cleanup();
     });
 

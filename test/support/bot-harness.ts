@@ -66,7 +66,7 @@ export async function startBotHarness(overrides: Record<string, unknown> = {}, l
     discord: { api_base: discord.apiBase, application_id: discord.applicationId, ...((overrides.discord as object) ?? {}) },
   });
   // A storybook secret, so a test can switch serving on with `{ storybook: { port: 0 } }`.
-  const limner = createLimner(config, { ...secrets, discordToken: discord.token, storybookSecret: TEST_STORYBOOK_SECRET }, log);
+  const limner = await createLimner(config, { ...secrets, discordToken: discord.token, storybookSecret: TEST_STORYBOOK_SECRET }, log);
   const bot = startBot(limner, discord.token);
   await bot.ready;
   await new REST({ api: discord.apiBase }).setToken(discord.token).put(Routes.applicationGuildCommands(discord.applicationId, guild.id), {

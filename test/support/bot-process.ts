@@ -21,7 +21,7 @@ export interface BotProcessSettings {
 
 const settings = JSON.parse(process.env.LIMNER_TEST_BOT ?? '{}') as BotProcessSettings;
 const { config, secrets } = testConfig(settings.campaignsDir, settings.geminiUrl, settings.overrides);
-const limner = createLimner(config, { ...secrets, discordToken: settings.discordToken }, silentLogger, { shard: settings.shard });
+const limner = await createLimner(config, { ...secrets, discordToken: settings.discordToken }, silentLogger, { shard: settings.shard });
 const bot = startBot(limner, settings.discordToken);
 await bot.ready;
 process.send!('ready');
@@ -30,7 +30,7 @@ process.on('message', (message) => {
   void (async () => {
     await limner.runner.close(1_000);
     await bot.stop(1_000);
-    limner.close();
+    await limner.close();
     process.exit(0);
   })();
 });

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config, type Secrets } from '../../src/platform/config.ts';
 import { ImageStore } from '../../src/images/store.ts';
 import { LocalPictureStorage } from '../../src/images/local-storage.ts';
-import { openStore, type Store } from '../../src/platform/db.ts';
+import { openSqliteStore, type SqliteStore } from '../../src/platform/db.ts';
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -50,7 +50,7 @@ export function testConfig(
 /** A database and picture store in a fresh temporary folder; `close` removes both. */
 export interface TempImageStore {
   readonly dir: string;
-  readonly store: Store;
+  readonly store: SqliteStore;
   readonly images: ImageStore;
   close(): void;
 }
@@ -58,7 +58,7 @@ export interface TempImageStore {
 /** Opens a {@link TempImageStore}: real SQLite file, real folder. */
 export function openTempImageStore(): TempImageStore {
   const tmp = tempDir();
-  const store = openStore(path.join(tmp.dir, 'limner.db'));
+  const store = openSqliteStore(path.join(tmp.dir, 'limner.db'));
   return {
     dir: tmp.dir,
     store,

@@ -23,7 +23,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await emulator.close();
 });
-beforeEach(() => {
+beforeEach(async () => {
   emulator.reset();
   campaigns = sampleCampaigns();
   logged = [];
@@ -34,10 +34,10 @@ beforeEach(() => {
     },
   });
   const { config, secrets } = testConfig(campaigns.dir, emulator.url);
-  limner = createLimner(config, secrets, pino({ level: 'warn' }, sink));
+  limner = await createLimner(config, secrets, pino({ level: 'warn' }, sink));
 });
-afterEach(() => {
-  limner.close();
+afterEach(async () => {
+  await limner.close();
   campaigns.cleanup();
 });
 
@@ -141,9 +141,9 @@ describe('the prompt writer', () => {
 
 describe('GeminiGateway.generate', () => {
   it('records the reply before refusing it, under the origin and purpose it is given', async () => {
-    limner.close();
+    await limner.close();
     const { config, secrets } = testConfig(campaigns.dir, emulator.url);
-    limner = createLimner(config, secrets, silentLogger);
+    limner = await createLimner(config, secrets, silentLogger);
     emulator.enqueue({ kind: 'blocked', blockReason: 'OTHER' });
     const err = await limner.gateway
       .generate(

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import type { Store } from '../../platform/db.ts';
+import type { SqliteStore } from '../../platform/db.ts';
 import { momentCache } from '../../platform/schema.ts';
 
 /** One key moment: the turn (1-based) and its one-line caption. */
@@ -17,7 +17,7 @@ export interface MomentsAnswer {
 
 /** Recap storyboards in the `moment_cache` table, keyed by content hashes {@link MomentScanner} computes. */
 export class MomentCache {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: SqliteStore) {}
 
   /** The answer stored under `key`, if any. */
   get(key: string): MomentsAnswer | undefined {

@@ -1,5 +1,5 @@
 import { and, desc, eq, like } from 'drizzle-orm';
-import type { Store } from '../../platform/db.ts';
+import type { SqliteStore } from '../../platform/db.ts';
 import { scanCache } from '../../platform/schema.ts';
 
 /** A turn the scanner chose and why (one sentence from the model). `turn` is 1-based. */
@@ -14,7 +14,7 @@ export interface ScanPick {
  * transcript; other readers (the cast proposer) keep a text answer under their own prefix ({@link getText}).
  */
 export class ScanCache {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: SqliteStore) {}
 
   /** The pick stored under `key`, if any. */
   get(key: string): ScanPick | undefined {

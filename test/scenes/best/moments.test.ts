@@ -22,11 +22,11 @@ describe('MomentScanner', () => {
     emulator = await GeminiEmulator.start();
     campaigns = sampleCampaigns();
     const { config, secrets } = testConfig(campaigns.dir, emulator.url, { generation: { scanner_token_limit: 8000 } });
-    limner = createLimner(config, secrets, silentLogger);
+    limner = await createLimner(config, secrets, silentLogger);
     scanner = new MomentScanner({ config, gateway: limner.gateway, cache: new MomentCache(limner.store), log: silentLogger });
   });
   afterAll(async () => {
-    limner.close();
+    await limner.close();
     await emulator.close();
     campaigns.cleanup();
   });

@@ -39,16 +39,16 @@ beforeEach(() => {
   answers.length = 0;
   campaigns = sampleCampaigns();
 });
-afterEach(() => {
-  limner?.close();
+afterEach(async () => {
+  await limner?.close();
   limner = undefined;
   campaigns.cleanup();
 });
 
-function start(overrides: Record<string, unknown>): Limner {
-  limner?.close();
+async function start(overrides: Record<string, unknown>): Promise<Limner> {
+  await limner?.close();
   const { config, secrets } = testConfig(campaigns.dir, emulator.url, overrides);
-  limner = createLimner(config, secrets, silentLogger);
+  limner = await createLimner(config, secrets, silentLogger);
   return limner;
 }
 
@@ -66,7 +66,7 @@ const scanCalls = () => emulator.requests.filter(isScanCall);
 const ledger = (l: Limner) => l.store.db.select().from(usage).all();
 
 async function sampleEntries(): Promise<TranscriptEntry[]> {
-  const l = limner ?? start({});
+  const l = limner ?? await start({});
   return [...(await l.campaigns.load(SAMPLE_CAMPAIGN)).transcript.entries];
 }
 
@@ -117,7 +117,7 @@ describe('splitPassages', () => {
 
 describe('/scene best through the Gemini emulator', () => {
   it('single pass: reads the whole transcript in one structured-output call and illustrates the pick like /scene turn', async () => {
-    const l = start(ONE_PASS);
+    const l = await start(ONE_PASS);
     emulator.onText(scannerScript(() => 1500));
     const stages: string[] = [];
     const result = await best(l, (stage, scan) => stages.push(scan ? scanText(scan) : stage));
@@ -163,7 +163,7 @@ describe('/scene best through the Gemini emulator', () => {
   });
 
   it('multi-passage: reads 9 overlapping passages at once, drops the duplicate from a boundary, and compares the candidates', async () => {
-    const l = start(SMALL_LIMIT);
+    const l = await start(SMALL_LIMIT);
     emulator.setLatency(100);
     const passages = splitPassages(await sampleEntries(), 6400);
     // A turn in the 20 entries the first two passages share: both passages see it and pick it.
@@ -205,7 +205,7 @@ describe('/scene best through the Gemini emulator', () => {
   });
 
   it('never has more than scanner_concurrency calls in flight', async () => {
-    const l = start({ generation: { scanner_token_limit: 8000, scanner_concurrency: 3 } });
+    const l = await start({ generation: { scanner_token_limit: 8000, scanner_concurrency: 3 } });
     emulator.setLatency(60);
     const answeredAt = new Map<unknown, number>();
     const script = scannerScript();
@@ -218,7 +218,7 @@ describe('/scene best through the Gemini emulator', () => {
   });
 
   it('asks again when the model names a turn outside the passage it was shown, then accepts a valid one', async () => {
-    const l = start(SMALL_LIMIT);
+    const l = await start(SMALL_LIMIT);
     const first = splitPassages(await sampleEntries(), 6400)[0]!;
     emulator.onText(
       scannerScript((lines, r) => {
@@ -238,7 +238,7 @@ describe('/scene best through the Gemini emulator', () => {
   });
 
   it('fails with a clear error when the turn is outside the passage twice, and stores nothing', async () => {
-    const l = start(ONE_PASS);
+    const l = await start(ONE_PASS);
     emulator.onText(scannerScript(() => 9999));
     const err = await best(l).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ScanTurnError);
@@ -252,7 +252,7 @@ describe('/scene best through the Gemini emulator', () => {
   });
 
   it('asks again after malformed structured output, and fails clearly when it is malformed twice', async () => {
-    let l = start(ONE_PASS);
+    let l = await start(ONE_PASS);
     emulator.onText(scannerScript((_lines, r) => (isRetry(r) ? 42 : 'Sure! The best moment is turn 42.')));
     const result = await best(l);
     expect(result.best!.turn).toBe(42);
@@ -264,7 +264,7 @@ describe('/scene best through the Gemini emulator', () => {
     emulator.reset();
     campaigns.cleanup();
     campaigns = sampleCampaigns();
-    l = start(ONE_PASS);
+    l = await start(ONE_PASS);
     emulator.onText(scannerScript(() => '{"turn": "forty-two", "rationale": "a fight"}'));
     const err = await best(l).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ScanReplyError);
@@ -274,7 +274,7 @@ describe('/scene best through the Gemini emulator', () => {
   });
 
   it('cache hit: an unchanged campaign makes no scanner call the second time', async () => {
-    const l = start(SMALL_LIMIT);
+    const l = await start(SMALL_LIMIT);
     emulator.onText(scannerScript());
     const first = await best(l);
     expect(scanCalls()).toHaveLength(10);
@@ -289,7 +289,7 @@ describe('/scene best through the Gemini emulator', () => {
   });
 
   it('incremental: after turns are appended, scans only the new passages and compares them with the previous winner', async () => {
-    const l = start(SMALL_LIMIT);
+    const l = await start(SMALL_LIMIT);
     const original = await sampleEntries();
     const previousWinner = 1200;
     emulator.onText(scannerScript((lines) => (lines.some((x) => x.turn === previousWinner) ? previousWinner : mostVisual(lines))));
@@ -326,7 +326,7 @@ describe('/scene best through the Gemini emulator', () => {
   });
 
   it('cancels the other passage calls when one fails, and reports that failure', async () => {
-    const l = start(SMALL_LIMIT);
+    const l = await start(SMALL_LIMIT);
     emulator.onText(scannerScript());
     const firstPassage = (r: Parameters<typeof isScanCall>[0]) => isScanCall(r) && shownLines(r)[0]?.turn === 1;
     emulator.enqueue({ kind: 'blocked', blockReason: 'PROHIBITED_CONTENT' }, { when: firstPassage });

@@ -1,0 +1,62 @@
+import { sql } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openPostgresStore, writeTransaction } from '../../src/platform/db.ts';
+import { createTestDatabase, describeEachDialect, NO_POSTGRES, openTestStore, POSTGRES_URL, type TestStore } from '../support/postgres.ts';
+
+describeEachDialect('the database', (dialect) => {
+  let t: TestStore | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it('opens with every migration applied, and reopens without applying them again', async () => {
+    t = await openTestStore(dialect);
+    const { guildService } = t.store.tables;
+    await t.store.db.insert(guildService).values({ guildId: 'g1', served: 1 });
+    const rows = await t.store.db.select().from(guildService);
+    expect(rows).toEqual([{ guildId: 'g1', served: 1 }]);
+  });
+
+  it('serialises read-decide-write transactions: 20 concurrent increments lose none', async () => {
+    t = await openTestStore(dialect);
+    const store = t.store;
+    const { guildService } = store.tables;
+    await store.db.insert(guildService).values({ guildId: 'g1', served: 0 });
+    const read = sql`select served from guild_service where guild_id = 'g1'`;
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        writeTransaction(store, 'test', {
+          sqlite: (tx) => {
+            const served = (tx.get<{ served: number }>(read) as { served: number }).served;
+            tx.update(guildService)
+              .set({ served: served + 1 })
+              .run();
+          },
+          postgres: async (tx) => {
+            const [row] = await tx.select({ served: guildService.served }).from(guildService);
+            await tx.update(guildService).set({ served: row!.served + 1 });
+          },
+        }),
+      ),
+    );
+    const [row] = await store.db.select({ served: guildService.served }).from(guildService);
+    expect(row!.served).toBe(20);
+  });
+});
+
+describe.skipIf(!POSTGRES_URL)(POSTGRES_URL ? 'opening a PostgreSQL database' : NO_POSTGRES, () => {
+  it('from four processes at once migrates it once', async () => {
+    const database = await createTestDatabase();
+    try {
+      const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(database.url, { poolSize: 2 })));
+      const rows = await stores[0]!.db.select().from(stores[0]!.tables.guildService);
+      expect(rows).toEqual([]);
+      const applied = await stores[0]!.pool.query('select count(*)::int as n from drizzle.__drizzle_migrations');
+      expect(applied.rows[0].n).toBeGreaterThan(0);
+      for (const store of stores) await store.close();
+    } finally {
+      await database.drop();
+    }
+  });
+});
