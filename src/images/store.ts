@@ -40,7 +40,7 @@ export interface PictureLinks {
   readonly portraitOf?: number;
 }
 
-/** Where the edit sessions on a deleted picture go, and how many did. */
+/** A picture moved to the trash ({@link ImageStore.moveToTrash}) and what became of the edit sessions on it. */
 export interface TrashedPicture {
   /** The row as it now reads (deleted, its `imagePath` in the trash). */
   readonly image: ImageRow;
@@ -91,7 +91,7 @@ export class ImageStore {
    * to it), so readers see all of it or none. Returns the row.
    * @param id - The picture's id (UUID) when the caller needs it before saving; a new one by default.
    * @throws the storage's error (nothing is left but crash debris), or the database's (nothing was
-   *   recorded and the file is removed).
+   *   recorded; the file is removed, or left as debris when the database cannot say there is no row).
    */
   async save(image: PngImage, meta: NewImage, links: PictureLinks = {}, id: string = randomUUID()): Promise<ImageRow> {
     const row: ImageRow = {
@@ -121,26 +121,33 @@ export class ImageStore {
     const tables = this.store.tables;
     const { images, usage, castMembers } = tables;
     try {
-      await inTransaction(this.store, id, (tx) => [
-        tx.insert(images).values(row).returning({ id: images.id }),
-        ...(links.usageId === undefined
-          ? []
-          : [tx.update(usage).set({ imageId: id, images: 1 }).where(eq(usage.id, links.usageId)).returning({ id: usage.id })]),
-        ...(links.moveSession ? [moveSession(tx, tables, { userId: meta.requestedBy, campaignId: meta.campaignId, imageId: id })] : []),
-        ...(links.portraitOf === undefined
-          ? []
-          : [
-              tx
-                .update(castMembers)
-                .set({ portraitImageId: id, updatedAt: row.createdAt })
-                .where(eq(castMembers.id, links.portraitOf))
-                .returning({ id: castMembers.id }),
-            ]),
-      ]);
+      await inTransaction(this.store, id, (tx) => {
+        const statements: Statement[] = [tx.insert(images).values(row).returning({ id: images.id })];
+        if (links.usageId !== undefined) {
+          statements.push(tx.update(usage).set({ imageId: id, images: 1 }).where(eq(usage.id, links.usageId)).returning({ id: usage.id }));
+        }
+        if (links.moveSession) {
+          statements.push(moveSession(tx, tables, { userId: meta.requestedBy, campaignId: meta.campaignId, imageId: id }));
+        }
+        if (links.portraitOf !== undefined) {
+          statements.push(
+            tx
+              .update(castMembers)
+              .set({ portraitImageId: id, updatedAt: row.createdAt })
+              .where(eq(castMembers.id, links.portraitOf))
+              .returning({ id: castMembers.id }),
+          );
+        }
+        return statements;
+      });
     } catch (err) {
       // A commit can succeed and still be reported failed (the connection lost during it): the file
       // goes only when the row is known to be absent, and stays as debris when that cannot be known.
-      if ((await this.storedPath(id).catch(() => row.imagePath)) === undefined) await this.storage.delete(row.imagePath);
+      const mayBeRecorded = await this.storedPath(id).then(
+        (path) => path !== undefined,
+        () => true,
+      );
+      if (!mayBeRecorded) await this.storage.delete(row.imagePath);
       throw err;
     }
     return row;
@@ -243,8 +250,12 @@ export class ImageStore {
       ]);
       replaced = sessions!.length;
     } catch (err) {
-      // As in save: the file moves back only while the row is known to point at its old place.
-      if (moved && (await this.storedPath(row.id).catch(() => trashPath)) !== trashPath) await this.storage.move(trashPath, row.imagePath);
+      // As in save: the file moves back only when the row is known not to point at the trash.
+      const mayPointAtTrash = await this.storedPath(row.id).then(
+        (path) => path === trashPath,
+        () => true,
+      );
+      if (moved && !mayPointAtTrash) await this.storage.move(trashPath, row.imagePath);
       throw err;
     }
     return { image: { ...row, ...deleted }, sessions: sessionsTo ? { moved: replaced, ended: 0 } : { moved: 0, ended: replaced } };
