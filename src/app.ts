@@ -118,26 +118,24 @@ export async function createLimner(
   const scanCache = new ScanCache(store);
   const scanner = new SceneScanner({ config, gateway, cache: scanCache, log });
   const proposer = new CastProposer({ config, gateway, cache: scanCache, log });
-  const cast = new CastCampaign({ config, campaigns, images, gateway, usage, cast: castStore, proposer, runner, log });
+  const cast = new CastCampaign({ config, campaigns, images, gateway, cast: castStore, proposer, runner, log });
   const leases = new SceneLeases(store, config.queue.lease_s);
-  const scenes = new IllustrateScene({ config, campaigns, images, gateway, usage, sessions, scanner, runner, settings, leases, log });
+  const scenes = new IllustrateScene({ config, campaigns, images, gateway, sessions, scanner, runner, settings, leases, log });
   const moments = new MomentScanner({ config, gateway, cache: new MomentCache(store), log });
   const recaps = new RecapSession({
     config,
     campaigns,
     images,
     gateway,
-    usage,
-    sessions,
     moments,
     recaps: new RecapStore(store),
     runner,
     log,
   });
-  const edits = new EditPicture({ config, campaigns, images, gateway, usage, sessions, runner, log });
+  const edits = new EditPicture({ config, campaigns, images, gateway, sessions, runner, log });
   const exports = new ExportCampaign({ campaigns, images });
   const links = new LinkStore(store, config.discord.links);
-  const deletions = new DeletePicture({ images, sessions, links, log, trashDays: config.images.trash_days });
+  const deletions = new DeletePicture({ images, links, log, trashDays: config.images.trash_days });
   const newCampaigns = new CreateCampaign({ campaigns, log });
   const storybook = storybookServer(config, secrets, { campaigns, images, log, shard: Math.max(0, options.shard ?? 0) });
   return {

@@ -43,8 +43,7 @@ export async function campaignName(limner: Limner, id: CampaignId): Promise<stri
 export async function autocompleteCampaignsWithPictures(interaction: AutocompleteInteraction, { limner }: BotContext): Promise<void> {
   const typed = interaction.options.getFocused().toLowerCase();
   const names = new Map((await visibleCampaigns(limner, interaction.guildId)).map((c) => [c.id as string, c.name]));
-  const choices = limner.images
-    .countByCampaign()
+  const choices = (await limner.images.countByCampaign())
     .flatMap(({ campaignId, count }) => {
       const name = names.get(campaignId);
       return name === undefined ? [] : [{ id: campaignId, name, count }];

@@ -82,7 +82,7 @@ export async function variationsMessage(
   note?: string,
   painted?: Pick<VariationsResult, 'note' | 'referenced'>,
 ): Promise<SceneMessage | undefined> {
-  const rows = imageIds.map((id) => limner.images.get(id) ?? null);
+  const rows = await Promise.all(imageIds.map(async (id) => (await limner.images.get(id)) ?? null));
   const live = rows.filter((r): r is ImageRow => r !== null);
   const first = live[0];
   if (!first) return undefined;

@@ -23,7 +23,7 @@ export async function answerWithDeletion(interaction: RepliableInteraction, ctx:
     moderator: interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false,
   };
   try {
-    limner.deletions.allowed(request);
+    await limner.deletions.allowed(request);
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   } catch (err) {
     await replyWithError(interaction, err, log);

@@ -13,7 +13,6 @@ import type { Config } from '../platform/config.ts';
 import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
 import type { Logger } from '../platform/log.ts';
 import type { ImageRow } from '../platform/schema.ts';
-import type { UsageLedger } from '../usage/ledger.ts';
 import { PORTRAIT_ASPECT_RATIO, portraitPrompt } from './portrait.ts';
 import type { CastProposer, CastReadProgress } from './proposer.ts';
 import type { CastMember, CastStore } from './store.ts';
@@ -68,7 +67,6 @@ export interface CastDeps {
   readonly campaigns: CampaignRepository;
   readonly images: ImageStore;
   readonly gateway: GeminiGateway;
-  readonly usage: UsageLedger;
   readonly cast: CastStore;
   readonly proposer: CastProposer;
   readonly runner: JobRunner;
@@ -202,7 +200,7 @@ export class CastCampaign {
     options: { onProgress?: (progress: CastProgress) => void } = {},
   ): Promise<PortraitResult> {
     const member = this.acceptedMember(request.campaignId, request.memberId);
-    const existing = request.reroll ? undefined : this.existingPortrait(member);
+    const existing = request.reroll ? undefined : await this.existingPortrait(member);
     if (existing) return existing;
     const report = options.onProgress ?? (() => undefined);
     return this.deps.runner.run(
@@ -224,7 +222,10 @@ export class CastCampaign {
    * @throws as {@link portrait}; members painted before a failure keep their portraits.
    */
   async paintMissing(request: CastRequest, options: { onProgress?: (progress: CastProgress) => void } = {}): Promise<PortraitResult[]> {
-    const missing = this.deps.cast.list(request.campaignId).filter((m) => m.status === 'accepted' && !this.existingPortrait(m));
+    const missing: CastMember[] = [];
+    for (const m of this.deps.cast.list(request.campaignId)) {
+      if (m.status === 'accepted' && !(await this.existingPortrait(m))) missing.push(m);
+    }
     const out: PortraitResult[] = [];
     for (const member of missing) out.push(await this.portrait({ ...request, memberId: member.id, batch: true }, options));
     return out;
@@ -272,7 +273,7 @@ export class CastCampaign {
         requestedBy: request.requester.userId,
         parentImageId: member.portraitImageId,
       },
-      (row) => this.deps.cast.setPortrait(member.id, row.id),
+      { portraitOf: member.id },
     );
     return { member: this.deps.cast.get(member.id)!, image };
   }
@@ -288,11 +289,11 @@ export class CastCampaign {
     signal: AbortSignal,
     report: (progress: CastProgress) => void,
   ): Promise<PortraitResult> {
-    const { config, images, gateway, usage, cast } = this.deps;
+    const { config, images, gateway, cast } = this.deps;
     const campaign = this.checkCampaign(await this.deps.campaigns.load(request.campaignId));
     // Read again inside the job: the description may have been edited, or a portrait painted, while it waited.
     const member = this.acceptedMember(campaign.id, request.memberId);
-    const existing = request.reroll ? undefined : this.existingPortrait(member);
+    const existing = request.reroll ? undefined : await this.existingPortrait(member);
     if (existing) return existing;
     const origin = { ...originOf(request.requester), campaignId: campaign.id, jobId };
     report({ stage: 'painting-portrait', name: member.name });
@@ -322,10 +323,7 @@ export class CastCampaign {
         requestedBy: request.requester.userId,
         parentImageId: member.portraitImageId,
       },
-      (row) => {
-        usage.linkImage(painted.usageId, row.id);
-        cast.setPortrait(member.id, row.id);
-      },
+      { usageId: painted.usageId, portraitOf: member.id },
     );
     this.deps.log.info({ campaign: campaign.id, member: member.name, imageId: image.id, jobId }, 'cast portrait painted');
     return {
@@ -347,8 +345,8 @@ export class CastCampaign {
   }
 
   /** The member's current portrait when it has one still stored. */
-  private existingPortrait(member: CastMember): PortraitResult | undefined {
-    const image = member.portraitImageId ? this.deps.images.get(member.portraitImageId) : undefined;
+  private async existingPortrait(member: CastMember): Promise<PortraitResult | undefined> {
+    const image = member.portraitImageId ? await this.deps.images.get(member.portraitImageId) : undefined;
     if (!image) return undefined;
     const campaign = this.deps.campaigns.lastLoaded(member.campaignId);
     return {

@@ -113,7 +113,7 @@ program
   .requiredOption('-c, --campaign <id>', 'campaign id')
   .action(
     withLimner(async (limner, opts: { campaign: string }) => {
-      const rows = limner.images.list(parseCampaignId(opts.campaign));
+      const rows = await limner.images.list(parseCampaignId(opts.campaign));
       if (json()) return rows.forEach((r) => print(imageJson(limner, r)));
       if (rows.length === 0) return console.log('No pictures yet.');
       for (const r of rows) {
@@ -249,12 +249,15 @@ program
         for (const result of await limner.cast.paintMissing(request, { onProgress })) painted.add(result.member.id);
         // Dropped characters are listed only on the run that drops them.
         const members = limner.cast.members(campaignId).filter((m) => m.status !== 'dropped' || droppedNow.has(m.id));
-        if (json()) return members.forEach((m) => print(castJson(limner, m, painted.has(m.id))));
+        if (json()) {
+          for (const m of members) print(await castJson(limner, m, painted.has(m.id)));
+          return;
+        }
         const cost = proposal.cached ? 'no model call (read before)' : `${proposal.calls.length} model calls`;
         console.log(`Cast of ${proposal.campaign.name}: ${proposal.passages} passages read, ${cost}.`);
         if (proposal.defined.length > 0) console.log(`Defined in campaign.yaml (kept as defined): ${proposal.defined.join(', ')}`);
         for (const m of members) {
-          const portrait = castJson(limner, m, painted.has(m.id)).portrait;
+          const portrait = (await castJson(limner, m, painted.has(m.id))).portrait;
           console.log(`${m.status.padEnd(9)} ${m.name}: ${m.description}`);
           if (portrait) console.log(`          portrait${painted.has(m.id) ? ' (painted now)' : ''}: ${portrait}`);
         }
@@ -264,8 +267,8 @@ program
     ),
   );
 
-function castJson(limner: Limner, m: CastMember, painted: boolean) {
-  const image = m.portraitImageId ? limner.images.get(m.portraitImageId) : undefined;
+async function castJson(limner: Limner, m: CastMember, painted: boolean) {
+  const image = m.portraitImageId ? await limner.images.get(m.portraitImageId) : undefined;
   return {
     id: m.id,
     campaignId: m.campaignId,

@@ -10,7 +10,6 @@ import type { GenerationMode, ImageRow } from '../platform/schema.ts';
 import { currentContext, formatEntries, turnContext, type SceneContext } from './context.ts';
 import { callTotals, type CallUsage, type GeminiGateway } from '../platform/gemini.ts';
 import { writeScenePrompt, type ScenePrompt } from './prompt.ts';
-import type { UsageLedger } from '../usage/ledger.ts';
 import type { SessionStore } from '../edits/sessions.ts';
 import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, presentCharacters, type ReferenceImage } from '../images/references.ts';
 import type { Character } from '../campaigns/campaign.ts';
@@ -145,7 +144,6 @@ export interface IllustrateDeps {
   readonly campaigns: CampaignRepository;
   readonly images: ImageStore;
   readonly gateway: GeminiGateway;
-  readonly usage: UsageLedger;
   /** Every picture made becomes its requester's edit session in the campaign. */
   readonly sessions: SessionStore;
   /** Chooses the turn of `best` requests. */
@@ -317,8 +315,8 @@ export class IllustrateScene {
     const windowS = config.budgets.dedupe_window_s;
     if (windowS <= 0 || request.fresh) return { ...(await paint()), ...best };
 
-    const reuse = (image: ImageRow): SceneResult => {
-      this.deps.sessions.moveTo({ userId: request.requester.userId, campaignId: campaign.id, imageId: image.id });
+    const reuse = async (image: ImageRow): Promise<SceneResult> => {
+      await this.deps.sessions.moveTo({ userId: request.requester.userId, campaignId: campaign.id, imageId: image.id });
       log.info({ imageId: image.id }, 'identical scene painted recently: reusing it');
       return {
         image,
@@ -332,8 +330,9 @@ export class IllustrateScene {
         ...best,
       };
     };
-    const find = () =>
-      images.findRecent({ campaignId: campaign.id, sceneKey: key, since: new Date(Date.now() - windowS * 1000).toISOString() });
+    // Read inside the lease's transaction, whose SQLite body is synchronous.
+    const find = (): ImageRow | undefined =>
+      images.findRecent({ campaignId: campaign.id, sceneKey: key, since: new Date(Date.now() - windowS * 1000).toISOString() }).all()[0];
     // One painting per scene key across every process: the lease's holder paints, the others wait for its picture.
     for (;;) {
       const outcome = this.deps.leases.take(key, jobId, find);
@@ -449,10 +448,7 @@ export class IllustrateScene {
         requestedBy: request.requester.userId,
         sceneKey: input.key,
       },
-      (row) => {
-        this.deps.usage.linkImage(painted.usageId, row.id);
-        if (options.moveSession) this.deps.sessions.moveTo({ userId: request.requester.userId, campaignId: campaign.id, imageId: row.id });
-      },
+      { usageId: painted.usageId, moveSession: options.moveSession },
     );
   }
 

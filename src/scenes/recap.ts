@@ -3,7 +3,6 @@ import { RecapRangeError } from './errors.ts';
 import type { Campaign } from '../campaigns/campaign.ts';
 import type { CampaignRepository } from '../campaigns/repository.ts';
 import type { TranscriptEntry } from '../campaigns/transcript.ts';
-import type { SessionStore } from '../edits/sessions.ts';
 import { paintImage } from '../images/paint.ts';
 import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, type ReferenceImage } from '../images/references.ts';
 import type { ImageStore } from '../images/store.ts';
@@ -12,7 +11,6 @@ import { originOf, type JobRunner, type Requester } from '../jobs/runner.ts';
 import type { Config } from '../platform/config.ts';
 import { callTotals, type CallUsage, type GeminiGateway } from '../platform/gemini.ts';
 import type { Logger } from '../platform/log.ts';
-import type { UsageLedger } from '../usage/ledger.ts';
 import type { MomentScanner, MomentsProgress } from './best/moments.ts';
 import { turnContext } from './context.ts';
 import type { SceneResult } from './illustrate.ts';
@@ -82,8 +80,6 @@ export interface RecapDeps {
   readonly campaigns: CampaignRepository;
   readonly images: ImageStore;
   readonly gateway: GeminiGateway;
-  readonly usage: UsageLedger;
-  readonly sessions: SessionStore;
   readonly moments: MomentScanner;
   readonly recaps: RecapStore;
   readonly runner: JobRunner;
@@ -180,11 +176,8 @@ export class RecapSession {
           ...callTotals(calls),
           requestedBy: request.requester.userId,
         },
-        (row) => {
-          this.deps.usage.linkImage(painted.usageId, row.id);
-          // The first panel is the requester's session picture: the one the storyboard opens with.
-          if (i === 0) this.deps.sessions.moveTo({ userId: request.requester.userId, campaignId: campaign.id, imageId: row.id });
-        },
+        // The first panel is the requester's session picture: the one the storyboard opens with.
+        { usageId: painted.usageId, moveSession: i === 0 },
       );
       style ??= { mimeType: 'image/png', data: painted.png };
       panels.push({

@@ -140,7 +140,7 @@ describe('/scene cast through the bot', () => {
       ['Scanlan', SCANLAN_EDITED, true],
     ]);
     // Portraits are pictures of their own kind: billed, but not in the gallery's scenes.
-    expect(h.limner.images.list(CAMPAIGN as never)).toEqual([]);
+    expect(await h.limner.images.list(CAMPAIGN as never)).toEqual([]);
     const usage = h.limner.store.sqlite
       .prepare("select count(*) as n, sum(images) as pictures from usage where purpose = 'portrait'")
       .get();

@@ -182,7 +182,7 @@ describe('play-by-post with the Message Content intent', () => {
     expect(prompt).toContain(`Illustrate the moment of turn ${turn};`);
     const shown = [...prompt.matchAll(/^\[Turn (\d+)\]/gm)].map((m) => Number(m[1]));
     expect(shown).toEqual(Array.from({ length: 11 }, (_, i) => turn - 5 + i));
-    expect(h.limner.images.list(channelCampaignId(h.channels.campaign)).filter((i) => i.mode === 'specific')).toMatchObject([
+    expect((await h.limner.images.list(channelCampaignId(h.channels.campaign))).filter((i) => i.mode === 'specific')).toMatchObject([
       { turn, requestedBy: h.users.bo.id },
     ]);
 

@@ -47,7 +47,7 @@ describe('/scene best through the bot', () => {
       { name: 'The moment', value: expect.stringMatching(/^> \*\*LIAM:\*\* While he is talking I take a flask/) },
       { name: 'Why this one', value: `Turn ${PICK} shows the most vivid action.` },
     ]);
-    const row = h.limner.images.list(SAMPLE_CAMPAIGN as never).at(-1)!;
+    const row = (await h.limner.images.list(SAMPLE_CAMPAIGN as never)).at(-1)!;
     expect(row).toMatchObject({ turn: PICK, mode: 'best', requestedBy: h.users.ana.id });
     expect(h.gemini.requests.filter((q) => scanPurpose(q) === 'scan')).toHaveLength(9);
   });

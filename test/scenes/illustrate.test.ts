@@ -79,7 +79,7 @@ describe('IllustrateScene through the Gemini emulator', () => {
 
     const meta = await sharp(result.file).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 1376, 768]);
-    const row = limner.images.get(result.image.id)!;
+    const row = (await limner.images.get(result.image.id))!;
     expect(row).toMatchObject({
       campaignId: SAMPLE_CAMPAIGN,
       turn: 1500,
@@ -129,9 +129,9 @@ describe('IllustrateScene through the Gemini emulator', () => {
 
   it('saves the picture durably before resolving: file, row, session and usage link together', async () => {
     const result = await limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, requester: by('7') });
-    expect(limner.images.get(result.image.id)).toEqual(result.image);
+    expect(await limner.images.get(result.image.id)).toEqual(result.image);
     expect(existsSync(result.file)).toBe(true);
-    expect(limner.sessions.get('7', SAMPLE_CAMPAIGN)?.currentImageId).toBe(result.image.id);
+    expect((await limner.sessions.get('7', SAMPLE_CAMPAIGN))?.currentImageId).toBe(result.image.id);
     const linked = limner.store.sqlite.prepare("select image_id as imageId from usage where purpose = 'image'").all();
     expect(linked).toEqual([{ imageId: result.image.id }]);
   });
@@ -142,8 +142,8 @@ describe('IllustrateScene through the Gemini emulator', () => {
     await expect(limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, requester: by('7') })).rejects.toMatchObject({
       code: expect.stringMatching(/^E/),
     });
-    expect(limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
-    expect(limner.sessions.get('7', SAMPLE_CAMPAIGN)).toBeUndefined();
+    expect(await limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
+    expect(await limner.sessions.get('7', SAMPLE_CAMPAIGN)).toBeUndefined();
   });
 
   it('sends character reference images as inlineData parts', async () => {
@@ -245,7 +245,7 @@ describe('IllustrateScene through the Gemini emulator', () => {
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(type);
       expect((err as { message: string }).message).toMatch(message);
-      expect(limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
+      expect(await limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
       expect(imagesOnDisk()).toEqual([]);
     },
   );

@@ -123,7 +123,7 @@ describe('the prompt writer', () => {
     expect((err as ReplyCutOffError).message).toMatch(/ran out of room/);
     expect(emulator.requests.filter((r) => r.model === imageModel())).toEqual([]);
     expect(ledger().map((r) => r.purpose)).toEqual(['prompt']);
-    expect(limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
+    expect(await limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
   });
 
   it('paints a description cut at the output limit, with a warning', async () => {
