@@ -81,7 +81,7 @@ export class DeletePicture {
       { imageId: image.id, campaign: image.campaignId, by: request.userId, owner: image.requestedBy, sessions: moved },
       'picture deleted',
     );
-    return { image: deleted, messages: links.messagesOf(image.id), sheets: links.sheetsOf(image.id), sessions: moved };
+    return { image: deleted, messages: await links.messagesOf(image.id), sheets: await links.sheetsOf(image.id), sessions: moved };
   }
 
   /**
