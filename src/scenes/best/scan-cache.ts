@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, like } from 'drizzle-orm';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Store } from '../../platform/db.ts';
 
 /** A turn the scanner chose and why (one sentence from the model). `turn` is 1-based. */
@@ -49,13 +49,13 @@ export class ScanCache {
     await this.put(key, campaignId, { turn: 0, rationale: text });
   }
 
-  /** Keys starting with `prefix` (e.g. `final:`) stored for a campaign, newest first. */
+  /** Keys starting with `prefix` (e.g. `final:`; case counts, on either database) stored for a campaign, newest first. */
   async keys(campaignId: string, prefix: string): Promise<string[]> {
     const { scanCache } = this.store.tables;
     const rows = await this.store.db
       .select({ key: scanCache.key })
       .from(scanCache)
-      .where(and(eq(scanCache.campaignId, campaignId), like(scanCache.key, `${prefix}%`)))
+      .where(and(eq(scanCache.campaignId, campaignId), eq(sql`substr(${scanCache.key}, 1, ${prefix.length})`, prefix)))
       .orderBy(desc(scanCache.createdAt), asc(scanCache.key));
     return rows.map((r) => r.key);
   }
