@@ -17,13 +17,14 @@ import { ScanCache } from './scenes/best/scan-cache.ts';
 import { SessionStore } from './edits/sessions.ts';
 import { StoryStore } from './campaigns/stories.ts';
 import { UsageLedger } from './usage/ledger.ts';
-import { BudgetGuard } from './jobs/budget.ts';
+import { BudgetGuard, type GuildLimitsSource } from './jobs/budget.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { JobStore } from './jobs/store.ts';
 import { SceneLeases } from './jobs/scene-leases.ts';
 import { Metrics } from './platform/metrics.ts';
 import { storybookServer, type StorybookServer } from './exports/serve.ts';
-import { GuildSettings } from './settings/settings.ts';
+import { eq } from 'drizzle-orm';
+import { GuildSettings, storedSettings } from './settings/settings.ts';
 import { CreateCampaign } from './campaigns/create-campaign.ts';
 import { CastCampaign } from './cast/cast.ts';
 import { CastProposer } from './cast/proposer.ts';
@@ -109,7 +110,7 @@ export async function createLimner(
   );
   const jobs = new JobStore(store, options.shard ?? 0);
   const settings = new GuildSettings(store, config, log);
-  const budgets = new BudgetGuard(config, usage, jobs, settings);
+  const budgets = new BudgetGuard(config, usage, jobs, syncGuildLimits(store, settings));
   const runner = new JobRunner(
     { jobs, budgets, metrics, log },
     { concurrency: config.queue.concurrency, perUser: config.queue.per_user, pollMs: config.queue.poll_ms, leaseS: config.queue.lease_s },
@@ -167,5 +168,18 @@ export async function createLimner(
       // An S3 client keeps its sockets open until destroyed; the local folder has nothing to close.
       if ('close' in pictures && typeof pictures.close === 'function') await (pictures.close as () => Promise<void>)();
     },
+  };
+}
+
+/**
+ * A guild's limits read synchronously, as BudgetGuard still asks for them: a stopgap until its
+ * `GuildLimitsSource.limits` is awaited (the jobs' conversion), then `settings` itself is the source.
+ * Only SQLite can answer synchronously, which is all {@link createLimner} opens for now.
+ */
+function syncGuildLimits(store: SqliteStore, settings: GuildSettings): GuildLimitsSource {
+  const { guildSettings } = store.tables;
+  return {
+    limits: (guildId) =>
+      settings.limitsOf(storedSettings(store.db.select().from(guildSettings).where(eq(guildSettings.guildId, guildId)).all(), null)),
   };
 }

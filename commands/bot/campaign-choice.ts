@@ -25,7 +25,7 @@ export const CHOOSE_CAMPAIGN =
  */
 export async function chosenCampaign(interaction: ChatInputCommandInteraction, { limner }: BotContext): Promise<CampaignId | undefined> {
   const typed = interaction.options.getString(CAMPAIGN_OPTION);
-  const link = typed ? undefined : limner.links.get(interaction.channelId);
+  const link = typed ? undefined : await limner.links.get(interaction.channelId);
   const id = typed ? parseCampaignId(typed) : link ? parseCampaignId(link.campaignId) : undefined;
   if (id) await requireVisible(limner, id, interaction.guildId);
   return id;

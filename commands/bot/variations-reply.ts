@@ -62,7 +62,12 @@ export function answerWithVariations(interaction: RepliableInteraction, ctx: Bot
       // Only when every variation was deleted before it could be shown.
       if (!payload) throw new ImageGoneError(ids[0]!);
       const shown = await finishReply(interaction, payload);
-      limner.links.recordSheetMessage({ messageId: shown.id, imageIds: ids, guildId: interaction.guildId, channelId: shown.channelId });
+      await limner.links.recordSheetMessage({
+        messageId: shown.id,
+        imageIds: ids,
+        guildId: interaction.guildId,
+        channelId: shown.channelId,
+      });
     },
   });
 }

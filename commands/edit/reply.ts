@@ -23,7 +23,7 @@ export const replyToEdit: MessageHandler = {
   async handle(message, ctx) {
     const repliedTo = repliedMessageId(message);
     if (!message.inGuild() || !repliedTo) return false;
-    const imageId = ctx.limner.links.imageOfMessage(repliedTo);
+    const imageId = await ctx.limner.links.imageOfMessage(repliedTo);
     if (!imageId) return false;
     const botId = message.client.user.id;
     if (!ctx.limner.config.discord.message_content_intent && !message.mentions.users.has(botId)) {

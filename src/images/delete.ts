@@ -76,7 +76,7 @@ export class DeletePicture {
     const parent = image.parentImageId ? await images.get(image.parentImageId) : undefined;
     const { image: deleted, sessions } = await images.moveToTrash(image, request.userId, parent?.id ?? null);
     log.info({ imageId: image.id, campaign: image.campaignId, by: request.userId, owner: image.requestedBy, sessions }, 'picture deleted');
-    return { image: deleted, messages: links.messagesOf(image.id), sheets: links.sheetsOf(image.id), sessions };
+    return { image: deleted, messages: await links.messagesOf(image.id), sheets: await links.sheetsOf(image.id), sessions };
   }
 
   /**

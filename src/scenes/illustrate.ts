@@ -179,7 +179,7 @@ export class IllustrateScene {
    */
   async check(request: SceneRequest | VariationsRequest): Promise<void> {
     noteOf(request);
-    this.deps.settings.look(request.requester.guildId, request.campaignId, '', request);
+    await this.deps.settings.look(request.requester.guildId, request.campaignId, '', request);
     await this.deps.campaigns.checkRecent(request.campaignId, (campaign) => this.checkCampaign(campaign, request));
     this.deps.runner.check(jobOf(request));
   }
@@ -272,7 +272,7 @@ export class IllustrateScene {
     report({ stage: 'reading' });
     const campaign = this.checkCampaign(await this.deps.campaigns.load(request.campaignId), request);
     const note = noteOf(request);
-    const look = this.deps.settings.look(request.requester.guildId, campaign.id, campaign.artStyle, request);
+    const look = await this.deps.settings.look(request.requester.guildId, campaign.id, campaign.artStyle, request);
     const origin = { ...originOf(request.requester), campaignId: campaign.id, jobId };
     const pick =
       request.kind === 'best'

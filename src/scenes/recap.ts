@@ -103,7 +103,8 @@ export class RecapSession {
    *   EmptyTranscriptError, RecapRangeError, BudgetExceededError, QueueClosedError.
    */
   async check(request: RecapRequest): Promise<void> {
-    await this.deps.campaigns.checkRecent(request.campaignId, (campaign) => this.rangeOf(campaign, request));
+    const previous = await this.previousTurn(request.campaignId, request);
+    await this.deps.campaigns.checkRecent(request.campaignId, (campaign) => this.rangeOf(campaign, request, previous));
     this.deps.runner.check(this.jobOf(request));
   }
 
@@ -127,7 +128,7 @@ export class RecapSession {
     const log = this.deps.log.child({ campaign: request.campaignId, kind: 'recap', user: request.requester.userId, jobId });
     report({ stage: 'reading' });
     const campaign = await this.deps.campaigns.load(request.campaignId);
-    const { from, to, entries, panels: count } = this.rangeOf(campaign, request);
+    const { from, to, entries, panels: count } = this.rangeOf(campaign, request, await this.previousTurn(campaign.id, request));
     const origin = { ...originOf(request.requester), campaignId: campaign.id, jobId };
     const board = await this.deps.moments.storyboard(entries, count, origin, {
       onProgress: (scan) => report({ stage: 'choosing-moments', scan }),
@@ -198,7 +199,7 @@ export class RecapSession {
       panels.map((p) => ({ png: p.png, caption: p.caption })),
       config.generation.max_input_pixels,
     );
-    this.deps.recaps.add({
+    await this.deps.recaps.add({
       campaignId: campaign.id,
       channelId: request.requester.channelId,
       fromTurn: from,
@@ -223,17 +224,26 @@ export class RecapSession {
     };
   }
 
+  /** The last turn of the previous recap in the request's channel, when the request names no first turn (its default start). */
+  private async previousTurn(campaignId: string, request: RecapRequest): Promise<number | undefined> {
+    return request.from === undefined ? this.deps.recaps.lastTurn(campaignId, request.requester.channelId) : undefined;
+  }
+
   /**
    * The range and panel count of a request against the campaign as loaded.
+   * @param previous - {@link previousTurn}.
    * @throws GenerationDisabledError, EmptyTranscriptError, RecapRangeError.
    */
-  private rangeOf(campaign: Campaign, request: RecapRequest): { from: number; to: number; entries: TranscriptEntry[]; panels: number } {
+  private rangeOf(
+    campaign: Campaign,
+    request: RecapRequest,
+    previous: number | undefined,
+  ): { from: number; to: number; entries: TranscriptEntry[]; panels: number } {
     if (!this.deps.config.generation.enabled || !campaign.enabled) throw new GenerationDisabledError();
     const { transcript } = campaign;
     if (transcript.entries.length === 0) throw new EmptyTranscriptError();
     const panels = request.panels ?? RECAP_PANELS.default;
     const to = request.to ?? transcript.lastTurn;
-    const previous = request.from === undefined ? this.deps.recaps.lastTurn(campaign.id, request.requester.channelId) : undefined;
     const from =
       request.from ??
       (previous !== undefined && previous < to ? previous + 1 : Math.max(transcript.firstTurn, to - RECAP_DEFAULT_TURNS + 1));

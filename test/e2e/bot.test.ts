@@ -39,14 +39,14 @@ describe('linking', () => {
     ).acknowledged();
     expect(refused.ephemeral).toBe(true);
     expect(refused.original?.content).toMatch(/Only members with \*\*Manage Server\*\*/);
-    expect(h.limner.links.get(h.channels.general)).toBeUndefined();
+    expect(await h.limner.links.get(h.channels.general)).toBeUndefined();
 
     const linked = await (
       await h.scene('link', { campaign: 'kraghammer' }, { user: h.users.gm, channelId: h.channels.general })
     ).waitUntil((r) => Boolean(r.original));
     expect(linked.ephemeral).toBe(false);
     expect(linked.original?.content).toMatch(/now illustrates \*\*Arrival at Kraghammer\*\* \(`kraghammer`, 2,160 turns\)/);
-    expect(h.limner.links.get(h.channels.general)).toMatchObject({ campaignId: 'kraghammer', source: 'command' });
+    expect(await h.limner.links.get(h.channels.general)).toMatchObject({ campaignId: 'kraghammer', source: 'command' });
 
     const unlinkRefused = await (await h.scene('unlink', {}, { user: h.users.bo, channelId: h.channels.general })).acknowledged();
     expect(unlinkRefused.original?.content).toMatch(/Only members with \*\*Manage Server\*\*/);
@@ -54,7 +54,7 @@ describe('linking', () => {
       await h.scene('unlink', {}, { user: h.users.gm, channelId: h.channels.general })
     ).waitUntil((r) => Boolean(r.original));
     expect(unlinked.original?.content).toBe('This channel is no longer linked to `kraghammer`.');
-    expect(h.limner.links.get(h.channels.general)).toBeUndefined();
+    expect(await h.limner.links.get(h.channels.general)).toBeUndefined();
   });
 
   it('autocompletes campaign ids and refuses unknown or invalid ones', async () => {

@@ -123,8 +123,8 @@ describe('deleting pictures', () => {
   it('redraws a contact sheet without a deleted variation, and removes it with the last one', async () => {
     const r = await (await h.scene('turn', { number: 50, count: 2 }, { user: h.users.bo })).waitUntil(finished, 15_000);
     const sheet = r.original!;
-    const ids = await h.discord.waitFor(() => {
-      const found = h.limner.links.sheetImages(sheet.id);
+    const ids = await h.discord.waitFor(async () => {
+      const found = await h.limner.links.sheetImages(sheet.id);
       return found.length === 2 && found;
     });
     await (await h.scene('delete', {}, { user: h.users.bo })).waitUntil(answered);

@@ -63,7 +63,9 @@ describe('/scene recap through the bot', () => {
     const rows = (await h.limner.images.list(SAMPLE_CAMPAIGN as never)).filter((i) => i.mode === 'recap');
     expect(rows.map((i) => i.turn)).toEqual(turns);
     // The last follow-up is recorded just after it is posted.
-    await vi.waitFor(() => expect(r.followUps.map((m) => h.limner.links.imageOfMessage(m.id))).toEqual(rows.map((i) => i.id)));
+    await vi.waitFor(async () =>
+      expect(await Promise.all(r.followUps.map((m) => h.limner.links.imageOfMessage(m.id)))).toEqual(rows.map((i) => i.id)),
+    );
     expect(r.followUps.every((m) => m.components.length > 0 && m.attachments[0]!.filename.endsWith('_recap.png'))).toBe(true);
 
     // The first panel goes with the others as a style reference, so the set reads as one work.

@@ -20,8 +20,8 @@ function helpers(get: () => BotHarness) {
     if (!r.original?.attachments.length) throw new Error(`variations failed: ${lastText(r)}`);
     const messageId = r.original.id;
     // Recorded just after the sheet is posted.
-    const ids = await get().discord.waitFor(() => {
-      const found = get().limner.links.sheetImages(messageId);
+    const ids = await get().discord.waitFor(async () => {
+      const found = await get().limner.links.sheetImages(messageId);
       return found.length > 0 && found;
     });
     return { r, message: r.original, ids };

@@ -6,7 +6,6 @@ import { ImageGoneError } from '../../src/edits/errors.ts';
 import { SessionStore } from '../../src/edits/sessions.ts';
 import { DeletePicture } from '../../src/images/delete.ts';
 import { DeleteNotAllowedError, NothingToDeleteError } from '../../src/images/errors.ts';
-import type { SqliteStore } from '../../src/platform/db.ts';
 import { silentLogger } from '../../src/platform/log.ts';
 import { openTestImageStore, solidPng, VAULT_SCENE, type TestImageStore } from '../support/images.ts';
 import { describeEachDialect } from '../support/postgres.ts';
@@ -20,8 +19,7 @@ describeEachDialect('DeletePicture', (dialect) => {
   let deletions: DeletePicture;
   beforeEach(async () => {
     t = await openTestImageStore(dialect);
-    // LinkStore is converted to both dialects on its own branch (pgdata); only `delete` reads it.
-    links = new LinkStore(t.store as SqliteStore, []);
+    links = new LinkStore(t.store, []);
     deletions = new DeletePicture({ images: t.images, links, log: silentLogger, trashDays: 7 });
   });
   afterEach(() => t.close());
@@ -46,23 +44,19 @@ describeEachDialect('DeletePicture', (dialect) => {
     await expect(deletions.allowed(ask({ latest: true }, '7'))).rejects.toThrow(NothingToDeleteError);
   });
 
-  it.skipIf(dialect === 'postgres')(
-    "deletes the user's latest picture: trash, sessions to its parent, and where it was shown",
-    async () => {
-      const parent = await picture();
-      const child = await picture({ mode: 'edit', parentImageId: parent.id });
-      // Awaited: it becomes asynchronous with LinkStore's conversion.
-      await links.recordSceneMessage({ messageId: 'm1', imageId: child.id, guildId: 'g', channelId: 'c' });
-      const result = await deletions.delete(ask({ latest: true }));
-      expect(result.image).toMatchObject({ id: child.id, deletedBy: '42', imagePath: `vault/images/trash/${child.id}.png` });
-      expect(result.sessions).toEqual({ moved: 1, ended: 0 });
-      expect(result.messages).toEqual([{ messageId: 'm1', channelId: 'c' }]);
-      expect(result.sheets).toEqual([]);
-      expect((await new SessionStore(t.store).get('42', vault))!.currentImageId).toBe(parent.id);
-      expect(await t.images.get(child.id)).toBeUndefined();
-      await expect(deletions.delete(ask({ imageId: child.id }))).rejects.toThrow(ImageGoneError);
-    },
-  );
+  it("deletes the user's latest picture: trash, sessions to its parent, and where it was shown", async () => {
+    const parent = await picture();
+    const child = await picture({ mode: 'edit', parentImageId: parent.id });
+    await links.recordSceneMessage({ messageId: 'm1', imageId: child.id, guildId: 'g', channelId: 'c' });
+    const result = await deletions.delete(ask({ latest: true }));
+    expect(result.image).toMatchObject({ id: child.id, deletedBy: '42', imagePath: `vault/images/trash/${child.id}.png` });
+    expect(result.sessions).toEqual({ moved: 1, ended: 0 });
+    expect(result.messages).toEqual([{ messageId: 'm1', channelId: 'c' }]);
+    expect(result.sheets).toEqual([]);
+    expect((await new SessionStore(t.store).get('42', vault))!.currentImageId).toBe(parent.id);
+    expect(await t.images.get(child.id)).toBeUndefined();
+    await expect(deletions.delete(ask({ imageId: child.id }))).rejects.toThrow(ImageGoneError);
+  });
 
   it('purges files deleted more than trash_days ago; their rows stay on record', async () => {
     const old = await picture();
