@@ -109,7 +109,7 @@ export async function createLimner(
   );
   const jobs = new JobStore(store, options.shard ?? 0);
   const settings = new GuildSettings(store, config, log);
-  const budgets = new BudgetGuard(config, usage, jobs, settings);
+  const budgets = new BudgetGuard(config, usage, jobs, { limits: async (guildId) => settings.limits(guildId) });
   const runner = new JobRunner(
     { jobs, budgets, metrics, log },
     { concurrency: config.queue.concurrency, perUser: config.queue.per_user, pollMs: config.queue.poll_ms, leaseS: config.queue.lease_s },

@@ -54,10 +54,10 @@ export const promptModal: ComponentModule = {
     const { edits } = ctx.limner;
     const requester = requesterOf(interaction);
     await answerWithPicture(interaction, ctx, {
-      check: () => {
+      check: async () => {
         edits.repaintable(imageId, interaction.user.id);
         edits.parsePrompt(prompt);
-        edits.check(requester);
+        await edits.check(requester);
       },
       run: (report) => edits.repaint({ imageId, prompt, requester }, { onProgress: report }),
       title: (result) => turnTitle(result.image.turn, 'repainted'),

@@ -97,7 +97,7 @@ export class CastCampaign {
    */
   async check(request: CastRequest): Promise<void> {
     await this.deps.campaigns.checkRecent(request.campaignId, (campaign) => this.checkCampaign(campaign));
-    this.deps.runner.check(jobOf(request, 'cast propose', 0));
+    await this.deps.runner.check(jobOf(request, 'cast propose', 0));
   }
 
   /**
@@ -323,7 +323,7 @@ export class CastCampaign {
         parentImageId: member.portraitImageId,
       },
       (row) => {
-        usage.linkImage(painted.usageId, row.id);
+        usage.linkImageStatement(painted.usageId, row.id).run();
         cast.setPortrait(member.id, row.id);
       },
     );

@@ -310,7 +310,7 @@ export class EditPicture {
         parentImageId: input.parentImageId,
       },
       (row) => {
-        usage.linkImage(rendered.usageId, row.id);
+        usage.linkImageStatement(rendered.usageId, row.id).run();
         sessions.moveTo({ userId: requester.userId, campaignId: campaign.id, imageId: row.id });
       },
     );
@@ -370,8 +370,8 @@ export class EditPicture {
    * The admission check of an edit or reroll for `requester`, for a door about to acknowledge.
    * @throws BudgetExceededError, QueueClosedError.
    */
-  check(requester: Requester): void {
-    this.deps.runner.check({ kind: 'scene edit', ...requester });
+  async check(requester: Requester): Promise<void> {
+    await this.deps.runner.check({ kind: 'scene edit', ...requester });
   }
 
   /**
@@ -444,7 +444,7 @@ export class EditPicture {
         parentImageId: base.id,
       },
       (row) => {
-        usage.linkImage(rendered.usageId, row.id);
+        usage.linkImageStatement(rendered.usageId, row.id).run();
         sessions.moveTo({ userId: input.requester.userId, campaignId: campaign.id, imageId: row.id });
       },
       imageId,

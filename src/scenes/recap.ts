@@ -108,7 +108,7 @@ export class RecapSession {
    */
   async check(request: RecapRequest): Promise<void> {
     await this.deps.campaigns.checkRecent(request.campaignId, (campaign) => this.rangeOf(campaign, request));
-    this.deps.runner.check(this.jobOf(request));
+    await this.deps.runner.check(this.jobOf(request));
   }
 
   /**
@@ -181,7 +181,7 @@ export class RecapSession {
           requestedBy: request.requester.userId,
         },
         (row) => {
-          this.deps.usage.linkImage(painted.usageId, row.id);
+          this.deps.usage.linkImageStatement(painted.usageId, row.id).run();
           // The first panel is the requester's session picture: the one the storyboard opens with.
           if (i === 0) this.deps.sessions.moveTo({ userId: request.requester.userId, campaignId: campaign.id, imageId: row.id });
         },

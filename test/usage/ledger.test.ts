@@ -74,7 +74,7 @@ describe('the usage ledger records every billed call, failures included', () => 
       expect(row).toMatchObject({ userId: '42', campaignId: SAMPLE_CAMPAIGN, images: 0, imageId: null });
       expect(row.inputTokens).toBeGreaterThan(0);
     }
-    expect(limner.usage.totals({ since: '2000-01-01', userId: '42' })).toMatchObject({ calls: purposes.length, images: 0 });
+    expect(await limner.usage.totals({ since: '2000-01-01', userId: '42' })).toMatchObject({ calls: purposes.length, images: 0 });
   });
 
   it('records a successful scene once per call and links the image call to its picture', async () => {
