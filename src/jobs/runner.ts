@@ -286,7 +286,10 @@ export class JobRunner {
   /** Renews this process's jobs' heartbeats every `leaseS / 3` while it has any. */
   private keepBeating(): void {
     this.beatTimer ??= setInterval(
-      () => void this.deps.jobs.beat([...this.local.keys()]).catch((err: unknown) => this.deps.log.warn({ err }, 'could not renew job heartbeats')),
+      () =>
+        void this.deps.jobs
+          .beat([...this.local.keys()])
+          .catch((err: unknown) => this.deps.log.warn({ err }, 'could not renew job heartbeats')),
       (this.queue.leaseS * 1000) / 3,
     );
   }

@@ -162,7 +162,12 @@ export class JobStore {
    * @param options.starting - The job about to start, already marked running: only the other
    *   running jobs count in flight, and the cooldown counts from the user's jobs before it.
    */
-  async admissionFacts(guildId: string | null, userId: string, read: FactsToRead, options: { starting?: string } = {}): Promise<AdmissionFacts> {
+  async admissionFacts(
+    guildId: string | null,
+    userId: string,
+    read: FactsToRead,
+    options: { starting?: string } = {},
+  ): Promise<AdmissionFacts> {
     const starting = options.starting ? { runningOnly: true, except: options.starting } : {};
     return factsOf((await this.factsQuery(this.store.db, guildId, userId, read, starting))[0]);
   }
@@ -317,7 +322,11 @@ export class JobStore {
    */
   private failWhere(where: SQL | undefined, message: string): Promise<JobRow[]> {
     const { jobs } = this.store.tables;
-    const select = (tx: Db) => tx.select().from(jobs).where(and(inArray(jobs.status, [...ACTIVE]), where));
+    const select = (tx: Db) =>
+      tx
+        .select()
+        .from(jobs)
+        .where(and(inArray(jobs.status, [...ACTIVE]), where));
     const update = (tx: Db, ids: string[]) =>
       tx
         .update(jobs)
@@ -328,11 +337,27 @@ export class JobStore {
     return writeTransaction(this.store, 'jobs', {
       sqlite: (tx) => {
         const left = select(tx).all();
-        return left.length === 0 ? [] : failed(left, update(tx, left.map((j) => j.id)).all());
+        return left.length === 0
+          ? []
+          : failed(
+              left,
+              update(
+                tx,
+                left.map((j) => j.id),
+              ).all(),
+            );
       },
       postgres: async (tx) => {
         const left = await select(tx);
-        return left.length === 0 ? [] : failed(left, await update(tx, left.map((j) => j.id)));
+        return left.length === 0
+          ? []
+          : failed(
+              left,
+              await update(
+                tx,
+                left.map((j) => j.id),
+              ),
+            );
       },
     });
   }
@@ -352,7 +377,13 @@ export class JobStore {
    * committed) the jobs in flight and the ledger come from one snapshot: a picture linked between
    * two reads would otherwise be counted in neither.
    */
-  private factsQuery(tx: Db, guildId: string | null, userId: string, read: FactsToRead, options: { runningOnly?: boolean; except?: string } = {}) {
+  private factsQuery(
+    tx: Db,
+    guildId: string | null,
+    userId: string,
+    read: FactsToRead,
+    options: { runningOnly?: boolean; except?: string } = {},
+  ) {
     const { jobs, usage } = this.store.tables;
     const where: SQL[] = [inArray(jobs.status, options.runningOnly ? ['running'] : [...ACTIVE])];
     if (options.except) where.push(ne(jobs.id, options.except));

@@ -179,10 +179,7 @@ describeEachDialect('JobRunner', (dialect) => {
       errorId: expect.stringMatching(/^[0-9a-f]{8}$/),
     });
     const { jobs: table } = t.store.tables;
-    const rows = await t.store.db
-      .select({ status: table.status, imageId: table.imageId })
-      .from(table)
-      .orderBy(asc(table.seq));
+    const rows = await t.store.db.select({ status: table.status, imageId: table.imageId }).from(table).orderBy(asc(table.seq));
     expect(rows).toEqual([
       { status: 'succeeded', imageId: 'img' },
       { status: 'failed', imageId: null },

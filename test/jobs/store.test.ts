@@ -5,10 +5,10 @@ import { loadConfig } from '../../src/platform/config.ts';
 import { BudgetExceededError, BudgetGuard } from '../../src/jobs/budget.ts';
 import { SceneLeases } from '../../src/jobs/scene-leases.ts';
 import { DuplicateJobError, JobStore, type NewJob } from '../../src/jobs/store.ts';
-import { openPostgresStore, openSqliteStore, type Store } from '../../src/platform/db.ts';
+import type { Store } from '../../src/platform/db.ts';
 import { UsageLedger } from '../../src/usage/ledger.ts';
 import { ROOT } from '../support/fixtures.ts';
-import { createTestDatabase, describeEachDialect, openTestStore, type Dialect } from '../support/postgres.ts';
+import { describeEachDialect, openSharedTestStores, type SharedTestStores } from '../support/postgres.ts';
 
 /** One process's view of the database: its own connection (SQLite) or pool (PostgreSQL), as a second process would have. */
 interface Process {
@@ -16,22 +16,6 @@ interface Process {
   readonly jobs: JobStore;
   readonly ledger: UsageLedger;
   readonly budgets: BudgetGuard;
-}
-
-/**
- * Two handles on one fresh database: two connections to one SQLite file, or two pools on one
- * PostgreSQL database.
- */
-async function openTwice(dialect: Dialect): Promise<{ stores: [Store, Store]; close(): Promise<void> }> {
-  if (dialect === 'sqlite') {
-    const first = await openTestStore('sqlite');
-    const second = openSqliteStore(path.join(first.dir, 'limner.db'));
-    return { stores: [first.store, second], close: async () => (await second.close(), await first.close()) };
-  }
-  const database = await createTestDatabase();
-  const first = await openPostgresStore(database.url, { poolSize: 4 });
-  const second = await openPostgresStore(database.url, { poolSize: 4 });
-  return { stores: [first, second], close: async () => (await first.close(), await second.close(), await database.drop()) };
 }
 
 function processOn(store: Store, shard: number, guildDailyImages: number | null): Process {
@@ -60,13 +44,13 @@ const goStale = async (store: Store, id: string) => {
 };
 
 describeEachDialect('the database as the queue of two processes', (dialect) => {
-  let shared: Awaited<ReturnType<typeof openTwice>>;
+  let shared: SharedTestStores;
   let a: Process;
   let b: Process;
   beforeEach(async () => {
-    shared = await openTwice(dialect);
-    a = processOn(shared.stores[0], 0, 3);
-    b = processOn(shared.stores[1], 1, 3);
+    shared = await openSharedTestStores(dialect, 2);
+    a = processOn(shared.stores[0]!, 0, 3);
+    b = processOn(shared.stores[1]!, 1, 3);
   });
   afterEach(async () => {
     await shared.close();
@@ -212,17 +196,17 @@ describeEachDialect('the database as the queue of two processes', (dialect) => {
 });
 
 describeEachDialect('SceneLeases', (dialect) => {
-  let shared: Awaited<ReturnType<typeof openTwice>>;
+  let shared: SharedTestStores;
   beforeEach(async () => {
-    shared = await openTwice(dialect);
+    shared = await openSharedTestStores(dialect, 2);
   });
   afterEach(async () => {
     await shared.close();
   });
 
   it("lets one job paint a scene key; another waits, takes the picture, or takes over when the painter's job ended or died", async () => {
-    const a = processOn(shared.stores[0], 0, null);
-    const b = processOn(shared.stores[1], 1, null);
+    const a = processOn(shared.stores[0]!, 0, null);
+    const b = processOn(shared.stores[1]!, 1, null);
     const leasesA = new SceneLeases(a.store, 30);
     const leasesB = new SceneLeases(b.store, 30);
     const painter = await a.jobs.create(job('u1', 'g'));
@@ -248,8 +232,8 @@ describeEachDialect('SceneLeases', (dialect) => {
   });
 
   it('gives the lease of one scene key to one of many jobs asking at once', async () => {
-    const a = processOn(shared.stores[0], 0, null);
-    const b = processOn(shared.stores[1], 1, null);
+    const a = processOn(shared.stores[0]!, 0, null);
+    const b = processOn(shared.stores[1]!, 1, null);
     const ids: string[] = [];
     for (let i = 0; i < 8; i++) ids.push(await (i % 2 ? b : a).jobs.create(job(`u${i}`, 'g')));
     for (let i = 0; i < 8; i++) await a.jobs.claimNext({ concurrency: 8, perUser: 1 });

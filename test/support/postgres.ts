@@ -75,3 +75,31 @@ export function describeEachDialect(title: string, body: (dialect: Dialect) => v
   describe(`${title} (SQLite)`, () => body('sqlite'));
   describe.skipIf(!POSTGRES_URL)(POSTGRES_URL ? `${title} (PostgreSQL)` : NO_POSTGRES, () => body('postgres'));
 }
+
+/** Several handles on one fresh database, as several processes have; see {@link openSharedTestStores}. */
+export interface SharedTestStores {
+  readonly stores: Store[];
+  /** Closes every handle, drops the PostgreSQL database and removes the folder. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `count` handles on one fresh database: connections to one SQLite file, or pools on one
+ * PostgreSQL database (4 connections each), for tests of what processes sharing a database guarantee.
+ */
+export async function openSharedTestStores(dialect: Dialect, count: number): Promise<SharedTestStores> {
+  const first = await openTestStore(dialect);
+  const open = (): Promise<Store> =>
+    first.store.dialect === 'sqlite'
+      ? Promise.resolve(openSqliteStore(path.join(first.dir, 'limner.db')))
+      : openPostgresStore(first.store.pool.options.connectionString!, { poolSize: 4 });
+  const others: Store[] = [];
+  for (let i = 1; i < count; i++) others.push(await open());
+  return {
+    stores: [first.store, ...others],
+    close: async () => {
+      for (const store of others) await store.close();
+      await first.close();
+    },
+  };
+}
