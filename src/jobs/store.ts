@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type SQL, and, asc, desc, eq, gt, gte, inArray, isNotNull, lt, ne, sql } from 'drizzle-orm';
+import { type SQL, and, asc, eq, gte, inArray, lt, ne, sql } from 'drizzle-orm';
 import { LimnerError } from '../errors.ts';
 import { writeTransaction, type Db, type Store } from '../platform/db.ts';
 import type { JobRow } from '../platform/schema.ts';
@@ -281,23 +281,6 @@ export class JobStore {
   }
 
   /**
-   * When `userId` last started a job that paints (ISO 8601), for cooldowns.
-   * @param except - A job left out (the one about to start, already marked running by its claim).
-   */
-  async lastStartOf(userId: string, except?: string): Promise<string | undefined> {
-    const { jobs } = this.store.tables;
-    // Jobs that paint nothing (reading a story for its cast) start no cooldown.
-    const where = [eq(jobs.userId, userId), isNotNull(jobs.startedAt), gt(jobs.pictures, 0), ...(except ? [ne(jobs.id, except)] : [])];
-    const rows = await this.store.db
-      .select({ startedAt: jobs.startedAt })
-      .from(jobs)
-      .where(and(...where))
-      .orderBy(desc(jobs.startedAt))
-      .limit(1);
-    return rows[0]?.startedAt ?? undefined;
-  }
-
-  /**
    * Jobs this shard's previous process left queued or running (it is dead, since this process
    * runs the shard now): marks them failed (error id `interrupted`) and returns them as they were,
    * tokens included, so the caller can tell their users. Other shards' jobs are left alone.
@@ -337,27 +320,13 @@ export class JobStore {
     return writeTransaction(this.store, 'jobs', {
       sqlite: (tx) => {
         const left = select(tx).all();
-        return left.length === 0
-          ? []
-          : failed(
-              left,
-              update(
-                tx,
-                left.map((j) => j.id),
-              ).all(),
-            );
+        const ids = left.map((j) => j.id);
+        return ids.length === 0 ? [] : failed(left, update(tx, ids).all());
       },
       postgres: async (tx) => {
         const left = await select(tx);
-        return left.length === 0
-          ? []
-          : failed(
-              left,
-              await update(
-                tx,
-                left.map((j) => j.id),
-              ),
-            );
+        const ids = left.map((j) => j.id);
+        return ids.length === 0 ? [] : failed(left, await update(tx, ids));
       },
     });
   }
@@ -375,7 +344,7 @@ export class JobStore {
   /**
    * One row of every fact of a budget decision. A single statement, so on PostgreSQL (read
    * committed) the jobs in flight and the ledger come from one snapshot: a picture linked between
-   * two reads would otherwise be counted in neither.
+   * two reads could otherwise be counted twice, or not at all.
    */
   private factsQuery(
     tx: Db,

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Metrics } from './metrics.ts';
 import { sql } from 'drizzle-orm';
+import type { Metrics } from './metrics.ts';
 import type { Store } from './db.ts';
 
 /** What `/healthz` reports. */
@@ -20,7 +20,7 @@ const WRITABLE_TIMEOUT_MS = 5000;
  * Whether the database takes writes now. SQLite: opens and rolls back an immediate transaction,
  * which fails when the file is read-only or locked beyond the busy timeout. PostgreSQL: an update
  * that matches no row, which fails when the server is unreachable or read-only (a standby, or
- * `default_transaction_read_only`). False too when no answer comes within 5 s.
+ * `default_transaction_read_only`); no answer within 5 s is a no too.
  */
 export async function databaseWritable(store: Store): Promise<boolean> {
   if (store.dialect === 'sqlite') {
