@@ -10,21 +10,19 @@ import { ImageStore } from './images/store.ts';
 import { openPictureStorage } from './images/open-storage.ts';
 import type { PictureStorage } from './images/storage.ts';
 import type { Logger } from './platform/log.ts';
-import { openStore, type SqliteStore } from './platform/db.ts';
-import { ConfigError } from './platform/errors.ts';
+import { openStore, type Store } from './platform/db.ts';
 import { LinkStore } from './campaigns/links.ts';
 import { ScanCache } from './scenes/best/scan-cache.ts';
 import { SessionStore } from './edits/sessions.ts';
 import { StoryStore } from './campaigns/stories.ts';
 import { UsageLedger } from './usage/ledger.ts';
-import { BudgetGuard, type GuildLimitsSource } from './jobs/budget.ts';
+import { BudgetGuard } from './jobs/budget.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { JobStore } from './jobs/store.ts';
 import { SceneLeases } from './jobs/scene-leases.ts';
 import { Metrics } from './platform/metrics.ts';
 import { storybookServer, type StorybookServer } from './exports/serve.ts';
-import { eq } from 'drizzle-orm';
-import { GuildSettings, storedSettings } from './settings/settings.ts';
+import { GuildSettings } from './settings/settings.ts';
 import { CreateCampaign } from './campaigns/create-campaign.ts';
 import { CastCampaign } from './cast/cast.ts';
 import { CastProposer } from './cast/proposer.ts';
@@ -38,7 +36,8 @@ import { RecapStore } from './scenes/recap-store.ts';
 export interface Limner {
   readonly config: Config;
   readonly log: Logger;
-  readonly store: SqliteStore;
+  /** The database (SQLite or PostgreSQL) every store reads and writes. */
+  readonly store: Store;
   readonly campaigns: CampaignRepository;
   readonly images: ImageStore;
   readonly gateway: GeminiGateway;
@@ -93,12 +92,7 @@ export async function createLimner(
 ): Promise<Limner> {
   // Process metrics (event loop, memory) only matter when /metrics is served.
   const metrics = options.metrics ?? new Metrics({ processMetrics: config.runtime.health_port !== null });
-  const opened = await openStore(config.database_target);
-  if (opened.dialect !== 'sqlite') {
-    await opened.close();
-    throw new ConfigError(['database: PostgreSQL is not wired into the services yet']);
-  }
-  const store = opened;
+  const store = await openStore(config.database_target);
   const stories = new StoryStore(store, config.play_by_post.ooc_prefix);
   const castStore = new CastStore(store);
   const campaigns = new CampaignRepository(config.campaigns_dir, stories, castStore);
@@ -110,7 +104,7 @@ export async function createLimner(
   );
   const jobs = new JobStore(store, options.shard ?? 0);
   const settings = new GuildSettings(store, config, log);
-  const budgets = new BudgetGuard(config, usage, jobs, syncGuildLimits(store, settings));
+  const budgets = new BudgetGuard(config, usage, jobs, settings);
   const runner = new JobRunner(
     { jobs, budgets, metrics, log },
     { concurrency: config.queue.concurrency, perUser: config.queue.per_user, pollMs: config.queue.poll_ms, leaseS: config.queue.lease_s },
@@ -168,18 +162,5 @@ export async function createLimner(
       // An S3 client keeps its sockets open until destroyed; the local folder has nothing to close.
       if ('close' in pictures && typeof pictures.close === 'function') await (pictures.close as () => Promise<void>)();
     },
-  };
-}
-
-/**
- * A guild's limits read synchronously, as BudgetGuard still asks for them: a stopgap until its
- * `GuildLimitsSource.limits` is awaited (the jobs' conversion), then `settings` itself is the source.
- * Only SQLite can answer synchronously, which is all {@link createLimner} opens for now.
- */
-function syncGuildLimits(store: SqliteStore, settings: GuildSettings): GuildLimitsSource {
-  const { guildSettings } = store.tables;
-  return {
-    limits: (guildId) =>
-      settings.limitsOf(storedSettings(store.db.select().from(guildSettings).where(eq(guildSettings.guildId, guildId)).all(), null)),
   };
 }

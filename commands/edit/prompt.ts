@@ -57,7 +57,7 @@ export const promptModal: ComponentModule = {
       check: async () => {
         await edits.repaintable(imageId, interaction.user.id);
         edits.parsePrompt(prompt);
-        edits.check(requester);
+        await edits.check(requester);
       },
       run: (report) => edits.repaint({ imageId, prompt, requester }, { onProgress: report }),
       title: (result) => turnTitle(result.image.turn, 'repainted'),

@@ -95,7 +95,7 @@ export class CastCampaign {
    */
   async check(request: CastRequest): Promise<void> {
     await this.deps.campaigns.checkRecent(request.campaignId, (campaign) => this.checkCampaign(campaign));
-    this.deps.runner.check(jobOf(request, 'cast propose', 0));
+    await this.deps.runner.check(jobOf(request, 'cast propose', 0));
   }
 
   /**

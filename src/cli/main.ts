@@ -472,7 +472,7 @@ program
             ['this month', utcMonth(now).toISOString()],
           ];
       for (const [label, since] of periods) {
-        const totals = limner.usage.totals({ since, ...(opts.guild ? { guildId: opts.guild } : {}) });
+        const totals = await limner.usage.totals({ since, ...(opts.guild ? { guildId: opts.guild } : {}) });
         if (json()) print({ period: label, since, guildId: opts.guild ?? null, ...totals });
         else {
           const scope = opts.guild ? `guild ${opts.guild}` : 'all guilds';

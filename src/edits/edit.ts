@@ -365,8 +365,8 @@ export class EditPicture {
    * The admission check of an edit or reroll for `requester`, for a door about to acknowledge.
    * @throws BudgetExceededError, QueueClosedError.
    */
-  check(requester: Requester): void {
-    this.deps.runner.check({ kind: 'scene edit', ...requester });
+  async check(requester: Requester): Promise<void> {
+    await this.deps.runner.check({ kind: 'scene edit', ...requester });
   }
 
   /**

@@ -181,7 +181,7 @@ export class IllustrateScene {
     noteOf(request);
     await this.deps.settings.look(request.requester.guildId, request.campaignId, '', request);
     await this.deps.campaigns.checkRecent(request.campaignId, (campaign) => this.checkCampaign(campaign, request));
-    this.deps.runner.check(jobOf(request));
+    await this.deps.runner.check(jobOf(request));
   }
 
   /**
@@ -335,13 +335,13 @@ export class IllustrateScene {
       images.findRecent({ campaignId: campaign.id, sceneKey: key, since: new Date(Date.now() - windowS * 1000).toISOString() }).all()[0];
     // One painting per scene key across every process: the lease's holder paints, the others wait for its picture.
     for (;;) {
-      const outcome = this.deps.leases.take(key, jobId, find);
+      const outcome = await this.deps.leases.take(key, jobId, find);
       if (outcome.kind === 'picture') return reuse(outcome.picture);
       if (outcome.kind === 'leader') {
         try {
           return { ...(await paint()), ...best };
         } finally {
-          this.deps.leases.release(key, jobId);
+          await this.deps.leases.release(key, jobId);
         }
       }
       await sleep(config.queue.poll_ms, undefined, { signal });

@@ -105,7 +105,7 @@ export class RecapSession {
   async check(request: RecapRequest): Promise<void> {
     const previous = await this.previousTurn(request.campaignId, request);
     await this.deps.campaigns.checkRecent(request.campaignId, (campaign) => this.rangeOf(campaign, request, previous));
-    this.deps.runner.check(this.jobOf(request));
+    await this.deps.runner.check(this.jobOf(request));
   }
 
   /**

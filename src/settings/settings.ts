@@ -268,7 +268,7 @@ export class GuildSettings {
 }
 
 /** A `guild_settings` row. */
-export type GuildSettingRow = typeof guildSettings.$inferSelect;
+type GuildSettingRow = typeof guildSettings.$inferSelect;
 
 /** True for a setting of the whole guild (a budget), false for a campaign's. */
 function isGuildWide(key: SettingKey): boolean {
@@ -276,7 +276,7 @@ function isGuildWide(key: SettingKey): boolean {
 }
 
 /** The values a guild's setting rows hold for `campaignId` and the guild (null: the default; no campaign: its settings null). */
-export function storedSettings(rows: readonly GuildSettingRow[], campaignId: string | null): StoredSettings {
+function storedSettings(rows: readonly GuildSettingRow[], campaignId: string | null): StoredSettings {
   const value = (key: SettingKey) => {
     const scope = isGuildWide(key) ? '' : campaignId;
     const row = scope === null ? undefined : rows.find((r) => r.campaignId === scope && r.key === key);

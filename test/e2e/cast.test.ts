@@ -11,7 +11,7 @@ import type { InteractionResult, StoredMessage } from '../emulators/discord/type
 import { GeminiEmulator, type RecordedRequest } from '../emulators/gemini/server.ts';
 import { startBotHarness, type BotHarness } from '../support/bot-harness.ts';
 import { castScript, isCastCall, VOX_MACHINA } from '../support/cast-script.ts';
-import { CRD3_DIR, ROOT, sampleCampaigns, testConfig } from '../support/fixtures.ts';
+import { CRD3_DIR, ROOT, sampleCampaigns, testConfig, sqliteOf } from '../support/fixtures.ts';
 import { requestText } from '../support/scanner-script.ts';
 
 // CRD3's C1E001 excerpt (CC BY-SA 4.0; see test/fixtures/crd3/ATTRIBUTION.md), imported without characters.
@@ -141,7 +141,7 @@ describe('/scene cast through the bot', () => {
     ]);
     // Portraits are pictures of their own kind: billed, but not in the gallery's scenes.
     expect(await h.limner.images.list(CAMPAIGN as never)).toEqual([]);
-    const usage = h.limner.store.sqlite
+    const usage = sqliteOf(h.limner.store)
       .prepare("select count(*) as n, sum(images) as pictures from usage where purpose = 'portrait'")
       .get();
     expect(usage).toEqual({ n: 2, pictures: 2 });

@@ -1,3 +1,4 @@
+import { sqliteOf } from '../support/fixtures.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -463,7 +464,7 @@ describe('editing without the Message Content intent', () => {
 
     it('names the campaign of a session from another campaign and how to start one here', async () => {
       const { bo } = h.users;
-      h.limner.store.sqlite.prepare('DELETE FROM edit_sessions WHERE user_id = ?').run(bo.id);
+      sqliteOf(h.limner.store).prepare('DELETE FROM edit_sessions WHERE user_id = ?').run(bo.id);
       await t.generate(bo);
       const r = await (await t.sceneEdit(bo, 'make it night', { channelId: h.channels.general })).acknowledged();
       expect(privately(r)).toBe(true);

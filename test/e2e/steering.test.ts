@@ -95,7 +95,7 @@ describe('/scene settings', () => {
       ['daily_images', null, '20', h.users.gm.id],
       ['daily_usd', null, '2.5', h.users.gm.id],
     ]);
-    expect(h.limner.budgets.status(h.guildId, h.users.ana.id).guildImagesLeft).toBe(20);
+    expect((await h.limner.budgets.status(h.guildId, h.users.ana.id)).guildImagesLeft).toBe(20);
     expect(r.original!.embeds[0]!.fields.at(-1)!.value).toContain(`<@${h.users.gm.id}>: daily spend: default → $2.50`);
 
     const before = imageCalls().length;

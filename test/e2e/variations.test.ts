@@ -68,7 +68,7 @@ describe('variations: count on /scene current, turn and best', () => {
     );
     expect(await h.limner.sessions.get(h.users.ana.id, 'kraghammer')).toBeUndefined();
     // Each picture's painting is in the usage ledger, so budgets count all four.
-    expect(h.limner.usage.totals({ since: '1970-01-01T00:00:00.000Z', userId: h.users.ana.id }).images).toBe(4);
+    expect((await h.limner.usage.totals({ since: '1970-01-01T00:00:00.000Z', userId: h.users.ana.id })).images).toBe(4);
   });
 
   it('Use n: only the requester picks; the pick is posted full size and becomes their edit session', async () => {

@@ -17,7 +17,7 @@ import { createLimner, type Limner } from '../../src/app.ts';
 import { parseCampaignId } from '../../src/campaigns/id.ts';
 import { silentLogger } from '../../src/platform/log.ts';
 import { GeminiEmulator, type Behaviour } from '../emulators/gemini/server.ts';
-import { SAMPLE_CAMPAIGN, sampleCampaigns, testConfig } from '../support/fixtures.ts';
+import { SAMPLE_CAMPAIGN, sampleCampaigns, testConfig, sqliteOf } from '../support/fixtures.ts';
 
 let emulator: GeminiEmulator;
 let campaigns: { dir: string; cleanup: () => void };
@@ -132,7 +132,7 @@ describe('IllustrateScene through the Gemini emulator', () => {
     expect(await limner.images.get(result.image.id)).toEqual(result.image);
     expect(existsSync(result.file)).toBe(true);
     expect((await limner.sessions.get('7', SAMPLE_CAMPAIGN))?.currentImageId).toBe(result.image.id);
-    const linked = limner.store.sqlite.prepare("select image_id as imageId from usage where purpose = 'image'").all();
+    const linked = sqliteOf(limner.store).prepare("select image_id as imageId from usage where purpose = 'image'").all();
     expect(linked).toEqual([{ imageId: result.image.id }]);
   });
 
