@@ -194,14 +194,10 @@ export class ImageStore {
     return rows[0];
   }
 
-  /**
-   * The newest live picture of a campaign with this scene key made since `since` (ISO 8601), as a
-   * query on `db` not yet run, so that a transaction can read it: `db` is then the transaction's
-   * handle, and the query is awaited in a PostgreSQL body or `.all()`-ed in a SQLite one. At most one row.
-   */
-  findRecent(scene: { campaignId: string; sceneKey: string; since: string }, db: Db = this.store.db) {
+  /** The newest live picture of a campaign with this scene key made since `since` (ISO 8601), or undefined. */
+  async findRecent(scene: { campaignId: string; sceneKey: string; since: string }): Promise<ImageRow | undefined> {
     const { images } = this.store.tables;
-    return db
+    const [row] = await this.store.db
       .select()
       .from(images)
       .where(
@@ -214,6 +210,7 @@ export class ImageStore {
       )
       .orderBy(desc(images.createdAt), desc(images.id))
       .limit(1);
+    return row;
   }
 
   /** Campaigns that have live scene pictures (portraits aside), with how many, by campaign id. */

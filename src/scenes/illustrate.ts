@@ -330,9 +330,8 @@ export class IllustrateScene {
         ...best,
       };
     };
-    // Read inside the lease's transaction, whose SQLite body is synchronous.
-    const find = (): ImageRow | undefined =>
-      images.findRecent({ campaignId: campaign.id, sceneKey: key, since: new Date(Date.now() - windowS * 1000).toISOString() }).all()[0];
+    const find = () =>
+      images.findRecent({ campaignId: campaign.id, sceneKey: key, since: new Date(Date.now() - windowS * 1000).toISOString() });
     // One painting per scene key across every process: the lease's holder paints, the others wait for its picture.
     for (;;) {
       const outcome = await this.deps.leases.take(key, jobId, find);

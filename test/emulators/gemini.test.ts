@@ -224,6 +224,31 @@ describe('Gemini emulator through the real @google/genai SDK', () => {
     expect(slow.text).toContain('gargoyles');
   });
 
+  it('counts generate requests in flight and records when each stopped being in flight', async () => {
+    emulator.setLatency(100);
+    await Promise.all([
+      client().models.generateContent({ model: TEXT_MODEL, contents: 'x' }),
+      client().models.generateContent(imageRequest('y')),
+      client().models.countTokens({ model: TEXT_MODEL, contents: 'z' }),
+    ]);
+    expect(emulator.peakGenerating).toBe(2);
+    await vi.waitFor(() => expect(emulator.generating).toBe(0));
+    const generated = (model: string) => emulator.requests.find((r) => r.model === model && r.rpc === 'generateContent')!;
+    const [text, image] = [generated(TEXT_MODEL), generated(IMAGE_MODEL)];
+    for (const r of [text, image]) expect(r.endedAt! - r.receivedAt).toBeGreaterThanOrEqual(90);
+    // The two overlapped: each was received before the other ended.
+    expect(text.receivedAt).toBeLessThan(image.endedAt!);
+    expect(image.receivedAt).toBeLessThan(text.endedAt!);
+    // countTokens is not a model call in flight.
+    expect(emulator.requests.find((r) => r.rpc === 'countTokens')!.endedAt).toBeUndefined();
+
+    emulator.reset();
+    emulator.enqueue({ kind: 'hang' });
+    await expect(client({ timeout: 100 }).models.generateContent({ model: TEXT_MODEL, contents: 'x' })).rejects.toThrow();
+    await vi.waitFor(() => expect(emulator.requests[0]!.endedAt).toBeDefined());
+    expect(emulator.requests[0]!.answer).toBe('hang');
+  });
+
   it('reports a blocked prompt through promptFeedback without candidates', async () => {
     emulator.enqueue({ kind: 'blocked' });
     const response = await client().models.generateContent(imageRequest('something forbidden'));

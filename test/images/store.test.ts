@@ -182,9 +182,9 @@ describeEachDialect('ImageStore', (dialect) => {
   it('finds a recent picture of a scene key, and none older than asked or of another key', async () => {
     const before = new Date(Date.now() - 1000).toISOString();
     const row = await t.images.save(await solidPng(), { ...meta, sceneKey: 'k1' });
-    expect(await t.images.findRecent({ campaignId, sceneKey: 'k1', since: before })).toEqual([row]);
-    expect(await t.images.findRecent({ campaignId, sceneKey: 'k2', since: before })).toEqual([]);
-    expect(await t.images.findRecent({ campaignId, sceneKey: 'k1', since: new Date(Date.now() + 1000).toISOString() })).toEqual([]);
+    expect(await t.images.findRecent({ campaignId, sceneKey: 'k1', since: before })).toEqual(row);
+    expect(await t.images.findRecent({ campaignId, sceneKey: 'k2', since: before })).toBeUndefined();
+    expect(await t.images.findRecent({ campaignId, sceneKey: 'k1', since: new Date(Date.now() + 1000).toISOString() })).toBeUndefined();
   });
 
   it('keeps cast portraits out of scene lists, counts and latest; a portrait stays readable by id', async () => {

@@ -1,12 +1,13 @@
 /**
- * One bot process for multi-process end-to-end tests, started with `fork` (execArgv `--import tsx`):
- * the real `createLimner` + `startBot` as one shard of a bot, on the database file of the campaigns
- * folder it is given. discord.js takes its shard from `SHARDS` and `SHARD_COUNT` in the environment,
- * as under ShardingManager. Settings come as JSON in `LIMNER_TEST_BOT`; it sends `ready` once the
- * gateway is ready and stops cleanly on the message `stop`.
+ * One bot process for multi-process end-to-end tests, started by `forkBotProcess`
+ * (`test/support/bot-processes.ts`): the real `createLimner` + `startBot` as one shard of a bot, on
+ * the database and picture storage its config overrides name (by default the campaigns folder's
+ * database file and pictures folder). discord.js takes its shard from `SHARDS` and `SHARD_COUNT` in
+ * the environment, as under ShardingManager. Settings come as JSON in `LIMNER_TEST_BOT`; it sends
+ * `ready` once the gateway is ready and stops cleanly on the message `stop`.
  */
 import { createLimner } from '../../src/app.ts';
-import { silentLogger } from '../../src/platform/log.ts';
+import { createLogger, silentLogger } from '../../src/platform/log.ts';
 import { startBot } from '../../commands/bot/client.ts';
 import { testConfig } from './fixtures.ts';
 
@@ -16,12 +17,22 @@ export interface BotProcessSettings {
   readonly geminiUrl: string;
   readonly discordToken: string;
   readonly shard: number;
+  /**
+   * The Gemini API key this process sends (default `test-key`): the emulator records it with each
+   * request, so a test can tell the processes' model calls apart.
+   */
+  readonly geminiKey?: string;
+  /** Config layered last, e.g. `database`, `storage`, `queue`. */
   readonly overrides: Record<string, unknown>;
 }
 
+// A test that died without stopping it leaves no bot behind.
+process.on('disconnect', () => process.exit(1));
 const settings = JSON.parse(process.env.LIMNER_TEST_BOT ?? '{}') as BotProcessSettings;
-const { config, secrets } = testConfig(settings.campaignsDir, settings.geminiUrl, settings.overrides);
-const limner = await createLimner(config, { ...secrets, discordToken: settings.discordToken }, silentLogger, { shard: settings.shard });
+const { config, secrets } = testConfig(settings.campaignsDir, settings.geminiUrl, settings.overrides, settings.geminiKey);
+// LIMNER_TEST_BOT_LOG=warn (or another level) shows the process's log on stderr when a test fails.
+const log = process.env.LIMNER_TEST_BOT_LOG ? createLogger({ level: process.env.LIMNER_TEST_BOT_LOG, destination: 2 }) : silentLogger;
+const limner = await createLimner(config, { ...secrets, discordToken: settings.discordToken }, log, { shard: settings.shard });
 const bot = startBot(limner, settings.discordToken);
 await bot.ready;
 process.send!('ready');

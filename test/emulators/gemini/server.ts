@@ -33,6 +33,11 @@ export interface RecordedRequest {
   receivedAt: number;
   /** How the emulator answered, e.g. 'text', 'image 1376x768', 'status 429', 'hang'; set once answered. */
   answer?: string;
+  /**
+   * Epoch milliseconds when a generate request stopped being in flight (its answer sent, or its
+   * connection gone): with {@link receivedAt}, the interval it counted in {@link GeminiEmulator.generating}.
+   */
+  endedAt?: number;
 }
 
 /** A scripted answer for one request; see {@link GeminiEmulator.enqueue}. */
@@ -346,7 +351,10 @@ export class GeminiEmulator {
     this.requests.push(record);
     if (GENERATE_RPCS.has(rpc)) {
       this.peakGenerating = Math.max(this.peakGenerating, ++this.generating);
-      res.once('close', () => this.generating--);
+      res.once('close', () => {
+        this.generating--;
+        record.endedAt = Date.now();
+      });
     }
     const finish = (answer: Answer): void => {
       record.answer = answer.label;
