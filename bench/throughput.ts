@@ -432,7 +432,9 @@ function render(results: readonly RunResult[], tookS: number): string {
     `Measured ${new Date().toISOString().slice(0, 10)}; this section took ${Math.round(tookS)} s. The machine is shared with other engineers' test runs: a load average above ${os.cpus().length} (its cores) means processes waited for a core, which lengthens each job's own work and lowers the figures.`,
     '',
     `Reproduce: \`npx tsx bench/throughput.ts\` (prints the section) or \`npm run bench -- throughput\` (replaces it in BENCHMARKS.md). PostgreSQL rows: \`${pgCommand}\`. \`LIMNER_BENCH_PROCESSES\` (1,2,4), \`LIMNER_BENCH_DIALECTS\` (sqlite, plus postgres when \`LIMNER_TEST_DATABASE_URL\` is set) and \`LIMNER_BENCH_THROUGHPUT_LATENCY_MS\` (${LATENCY_MS}) choose the runs.`,
-    ...(ran.has('postgres') ? [] : ['', `PostgreSQL: not measured in this run (\`LIMNER_TEST_DATABASE_URL\` unset or \`LIMNER_BENCH_DIALECTS\` without postgres).`]),
+    ...(ran.has('postgres')
+      ? []
+      : ['', `PostgreSQL: not measured in this run (\`LIMNER_TEST_DATABASE_URL\` unset or \`LIMNER_BENCH_DIALECTS\` without postgres).`]),
   ].join('\n');
 }
 
