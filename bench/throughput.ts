@@ -175,14 +175,21 @@ async function stopBot(child: ChildProcess): Promise<void> {
 
 // ---- the database ----------------------------------------------------------------------------------
 
-/** The run's database: its config value (null: the campaigns folder's SQLite file), a query for jobs per shard, and its removal. */
+/** A job that succeeded: the shard whose process ran it, when it was claimed and when it ended (ISO 8601). */
+interface JobTimes {
+  readonly shard: number;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+}
+
+/** The run's database: its config value (null: the campaigns folder's SQLite file), its succeeded jobs, and its removal. */
 interface RunDatabase {
   readonly database: string | null;
-  succeededPerShard(): Promise<Map<number, number>>;
+  succeeded(): Promise<JobTimes[]>;
   drop(): Promise<void>;
 }
 
-const SUCCEEDED_PER_SHARD = "select shard, count(*) as n from jobs where status = 'succeeded' group by shard";
+const SUCCEEDED = 'select shard, started_at as "startedAt", finished_at as "finishedAt" from jobs where status = \'succeeded\'';
 
 async function adminQuery(url: string, statement: string): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: url });
@@ -198,11 +205,10 @@ async function openRunDatabase(dialect: Dialect, campaignsDir: string): Promise<
   if (dialect === 'sqlite') {
     return {
       database: null,
-      async succeededPerShard() {
+      async succeeded() {
         const db = new Database(path.join(campaignsDir, 'limner.db'), { readonly: true });
         try {
-          const rows = db.prepare(SUCCEEDED_PER_SHARD).all() as Array<{ shard: number; n: number }>;
-          return new Map(rows.map((r) => [r.shard, r.n]));
+          return db.prepare(SUCCEEDED).all() as JobTimes[];
         } finally {
           db.close();
         }
@@ -216,10 +222,7 @@ async function openRunDatabase(dialect: Dialect, campaignsDir: string): Promise<
   url.pathname = `/${name}`;
   return {
     database: url.toString(),
-    async succeededPerShard() {
-      const { rows } = await adminQuery(url.toString(), SUCCEEDED_PER_SHARD);
-      return new Map(rows.map((r: { shard: number; n: string }) => [Number(r.shard), Number(r.n)]));
-    },
+    succeeded: async () => (await adminQuery(url.toString(), SUCCEEDED)).rows as JobTimes[],
     drop: async () => void (await adminQuery(POSTGRES_URL!, `drop database if exists ${name} with (force)`)),
   };
 }
@@ -241,6 +244,8 @@ interface RunResult {
   readonly peakModelCalls: number;
   /** Jobs succeeded per shard (the process that ran them). */
   readonly perShard: number[];
+  /** Mean of the succeeded jobs' claim → end, ms: from their rows, so it includes the wait for the owning process to see its claim. */
+  readonly jobMs: number;
   /** 1-minute load average before and after the load. */
   readonly load: [number, number];
   /** Bot processes' fork → all ready, ms. */
@@ -343,7 +348,7 @@ async function oneRun(dialect: Dialect, processes: number, gemini: { url: string
       .catch(() => undefined);
     load[1] = os.loadavg()[0]!;
     const timings = (await gemini.take()).filter((t) => t.kind !== 'other');
-    const perShardMap = await database.succeededPerShard();
+    const jobs = await database.succeeded();
     return {
       processes,
       dialect,
@@ -354,7 +359,8 @@ async function oneRun(dialect: Dialect, processes: number, gemini: { url: string
       answerMs: answers.map((a) => a.at - a.sentAt),
       modelCalls: timings.length,
       peakModelCalls: peakInFlight(timings),
-      perShard: Array.from({ length: processes }, (_, s) => perShardMap.get(s) ?? 0),
+      perShard: Array.from({ length: processes }, (_, s) => jobs.filter((j) => j.shard === s).length),
+      jobMs: jobs.reduce((sum, j) => sum + Date.parse(j.finishedAt) - Date.parse(j.startedAt), 0) / jobs.length,
       load,
       startMs,
     };
@@ -411,19 +417,21 @@ function render(results: readonly RunResult[], tookS: number): string {
   const rate = (r: RunResult) => r.answered / (r.wallMs / 1000);
   const rows = results.map((r) => {
     const slotMs = (QUEUE.concurrency * r.wallMs) / r.answered;
-    return `| ${r.processes} | ${DIALECT_NAMES[r.dialect]} | ${r.answered} of ${COMMANDS}${r.failed + r.unanswered > 0 ? ` (${r.failed} failed, ${r.unanswered} unanswered)` : ''} | **${rate(r).toFixed(2)}** | ${(rate(r) / ceiling).toFixed(2)} | ${seconds(percentile(r.answerMs, 50))} | ${seconds(percentile(r.answerMs, 95))} | ${seconds(r.wallMs)} | ${Math.round(slotMs)} ms | ${r.peakModelCalls} | ${r.perShard.join(' / ')} | ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)} |`;
+    return `| ${r.processes} | ${DIALECT_NAMES[r.dialect]} | ${r.answered} of ${COMMANDS}${r.failed + r.unanswered > 0 ? ` (${r.failed} failed, ${r.unanswered} unanswered)` : ''} | **${rate(r).toFixed(2)}** | ${(rate(r) / ceiling).toFixed(2)} | ${seconds(percentile(r.answerMs, 50))} | ${seconds(percentile(r.answerMs, 95))} | ${seconds(r.wallMs)} | ${Math.round(slotMs)} ms | ${Math.round(r.jobMs)} ms | ${r.peakModelCalls} | ${r.perShard.join(' / ')} | ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)} |`;
   });
   const ran = new Set(results.map((r) => r.dialect));
   const ratios = results.map((r) => rate(r) / ceiling);
-  const pgCommand = `LIMNER_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres LIMNER_BENCH_DIALECTS=sqlite,postgres npm run bench -- throughput`;
+  const bothCommand = 'LIMNER_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench -- throughput';
   return [
     `Commands answered per second by 1, 2 and 4 bot processes, each a shard of one bot (\`test/support/bot-process.ts\`: the real \`createLimner\` and \`startBot\`, run from the TypeScript sources through tsx), sharing one database: **SQLite**, one file for all the processes (WAL), or **PostgreSQL**, a database of the run's own created on \`LIMNER_TEST_DATABASE_URL\`'s server and dropped afterwards. The Discord emulator runs in the bench process, the Gemini emulator in a process of its own and answers every model call after **L = ${LATENCY_MS} ms** with its placeholder picture; all share the machine's ${os.cpus().length} cores.`,
     `Each run starts from a fresh campaigns folder and database: ${GUILDS} guilds (guild g on shard g mod N), each linked to the sample campaign with \`/scene link\`, then a burst of ${COMMANDS} \`/scene turn\`s with distinct turns from ${GUILDS * USERS_PER_GUILD} users (${USERS_PER_GUILD} per guild, ${COMMANDS / (GUILDS * USERS_PER_GUILD)} each), sent one after another as fast as the emulator takes them. Budgets, cooldown and dedupe are off; the queue is as shipped: \`queue.concurrency\` ${QUEUE.concurrency} and \`queue.per_user\` ${QUEUE.per_user} for all the processes together, \`queue.poll_ms\` ${QUEUE.poll_ms}.`,
     '',
-    `**The ceiling.** Every process takes its jobs from the one jobs table, so at most ${QUEUE.concurrency} jobs run at once whatever the number of processes, and a \`/scene turn\` holds its slot for its ${CALLS_PER_COMMAND} model calls (the prompt, then the picture): at most concurrency ÷ (${CALLS_PER_COMMAND} × L) = ${QUEUE.concurrency} ÷ ${((CALLS_PER_COMMAND * LATENCY_MS) / 1000).toFixed(1)} s = **${ceiling.toFixed(1)} commands/s**, and the burst takes at least ${Math.ceil(COMMANDS / QUEUE.concurrency)} rounds × ${CALLS_PER_COMMAND} L = ${floorS.toFixed(0)} s. More processes do not raise the ceiling (raising \`queue.concurrency\` or a faster model does); what they can change is how close to it the queue runs. *Slot time per command* is concurrency × first → last ÷ answered: ${CALLS_PER_COMMAND} L = ${CALLS_PER_COMMAND * LATENCY_MS} ms at the ceiling; the rest is the bot's own work inside the job (building the prompt, receiving and storing the picture, the replies), the time a claimed job waits for its process to see the claim (a process looks every \`poll_ms\` while it has jobs waiting; a job's end wakes only its own process at once), and the last round's idle slots.`,
+    `**The ceiling.** Every process takes its jobs from the one jobs table, so at most ${QUEUE.concurrency} jobs run at once whatever the number of processes, and a \`/scene turn\` holds its slot for its ${CALLS_PER_COMMAND} model calls (the prompt, then the picture): at most concurrency ÷ (${CALLS_PER_COMMAND} × L) = ${QUEUE.concurrency} ÷ ${((CALLS_PER_COMMAND * LATENCY_MS) / 1000).toFixed(1)} s = **${ceiling.toFixed(1)} commands/s**, and the burst takes at least ${Math.ceil(COMMANDS / QUEUE.concurrency)} rounds × ${CALLS_PER_COMMAND} L = ${floorS.toFixed(0)} s. More processes do not raise the ceiling (a larger \`queue.concurrency\` or a faster model does); they can only lose some of it.`,
     '',
-    `| processes | database | answered | commands/s | ÷ ceiling | time to answer p50 | p95 | first → last | slot time per command | peak model calls at once | jobs per process | load average (1 min) before → after |`,
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
+    `*Slot time per command* is concurrency × first → last ÷ answered: ${CALLS_PER_COMMAND} L = ${CALLS_PER_COMMAND * LATENCY_MS} ms at the ceiling. *Job, claim → end* is the mean over the jobs' rows: the wait for the owning process to see its claim, the ${CALLS_PER_COMMAND} model calls, building the prompt, and checking and storing the picture (the reply with the picture goes out after the job has freed its slot); slot time minus job time is the time slots stood empty (mostly the last round, when fewer than ${QUEUE.concurrency} jobs are left). A process runs only the jobs it created, but whichever process sees a slot free claims the next job in the fair order for all of them (when one of its own jobs ends, or at its next look, every \`poll_ms\` while it has jobs waiting); with N processes about (N − 1) ÷ N of the claims are for another process, whose job holds its slot until that process looks (up to \`poll_ms\`, sooner when one of its own jobs ends meanwhile).`,
+    '',
+    `| processes | database | answered | commands/s | ÷ ceiling | time to answer p50 | p95 | first → last | slot time per command | job, claim → end | peak model calls at once | jobs per process | load average (1 min) before → after |`,
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
     ...rows,
     '',
     ratios.length > 0
@@ -431,10 +439,13 @@ function render(results: readonly RunResult[], tookS: number): string {
       : '',
     `Measured ${new Date().toISOString().slice(0, 10)}; this section took ${Math.round(tookS)} s. The machine is shared with other engineers' test runs: a load average above ${os.cpus().length} (its cores) means processes waited for a core, which lengthens each job's own work and lowers the figures.`,
     '',
-    `Reproduce: \`npx tsx bench/throughput.ts\` (prints the section) or \`npm run bench -- throughput\` (replaces it in BENCHMARKS.md). PostgreSQL rows: \`${pgCommand}\`. \`LIMNER_BENCH_PROCESSES\` (1,2,4), \`LIMNER_BENCH_DIALECTS\` (sqlite, plus postgres when \`LIMNER_TEST_DATABASE_URL\` is set) and \`LIMNER_BENCH_THROUGHPUT_LATENCY_MS\` (${LATENCY_MS}) choose the runs.`,
+    `\`npm run bench -- throughput\` runs this section alone and replaces it in BENCHMARKS.md (\`npx tsx bench/throughput.ts\` prints it); with \`LIMNER_TEST_DATABASE_URL\` set it runs the PostgreSQL rows too: \`${bothCommand}\` (all six runs, about 3 minutes). \`LIMNER_BENCH_PROCESSES\` (1,2,4), \`LIMNER_BENCH_DIALECTS\` (sqlite, plus postgres when \`LIMNER_TEST_DATABASE_URL\` is set) and \`LIMNER_BENCH_THROUGHPUT_LATENCY_MS\` (${LATENCY_MS}) choose the runs.`,
     ...(ran.has('postgres')
       ? []
-      : ['', `PostgreSQL: not measured in this run (\`LIMNER_TEST_DATABASE_URL\` unset or \`LIMNER_BENCH_DIALECTS\` without postgres).`]),
+      : [
+          '',
+          `PostgreSQL: not measured in this run (\`LIMNER_TEST_DATABASE_URL\` unset or \`LIMNER_BENCH_DIALECTS\` without postgres); \`${bothCommand}\` measures both.`,
+        ]),
   ].join('\n');
 }
 
