@@ -15,7 +15,8 @@
  * - `LIMNER_BENCH_DIALECTS` (`sqlite`, plus `postgres` when `LIMNER_TEST_DATABASE_URL` is set);
  * - `LIMNER_TEST_DATABASE_URL`: the PostgreSQL server on which each PostgreSQL run creates a database
  *   `limner_bench_<random>` and drops it afterwards;
- * - `LIMNER_BENCH_THROUGHPUT_LATENCY_MS` (500): model latency per call.
+ * - `LIMNER_BENCH_THROUGHPUT_LATENCY_MS` (500): model latency per call;
+ * - `LIMNER_BENCH_POLL_MS` (200, as shipped): `queue.poll_ms`, how often a process with jobs waiting looks for a slot.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -43,8 +44,8 @@ const GUILDS = 10;
 const USERS_PER_GUILD = 5;
 const COMMANDS = 200;
 const TURNS = 2160;
-/** `queue` as config/defaults.yaml ships it (the tests' layer polls every 20 ms instead). */
-const QUEUE = { concurrency: 8, per_user: 1, poll_ms: 200 };
+/** `queue` as config/defaults.yaml ships it (the tests' layer polls every 20 ms instead); `LIMNER_BENCH_POLL_MS` changes `poll_ms`. */
+const QUEUE = { concurrency: 8, per_user: 1, poll_ms: Number(process.env.LIMNER_BENCH_POLL_MS ?? 200) };
 /** Model calls of one `/scene turn`, both inside its job: the prompt (text), then the picture. */
 const CALLS_PER_COMMAND = 2;
 /** Longest wait for the whole burst to be answered. */
@@ -57,6 +58,7 @@ for (const n of PROCESSES)
 for (const d of DIALECTS) if (d !== 'sqlite' && d !== 'postgres') throw new Error(`LIMNER_BENCH_DIALECTS: unknown dialect ${d}`);
 if (DIALECTS.includes('postgres') && !POSTGRES_URL) throw new Error('LIMNER_BENCH_DIALECTS=postgres needs LIMNER_TEST_DATABASE_URL');
 if (!Number.isFinite(LATENCY_MS) || LATENCY_MS <= 0) throw new Error('LIMNER_BENCH_THROUGHPUT_LATENCY_MS must be a positive number');
+if (!Number.isInteger(QUEUE.poll_ms) || QUEUE.poll_ms < 10) throw new Error('LIMNER_BENCH_POLL_MS must be an integer of at least 10');
 
 // ---- numbers ---------------------------------------------------------------------------------------
 
@@ -424,7 +426,7 @@ function render(results: readonly RunResult[], tookS: number): string {
   const bothCommand = 'LIMNER_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench -- throughput';
   return [
     `Commands answered per second by 1, 2 and 4 bot processes, each a shard of one bot (\`test/support/bot-process.ts\`: the real \`createLimner\` and \`startBot\`, run from the TypeScript sources through tsx), sharing one database: **SQLite**, one file for all the processes (WAL), or **PostgreSQL**, a database of the run's own created on \`LIMNER_TEST_DATABASE_URL\`'s server and dropped afterwards. The Discord emulator runs in the bench process, the Gemini emulator in a process of its own and answers every model call after **L = ${LATENCY_MS} ms** with its placeholder picture; all share the machine's ${os.cpus().length} cores.`,
-    `Each run starts from a fresh campaigns folder and database: ${GUILDS} guilds (guild g on shard g mod N), each linked to the sample campaign with \`/scene link\`, then a burst of ${COMMANDS} \`/scene turn\`s with distinct turns from ${GUILDS * USERS_PER_GUILD} users (${USERS_PER_GUILD} per guild, ${COMMANDS / (GUILDS * USERS_PER_GUILD)} each), sent one after another as fast as the emulator takes them. Budgets, cooldown and dedupe are off; the queue is as shipped: \`queue.concurrency\` ${QUEUE.concurrency} and \`queue.per_user\` ${QUEUE.per_user} for all the processes together, \`queue.poll_ms\` ${QUEUE.poll_ms}.`,
+    `Each run starts from a fresh campaigns folder and database: ${GUILDS} guilds (guild g on shard g mod N), each linked to the sample campaign with \`/scene link\`, then a burst of ${COMMANDS} \`/scene turn\`s with distinct turns from ${GUILDS * USERS_PER_GUILD} users (${USERS_PER_GUILD} per guild, ${COMMANDS / (GUILDS * USERS_PER_GUILD)} each), sent one after another as fast as the emulator takes them. Budgets, cooldown and dedupe are off; \`queue.concurrency\` ${QUEUE.concurrency} and \`queue.per_user\` ${QUEUE.per_user} for all the processes together (the defaults), \`queue.poll_ms\` ${QUEUE.poll_ms}${QUEUE.poll_ms === 200 ? ' (the default)' : ' (200 by default)'}.`,
     '',
     `**The ceiling.** Every process takes its jobs from the one jobs table, so at most ${QUEUE.concurrency} jobs run at once whatever the number of processes, and a \`/scene turn\` holds its slot for its ${CALLS_PER_COMMAND} model calls (the prompt, then the picture): at most concurrency ÷ (${CALLS_PER_COMMAND} × L) = ${QUEUE.concurrency} ÷ ${((CALLS_PER_COMMAND * LATENCY_MS) / 1000).toFixed(1)} s = **${ceiling.toFixed(1)} commands/s**, and the burst takes at least ${Math.ceil(COMMANDS / QUEUE.concurrency)} rounds × ${CALLS_PER_COMMAND} L = ${floorS.toFixed(0)} s. More processes do not raise the ceiling (a larger \`queue.concurrency\` or a faster model does); they can only lose some of it.`,
     '',
@@ -439,7 +441,7 @@ function render(results: readonly RunResult[], tookS: number): string {
       : '',
     `Measured ${new Date().toISOString().slice(0, 10)}; this section took ${Math.round(tookS)} s. The machine is shared with other engineers' test runs: a load average above ${os.cpus().length} (its cores) means processes waited for a core, which lengthens each job's own work and lowers the figures.`,
     '',
-    `\`npm run bench -- throughput\` runs this section alone and replaces it in BENCHMARKS.md (\`npx tsx bench/throughput.ts\` prints it); with \`LIMNER_TEST_DATABASE_URL\` set it runs the PostgreSQL rows too: \`${bothCommand}\` (all six runs, about 3 minutes). \`LIMNER_BENCH_PROCESSES\` (1,2,4), \`LIMNER_BENCH_DIALECTS\` (sqlite, plus postgres when \`LIMNER_TEST_DATABASE_URL\` is set) and \`LIMNER_BENCH_THROUGHPUT_LATENCY_MS\` (${LATENCY_MS}) choose the runs.`,
+    `\`npm run bench -- throughput\` runs this section alone and replaces it in BENCHMARKS.md (\`npx tsx bench/throughput.ts\` prints it); with \`LIMNER_TEST_DATABASE_URL\` set it runs the PostgreSQL rows too: \`${bothCommand}\` (all six runs, about 3 minutes). \`LIMNER_BENCH_PROCESSES\` (1,2,4), \`LIMNER_BENCH_DIALECTS\` (sqlite, plus postgres when \`LIMNER_TEST_DATABASE_URL\` is set) and \`LIMNER_BENCH_THROUGHPUT_LATENCY_MS\` (${LATENCY_MS}) choose the runs, \`LIMNER_BENCH_POLL_MS\` (200) \`queue.poll_ms\`.`,
     ...(ran.has('postgres')
       ? []
       : [
