@@ -6,7 +6,8 @@
  *
  * Each run: a fresh campaigns folder and database, 10 guilds spread over the shards (guild g on
  * shard g mod N), each linked with `/scene link`, then a burst of 200 `/scene turn`s from 50 users
- * (5 per guild) with distinct turns; budgets, cooldown and dedupe off; the queue as shipped.
+ * (5 per guild) with distinct turns; budgets, cooldown and dedupe off; `queue` as shipped but for
+ * `LIMNER_BENCH_POLL_MS`.
  *
  * Run alone with `npx tsx bench/throughput.ts` (prints the section) or `npm run bench -- throughput`
  * (splices it into BENCHMARKS.md). Environment:
@@ -250,8 +251,6 @@ interface RunResult {
   readonly jobMs: number;
   /** 1-minute load average before and after the load. */
   readonly load: [number, number];
-  /** Bot processes' fork → all ready, ms. */
-  readonly startMs: number;
 }
 
 /** Guild g's id: `(id >> 22) mod N = g mod N` for every N dividing 4, so each count spreads the guilds alike. */
@@ -281,7 +280,6 @@ async function oneRun(dialect: Dialect, processes: number, gemini: { url: string
       discord: { api_base: discord.apiBase, application_id: discord.applicationId },
       ...(database.database ? { database: database.database } : {}),
     };
-    const forkedAt = performance.now();
     const started = await Promise.allSettled(
       Array.from({ length: processes }, (_, shard) =>
         startBot({ campaignsDir: campaigns.dir, geminiUrl: gemini.url, discordToken: discord.token, shard, overrides }, processes),
@@ -290,7 +288,6 @@ async function oneRun(dialect: Dialect, processes: number, gemini: { url: string
     for (const s of started) if (s.status === 'fulfilled') bots.push(s.value);
     const refused = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (refused) throw refused.reason;
-    const startMs = performance.now() - forkedAt;
 
     for (const g of guilds) {
       const handle = await discord.sendCommand({
@@ -364,7 +361,6 @@ async function oneRun(dialect: Dialect, processes: number, gemini: { url: string
       perShard: Array.from({ length: processes }, (_, s) => jobs.filter((j) => j.shard === s).length),
       jobMs: jobs.reduce((sum, j) => sum + Date.parse(j.finishedAt) - Date.parse(j.startedAt), 0) / jobs.length,
       load,
-      startMs,
     };
   } finally {
     await Promise.all(bots.map(stopBot));
