@@ -59,7 +59,7 @@ async function child(mode: Mode, dir: string): Promise<void> {
   const started = performance.now();
   const plan = await planExport({
     campaign: { id: CAMPAIGN, name: 'Export Bench' },
-    images: images.list(CAMPAIGN),
+    images: await images.list(CAMPAIGN),
     storage: images.storage,
     ...(mode === 'single-file' ? {} : { maxPartBytes: PART_BYTES }),
   });

@@ -10,8 +10,7 @@ import { ImageStore } from './images/store.ts';
 import { openPictureStorage } from './images/open-storage.ts';
 import type { PictureStorage } from './images/storage.ts';
 import type { Logger } from './platform/log.ts';
-import { openStore, type SqliteStore } from './platform/db.ts';
-import { ConfigError } from './platform/errors.ts';
+import { openStore, type Store } from './platform/db.ts';
 import { LinkStore } from './campaigns/links.ts';
 import { ScanCache } from './scenes/best/scan-cache.ts';
 import { SessionStore } from './edits/sessions.ts';
@@ -37,7 +36,8 @@ import { RecapStore } from './scenes/recap-store.ts';
 export interface Limner {
   readonly config: Config;
   readonly log: Logger;
-  readonly store: SqliteStore;
+  /** The database (SQLite or PostgreSQL) every store reads and writes. */
+  readonly store: Store;
   readonly campaigns: CampaignRepository;
   readonly images: ImageStore;
   readonly gateway: GeminiGateway;
@@ -92,12 +92,7 @@ export async function createLimner(
 ): Promise<Limner> {
   // Process metrics (event loop, memory) only matter when /metrics is served.
   const metrics = options.metrics ?? new Metrics({ processMetrics: config.runtime.health_port !== null });
-  const opened = await openStore(config.database_target);
-  if (opened.dialect !== 'sqlite') {
-    await opened.close();
-    throw new ConfigError(['database: PostgreSQL is not wired into the services yet']);
-  }
-  const store = opened;
+  const store = await openStore(config.database_target);
   const stories = new StoryStore(store, config.play_by_post.ooc_prefix);
   const castStore = new CastStore(store);
   const campaigns = new CampaignRepository(config.campaigns_dir, stories, castStore);
@@ -118,26 +113,24 @@ export async function createLimner(
   const scanCache = new ScanCache(store);
   const scanner = new SceneScanner({ config, gateway, cache: scanCache, log });
   const proposer = new CastProposer({ config, gateway, cache: scanCache, log });
-  const cast = new CastCampaign({ config, campaigns, images, gateway, usage, cast: castStore, proposer, runner, log });
+  const cast = new CastCampaign({ config, campaigns, images, gateway, cast: castStore, proposer, runner, log });
   const leases = new SceneLeases(store, config.queue.lease_s);
-  const scenes = new IllustrateScene({ config, campaigns, images, gateway, usage, sessions, scanner, runner, settings, leases, log });
+  const scenes = new IllustrateScene({ config, campaigns, images, gateway, sessions, scanner, runner, settings, leases, log });
   const moments = new MomentScanner({ config, gateway, cache: new MomentCache(store), log });
   const recaps = new RecapSession({
     config,
     campaigns,
     images,
     gateway,
-    usage,
-    sessions,
     moments,
     recaps: new RecapStore(store),
     runner,
     log,
   });
-  const edits = new EditPicture({ config, campaigns, images, gateway, usage, sessions, runner, log });
+  const edits = new EditPicture({ config, campaigns, images, gateway, sessions, runner, log });
   const exports = new ExportCampaign({ campaigns, images });
   const links = new LinkStore(store, config.discord.links);
-  const deletions = new DeletePicture({ images, sessions, links, log, trashDays: config.images.trash_days });
+  const deletions = new DeletePicture({ images, links, log, trashDays: config.images.trash_days });
   const newCampaigns = new CreateCampaign({ campaigns, log });
   const storybook = storybookServer(config, secrets, { campaigns, images, log, shard: Math.max(0, options.shard ?? 0) });
   return {

@@ -25,7 +25,7 @@ export const CHOOSE_CAMPAIGN =
  */
 export async function chosenCampaign(interaction: ChatInputCommandInteraction, { limner }: BotContext): Promise<CampaignId | undefined> {
   const typed = interaction.options.getString(CAMPAIGN_OPTION);
-  const link = typed ? undefined : limner.links.get(interaction.channelId);
+  const link = typed ? undefined : await limner.links.get(interaction.channelId);
   const id = typed ? parseCampaignId(typed) : link ? parseCampaignId(link.campaignId) : undefined;
   if (id) await requireVisible(limner, id, interaction.guildId);
   return id;
@@ -43,8 +43,7 @@ export async function campaignName(limner: Limner, id: CampaignId): Promise<stri
 export async function autocompleteCampaignsWithPictures(interaction: AutocompleteInteraction, { limner }: BotContext): Promise<void> {
   const typed = interaction.options.getFocused().toLowerCase();
   const names = new Map((await visibleCampaigns(limner, interaction.guildId)).map((c) => [c.id as string, c.name]));
-  const choices = limner.images
-    .countByCampaign()
+  const choices = (await limner.images.countByCampaign())
     .flatMap(({ campaignId, count }) => {
       const name = names.get(campaignId);
       return name === undefined ? [] : [{ id: campaignId, name, count }];

@@ -55,9 +55,9 @@ async function main(): Promise<void> {
     health = await startHealthServer({
       port: config.runtime.health_port === 0 ? 0 : config.runtime.health_port + shard,
       metrics: limner.metrics,
-      health: () => ({
+      health: async () => ({
         gateway: bot.client.isReady() ? 'ready' : 'connecting',
-        databaseWritable: databaseWritable(limner.store),
+        databaseWritable: await databaseWritable(limner.store),
         queue: limner.runner.load,
       }),
     });

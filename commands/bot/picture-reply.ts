@@ -90,7 +90,7 @@ export function answerWithPicture<R extends PictureResult>(
     show: async (result) => {
       const payload = await sceneReply(result, work.title(result), interaction.attachmentSizeLimit, ctx.limner.images);
       const shown = await finishReply(interaction, withReuseNote(result, payload));
-      ctx.limner.links.recordSceneMessage({
+      await ctx.limner.links.recordSceneMessage({
         messageId: shown.id,
         imageId: result.image.id,
         guildId: interaction.guildId,
@@ -138,7 +138,7 @@ export async function answerMessageWithPicture<R extends PictureResult>(
     const result = await work.run((p) => reportProgress(progress, p));
     await progress.settled();
     const sent = await post(await sceneReply(result, work.title(result), MESSAGE_UPLOAD_LIMIT, ctx.limner.images));
-    ctx.limner.links.recordSceneMessage({
+    await ctx.limner.links.recordSceneMessage({
       messageId: sent.id,
       imageId: result.image.id,
       guildId: message.guildId,

@@ -12,7 +12,7 @@ export const INTERRUPTED_TEXT = 'Limner restarted while working on this and coul
  * and how many users were told. Never throws.
  */
 export async function recoverInterruptedJobs(limner: Limner, client: Client<true>): Promise<{ found: number; told: number }> {
-  const left = limner.jobs.failInterrupted(INTERRUPTED_TEXT);
+  const left = await limner.jobs.failInterrupted(INTERRUPTED_TEXT);
   const told = await tellInterrupted(limner, client, left);
   if (left.length > 0) limner.log.warn({ found: left.length, told }, 'jobs interrupted by the last shutdown marked failed');
   return { found: left.length, told };
@@ -26,17 +26,16 @@ export async function recoverInterruptedJobs(limner: Limner, client: Client<true
 export function watchAbandonedJobs(limner: Limner, client: Client<true>): () => void {
   const { lease_s: leaseS } = limner.config.queue;
   const timer = setInterval(
-    () => {
-      try {
-        const left = limner.jobs.failStale(leaseS, INTERRUPTED_TEXT);
-        if (left.length === 0) return;
-        void tellInterrupted(limner, client, left).then((told) =>
-          limner.log.warn({ found: left.length, told }, 'jobs of a process that stopped answering marked failed'),
-        );
-      } catch (err) {
-        limner.log.warn({ err }, 'could not look for abandoned jobs');
-      }
-    },
+    () =>
+      void limner.jobs.failStale(leaseS, INTERRUPTED_TEXT).then(
+        (left) => {
+          if (left.length === 0) return;
+          void tellInterrupted(limner, client, left).then((told) =>
+            limner.log.warn({ found: left.length, told }, 'jobs of a process that stopped answering marked failed'),
+          );
+        },
+        (err: unknown) => limner.log.warn({ err }, 'could not look for abandoned jobs'),
+      ),
     (leaseS * 1000) / 3,
   );
   timer.unref();

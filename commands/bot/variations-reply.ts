@@ -62,7 +62,12 @@ export function answerWithVariations(interaction: RepliableInteraction, ctx: Bot
       // Only when every variation was deleted before it could be shown.
       if (!payload) throw new ImageGoneError(ids[0]!);
       const shown = await finishReply(interaction, payload);
-      limner.links.recordSheetMessage({ messageId: shown.id, imageIds: ids, guildId: interaction.guildId, channelId: shown.channelId });
+      await limner.links.recordSheetMessage({
+        messageId: shown.id,
+        imageIds: ids,
+        guildId: interaction.guildId,
+        channelId: shown.channelId,
+      });
     },
   });
 }
@@ -82,7 +87,7 @@ export async function variationsMessage(
   note?: string,
   painted?: Pick<VariationsResult, 'note' | 'referenced'>,
 ): Promise<SceneMessage | undefined> {
-  const rows = imageIds.map((id) => limner.images.get(id) ?? null);
+  const rows = await Promise.all(imageIds.map(async (id) => (await limner.images.get(id)) ?? null));
   const live = rows.filter((r): r is ImageRow => r !== null);
   const first = live[0];
   if (!first) return undefined;

@@ -51,7 +51,7 @@ export async function visibleCampaigns(limner: Limner, guildId: string | null): 
  * or broken is kept: nothing of that campaign can be shown, and the command says what is wrong.
  */
 export async function visibleLink(limner: Limner, channelId: string, guildId: string | null): Promise<ChannelLink | undefined> {
-  const link = limner.links.get(channelId);
+  const link = await limner.links.get(channelId);
   if (!link) return undefined;
   let source: CampaignSource;
   try {

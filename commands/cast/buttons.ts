@@ -87,13 +87,13 @@ async function answerWithPortrait(interaction: ComponentInteraction, ctx: BotCon
 
 /** Accept: the member joins the cast and gets its portrait, painted now unless it has one. */
 export const acceptButton = guarded(CAST_ID.accept, async (interaction, ctx, member) => {
-  const accepted = ctx.limner.cast.accept(member.campaignId, member.id);
+  const accepted = await ctx.limner.cast.accept(member.campaignId, member.id);
   await answerWithPortrait(interaction, ctx, accepted, false);
 });
 
 /** Drop: the member leaves the cast and is not proposed again. */
 export const dropButton = guarded(CAST_ID.drop, async (interaction, ctx, member) => {
-  const dropped = ctx.limner.cast.drop(member.campaignId, member.id);
+  const dropped = await ctx.limner.cast.drop(member.campaignId, member.id);
   await interaction.reply({
     content: `Dropped **${dropped.name}** from the cast: no portrait goes with scenes, and the story will not propose them again.`,
     flags: MessageFlags.Ephemeral,
@@ -130,7 +130,7 @@ export const editButton = guarded(CAST_ID.edit, async (interaction, _ctx, member
  */
 export const editModal = guarded(CAST_ID.editModal, async (interaction, ctx, member) => {
   if (!interaction.isModalSubmit()) throw new Error(`${interaction.customId} is a modal`);
-  const accepted = ctx.limner.cast.accept(member.campaignId, member.id, interaction.fields.getTextInputValue(DESCRIPTION_FIELD));
+  const accepted = await ctx.limner.cast.accept(member.campaignId, member.id, interaction.fields.getTextInputValue(DESCRIPTION_FIELD));
   if (accepted.portraitImageId) {
     await interaction.reply({
       content: `Updated the looks of **${accepted.name}**. Their portrait stays; press **Reroll portrait** to paint it from the new description.`,

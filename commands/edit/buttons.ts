@@ -49,7 +49,7 @@ export const editModal: ComponentModule = {
       check: async () => {
         await edits.ownedImage(imageId, interaction.user.id);
         parseInstruction(instruction);
-        edits.check(requester);
+        await edits.check(requester);
       },
       run: (report) => edits.edit({ target: { kind: 'image', imageId }, requester, instruction }, { onProgress: report }),
       title: (result) => editTitle(result, 'edit'),

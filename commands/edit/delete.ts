@@ -23,7 +23,7 @@ export async function answerWithDeletion(interaction: RepliableInteraction, ctx:
     moderator: interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false,
   };
   try {
-    limner.deletions.allowed(request);
+    await limner.deletions.allowed(request);
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   } catch (err) {
     await replyWithError(interaction, err, log);
@@ -51,7 +51,8 @@ async function tidyMessages(client: Client, limner: Limner, result: DeleteResult
     });
   for (const shown of result.messages) await remove(shown.channelId, shown.messageId);
   for (const sheet of result.sheets) {
-    const payload = await heavyWork(() => variationsMessage(limner, limner.links.sheetImages(sheet.messageId)));
+    const ids = await limner.links.sheetImages(sheet.messageId);
+    const payload = await heavyWork(() => variationsMessage(limner, ids));
     if (!payload) {
       await remove(sheet.channelId, sheet.messageId);
       continue;

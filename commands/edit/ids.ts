@@ -88,7 +88,7 @@ export function isImageId(value: string): boolean {
 export async function pictureOf(limner: Limner, args: readonly string[], guildId: string | null): Promise<ImageRow> {
   const [imageId = '', ...rest] = args;
   if (rest.length > 0 || !isImageId(imageId)) throw new ComponentIdError('its picture id is not one');
-  const image = limner.images.get(imageId);
+  const image = await limner.images.get(imageId);
   if (!image || !(await isVisible(limner, image.campaignId, guildId))) throw new ImageGoneError(imageId);
   return image;
 }

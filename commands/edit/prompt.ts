@@ -18,7 +18,7 @@ export const promptButton: ComponentModule = {
   async handle(interaction, ctx, args) {
     if (!interaction.isButton()) throw new ComponentIdError('it is not a button');
     const { id: imageId } = await pictureOf(ctx.limner, args, interaction.guildId);
-    const image = ctx.limner.edits.repaintable(imageId, interaction.user.id);
+    const image = await ctx.limner.edits.repaintable(imageId, interaction.user.id);
     const max = Math.min(ctx.limner.config.generation.max_prompt_chars, TEXT_INPUT_MAX);
     const shortened = image.prompt.length > max;
     const label = new LabelBuilder()
@@ -54,10 +54,10 @@ export const promptModal: ComponentModule = {
     const { edits } = ctx.limner;
     const requester = requesterOf(interaction);
     await answerWithPicture(interaction, ctx, {
-      check: () => {
-        edits.repaintable(imageId, interaction.user.id);
+      check: async () => {
+        await edits.repaintable(imageId, interaction.user.id);
         edits.parsePrompt(prompt);
-        edits.check(requester);
+        await edits.check(requester);
       },
       run: (report) => edits.repaint({ imageId, prompt, requester }, { onProgress: report }),
       title: (result) => turnTitle(result.image.turn, 'repainted'),

@@ -23,7 +23,7 @@ export const replyToEdit: MessageHandler = {
   async handle(message, ctx) {
     const repliedTo = repliedMessageId(message);
     if (!message.inGuild() || !repliedTo) return false;
-    const imageId = ctx.limner.links.imageOfMessage(repliedTo);
+    const imageId = await ctx.limner.links.imageOfMessage(repliedTo);
     if (!imageId) return false;
     const botId = message.client.user.id;
     if (!ctx.limner.config.discord.message_content_intent && !message.mentions.users.has(botId)) {
@@ -38,11 +38,11 @@ export const replyToEdit: MessageHandler = {
     await answerMessageWithPicture(message, ctx, {
       // Everything the message itself tells is checked before any reply line (such as "Fetching your
       // reference…") is posted: an edit that will be refused must not fetch its files or show progress first.
-      check: () => {
+      check: async () => {
         parseInstruction(text);
         if (attachments.length > MAX_USER_REFERENCES) throw new TooManyReferencesError(attachments.length, MAX_USER_REFERENCES);
         for (const attachment of attachments) checkAttachment(attachment, limits);
-        edits.check(requester);
+        await edits.check(requester);
       },
       run: async (report) => {
         if (attachments.length > 0) report({ stage: 'fetching-references', count: attachments.length });

@@ -16,7 +16,7 @@ export const useButton: ComponentModule = {
     const { edits } = ctx.limner;
     const userId = interaction.user.id;
     await answerWithPicture(interaction, ctx, {
-      check: () => void edits.pickable(image.id, userId),
+      check: () => edits.pickable(image.id, userId).then(() => undefined),
       run: () => edits.pick({ imageId: image.id, userId }),
       title: (result) => turnTitle(result.image.turn, `variation ${position}`),
     });

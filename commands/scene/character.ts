@@ -61,7 +61,7 @@ export const character: SubcommandModule = {
       await rm(file, { force: true });
     }
     const portrait = attachment ? relative : null;
-    limner.stories.setCharacter(campaign.id, { userId: interaction.user.id, name, description, portrait, proxyName });
+    await limner.stories.setCharacter(campaign.id, { userId: interaction.user.id, name, description, portrait, proxyName });
     const yours = proxyName ? `your messages and those posted as “${proxyName}”` : 'your messages';
     await interaction.editReply(
       `You play **${name}** in **${campaign.name}**: ${yours} read as ${name}'s, ` +

@@ -37,7 +37,7 @@ export const edit: SubcommandModule = {
         await edits.requireSession(interaction.user.id, ctx.link.campaignId);
         parseInstruction(instruction);
         if (attachment) checkAttachment(attachment, limits);
-        edits.check(requester);
+        await edits.check(requester);
       },
       run: async (report) => {
         if (attachment) report({ stage: 'fetching-references', count: 1 });

@@ -37,7 +37,7 @@ export const exportImages: SubcommandModule = {
       return;
     }
     // Refused privately before the public reply: a campaign without pictures has nothing to export.
-    if (limner.images.list(campaignId).length === 0) throw new NoImagesToExportError();
+    if ((await limner.images.list(campaignId)).length === 0) throw new NoImagesToExportError();
     await interaction.deferReply();
     const log = limner.log.child({ interaction: interaction.id, campaign: campaignId });
     const plan = await heavyWork(() => limner.exports.plan({ campaignId, maxPartBytes: interaction.attachmentSizeLimit }));

@@ -115,7 +115,7 @@ export const galleryLightbox: ComponentModule = {
     if (!interaction.isStringSelectMenu()) throw new ComponentIdError('it is not a menu');
     const [imageId = '', ...more] = interaction.values;
     if (args.length > 0 || more.length > 0 || !isImageId(imageId)) throw new ComponentIdError('its choice is not one picture');
-    const image = limner.images.get(imageId);
+    const image = await limner.images.get(imageId);
     if (!image || !(await isVisible(limner, image.campaignId, interaction.guildId))) {
       await interaction.reply({ content: PICTURE_UNAVAILABLE, flags: MessageFlags.Ephemeral });
       return;

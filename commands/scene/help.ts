@@ -33,7 +33,7 @@ export function help(listed: () => readonly SubcommandModule[]): SubcommandModul
           ].join('\n'),
         )
         .addFields(
-          { name: 'Today', value: budgetText(limner, interaction.guildId, interaction.user.id) },
+          { name: 'Today', value: await budgetText(limner, interaction.guildId, interaction.user.id) },
           { name: link ? 'Another campaign' : 'Getting started', value: startText(manager) },
         );
       await interaction.reply({ embeds: [embed], flags: MessageFlags.Ephemeral });
@@ -59,8 +59,8 @@ async function channelState(limner: Limner, link: ChannelLink | undefined): Prom
 }
 
 /** What the server's and the member's budgets leave today. */
-function budgetText(limner: Limner, guildId: string | null, userId: string): string {
-  const status = limner.budgets.status(guildId, userId);
+async function budgetText(limner: Limner, guildId: string | null, userId: string): Promise<string> {
+  const status = await limner.budgets.status(guildId, userId);
   const left = (n: number | null, unit: (x: number) => string) => (n === null ? 'no limit' : `${unit(n)} left`);
   const pictures = (n: number) => `${n} ${n === 1 ? 'picture' : 'pictures'}`;
   return [

@@ -78,7 +78,7 @@ export const link: SubcommandModule = {
     // Parsing a long transcript, or reading a whole play-by-post story, can take longer than Discord's 3 s.
     await interaction.deferReply();
     const campaign = await limner.campaigns.load(id);
-    const previous = limner.links.link({
+    const previous = await limner.links.link({
       channelId: interaction.channelId,
       guildId: interaction.guildId ?? 'dm',
       campaignId: campaign.id,
@@ -130,7 +130,7 @@ async function linkChannel(interaction: ChatInputCommandInteraction, { limner }:
 
   const source = { kind: 'channel', guildId: interaction.guildId, channelId: channel.id, startId } as const;
   const { id } = await limner.campaigns.linkChannel(source, `#${channel.name}`);
-  const previous = limner.links.link({
+  const previous = await limner.links.link({
     channelId: channel.id,
     guildId: interaction.guildId,
     campaignId: id,

@@ -35,7 +35,12 @@ export const newCampaign: SubcommandModule = {
     await interaction.deferReply();
     const file = await downloadAttachment(attachment, limits, 'transcript');
     const made = await limner.newCampaigns.create({ name, guildId, file, by: interaction.user.id });
-    const previous = limner.links.link({ channelId: interaction.channelId, guildId, campaignId: made.id, linkedBy: interaction.user.id });
+    const previous = await limner.links.link({
+      channelId: interaction.channelId,
+      guildId,
+      campaignId: made.id,
+      linkedBy: interaction.user.id,
+    });
     const was = previous && previous !== made.id ? ` (was \`${previous}\`)` : '';
     await interaction.editReply(
       `Created **${made.name}** (\`${made.id}\`) from \`${attachment.name}\`: ${turnsText(made.turns)}. ` +

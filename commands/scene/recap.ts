@@ -77,7 +77,7 @@ async function post(interaction: ChatInputCommandInteraction, ctx: LinkedContext
   for (const [i, panel] of result.panels.entries()) {
     const title = turnTitle(panel.image.turn, `recap ${i + 1}/${result.panels.length}`);
     const shown = await interaction.followUp(await sceneReply(panel, title, interaction.attachmentSizeLimit, ctx.limner.images));
-    ctx.limner.links.recordSceneMessage({
+    await ctx.limner.links.recordSceneMessage({
       messageId: shown.id,
       imageId: panel.image.id,
       guildId: interaction.guildId,

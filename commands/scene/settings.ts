@@ -85,7 +85,7 @@ export const settings: SubcommandModule = {
     const link = await visibleLink(limner, interaction.channelId, guildId);
     const campaignId = link?.campaignId ?? null;
     const changes = changesOf(interaction, campaignId !== null);
-    const made = changes.length > 0 ? limner.settings.change(guildId, campaignId, changes, interaction.user.id) : [];
+    const made = changes.length > 0 ? await limner.settings.change(guildId, campaignId, changes, interaction.user.id) : [];
     const embed = await settingsEmbed(limner, guildId, campaignId);
     const content =
       changes.length === 0
@@ -119,9 +119,9 @@ function changesOf(interaction: ChatInputCommandInteraction, linked: boolean): S
 /** The settings in force, each saying whether it is this server's or the default, and the latest changes. */
 async function settingsEmbed(limner: Limner, guildId: string, campaignId: string | null): Promise<EmbedBuilder> {
   const { settings, config } = limner;
-  const stored = settings.stored(guildId, campaignId);
+  const stored = await settings.stored(guildId, campaignId);
   const ceilings = settings.ceilings;
-  const limits = settings.limits(guildId);
+  const limits = settings.limitsOf(stored);
   const own = (set: boolean) => (set ? ' · set here' : ' · default');
   const embed = new EmbedBuilder();
   if (campaignId) {
@@ -169,7 +169,7 @@ async function settingsEmbed(limner: Limner, guildId: string, campaignId: string
       inline: true,
     },
   );
-  const history = settings.history(guildId);
+  const history = await settings.history(guildId);
   if (history.length > 0) {
     embed.addFields({
       name: 'Latest changes',

@@ -29,7 +29,7 @@ export const storybook: SubcommandModule = {
       return;
     }
     if (!limner.storybook) throw new StorybookNotServedError();
-    if (limner.images.list(campaignId).length === 0) throw new NoImagesToExportError();
+    if ((await limner.images.list(campaignId)).length === 0) throw new NoImagesToExportError();
     const link = limner.storybook.link(campaignId);
     const name = (await campaignName(limner, campaignId)) || campaignId;
     await interaction.reply({

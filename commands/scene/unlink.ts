@@ -11,9 +11,9 @@ export const unlink: SubcommandModule = {
       await interaction.reply({ content: 'Only members with **Manage Server** can unlink a channel.', flags: MessageFlags.Ephemeral });
       return;
     }
-    const removed = limner.links.unlink(interaction.channelId);
+    const removed = await limner.links.unlink(interaction.channelId);
     if (limner.links.isConfigured(interaction.channelId)) {
-      const still = limner.links.get(interaction.channelId)!;
+      const still = (await limner.links.get(interaction.channelId))!;
       await interaction.reply({
         content: `This channel is linked to \`${still.campaignId}\` in Limner's configuration; the operator can remove it from \`discord.links\`.`,
         flags: MessageFlags.Ephemeral,

@@ -10,7 +10,7 @@ export const usage: SubcommandModule = {
 
   async execute(interaction, { limner }) {
     // A picture still being stored counts once it is: usage rows are linked to it then.
-    const report = usageReport(limner.usage, limner.budgets, interaction.user.id, interaction.guildId);
+    const report = await usageReport(limner.usage, limner.budgets, interaction.user.id, interaction.guildId);
     const { budget } = report;
     const left = (n: number | null, unit: (x: number) => string) => (n === null ? 'no limit' : `${unit(n)} left`);
     const embed = new EmbedBuilder()

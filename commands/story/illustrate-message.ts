@@ -36,7 +36,7 @@ export const illustrateMessage: MessageCommandModule = {
     }
     const target = interaction.targetMessage;
     const entry = campaign.transcript.entries.find((e) => e.messageId === target.id);
-    if (!entry) throw new NotAStoryMessageError(whyNotStory(target, campaign.source, ctx.limner));
+    if (!entry) throw new NotAStoryMessageError(await whyNotStory(target, campaign.source, ctx.limner));
     await answerWithScene(
       interaction,
       ctx,
@@ -47,13 +47,13 @@ export const illustrateMessage: MessageCommandModule = {
 };
 
 /** Why a message of this channel is not a turn of its story, in words for its author. */
-function whyNotStory(message: Message, source: ChannelSource, limner: Limner): string {
+async function whyNotStory(message: Message, source: ChannelSource, limner: Limner): Promise<string> {
   const prefix = limner.config.play_by_post.ooc_prefix;
   const author = notStoryAuthor(message, limner);
   if (author === 'bot') return 'it was written by a bot (the operator can list narrator bots in `play_by_post.narrator_bots`).';
   if (author) return 'it is an answer of an app, not a message of the story.';
   const repliedTo = repliedMessageId(message);
-  if (repliedTo && limner.links.imageOfMessage(repliedTo)) return 'it is a reply to a picture, which asks for an edit.';
+  if (repliedTo && (await limner.links.imageOfMessage(repliedTo))) return 'it is a reply to a picture, which asks for an edit.';
   if (isOutOfCharacter(message.content, prefix)) return `it starts with \`${prefix}\`, which marks it out of character.`;
   if (snowflakeKey(message.id) < snowflakeKey(source.startId)) return "it was posted before the story's start.";
   if (message.content.trim() === '') return 'it has no text to read.';

@@ -11,8 +11,8 @@ const HISTORY_PAGE = 100;
  * True when a channel's messages are recorded: it is linked to its own play-by-post campaign
  * (`ch-<channel id>`) and the bot reads message text (Message Content intent).
  */
-export function isRecorded(limner: Limner, channelId: string): boolean {
-  return limner.config.discord.message_content_intent && limner.links.get(channelId)?.campaignId === channelCampaignId(channelId);
+export async function isRecorded(limner: Limner, channelId: string): Promise<boolean> {
+  return limner.config.discord.message_content_intent && (await limner.links.get(channelId))?.campaignId === channelCampaignId(channelId);
 }
 
 /**
@@ -23,11 +23,11 @@ export function isRecorded(limner: Limner, channelId: string): boolean {
  * channel webhook (a proxy bot re-posting a player's message as their character) is story, spoken
  * by the name it was posted under. Mentions are written as `@Name`.
  */
-export function storyMessageOf(message: Message | PartialMessage, limner: Limner): ChannelMessage | undefined {
+export async function storyMessageOf(message: Message | PartialMessage, limner: Limner): Promise<ChannelMessage | undefined> {
   if (message.partial || notStoryAuthor(message, limner)) return undefined;
   if (message.type !== MessageType.Default && message.type !== MessageType.Reply) return undefined;
   const repliedTo = repliedMessageId(message);
-  if (repliedTo && limner.links.imageOfMessage(repliedTo)) return undefined;
+  if (repliedTo && (await limner.links.imageOfMessage(repliedTo))) return undefined;
   return {
     id: message.id,
     channelId: message.channelId,
@@ -98,13 +98,18 @@ export async function readHistory(
     if (page.size === 0) break;
     // Discord returns a page newest first.
     const oldestFirst = [...page.values()].sort((a, b) => (snowflakeKey(a.id) < snowflakeKey(b.id) ? -1 : 1));
-    limner.stories.record(oldestFirst.flatMap((m) => storyMessageOf(m, limner) ?? []));
+    const stories: ChannelMessage[] = [];
+    for (const m of oldestFirst) {
+      const story = await storyMessageOf(m, limner);
+      if (story) stories.push(story);
+    }
+    await limner.stories.record(stories);
     for (const m of oldestFirst) seen.add(m.id);
     cursor = oldestFirst.at(-1)!.id;
     options.onPage?.(seen.size);
     if (page.size < HISTORY_PAGE) break;
   }
-  const forgotten = options.forgetUnseen && seen.size > 0 ? limner.stories.forgetUnseen(channel.id, afterId, cursor, seen) : 0;
+  const forgotten = options.forgetUnseen && seen.size > 0 ? await limner.stories.forgetUnseen(channel.id, afterId, cursor, seen) : 0;
   return { messages: seen.size, pages, forgotten };
 }
 
@@ -115,10 +120,10 @@ export async function readHistory(
 export const recordStory: MessageHandler = {
   bots: true,
   async handle(message, { limner }) {
-    if (!message.inGuild() || !isRecorded(limner, message.channelId)) return false;
-    const story = storyMessageOf(message, limner);
+    if (!message.inGuild() || !(await isRecorded(limner, message.channelId))) return false;
+    const story = await storyMessageOf(message, limner);
     if (!story) return false;
-    limner.stories.record([story]);
+    await limner.stories.record([story]);
     return true;
   },
 };
@@ -134,33 +139,36 @@ export const storyRecorder: ClientListener = {
     const { log } = limner;
     if (!limner.config.discord.message_content_intent) {
       client.once(Events.ClientReady, () => {
-        const channels = limner.links.all().filter((l) => l.campaignId === channelCampaignId(l.channelId)).length;
-        if (channels > 0) log.warn({ channels }, 'play-by-post channels are not recorded: discord.message_content_intent is off');
+        void limner.links.all().then(
+          (links) => {
+            const channels = links.filter((l) => l.campaignId === channelCampaignId(l.channelId)).length;
+            if (channels > 0) log.warn({ channels }, 'play-by-post channels are not recorded: discord.message_content_intent is off');
+          },
+          (err: unknown) => log.error({ err }, 'could not read the channel links'),
+        );
       });
       return;
     }
-    const guard = (what: string, work: () => void) => {
-      try {
-        work();
-      } catch (err) {
-        log.error({ err }, `recording a message ${what} failed`);
-      }
+    // Events are recorded concurrently, so their order may change: the store keeps a deletion and
+    // the newest edit whatever order they arrive in.
+    const guard = (what: string, work: () => Promise<void>) => {
+      work().catch((err: unknown) => log.error({ err }, `recording a message ${what} failed`));
     };
     client.on(Events.MessageUpdate, (_old, message) =>
-      guard('edit', () => {
-        if (!isRecorded(limner, message.channelId)) return;
-        const story = storyMessageOf(message, limner);
-        if (story) limner.stories.record([story]);
+      guard('edit', async () => {
+        if (!(await isRecorded(limner, message.channelId))) return;
+        const story = await storyMessageOf(message, limner);
+        if (story) await limner.stories.record([story]);
       }),
     );
     client.on(Events.MessageDelete, (message) =>
-      guard('deletion', () => {
-        if (isRecorded(limner, message.channelId)) limner.stories.remove(message.channelId, [message.id]);
+      guard('deletion', async () => {
+        if (await isRecorded(limner, message.channelId)) await limner.stories.remove(message.channelId, [message.id]);
       }),
     );
     client.on(Events.MessageBulkDelete, (messages, channel) =>
-      guard('deletion', () => {
-        if (isRecorded(limner, channel.id)) limner.stories.remove(channel.id, [...messages.keys()]);
+      guard('deletion', async () => {
+        if (await isRecorded(limner, channel.id)) await limner.stories.remove(channel.id, [...messages.keys()]);
       }),
     );
     client.once(Events.ClientReady, (ready) => void catchUp(ready, limner));
@@ -173,7 +181,14 @@ export const storyRecorder: ClientListener = {
 
 /** Reads, for every recorded channel of this client's guilds, the history posted after its newest stored message. Never rejects. */
 async function catchUp(client: Client<true>, limner: Limner): Promise<void> {
-  const recorded = limner.links.all().filter((l) => isRecorded(limner, l.channelId));
+  let recorded;
+  try {
+    // Only called with the Message Content intent on: a channel is recorded when linked to its own campaign.
+    recorded = (await limner.links.all()).filter((l) => l.campaignId === channelCampaignId(l.channelId));
+  } catch (err) {
+    limner.log.warn({ err }, 'could not read the channel links to catch up on play-by-post channels');
+    return;
+  }
   for (const { channelId, campaignId } of recorded) {
     const log = limner.log.child({ channel: channelId, campaign: campaignId });
     try {
@@ -181,7 +196,7 @@ async function catchUp(client: Client<true>, limner: Limner): Promise<void> {
       // Under sharding each shard catches up on its own guilds.
       if (campaign.source.kind !== 'channel' || !client.guilds.cache.has(campaign.source.guildId)) continue;
       const start = previousSnowflake(campaign.source.startId);
-      const latest = limner.stories.latestId(channelId);
+      const latest = await limner.stories.latestId(channelId);
       const after = latest && snowflakeKey(latest) > snowflakeKey(start) ? latest : start;
       const channel = await client.channels.fetch(channelId);
       if (!channel?.isTextBased() || channel.isDMBased()) continue;

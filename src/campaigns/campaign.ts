@@ -24,7 +24,7 @@ export interface CastCharacter {
 /** Reads the accepted cast of campaigns for {@link Campaign.characters}. */
 export interface CastCharacters {
   /** Accepted characters, in cast order. */
-  accepted(campaignId: string): CastCharacter[];
+  accepted(campaignId: string): Promise<CastCharacter[]>;
 }
 
 /** A campaign: its definition (campaign.yaml) and its transcript. */

@@ -47,7 +47,7 @@ export interface ChannelStories {
    * The story of a channel campaign as it is now.
    * @param dir - Absolute path of the campaign folder (portraits are kept in it).
    */
-  read(campaignId: CampaignId, dir: string, source: ChannelSource): { transcript: Transcript; characters: Character[] };
+  read(campaignId: CampaignId, dir: string, source: ChannelSource): Promise<{ transcript: Transcript; characters: Character[] }>;
 }
 
 const SNOWFLAKE = /^\d{17,20}$/;

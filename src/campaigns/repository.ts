@@ -163,13 +163,13 @@ export class CampaignRepository {
       if (!this.stories) {
         throw new CampaignFileError(path.join(dir, 'campaign.yaml'), ['a play-by-post campaign, but no message store is open to read it from']);
       }
-      const story = this.stories.read(id, dir, source);
+      const story = await this.stories.read(id, dir, source);
       transcript = story.transcript;
       characters.push(...story.characters);
     } else {
       transcript = await this.readTranscript(dir);
     }
-    for (const member of this.cast?.accepted(id) ?? []) {
+    for (const member of (await this.cast?.accepted(id)) ?? []) {
       if (characters.some((c) => sameCharacter(c.name, member.name))) continue;
       const { name, description, portraitPath } = member;
       characters.push(portraitPath === null ? { name, description } : { name, description, storedPortrait: portraitPath });

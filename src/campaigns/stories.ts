@@ -4,61 +4,79 @@ import type { ChannelSource, Character } from './campaign.ts';
 import { snowflakeKey, storyTranscript, type ChannelMessage, type ChannelStories, type RegisteredCharacter } from './channel.ts';
 import type { CampaignId } from './id.ts';
 import type { Transcript } from './transcript.ts';
-import type { SqliteStore } from '../platform/db.ts';
-import { storyCharacters, storyMessages } from '../platform/schema.ts';
-
-/** SQLite's limit on bound parameters is 32,766; deletions of unseen messages go in chunks well below it. */
-const CHUNK = 500;
+import { writeTransaction, type Db, type Store } from '../platform/db.ts';
 
 /**
- * Play-by-post stories in SQLite: the messages of recorded channels (`story_messages`) and the
+ * Rows a statement writes at most: SQLite's limit on bound parameters is 32,766 and PostgreSQL's
+ * 65,535; a story message binds 10.
+ */
+const CHUNK = 500;
+
+/** A statement built on a transaction, run by the dialect's way ({@link StoryStore.write}). */
+type Statement = { run(): unknown } & PromiseLike<unknown>;
+
+/**
+ * Play-by-post stories in the database: the messages of recorded channels (`story_messages`) and the
  * characters members registered (`story_characters`). Reads them back as transcripts for
  * {@link CampaignRepository}, leaving out messages starting with the out-of-character prefix.
  */
 export class StoryStore implements ChannelStories {
   /** @param oocPrefix - `play_by_post.ooc_prefix`: messages starting with it are not story ('' marks none). */
   constructor(
-    private readonly store: SqliteStore,
+    private readonly store: Store,
     private readonly oocPrefix: string,
   ) {}
 
   /**
    * Stores messages as they read now, in one transaction. A message already deleted stays deleted,
    * and a version older than the stored one (by `editedAt`) is ignored, so a history page fetched
-   * before a live edit or deletion cannot undo it.
+   * before a live edit or deletion cannot undo it. Of several versions of one message in
+   * `messages`, the newest (the later one on a tie) is kept.
    */
-  record(messages: readonly ChannelMessage[]): void {
-    if (messages.length === 0) return;
-    this.store.db.transaction((tx) => {
-      for (const m of messages) {
-        tx.insert(storyMessages)
-          .values({ ...m, messageId: m.id, sortKey: snowflakeKey(m.id), deleted: false })
-          .onConflictDoUpdate({
-            target: storyMessages.messageId,
-            set: {
-              authorName: sql`excluded.author_name`,
-              content: sql`excluded.content`,
-              editedAt: sql`excluded.edited_at`,
-            },
-            setWhere: sql`${storyMessages.deleted} = 0 and coalesce(excluded.edited_at, '') >= coalesce(${storyMessages.editedAt}, '')`,
-          })
-          .run();
-      }
-    });
+  async record(messages: readonly ChannelMessage[]): Promise<void> {
+    const { storyMessages } = this.store.tables;
+    const newest = new Map<string, ChannelMessage>();
+    for (const m of messages) {
+      const kept = newest.get(m.id);
+      if (!kept || (m.editedAt ?? '') >= (kept.editedAt ?? '')) newest.set(m.id, m);
+    }
+    // One row per message: PostgreSQL refuses a statement that updates a row twice.
+    const rows = [...newest.values()].map((m) => ({ ...m, messageId: m.id, sortKey: snowflakeKey(m.id), deleted: false }));
+    await this.write(chunks(rows).map((chunk) => (tx) =>
+      tx
+        .insert(storyMessages)
+        .values(chunk)
+        .onConflictDoUpdate({
+          target: storyMessages.messageId,
+          set: {
+            authorName: sql`excluded.author_name`,
+            content: sql`excluded.content`,
+            editedAt: sql`excluded.edited_at`,
+          },
+          setWhere: sql`not ${storyMessages.deleted} and coalesce(excluded.edited_at, '') >= coalesce(${storyMessages.editedAt}, '')`,
+        }),
+    ));
   }
 
   /** Marks messages deleted (a tombstone without text), whether or not they were stored. */
-  remove(channelId: string, ids: readonly string[]): void {
-    if (ids.length === 0) return;
-    this.store.db.transaction((tx) => {
-      for (const id of ids) {
-        const tombstone = { channelId, sortKey: snowflakeKey(id), authorId: '', authorName: '', content: '', createdAt: '', deleted: true };
-        tx.insert(storyMessages)
-          .values({ messageId: id, ...tombstone })
-          .onConflictDoUpdate({ target: storyMessages.messageId, set: { content: '', deleted: true } })
-          .run();
-      }
-    });
+  async remove(channelId: string, ids: readonly string[]): Promise<void> {
+    const { storyMessages } = this.store.tables;
+    const tombstones = [...new Set(ids)].map((id) => ({
+      messageId: id,
+      channelId,
+      sortKey: snowflakeKey(id),
+      authorId: '',
+      authorName: '',
+      content: '',
+      createdAt: '',
+      deleted: true,
+    }));
+    await this.write(chunks(tombstones).map((chunk) => (tx) =>
+      tx
+        .insert(storyMessages)
+        .values(chunk)
+        .onConflictDoUpdate({ target: storyMessages.messageId, set: { content: '', deleted: true } }),
+    ));
   }
 
   /**
@@ -67,8 +85,9 @@ export class StoryStore implements ChannelStories {
    * @param seen - Ids of every message the history returned in the span.
    * @returns How many messages were marked deleted.
    */
-  forgetUnseen(channelId: string, fromId: string, toId: string, seen: ReadonlySet<string>): number {
-    const stored = this.store.db
+  async forgetUnseen(channelId: string, fromId: string, toId: string, seen: ReadonlySet<string>): Promise<number> {
+    const { storyMessages } = this.store.tables;
+    const stored = await this.store.db
       .select({ id: storyMessages.messageId })
       .from(storyMessages)
       .where(
@@ -78,32 +97,29 @@ export class StoryStore implements ChannelStories {
           gte(storyMessages.sortKey, snowflakeKey(fromId)),
           lte(storyMessages.sortKey, snowflakeKey(toId)),
         ),
-      )
-      .all();
+      );
     const gone = stored.map((r) => r.id).filter((id) => !seen.has(id));
-    for (let i = 0; i < gone.length; i += CHUNK) {
-      this.store.db
-        .update(storyMessages)
-        .set({ content: '', deleted: true })
-        .where(inArray(storyMessages.messageId, gone.slice(i, i + CHUNK)))
-        .run();
-    }
+    await this.write(chunks(gone).map((chunk) => (tx) =>
+      tx.update(storyMessages).set({ content: '', deleted: true }).where(inArray(storyMessages.messageId, chunk)),
+    ));
     return gone.length;
   }
 
   /** The newest message id stored for a channel (deleted ones included), or undefined. */
-  latestId(channelId: string): string | undefined {
-    return this.store.db
+  async latestId(channelId: string): Promise<string | undefined> {
+    const { storyMessages } = this.store.tables;
+    const [row] = await this.store.db
       .select({ id: storyMessages.messageId })
       .from(storyMessages)
       .where(eq(storyMessages.channelId, channelId))
       .orderBy(desc(storyMessages.sortKey))
-      .limit(1)
-      .get()?.id;
+      .limit(1);
+    return row?.id;
   }
 
   /** A channel's messages from `fromId` on (inclusive), oldest first, without deleted ones. */
-  messages(channelId: string, fromId: string): ChannelMessage[] {
+  async messages(channelId: string, fromId: string): Promise<ChannelMessage[]> {
+    const { storyMessages } = this.store.tables;
     return this.store.db
       .select({
         id: storyMessages.messageId,
@@ -119,25 +135,25 @@ export class StoryStore implements ChannelStories {
       .where(
         and(eq(storyMessages.channelId, channelId), eq(storyMessages.deleted, false), gte(storyMessages.sortKey, snowflakeKey(fromId))),
       )
-      .orderBy(asc(storyMessages.sortKey))
-      .all();
+      .orderBy(asc(storyMessages.sortKey));
   }
 
   /** Registers (or replaces) the character a member plays in a campaign. */
-  setCharacter(campaignId: string, character: RegisteredCharacter): void {
+  async setCharacter(campaignId: string, character: RegisteredCharacter): Promise<void> {
+    const { storyCharacters } = this.store.tables;
     const row = { ...character, campaignId, updatedAt: new Date().toISOString() };
-    this.store.db
+    await this.store.db
       .insert(storyCharacters)
       .values(row)
       .onConflictDoUpdate({
         target: [storyCharacters.campaignId, storyCharacters.userId],
         set: { name: row.name, description: row.description, portrait: row.portrait, proxyName: row.proxyName, updatedAt: row.updatedAt },
-      })
-      .run();
+      });
   }
 
-  /** The characters registered in a campaign, by name. */
-  characters(campaignId: string): RegisteredCharacter[] {
+  /** The characters registered in a campaign, by name (then by member). */
+  async characters(campaignId: string): Promise<RegisteredCharacter[]> {
+    const { storyCharacters } = this.store.tables;
     return this.store.db
       .select({
         userId: storyCharacters.userId,
@@ -148,19 +164,13 @@ export class StoryStore implements ChannelStories {
       })
       .from(storyCharacters)
       .where(eq(storyCharacters.campaignId, campaignId))
-      .orderBy(asc(storyCharacters.name))
-      .all();
+      .orderBy(asc(storyCharacters.name), asc(storyCharacters.userId));
   }
 
   /** The campaign's story ({@link storyTranscript}) and its registered characters with portraits under `dir`. */
-  read(campaignId: CampaignId, dir: string, source: ChannelSource): { transcript: Transcript; characters: Character[] } {
-    const registered = this.characters(campaignId);
-    const transcript = storyTranscript(
-      source,
-      this.messages(source.channelId, source.startId),
-      registered,
-      this.oocPrefix,
-    );
+  async read(campaignId: CampaignId, dir: string, source: ChannelSource): Promise<{ transcript: Transcript; characters: Character[] }> {
+    const [registered, messages] = await Promise.all([this.characters(campaignId), this.messages(source.channelId, source.startId)]);
+    const transcript = storyTranscript(source, messages, registered, this.oocPrefix);
     const characters = registered.map((c): Character =>
       c.portrait === null
         ? { name: c.name, description: c.description }
@@ -168,4 +178,27 @@ export class StoryStore implements ChannelStories {
     );
     return { transcript, characters };
   }
+
+  /**
+   * Runs the statements in one transaction (none: nothing). The lock keeps two processes' batches
+   * from interleaving, so they cannot deadlock on rows they both write in a different order.
+   */
+  private async write(statements: ReadonlyArray<(tx: Db) => Statement>): Promise<void> {
+    if (statements.length === 0) return;
+    await writeTransaction(this.store, 'story_messages', {
+      sqlite: (tx) => {
+        for (const statement of statements) statement(tx).run();
+      },
+      postgres: async (tx) => {
+        for (const statement of statements) await statement(tx);
+      },
+    });
+  }
+}
+
+/** `items` in slices of at most {@link CHUNK}. */
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
 }

@@ -13,7 +13,6 @@ import type { Config } from '../platform/config.ts';
 import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
 import type { Logger } from '../platform/log.ts';
 import type { ImageRow } from '../platform/schema.ts';
-import type { UsageLedger } from '../usage/ledger.ts';
 import { PORTRAIT_ASPECT_RATIO, portraitPrompt } from './portrait.ts';
 import type { CastProposer, CastReadProgress } from './proposer.ts';
 import type { CastMember, CastStore } from './store.ts';
@@ -68,7 +67,6 @@ export interface CastDeps {
   readonly campaigns: CampaignRepository;
   readonly images: ImageStore;
   readonly gateway: GeminiGateway;
-  readonly usage: UsageLedger;
   readonly cast: CastStore;
   readonly proposer: CastProposer;
   readonly runner: JobRunner;
@@ -97,7 +95,7 @@ export class CastCampaign {
    */
   async check(request: CastRequest): Promise<void> {
     await this.deps.campaigns.checkRecent(request.campaignId, (campaign) => this.checkCampaign(campaign));
-    this.deps.runner.check(jobOf(request, 'cast propose', 0));
+    await this.deps.runner.check(jobOf(request, 'cast propose', 0));
   }
 
   /**
@@ -118,14 +116,14 @@ export class CastCampaign {
           onProgress: (read) => report({ stage: 'casting', read }),
           signal,
         });
-        const own = definedCharacters(campaign, this.deps.cast.list(campaign.id));
+        const own = definedCharacters(campaign, await this.deps.cast.list(campaign.id));
         const defined = reading.characters.filter((c) => own.some((name) => sameCharacter(name, c.name))).map((c) => c.name);
-        const proposed = this.deps.cast.recordProposals(
+        const proposed = await this.deps.cast.recordProposals(
           campaign.id,
           reading.characters.filter((c) => !defined.includes(c.name)),
         );
         const shown = proposed.filter((m) => m.status !== 'dropped');
-        const others = this.deps.cast.list(campaign.id).filter((m) => m.status === 'accepted' && !shown.some((s) => s.id === m.id));
+        const others = (await this.deps.cast.list(campaign.id)).filter((m) => m.status === 'accepted' && !shown.some((s) => s.id === m.id));
         return {
           campaign: { id: campaign.id, name: campaign.name },
           members: [...shown, ...others],
@@ -140,7 +138,7 @@ export class CastCampaign {
   }
 
   /** The campaign's cast members, dropped ones included. */
-  members(campaignId: string): CastMember[] {
+  async members(campaignId: string): Promise<CastMember[]> {
     return this.deps.cast.list(campaignId);
   }
 
@@ -148,8 +146,8 @@ export class CastCampaign {
    * A member of the campaign's cast.
    * @throws CastMemberNotFoundError when there is no such member in that campaign.
    */
-  member(campaignId: string, memberId: number): CastMember {
-    const member = this.deps.cast.get(memberId);
+  async member(campaignId: string, memberId: number): Promise<CastMember> {
+    const member = await this.deps.cast.get(memberId);
     if (!member || member.campaignId !== campaignId) throw new CastMemberNotFoundError(campaignId, `#${memberId}`);
     return member;
   }
@@ -158,8 +156,8 @@ export class CastCampaign {
    * The member of the campaign's cast that `name` designates (`Grog` finds `Grog Strongjaw`).
    * @throws CastMemberNotFoundError
    */
-  memberNamed(campaignId: string, name: string): CastMember {
-    const member = this.deps.cast.find(campaignId, name);
+  async memberNamed(campaignId: string, name: string): Promise<CastMember> {
+    const member = await this.deps.cast.find(campaignId, name);
     if (!member) throw new CastMemberNotFoundError(campaignId, name);
     return member;
   }
@@ -169,8 +167,8 @@ export class CastCampaign {
    * @param description - Trimmed; an empty one keeps the proposed description.
    * @throws CastMemberNotFoundError
    */
-  accept(campaignId: string, memberId: number, description?: string): CastMember {
-    this.member(campaignId, memberId);
+  async accept(campaignId: string, memberId: number, description?: string): Promise<CastMember> {
+    await this.member(campaignId, memberId);
     const looks = description?.trim();
     return this.deps.cast.update(memberId, { status: 'accepted', ...(looks ? { description: looks } : {}) });
   }
@@ -179,8 +177,8 @@ export class CastCampaign {
    * Drops a member: out of the campaign's characters, and not proposed again. Its portrait stays stored.
    * @throws CastMemberNotFoundError
    */
-  drop(campaignId: string, memberId: number): CastMember {
-    this.member(campaignId, memberId);
+  async drop(campaignId: string, memberId: number): Promise<CastMember> {
+    await this.member(campaignId, memberId);
     return this.deps.cast.update(memberId, { status: 'dropped' });
   }
 
@@ -201,8 +199,8 @@ export class CastCampaign {
     },
     options: { onProgress?: (progress: CastProgress) => void } = {},
   ): Promise<PortraitResult> {
-    const member = this.acceptedMember(request.campaignId, request.memberId);
-    const existing = request.reroll ? undefined : this.existingPortrait(member);
+    const member = await this.acceptedMember(request.campaignId, request.memberId);
+    const existing = request.reroll ? undefined : await this.existingPortrait(member);
     if (existing) return existing;
     const report = options.onProgress ?? (() => undefined);
     return this.deps.runner.run(
@@ -224,7 +222,10 @@ export class CastCampaign {
    * @throws as {@link portrait}; members painted before a failure keep their portraits.
    */
   async paintMissing(request: CastRequest, options: { onProgress?: (progress: CastProgress) => void } = {}): Promise<PortraitResult[]> {
-    const missing = this.deps.cast.list(request.campaignId).filter((m) => m.status === 'accepted' && !this.existingPortrait(m));
+    const missing: CastMember[] = [];
+    for (const m of await this.deps.cast.list(request.campaignId)) {
+      if (m.status === 'accepted' && !(await this.existingPortrait(m))) missing.push(m);
+    }
     const out: PortraitResult[] = [];
     for (const member of missing) out.push(await this.portrait({ ...request, memberId: member.id, batch: true }, options));
     return out;
@@ -246,15 +247,15 @@ export class CastCampaign {
     const campaign = await this.deps.campaigns.load(request.campaignId);
     const name = request.name.replace(/\s+/g, ' ').trim();
     const description = request.description?.trim() || undefined;
-    if (definedCharacters(campaign, this.deps.cast.list(campaign.id)).some((n) => sameCharacter(n, name))) {
+    if (definedCharacters(campaign, await this.deps.cast.list(campaign.id)).some((n) => sameCharacter(n, name))) {
       throw new CharacterInFileError(campaign.id, name);
     }
     const png = request.image ? await userReferencePng(request.image, this.deps.config.generation.max_input_pixels) : undefined;
-    const known = this.deps.cast.find(campaign.id, name);
+    const known = await this.deps.cast.find(campaign.id, name);
     if (!known && !description) throw new DescriptionRequiredError(name);
     const member = known
-      ? this.deps.cast.update(known.id, { status: 'accepted', ...(description ? { description } : {}) })
-      : this.deps.cast.add(campaign.id, name, description!, 'accepted');
+      ? await this.deps.cast.update(known.id, { status: 'accepted', ...(description ? { description } : {}) })
+      : await this.deps.cast.add(campaign.id, name, description!, 'accepted');
     if (!png) return { member };
     const image = await this.deps.images.save(
       await normaliseToPng(png, this.deps.config.generation.max_input_pixels),
@@ -272,9 +273,9 @@ export class CastCampaign {
         requestedBy: request.requester.userId,
         parentImageId: member.portraitImageId,
       },
-      (row) => this.deps.cast.setPortrait(member.id, row.id),
+      { portraitOf: member.id },
     );
-    return { member: this.deps.cast.get(member.id)!, image };
+    return { member: (await this.deps.cast.get(member.id))!, image };
   }
 
   private async paint(
@@ -288,11 +289,11 @@ export class CastCampaign {
     signal: AbortSignal,
     report: (progress: CastProgress) => void,
   ): Promise<PortraitResult> {
-    const { config, images, gateway, usage, cast } = this.deps;
+    const { config, images, gateway, cast } = this.deps;
     const campaign = this.checkCampaign(await this.deps.campaigns.load(request.campaignId));
     // Read again inside the job: the description may have been edited, or a portrait painted, while it waited.
-    const member = this.acceptedMember(campaign.id, request.memberId);
-    const existing = request.reroll ? undefined : this.existingPortrait(member);
+    const member = await this.acceptedMember(campaign.id, request.memberId);
+    const existing = request.reroll ? undefined : await this.existingPortrait(member);
     if (existing) return existing;
     const origin = { ...originOf(request.requester), campaignId: campaign.id, jobId };
     report({ stage: 'painting-portrait', name: member.name });
@@ -322,15 +323,12 @@ export class CastCampaign {
         requestedBy: request.requester.userId,
         parentImageId: member.portraitImageId,
       },
-      (row) => {
-        usage.linkImage(painted.usageId, row.id);
-        cast.setPortrait(member.id, row.id);
-      },
+      { usageId: painted.usageId, portraitOf: member.id },
     );
     this.deps.log.info({ campaign: campaign.id, member: member.name, imageId: image.id, jobId }, 'cast portrait painted');
     return {
       campaign: { id: campaign.id, name: campaign.name },
-      member: cast.get(member.id)!,
+      member: (await cast.get(member.id))!,
       image,
       file: images.location(image.imagePath),
       png: painted.png,
@@ -340,15 +338,15 @@ export class CastCampaign {
   }
 
   /** @throws CastMemberNotFoundError when the member is not an accepted one of the campaign. */
-  private acceptedMember(campaignId: string, memberId: number): CastMember {
-    const member = this.member(campaignId, memberId);
+  private async acceptedMember(campaignId: string, memberId: number): Promise<CastMember> {
+    const member = await this.member(campaignId, memberId);
     if (member.status !== 'accepted') throw new CastMemberNotFoundError(campaignId, member.name);
     return member;
   }
 
   /** The member's current portrait when it has one still stored. */
-  private existingPortrait(member: CastMember): PortraitResult | undefined {
-    const image = member.portraitImageId ? this.deps.images.get(member.portraitImageId) : undefined;
+  private async existingPortrait(member: CastMember): Promise<PortraitResult | undefined> {
+    const image = member.portraitImageId ? await this.deps.images.get(member.portraitImageId) : undefined;
     if (!image) return undefined;
     const campaign = this.deps.campaigns.lastLoaded(member.campaignId);
     return {

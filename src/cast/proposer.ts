@@ -154,7 +154,7 @@ export class CastProposer {
     const key = `cast:${createHash('sha256')
       .update(JSON.stringify([this.deps.config.generation.scanner_model, CAST_SYSTEM, CAST_ANSWER_JSON_SCHEMA, request]))
       .digest('hex')}`;
-    const cached = this.deps.cache.getText(key);
+    const cached = await this.deps.cache.getText(key);
     if (cached !== undefined) {
       const parsed = parseAnswer(cached);
       if ('answer' in parsed) return parsed.answer.characters;
@@ -189,7 +189,7 @@ export class CastProposer {
       }
       const parsed = parseAnswer(text);
       if ('answer' in parsed) {
-        this.deps.cache.putText(key, origin.campaignId, JSON.stringify(parsed.answer));
+        await this.deps.cache.putText(key, origin.campaignId, JSON.stringify(parsed.answer));
         return parsed.answer.characters;
       }
       if (attempt === 2) throw new CastReplyError(parsed.problem);

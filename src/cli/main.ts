@@ -113,7 +113,7 @@ program
   .requiredOption('-c, --campaign <id>', 'campaign id')
   .action(
     withLimner(async (limner, opts: { campaign: string }) => {
-      const rows = limner.images.list(parseCampaignId(opts.campaign));
+      const rows = await limner.images.list(parseCampaignId(opts.campaign));
       if (json()) return rows.forEach((r) => print(imageJson(limner, r)));
       if (rows.length === 0) return console.log('No pictures yet.');
       for (const r of rows) {
@@ -164,7 +164,7 @@ sceneCommand('current', 'illustrate the latest moment')
   .option('--context <n>', `entries of context (1-${MAX_CONTEXT_ENTRIES})`, wholeNumber(1, MAX_CONTEXT_ENTRIES))
   .action(
     withLimner(async (limner, opts: SceneOptions & { context?: number }) => {
-      const request = { kind: 'current', ...sceneRequest(limner, opts) } as const;
+      const request = { kind: 'current', ...(await sceneRequest(limner, opts)) } as const;
       await illustrate(limner, opts.context === undefined ? request : { ...request, contextEntries: opts.context }, opts.count);
     }),
   );
@@ -172,12 +172,12 @@ sceneCommand('turn', 'illustrate a numbered turn (1-based)')
   .argument('<n>', 'turn number', wholeNumber(1))
   .action(
     withLimner(async (limner, turn: number, opts: SceneOptions) => {
-      await illustrate(limner, { kind: 'turn', turn, ...sceneRequest(limner, opts) }, opts.count);
+      await illustrate(limner, { kind: 'turn', turn, ...(await sceneRequest(limner, opts)) }, opts.count);
     }),
   );
 sceneCommand('best', 'find the most visually striking turn of the whole transcript and illustrate it').action(
   withLimner(async (limner, opts: SceneOptions) => {
-    await illustrate(limner, { kind: 'best', ...sceneRequest(limner, opts) }, opts.count);
+    await illustrate(limner, { kind: 'best', ...(await sceneRequest(limner, opts)) }, opts.count);
   }),
 );
 
@@ -218,7 +218,7 @@ program
           reroll?: string[];
         },
       ) => {
-        const { campaignId, requester } = sceneRequest(limner, opts);
+        const { campaignId, requester } = await sceneRequest(limner, opts);
         const request = { campaignId, requester };
         const verbose = Boolean(program.opts().verbose);
         const onProgress = (event: Parameters<typeof castProgressText>[0]) => {
@@ -226,14 +226,14 @@ program
           if (verbose && text) process.stderr.write(`${text}\n`);
         };
         const proposal = await limner.cast.propose(request, { onProgress });
-        const droppedNow = new Set(
-          (opts.drop ?? []).map((name) => limner.cast.drop(campaignId, limner.cast.memberNamed(campaignId, name).id).id),
-        );
+        const droppedNow = new Set<number>();
+        for (const name of opts.drop ?? [])
+          droppedNow.add((await limner.cast.drop(campaignId, (await limner.cast.memberNamed(campaignId, name)).id)).id);
         for (const [name, looks] of opts.describe ?? [])
-          limner.cast.accept(campaignId, limner.cast.memberNamed(campaignId, name).id, looks);
-        for (const name of opts.accept ?? []) limner.cast.accept(campaignId, limner.cast.memberNamed(campaignId, name).id);
+          await limner.cast.accept(campaignId, (await limner.cast.memberNamed(campaignId, name)).id, looks);
+        for (const name of opts.accept ?? []) await limner.cast.accept(campaignId, (await limner.cast.memberNamed(campaignId, name)).id);
         if (opts.acceptAll) {
-          for (const m of limner.cast.members(campaignId)) if (m.status === 'proposed') limner.cast.accept(campaignId, m.id);
+          for (const m of await limner.cast.members(campaignId)) if (m.status === 'proposed') await limner.cast.accept(campaignId, m.id);
         }
         for (const [name, file] of opts.portrait ?? []) {
           await limner.cast.setCharacter({ ...request, name, image: { name: path.basename(file), bytes: await readFile(file) } });
@@ -241,20 +241,23 @@ program
         const painted = new Set<number>();
         for (const name of opts.reroll ?? []) {
           const result = await limner.cast.portrait(
-            { ...request, memberId: limner.cast.memberNamed(campaignId, name).id, reroll: true },
+            { ...request, memberId: (await limner.cast.memberNamed(campaignId, name)).id, reroll: true },
             { onProgress },
           );
           painted.add(result.member.id);
         }
         for (const result of await limner.cast.paintMissing(request, { onProgress })) painted.add(result.member.id);
         // Dropped characters are listed only on the run that drops them.
-        const members = limner.cast.members(campaignId).filter((m) => m.status !== 'dropped' || droppedNow.has(m.id));
-        if (json()) return members.forEach((m) => print(castJson(limner, m, painted.has(m.id))));
+        const members = (await limner.cast.members(campaignId)).filter((m) => m.status !== 'dropped' || droppedNow.has(m.id));
+        if (json()) {
+          for (const m of members) print(await castJson(limner, m, painted.has(m.id)));
+          return;
+        }
         const cost = proposal.cached ? 'no model call (read before)' : `${proposal.calls.length} model calls`;
         console.log(`Cast of ${proposal.campaign.name}: ${proposal.passages} passages read, ${cost}.`);
         if (proposal.defined.length > 0) console.log(`Defined in campaign.yaml (kept as defined): ${proposal.defined.join(', ')}`);
         for (const m of members) {
-          const portrait = castJson(limner, m, painted.has(m.id)).portrait;
+          const portrait = (await castJson(limner, m, painted.has(m.id))).portrait;
           console.log(`${m.status.padEnd(9)} ${m.name}: ${m.description}`);
           if (portrait) console.log(`          portrait${painted.has(m.id) ? ' (painted now)' : ''}: ${portrait}`);
         }
@@ -264,8 +267,8 @@ program
     ),
   );
 
-function castJson(limner: Limner, m: CastMember, painted: boolean) {
-  const image = m.portraitImageId ? limner.images.get(m.portraitImageId) : undefined;
+async function castJson(limner: Limner, m: CastMember, painted: boolean) {
+  const image = m.portraitImageId ? await limner.images.get(m.portraitImageId) : undefined;
   return {
     id: m.id,
     campaignId: m.campaignId,
@@ -278,13 +281,13 @@ function castJson(limner: Limner, m: CastMember, painted: boolean) {
   };
 }
 
-/** The fields of a scene request the `scene` options give. */
-function sceneRequest(
+/** The fields of a scene request the `scene` options give (without `--guild`, the one guild linking the campaign, if only one does). */
+async function sceneRequest(
   limner: Limner,
   opts: SceneOptions,
-): { campaignId: string; requester: Requester; fresh: boolean; shape?: Shape; quality?: Quality; note?: string } {
+): Promise<{ campaignId: string; requester: Requester; fresh: boolean; shape?: Shape; quality?: Quality; note?: string }> {
   const campaignId = parseCampaignId(opts.campaign);
-  const linkedIn = limner.links.guildsOf(campaignId);
+  const linkedIn = await limner.links.guildsOf(campaignId);
   const guildId = opts.guild ?? (linkedIn.length === 1 ? linkedIn[0]! : null);
   return {
     campaignId,
@@ -315,7 +318,7 @@ program
   .option('--ignore-budget', 'bypass budgets and the cooldown (recorded in the usage ledger)')
   .action(
     withLimner(async (limner, opts: Omit<SceneOptions, 'fresh'> & { from?: number; to?: number; panels?: number; out: string }) => {
-      const { campaignId, requester } = sceneRequest(limner, opts);
+      const { campaignId, requester } = await sceneRequest(limner, opts);
       const verbose = Boolean(program.opts().verbose);
       const result = await limner.recaps.run(
         { campaignId, requester, from: opts.from, to: opts.to, panels: opts.panels },
@@ -424,7 +427,10 @@ program
   .action(
     withLimner(
       async (limner, opts: { fix?: boolean }) => {
-        const report = await checkImageStore(limner.store, limner.config.campaigns_dir, { fix: Boolean(opts.fix), storage: limner.images.storage });
+        const report = await checkImageStore(limner.store, limner.config.campaigns_dir, {
+          fix: Boolean(opts.fix),
+          storage: limner.images.storage,
+        });
         const purged = opts.fix ? await limner.deletions.purgeTrash() : [];
         if (json()) return print({ ...report, purgedTrash: purged });
         const lines = [
@@ -466,7 +472,7 @@ program
             ['this month', utcMonth(now).toISOString()],
           ];
       for (const [label, since] of periods) {
-        const totals = limner.usage.totals({ since, ...(opts.guild ? { guildId: opts.guild } : {}) });
+        const totals = await limner.usage.totals({ since, ...(opts.guild ? { guildId: opts.guild } : {}) });
         if (json()) print({ period: label, since, guildId: opts.guild ?? null, ...totals });
         else {
           const scope = opts.guild ? `guild ${opts.guild}` : 'all guilds';

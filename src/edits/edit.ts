@@ -22,7 +22,6 @@ import { PictureNotFoundError } from '../images/errors.ts';
 import type { Logger } from '../platform/log.ts';
 import type { ImageRow } from '../platform/schema.ts';
 import type { EditSession, SessionStore } from './sessions.ts';
-import type { UsageLedger } from '../usage/ledger.ts';
 import { entriesAround } from '../scenes/context.ts';
 import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
 import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, type ReferenceImage } from '../images/references.ts';
@@ -97,7 +96,6 @@ export interface EditDeps {
   readonly campaigns: CampaignRepository;
   readonly images: ImageStore;
   readonly gateway: GeminiGateway;
-  readonly usage: UsageLedger;
   readonly sessions: SessionStore;
   /** Budgets, the fair queue and job rows. */
   readonly runner: JobRunner;
@@ -121,9 +119,9 @@ export class EditPicture {
    *   campaign of their latest session when it is in another one.
    */
   async requireSession(userId: string, campaignId: string): Promise<EditSession> {
-    const here = this.deps.sessions.get(userId, campaignId);
+    const here = await this.deps.sessions.get(userId, campaignId);
     if (here) return here;
-    const elsewhere = this.deps.sessions.ofUser(userId)[0];
+    const elsewhere = (await this.deps.sessions.ofUser(userId))[0];
     if (!elsewhere) throw new NoEditSessionError();
     throw new EditSessionElsewhereError(await this.describe(elsewhere.campaignId), await this.describe(campaignId));
   }
@@ -133,7 +131,7 @@ export class EditPicture {
    * @throws ImageGoneError, NotImageOwnerError
    */
   async ownedImage(imageId: string, userId: string): Promise<ImageRow> {
-    const image = this.image(imageId);
+    const image = await this.image(imageId);
     if (image.requestedBy !== userId) throw new NotImageOwnerError();
     return image;
   }
@@ -147,7 +145,7 @@ export class EditPicture {
    */
   async edit(request: EditRequest, options: EditOptions = {}): Promise<EditResult> {
     const { target, requester } = request;
-    const known = this.image(
+    const known = await this.image(
       target.kind === 'session' ? (await this.requireSession(requester.userId, target.campaignId)).currentImageId : target.imageId,
     );
     const instruction = parseInstruction(request.instruction);
@@ -160,16 +158,16 @@ export class EditPicture {
     // Chosen for the picture's turn now: edits keep their picture's turn, so only a new scene made while this one waits could change it.
     const portraits = await this.portraitsFor(campaign, known.turn, MAX_USER_REFERENCES - userPngs.length);
 
-    return this.asJob('scene edit', requester, campaign.id, options, (job) => {
+    return this.asJob('scene edit', requester, campaign.id, options, async (job) => {
       // Read once the job starts: an edit waiting behind another changes that one's result.
       let base: ImageRow;
       if (target.kind === 'session') {
-        const session = this.deps.sessions.get(requester.userId, campaign.id);
+        const session = await this.deps.sessions.get(requester.userId, campaign.id);
         // Gone only if its picture was deleted meanwhile (the foreign key cascades).
         if (!session) throw new NoEditSessionError();
-        base = this.image(session.currentImageId);
+        base = await this.image(session.currentImageId);
       } else {
-        base = this.image(target.imageId);
+        base = await this.image(target.imageId);
       }
       return this.paintEdit({ campaign, base, instruction, portraits, userPngs, requester }, job);
     });
@@ -184,7 +182,7 @@ export class EditPicture {
    */
   async reroll(request: { readonly imageId: string; readonly requester: Requester }, options: EditOptions = {}): Promise<EditResult> {
     const { requester } = request;
-    const original = this.image(request.imageId);
+    const original = await this.image(request.imageId);
     const campaign = await this.enabledCampaign(original.campaignId);
     const userPngs = original.mode === 'edit' ? await this.keptReferences(original) : [];
     const room = original.mode === 'edit' ? MAX_USER_REFERENCES - userPngs.length : MAX_INPUT_IMAGES;
@@ -193,7 +191,7 @@ export class EditPicture {
       if (original.mode === 'edit') {
         // A null parent on an edit means the picture it changed was deleted.
         if (original.parentImageId === null) throw new ImageGoneError(original.id, true);
-        const base = this.parentOf(original);
+        const base = await this.parentOf(original);
         return this.paintEdit({ campaign, base, instruction: original.prompt, portraits, userPngs, requester }, job);
       }
       const result = await this.redraw(
@@ -226,8 +224,8 @@ export class EditPicture {
     const parentId = image.parentImageId;
     const campaign = await this.describe(image.campaignId);
     return this.deps.runner.afterSession(sessionKey(request.userId, image.campaignId), async () => {
-      const parent = this.parentOf({ ...image, parentImageId: parentId });
-      this.deps.sessions.moveTo({ userId: request.userId, campaignId: image.campaignId, imageId: parent.id });
+      const parent = await this.parentOf({ ...image, parentImageId: parentId });
+      await this.deps.sessions.moveTo({ userId: request.userId, campaignId: image.campaignId, imageId: parent.id });
       this.deps.log.info({ imageId: parent.id, undoneFrom: image.id, user: request.userId }, 'edit undone');
       return this.result(parent, campaign, []);
     });
@@ -247,7 +245,7 @@ export class EditPicture {
     options: EditOptions = {},
   ): Promise<EditResult> {
     const { requester } = request;
-    const original = this.repaintable(request.imageId, requester.userId);
+    const original = await this.repaintable(request.imageId, requester.userId);
     const prompt = this.parsePrompt(request.prompt);
     const campaign = await this.enabledCampaign(original.campaignId);
     const portraits = await this.portraitsFor(campaign, original.turn, MAX_INPUT_IMAGES);
@@ -280,7 +278,7 @@ export class EditPicture {
     },
     job: JobScope,
   ): Promise<EditResult> {
-    const { config, gateway, images, usage, sessions } = this.deps;
+    const { config, gateway, images } = this.deps;
     const { campaign, original, prompt, requester } = input;
     const origin = { ...originOf(requester), campaignId: campaign.id, jobId: job.jobId };
     job.onProgress?.({ stage: 'painting' });
@@ -309,10 +307,7 @@ export class EditPicture {
         requestedBy: requester.userId,
         parentImageId: input.parentImageId,
       },
-      (row) => {
-        usage.linkImage(rendered.usageId, row.id);
-        sessions.moveTo({ userId: requester.userId, campaignId: campaign.id, imageId: row.id });
-      },
+      { usageId: rendered.usageId, moveSession: true },
     );
     return this.result(image, campaign, [rendered.usage], rendered.png);
   }
@@ -321,8 +316,8 @@ export class EditPicture {
    * A picture its owner may repaint from its prompt: theirs, and not made by an edit.
    * @throws ImageGoneError, NotImageOwnerError, RepaintEditError
    */
-  repaintable(imageId: string, userId: string): ImageRow {
-    const image = this.image(imageId);
+  async repaintable(imageId: string, userId: string): Promise<ImageRow> {
+    const image = await this.image(imageId);
     if (image.requestedBy !== userId) throw new NotImageOwnerError();
     if (image.mode === 'edit') throw new RepaintEditError();
     return image;
@@ -345,12 +340,12 @@ export class EditPicture {
    * @throws ImageGoneError, NotVariationOwnerError
    */
   async pick(request: { readonly imageId: string; readonly userId: string }): Promise<EditResult> {
-    const known = this.pickable(request.imageId, request.userId);
+    const known = await this.pickable(request.imageId, request.userId);
     const campaign = await this.describe(known.campaignId);
     return this.deps.runner.afterSession(sessionKey(request.userId, known.campaignId), async () => {
       // Read again after the session's earlier jobs: it may have been deleted meanwhile.
-      const image = this.image(request.imageId);
-      this.deps.sessions.moveTo({ userId: request.userId, campaignId: image.campaignId, imageId: image.id });
+      const image = await this.image(request.imageId);
+      await this.deps.sessions.moveTo({ userId: request.userId, campaignId: image.campaignId, imageId: image.id });
       this.deps.log.info({ imageId: image.id, user: request.userId }, 'variation picked');
       return this.result(image, campaign, []);
     });
@@ -360,8 +355,8 @@ export class EditPicture {
    * A variation the user may pick: one they asked for.
    * @throws ImageGoneError, NotVariationOwnerError
    */
-  pickable(imageId: string, userId: string): ImageRow {
-    const image = this.image(imageId);
+  async pickable(imageId: string, userId: string): Promise<ImageRow> {
+    const image = await this.image(imageId);
     if (image.requestedBy !== userId) throw new NotVariationOwnerError();
     return image;
   }
@@ -370,8 +365,8 @@ export class EditPicture {
    * The admission check of an edit or reroll for `requester`, for a door about to acknowledge.
    * @throws BudgetExceededError, QueueClosedError.
    */
-  check(requester: Requester): void {
-    this.deps.runner.check({ kind: 'scene edit', ...requester });
+  async check(requester: Requester): Promise<void> {
+    await this.deps.runner.check({ kind: 'scene edit', ...requester });
   }
 
   /**
@@ -408,7 +403,7 @@ export class EditPicture {
     },
     job: JobScope,
   ): Promise<EditResult> {
-    const { config, gateway, images, usage, sessions } = this.deps;
+    const { config, gateway, images } = this.deps;
     const { campaign, base, instruction } = input;
     const started = performance.now();
     job.onProgress?.({ stage: 'painting' });
@@ -443,10 +438,7 @@ export class EditPicture {
         requestedBy: input.requester.userId,
         parentImageId: base.id,
       },
-      (row) => {
-        usage.linkImage(rendered.usageId, row.id);
-        sessions.moveTo({ userId: input.requester.userId, campaignId: campaign.id, imageId: row.id });
-      },
+      { usageId: rendered.usageId, moveSession: true },
       imageId,
     );
     this.deps.log.info(
@@ -477,15 +469,15 @@ export class EditPicture {
   }
 
   /** @throws ImageGoneError (`parent`) when the picture `image` was made from is deleted. */
-  private parentOf(image: ImageRow): ImageRow {
-    const parent = image.parentImageId === null ? undefined : this.deps.images.get(image.parentImageId);
+  private async parentOf(image: ImageRow): Promise<ImageRow> {
+    const parent = image.parentImageId === null ? undefined : await this.deps.images.get(image.parentImageId);
     if (!parent) throw new ImageGoneError(image.parentImageId ?? image.id, true);
     return parent;
   }
 
   /** @throws ImageGoneError when there is no such row. */
-  private image(imageId: string): ImageRow {
-    const image = this.deps.images.get(imageId);
+  private async image(imageId: string): Promise<ImageRow> {
+    const image = await this.deps.images.get(imageId);
     if (!image) throw new ImageGoneError(imageId);
     return image;
   }

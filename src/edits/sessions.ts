@@ -1,6 +1,6 @@
 import { and, desc, eq } from 'drizzle-orm';
-import type { SqliteStore } from '../platform/db.ts';
-import { editSessions, type EditSessionRow } from '../platform/schema.ts';
+import type { Db, Store, Tables } from '../platform/db.ts';
+import type { EditSessionRow } from '../platform/schema.ts';
 
 /**
  * A user's active edit session in one campaign: the picture their next `/scene edit` changes.
@@ -16,56 +16,68 @@ export interface SessionMove {
 }
 
 /**
- * Edit sessions in SQLite: at most one per user per campaign (the table's primary key), so a user
- * can refine a picture in each campaign they play in. Generating a scene or editing a picture moves
- * the session; deleting its picture moves it to that picture's parent or ends it ({@link SessionStore.replaceImage}).
+ * Edit sessions in the database: at most one per user per campaign (the table's primary key), so a
+ * user can refine a picture in each campaign they play in. Generating a scene or editing a picture
+ * moves the session (in the transaction that saves the picture, {@link moveSession}); deleting its
+ * picture moves it to that picture's parent or ends it ({@link replaceSessionImage}).
  */
 export class SessionStore {
-  constructor(private readonly store: SqliteStore) {}
+  constructor(private readonly store: Store) {}
 
   /** The user's session in a campaign, or undefined. */
-  get(userId: string, campaignId: string): EditSession | undefined {
-    return this.store.db
+  async get(userId: string, campaignId: string): Promise<EditSession | undefined> {
+    const { editSessions } = this.store.tables;
+    const rows = await this.store.db
       .select()
       .from(editSessions)
       .where(and(eq(editSessions.userId, userId), eq(editSessions.campaignId, campaignId)))
-      .get();
+      .limit(1);
+    return rows[0];
   }
 
   /** Every session of a user, most recently moved first. */
-  ofUser(userId: string): EditSession[] {
-    return this.store.db.select().from(editSessions).where(eq(editSessions.userId, userId)).orderBy(desc(editSessions.updatedAt)).all();
+  async ofUser(userId: string): Promise<EditSession[]> {
+    const { editSessions } = this.store.tables;
+    return this.store.db.select().from(editSessions).where(eq(editSessions.userId, userId)).orderBy(desc(editSessions.updatedAt));
   }
 
-  /** Creates or replaces the user's session in `move.campaignId` so it points at `move.imageId`. */
-  moveTo(move: SessionMove): EditSession {
-    const updatedAt = new Date().toISOString();
-    const set = { currentImageId: move.imageId, updatedAt };
-    return (
-      this.store.db
-        .insert(editSessions)
-        // last_prompt is NOT NULL in the migrations but never read: the picture's row has its prompt.
-        .values({ userId: move.userId, campaignId: move.campaignId, lastPrompt: '', ...set })
-        .onConflictDoUpdate({ target: [editSessions.userId, editSessions.campaignId], set })
-        .returning()
-        .get()
-    );
+  /** Creates or replaces the user's session in `move.campaignId` so it points at `move.imageId`; returns it. */
+  async moveTo(move: SessionMove): Promise<EditSession> {
+    return (await moveSession(this.store.db, this.store.tables, move))[0]!;
   }
+}
 
-  /**
-   * Sessions on a picture that is going away move to `replacement` (its parent) or, without one, end.
-   * Returns how many moved and how many ended.
-   */
-  replaceImage(imageId: string, replacement: string | null): { moved: number; ended: number } {
-    const on = eq(editSessions.currentImageId, imageId);
-    if (replacement) {
-      const moved = this.store.db
+/**
+ * The statement that creates or replaces a user's session so it points at `move.imageId`, returning
+ * the session, on `db`: the store's, or a transaction's when the move belongs to a picture being saved.
+ * Not yet run: await it, or `.all()` it inside a SQLite transaction.
+ */
+export function moveSession(db: Db, tables: Tables, move: SessionMove) {
+  const { editSessions } = tables;
+  const set = { currentImageId: move.imageId, updatedAt: new Date().toISOString() };
+  return (
+    db
+      .insert(editSessions)
+      // last_prompt is NOT NULL in the migrations but never read: the picture's row has its prompt.
+      .values({ userId: move.userId, campaignId: move.campaignId, lastPrompt: '', ...set })
+      .onConflictDoUpdate({ target: [editSessions.userId, editSessions.campaignId], set })
+      .returning()
+  );
+}
+
+/**
+ * The statement that moves the sessions on a picture that is going away to `replacement` (its parent)
+ * or, without one, ends them, on `db` (see {@link moveSession}). It returns one row per session
+ * moved or ended.
+ */
+export function replaceSessionImage(db: Db, tables: Tables, imageId: string, replacement: string | null) {
+  const { editSessions } = tables;
+  const on = eq(editSessions.currentImageId, imageId);
+  return replacement
+    ? db
         .update(editSessions)
         .set({ currentImageId: replacement, updatedAt: new Date().toISOString() })
         .where(on)
-        .run().changes;
-      return { moved, ended: 0 };
-    }
-    return { moved: 0, ended: this.store.db.delete(editSessions).where(on).run().changes };
-  }
+        .returning({ userId: editSessions.userId })
+    : db.delete(editSessions).where(on).returning({ userId: editSessions.userId });
 }

@@ -33,7 +33,7 @@ export class ExportCampaign {
    */
   async plan(request: { readonly campaignId: string; readonly maxPartBytes?: number }): Promise<ExportPlan> {
     const campaignId = parseCampaignId(request.campaignId);
-    const images = this.deps.images.list(campaignId);
+    const images = await this.deps.images.list(campaignId);
     if (images.length === 0) throw new NoImagesToExportError();
     const name = (await this.deps.campaigns.list()).find((c) => c.id === campaignId)?.name ?? '';
     const { attribution, quotes } = await readStory(

@@ -186,7 +186,7 @@ export class StorybookServer {
 
   /** The campaign's one-part plan, reused while its pictures are the same and for {@link PLAN_CACHE_MS}; undefined without pictures. */
   private async planOf(id: CampaignId): Promise<ExportPlan | undefined> {
-    const images = this.deps.images.list(id);
+    const images = await this.deps.images.list(id);
     if (images.length === 0) return undefined;
     const key = images.map((r) => r.id).join();
     const cached = this.plans.get(id);

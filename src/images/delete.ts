@@ -1,5 +1,4 @@
 import { ImageGoneError } from '../edits/errors.ts';
-import type { SessionStore } from '../edits/sessions.ts';
 import type { LinkStore } from '../campaigns/links.ts';
 import type { Logger } from '../platform/log.ts';
 import type { ImageRow } from '../platform/schema.ts';
@@ -47,17 +46,19 @@ export interface DeleteResult {
  * and reports still count what it cost.
  */
 export class DeletePicture {
-  constructor(private readonly deps: { images: ImageStore; sessions: SessionStore; links: LinkStore; log: Logger; trashDays: number }) {}
+  constructor(private readonly deps: { images: ImageStore; links: LinkStore; log: Logger; trashDays: number }) {}
 
   /**
    * The picture a request would delete, checked without changing anything (for a door's private precheck).
    * Cast portraits are refused as gone.
    * @throws ImageGoneError, NothingToDeleteError, DeleteNotAllowedError
    */
-  allowed(request: DeleteRequest): ImageRow {
+  async allowed(request: DeleteRequest): Promise<ImageRow> {
     const { target } = request;
     const image =
-      target.kind === 'image' ? this.deps.images.get(target.imageId) : this.deps.images.latestOf(target.campaignId, request.userId);
+      target.kind === 'image'
+        ? await this.deps.images.get(target.imageId)
+        : await this.deps.images.latestOf(target.campaignId, request.userId);
     if (!image) throw target.kind === 'image' ? new ImageGoneError(target.imageId) : new NothingToDeleteError(target.campaignId);
     // A cast portrait is no scene: it is replaced through the cast, never deleted on its own.
     if (image.mode === 'portrait') throw new ImageGoneError(image.id);
@@ -67,21 +68,15 @@ export class DeletePicture {
 
   /**
    * Deletes the picture (see the class) and says where it was shown.
-   * @throws the errors of {@link allowed}, and the file system's or SQLite's (then nothing changed).
+   * @throws the errors of {@link allowed}, and the picture storage's or the database's (then nothing changed).
    */
   async delete(request: DeleteRequest): Promise<DeleteResult> {
-    const { images, sessions, links, log } = this.deps;
-    const image = this.allowed(request);
-    const parent = image.parentImageId ? images.get(image.parentImageId) : undefined;
-    let moved = { moved: 0, ended: 0 };
-    const deleted = await images.moveToTrash(image, request.userId, () => {
-      moved = sessions.replaceImage(image.id, parent?.id ?? null);
-    });
-    log.info(
-      { imageId: image.id, campaign: image.campaignId, by: request.userId, owner: image.requestedBy, sessions: moved },
-      'picture deleted',
-    );
-    return { image: deleted, messages: links.messagesOf(image.id), sheets: links.sheetsOf(image.id), sessions: moved };
+    const { images, links, log } = this.deps;
+    const image = await this.allowed(request);
+    const parent = image.parentImageId ? await images.get(image.parentImageId) : undefined;
+    const { image: deleted, sessions } = await images.moveToTrash(image, request.userId, parent?.id ?? null);
+    log.info({ imageId: image.id, campaign: image.campaignId, by: request.userId, owner: image.requestedBy, sessions }, 'picture deleted');
+    return { image: deleted, messages: await links.messagesOf(image.id), sheets: await links.sheetsOf(image.id), sessions };
   }
 
   /**
@@ -91,7 +86,7 @@ export class DeletePicture {
   async purgeTrash(now: Date = new Date()): Promise<string[]> {
     const before = new Date(now.getTime() - this.deps.trashDays * 86_400_000).toISOString();
     const purged: string[] = [];
-    for (const row of this.deps.images.deletedBefore(before)) {
+    for (const row of await this.deps.images.deletedBefore(before)) {
       // False when purged before: the row outlives its file.
       if (await this.deps.images.storage.delete(row.imagePath)) purged.push(row.imagePath);
     }

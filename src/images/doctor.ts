@@ -3,8 +3,7 @@ import path from 'node:path';
 import { isCampaignId } from '../campaigns/id.ts';
 import { LimnerError } from '../errors.ts';
 import { STALE_TEMP_AGE_MS, TEMP_PREFIX } from '../platform/files.ts';
-import type { SqliteStore } from '../platform/db.ts';
-import { images } from '../platform/schema.ts';
+import type { Store } from '../platform/db.ts';
 import { LocalPictureStorage } from './local-storage.ts';
 import type { PictureStorage } from './storage.ts';
 
@@ -78,13 +77,14 @@ export interface DoctorReport {
  * @throws CampaignsFolderMissingError when `campaignsDir` is missing or not a folder.
  */
 export async function checkImageStore(
-  store: SqliteStore,
+  store: Store,
   campaignsDir: string,
   options: { fix?: boolean; minAgeMs?: number; storage?: PictureStorage } = {},
 ): Promise<DoctorReport> {
   await requireCampaignsFolder(campaignsDir);
   const storage = options.storage ?? new LocalPictureStorage(campaignsDir);
-  const rows = store.db.select({ id: images.id, campaignId: images.campaignId, imagePath: images.imagePath }).from(images).all();
+  const { images } = store.tables;
+  const rows = await store.db.select({ id: images.id, campaignId: images.campaignId, imagePath: images.imagePath }).from(images);
   const recorded = new Set(rows.map((r) => r.imagePath));
   const tempFiles: string[] = [];
   const localTemps = new Set<string>();

@@ -1,7 +1,8 @@
 import type { Config } from '../platform/config.ts';
 import { LimnerError } from '../errors.ts';
+import type { GuildLimits } from '../settings/settings.ts';
 import type { UsageLedger, UsageTotals } from '../usage/ledger.ts';
-import type { InFlight, JobStore } from './store.ts';
+import type { Admission, AdmissionFacts, JobStore } from './store.ts';
 
 /** Which limit refused a request, with its figures. */
 export type BudgetLimit =
@@ -81,17 +82,25 @@ export interface BudgetStatus {
   readonly resetsAt: number;
 }
 
-/** A guild's daily limits (null: no limit), e.g. its own settings within the operator's ceilings. */
+/** Where a guild's daily limits come from, e.g. its own settings within the operator's ceilings. */
 export interface GuildLimitsSource {
-  limits(guildId: string): { readonly images: number | null; readonly usd: number | null };
+  limits(guildId: string): Promise<GuildLimits>;
+}
+
+/** What a request asks of the budgets. */
+export interface BudgetRequest {
+  /** Pictures the request makes (a recap makes several); all must fit. Default 1. */
+  readonly pictures?: number;
+  /** False to skip the cooldown (a job of a batch started at once). Default true. */
+  readonly cooldown?: boolean;
 }
 
 /**
  * Daily budgets per guild (pictures, USD) and per user (pictures), and a per-user cooldown, from
  * `budgets` in config; a guild's own limits come from `guilds` when given (they never exceed
  * config's). Pictures queued or being made count against the picture budgets (`inFlight`);
- * admission counts them in the transaction that records the job, so no process can overshoot a
- * picture budget.
+ * admission decides in the transaction that records the job ({@link admission}), so no process can
+ * overshoot a picture budget.
  */
 export class BudgetGuard {
   constructor(
@@ -99,20 +108,22 @@ export class BudgetGuard {
     private readonly usage: UsageLedger,
     private readonly jobs: JobStore,
     private readonly guilds: GuildLimitsSource = {
-      limits: () => ({ images: config.budgets.guild_daily_images, usd: config.budgets.guild_daily_usd }),
+      limits: async () => ({ images: config.budgets.guild_daily_images, usd: config.budgets.guild_daily_usd }),
     },
     private readonly now: () => Date = () => new Date(),
   ) {}
 
   /** Today's use and what is left. */
-  status(guildId: string | null, userId: string): BudgetStatus {
+  async status(guildId: string | null, userId: string): Promise<BudgetStatus> {
     const b = this.config.budgets;
-    const g = guildId ? this.guilds.limits(guildId) : { images: null, usd: null };
+    const g = guildId ? await this.guilds.limits(guildId) : { images: null, usd: null };
     const { start, next } = utcDay(this.now());
     const since = start.toISOString();
     const none: UsageTotals = { calls: 0, images: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
-    const guildToday = guildId ? this.usage.totals({ since, guildId }) : none;
-    const userToday = this.usage.totals({ since, userId });
+    const [guildToday, userToday] = await Promise.all([
+      guildId ? this.usage.totals({ since, guildId }) : none,
+      this.usage.totals({ since, userId }),
+    ]);
     return {
       guildToday,
       userToday,
@@ -124,56 +135,85 @@ export class BudgetGuard {
   }
 
   /**
-   * Refuses a new picture request when a budget or the cooldown says no.
-   * @param inFlight - Pictures of this guild and of this user queued or being made whose pictures
-   *   are not in the ledger yet ({@link JobStore.inFlight}).
-   * @param request.pictures - Pictures the request makes (a recap makes several), at least 1: all must fit.
-   * @param request.cooldown - False to skip the cooldown (a job of a batch started at once).
-   * @param request.starting - The job about to start, already marked running: the cooldown counts
-   *   from the user's jobs before it.
+   * The decision for a new job, to take inside the transaction that records it
+   * ({@link JobStore.create}): the guild's limits are read now, before the transaction (they change
+   * rarely), and the facts that change with every job in it.
+   */
+  async admission(guildId: string | null, userId: string, request: BudgetRequest = {}): Promise<Admission> {
+    const limits = guildId ? await this.guilds.limits(guildId) : { images: null, usd: null };
+    const now = this.now().getTime();
+    const budgets = this.config.budgets;
+    const pictures = request.pictures ?? 1;
+    return {
+      since: utcDay(new Date(now)).start.toISOString(),
+      // Only what a set limit needs is read: this runs before every acknowledgement.
+      ledger: (guildId !== null && (limits.images !== null || limits.usd !== null)) || budgets.user_daily_images !== null,
+      lastStart: cooldownApplies(budgets, pictures, request),
+      decide: (facts) => checkBudget(budgets, guildId, limits, facts, { ...request, pictures }, now),
+    };
+  }
+
+  /**
+   * Refuses a request when a budget or the cooldown says no, reading the facts now (outside the
+   * transaction that records a job: a check before acknowledging, or before a claimed job starts).
+   * @param request.starting - The job about to start, already marked running: only the other running
+   *   jobs count in flight, and the cooldown counts from the user's jobs before it.
    * @throws BudgetExceededError
    */
-  check(
-    guildId: string | null,
-    userId: string,
-    inFlight: InFlight = { guild: 0, user: 0 },
-    request: { readonly pictures?: number; readonly starting?: string; readonly cooldown?: boolean } = {},
-  ): void {
-    const pictures = request.pictures ?? 1;
-    const starting = request.starting;
-    const b = this.config.budgets;
-    const now = this.now().getTime();
-    const { start, next } = utcDay(new Date(now));
-    const since = start.toISOString();
-    const g = guildId ? this.guilds.limits(guildId) : { images: null, usd: null };
-    // Only the limits that are set are summed: this runs before every acknowledgement.
-    if (guildId && (g.images !== null || g.usd !== null)) {
-      const today = this.usage.totals({ since, guildId });
-      const left = g.images === null ? null : Math.max(0, g.images - today.images - inFlight.guild);
-      if (g.images !== null && left !== null && left < pictures) {
-        const needs = pictures > 1 && left > 0 ? { needs: { pictures, left } } : {};
-        throw new BudgetExceededError({ kind: 'guild-images', guildId, allowed: g.images, ...needs }, next.getTime(), now);
-      }
-      if (g.usd !== null && g.usd - today.costUsd <= 0) {
-        throw new BudgetExceededError({ kind: 'guild-usd', guildId, allowed: g.usd, spent: today.costUsd }, next.getTime(), now);
-      }
+  async check(guildId: string | null, userId: string, request: BudgetRequest & { readonly starting?: string } = {}): Promise<void> {
+    const admission = await this.admission(guildId, userId, request);
+    const facts = await this.jobs.admissionFacts(guildId, userId, admission, request.starting ? { starting: request.starting } : {});
+    admission.decide(facts);
+  }
+}
+
+/**
+ * The budget decision over facts read at one moment: pure and synchronous, so it can run inside a
+ * SQLite transaction's body. Checks the guild's pictures (ledger and in flight) and USD, the user's
+ * pictures, then the cooldown.
+ * @param guildLimits - The guild's limits (ignored without a guild).
+ * @param now - Ms since the epoch.
+ * @throws BudgetExceededError naming the first limit that refuses.
+ */
+export function checkBudget(
+  budgets: Config['budgets'],
+  guildId: string | null,
+  guildLimits: GuildLimits,
+  facts: AdmissionFacts,
+  request: BudgetRequest,
+  now: number,
+): void {
+  const pictures = request.pictures ?? 1;
+  const { next } = utcDay(new Date(now));
+  const g = guildLimits;
+  if (guildId) {
+    const left = g.images === null ? null : Math.max(0, g.images - facts.guildToday.images - facts.inFlight.guild);
+    if (g.images !== null && left !== null && left < pictures) {
+      const needs = pictures > 1 && left > 0 ? { needs: { pictures, left } } : {};
+      throw new BudgetExceededError({ kind: 'guild-images', guildId, allowed: g.images, ...needs }, next.getTime(), now);
     }
-    if (b.user_daily_images !== null) {
-      const left = Math.max(0, b.user_daily_images - this.usage.totals({ since, userId }).images - inFlight.user);
-      if (left < pictures) {
-        const needs = pictures > 1 && left > 0 ? { needs: { pictures, left } } : {};
-        throw new BudgetExceededError({ kind: 'user-images', allowed: b.user_daily_images, ...needs }, next.getTime(), now);
-      }
-    }
-    // The cooldown paces requests for pictures: a request that paints none, or a job of a batch, passes.
-    if (b.user_cooldown_s > 0 && pictures > 0 && request.cooldown !== false) {
-      const last = this.jobs.lastStartOf(userId, starting);
-      const ready = last ? Date.parse(last) + b.user_cooldown_s * 1000 : 0;
-      if (ready > now) {
-        throw new BudgetExceededError({ kind: 'cooldown', waitS: Math.ceil((ready - now) / 1000) }, ready, now);
-      }
+    if (g.usd !== null && g.usd - facts.guildToday.costUsd <= 0) {
+      throw new BudgetExceededError({ kind: 'guild-usd', guildId, allowed: g.usd, spent: facts.guildToday.costUsd }, next.getTime(), now);
     }
   }
+  if (budgets.user_daily_images !== null) {
+    const left = Math.max(0, budgets.user_daily_images - facts.userToday.images - facts.inFlight.user);
+    if (left < pictures) {
+      const needs = pictures > 1 && left > 0 ? { needs: { pictures, left } } : {};
+      throw new BudgetExceededError({ kind: 'user-images', allowed: budgets.user_daily_images, ...needs }, next.getTime(), now);
+    }
+  }
+  if (cooldownApplies(budgets, pictures, request)) {
+    const ready = facts.lastStart ? Date.parse(facts.lastStart) + budgets.user_cooldown_s * 1000 : 0;
+    if (ready > now) {
+      throw new BudgetExceededError({ kind: 'cooldown', waitS: Math.ceil((ready - now) / 1000) }, ready, now);
+    }
+  }
+}
+
+/** The cooldown paces requests for pictures: a request that paints none, or a job of a batch, passes. */
+function cooldownApplies(budgets: Config['budgets'], pictures: number, request: BudgetRequest): boolean {
+  return budgets.user_cooldown_s > 0 && pictures > 0 && request.cooldown !== false;
 }
 
 /** `in 3 h 12 min`, `in 45 min`, `in 20 s`. */

@@ -88,6 +88,9 @@ export class JobRunner {
   private closed = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private beatTimer: NodeJS.Timeout | undefined;
+  /** A pump round is under way; `pumpAgain`: one more was asked for meanwhile. */
+  private pumping = false;
+  private pumpAgain = false;
   private readonly idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -99,10 +102,10 @@ export class JobRunner {
    * The admission check of {@link run} on its own, for doors that refuse before acknowledging.
    * @throws QueueClosedError during shutdown, BudgetExceededError.
    */
-  check(spec: NewJob): void {
+  async check(spec: NewJob): Promise<void> {
     if (this.closed) throw new QueueClosedError();
     if (spec.ignoreBudget) return;
-    this.deps.budgets.check(spec.guildId ?? null, spec.userId, this.deps.jobs.inFlight(spec.guildId ?? null, spec.userId), admission(spec));
+    await this.deps.budgets.check(spec.guildId ?? null, spec.userId, admission(spec));
   }
 
   /** This process's jobs waiting and running. */
@@ -115,9 +118,10 @@ export class JobRunner {
   /**
    * Records the job (checking budgets in the same transaction), waits for its claim, runs `task`,
    * records the outcome.
-   * @throws BudgetExceededError (before queueing or before starting), QueueClosedError during
-   *   shutdown, JobInterruptedError when shutdown's grace period ran out or another process failed
-   *   the job as abandoned, and whatever `task` throws.
+   * @throws BudgetExceededError (before queueing or before starting), DuplicateJobError for a second
+   *   job of one kind for one interaction, QueueClosedError during shutdown, JobInterruptedError when
+   *   shutdown's grace period ran out or another process failed the job as abandoned, and whatever
+   *   `task` throws.
    */
   async run<T>(spec: NewJob, task: (job: JobContext) => Promise<T>, options: RunOptions<T> = {}): Promise<T> {
     const { jobs, budgets, metrics } = this.deps;
@@ -126,10 +130,7 @@ export class JobRunner {
     if (this.closed) throw new QueueClosedError();
     let jobId: string;
     try {
-      jobId = jobs.create(
-        spec,
-        spec.ignoreBudget ? undefined : (inFlight) => budgets.check(guildId, spec.userId, inFlight, admission(spec)),
-      );
+      jobId = await jobs.create(spec, spec.ignoreBudget ? undefined : await budgets.admission(guildId, spec.userId, admission(spec)));
     } catch (err) {
       metrics.jobs.inc({ kind: spec.kind, outcome: 'refused' });
       throw err;
@@ -139,23 +140,24 @@ export class JobRunner {
     const abort = new AbortController();
     try {
       await new Promise<void>((resolve, reject) => {
+        // Shutdown began while the job was being recorded: its row is failed below.
+        if (this.closed) {
+          reject(new QueueClosedError());
+          return;
+        }
         const claimed = (failure?: Error) => (failure ? reject(failure) : resolve());
         this.local.set(jobId, { running: false, claimed, options: options as RunOptions<unknown>, lastPlace: '', abort });
         this.keepBeating();
         this.pump();
       });
-      if (!spec.ignoreBudget)
-        budgets.check(guildId, spec.userId, jobs.inFlight(guildId, spec.userId, { runningOnly: true, except: jobId }), {
-          ...admission(spec),
-          starting: jobId,
-        });
+      if (!spec.ignoreBudget) await budgets.check(guildId, spec.userId, { ...admission(spec), starting: jobId });
       let result: T;
       try {
         result = await task({ jobId, signal: abort.signal });
       } catch (err) {
         throw abort.signal.aborted ? new JobInterruptedError() : err;
       }
-      jobs.succeed(jobId, options.imageOf?.(result));
+      await jobs.succeed(jobId, options.imageOf?.(result));
       metrics.jobs.inc({ kind: spec.kind, outcome: 'succeeded' });
       jobLog.info({ ms: Math.round(performance.now() - started) }, 'job succeeded');
       return result;
@@ -166,7 +168,7 @@ export class JobRunner {
         jobLog.error({ err, errorId }, 'job failed unexpectedly');
         if (err && typeof err === 'object') Object.assign(err, { errorId });
       }
-      jobs.fail(jobId, errorId, err instanceof LimnerError ? err.message : String((err as Error)?.message ?? err));
+      await jobs.fail(jobId, errorId, err instanceof LimnerError ? err.message : String((err as Error)?.message ?? err));
       metrics.jobs.inc({ kind: spec.kind, outcome: 'failed' });
       throw err;
     } finally {
@@ -187,8 +189,8 @@ export class JobRunner {
    * session that is not a job itself (undo), so it lands after the edits asked for before it.
    */
   async afterSession<T>(sessionKey: string, task: () => Promise<T>): Promise<T> {
-    const ahead = this.deps.jobs.activeOfSession(sessionKey);
-    while ([...this.deps.jobs.statuses(ahead).values()].some((s) => s === 'queued' || s === 'running')) {
+    const ahead = await this.deps.jobs.activeOfSession(sessionKey);
+    while ([...(await this.deps.jobs.statuses(ahead)).values()].some((s) => s === 'queued' || s === 'running')) {
       await new Promise((resolve) => setTimeout(resolve, this.queue.pollMs));
     }
     return task();
@@ -216,13 +218,32 @@ export class JobRunner {
   }
 
   /**
-   * Claims what may start (for any process: the fair order is global), starts this process's
-   * claimed jobs, tells the others their places, and looks again after `pollMs` while any wait.
-   * Never throws: a database error is logged and the next poll tries again.
+   * Starts a round of {@link pumpRound}, or, while one is under way, asks it for one more: rounds
+   * never overlap, so a job is told its claim once.
    */
   private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
     clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
+    this.pumping = true;
+    void this.pumpRound().finally(() => {
+      this.pumping = false;
+      if (this.pumpAgain) {
+        this.pumpAgain = false;
+        this.pump();
+      }
+    });
+  }
+
+  /**
+   * Claims what may start (for any process: the fair order is global), starts this process's
+   * claimed jobs, tells the others their places, and looks again after `pollMs` while any wait.
+   * Never rejects: a database error is logged and the next poll tries again.
+   */
+  private async pumpRound(): Promise<void> {
     if (this.closed) return;
     const waiting = [...this.local].filter(([, job]) => !job.running);
     if (waiting.length === 0) return;
@@ -230,8 +251,8 @@ export class JobRunner {
     try {
       const { jobs } = this.deps;
       // Claims for every process, until the slots are full or every waiting job is held.
-      while (jobs.claimNext(this.queue));
-      const statuses = jobs.statuses(waiting.map(([id]) => id));
+      while (await jobs.claimNext(this.queue));
+      const statuses = await jobs.statuses(waiting.map(([id]) => id));
       const still = waiting.filter(([id, job]) => {
         const status = statuses.get(id);
         if (status === 'queued') return true;
@@ -241,16 +262,16 @@ export class JobRunner {
         return false;
       });
       more = still.length > 0;
-      if (more) this.reportPlaces(still);
+      if (more) await this.reportPlaces(still);
     } catch (err) {
       this.deps.log.warn({ err }, 'could not look for a free slot; trying again');
     }
     this.updateGauges();
-    if (more) this.pollTimer = setTimeout(() => this.pump(), this.queue.pollMs);
+    if (more && !this.closed) this.pollTimer = setTimeout(() => this.pump(), this.queue.pollMs);
   }
 
-  private reportPlaces(waiting: ReadonlyArray<[string, LocalJob]>): void {
-    const places = this.deps.jobs.places();
+  private async reportPlaces(waiting: ReadonlyArray<[string, LocalJob]>): Promise<void> {
+    const places = await this.deps.jobs.places();
     for (const [id, job] of waiting) {
       const place = places.get(id);
       if (!place) continue;
@@ -265,13 +286,10 @@ export class JobRunner {
   /** Renews this process's jobs' heartbeats every `leaseS / 3` while it has any. */
   private keepBeating(): void {
     this.beatTimer ??= setInterval(
-      () => {
-        try {
-          this.deps.jobs.beat([...this.local.keys()]);
-        } catch (err) {
-          this.deps.log.warn({ err }, 'could not renew job heartbeats');
-        }
-      },
+      () =>
+        void this.deps.jobs
+          .beat([...this.local.keys()])
+          .catch((err: unknown) => this.deps.log.warn({ err }, 'could not renew job heartbeats')),
       (this.queue.leaseS * 1000) / 3,
     );
   }

@@ -1,6 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import type { SqliteStore } from '../platform/db.ts';
-import { jobs, sceneLeases } from '../platform/schema.ts';
+import { writeTransaction, type Db, type Store } from '../platform/db.ts';
 
 /** What {@link SceneLeases.take} found: the picture, the lease (paint it), or another job painting it. */
 export type LeaseOutcome<P> = { readonly kind: 'picture'; readonly picture: P } | { readonly kind: 'leader' } | { readonly kind: 'wait' };
@@ -14,46 +13,62 @@ export type LeaseOutcome<P> = { readonly kind: 'picture'; readonly picture: P } 
 export class SceneLeases {
   /** @param leaseS - A heartbeat older than this (s) is a dead process's (`queue.lease_s`). */
   constructor(
-    private readonly store: SqliteStore,
+    private readonly store: Store,
     private readonly leaseS: number,
   ) {}
 
   /**
-   * In one immediate transaction: the picture if `find` has it, else the lease for `jobId` if no
-   * live job holds it, else `wait`. The painter saves its picture before it releases the lease, so
-   * an asker never sees the lease free without the picture that was made under it.
-   * @param find - Looks up the finished picture (runs inside the transaction).
+   * `wait` while a live job other than `jobId` holds the lease; else the lease for `jobId`, then the
+   * picture if `find` has one (the lease is given back at once) or `leader` (paint it). The painter
+   * saves its picture before it releases the lease, so `find`, asked once the lease is taken, sees
+   * every picture made under an earlier lease: identical requests paint once. `find` runs outside
+   * the lease's transaction, which therefore holds no other store's statements.
+   * @param find - Looks up the finished picture.
    */
-  take<P>(sceneKey: string, jobId: string, find: () => P | undefined): LeaseOutcome<P> {
-    return this.store.sqlite
-      .transaction((): LeaseOutcome<P> => {
-        const picture = find();
-        if (picture !== undefined) return { kind: 'picture', picture };
-        const holder = this.store.db
-          .select({ jobId: sceneLeases.jobId, status: jobs.status, heartbeatAt: jobs.heartbeatAt })
-          .from(sceneLeases)
-          .leftJoin(jobs, eq(jobs.id, sceneLeases.jobId))
-          .where(eq(sceneLeases.sceneKey, sceneKey))
-          .get();
-        const staleBefore = new Date(Date.now() - this.leaseS * 1000).toISOString();
-        const alive = holder && holder.status === 'running' && holder.heartbeatAt !== null && holder.heartbeatAt >= staleBefore;
-        if (alive && holder.jobId !== jobId) return { kind: 'wait' };
-        const takenAt = new Date().toISOString();
-        this.store.db
-          .insert(sceneLeases)
-          .values({ sceneKey, jobId, takenAt })
-          .onConflictDoUpdate({ target: sceneLeases.sceneKey, set: { jobId, takenAt } })
-          .run();
-        return { kind: 'leader' };
-      })
-      .immediate();
+  async take<P>(sceneKey: string, jobId: string, find: () => P | undefined | Promise<P | undefined>): Promise<LeaseOutcome<P>> {
+    const { jobs, sceneLeases } = this.store.tables;
+    const holderQuery = (tx: Db) =>
+      tx
+        .select({ jobId: sceneLeases.jobId, status: jobs.status, heartbeatAt: jobs.heartbeatAt })
+        .from(sceneLeases)
+        .leftJoin(jobs, eq(jobs.id, sceneLeases.jobId))
+        .where(eq(sceneLeases.sceneKey, sceneKey))
+        .limit(1);
+    const takeQuery = (tx: Db) => {
+      const takenAt = new Date().toISOString();
+      return tx
+        .insert(sceneLeases)
+        .values({ sceneKey, jobId, takenAt })
+        .onConflictDoUpdate({ target: sceneLeases.sceneKey, set: { jobId, takenAt } });
+    };
+    const held = (holder: { jobId: string; status: string | null; heartbeatAt: string | null } | undefined) => {
+      const staleBefore = new Date(Date.now() - this.leaseS * 1000).toISOString();
+      const alive = holder && holder.status === 'running' && holder.heartbeatAt !== null && holder.heartbeatAt >= staleBefore;
+      return Boolean(alive && holder.jobId !== jobId);
+    };
+    // A lock per scene key: on PostgreSQL unrelated scenes do not wait for each other.
+    const taken = await writeTransaction(this.store, `scene ${sceneKey}`, {
+      sqlite: (tx) => {
+        if (held(holderQuery(tx).get())) return false;
+        takeQuery(tx).run();
+        return true;
+      },
+      postgres: async (tx) => {
+        if (held((await holderQuery(tx))[0])) return false;
+        await takeQuery(tx);
+        return true;
+      },
+    });
+    if (!taken) return { kind: 'wait' };
+    const picture = await find();
+    if (picture === undefined) return { kind: 'leader' };
+    await this.release(sceneKey, jobId);
+    return { kind: 'picture', picture };
   }
 
   /** Gives the lease back, if `jobId` still holds it. */
-  release(sceneKey: string, jobId: string): void {
-    this.store.db
-      .delete(sceneLeases)
-      .where(and(eq(sceneLeases.sceneKey, sceneKey), eq(sceneLeases.jobId, jobId)))
-      .run();
+  async release(sceneKey: string, jobId: string): Promise<void> {
+    const { sceneLeases } = this.store.tables;
+    await this.store.db.delete(sceneLeases).where(and(eq(sceneLeases.sceneKey, sceneKey), eq(sceneLeases.jobId, jobId)));
   }
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { type SQL, and, asc, desc, eq, gt, inArray, isNotNull, lt, ne, sql } from 'drizzle-orm';
-import type { SqliteStore } from '../platform/db.ts';
-import { guildService, jobs, usage, type JobRow } from '../platform/schema.ts';
+import { type SQL, and, asc, eq, gte, inArray, lt, ne, sql } from 'drizzle-orm';
+import { LimnerError } from '../errors.ts';
+import { writeTransaction, type Db, type Store } from '../platform/db.ts';
+import type { JobRow } from '../platform/schema.ts';
 import { nextToStart, placesInLine, type Place, type QueueLimits, type QueuedJob } from './queue.ts';
 
 /** What a job is and who asked for it. Ids are Discord snowflakes, or `cli`. */
@@ -12,7 +13,10 @@ export interface NewJob {
   readonly guildId?: string | null;
   readonly channelId?: string | null;
   readonly campaignId?: string | null;
-  /** The interaction to answer if the process dies mid-job. */
+  /**
+   * The interaction to answer if the process dies mid-job. Its id is the job key: one interaction
+   * records at most one job of a kind ({@link DuplicateJobError}).
+   */
   readonly interaction?: { readonly id: string; readonly token: string } | null;
   /** Budgets and the cooldown are not checked for this job (the operator's bypass). */
   readonly ignoreBudget?: boolean;
@@ -27,71 +31,145 @@ export interface NewJob {
   readonly cooldown?: boolean;
 }
 
-/** Jobs of a guild and of a user that count against budgets on top of the ledger. */
+/** Pictures of a guild's and of a user's jobs that count against budgets on top of the ledger. */
 export interface InFlight {
   readonly guild: number;
   readonly user: number;
+}
+
+/** What a budget decision is made of, read at one moment (in the transaction that admits a job). */
+export interface AdmissionFacts {
+  /** Pictures of jobs queued or running that are not in the ledger yet ({@link JobStore.inFlight}). */
+  readonly inFlight: InFlight;
+  /** The guild's ledger since the admission's `since`: pictures and USD (zeros without a guild or when not read). */
+  readonly guildToday: { readonly images: number; readonly costUsd: number };
+  /** The user's pictures in the ledger since `since` (0 when not read). */
+  readonly userToday: { readonly images: number };
+  /** When the user last started a job that paints (ISO 8601); undefined when none or not read. */
+  readonly lastStart: string | undefined;
+}
+
+/** Which facts a budget decision needs: the ledger from `since` on, and the user's last start. */
+export interface FactsToRead {
+  /** ISO 8601: ledger rows at or after it are today's. */
+  readonly since: string;
+  /** False when no picture or USD limit applies: the ledger is not summed. */
+  readonly ledger: boolean;
+  /** False when no cooldown applies: the last start is not looked up. */
+  readonly lastStart: boolean;
+}
+
+/** A budget decision taken inside the transaction that records a job (see {@link JobStore.create}). */
+export interface Admission extends FactsToRead {
+  /**
+   * Throws to refuse the job (which is then not recorded). Synchronous, because on SQLite it runs
+   * inside the transaction's synchronous body.
+   */
+  decide(facts: AdmissionFacts): void;
+}
+
+/** A second job of one kind for one interaction (a replayed interaction): the first is the one that counts. */
+export class DuplicateJobError extends LimnerError {
+  readonly code = 'duplicate_job';
+  constructor(
+    readonly interactionId: string,
+    readonly kind: string,
+  ) {
+    super('This request is already being handled.');
+  }
 }
 
 /** Statuses of a job still to finish. */
 const ACTIVE = ['queued', 'running'] as const;
 
 /**
- * Job rows: queued → running → succeeded | failed. The rows are the queue every process on the
- * database shares: admission and claims run in `BEGIN IMMEDIATE` transactions, which SQLite
- * serialises across processes, so two processes can neither both pass a budget's last slot nor
- * both take the last free slot.
- */
-/**
  * The shard number of jobs the CLI makes: no bot shard has it, so a restarting shard's
  * `failInterrupted` never fails a CLI run going on beside it; a dead CLI's jobs go stale instead.
  */
 export const CLI_SHARD = -1;
 
+/**
+ * Job rows: queued → running → succeeded | failed. The rows are the queue every process on the
+ * database shares: admission, claims and the failing of abandoned jobs are read-decide-write
+ * transactions under the `jobs` lock ({@link writeTransaction}: `BEGIN IMMEDIATE` on SQLite, an
+ * advisory lock on PostgreSQL), so two processes can neither both pass a budget's last slot nor
+ * both take the last free slot. Each is written once per dialect with the same statements: a
+ * synchronous SQLite body and an awaited PostgreSQL one.
+ */
 export class JobStore {
   /**
    * @param shard - The Discord shard this process runs (0 without sharding), or {@link CLI_SHARD} for
    *   the CLI; stamped on every job it creates.
    */
   constructor(
-    private readonly store: SqliteStore,
+    private readonly store: Store,
     private readonly shard = 0,
   ) {}
 
   /**
-   * Records a queued job and returns its id (UUID). `admit` runs first in the same immediate
-   * transaction with the guild's and user's jobs in flight, so its verdict and the insert cannot
-   * be split by another process's admission.
-   * @throws whatever `admit` throws (the job is then not recorded).
+   * Records a queued job and returns its id (UUID). `admission.decide` runs first in the same
+   * transaction, over the facts read in it, so its verdict and the insert cannot be split by
+   * another process's admission.
+   * @throws DuplicateJobError when the job's interaction already has a job of its kind, whatever
+   *   `admission.decide` throws (the job is then not recorded), or the database's error.
    */
-  create(job: NewJob, admit?: (inFlight: InFlight) => void): string {
-    return this.store.sqlite
-      .transaction(() => {
-        admit?.(this.inFlight(job.guildId ?? null, job.userId));
-        const id = randomUUID();
-        const now = new Date().toISOString();
-        this.store.db
-          .insert(jobs)
-          .values({
-            id,
-            kind: job.kind,
-            status: 'queued',
-            userId: job.userId,
-            guildId: job.guildId ?? null,
-            channelId: job.channelId ?? null,
-            campaignId: job.campaignId ?? null,
-            interactionId: job.interaction?.id ?? null,
-            interactionToken: job.interaction?.token ?? null,
-            createdAt: now,
-            heartbeatAt: now,
-            shard: this.shard,
-            sessionKey: job.sessionKey ?? null,
-            pictures: job.pictures ?? 1,
-          })
-          .run();
+  create(job: NewJob, admission?: Admission): Promise<string> {
+    const guildId = job.guildId ?? null;
+    const interactionId = job.interaction?.id ?? null;
+    const id = randomUUID();
+    const insert = (tx: Db) => {
+      const { jobs } = this.store.tables;
+      const now = new Date().toISOString();
+      return tx.insert(jobs).values({
+        id,
+        kind: job.kind,
+        status: 'queued',
+        userId: job.userId,
+        guildId,
+        channelId: job.channelId ?? null,
+        campaignId: job.campaignId ?? null,
+        interactionId,
+        interactionToken: job.interaction?.token ?? null,
+        createdAt: now,
+        heartbeatAt: now,
+        shard: this.shard,
+        sessionKey: job.sessionKey ?? null,
+        pictures: job.pictures ?? 1,
+        // Unique (jobs_seq), and safe to compute here: every insert runs under the `jobs` lock.
+        seq: sql`(select coalesce(max(${jobs.seq}), 0) + 1 from ${jobs})`,
+      });
+    };
+    const duplicate = () => new DuplicateJobError(interactionId!, job.kind);
+    return writeTransaction(this.store, 'jobs', {
+      sqlite: (tx) => {
+        if (interactionId !== null && this.keyQuery(tx, interactionId, job.kind).get()) throw duplicate();
+        if (admission) admission.decide(factsOf(this.factsQuery(tx, guildId, job.userId, admission).get()));
+        insert(tx).run();
         return id;
-      })
-      .immediate();
+      },
+      postgres: async (tx) => {
+        if (interactionId !== null && (await this.keyQuery(tx, interactionId, job.kind)).length > 0) throw duplicate();
+        if (admission) admission.decide(factsOf((await this.factsQuery(tx, guildId, job.userId, admission))[0]));
+        await insert(tx);
+        return id;
+      },
+    });
+  }
+
+  /**
+   * The facts of a budget decision for `guildId` and `userId`, read outside any transaction (a
+   * check before acknowledging, or before a claimed job starts).
+   * @param options.starting - The job about to start, already marked running: only the other
+   *   running jobs count in flight, and the cooldown counts from the user's jobs before it.
+   */
+  async admissionFacts(
+    guildId: string | null,
+    userId: string,
+    read: FactsToRead,
+    options: { starting?: string } = {},
+  ): Promise<AdmissionFacts> {
+    const starting = options.starting ? { runningOnly: true, except: options.starting } : {};
+    return factsOf((await this.factsQuery(this.store.db, guildId, userId, read, starting))[0]);
   }
 
   /**
@@ -99,21 +177,9 @@ export class JobStore {
    * ledger yet (once a picture is, the ledger counts it).
    * @param options.runningOnly - Count only running jobs; `except` leaves one job out.
    */
-  inFlight(guildId: string | null, userId: string, options: { runningOnly?: boolean; except?: string } = {}): InFlight {
-    const where: SQL[] = [inArray(jobs.status, options.runningOnly ? ['running'] : [...ACTIVE])];
-    if (options.except) where.push(ne(jobs.id, options.except));
-    // A job's pictures already in the ledger count there, not here.
-    const left = sql`max(${jobs.pictures} - (select count(*) from ${usage} where ${usage.jobId} = ${jobs.id} and ${usage.images} > 0), 0)`;
-    const row = this.store.db
-      .select({
-        guild:
-          guildId === null ? sql<number>`0` : sql<number>`coalesce(sum(case when ${jobs.guildId} = ${guildId} then ${left} else 0 end), 0)`,
-        user: sql<number>`coalesce(sum(case when ${jobs.userId} = ${userId} then ${left} else 0 end), 0)`,
-      })
-      .from(jobs)
-      .where(and(...where))
-      .get();
-    return { guild: row?.guild ?? 0, user: row?.user ?? 0 };
+  async inFlight(guildId: string | null, userId: string, options: { runningOnly?: boolean; except?: string } = {}): Promise<InFlight> {
+    const read = { since: '', ledger: false, lastStart: false };
+    return factsOf((await this.factsQuery(this.store.db, guildId, userId, read, options))[0]).inFlight;
   }
 
   /**
@@ -121,125 +187,97 @@ export class JobStore {
    * returns undefined when every slot is taken or every waiting job is held. The process that
    * created the job sees it running and runs it: its interaction is its own.
    *
-   * One immediate transaction reads the running and queued rows and writes the claim. On
-   * PostgreSQL the same shape holds under a transaction-scoped advisory lock, the candidates read
-   * `FOR UPDATE SKIP LOCKED`.
+   * One transaction under the `jobs` lock reads the running and queued rows and writes the claim,
+   * so the fair order, the concurrency and the per-user cap hold across processes on both dialects.
    */
-  claimNext(limits: QueueLimits): JobRow | undefined {
-    return this.store.sqlite
-      .transaction(() => {
-        const running = this.store.db
-          .select({ userId: jobs.userId, sessionKey: jobs.sessionKey })
-          .from(jobs)
-          .where(eq(jobs.status, 'running'))
-          .all();
+  claimNext(limits: QueueLimits): Promise<JobRow | undefined> {
+    return writeTransaction(this.store, 'jobs', {
+      sqlite: (tx) => {
+        const running = this.runningQuery(tx).all();
         if (running.length >= limits.concurrency) return undefined;
-        const queued = this.queued();
-        const next = nextToStart(queued, running, this.served(queued), limits);
+        const queued = this.queuedQuery(tx).all();
+        const guilds = guildsOf(queued);
+        const served = guilds.length > 0 ? this.servedQuery(tx, guilds).all() : [];
+        const next = nextToStart(queued, running, servedMap(served), limits);
         if (!next) return undefined;
-        const served = sql`(select coalesce(max(${guildService.served}), 0) + 1 from ${guildService})`;
-        this.store.db
-          .insert(guildService)
-          .values({ guildId: next.guild, served })
-          .onConflictDoUpdate({ target: guildService.guildId, set: { served } })
-          .run();
-        return this.store.db
-          .update(jobs)
-          .set({ status: 'running', startedAt: new Date().toISOString() })
-          .where(eq(jobs.id, next.id))
-          .returning()
-          .get();
-      })
-      .immediate();
+        this.serveQuery(tx, next.guild).run();
+        return this.startQuery(tx, next.id).get();
+      },
+      postgres: async (tx) => {
+        const running = await this.runningQuery(tx);
+        if (running.length >= limits.concurrency) return undefined;
+        const queued = await this.queuedQuery(tx);
+        const guilds = guildsOf(queued);
+        const served = guilds.length > 0 ? await this.servedQuery(tx, guilds) : [];
+        const next = nextToStart(queued, running, servedMap(served), limits);
+        if (!next) return undefined;
+        await this.serveQuery(tx, next.guild);
+        return (await this.startQuery(tx, next.id))[0];
+      },
+    });
   }
 
   /** Where each waiting job stands in the shared fair order, by job id. */
-  places(): Map<string, Place> {
-    const running = this.store.db
-      .select({ userId: jobs.userId, sessionKey: jobs.sessionKey })
-      .from(jobs)
-      .where(eq(jobs.status, 'running'))
-      .all();
-    const queued = this.queued();
-    return placesInLine(queued, running, this.served(queued));
+  async places(): Promise<Map<string, Place>> {
+    const { db } = this.store;
+    const running = await this.runningQuery(db);
+    const queued = await this.queuedQuery(db);
+    const guilds = guildsOf(queued);
+    const served = guilds.length > 0 ? await this.servedQuery(db, guilds) : [];
+    return placesInLine(queued, running, servedMap(served));
   }
 
   /** Status of each of `ids` that exists. */
-  statuses(ids: readonly string[]): Map<string, JobRow['status']> {
+  async statuses(ids: readonly string[]): Promise<Map<string, JobRow['status']>> {
     if (ids.length === 0) return new Map();
-    const rows = this.store.db
+    const { jobs } = this.store.tables;
+    const rows = await this.store.db
       .select({ id: jobs.id, status: jobs.status })
       .from(jobs)
-      .where(inArray(jobs.id, [...ids]))
-      .all();
+      .where(inArray(jobs.id, [...ids]));
     return new Map(rows.map((r) => [r.id, r.status]));
   }
 
   /** Ids of the jobs of `sessionKey` queued or running now. */
-  activeOfSession(sessionKey: string): string[] {
-    return this.store.db
+  async activeOfSession(sessionKey: string): Promise<string[]> {
+    const { jobs } = this.store.tables;
+    const rows = await this.store.db
       .select({ id: jobs.id })
       .from(jobs)
       .where(and(eq(jobs.sessionKey, sessionKey), inArray(jobs.status, [...ACTIVE])))
-      .all()
-      .map((r) => r.id);
+      .orderBy(asc(jobs.seq));
+    return rows.map((r) => r.id);
   }
 
   /** Renews the heartbeat of `ids` (this process's jobs): they are alive. */
-  beat(ids: readonly string[]): void {
+  async beat(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    this.store.db
+    const { jobs } = this.store.tables;
+    await this.store.db
       .update(jobs)
       .set({ heartbeatAt: new Date().toISOString() })
-      .where(and(inArray(jobs.id, [...ids]), inArray(jobs.status, [...ACTIVE])))
-      .run();
+      .where(and(inArray(jobs.id, [...ids]), inArray(jobs.status, [...ACTIVE])));
   }
 
   /** Marks success; the interaction token is dropped, it is no longer needed. */
-  succeed(id: string, imageId?: string): void {
-    this.store.db
+  async succeed(id: string, imageId?: string): Promise<void> {
+    const { jobs } = this.store.tables;
+    await this.store.db
       .update(jobs)
       .set({ status: 'succeeded', finishedAt: new Date().toISOString(), imageId: imageId ?? null, interactionToken: null })
-      .where(eq(jobs.id, id))
-      .run();
+      .where(eq(jobs.id, id));
   }
 
   /** Marks failure with the error id (or code) and message shown to the user. */
-  fail(id: string, errorId: string, message: string): void {
-    this.store.db
-      .update(jobs)
-      .set({
-        status: 'failed',
-        finishedAt: new Date().toISOString(),
-        errorId,
-        errorMessage: message.slice(0, 1000),
-        interactionToken: null,
-      })
-      .where(eq(jobs.id, id))
-      .run();
+  async fail(id: string, errorId: string, message: string): Promise<void> {
+    const { jobs } = this.store.tables;
+    await this.store.db.update(jobs).set(failure(errorId, message)).where(eq(jobs.id, id));
   }
 
   /** A job row by id, or undefined. */
-  get(id: string): JobRow | undefined {
-    return this.store.db.select().from(jobs).where(eq(jobs.id, id)).get();
-  }
-
-  /**
-   * When `userId` last started a job (ISO 8601), for cooldowns.
-   * @param except - A job left out (the one about to start, already marked running by its claim).
-   */
-  lastStartOf(userId: string, except?: string): string | undefined {
-    // Jobs that paint nothing (reading a story for its cast) start no cooldown.
-    const where = [eq(jobs.userId, userId), isNotNull(jobs.startedAt), gt(jobs.pictures, 0), ...(except ? [ne(jobs.id, except)] : [])];
-    return (
-      this.store.db
-        .select({ startedAt: jobs.startedAt })
-        .from(jobs)
-        .where(and(...where))
-        .orderBy(desc(jobs.startedAt))
-        .limit(1)
-        .get()?.startedAt ?? undefined
-    );
+  async get(id: string): Promise<JobRow | undefined> {
+    const { jobs } = this.store.tables;
+    return (await this.store.db.select().from(jobs).where(eq(jobs.id, id)).limit(1))[0];
   }
 
   /**
@@ -247,8 +285,8 @@ export class JobStore {
    * runs the shard now): marks them failed (error id `interrupted`) and returns them as they were,
    * tokens included, so the caller can tell their users. Other shards' jobs are left alone.
    */
-  failInterrupted(message: string): JobRow[] {
-    return this.failWhere(eq(jobs.shard, this.shard), message);
+  failInterrupted(message: string): Promise<JobRow[]> {
+    return this.failWhere(eq(this.store.tables.jobs.shard, this.shard), message);
   }
 
   /**
@@ -256,39 +294,156 @@ export class JobStore {
    * hangs): marks them failed (error id `interrupted`), freeing their slots, and returns them as
    * they were, tokens included, so the caller can tell their users.
    */
-  failStale(leaseS: number, message: string): JobRow[] {
-    return this.failWhere(lt(jobs.heartbeatAt, new Date(Date.now() - leaseS * 1000).toISOString()), message);
+  failStale(leaseS: number, message: string): Promise<JobRow[]> {
+    return this.failWhere(lt(this.store.tables.jobs.heartbeatAt, new Date(Date.now() - leaseS * 1000).toISOString()), message);
   }
 
-  private failWhere(where: SQL | undefined, message: string): JobRow[] {
-    return this.store.sqlite
-      .transaction(() => {
-        const left = this.store.db
-          .select()
-          .from(jobs)
-          .where(and(inArray(jobs.status, [...ACTIVE]), where))
-          .all();
-        for (const job of left) this.fail(job.id, 'interrupted', message);
-        return left;
+  /**
+   * Under the `jobs` lock, so two processes looking for abandoned jobs at once fail (and tell)
+   * each job once. The update leaves out a job its owner finished meanwhile (the owner does not
+   * take the lock), and only the jobs it failed are returned.
+   */
+  private failWhere(where: SQL | undefined, message: string): Promise<JobRow[]> {
+    const { jobs } = this.store.tables;
+    const select = (tx: Db) =>
+      tx
+        .select()
+        .from(jobs)
+        .where(and(inArray(jobs.status, [...ACTIVE]), where));
+    const update = (tx: Db, ids: string[]) =>
+      tx
+        .update(jobs)
+        .set(failure('interrupted', message))
+        .where(and(inArray(jobs.id, ids), inArray(jobs.status, [...ACTIVE])))
+        .returning({ id: jobs.id });
+    const failed = (left: JobRow[], ids: Array<{ id: string }>) => left.filter((job) => ids.some((r) => r.id === job.id));
+    return writeTransaction(this.store, 'jobs', {
+      sqlite: (tx) => {
+        const left = select(tx).all();
+        const ids = left.map((j) => j.id);
+        return ids.length === 0 ? [] : failed(left, update(tx, ids).all());
+      },
+      postgres: async (tx) => {
+        const left = await select(tx);
+        const ids = left.map((j) => j.id);
+        return ids.length === 0 ? [] : failed(left, await update(tx, ids));
+      },
+    });
+  }
+
+  /** The job of `interactionId` of this kind, if recorded: the job key. */
+  private keyQuery(tx: Db, interactionId: string, kind: string) {
+    const { jobs } = this.store.tables;
+    return tx
+      .select({ id: jobs.id })
+      .from(jobs)
+      .where(and(eq(jobs.interactionId, interactionId), eq(jobs.kind, kind)))
+      .limit(1);
+  }
+
+  /**
+   * One row of every fact of a budget decision. A single statement, so on PostgreSQL (read
+   * committed) the jobs in flight and the ledger come from one snapshot: a picture linked between
+   * two reads could otherwise be counted twice, or not at all.
+   */
+  private factsQuery(
+    tx: Db,
+    guildId: string | null,
+    userId: string,
+    read: FactsToRead,
+    options: { runningOnly?: boolean; except?: string } = {},
+  ) {
+    const { jobs, usage } = this.store.tables;
+    const where: SQL[] = [inArray(jobs.status, options.runningOnly ? ['running'] : [...ACTIVE])];
+    if (options.except) where.push(ne(jobs.id, options.except));
+    // A job's pictures already in the ledger count there, not here.
+    const linked = sql`(select count(*) from ${usage} where ${usage.jobId} = ${jobs.id} and ${usage.images} > 0)`;
+    const left = sql`case when ${jobs.pictures} > ${linked} then ${jobs.pictures} - ${linked} else 0 end`;
+    const ledger = (column: typeof usage.images | typeof usage.costUsd, who: SQL) =>
+      sql`(select coalesce(sum(${column}), 0) from ${usage} where ${who} and ${gte(usage.at, read.since)})`;
+    // `jobs` again under another name (the outer `jobs` are the jobs in flight), hence plain column names.
+    const except = options.except ? sql` and last_start.id <> ${options.except}` : sql``;
+    const lastStart = sql`(select max(last_start.started_at) from ${jobs} as last_start
+      where last_start.user_id = ${userId} and last_start.started_at is not null and last_start.pictures > 0${except})`;
+    return tx
+      .select({
+        guild:
+          guildId === null
+            ? sql<number>`0`.mapWith(Number)
+            : sql<number>`coalesce(sum(case when ${jobs.guildId} = ${guildId} then ${left} else 0 end), 0)`.mapWith(Number),
+        user: sql<number>`coalesce(sum(case when ${jobs.userId} = ${userId} then ${left} else 0 end), 0)`.mapWith(Number),
+        guildImages: (read.ledger && guildId !== null ? ledger(usage.images, eq(usage.guildId, guildId)) : sql`0`).mapWith(Number),
+        guildUsd: (read.ledger && guildId !== null ? ledger(usage.costUsd, eq(usage.guildId, guildId)) : sql`0`).mapWith(Number),
+        userImages: (read.ledger ? ledger(usage.images, eq(usage.userId, userId)) : sql`0`).mapWith(Number),
+        lastStart: read.lastStart ? sql<string | null>`${lastStart}` : sql<string | null>`null`,
       })
-      .immediate();
+      .from(jobs)
+      .where(and(...where));
   }
 
-  /** Queued jobs in arrival order (rowid: insertion order, unlike the random ids). */
-  private queued(): QueuedJob[] {
-    return this.store.db
+  /** The jobs holding a slot. */
+  private runningQuery(tx: Db) {
+    const { jobs } = this.store.tables;
+    return tx.select({ userId: jobs.userId, sessionKey: jobs.sessionKey }).from(jobs).where(eq(jobs.status, 'running'));
+  }
+
+  /** Queued jobs in arrival order (`seq`: see the column). */
+  private queuedQuery(tx: Db) {
+    const { jobs } = this.store.tables;
+    return tx
       .select({ id: jobs.id, guild: sql<string>`coalesce(${jobs.guildId}, 'none')`, userId: jobs.userId, sessionKey: jobs.sessionKey })
       .from(jobs)
       .where(eq(jobs.status, 'queued'))
-      .orderBy(asc(sql`rowid`))
-      .all();
+      .orderBy(asc(jobs.seq));
   }
 
-  /** When each guild of `queued` was last served. */
-  private served(queued: readonly QueuedJob[]): Map<string, number> {
-    const guilds = [...new Set(queued.map((j) => j.guild))];
-    if (guilds.length === 0) return new Map();
-    const rows = this.store.db.select().from(guildService).where(inArray(guildService.guildId, guilds)).all();
-    return new Map(rows.map((r) => [r.guildId, r.served]));
+  /** When each of `guilds` was last served. */
+  private servedQuery(tx: Db, guilds: string[]) {
+    const { guildService } = this.store.tables;
+    return tx.select().from(guildService).where(inArray(guildService.guildId, guilds));
   }
+
+  /** Marks `guild` the most recently served. */
+  private serveQuery(tx: Db, guild: string) {
+    const { guildService } = this.store.tables;
+    const served = sql`(select coalesce(max(${guildService.served}), 0) + 1 from ${guildService})`;
+    return tx.insert(guildService).values({ guildId: guild, served }).onConflictDoUpdate({ target: guildService.guildId, set: { served } });
+  }
+
+  /** Marks job `id` running; returns its row. */
+  private startQuery(tx: Db, id: string) {
+    const { jobs } = this.store.tables;
+    return tx.update(jobs).set({ status: 'running', startedAt: new Date().toISOString() }).where(eq(jobs.id, id)).returning();
+  }
+}
+
+/** The columns of a failed job: its error, its end, and no token (it is no longer needed). */
+function failure(errorId: string, message: string) {
+  return {
+    status: 'failed' as const,
+    finishedAt: new Date().toISOString(),
+    errorId,
+    errorMessage: message.slice(0, 1000),
+    interactionToken: null,
+  };
+}
+
+/** The facts row as {@link AdmissionFacts}. */
+function factsOf(
+  row: { guild: number; user: number; guildImages: number; guildUsd: number; userImages: number; lastStart: string | null } | undefined,
+): AdmissionFacts {
+  return {
+    inFlight: { guild: row?.guild ?? 0, user: row?.user ?? 0 },
+    guildToday: { images: row?.guildImages ?? 0, costUsd: row?.guildUsd ?? 0 },
+    userToday: { images: row?.userImages ?? 0 },
+    lastStart: row?.lastStart ?? undefined,
+  };
+}
+
+function guildsOf(queued: readonly QueuedJob[]): string[] {
+  return [...new Set(queued.map((j) => j.guild))];
+}
+
+function servedMap(rows: ReadonlyArray<{ guildId: string; served: number }>): Map<string, number> {
+  return new Map(rows.map((r) => [r.guildId, r.served]));
 }

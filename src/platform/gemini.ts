@@ -89,7 +89,7 @@ export interface CallOrigin {
  */
 export interface CallRecorder {
   /** Records one call and returns its row id. */
-  record(origin: CallOrigin, purpose: CallPurpose, call: CallUsage): number;
+  record(origin: CallOrigin, purpose: CallPurpose, call: CallUsage): Promise<number>;
 }
 
 /** Who a call is for and why, for the usage ledger. */
@@ -200,7 +200,7 @@ export class GeminiGateway {
     }
     const estimate = estimateRequestTokens(params.contents, params.config?.systemInstruction);
     const usage = usageOf(params.model, response.usageMetadata, this.config.prices[params.model], estimate);
-    const usageId = this.usage.record(options.record.origin, options.record.purpose, usage);
+    const usageId = await this.usage.record(options.record.origin, options.record.purpose, usage);
     const blockReason = response.promptFeedback?.blockReason;
     if (blockReason) throw new PromptBlockedError(blockReason);
     const candidate = response.candidates?.[0];

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sql } from 'drizzle-orm';
 import type { Metrics } from './metrics.ts';
-import type { SqliteStore } from './db.ts';
+import type { Store } from './db.ts';
 
 /** What `/healthz` reports. */
 export interface Health {
@@ -12,16 +13,39 @@ export interface Health {
   readonly queue: { readonly waiting: number; readonly running: number };
 }
 
+/** How long {@link databaseWritable} waits for the database before it says no, ms. */
+const WRITABLE_TIMEOUT_MS = 5000;
+
 /**
- * Whether the database takes writes now: opens and rolls back an immediate transaction, which
- * fails when the file is read-only or locked beyond the busy timeout.
+ * Whether the database takes writes now. SQLite: opens and rolls back an immediate transaction,
+ * which fails when the file is read-only or locked beyond the busy timeout. PostgreSQL: an update
+ * that matches no row, which fails when the server is unreachable or read-only (a standby, or
+ * `default_transaction_read_only`); no answer within 5 s is a no too.
  */
-export function databaseWritable(store: SqliteStore): boolean {
+export async function databaseWritable(store: Store): Promise<boolean> {
+  if (store.dialect === 'sqlite') {
+    try {
+      store.sqlite.exec('BEGIN IMMEDIATE; ROLLBACK;');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  const { guildService } = store.tables;
+  const write = store.db
+    .update(guildService)
+    .set({ served: sql`${guildService.served}` })
+    .where(sql`false`)
+    .then(
+      () => true,
+      () => false,
+    );
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), WRITABLE_TIMEOUT_MS)));
   try {
-    store.sqlite.exec('BEGIN IMMEDIATE; ROLLBACK;');
-    return true;
-  } catch {
-    return false;
+    return await Promise.race([write, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -35,12 +59,12 @@ export function databaseWritable(store: SqliteStore): boolean {
 export async function startHealthServer(options: {
   readonly port: number;
   readonly metrics: Metrics;
-  readonly health: () => Health;
+  readonly health: () => Health | Promise<Health>;
 }): Promise<{ readonly url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     void (async () => {
       if (req.method === 'GET' && req.url === '/healthz') {
-        const health = options.health();
+        const health = await options.health();
         const ok = health.gateway === 'ready' && health.databaseWritable;
         res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok, ...health }));
       } else if (req.method === 'GET' && req.url === '/metrics') {

@@ -174,11 +174,14 @@ export const jobs = pgTable(
     heartbeatAt: text('heartbeat_at'),
     sessionKey: text('session_key'),
     pictures: integer('pictures').notNull().default(1),
+    seq: integer('seq').notNull().default(0),
   },
   (t) => [
     index('jobs_status').on(t.status, t.shard),
     index('jobs_created_at').on(t.createdAt),
     index('jobs_user_started').on(t.userId, t.startedAt),
+    uniqueIndex('jobs_seq').on(t.seq),
+    uniqueIndex('jobs_interaction').on(t.interactionId, t.kind),
   ],
 );
 

@@ -235,7 +235,7 @@ export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as cons
 
 /**
  * One row per command that does model work, and the queue shared by every process on the database:
- * a job is inserted `queued`, claimed `running` in the fair order (src/jobs/claim.ts) and run by the
+ * a job is inserted `queued`, claimed `running` in the fair order (src/jobs/store.ts) and run by the
  * process that created it. A process that dies leaves rows queued or running; their heartbeat goes
  * stale, another process (or the shard's next start) marks them failed and, while the interaction
  * token is still valid (15 minutes), tells the user in the original reply.
@@ -279,11 +279,20 @@ export const jobs = sqliteTable(
     sessionKey: text('session_key'),
     /** Pictures the job makes (a recap makes several), counted against budgets until they are in the ledger. */
     pictures: integer('pictures').notNull().default(1),
+    /**
+     * Arrival order over every process: one more than the highest so far, taken in the transaction
+     * that admits the job. Clocks of several hosts differ and one process makes several jobs within
+     * a millisecond, so `created_at` cannot order the queue or a session's edits.
+     */
+    seq: integer('seq').notNull().default(0),
   },
   (t) => [
     index('jobs_status').on(t.status, t.shard),
     index('jobs_created_at').on(t.createdAt),
     index('jobs_user_started').on(t.userId, t.startedAt),
+    uniqueIndex('jobs_seq').on(t.seq),
+    // The job key: a replayed interaction cannot record a second job of the same kind.
+    uniqueIndex('jobs_interaction').on(t.interactionId, t.kind),
   ],
 );
 

@@ -10,7 +10,6 @@ import type { GenerationMode, ImageRow } from '../platform/schema.ts';
 import { currentContext, formatEntries, turnContext, type SceneContext } from './context.ts';
 import { callTotals, type CallUsage, type GeminiGateway } from '../platform/gemini.ts';
 import { writeScenePrompt, type ScenePrompt } from './prompt.ts';
-import type { UsageLedger } from '../usage/ledger.ts';
 import type { SessionStore } from '../edits/sessions.ts';
 import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, presentCharacters, type ReferenceImage } from '../images/references.ts';
 import type { Character } from '../campaigns/campaign.ts';
@@ -145,7 +144,6 @@ export interface IllustrateDeps {
   readonly campaigns: CampaignRepository;
   readonly images: ImageStore;
   readonly gateway: GeminiGateway;
-  readonly usage: UsageLedger;
   /** Every picture made becomes its requester's edit session in the campaign. */
   readonly sessions: SessionStore;
   /** Chooses the turn of `best` requests. */
@@ -181,9 +179,9 @@ export class IllustrateScene {
    */
   async check(request: SceneRequest | VariationsRequest): Promise<void> {
     noteOf(request);
-    this.deps.settings.look(request.requester.guildId, request.campaignId, '', request);
+    await this.deps.settings.look(request.requester.guildId, request.campaignId, '', request);
     await this.deps.campaigns.checkRecent(request.campaignId, (campaign) => this.checkCampaign(campaign, request));
-    this.deps.runner.check(jobOf(request));
+    await this.deps.runner.check(jobOf(request));
   }
 
   /**
@@ -274,7 +272,7 @@ export class IllustrateScene {
     report({ stage: 'reading' });
     const campaign = this.checkCampaign(await this.deps.campaigns.load(request.campaignId), request);
     const note = noteOf(request);
-    const look = this.deps.settings.look(request.requester.guildId, campaign.id, campaign.artStyle, request);
+    const look = await this.deps.settings.look(request.requester.guildId, campaign.id, campaign.artStyle, request);
     const origin = { ...originOf(request.requester), campaignId: campaign.id, jobId };
     const pick =
       request.kind === 'best'
@@ -317,8 +315,8 @@ export class IllustrateScene {
     const windowS = config.budgets.dedupe_window_s;
     if (windowS <= 0 || request.fresh) return { ...(await paint()), ...best };
 
-    const reuse = (image: ImageRow): SceneResult => {
-      this.deps.sessions.moveTo({ userId: request.requester.userId, campaignId: campaign.id, imageId: image.id });
+    const reuse = async (image: ImageRow): Promise<SceneResult> => {
+      await this.deps.sessions.moveTo({ userId: request.requester.userId, campaignId: campaign.id, imageId: image.id });
       log.info({ imageId: image.id }, 'identical scene painted recently: reusing it');
       return {
         image,
@@ -332,17 +330,18 @@ export class IllustrateScene {
         ...best,
       };
     };
-    const find = () =>
-      images.findRecent({ campaignId: campaign.id, sceneKey: key, since: new Date(Date.now() - windowS * 1000).toISOString() });
+    // Read inside the lease's transaction, whose SQLite body is synchronous.
+    const find = (): ImageRow | undefined =>
+      images.findRecent({ campaignId: campaign.id, sceneKey: key, since: new Date(Date.now() - windowS * 1000).toISOString() }).all()[0];
     // One painting per scene key across every process: the lease's holder paints, the others wait for its picture.
     for (;;) {
-      const outcome = this.deps.leases.take(key, jobId, find);
+      const outcome = await this.deps.leases.take(key, jobId, find);
       if (outcome.kind === 'picture') return reuse(outcome.picture);
       if (outcome.kind === 'leader') {
         try {
           return { ...(await paint()), ...best };
         } finally {
-          this.deps.leases.release(key, jobId);
+          await this.deps.leases.release(key, jobId);
         }
       }
       await sleep(config.queue.poll_ms, undefined, { signal });
@@ -449,10 +448,7 @@ export class IllustrateScene {
         requestedBy: request.requester.userId,
         sceneKey: input.key,
       },
-      (row) => {
-        this.deps.usage.linkImage(painted.usageId, row.id);
-        if (options.moveSession) this.deps.sessions.moveTo({ userId: request.requester.userId, campaignId: campaign.id, imageId: row.id });
-      },
+      { usageId: painted.usageId, moveSession: options.moveSession },
     );
   }
 

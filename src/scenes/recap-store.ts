@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, isNull } from 'drizzle-orm';
-import type { SqliteStore } from '../platform/db.ts';
-import { recaps } from '../platform/schema.ts';
+import type { Store } from '../platform/db.ts';
 
 /** A recap as stored: its range and panels. */
 export interface RecapRecord {
@@ -18,26 +17,27 @@ export interface RecapRecord {
 
 /** Recaps made (the `recaps` table): where the next recap of a channel starts by default. */
 export class RecapStore {
-  constructor(private readonly store: SqliteStore) {}
+  constructor(private readonly store: Store) {}
 
   /** Records a finished recap; returns its id (UUID). */
-  add(record: RecapRecord): string {
+  async add(record: RecapRecord): Promise<string> {
+    const { recaps } = this.store.tables;
     const id = randomUUID();
-    this.store.db
+    await this.store.db
       .insert(recaps)
-      .values({ ...record, id, imageIds: JSON.stringify(record.imageIds), createdAt: new Date().toISOString() })
-      .run();
+      .values({ ...record, id, imageIds: JSON.stringify(record.imageIds), createdAt: new Date().toISOString() });
     return id;
   }
 
   /** The last turn of the newest recap of a campaign made in `channelId` (null: from the CLI), if any. */
-  lastTurn(campaignId: string, channelId: string | null): number | undefined {
-    return this.store.db
+  async lastTurn(campaignId: string, channelId: string | null): Promise<number | undefined> {
+    const { recaps } = this.store.tables;
+    const [row] = await this.store.db
       .select({ toTurn: recaps.toTurn })
       .from(recaps)
       .where(and(eq(recaps.campaignId, campaignId), channelId === null ? isNull(recaps.channelId) : eq(recaps.channelId, channelId)))
       .orderBy(desc(recaps.createdAt))
-      .limit(1)
-      .get()?.toTurn;
+      .limit(1);
+    return row?.toTurn;
   }
 }

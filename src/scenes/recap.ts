@@ -3,7 +3,6 @@ import { RecapRangeError } from './errors.ts';
 import type { Campaign } from '../campaigns/campaign.ts';
 import type { CampaignRepository } from '../campaigns/repository.ts';
 import type { TranscriptEntry } from '../campaigns/transcript.ts';
-import type { SessionStore } from '../edits/sessions.ts';
 import { paintImage } from '../images/paint.ts';
 import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, type ReferenceImage } from '../images/references.ts';
 import type { ImageStore } from '../images/store.ts';
@@ -12,7 +11,6 @@ import { originOf, type JobRunner, type Requester } from '../jobs/runner.ts';
 import type { Config } from '../platform/config.ts';
 import { callTotals, type CallUsage, type GeminiGateway } from '../platform/gemini.ts';
 import type { Logger } from '../platform/log.ts';
-import type { UsageLedger } from '../usage/ledger.ts';
 import type { MomentScanner, MomentsProgress } from './best/moments.ts';
 import { turnContext } from './context.ts';
 import type { SceneResult } from './illustrate.ts';
@@ -82,8 +80,6 @@ export interface RecapDeps {
   readonly campaigns: CampaignRepository;
   readonly images: ImageStore;
   readonly gateway: GeminiGateway;
-  readonly usage: UsageLedger;
-  readonly sessions: SessionStore;
   readonly moments: MomentScanner;
   readonly recaps: RecapStore;
   readonly runner: JobRunner;
@@ -107,8 +103,9 @@ export class RecapSession {
    *   EmptyTranscriptError, RecapRangeError, BudgetExceededError, QueueClosedError.
    */
   async check(request: RecapRequest): Promise<void> {
-    await this.deps.campaigns.checkRecent(request.campaignId, (campaign) => this.rangeOf(campaign, request));
-    this.deps.runner.check(this.jobOf(request));
+    const previous = await this.previousTurn(request.campaignId, request);
+    await this.deps.campaigns.checkRecent(request.campaignId, (campaign) => this.rangeOf(campaign, request, previous));
+    await this.deps.runner.check(this.jobOf(request));
   }
 
   /**
@@ -131,7 +128,7 @@ export class RecapSession {
     const log = this.deps.log.child({ campaign: request.campaignId, kind: 'recap', user: request.requester.userId, jobId });
     report({ stage: 'reading' });
     const campaign = await this.deps.campaigns.load(request.campaignId);
-    const { from, to, entries, panels: count } = this.rangeOf(campaign, request);
+    const { from, to, entries, panels: count } = this.rangeOf(campaign, request, await this.previousTurn(campaign.id, request));
     const origin = { ...originOf(request.requester), campaignId: campaign.id, jobId };
     const board = await this.deps.moments.storyboard(entries, count, origin, {
       onProgress: (scan) => report({ stage: 'choosing-moments', scan }),
@@ -180,11 +177,8 @@ export class RecapSession {
           ...callTotals(calls),
           requestedBy: request.requester.userId,
         },
-        (row) => {
-          this.deps.usage.linkImage(painted.usageId, row.id);
-          // The first panel is the requester's session picture: the one the storyboard opens with.
-          if (i === 0) this.deps.sessions.moveTo({ userId: request.requester.userId, campaignId: campaign.id, imageId: row.id });
-        },
+        // The first panel is the requester's session picture: the one the storyboard opens with.
+        { usageId: painted.usageId, moveSession: i === 0 },
       );
       style ??= { mimeType: 'image/png', data: painted.png };
       panels.push({
@@ -205,7 +199,7 @@ export class RecapSession {
       panels.map((p) => ({ png: p.png, caption: p.caption })),
       config.generation.max_input_pixels,
     );
-    this.deps.recaps.add({
+    await this.deps.recaps.add({
       campaignId: campaign.id,
       channelId: request.requester.channelId,
       fromTurn: from,
@@ -230,17 +224,26 @@ export class RecapSession {
     };
   }
 
+  /** The last turn of the previous recap in the request's channel, when the request names no first turn (its default start). */
+  private async previousTurn(campaignId: string, request: RecapRequest): Promise<number | undefined> {
+    return request.from === undefined ? this.deps.recaps.lastTurn(campaignId, request.requester.channelId) : undefined;
+  }
+
   /**
    * The range and panel count of a request against the campaign as loaded.
+   * @param previous - {@link previousTurn}.
    * @throws GenerationDisabledError, EmptyTranscriptError, RecapRangeError.
    */
-  private rangeOf(campaign: Campaign, request: RecapRequest): { from: number; to: number; entries: TranscriptEntry[]; panels: number } {
+  private rangeOf(
+    campaign: Campaign,
+    request: RecapRequest,
+    previous: number | undefined,
+  ): { from: number; to: number; entries: TranscriptEntry[]; panels: number } {
     if (!this.deps.config.generation.enabled || !campaign.enabled) throw new GenerationDisabledError();
     const { transcript } = campaign;
     if (transcript.entries.length === 0) throw new EmptyTranscriptError();
     const panels = request.panels ?? RECAP_PANELS.default;
     const to = request.to ?? transcript.lastTurn;
-    const previous = request.from === undefined ? this.deps.recaps.lastTurn(campaign.id, request.requester.channelId) : undefined;
     const from =
       request.from ??
       (previous !== undefined && previous < to ? previous + 1 : Math.max(transcript.firstTurn, to - RECAP_DEFAULT_TURNS + 1));

@@ -1,8 +1,8 @@
 import { and, desc, eq } from 'drizzle-orm';
 import type { Config } from '../platform/config.ts';
-import type { SqliteStore } from '../platform/db.ts';
+import { writeTransaction, type Db, type Store } from '../platform/db.ts';
 import type { Logger } from '../platform/log.ts';
-import { guildSettings, settingChanges } from '../platform/schema.ts';
+import type { guildSettings } from '../platform/schema.ts';
 import { qualityModel, SHAPE_NAMES, SHAPES, type Quality, type Shape } from '../scenes/canvas.ts';
 import { QualityNotAllowedError, SettingValueError } from './errors.ts';
 
@@ -76,26 +76,14 @@ export interface GuildLimits {
  */
 export class GuildSettings {
   constructor(
-    private readonly store: SqliteStore,
+    private readonly store: Store,
     private readonly config: Config,
     private readonly log: Logger,
   ) {}
 
   /** The stored values of a campaign in a guild and of the guild (null: the default). */
-  stored(guildId: string, campaignId: string | null): StoredSettings {
-    const rows = this.store.db.select().from(guildSettings).where(eq(guildSettings.guildId, guildId)).all();
-    const value = (key: SettingKey) => {
-      const scope = (GUILD_SETTING_KEYS as readonly string[]).includes(key) ? '' : campaignId;
-      const row = scope === null ? undefined : rows.find((r) => r.campaignId === scope && r.key === key);
-      return row ? (JSON.parse(row.value) as string | number) : null;
-    };
-    return {
-      art_style: value('art_style') as string | null,
-      shape: value('shape') as Shape | null,
-      quality: value('quality') as QualityPolicy | null,
-      daily_images: value('daily_images') as number | null,
-      daily_usd: value('daily_usd') as number | null,
-    };
+  async stored(guildId: string, campaignId: string | null): Promise<StoredSettings> {
+    return storedSettings(await this.rowsOn(this.store.db, guildId), campaignId);
   }
 
   /** Whether the operator offers pro quality at all (`generation.quality_models.pro`). */
@@ -114,13 +102,13 @@ export class GuildSettings {
    * quality when given, else the guild's settings, else `campaignArtStyle` and config.
    * @throws QualityNotAllowedError when pro is asked for and the config or the settings do not allow it.
    */
-  look(
+  async look(
     guildId: string | null,
     campaignId: string,
     campaignArtStyle: string,
     request: { shape?: Shape; quality?: Quality } = {},
-  ): SceneLook {
-    const stored = guildId ? this.stored(guildId, campaignId) : undefined;
+  ): Promise<SceneLook> {
+    const stored = guildId ? await this.stored(guildId, campaignId) : undefined;
     const policy = stored ? this.qualityPolicy(stored) : this.proOffered ? 'pro-allowed' : 'fast';
     if (request.quality === 'pro') {
       if (!this.proOffered) throw new QualityNotAllowedError('config');
@@ -142,8 +130,12 @@ export class GuildSettings {
   }
 
   /** A guild's daily limits: its own settings, never above the operator's ceilings. */
-  limits(guildId: string): GuildLimits {
-    const stored = this.stored(guildId, null);
+  async limits(guildId: string): Promise<GuildLimits> {
+    return this.limitsOf(await this.stored(guildId, null));
+  }
+
+  /** The daily limits of a guild whose settings are `stored` ({@link limits}). */
+  limitsOf(stored: StoredSettings): GuildLimits {
     const { images, usd } = this.ceilings;
     return { images: lower(stored.daily_images, images), usd: lower(stored.daily_usd, usd) };
   }
@@ -151,36 +143,44 @@ export class GuildSettings {
   /**
    * Applies `changes` for a guild (campaign settings for `campaignId`), all or none: every value is
    * checked first. Each change that alters a value is recorded with `by` and the time, and logged.
+   * Another process changing the guild's settings at the same time waits, so the values recorded
+   * as old are those each change replaced.
    * @param campaignId - Needed for campaign settings; null when the channel has no campaign.
    * @returns The changes made (unchanged values are left out).
    * @throws SettingValueError naming the first setting whose value is refused.
    */
-  change(guildId: string, campaignId: string | null, changes: readonly SettingChange[], by: string): RecordedChange[] {
+  async change(guildId: string, campaignId: string | null, changes: readonly SettingChange[], by: string): Promise<RecordedChange[]> {
     const checked = changes.map((c) => ({ key: c.key, value: c.value === null ? null : this.checkValue(c.key, c.value) }));
-    const before = this.stored(guildId, campaignId);
+    for (const { key } of checked) {
+      if (campaignId === null && !isGuildWide(key)) throw new SettingValueError(key, 'this channel is not linked to a campaign');
+    }
     const at = new Date().toISOString();
-    const made: RecordedChange[] = [];
-    this.store.db.transaction((tx) => {
+    const { guildSettings, settingChanges } = this.store.tables;
+    /** The changes that alter a value, and the statements that make and record them. */
+    const plan = (tx: Db, rows: readonly GuildSettingRow[]) => {
+      const before = storedSettings(rows, campaignId);
+      const made: RecordedChange[] = [];
+      const statements: Array<{ run(): unknown } & PromiseLike<unknown>> = [];
       for (const { key, value } of checked) {
-        const guildWide = (GUILD_SETTING_KEYS as readonly string[]).includes(key);
-        if (!guildWide && campaignId === null) throw new SettingValueError(key, 'this channel is not linked to a campaign');
-        const scope = guildWide ? '' : campaignId!;
+        const scope = isGuildWide(key) ? '' : campaignId!;
         const oldValue = before[key];
         if (oldValue === value) continue;
         const where = and(eq(guildSettings.guildId, guildId), eq(guildSettings.campaignId, scope), eq(guildSettings.key, key));
-        if (value === null) tx.delete(guildSettings).where(where).run();
+        if (value === null) statements.push(tx.delete(guildSettings).where(where));
         else {
           const row = { guildId, campaignId: scope, key, value: JSON.stringify(value), updatedBy: by, updatedAt: at };
-          tx.insert(guildSettings)
-            .values(row)
-            .onConflictDoUpdate({
-              target: [guildSettings.guildId, guildSettings.campaignId, guildSettings.key],
-              set: { value: row.value, updatedBy: by, updatedAt: at },
-            })
-            .run();
+          statements.push(
+            tx
+              .insert(guildSettings)
+              .values(row)
+              .onConflictDoUpdate({
+                target: [guildSettings.guildId, guildSettings.campaignId, guildSettings.key],
+                set: { value: row.value, updatedBy: by, updatedAt: at },
+              }),
+          );
         }
-        tx.insert(settingChanges)
-          .values({
+        statements.push(
+          tx.insert(settingChanges).values({
             at,
             guildId,
             campaignId: scope,
@@ -188,10 +188,23 @@ export class GuildSettings {
             oldValue: oldValue === null ? null : JSON.stringify(oldValue),
             newValue: value === null ? null : JSON.stringify(value),
             changedBy: by,
-          })
-          .run();
+          }),
+        );
         made.push({ at, campaignId: scope || null, key, oldValue, newValue: value, changedBy: by });
       }
+      return { made, statements };
+    };
+    const made = await writeTransaction(this.store, `guild_settings:${guildId}`, {
+      sqlite: (tx) => {
+        const { made, statements } = plan(tx, this.rowsOn(tx, guildId).all());
+        for (const statement of statements) statement.run();
+        return made;
+      },
+      postgres: async (tx) => {
+        const { made, statements } = plan(tx, await this.rowsOn(tx, guildId));
+        for (const statement of statements) await statement;
+        return made;
+      },
     });
     for (const c of made) {
       this.log.info({ guild: guildId, campaign: c.campaignId, setting: c.key, old: c.oldValue, new: c.newValue, by }, 'setting changed');
@@ -200,22 +213,28 @@ export class GuildSettings {
   }
 
   /** The guild's latest changes, newest first. */
-  history(guildId: string, limit = 5): RecordedChange[] {
-    return this.store.db
+  async history(guildId: string, limit = 5): Promise<RecordedChange[]> {
+    const { settingChanges } = this.store.tables;
+    const rows = await this.store.db
       .select()
       .from(settingChanges)
       .where(eq(settingChanges.guildId, guildId))
       .orderBy(desc(settingChanges.id))
-      .limit(limit)
-      .all()
-      .map((r) => ({
-        at: r.at,
-        campaignId: r.campaignId || null,
-        key: r.key as SettingKey,
-        oldValue: r.oldValue === null ? null : (JSON.parse(r.oldValue) as string | number),
-        newValue: r.newValue === null ? null : (JSON.parse(r.newValue) as string | number),
-        changedBy: r.changedBy,
-      }));
+      .limit(limit);
+    return rows.map((r) => ({
+      at: r.at,
+      campaignId: r.campaignId || null,
+      key: r.key as SettingKey,
+      oldValue: r.oldValue === null ? null : (JSON.parse(r.oldValue) as string | number),
+      newValue: r.newValue === null ? null : (JSON.parse(r.newValue) as string | number),
+      changedBy: r.changedBy,
+    }));
+  }
+
+  /** The query of a guild's setting rows on `db` (the store's or a transaction's), to run as the caller needs. */
+  private rowsOn(db: Db, guildId: string) {
+    const { guildSettings } = this.store.tables;
+    return db.select().from(guildSettings).where(eq(guildSettings.guildId, guildId));
   }
 
   /** @throws SettingValueError */
@@ -246,6 +265,30 @@ export class GuildSettings {
       }
     }
   }
+}
+
+/** A `guild_settings` row. */
+type GuildSettingRow = typeof guildSettings.$inferSelect;
+
+/** True for a setting of the whole guild (a budget), false for a campaign's. */
+function isGuildWide(key: SettingKey): boolean {
+  return (GUILD_SETTING_KEYS as readonly string[]).includes(key);
+}
+
+/** The values a guild's setting rows hold for `campaignId` and the guild (null: the default; no campaign: its settings null). */
+function storedSettings(rows: readonly GuildSettingRow[], campaignId: string | null): StoredSettings {
+  const value = (key: SettingKey) => {
+    const scope = isGuildWide(key) ? '' : campaignId;
+    const row = scope === null ? undefined : rows.find((r) => r.campaignId === scope && r.key === key);
+    return row ? (JSON.parse(row.value) as string | number) : null;
+  };
+  return {
+    art_style: value('art_style') as string | null,
+    shape: value('shape') as Shape | null,
+    quality: value('quality') as QualityPolicy | null,
+    daily_images: value('daily_images') as number | null,
+    daily_usd: value('daily_usd') as number | null,
+  };
 }
 
 /** The lower of two limits, null being no limit. */

@@ -1,8 +1,8 @@
 import { and, gte, sql, eq, type SQL } from 'drizzle-orm';
 import type { CallOrigin, CallUsage } from '../platform/gemini.ts';
 import type { Metrics } from '../platform/metrics.ts';
-import type { SqliteStore } from '../platform/db.ts';
-import { usage, type CallPurpose } from '../platform/schema.ts';
+import type { Store } from '../platform/db.ts';
+import type { CallPurpose } from '../platform/schema.ts';
 
 /** Totals over a period. */
 export interface UsageTotals {
@@ -18,19 +18,20 @@ export interface UsageTotals {
 export class UsageLedger {
   /** @param metrics - Counts cost and tokens for `/metrics` as calls are recorded. */
   constructor(
-    private readonly store: SqliteStore,
+    private readonly store: Store,
     private readonly metrics?: Metrics,
   ) {}
 
   /**
    * Records one call and returns its row id. A picture is stored only after its call, so an image
-   * call is linked to it afterwards with {@link linkImage}.
+   * call is linked to it in the picture's transaction (`ImageStore.save`'s `usageId`).
    */
-  record(origin: CallOrigin, purpose: CallPurpose, call: CallUsage): number {
+  async record(origin: CallOrigin, purpose: CallPurpose, call: CallUsage): Promise<number> {
+    const { usage } = this.store.tables;
     this.metrics?.costUsd.inc({ model: call.model, purpose }, call.costUsd);
     this.metrics?.tokens.inc({ model: call.model, direction: 'input' }, call.inputTokens);
     this.metrics?.tokens.inc({ model: call.model, direction: 'output' }, call.outputTokens);
-    return this.store.db
+    const [row] = await this.store.db
       .insert(usage)
       .values({
         at: new Date().toISOString(),
@@ -50,31 +51,26 @@ export class UsageLedger {
         jobId: origin.jobId ?? null,
         budgetBypassed: origin.budgetBypassed ?? false,
       })
-      .returning({ id: usage.id })
-      .get().id;
-  }
-
-  /** Links the image call recorded as row `id` to the picture it made, which from then on counts as one picture. */
-  linkImage(id: number, imageId: string): void {
-    this.store.db.update(usage).set({ imageId, images: 1 }).where(eq(usage.id, id)).run();
+      .returning({ id: usage.id });
+    return row!.id;
   }
 
   /** Totals since `since` (ISO 8601), optionally for one guild or user. */
-  totals(filter: { since: string; guildId?: string; userId?: string }): UsageTotals {
+  async totals(filter: { since: string; guildId?: string; userId?: string }): Promise<UsageTotals> {
+    const { usage } = this.store.tables;
     const where: SQL[] = [gte(usage.at, filter.since)];
     if (filter.guildId) where.push(eq(usage.guildId, filter.guildId));
     if (filter.userId) where.push(eq(usage.userId, filter.userId));
-    const row = this.store.db
+    const [row] = await this.store.db
       .select({
-        calls: sql<number>`count(*)`,
-        images: sql<number>`coalesce(sum(${usage.images}), 0)`,
-        inputTokens: sql<number>`coalesce(sum(${usage.inputTokens}), 0)`,
-        outputTokens: sql<number>`coalesce(sum(${usage.outputTokens}), 0)`,
-        costUsd: sql<number>`coalesce(sum(${usage.costUsd}), 0)`,
+        calls: sql<number>`count(*)`.mapWith(Number),
+        images: sql<number>`coalesce(sum(${usage.images}), 0)`.mapWith(Number),
+        inputTokens: sql<number>`coalesce(sum(${usage.inputTokens}), 0)`.mapWith(Number),
+        outputTokens: sql<number>`coalesce(sum(${usage.outputTokens}), 0)`.mapWith(Number),
+        costUsd: sql<number>`coalesce(sum(${usage.costUsd}), 0)`.mapWith(Number),
       })
       .from(usage)
-      .where(and(...where))
-      .get();
+      .where(and(...where));
     return row ?? { calls: 0, images: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
   }
 }

@@ -9,19 +9,21 @@ export interface UsageReport {
 }
 
 /** Builds the `/scene usage` report. `guildId` null: no guild part (a DM or the CLI). */
-export function usageReport(
+export async function usageReport(
   ledger: UsageLedger,
   budgets: BudgetGuard,
   userId: string,
   guildId: string | null,
   now = new Date(),
-): UsageReport {
+): Promise<UsageReport> {
   const today = utcDay(now).start.toISOString();
   const month = utcMonth(now).toISOString();
   return {
-    user: { today: ledger.totals({ since: today, userId }), month: ledger.totals({ since: month, userId }) },
-    guild: guildId ? { today: ledger.totals({ since: today, guildId }), month: ledger.totals({ since: month, guildId }) } : undefined,
-    budget: budgets.status(guildId, userId),
+    user: { today: await ledger.totals({ since: today, userId }), month: await ledger.totals({ since: month, userId }) },
+    guild: guildId
+      ? { today: await ledger.totals({ since: today, guildId }), month: await ledger.totals({ since: month, guildId }) }
+      : undefined,
+    budget: await budgets.status(guildId, userId),
   };
 }
 

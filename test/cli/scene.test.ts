@@ -191,7 +191,7 @@ describe('limner scene: shape, quality, note and a guild’s settings', () => {
     const store = openSqliteStore(path.join(campaigns.dir, 'limner.db'));
     try {
       const { config } = loadConfig({ env: {}, localFile: path.join(ROOT, 'test/support/test-config.yaml') });
-      new GuildSettings(store, config, silentLogger).change(
+      await new GuildSettings(store, config, silentLogger).change(
         '42',
         SAMPLE_CAMPAIGN,
         [

@@ -39,14 +39,14 @@ describe('linking', () => {
     ).acknowledged();
     expect(refused.ephemeral).toBe(true);
     expect(refused.original?.content).toMatch(/Only members with \*\*Manage Server\*\*/);
-    expect(h.limner.links.get(h.channels.general)).toBeUndefined();
+    expect(await h.limner.links.get(h.channels.general)).toBeUndefined();
 
     const linked = await (
       await h.scene('link', { campaign: 'kraghammer' }, { user: h.users.gm, channelId: h.channels.general })
     ).waitUntil((r) => Boolean(r.original));
     expect(linked.ephemeral).toBe(false);
     expect(linked.original?.content).toMatch(/now illustrates \*\*Arrival at Kraghammer\*\* \(`kraghammer`, 2,160 turns\)/);
-    expect(h.limner.links.get(h.channels.general)).toMatchObject({ campaignId: 'kraghammer', source: 'command' });
+    expect(await h.limner.links.get(h.channels.general)).toMatchObject({ campaignId: 'kraghammer', source: 'command' });
 
     const unlinkRefused = await (await h.scene('unlink', {}, { user: h.users.bo, channelId: h.channels.general })).acknowledged();
     expect(unlinkRefused.original?.content).toMatch(/Only members with \*\*Manage Server\*\*/);
@@ -54,7 +54,7 @@ describe('linking', () => {
       await h.scene('unlink', {}, { user: h.users.gm, channelId: h.channels.general })
     ).waitUntil((r) => Boolean(r.original));
     expect(unlinked.original?.content).toBe('This channel is no longer linked to `kraghammer`.');
-    expect(h.limner.links.get(h.channels.general)).toBeUndefined();
+    expect(await h.limner.links.get(h.channels.general)).toBeUndefined();
   });
 
   it('autocompletes campaign ids and refuses unknown or invalid ones', async () => {
@@ -91,7 +91,7 @@ describe('/scene current and /scene turn', () => {
     // Discord resolves attachment://name in the embed to the uploaded file's URL.
     expect(embed.image.url).toBe(attachment.url);
     expect(embed.footer.text).toMatch(/^gemini-3\.1-flash-image · 1376×768 · est\. \$0\.0\d\d$/);
-    const row = h.limner.images.list('kraghammer' as never).at(-1)!;
+    const row = (await h.limner.images.list('kraghammer' as never)).at(-1)!;
     expect(embed.description).toBe(row.prompt);
     expect(row.requestedBy).toBe(h.users.ana.id);
     // Recorded once Discord's answer to the upload is back, just after the emulator shows the message.
@@ -149,13 +149,13 @@ describe('failures and load', () => {
     ['a blocked prompt', { kind: 'blocked', blockReason: 'SAFETY' } as const, /blocked by Gemini's safety filters \(SAFETY\)/],
     ['a safety finish', { kind: 'finish', finishReason: 'IMAGE_SAFETY' } as const, /withheld by Gemini's safety filters \(IMAGE_SAFETY\)/],
   ])('answers %s ephemerally and posts nothing public', async (_name, behaviour, message) => {
-    const before = h.limner.images.list('kraghammer' as never).length;
+    const before = (await h.limner.images.list('kraghammer' as never)).length;
     h.gemini.enqueue(behaviour, { model: /image/ });
     const r = await (await h.scene('turn', { number: 42 })).waitUntil(finished, 15_000);
     expect(lastText(r)).toMatch(message);
     expect(r.followUps.at(-1)!.flags & EPHEMERAL).toBe(EPHEMERAL);
     expect(r.original?.deleted).toBe(true);
-    expect(h.limner.images.list('kraghammer' as never)).toHaveLength(before);
+    expect(await h.limner.images.list('kraghammer' as never)).toHaveLength(before);
   });
 
   it('posts a compressed preview when the PNG is over the attachment size limit', async () => {
@@ -168,7 +168,7 @@ describe('failures and load', () => {
     const attachment = message.attachments[0]!;
     expect(attachment.filename).toMatch(/^Arrival_at_Kraghammer_turn_77_specific\.(webp|jpg)$/);
     expect(attachment.size).toBeLessThanOrEqual(limit);
-    const row = h.limner.images.list('kraghammer' as never).find((i) => i.turn === 77)!;
+    const row = (await h.limner.images.list('kraghammer' as never)).find((i) => i.turn === 77)!;
     expect(row.bytes).toBeGreaterThan(limit);
     const preview = await sharp(Buffer.from(await (await fetch(attachment.url)).arrayBuffer())).metadata();
     expect(['webp', 'jpeg']).toContain(preview.format);
@@ -184,7 +184,7 @@ describe('failures and load', () => {
       const [ra, rb] = await Promise.all([a.waitUntil(finished, 15_000), b.waitUntil(finished, 15_000)]);
       expect(ra.original!.attachments[0]!.filename).toBe('Arrival_at_Kraghammer_turn_300_specific.png');
       expect(rb.original!.attachments[0]!.filename).toBe('Arrival_at_Kraghammer_turn_400_specific.png');
-      const rows = h.limner.images.list('kraghammer' as never);
+      const rows = await h.limner.images.list('kraghammer' as never);
       expect(rows.find((i) => i.turn === 300)!.requestedBy).toBe(h.users.ana.id);
       expect(rows.find((i) => i.turn === 400)!.requestedBy).toBe(h.users.bo.id);
     } finally {
@@ -223,7 +223,7 @@ describe('failures and load', () => {
       expect(r.original?.attachments ?? []).toEqual([]);
       expect(lastText(r)).toMatch(/^Something went wrong on Limner's side \(error id `[0-9a-f]{8}`\)/);
       expect(r.followUps.at(-1)!.flags & EPHEMERAL).toBe(EPHEMERAL);
-      expect(h.limner.images.list(parseCampaignId('kraghammer')).filter((i) => i.turn === 503)).toEqual([]);
+      expect((await h.limner.images.list(parseCampaignId('kraghammer'))).filter((i) => i.turn === 503)).toEqual([]);
     } finally {
       h.limner.images.save = save;
     }

@@ -11,7 +11,7 @@ import type { InteractionResult, StoredMessage } from '../emulators/discord/type
 import { GeminiEmulator, type RecordedRequest } from '../emulators/gemini/server.ts';
 import { startBotHarness, type BotHarness } from '../support/bot-harness.ts';
 import { castScript, isCastCall, VOX_MACHINA } from '../support/cast-script.ts';
-import { CRD3_DIR, ROOT, sampleCampaigns, testConfig } from '../support/fixtures.ts';
+import { CRD3_DIR, ROOT, sampleCampaigns, testConfig, sqliteOf } from '../support/fixtures.ts';
 import { requestText } from '../support/scanner-script.ts';
 
 // CRD3's C1E001 excerpt (CC BY-SA 4.0; see test/fixtures/crd3/ATTRIBUTION.md), imported without characters.
@@ -53,7 +53,7 @@ describe('/scene cast through the bot', () => {
   const withPicture = (r: InteractionResult) => Boolean(r.original?.attachments.length) || r.followUps.length > 0;
   const click = (message: StoredMessage, customId: string) =>
     h.discord.clickButton({ guildId: h.guildId, channelId: h.channels.general, user: h.users.gm, messageId: message.id, customId });
-  const member = (name: string) => h.limner.cast.members(CAMPAIGN).find((m) => m.name === name)!;
+  const member = async (name: string) => (await h.limner.cast.members(CAMPAIGN)).find((m) => m.name === name)!;
 
   beforeAll(async () => {
     h = await startBotHarness({ generation: { scanner_token_limit: 8000 } });
@@ -93,7 +93,7 @@ describe('/scene cast through the bot', () => {
     );
     expect(shown.some((t) => /TRAVIS|MATT/.test(t))).toBe(false);
     expect(proposal.followUps[0]!.flags & EPHEMERAL).toBe(EPHEMERAL);
-    const grog = member('Grog');
+    const grog = await member('Grog');
     expect(
       proposal.original!.components.flatMap((row: { components: Array<{ custom_id: string }> }) => row.components.map((c) => c.custom_id)),
     ).toContain(`cast-accept:${grog.id}`);
@@ -105,7 +105,7 @@ describe('/scene cast through the bot', () => {
     const page = (name: string) =>
       [proposal.original!, ...proposal.followUps].find((m) => m.embeds.some((e: { title: string }) => e.title.startsWith(name)))!;
     h.gemini.reset();
-    const accepted = await (await click(page('Grog'), `cast-accept:${member('Grog').id}`)).waitUntil(withPicture, 15_000);
+    const accepted = await (await click(page('Grog'), `cast-accept:${(await member('Grog')).id}`)).waitUntil(withPicture, 15_000);
     expect(accepted.ephemeral).toBe(true);
     expect(accepted.original!.content).toBe('**Grog** is in the cast; this portrait goes with every scene they are in.');
     expect(accepted.original!.attachments).toHaveLength(1);
@@ -115,7 +115,7 @@ describe('/scene cast through the bot', () => {
     expect(requestText(portraitCall)).toContain(VOX_MACHINA.Grog);
     expect(requestText(portraitCall)).not.toContain('Grog');
 
-    const scanlan = member('Scanlan');
+    const scanlan = await member('Scanlan');
     const opened = await (await click(page('Scanlan'), `cast-edit:${scanlan.id}`)).waitUntil((r) => Boolean(r.modal));
     expect(JSON.stringify(opened.modal)).toContain(VOX_MACHINA.Scanlan);
     const edited = await (
@@ -130,9 +130,9 @@ describe('/scene cast through the bot', () => {
     expect(edited.original!.embeds[0].description).toBe(SCANLAN_EDITED);
     expect(requestText(imageCalls()[1]!)).toContain(SCANLAN_EDITED);
 
-    const dropped = await (await click(page('Pike'), `cast-drop:${member('Pike').id}`)).waitUntil(answered);
+    const dropped = await (await click(page('Pike'), `cast-drop:${(await member('Pike')).id}`)).waitUntil(answered);
     expect(dropped.original!.content).toMatch(/^Dropped \*\*Pike\*\* from the cast/);
-    expect(member('Pike').status).toBe('dropped');
+    expect((await member('Pike')).status).toBe('dropped');
 
     const characters = (await h.limner.campaigns.load(CAMPAIGN)).characters;
     expect(characters.map((c) => [c.name, c.description, Boolean(c.referenceImage ?? c.storedPortrait)])).toEqual([
@@ -140,8 +140,8 @@ describe('/scene cast through the bot', () => {
       ['Scanlan', SCANLAN_EDITED, true],
     ]);
     // Portraits are pictures of their own kind: billed, but not in the gallery's scenes.
-    expect(h.limner.images.list(CAMPAIGN as never)).toEqual([]);
-    const usage = h.limner.store.sqlite
+    expect(await h.limner.images.list(CAMPAIGN as never)).toEqual([]);
+    const usage = sqliteOf(h.limner.store)
       .prepare("select count(*) as n, sum(images) as pictures from usage where purpose = 'portrait'")
       .get();
     expect(usage).toEqual({ n: 2, pictures: 2 });
@@ -158,7 +158,9 @@ describe('/scene cast through the bot', () => {
     expect(titles).toContain('Scanlan · in the cast, with a portrait');
     expect(titles.some((t) => t.startsWith('Pike'))).toBe(false);
     const ids = again.original!.components.flatMap((row: { components: Array<{ custom_id: string; label: string }> }) => row.components);
-    expect(ids).toContainEqual(expect.objectContaining({ custom_id: `cast-portrait:${member('Grog').id}`, label: 'Reroll portrait' }));
+    expect(ids).toContainEqual(
+      expect.objectContaining({ custom_id: `cast-portrait:${(await member('Grog')).id}`, label: 'Reroll portrait' }),
+    );
   });
 
   it('the next /scene turn sends the portraits and looks of the characters in the scene, and names them', async () => {

@@ -20,12 +20,12 @@ describe('deleting pictures', () => {
   const click = (user: EmulatorUser, message: StoredMessage, customId: string) =>
     h.discord.clickButton({ guildId: h.guildId, channelId: message.channel_id, user, messageId: message.id, customId });
   const row = (id: string) => h.limner.store.db.select().from(images).where(eq(images.id, id)).get()!;
-  const inGallery = (id: string) => h.limner.images.list('kraghammer' as never).some((r) => r.id === id);
+  const inGallery = async (id: string) => (await h.limner.images.list('kraghammer' as never)).some((r) => r.id === id);
 
   async function shown(r: InteractionResult): Promise<{ message: StoredMessage; image: ImageRow }> {
     if (!r.original?.attachments.length) throw new Error(`no picture: ${lastText(r)}`);
     const id = await h.discord.waitFor(() => h.limner.links.imageOfMessage(r.original!.id));
-    return { message: r.original, image: h.limner.images.get(id)! };
+    return { message: r.original, image: (await h.limner.images.get(id))! };
   }
   const generate = async (user: EmulatorUser, turn = 1500) =>
     shown(await (await h.scene('turn', { number: turn }, { user })).waitUntil(finished, 15_000));
@@ -65,10 +65,10 @@ describe('deleting pictures', () => {
       'Deleted the picture of turn 1,500 (specific): it has left the gallery and exports. Its file is kept for 7 days, then removed.',
     );
     expect(await h.discord.waitFor(() => h.discord.message(message.id)?.deleted)).toBe(true);
-    expect(h.limner.images.get(image.id)).toBeUndefined();
-    expect(inGallery(image.id)).toBe(false);
+    expect(await h.limner.images.get(image.id)).toBeUndefined();
+    expect(await inGallery(image.id)).toBe(false);
     expect((await h.limner.exports.plan({ campaignId: 'kraghammer' })).imageCount).toBe(before - 1);
-    expect(h.limner.sessions.get(h.users.ana.id, 'kraghammer')).toBeUndefined();
+    expect(await h.limner.sessions.get(h.users.ana.id, 'kraghammer')).toBeUndefined();
     // Who and when are on record; the PNG is in the trash; the spend still counts.
     const deleted = row(image.id);
     expect(deleted).toMatchObject({ deletedBy: h.users.ana.id, imagePath: `kraghammer/images/trash/${image.id}.png` });
@@ -84,7 +84,7 @@ describe('deleting pictures', () => {
     expect(privately(refused)).toBe(true);
     expect(lastText(refused)).toMatch(/Only the person who made this picture, or someone with \*\*Manage Messages\*\*/);
     expect(h.discord.message(message.id)?.deleted).toBeFalsy();
-    expect(inGallery(image.id)).toBe(true);
+    expect(await inGallery(image.id)).toBe(true);
 
     const r = await (await click(mod, message, `scene-delete:${image.id}`)).waitUntil(answered);
     expect(lastText(r)).toMatch(/^Deleted the picture of turn 20/);
@@ -99,7 +99,7 @@ describe('deleting pictures', () => {
     expect(privately(r)).toBe(true);
     expect(lastText(r)).toMatch(/^Deleted the picture of turn 31/);
     expect(await h.discord.waitFor(() => h.discord.message(latest.message.id)?.deleted)).toBe(true);
-    expect(h.limner.images.get(latest.image.id)).toBeUndefined();
+    expect(await h.limner.images.get(latest.image.id)).toBeUndefined();
 
     const none = await (await h.scene('delete', {}, { user: mod })).acknowledged();
     expect(privately(none)).toBe(true);
@@ -109,9 +109,9 @@ describe('deleting pictures', () => {
   it('moves sessions on a deleted edit back to its parent; Undo from a child of a deleted picture says the parent is gone', async () => {
     const first = await generate(h.users.ana, 40);
     const child = await edit(h.users.ana, 'make it night');
-    expect(h.limner.sessions.get(h.users.ana.id, 'kraghammer')?.currentImageId).toBe(child.image.id);
+    expect((await h.limner.sessions.get(h.users.ana.id, 'kraghammer'))?.currentImageId).toBe(child.image.id);
     await (await click(h.users.ana, child.message, `scene-delete:${child.image.id}`)).waitUntil(answered);
-    expect(h.limner.sessions.get(h.users.ana.id, 'kraghammer')?.currentImageId).toBe(first.image.id);
+    expect((await h.limner.sessions.get(h.users.ana.id, 'kraghammer'))?.currentImageId).toBe(first.image.id);
 
     const again = await edit(h.users.ana, 'add snow');
     await (await click(h.users.ana, first.message, `scene-delete:${first.image.id}`)).waitUntil(answered);
@@ -123,12 +123,13 @@ describe('deleting pictures', () => {
   it('redraws a contact sheet without a deleted variation, and removes it with the last one', async () => {
     const r = await (await h.scene('turn', { number: 50, count: 2 }, { user: h.users.bo })).waitUntil(finished, 15_000);
     const sheet = r.original!;
-    const ids = await h.discord.waitFor(() => {
-      const found = h.limner.links.sheetImages(sheet.id);
+    const ids = await h.discord.waitFor(async () => {
+      const found = await h.limner.links.sheetImages(sheet.id);
       return found.length === 2 && found;
     });
     await (await h.scene('delete', {}, { user: h.users.bo })).waitUntil(answered);
-    const gone = ids.find((id) => !h.limner.images.get(id))!;
+    const live = await Promise.all(ids.map((id) => h.limner.images.get(id)));
+    const gone = ids.find((_, i) => !live[i])!;
     const kept = ids.find((id) => id !== gone)!;
     const redrawn = await h.discord.waitFor(() => {
       const m = h.discord.message(sheet.id);

@@ -1,3 +1,4 @@
+import { sqliteOf } from '../support/fixtures.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmulatorUser, InteractionResult } from '../emulators/discord/types.ts';
 import { startBotHarness, type BotHarness } from '../support/bot-harness.ts';
@@ -26,11 +27,11 @@ describe('edits as jobs', () => {
       options: [{ type: 1, name: 'edit', options: [{ type: 3, name: 'prompt', value: prompt }] }],
     });
   const jobIds = (kind: string) =>
-    (h.limner.store.sqlite.prepare('select id from jobs where kind = ? order by created_at').all(kind) as Array<{ id: string }>).map(
+    (sqliteOf(h.limner.store).prepare('select id from jobs where kind = ? order by created_at').all(kind) as Array<{ id: string }>).map(
       (r) => r.id,
     );
   const usageRows = (purpose: string) =>
-    h.limner.store.sqlite
+    sqliteOf(h.limner.store)
       .prepare('select job_id as jobId, guild_id as guildId, channel_id as channelId from usage where purpose = ? order by id')
       .all(purpose) as Array<{
       jobId: string | null;

@@ -32,7 +32,7 @@ describe('Edit prompt: repaint from a changed prompt', () => {
     const r = await (await h.scene('turn', { number: 1500 }, { user })).waitUntil(finished, 15_000);
     if (!r.original?.attachments.length) throw new Error(`generation failed: ${lastText(r)}`);
     const id = await h.discord.waitFor(() => h.limner.links.imageOfMessage(r.original!.id));
-    return { message: r.original, image: h.limner.images.get(id)! };
+    return { message: r.original, image: (await h.limner.images.get(id))! };
   }
 
   beforeAll(async () => {
@@ -70,9 +70,9 @@ describe('Edit prompt: repaint from a changed prompt', () => {
     expect(imageCalls()).toHaveLength(1);
     expect(imageCalls()[0]!.body.contents[0].parts[0].text).toBe(changed);
     const id = await h.discord.waitFor(() => h.limner.links.imageOfMessage(r.original!.id));
-    const repainted = h.limner.images.get(id)!;
+    const repainted = (await h.limner.images.get(id))!;
     expect(repainted).toMatchObject({ turn: 1500, mode: 'specific', prompt: changed, parentImageId: image.id, textModel: null });
-    expect(h.limner.sessions.get(h.users.ana.id, 'kraghammer')?.currentImageId).toBe(repainted.id);
+    expect((await h.limner.sessions.get(h.users.ana.id, 'kraghammer'))?.currentImageId).toBe(repainted.id);
     // Undo goes back to the original.
     expect(buttons(r.original!).find((b) => b.label === 'Undo')?.disabled).toBeFalsy();
   });

@@ -1,3 +1,4 @@
+import { sqliteOf } from '../support/fixtures.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -35,7 +36,7 @@ function helpers(get: () => BotHarness) {
   /** The picture a bot message shows, once the bot has recorded it (just after posting). */
   const pictureOf = async (message: StoredMessage): Promise<ImageRow> => {
     const id = await h().discord.waitFor(() => h().limner.links.imageOfMessage(message.id), { label: `picture of ${message.id}` });
-    return h().limner.images.get(id)!;
+    return (await h().limner.images.get(id))!;
   };
   const session = (user: EmulatorUser, campaignId = 'kraghammer') => h().limner.sessions.get(user.id, campaignId);
   const fileBytes = (image: ImageRow) => readFile(h().limner.images.location(image.imagePath));
@@ -122,7 +123,7 @@ describe('editing without the Message Content intent', () => {
   it('generates, then edits twice: each edit changes the previous picture, with its bytes and the references', async () => {
     const { ana } = h.users;
     const first = await t.generate(ana);
-    expect(t.session(ana)).toMatchObject({ currentImageId: first.image.id });
+    expect(await t.session(ana)).toMatchObject({ currentImageId: first.image.id });
     expect(
       first.message.components[0].components.map((b: { label: string; disabled?: boolean }) => [b.label, Boolean(b.disabled)]),
     ).toEqual([
@@ -143,7 +144,7 @@ describe('editing without the Message Content intent', () => {
       turn: first.image.turn,
       requestedBy: ana.id,
     });
-    expect(t.session(ana)).toMatchObject({ currentImageId: one.image.id });
+    expect(await t.session(ana)).toMatchObject({ currentImageId: one.image.id });
     expect(t.textCalls()).toHaveLength(0);
     const [call] = t.imageCalls();
     const sent = parts(call!);
@@ -167,7 +168,7 @@ describe('editing without the Message Content intent', () => {
     const two = await t.edited(ana, 'add a lantern like this one', { reference: { filename: 'lantern.png', bytes: lantern } });
     expect(two.r.history.map((s) => s.content)).toEqual(expect.arrayContaining(['Fetching your reference…', 'Painting…']));
     expect(two.image.parentImageId).toBe(one.image.id);
-    expect(t.session(ana)?.currentImageId).toBe(two.image.id);
+    expect((await t.session(ana))?.currentImageId).toBe(two.image.id);
     const sentTwo = parts(t.imageCalls()[0]!);
     expect(sentTwo[1]!.inlineData!.data).toBe((await t.fileBytes(one.image)).toString('base64'));
     expect(sentTwo.slice(2).map((p) => p.inlineData!.data)).toEqual([
@@ -188,7 +189,7 @@ describe('editing without the Message Content intent', () => {
     const { ana } = h.users;
     await t.edited(ana, 'more fog');
     const fresh = await t.generate(ana, 'turn', { number: 1500 });
-    expect(t.session(ana)?.currentImageId).toBe(fresh.image.id);
+    expect((await t.session(ana))?.currentImageId).toBe(fresh.image.id);
     const next = await t.edited(ana, 'zoom out');
     expect(next.image).toMatchObject({ parentImageId: fresh.image.id, turn: 1500 });
   });
@@ -205,7 +206,7 @@ describe('editing without the Message Content intent', () => {
       const [earlier, later] = results[0]!.parentImageId === base.image.id ? [results[0]!, results[1]!] : [results[1]!, results[0]!];
       expect(earlier.parentImageId).toBe(base.image.id);
       expect(later.parentImageId).toBe(earlier.id);
-      expect(t.session(ana)?.currentImageId).toBe(later.id);
+      expect((await t.session(ana))?.currentImageId).toBe(later.id);
       const waited = results[0]!.id === later.id ? ra : rb;
       // One job per user runs at a time, so the second edit waits in the queue (or for the session) and says so.
       expect(waited.history.map((s) => s.content).some((c) => /^Waiting for (a free painter|your previous edit)/.test(c))).toBe(true);
@@ -239,8 +240,8 @@ describe('editing without the Message Content intent', () => {
         requestedBy: bo.id,
       });
       // The replier's session moves; the picture's owner keeps theirs.
-      expect(t.session(bo)?.currentImageId).toBe(made.id);
-      expect(t.session(ana)?.currentImageId).toBe(shown.image.id);
+      expect((await t.session(bo))?.currentImageId).toBe(made.id);
+      expect((await t.session(ana))?.currentImageId).toBe(shown.image.id);
       expect(answer.embeds[0].title).toBe('Turn 2,160 · edit');
       expect(answer.components[0].components).toHaveLength(5);
       const sent = parts(t.imageCalls()[0]!);
@@ -322,7 +323,7 @@ describe('editing without the Message Content intent', () => {
       });
       const answer = await t.botReplyTo(failing, (m) => m.content.startsWith('Gemini answered with an error'));
       expect(answer.content).toMatch(/^Gemini answered with an error \(HTTP 500\)\. Please try again\. \(error id `[0-9a-f]{8}`\)$/);
-      expect(t.session(ana)?.currentImageId).toBe(shown.image.id);
+      expect((await t.session(ana))?.currentImageId).toBe(shown.image.id);
 
       // 14 images per request: the picture and at most 13 of the user's (portraits fill what is left).
       const dot = await solidPng(8, 8, [0, 0, 0]);
@@ -358,7 +359,7 @@ describe('editing without the Message Content intent', () => {
       ).waitUntil(finished, 15_000);
       const made = await t.pictureOf(submitted.original!);
       expect(made).toMatchObject({ parentImageId: shown.image.id, prompt: 'light the torches', mode: 'edit' });
-      expect(t.session(ana)?.currentImageId).toBe(made.id);
+      expect((await t.session(ana))?.currentImageId).toBe(made.id);
       expect(parts(t.imageCalls()[0]!)[1]!.inlineData!.data).toBe((await t.fileBytes(shown.image)).toString('base64'));
     });
 
@@ -366,20 +367,20 @@ describe('editing without the Message Content intent', () => {
       const { ana, bo } = h.users;
       await t.generate(ana);
       const edit = await t.edited(ana, 'add snow');
-      const before = h.limner.images.list('kraghammer' as never).length;
+      const before = (await h.limner.images.list('kraghammer' as never)).length;
       for (const id of [`scene-edit:${edit.image.id}`, `scene-undo:${edit.image.id}`]) {
         const r = await (await t.click(bo, edit.message, id)).acknowledged();
         expect(privately(r)).toBe(true);
         expect(lastText(r)).toMatch(/^This picture belongs to another player's edit session.*reply to the picture with your edit/);
         expect(r.modal).toBeUndefined();
       }
-      expect(t.session(ana)?.currentImageId).toBe(edit.image.id);
+      expect((await t.session(ana))?.currentImageId).toBe(edit.image.id);
 
       const rerolled = await (await t.click(bo, edit.message, `scene-reroll:${edit.image.id}`)).waitUntil(finished, 15_000);
       const made = await t.pictureOf(rerolled.original!);
       expect(made).toMatchObject({ parentImageId: edit.image.parentImageId, prompt: 'add snow', mode: 'edit', requestedBy: bo.id });
-      expect(t.session(bo)?.currentImageId).toBe(made.id);
-      expect(h.limner.images.list('kraghammer' as never)).toHaveLength(before + 1);
+      expect((await t.session(bo))?.currentImageId).toBe(made.id);
+      expect(await h.limner.images.list('kraghammer' as never)).toHaveLength(before + 1);
     });
 
     it('Reroll draws a generated scene again from the same prompt without a new text-model call', async () => {
@@ -399,7 +400,7 @@ describe('editing without the Message Content intent', () => {
       expect(r.original!.embeds[0].title).toBe('Turn 900 · rerolled');
       expect(t.textCalls()).toHaveLength(0);
       expect(parts(t.imageCalls()[0]!)[0]!.text).toBe(shown.image.prompt);
-      expect(t.session(ana)?.currentImageId).toBe(made.id);
+      expect((await t.session(ana))?.currentImageId).toBe(made.id);
     });
 
     it('Reroll of an edit sends the same parent, instruction and reference again', async () => {
@@ -423,16 +424,16 @@ describe('editing without the Message Content intent', () => {
       const first = await t.generate(ana);
       await t.edited(ana, 'add clouds');
       const last = await t.edited(ana, 'add birds');
-      const middle = h.limner.images.get(last.image.parentImageId!)!;
+      const middle = (await h.limner.images.get(last.image.parentImageId!))!;
 
       const back = await (await t.click(ana, last.message, `scene-undo:${last.image.id}`)).waitUntil(finished, 15_000);
       expect((await t.pictureOf(back.original!)).id).toBe(middle.id);
       expect(back.original!.embeds[0].title).toBe('Turn 2,160 · back to this picture');
-      expect(t.session(ana)?.currentImageId).toBe(middle.id);
+      expect((await t.session(ana))?.currentImageId).toBe(middle.id);
 
       const home = await (await t.click(ana, back.original!, `scene-undo:${middle.id}`)).waitUntil(finished, 15_000);
       expect((await t.pictureOf(home.original!)).id).toBe(first.image.id);
-      expect(t.session(ana)?.currentImageId).toBe(first.image.id);
+      expect((await t.session(ana))?.currentImageId).toBe(first.image.id);
       expect(home.original!.attachments[0]!.filename).toBe('Arrival_at_Kraghammer_turn_2160_current.png');
       await expect(t.click(ana, home.original!, `scene-undo:${first.image.id}`)).rejects.toThrow(/disabled/);
 
@@ -463,7 +464,7 @@ describe('editing without the Message Content intent', () => {
 
     it('names the campaign of a session from another campaign and how to start one here', async () => {
       const { bo } = h.users;
-      h.limner.store.sqlite.prepare('DELETE FROM edit_sessions WHERE user_id = ?').run(bo.id);
+      sqliteOf(h.limner.store).prepare('DELETE FROM edit_sessions WHERE user_id = ?').run(bo.id);
       await t.generate(bo);
       const r = await (await t.sceneEdit(bo, 'make it night', { channelId: h.channels.general })).acknowledged();
       expect(privately(r)).toBe(true);
@@ -521,7 +522,7 @@ describe('editing without the Message Content intent', () => {
       expect(privately(r)).toBe(true);
       expect(lastText(r)).toMatch(/^Gemini answered with an error \(HTTP 500\)\. Please try again\. \(error id `[0-9a-f]{8}`\)$/);
       expect(r.original?.deleted).toBe(true);
-      expect(t.session(ana)?.currentImageId).toBe(shown.image.id);
+      expect((await t.session(ana))?.currentImageId).toBe(shown.image.id);
     });
 
     it('left no unhandled Discord routes', () => {
@@ -555,6 +556,6 @@ describe('reply-to-edit with the Message Content intent', () => {
     const answer = await t.botReplyTo(reply);
     const made = await t.pictureOf(answer);
     expect(made).toMatchObject({ parentImageId: shown.image.id, prompt: 'make the sky green' });
-    expect(t.session(ana)?.currentImageId).toBe(made.id);
+    expect((await t.session(ana))?.currentImageId).toBe(made.id);
   });
 });

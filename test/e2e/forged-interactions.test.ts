@@ -307,7 +307,7 @@ describe('the same interaction delivered twice', () => {
       channelId: picture.channel_id,
       user: h.users.bo,
       messageId: picture.id,
-      customId: `scene-reroll:${h.limner.links.imageOfMessage(picture.id)}`,
+      customId: `scene-reroll:${await h.limner.links.imageOfMessage(picture.id)}`,
     });
     await h.discord.redeliver(reroll.result.interactionId);
     await reroll.waitUntil((r) => Boolean(r.original?.attachments.length) && r.original!.id !== picture.id, 15_000);
@@ -330,7 +330,7 @@ describe('prompts with no visible characters', () => {
   });
 
   it('refuses a blank Edit form and a blank reply with no model call', async () => {
-    const imageId = h.limner.links.imageOfMessage(picture.id)!;
+    const imageId = (await h.limner.links.imageOfMessage(picture.id))!;
     const open = await (
       await h.discord.clickButton({
         guildId: h.guildId,

@@ -57,7 +57,7 @@ beforeAll(async () => {
       ...spec,
     });
   }
-  const first = h.limner.images.list(kraghammer)[0]!;
+  const first = (await h.limner.images.list(kraghammer))[0]!;
   await h.limner.images.save(await noise(120, 68), {
     ...base,
     turn: 1,
@@ -66,7 +66,7 @@ beforeAll(async () => {
     prompt: 'Make it night.',
     textModel: null,
   });
-  rows = h.limner.images.list(kraghammer);
+  rows = await h.limner.images.list(kraghammer);
 }, 60_000);
 afterAll(async () => {
   await h?.close();

@@ -102,7 +102,7 @@ describe("another server's play-by-post campaign", () => {
     const r = await otherScene('link', { campaign: secret });
     expect(privately(r)).toBe(true);
     expect(lastText(r)).toBe(notFound());
-    expect(h.limner.links.get(other.tavern)).toBeUndefined();
+    expect(await h.limner.links.get(other.tavern)).toBeUndefined();
     const missing = await otherScene('link', { campaign: 'ch-123456789012345678' });
     expect(lastText(missing)).toBe('No campaign named "ch-123456789012345678".');
   });
@@ -131,7 +131,7 @@ describe("another server's play-by-post campaign", () => {
   });
 
   it('a link made to it before links were checked counts as no link', async () => {
-    h.limner.links.link({ channelId: other.hall, guildId: other.guildId, campaignId: secret, linkedBy: rival.id });
+    await h.limner.links.link({ channelId: other.hall, guildId: other.guildId, campaignId: secret, linkedBy: rival.id });
     for (const sub of ['gallery', 'export']) expect(lastText(await otherScene(sub, {}, other.hall))).toBe(notFound());
     for (const [sub, options] of [
       ['current', {}],
@@ -159,7 +159,7 @@ describe("another server's play-by-post campaign", () => {
     });
     expect(lastText(await menu.waitUntil(answered))).toBe(NOT_LINKED);
     expect(h.gemini.requests).toEqual([]);
-    h.limner.links.unlink(other.hall);
+    await h.limner.links.unlink(other.hall);
     expect(lastText(await otherScene('gallery', {}, other.hall))).toBe(CHOOSE_CAMPAIGN);
   });
 

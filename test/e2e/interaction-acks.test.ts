@@ -67,7 +67,7 @@ describe('slow work starts after the acknowledgement', () => {
     expect(ackIndex(handle)).toBeLessThan(firstRead);
     expect(privately(r)).toBe(true);
     expect(lastText(r)).toMatch(/^Limner cannot read this channel's message history/);
-    expect(h.limner.links.get(h.channels.campaign)).toBeUndefined();
+    expect(await h.limner.links.get(h.channels.campaign)).toBeUndefined();
   });
 
   it('/scene link campaign:<id> defers before parsing the transcript', async () => {
@@ -116,7 +116,7 @@ describe('slow work starts after the acknowledgement', () => {
     const registered = await (await h.scene('character', { name: 'Thorn', description: 'a half-elf ranger' })).waitUntil(answered);
     expect([registered.ephemeral, registered.followUps.length]).toEqual([true, 0]);
     expect(registered.original!.content).toMatch(/^You play \*\*Thorn\*\*/);
-    expect(h.limner.stories.characters(channelCampaignId(h.channels.campaign)).map((c) => c.name)).toEqual(['Thorn']);
+    expect((await h.limner.stories.characters(channelCampaignId(h.channels.campaign))).map((c) => c.name)).toEqual(['Thorn']);
   });
 });
 

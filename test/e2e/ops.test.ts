@@ -1,3 +1,4 @@
+import { sqliteOf } from '../support/fixtures.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERRUPTED_TEXT, recoverInterruptedJobs } from '../../commands/bot/recover.ts';
 import type { InteractionResult } from '../emulators/discord/types.ts';
@@ -79,7 +80,7 @@ describe('running it for real, through the bot', () => {
     expect(recovered).toEqual({ found: 1, told: 1 });
     const r = await handle.waitUntil((res) => res.original?.content === INTERRUPTED_TEXT, 10_000);
     expect(r.original!.content).toBe(INTERRUPTED_TEXT);
-    const row = h.limner.store.sqlite
+    const row = sqliteOf(h.limner.store)
       .prepare("select status, error_id as errorId from jobs where kind = 'scene current' order by created_at desc")
       .get() as { status: string; errorId: string };
     expect(row).toEqual({ status: 'failed', errorId: 'interrupted' });

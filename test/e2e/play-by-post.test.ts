@@ -66,7 +66,7 @@ describe('play-by-post with the Message Content intent', () => {
     const r = await (await h.scene('link', { source: 'channel', start: messageLink(elsewhere) }, { user: h.users.gm })).waitUntil(answered);
     expect(privately(r)).toBe(true);
     expect(lastText(r)).toMatch(/is not a message of this channel/);
-    expect(h.limner.links.get(h.channels.campaign)).toBeUndefined();
+    expect(await h.limner.links.get(h.channels.campaign)).toBeUndefined();
   });
 
   it('links a channel from a named message and reads its 1,000 earlier story messages across history pages', async () => {
@@ -80,7 +80,7 @@ describe('play-by-post with the Message Content intent', () => {
       `This channel's messages are now the story of **#campaign** (\`${id}\`): 1,000 turns so far, from the message you named.`,
     );
     expect(r.original!.content).toContain('messages starting with `((` (out of character) are left out');
-    expect(h.limner.links.get(h.channels.campaign)).toMatchObject({ campaignId: id });
+    expect(await h.limner.links.get(h.channels.campaign)).toMatchObject({ campaignId: id });
     // 1,000 story messages, 25 out-of-character and 20 dice rolls after the start: 11 pages of 100, plus the permission probe.
     const pages = h.discord.restCalls.filter((c) => c.method === 'GET' && c.route === '/channels/:channel/messages').length - pagesBefore;
     expect(pages).toBe(12);
@@ -182,7 +182,7 @@ describe('play-by-post with the Message Content intent', () => {
     expect(prompt).toContain(`Illustrate the moment of turn ${turn};`);
     const shown = [...prompt.matchAll(/^\[Turn (\d+)\]/gm)].map((m) => Number(m[1]));
     expect(shown).toEqual(Array.from({ length: 11 }, (_, i) => turn - 5 + i));
-    expect(h.limner.images.list(channelCampaignId(h.channels.campaign)).filter((i) => i.mode === 'specific')).toMatchObject([
+    expect((await h.limner.images.list(channelCampaignId(h.channels.campaign))).filter((i) => i.mode === 'specific')).toMatchObject([
       { turn, requestedBy: h.users.bo.id },
     ]);
 
@@ -301,7 +301,7 @@ describe('play-by-post without the Message Content intent', () => {
     expect(privately(r)).toBe(true);
     expect(lastText(r)).toMatch(/^Play-by-post needs the \*\*Message Content\*\* intent/);
     expect(lastText(r)).toContain('`discord.message_content_intent: true`');
-    expect(h.limner.links.get(h.channels.campaign)).toBeUndefined();
+    expect(await h.limner.links.get(h.channels.campaign)).toBeUndefined();
     expect(existsSync(path.join(h.limner.config.campaigns_dir, channelCampaignId(h.channels.campaign)))).toBe(false);
   });
 });

@@ -59,7 +59,11 @@ describe('a reply to a picture after a restart', () => {
         { timeoutMs: 15_000, label: `bot reply in ${message.channel_id}` },
       );
       const made = await h.discord.waitFor(() => h.limner.links.imageOfMessage(answer.id), { label: 'edit recorded' });
-      expect(h.limner.images.get(made)).toMatchObject({ parentImageId: imageId, mode: 'edit', prompt: 'put a blue banner on the wall' });
+      expect(await h.limner.images.get(made)).toMatchObject({
+        parentImageId: imageId,
+        mode: 'edit',
+        prompt: 'put a blue banner on the wall',
+      });
     }
   });
 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InteractionResult } from '../emulators/discord/types.ts';
 import { GeminiEmulator } from '../emulators/gemini/server.ts';
 import { startBotHarness, type BotHarness } from '../support/bot-harness.ts';
-import { ROOT, SAMPLE_CAMPAIGN, sampleCampaigns } from '../support/fixtures.ts';
+import { ROOT, SAMPLE_CAMPAIGN, sampleCampaigns, sqliteOf } from '../support/fixtures.ts';
 import { isScanCall, scannerScript, scanPurpose } from '../support/scanner-script.ts';
 
 // The sample campaign is CRD3's C1E001 (CC BY-SA 4.0; see campaigns/kraghammer/ATTRIBUTION.md).
@@ -47,7 +47,7 @@ describe('/scene best through the bot', () => {
       { name: 'The moment', value: expect.stringMatching(/^> \*\*LIAM:\*\* While he is talking I take a flask/) },
       { name: 'Why this one', value: `Turn ${PICK} shows the most vivid action.` },
     ]);
-    const row = h.limner.images.list(SAMPLE_CAMPAIGN as never).at(-1)!;
+    const row = (await h.limner.images.list(SAMPLE_CAMPAIGN as never)).at(-1)!;
     expect(row).toMatchObject({ turn: PICK, mode: 'best', requestedBy: h.users.ana.id });
     expect(h.gemini.requests.filter((q) => scanPurpose(q) === 'scan')).toHaveLength(9);
   });
@@ -61,7 +61,7 @@ describe('/scene best through the bot', () => {
   });
 
   it('answers an unusable scan privately with the reason', async () => {
-    h.limner.store.sqlite.exec('DELETE FROM scan_cache');
+    sqliteOf(h.limner.store).exec('DELETE FROM scan_cache');
     h.gemini.reset();
     h.gemini.onText(scannerScript(() => 'not json at all'));
     const r = await (await h.scene('best')).waitUntil((x) => x.followUps.length > 0, 15_000);

@@ -60,10 +60,12 @@ describe('/scene recap through the bot', () => {
 
     // Each panel is its own scene message, recorded against its stored picture (edit, reroll, gallery).
     expect(r.followUps.map((m) => m.embeds[0].title)).toEqual(turns.map((t, i) => `Turn ${t.toLocaleString('en-US')} · recap ${i + 1}/4`));
-    const rows = h.limner.images.list(SAMPLE_CAMPAIGN as never).filter((i) => i.mode === 'recap');
+    const rows = (await h.limner.images.list(SAMPLE_CAMPAIGN as never)).filter((i) => i.mode === 'recap');
     expect(rows.map((i) => i.turn)).toEqual(turns);
     // The last follow-up is recorded just after it is posted.
-    await vi.waitFor(() => expect(r.followUps.map((m) => h.limner.links.imageOfMessage(m.id))).toEqual(rows.map((i) => i.id)));
+    await vi.waitFor(async () =>
+      expect(await Promise.all(r.followUps.map((m) => h.limner.links.imageOfMessage(m.id)))).toEqual(rows.map((i) => i.id)),
+    );
     expect(r.followUps.every((m) => m.components.length > 0 && m.attachments[0]!.filename.endsWith('_recap.png'))).toBe(true);
 
     // The first panel goes with the others as a style reference, so the set reads as one work.
@@ -78,10 +80,7 @@ describe('/scene recap through the bot', () => {
   });
 
   it('reads the unchanged range from the cache: no scanner call, the same moments', async () => {
-    const before = h.limner.images
-      .list(SAMPLE_CAMPAIGN as never)
-      .filter((i) => i.mode === 'recap')
-      .map((i) => i.turn);
+    const before = (await h.limner.images.list(SAMPLE_CAMPAIGN as never)).filter((i) => i.mode === 'recap').map((i) => i.turn);
     h.gemini.reset();
     h.gemini.onText(scannerScript());
     const r = await (await h.scene('recap', { from: 1200, to: 1500, panels: 4 }, { user: h.users.bo })).waitUntil(done(4), 30_000);

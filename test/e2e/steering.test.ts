@@ -60,7 +60,7 @@ describe('/scene settings', () => {
   it('is refused privately to a member without Manage Server, who changes nothing', async () => {
     const r = await run('settings', { shape: 'portrait', daily_pictures: 1 }, h.users.ana);
     expect([privately(r), lastText(r)]).toEqual([true, "Only members with **Manage Server** can see or change Limner's settings."]);
-    expect(h.limner.settings.stored(h.guildId, 'kraghammer').shape).toBeNull();
+    expect((await h.limner.settings.stored(h.guildId, 'kraghammer')).shape).toBeNull();
     expect(h.limner.store.db.select().from(settingChanges).all()).toEqual([]);
   });
 
@@ -95,7 +95,7 @@ describe('/scene settings', () => {
       ['daily_images', null, '20', h.users.gm.id],
       ['daily_usd', null, '2.5', h.users.gm.id],
     ]);
-    expect(h.limner.budgets.status(h.guildId, h.users.ana.id).guildImagesLeft).toBe(20);
+    expect((await h.limner.budgets.status(h.guildId, h.users.ana.id)).guildImagesLeft).toBe(20);
     expect(r.original!.embeds[0]!.fields.at(-1)!.value).toContain(`<@${h.users.gm.id}>: daily spend: default → $2.50`);
 
     const before = imageCalls().length;
@@ -110,7 +110,7 @@ describe('/scene settings', () => {
   it("refuses values above the operator's ceiling privately, changing nothing", async () => {
     const r = await run('settings', { shape: 'square', daily_pictures: 500 }, h.users.gm);
     expect([privately(r), lastText(r)]).toEqual([true, "`/scene settings` `daily_pictures`: at most 50, the operator's ceiling."]);
-    expect(h.limner.settings.stored(h.guildId, 'kraghammer').shape).toBe('portrait');
+    expect((await h.limner.settings.stored(h.guildId, 'kraghammer')).shape).toBe('portrait');
   });
 
   it('with quality "fast only", a player asking for pro is refused privately; allowed again, pro paints with the pro model', async () => {
@@ -135,7 +135,7 @@ describe('/scene settings', () => {
     expect(lastText(r)).toMatch(
       /^Changed: art style: ink and watercolour → default; default shape: portrait → default; quality: fast, pro on request → default; daily pictures: 20 → default; daily spend: \$2\.50 → default\.$/,
     );
-    expect(h.limner.settings.stored(h.guildId, 'kraghammer')).toEqual({
+    expect(await h.limner.settings.stored(h.guildId, 'kraghammer')).toEqual({
       art_style: null,
       shape: null,
       quality: null,
@@ -240,7 +240,7 @@ describe('/scene new and /scene update', () => {
     expect(lastText(r)).toBe(
       'Created **Sunless Citadel** (`sunless-citadel`) from `session.txt`: 3 turns. This channel now illustrates it; only this server sees it. Try `/scene current` or `/scene turn`.',
     );
-    expect(h.limner.links.get(h.channels.general)?.campaignId).toBe('sunless-citadel');
+    expect((await h.limner.links.get(h.channels.general))?.campaignId).toBe('sunless-citadel');
     const yaml = readFileSync(path.join(h.limner.config.campaigns_dir, 'sunless-citadel', 'campaign.yaml'), 'utf8');
     expect(yaml).toContain(`guild_id: "${h.guildId}"`);
     const picture = await run('turn', { number: 3 }, h.users.ana, h.channels.general);

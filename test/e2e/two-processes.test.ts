@@ -66,7 +66,7 @@ describe('two bot processes, one database', () => {
       for (const user of users) discord.addMember(guild.id, user);
       await rest.put(Routes.applicationGuildCommands(discord.applicationId, guild.id), { body: commandPayloads() });
       const channel = guild.channels[0]!.id;
-      links.link({ channelId: channel, guildId: guild.id, campaignId: parseCampaignId(SAMPLE_CAMPAIGN), linkedBy: users[0]!.id });
+      await links.link({ channelId: channel, guildId: guild.id, campaignId: parseCampaignId(SAMPLE_CAMPAIGN), linkedBy: users[0]!.id });
       guilds.push({ id: guild.id, channel, shard });
     }
     await Promise.all([0, 1].map((shard) => startBot(shard)));

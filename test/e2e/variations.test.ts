@@ -20,8 +20,8 @@ function helpers(get: () => BotHarness) {
     if (!r.original?.attachments.length) throw new Error(`variations failed: ${lastText(r)}`);
     const messageId = r.original.id;
     // Recorded just after the sheet is posted.
-    const ids = await get().discord.waitFor(() => {
-      const found = get().limner.links.sheetImages(messageId);
+    const ids = await get().discord.waitFor(async () => {
+      const found = await get().limner.links.sheetImages(messageId);
       return found.length > 0 && found;
     });
     return { r, message: r.original, ids };
@@ -60,15 +60,15 @@ describe('variations: count on /scene current, turn and best', () => {
 
     // Stored like any other picture: one prompt, each its own row, in the gallery; no session moved yet.
     expect(ids).toHaveLength(4);
-    const rows = ids.map((id) => h.limner.images.get(id)!);
+    const rows = await Promise.all(ids.map(async (id) => (await h.limner.images.get(id))!));
     expect(new Set(rows.map((row) => row.prompt)).size).toBe(1);
     expect(rows.every((row) => row.requestedBy === h.users.ana.id && row.mode === 'current' && row.turn === 2160)).toBe(true);
-    expect(h.limner.images.list(h.limner.images.get(ids[0]!)!.campaignId as never).map((row) => row.id)).toEqual(
+    expect((await h.limner.images.list((await h.limner.images.get(ids[0]!))!.campaignId as never)).map((row) => row.id)).toEqual(
       expect.arrayContaining(ids),
     );
-    expect(h.limner.sessions.get(h.users.ana.id, 'kraghammer')).toBeUndefined();
+    expect(await h.limner.sessions.get(h.users.ana.id, 'kraghammer')).toBeUndefined();
     // Each picture's painting is in the usage ledger, so budgets count all four.
-    expect(h.limner.usage.totals({ since: '1970-01-01T00:00:00.000Z', userId: h.users.ana.id }).images).toBe(4);
+    expect((await h.limner.usage.totals({ since: '1970-01-01T00:00:00.000Z', userId: h.users.ana.id })).images).toBe(4);
   });
 
   it('Use n: only the requester picks; the pick is posted full size and becomes their edit session', async () => {
@@ -79,7 +79,7 @@ describe('variations: count on /scene current, turn and best', () => {
     const refused = await (await t.click(h.users.bo, message, `scene-use:${ids[1]}:2`)).acknowledged();
     expect(privately(refused)).toBe(true);
     expect(lastText(refused)).toMatch(/Only the person who asked for these variations can pick one/);
-    expect(h.limner.sessions.get(h.users.bo.id, 'kraghammer')).toBeUndefined();
+    expect(await h.limner.sessions.get(h.users.bo.id, 'kraghammer')).toBeUndefined();
 
     const picked = await (await t.click(h.users.ana, message, `scene-use:${ids[1]}:2`)).waitUntil(finished, 15_000);
     expect(picked.ephemeral).toBe(false);
@@ -87,7 +87,7 @@ describe('variations: count on /scene current, turn and best', () => {
     expect(picked.original?.attachments[0]!.filename).toMatch(/\.png$/);
     expect(buttons(picked.original!).map((b) => b.label)).toEqual(['Edit', 'Reroll', 'Undo', 'Edit prompt', 'Delete']);
     expect(await h.discord.waitFor(() => h.limner.links.imageOfMessage(picked.original!.id))).toBe(ids[1]);
-    expect(h.limner.sessions.get(h.users.ana.id, 'kraghammer')?.currentImageId).toBe(ids[1]);
+    expect((await h.limner.sessions.get(h.users.ana.id, 'kraghammer'))?.currentImageId).toBe(ids[1]);
     expect(t.imageCalls()).toHaveLength(2);
   });
 
@@ -108,7 +108,7 @@ describe('variations: count on /scene current, turn and best', () => {
     expect(ids).toHaveLength(2);
     expect(t.imageCalls()).toHaveLength(2);
     expect(t.textCalls().filter((q) => !isScanCall(q))).toHaveLength(1);
-    expect(h.limner.images.get(ids[0]!)!.mode).toBe('best');
+    expect((await h.limner.images.get(ids[0]!))!.mode).toBe('best');
     expect(buttons(message).map((b) => b.label)).toEqual(['Use 1', 'Use 2']);
   });
 

@@ -113,7 +113,7 @@ describe('planExport and zipPartBuffer', () => {
       parentImageId: rows[0]!.id,
       textModel: null,
     });
-    const all = t.images.list(vault);
+    const all = await t.images.list(vault);
     const p = await plan(all);
     expect(p.parts).toHaveLength(1);
     expect(p.parts[0]!.name).toBe('The_Vault_of_Ages_images.zip');

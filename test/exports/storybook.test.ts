@@ -191,7 +191,7 @@ describe('serving storybooks', () => {
     const picture = await fetch(new URL(src, url));
     expect([picture.status, picture.headers.get('content-type')]).toEqual([200, 'image/png']);
     const bytes = Buffer.from(await picture.arrayBuffer());
-    expect(bytes).toEqual(readFileSync(t.images.location(t.images.list(vault)[0]!.imagePath)));
+    expect(bytes).toEqual(readFileSync(t.images.location((await t.images.list(vault))[0]!.imagePath)));
 
     const signed = new URL(url);
     const sig = signed.searchParams.get('sig')!;
@@ -335,7 +335,7 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'the storybook in headless Chromiu
   it('links the parts of a split export to one another and names the pictures the other parts hold', async () => {
     const rows = [];
     for (let turn = 1; turn <= 6; turn++) rows.push(await t.images.save(await noisePng(), { ...base, turn }));
-    const { plan, folders } = await exportAndUnzip(t.images.list(vault), 2 * rows[0]!.bytes + 14_000);
+    const { plan, folders } = await exportAndUnzip(await t.images.list(vault), 2 * rows[0]!.bytes + 14_000);
     expect(plan.parts).toHaveLength(3);
     const { page, refused, close } = await open(pathToFileURL(path.join(folders[0]!, STORYBOOK_NAME)).href);
     try {

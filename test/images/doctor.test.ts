@@ -1,16 +1,11 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { parseCampaignId } from '../../src/campaigns/id.ts';
 import { checkImageStore } from '../../src/images/doctor.ts';
-import { openTempImageStore, type TempImageStore } from '../support/fixtures.ts';
-
-let t: TempImageStore;
-beforeEach(() => {
-  t = openTempImageStore();
-});
-afterEach(() => t.close());
+import { openTestImageStore, type TestImageStore } from '../support/images.ts';
+import { describeEachDialect } from '../support/postgres.ts';
 
 const meta = {
   campaignId: parseCampaignId('vault'),
@@ -26,7 +21,13 @@ const meta = {
   requestedBy: 'cli',
 };
 
-describe('checkImageStore', () => {
+describeEachDialect('checkImageStore', (dialect) => {
+  let t: TestImageStore;
+  beforeEach(async () => {
+    t = await openTestImageStore(dialect);
+  });
+  afterEach(() => t.close());
+
   it('reports nothing on a clean store', async () => {
     await t.images.save(
       {
@@ -76,7 +77,7 @@ describe('checkImageStore', () => {
     expect(fixed.actions).toHaveLength(3);
     expect(readdirSync(dir).sort()).toEqual([`${kept.id}.png`, 'lost+found']);
     expect(readdirSync(path.join(dir, 'lost+found'))).toEqual([orphan]);
-    expect(t.images.get(gone.id)).toBeDefined();
+    expect(await t.images.get(gone.id)).toBeDefined();
     const again = await checkImageStore(t.store, t.dir, { minAgeMs: 0 });
     expect([again.tempFiles, again.unrecordedImages]).toEqual([[], []]);
     expect(again.missingFiles).toHaveLength(1);

@@ -58,7 +58,7 @@ const keysUnder = async (prefix: string) => (await storage.list(prefix)).map((o)
 describe('pictures in an S3-compatible bucket (s3rver on loopback, the real @aws-sdk/client-s3)', () => {
   it('a scene picture is stored in the bucket under its row key; an edit reads it back from there', async () => {
     const scene = await limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 1500, requester: by('u1') });
-    const row = limner.images.get(scene.image.id)!;
+    const row = (await limner.images.get(scene.image.id))!;
     expect(row.imagePath).toBe(`${SAMPLE_CAMPAIGN}/images/${row.id}.png`);
     expect(scene.file).toBe(`s3://${BUCKET}/${prefix}${row.imagePath}`);
     const stored = await storage.get(row.imagePath);

@@ -1,33 +1,27 @@
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { asc } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/platform/config.ts';
-import type { CallUsage } from '../../src/platform/gemini.ts';
+import type { CallOrigin, CallUsage } from '../../src/platform/gemini.ts';
 import { databaseWritable, startHealthServer } from '../../src/platform/health.ts';
-import { BudgetExceededError, BudgetGuard } from '../../src/jobs/budget.ts';
+import { BudgetExceededError, BudgetGuard, checkBudget } from '../../src/jobs/budget.ts';
 import { QueueClosedError } from '../../src/jobs/queue.ts';
 import { JobInterruptedError, JobRunner } from '../../src/jobs/runner.ts';
-import { CLI_SHARD, JobStore } from '../../src/jobs/store.ts';
+import { CLI_SHARD, JobStore, type AdmissionFacts } from '../../src/jobs/store.ts';
 import { createLogger, silentLogger } from '../../src/platform/log.ts';
 import { Metrics } from '../../src/platform/metrics.ts';
-import { openSqliteStore, type SqliteStore } from '../../src/platform/db.ts';
+import { openPostgresStore, openSqliteStore } from '../../src/platform/db.ts';
 import { UsageLedger } from '../../src/usage/ledger.ts';
 import { ROOT, tempDir } from '../support/fixtures.ts';
+import type { Store } from '../../src/platform/db.ts';
+import { describeEachDialect, linkUsage, openTestStore, POSTGRES_URL, type TestStore } from '../support/postgres.ts';
 
-let tmp: { dir: string; cleanup: () => void };
-let store: SqliteStore;
-let ledger: UsageLedger;
-let jobs: JobStore;
-beforeEach(() => {
-  tmp = tempDir();
-  store = openSqliteStore(path.join(tmp.dir, 'limner.db'));
-  ledger = new UsageLedger(store);
-  jobs = new JobStore(store);
-});
-afterEach(() => {
-  store.close();
-  tmp.cleanup();
-});
+/** Waits (up to 2 s) until `condition` holds. */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 400 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(await condition()).toBe(true);
+}
 
 function config(budgets: Partial<Config['budgets']>): Config {
   const { config } = loadConfig({ env: {}, localFile: path.join(ROOT, 'test/support/test-config.yaml') });
@@ -45,67 +39,132 @@ const imageCall: CallUsage = {
   estimatedInputTokens: 90,
 };
 
-describe('BudgetGuard', () => {
-  it('refuses a guild over its daily pictures with what is left and when it resets, and allows again the next UTC day', () => {
-    let now = new Date('2026-11-21T21:00:00Z');
-    const guard = new BudgetGuard(config({ guild_daily_images: 2 }), ledger, jobs, undefined, () => now);
-    ledger.linkImage(ledger.record({ userId: 'a', guildId: 'g1' }, 'image', imageCall), 'img1');
-    expect(() => guard.check('g1', 'a')).not.toThrow();
-    expect(() => guard.check('g1', 'a', { guild: 1, user: 0 })).toThrow(BudgetExceededError);
-    ledger.linkImage(ledger.record({ userId: 'b', guildId: 'g1' }, 'image', imageCall), 'img2');
-    expect(() => guard.check('g1', 'c')).toThrow('Guild g1 has used its 2 pictures for today; the budget resets in 3 h 0 min (00:00 UTC).');
-    expect(() => guard.check('g2', 'c')).not.toThrow();
-    // The ledger's rows are stamped with the real clock; a day later they no longer count.
-    now = new Date(Date.now() + 86_400_000);
-    expect(() => guard.check('g1', 'c')).not.toThrow();
-  });
+/** Records an image call for `origin` and links it to picture `imageId`, as a painted picture leaves the ledger. */
+async function painted(store: Store, ledger: UsageLedger, origin: CallOrigin, imageId: string): Promise<void> {
+  await linkUsage(store, await ledger.record(origin, 'image', imageCall), imageId);
+}
 
-  it('refuses over the daily USD budget and the per-user pictures', () => {
-    const guard = new BudgetGuard(config({ guild_daily_usd: 0.1, user_daily_images: 1 }), ledger, jobs);
-    ledger.linkImage(ledger.record({ userId: 'a', guildId: 'g1' }, 'image', imageCall), 'img1');
-    expect(() => guard.check('g2', 'a')).toThrow(/This user has used their 1 pictures for today/);
-    ledger.linkImage(ledger.record({ userId: 'b', guildId: 'g1' }, 'image', imageCall), 'img2');
-    expect(() => guard.check('g1', 'c')).toThrow(/used its \$0\.10 budget for today \(\$0\.14 spent\)/);
+describe('checkBudget', () => {
+  const budgets = config({ user_daily_images: 5 }).budgets;
+  const now = Date.parse('2026-11-21T21:00:00Z');
+  const facts = (f: Partial<AdmissionFacts> = {}): AdmissionFacts => ({
+    inFlight: { guild: 0, user: 0 },
+    guildToday: { images: 1, costUsd: 0.07 },
+    userToday: { images: 1 },
+    lastStart: undefined,
+    ...f,
   });
+  const limits = { images: 10, usd: null };
 
   it('counts a request of several pictures (a recap) as all of them, saying what it needs and what is left', () => {
-    const guard = new BudgetGuard(config({ guild_daily_images: 10, user_daily_images: 5 }), ledger, jobs);
-    ledger.linkImage(ledger.record({ userId: 'a', guildId: 'g1' }, 'image', imageCall), 'img1');
-    expect(() => guard.check('g1', 'a', { guild: 0, user: 0 }, { pictures: 4 })).not.toThrow();
-    expect(() => guard.check('g1', 'a', { guild: 0, user: 1 }, { pictures: 4 })).toThrow(
+    expect(() => checkBudget(budgets, 'g1', limits, facts(), { pictures: 4 }, now)).not.toThrow();
+    expect(() => checkBudget(budgets, 'g1', limits, facts({ inFlight: { guild: 0, user: 1 } }), { pictures: 4 }, now)).toThrow(
       /^This request needs 4 pictures and this user has 3 of their 5 left for today/,
     );
-    expect(() => guard.check('g1', 'b', { guild: 6, user: 0 }, { pictures: 4 })).toThrow(
-      /^This request needs 4 pictures and guild g1 has 3 of its 10 left/,
+    expect(() =>
+      checkBudget(budgets, 'g1', limits, facts({ inFlight: { guild: 6, user: 0 }, userToday: { images: 0 } }), { pictures: 4 }, now),
+    ).toThrow(/^This request needs 4 pictures and guild g1 has 3 of its 10 left/);
+  });
+
+  it('counts pictures in flight like pictures in the ledger', () => {
+    expect(() => checkBudget(budgets, 'g1', { images: 2, usd: null }, facts(), {}, now)).not.toThrow();
+    expect(() => checkBudget(budgets, 'g1', { images: 2, usd: null }, facts({ inFlight: { guild: 1, user: 0 } }), {}, now)).toThrow(
+      'Guild g1 has used its 2 pictures for today; the budget resets in 3 h 0 min (00:00 UTC).',
     );
-  });
-
-  it('lets work that paints nothing pass the picture budgets and the cooldown, and starts no cooldown', () => {
-    const guard = new BudgetGuard(config({ user_daily_images: 1, user_cooldown_s: 30 }), ledger, jobs);
-    ledger.linkImage(ledger.record({ userId: 'a', guildId: 'g1' }, 'image', imageCall), 'img1');
-    expect(() => guard.check('g1', 'a')).toThrow(BudgetExceededError);
-    expect(() => guard.check('g1', 'a', undefined, { pictures: 0 })).not.toThrow();
-    const reading = jobs.create({ kind: 'cast propose', userId: 'b', pictures: 0 });
-    expect(jobs.claimNext(LIMITS)?.id).toBe(reading);
-    expect(() => guard.check('g1', 'b')).not.toThrow();
-    const painting = jobs.create({ kind: 'cast portrait', userId: 'b' });
-    expect(jobs.claimNext(LIMITS)?.id).toBe(painting);
-    expect(() => guard.check('g1', 'b')).toThrow(/Please wait/);
-    expect(() => guard.check('g1', 'b', undefined, { cooldown: false })).not.toThrow();
-  });
-
-  it('makes a user wait the cooldown between requests', () => {
-    const guard = new BudgetGuard(config({ user_cooldown_s: 30 }), ledger, jobs);
-    const id = jobs.create({ kind: 'scene turn', userId: 'a' });
-    expect(jobs.claimNext(LIMITS)?.id).toBe(id);
-    expect(() => guard.check('g', 'a')).toThrow(/Please wait (29|30) s before asking for another picture/);
-    expect(() => guard.check('g', 'b')).not.toThrow();
-    // The job about to start does not hold itself back.
-    expect(() => guard.check('g', 'a', undefined, { starting: id })).not.toThrow();
   });
 });
 
-describe('JobRunner', () => {
+describeEachDialect('BudgetGuard', (dialect) => {
+  let t: TestStore;
+  let ledger: UsageLedger;
+  let jobs: JobStore;
+  beforeEach(async () => {
+    t = await openTestStore(dialect);
+    ledger = new UsageLedger(t.store);
+    jobs = new JobStore(t.store);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('refuses a guild over its daily pictures with what is left and when it resets, and allows again the next UTC day', async () => {
+    let now = new Date('2026-11-21T21:00:00Z');
+    const guard = new BudgetGuard(config({ guild_daily_images: 2 }), ledger, jobs, undefined, () => now);
+    await painted(t.store, ledger, { userId: 'a', guildId: 'g1' }, 'img1');
+    await expect(guard.check('g1', 'a')).resolves.toBeUndefined();
+    // A picture in flight takes the last one.
+    const queued = await jobs.create({ kind: 'scene turn', userId: 'b', guildId: 'g1' });
+    await expect(guard.check('g1', 'a')).rejects.toBeInstanceOf(BudgetExceededError);
+    await jobs.fail(queued, 'boom', 'boom');
+    await painted(t.store, ledger, { userId: 'b', guildId: 'g1' }, 'img2');
+    await expect(guard.check('g1', 'c')).rejects.toThrow(
+      'Guild g1 has used its 2 pictures for today; the budget resets in 3 h 0 min (00:00 UTC).',
+    );
+    await expect(guard.check('g2', 'c')).resolves.toBeUndefined();
+    // The ledger's rows are stamped with the real clock; a day later they no longer count.
+    now = new Date(Date.now() + 86_400_000);
+    await expect(guard.check('g1', 'c')).resolves.toBeUndefined();
+  });
+
+  it('takes a guild its own limits from its source, read before each decision', async () => {
+    let images = 1;
+    const guard = new BudgetGuard(config({}), ledger, jobs, { limits: async () => ({ images, usd: null }) });
+    await painted(t.store, ledger, { userId: 'a', guildId: 'g1' }, 'img1');
+    await expect(guard.check('g1', 'a')).rejects.toThrow(/used its 1 pictures/);
+    images = 2;
+    await expect(guard.check('g1', 'a')).resolves.toBeUndefined();
+    expect(await guard.status('g1', 'a')).toMatchObject({ guildImagesLeft: 1, guildUsdLeft: null, guildToday: { images: 1, calls: 1 } });
+  });
+
+  it('refuses over the daily USD budget and the per-user pictures', async () => {
+    const guard = new BudgetGuard(config({ guild_daily_usd: 0.1, user_daily_images: 1 }), ledger, jobs);
+    await painted(t.store, ledger, { userId: 'a', guildId: 'g1' }, 'img1');
+    await expect(guard.check('g2', 'a')).rejects.toThrow(/This user has used their 1 pictures for today/);
+    await painted(t.store, ledger, { userId: 'b', guildId: 'g1' }, 'img2');
+    await expect(guard.check('g1', 'c')).rejects.toThrow(/used its \$0\.10 budget for today \(\$0\.14 spent\)/);
+    expect(await guard.status('g1', 'a')).toMatchObject({ guildUsdLeft: 0, userImagesLeft: 0, guildToday: { images: 2 } });
+  });
+
+  it('lets work that paints nothing pass the picture budgets and the cooldown, and starts no cooldown', async () => {
+    const guard = new BudgetGuard(config({ user_daily_images: 1, user_cooldown_s: 30 }), ledger, jobs);
+    await painted(t.store, ledger, { userId: 'a', guildId: 'g1' }, 'img1');
+    await expect(guard.check('g1', 'a')).rejects.toBeInstanceOf(BudgetExceededError);
+    await expect(guard.check('g1', 'a', { pictures: 0 })).resolves.toBeUndefined();
+    const reading = await jobs.create({ kind: 'cast propose', userId: 'b', pictures: 0 });
+    expect((await jobs.claimNext(LIMITS))?.id).toBe(reading);
+    await expect(guard.check('g1', 'b')).resolves.toBeUndefined();
+    const painting = await jobs.create({ kind: 'cast portrait', userId: 'b' });
+    expect((await jobs.claimNext(LIMITS))?.id).toBe(painting);
+    // Its picture would count in flight; finished without one, only its start holds the user back.
+    await jobs.succeed(painting);
+    await expect(guard.check('g1', 'b')).rejects.toThrow(/Please wait/);
+    await expect(guard.check('g1', 'b', { cooldown: false })).resolves.toBeUndefined();
+  });
+
+  it('makes a user wait the cooldown between requests', async () => {
+    const guard = new BudgetGuard(config({ user_cooldown_s: 30 }), ledger, jobs);
+    const id = await jobs.create({ kind: 'scene turn', userId: 'a' });
+    expect((await jobs.claimNext(LIMITS))?.id).toBe(id);
+    await expect(guard.check('g', 'a')).rejects.toThrow(/Please wait (29|30) s before asking for another picture/);
+    await expect(guard.check('g', 'b')).resolves.toBeUndefined();
+    // The job about to start does not hold itself back.
+    await expect(guard.check('g', 'a', { starting: id })).resolves.toBeUndefined();
+  });
+});
+
+describeEachDialect('JobRunner', (dialect) => {
+  let t: TestStore;
+  let ledger: UsageLedger;
+  let jobs: JobStore;
+  beforeEach(async () => {
+    t = await openTestStore(dialect);
+    ledger = new UsageLedger(t.store);
+    jobs = new JobStore(t.store);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
   const runner = (budgets: Partial<Config['budgets']> = {}, concurrency = 1) =>
     new JobRunner(
       { jobs, budgets: new BudgetGuard(config(budgets), ledger, jobs), metrics: new Metrics({ processMetrics: false }), log: silentLogger },
@@ -120,11 +179,12 @@ describe('JobRunner', () => {
     ).rejects.toMatchObject({
       errorId: expect.stringMatching(/^[0-9a-f]{8}$/),
     });
-    const rows = store.sqlite
-      .prepare('select status, image_id as imageId, error_id as errorId from jobs order by created_at')
-      .all() as Array<Record<string, string>>;
-    expect(rows.map((r) => r.status)).toEqual(['succeeded', 'failed']);
-    expect(rows[0]!.imageId).toBe('img');
+    const { jobs: table } = t.store.tables;
+    const rows = await t.store.db.select({ status: table.status, imageId: table.imageId }).from(table).orderBy(asc(table.seq));
+    expect(rows).toEqual([
+      { status: 'succeeded', imageId: 'img' },
+      { status: 'failed', imageId: null },
+    ]);
   });
 
   it('counts jobs in flight against the budget, so it is never overshot', async () => {
@@ -133,6 +193,8 @@ describe('JobRunner', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     const first = r.run({ kind: 'scene turn', userId: 'a', guildId: 'g' }, () => gate);
     const second = r.run({ kind: 'scene turn', userId: 'b', guildId: 'g' }, () => gate);
+    await until(async () => (await jobs.inFlight('g', 'a')).guild === 2);
+    await expect(r.check({ kind: 'scene turn', userId: 'c', guildId: 'g' })).rejects.toBeInstanceOf(BudgetExceededError);
     await expect(r.run({ kind: 'scene turn', userId: 'c', guildId: 'g' }, async () => undefined)).rejects.toBeInstanceOf(
       BudgetExceededError,
     );
@@ -143,72 +205,128 @@ describe('JobRunner', () => {
   it('shuts down gracefully: waiting jobs are refused, running ones finish within the grace period', async () => {
     const r = runner();
     let release!: () => void;
-    const running = r.run(
-      { kind: 'scene turn', userId: 'a', guildId: 'g' },
-      () => new Promise<string>((resolve) => (release = () => resolve('done'))),
-    );
+    let started = false;
+    const running = r.run({ kind: 'scene turn', userId: 'a', guildId: 'g' }, () => {
+      started = true;
+      return new Promise<string>((resolve) => (release = () => resolve('done')));
+    });
+    await until(async () => started);
     const waiting = r.run({ kind: 'scene turn', userId: 'b', guildId: 'g' }, async () => 'never');
-    await new Promise((resolve) => setImmediate(resolve));
+    await until(async () => r.load.waiting === 1);
     const closing = r.close(5_000);
     await expect(waiting).rejects.toBeInstanceOf(QueueClosedError);
-    expect(() => r.check({ kind: 'scene turn', userId: 'c' })).toThrow(QueueClosedError);
+    await expect(r.check({ kind: 'scene turn', userId: 'c' })).rejects.toBeInstanceOf(QueueClosedError);
     release();
     await expect(running).resolves.toBe('done');
     await closing;
   });
 
+  it('refuses a job whose recording ends after shutdown began, and fails its row', async () => {
+    const r = runner();
+    const refused = r.run({ kind: 'scene turn', userId: 'a', guildId: 'g' }, async () => 'never');
+    await r.close(5_000);
+    await expect(refused).rejects.toBeInstanceOf(QueueClosedError);
+    const { jobs: table } = t.store.tables;
+    expect(await t.store.db.select({ status: table.status, errorId: table.errorId }).from(table)).toEqual([
+      { status: 'failed', errorId: 'queue_closed' },
+    ]);
+  });
+
   it('stops a job still running when the grace period is over', async () => {
     const r = runner();
-    const running = r.run(
-      { kind: 'scene turn', userId: 'a', guildId: 'g' },
-      ({ signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
-    );
-    await new Promise((resolve) => setImmediate(resolve));
+    let started = false;
+    const running = r.run({ kind: 'scene turn', userId: 'a', guildId: 'g' }, ({ signal }) => {
+      started = true;
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    });
+    await until(async () => started);
     await r.close(50);
     await expect(running).rejects.toBeInstanceOf(JobInterruptedError);
   });
 });
 
-describe('JobStore.failInterrupted', () => {
-  it('fails what a dead process left queued or running and returns it with its token', () => {
-    const done = jobs.create({ kind: 'scene turn', userId: 'a' });
-    jobs.succeed(done);
-    const running = jobs.create({ kind: 'scene turn', userId: 'a', interaction: { id: '1', token: 'tok' } });
-    expect(jobs.claimNext(LIMITS)?.id).toBe(running);
-    const queued = jobs.create({ kind: 'scene best', userId: 'b' });
-    const left = jobs.failInterrupted('restarted');
+describeEachDialect('JobStore.failInterrupted', (dialect) => {
+  let t: TestStore;
+  let jobs: JobStore;
+  beforeEach(async () => {
+    t = await openTestStore(dialect);
+    jobs = new JobStore(t.store);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('fails what a dead process left queued or running and returns it with its token', async () => {
+    const done = await jobs.create({ kind: 'scene turn', userId: 'a' });
+    await jobs.succeed(done);
+    const running = await jobs.create({ kind: 'scene turn', userId: 'a', interaction: { id: '1', token: 'tok' } });
+    expect((await jobs.claimNext(LIMITS))?.id).toBe(running);
+    const queued = await jobs.create({ kind: 'scene best', userId: 'b' });
+    const left = await jobs.failInterrupted('restarted');
     expect(left.map((j) => [j.id, j.interactionToken]).sort()).toEqual(
       [
         [running, 'tok'],
         [queued, null],
       ].sort(),
     );
-    expect(jobs.get(running)).toMatchObject({
+    expect(await jobs.get(running)).toMatchObject({
       status: 'failed',
       errorId: 'interrupted',
       errorMessage: 'restarted',
       interactionToken: null,
     });
-    expect(jobs.get(done)!.status).toBe('succeeded');
-    expect(jobs.failInterrupted('again')).toEqual([]);
+    expect((await jobs.get(done))!.status).toBe('succeeded');
+    expect(await jobs.failInterrupted('again')).toEqual([]);
   });
 
-  it('leaves a CLI run beside the bot alone when shard 0 restarts', () => {
-    const cli = new JobStore(store, CLI_SHARD);
-    const running = cli.create({ kind: 'scene turn', userId: 'cli' });
-    expect(cli.claimNext(LIMITS)?.id).toBe(running);
-    expect(jobs.failInterrupted('restarted')).toEqual([]);
-    expect(jobs.get(running)!.status).toBe('running');
+  it('leaves a CLI run beside the bot alone when shard 0 restarts', async () => {
+    const cli = new JobStore(t.store, CLI_SHARD);
+    const running = await cli.create({ kind: 'scene turn', userId: 'cli' });
+    expect((await cli.claimNext(LIMITS))?.id).toBe(running);
+    expect(await jobs.failInterrupted('restarted')).toEqual([]);
+    expect((await jobs.get(running))!.status).toBe('running');
   });
 
-  it('leaves the jobs of other shards alone: they are alive in their own processes', () => {
-    const otherShard = new JobStore(store, 1);
-    const alive = otherShard.create({ kind: 'scene turn', userId: 'a' });
-    expect(otherShard.claimNext(LIMITS)?.id).toBe(alive);
-    const mine = jobs.create({ kind: 'scene turn', userId: 'b' });
-    expect(jobs.failInterrupted('restarted').map((j) => j.id)).toEqual([mine]);
-    expect(otherShard.get(alive)!.status).toBe('running');
-    expect(otherShard.failInterrupted('restarted').map((j) => j.id)).toEqual([alive]);
+  it('leaves the jobs of other shards alone: they are alive in their own processes', async () => {
+    const otherShard = new JobStore(t.store, 1);
+    const alive = await otherShard.create({ kind: 'scene turn', userId: 'a' });
+    expect((await otherShard.claimNext(LIMITS))?.id).toBe(alive);
+    const mine = await jobs.create({ kind: 'scene turn', userId: 'b' });
+    expect((await jobs.failInterrupted('restarted')).map((j) => j.id)).toEqual([mine]);
+    expect((await otherShard.get(alive))!.status).toBe('running');
+    expect((await otherShard.failInterrupted('restarted')).map((j) => j.id)).toEqual([alive]);
+  });
+});
+
+describeEachDialect('databaseWritable', (dialect) => {
+  let t: TestStore;
+  beforeEach(async () => {
+    t = await openTestStore(dialect);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('says a database that takes writes is writable', async () => {
+    expect(await databaseWritable(t.store)).toBe(true);
+  });
+
+  it('reports a read-only database as not writable', async () => {
+    if (t.store.dialect === 'sqlite') {
+      const ro = openSqliteStore(path.join(t.dir, 'limner.db'));
+      ro.sqlite.pragma('query_only = ON');
+      expect(await databaseWritable(ro)).toBe(false);
+      await ro.close();
+      return;
+    }
+    const [{ name }] = (await t.store.pool.query('select current_database() as name')).rows as [{ name: string }];
+    const url = new URL(POSTGRES_URL!);
+    url.pathname = `/${name}`;
+    // One connection, made read-only as a standby's are.
+    const readOnly = await openPostgresStore(url.toString(), { poolSize: 1 });
+    await readOnly.pool.query('set default_transaction_read_only = on');
+    expect(await databaseWritable(readOnly)).toBe(false);
+    await readOnly.close();
   });
 });
 
@@ -217,10 +335,11 @@ describe('health endpoint', () => {
     const metrics = new Metrics({ processMetrics: false });
     metrics.jobs.inc({ kind: 'scene turn', outcome: 'succeeded' });
     let gateway = 'ready';
+    const t = await openTestStore('sqlite');
     const server = await startHealthServer({
       port: 0,
       metrics,
-      health: () => ({ gateway, databaseWritable: databaseWritable(store), queue: { waiting: 2, running: 1 } }),
+      health: async () => ({ gateway, databaseWritable: await databaseWritable(t.store), queue: { waiting: 2, running: 1 } }),
     });
     try {
       const ok = await fetch(`${server.url}/healthz`);
@@ -234,6 +353,7 @@ describe('health endpoint', () => {
       expect((await fetch(`${server.url}/nope`)).status).toBe(404);
     } finally {
       await server.close();
+      await t.close();
     }
   });
 
@@ -248,17 +368,11 @@ describe('health endpoint', () => {
       await first.close();
     }
   });
-
-  it('reports a read-only database as not writable', () => {
-    const ro = openSqliteStore(path.join(tmp.dir, 'limner.db'));
-    ro.sqlite.pragma('query_only = ON');
-    expect(databaseWritable(ro)).toBe(false);
-    ro.close();
-  });
 });
 
 describe('logs', () => {
   it('redact keys and tokens wherever they appear', () => {
+    const tmp = tempDir();
     const file = path.join(tmp.dir, 'log.jsonl');
     const fd = openSync(file, 'w');
     const log = createLogger({ level: 'info', destination: fd });
@@ -285,5 +399,6 @@ describe('logs', () => {
     expect(text).toContain('/webhooks/123456789012345678/[redacted]/messages');
     expect(text).not.toContain('requestBody');
     expect(text).toContain('[redacted]');
+    tmp.cleanup();
   });
 });

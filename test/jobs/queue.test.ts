@@ -1,15 +1,17 @@
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { asc, eq } from 'drizzle-orm';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { loadConfig } from '../../src/platform/config.ts';
 import { BudgetGuard } from '../../src/jobs/budget.ts';
 import { QueueClosedError } from '../../src/jobs/queue.ts';
 import { JobInterruptedError, JobRunner, type RunOptions } from '../../src/jobs/runner.ts';
 import { JobStore } from '../../src/jobs/store.ts';
-import { openSqliteStore, type Store } from '../../src/platform/db.ts';
+import type { JobRow } from '../../src/platform/schema.ts';
 import { silentLogger } from '../../src/platform/log.ts';
 import { Metrics } from '../../src/platform/metrics.ts';
 import { UsageLedger } from '../../src/usage/ledger.ts';
-import { ROOT, tempDir } from '../support/fixtures.ts';
+import { ROOT } from '../support/fixtures.ts';
+import { describeEachDialect, openSharedTestStores, type SharedTestStores } from '../support/postgres.ts';
 
 /** A task the test finishes by hand. */
 function gate() {
@@ -18,38 +20,49 @@ function gate() {
   return { open, task: () => opened };
 }
 
-let tmp: { dir: string; cleanup: () => void };
-const stores: Store[] = [];
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(() => {
-  for (const store of stores.splice(0)) store.close();
-  tmp.cleanup();
-});
-
-/** One process on the shared database file: its own connection, job store and runner. */
-function process_(shard: number, limits: { concurrency: number; perUser: number }) {
-  const store = openSqliteStore(path.join(tmp.dir, 'limner.db'));
-  stores.push(store);
-  const { config } = loadConfig({ env: {}, localFile: path.join(ROOT, 'test/support/test-config.yaml') });
-  const jobs = new JobStore(store, shard);
-  const budgets = new BudgetGuard(config, new UsageLedger(store), jobs);
-  const runner = new JobRunner(
-    { jobs, budgets, metrics: new Metrics({ processMetrics: false }), log: silentLogger },
-    { ...limits, pollMs: 5, leaseS: 30 },
-  );
-  const run = <T>(guildId: string, userId: string, task: () => Promise<T>, options?: RunOptions<T> & { sessionKey?: string }) =>
-    runner.run({ kind: 'scene turn', guildId, userId, sessionKey: options?.sessionKey ?? null }, task, options);
-  return { store, jobs, runner, run };
-}
-
-const until = async (condition: () => boolean) => {
-  for (let i = 0; i < 400 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
-  expect(condition()).toBe(true);
+/** Waits (up to 2 s) until `condition` holds. */
+const until = async (condition: () => boolean | Promise<boolean>) => {
+  for (let i = 0; i < 400 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(await condition()).toBe(true);
 };
 
-describe('the fair queue shared by two processes', () => {
+describeEachDialect('the fair queue shared by two processes', (dialect) => {
+  let shared: SharedTestStores;
+  beforeEach(async () => {
+    shared = await openSharedTestStores(dialect, 2);
+  });
+  afterEach(async () => {
+    await shared.close();
+  });
+
+  /** One process on the shared database: its own connection or pool, job store and runner. */
+  function process_(shard: number, limits: { concurrency: number; perUser: number }) {
+    const store = shared.stores[shard]!;
+    const { config } = loadConfig({ env: {}, localFile: path.join(ROOT, 'test/support/test-config.yaml') });
+    const jobs = new JobStore(store, shard);
+    const budgets = new BudgetGuard(config, new UsageLedger(store), jobs);
+    const runner = new JobRunner(
+      { jobs, budgets, metrics: new Metrics({ processMetrics: false }), log: silentLogger },
+      { ...limits, pollMs: 5, leaseS: 30 },
+    );
+    const run = <T>(guildId: string, userId: string, task: () => Promise<T>, options?: RunOptions<T> & { sessionKey?: string }) =>
+      runner.run({ kind: 'scene turn', guildId, userId, sessionKey: options?.sessionKey ?? null }, task, options);
+    return { store, jobs, runner, run };
+  }
+
+  /** Job rows of `status` (every status when absent). */
+  const rows = async (status?: JobRow['status']) => {
+    const store = shared.stores[0]!;
+    const { jobs } = store.tables;
+    return store.db
+      .select({ status: jobs.status, errorId: jobs.errorId })
+      .from(jobs)
+      .where(status ? eq(jobs.status, status) : undefined)
+      .orderBy(asc(jobs.seq));
+  };
+  /** Waits until `n` jobs are recorded: jobs asked for one after another arrive in that order. */
+  const recorded = (n: number) => until(async () => (await rows()).length === n);
+
   it('never runs more than the concurrency limit across both', async () => {
     const a = process_(0, { concurrency: 2, perUser: 5 });
     const b = process_(1, { concurrency: 2, perUser: 5 });
@@ -62,7 +75,7 @@ describe('the fair queue shared by two processes', () => {
     };
     await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).run('g', `u${i}`, task)));
     expect(peak).toBe(2);
-    expect(a.store.sqlite.prepare("select count(*) as n from jobs where status = 'succeeded'").get()).toEqual({ n: 8 });
+    expect(await rows('succeeded')).toHaveLength(8);
   });
 
   it('serves guilds round-robin whichever process asked, so a busy guild cannot starve a quiet one', async () => {
@@ -71,10 +84,15 @@ describe('the fair queue shared by two processes', () => {
     const order: string[] = [];
     const first = gate();
     const blocker = a.run('busy', 'x', first.task);
+    await recorded(1);
     const jobs: Array<Promise<unknown>> = [];
-    for (let i = 0; i < 4; i++) jobs.push((i % 2 ? b : a).run('busy', `b${i}`, async () => void order.push(`busy${i}`)));
-    jobs.push(b.run('quiet', 'q', async () => void order.push('quiet0')));
-    jobs.push(a.run('other', 'o', async () => void order.push('other0')));
+    const ask = async (job: () => Promise<unknown>) => {
+      jobs.push(job());
+      await recorded(jobs.length + 1);
+    };
+    for (let i = 0; i < 4; i++) await ask(() => (i % 2 ? b : a).run('busy', `b${i}`, async () => void order.push(`busy${i}`)));
+    await ask(() => b.run('quiet', 'q', async () => void order.push('quiet0')));
+    await ask(() => a.run('other', 'o', async () => void order.push('other0')));
     first.open();
     await blocker;
     await Promise.all(jobs);
@@ -90,7 +108,9 @@ describe('the fair queue shared by two processes', () => {
       order.push('ana1');
       await a1.task();
     });
+    await until(() => order.length === 1);
     const second = b.run('g', 'ana', async () => void order.push('ana2'));
+    await recorded(2);
     const bo = b.run('g', 'bo', async () => void order.push('bo'));
     await bo;
     expect(order).toEqual(['ana1', 'bo']);
@@ -104,9 +124,12 @@ describe('the fair queue shared by two processes', () => {
     const b = process_(1, { concurrency: 1, perUser: 1 });
     const g = gate();
     const running = a.run('g', 'a', g.task);
+    await recorded(1);
     const places: number[] = [];
     const waiting1 = b.run('g', 'b', async () => undefined);
+    await recorded(2);
     const waiting2 = a.run('g', 'c', async () => undefined, { onPosition: (p) => places.push(p) });
+    await until(() => places.length === 1);
     expect(places).toEqual([2]);
     g.open();
     await Promise.all([running, waiting1, waiting2]);
@@ -129,6 +152,7 @@ describe('the fair queue shared by two processes', () => {
       },
       { sessionKey },
     );
+    await recorded(1);
     let told = false;
     const second = b.run('g', 'ana', async () => void order.push('edit2'), { sessionKey, onSessionWait: () => (told = true) });
     await until(() => told);
@@ -151,9 +175,10 @@ describe('the fair queue shared by two processes', () => {
     const g = gate();
     const running = a.run('g', 'a', g.task);
     const waiting = a.run('g', 'b', async () => 'never');
-    await until(() => a.runner.load.waiting === 1);
-    b.store.sqlite.prepare("update jobs set heartbeat_at = '2000-01-01T00:00:00.000Z' where status = 'queued'").run();
-    expect(b.jobs.failStale(30, 'gone')).toHaveLength(1);
+    await until(() => a.runner.load.waiting === 1 && a.runner.load.running === 1);
+    const { jobs } = b.store.tables;
+    await b.store.db.update(jobs).set({ heartbeatAt: '2000-01-01T00:00:00.000Z' }).where(eq(jobs.status, 'queued'));
+    expect(await b.jobs.failStale(30, 'gone')).toHaveLength(1);
     await expect(waiting).rejects.toBeInstanceOf(JobInterruptedError);
     g.open();
     await running;
@@ -169,6 +194,7 @@ describe('the fair queue shared by two processes', () => {
     });
     let started = false;
     const waiting = a.run('g', 'b', async () => void (started = true));
+    await until(() => a.runner.load.waiting === 1 && a.runner.load.running === 1);
     const closing = a.runner.close(5_000);
     await expect(waiting).rejects.toBeInstanceOf(QueueClosedError);
     await expect(a.run('g', 'c', async () => 1)).rejects.toBeInstanceOf(QueueClosedError);
@@ -176,7 +202,7 @@ describe('the fair queue shared by two processes', () => {
     await closing;
     await running;
     expect([finished, started]).toEqual([true, false]);
-    expect(a.store.sqlite.prepare('select status, error_id as errorId from jobs order by rowid').all()).toEqual([
+    expect(await rows()).toEqual([
       { status: 'succeeded', errorId: null },
       { status: 'failed', errorId: 'queue_closed' },
     ]);

@@ -98,7 +98,7 @@ describe('identical requests at the same time pay once', () => {
     expect(follower.reused).toBeDefined();
     expect([leader.best!.cached, follower.best!.cached]).toEqual([false, true]);
     expect(follower.calls).toEqual([]);
-    for (const user of ['ana', 'bo']) expect(limner.sessions.get(user, SAMPLE_CAMPAIGN)?.currentImageId).toBe(a!.image.id);
+    for (const user of ['ana', 'bo']) expect((await limner.sessions.get(user, SAMPLE_CAMPAIGN))?.currentImageId).toBe(a!.image.id);
   });
 
   it('two identical /scene turn inside the dedupe window paint once; outside it each paints', async () => {

@@ -99,7 +99,7 @@ describe('failures say which step failed', () => {
 describe('pictures the model sends that cannot be kept', () => {
   it('a picture over generation.max_input_pixels says it was too large', async () => {
     const l = await open({ generation: { max_input_pixels: 1_000_000 } });
-    const before = l.images.list(SAMPLE_CAMPAIGN as never).length;
+    const before = (await l.images.list(SAMPLE_CAMPAIGN as never)).length;
     const big = await sharp({ create: { width: 1100, height: 1000, channels: 3, background: '#400' } })
       .png()
       .toBuffer();
@@ -109,7 +109,7 @@ describe('pictures the model sends that cannot be kept', () => {
     expect(err!.message).toBe(
       'Gemini sent a picture larger than 1,000,000 pixels (width × height), the limit of generation.max_input_pixels, so it was not kept. Please try again.',
     );
-    expect(l.images.list(SAMPLE_CAMPAIGN as never)).toHaveLength(before);
+    expect(await l.images.list(SAMPLE_CAMPAIGN as never)).toHaveLength(before);
   });
 
   it('a part that is not an image says what arrived; image bytes that do not decode say their type and size', async () => {

@@ -17,7 +17,7 @@ import { createLimner, type Limner } from '../../src/app.ts';
 import { parseCampaignId } from '../../src/campaigns/id.ts';
 import { silentLogger } from '../../src/platform/log.ts';
 import { GeminiEmulator, type Behaviour } from '../emulators/gemini/server.ts';
-import { SAMPLE_CAMPAIGN, sampleCampaigns, testConfig } from '../support/fixtures.ts';
+import { SAMPLE_CAMPAIGN, sampleCampaigns, testConfig, sqliteOf } from '../support/fixtures.ts';
 
 let emulator: GeminiEmulator;
 let campaigns: { dir: string; cleanup: () => void };
@@ -79,7 +79,7 @@ describe('IllustrateScene through the Gemini emulator', () => {
 
     const meta = await sharp(result.file).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 1376, 768]);
-    const row = limner.images.get(result.image.id)!;
+    const row = (await limner.images.get(result.image.id))!;
     expect(row).toMatchObject({
       campaignId: SAMPLE_CAMPAIGN,
       turn: 1500,
@@ -129,10 +129,10 @@ describe('IllustrateScene through the Gemini emulator', () => {
 
   it('saves the picture durably before resolving: file, row, session and usage link together', async () => {
     const result = await limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, requester: by('7') });
-    expect(limner.images.get(result.image.id)).toEqual(result.image);
+    expect(await limner.images.get(result.image.id)).toEqual(result.image);
     expect(existsSync(result.file)).toBe(true);
-    expect(limner.sessions.get('7', SAMPLE_CAMPAIGN)?.currentImageId).toBe(result.image.id);
-    const linked = limner.store.sqlite.prepare("select image_id as imageId from usage where purpose = 'image'").all();
+    expect((await limner.sessions.get('7', SAMPLE_CAMPAIGN))?.currentImageId).toBe(result.image.id);
+    const linked = sqliteOf(limner.store).prepare("select image_id as imageId from usage where purpose = 'image'").all();
     expect(linked).toEqual([{ imageId: result.image.id }]);
   });
 
@@ -142,8 +142,8 @@ describe('IllustrateScene through the Gemini emulator', () => {
     await expect(limner.scenes.run({ kind: 'turn', campaignId: SAMPLE_CAMPAIGN, turn: 42, requester: by('7') })).rejects.toMatchObject({
       code: expect.stringMatching(/^E/),
     });
-    expect(limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
-    expect(limner.sessions.get('7', SAMPLE_CAMPAIGN)).toBeUndefined();
+    expect(await limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
+    expect(await limner.sessions.get('7', SAMPLE_CAMPAIGN)).toBeUndefined();
   });
 
   it('sends character reference images as inlineData parts', async () => {
@@ -245,7 +245,7 @@ describe('IllustrateScene through the Gemini emulator', () => {
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(type);
       expect((err as { message: string }).message).toMatch(message);
-      expect(limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
+      expect(await limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
       expect(imagesOnDisk()).toEqual([]);
     },
   );

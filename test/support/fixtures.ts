@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config, type Secrets } from '../../src/platform/config.ts';
 import { ImageStore } from '../../src/images/store.ts';
 import { LocalPictureStorage } from '../../src/images/local-storage.ts';
-import { openSqliteStore, type SqliteStore } from '../../src/platform/db.ts';
+import { openSqliteStore, type SqliteStore, type Store } from '../../src/platform/db.ts';
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -68,4 +68,10 @@ export function openTempImageStore(): TempImageStore {
       tmp.cleanup();
     },
   };
+}
+
+/** The SQLite connection under `store`, for tests that read rows with plain SQL; throws on PostgreSQL. */
+export function sqliteOf(store: Store): SqliteStore['sqlite'] {
+  if (store.dialect !== 'sqlite') throw new Error('this test reads the SQLite file directly');
+  return store.sqlite;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { eq } from 'drizzle-orm';
 import pg from 'pg';
 import { describe } from 'vitest';
 import { openPostgresStore, openSqliteStore, type Store } from '../../src/platform/db.ts';
@@ -74,4 +75,41 @@ export async function openTestStore(dialect: Dialect): Promise<TestStore> {
 export function describeEachDialect(title: string, body: (dialect: Dialect) => void): void {
   describe(`${title} (SQLite)`, () => body('sqlite'));
   describe.skipIf(!POSTGRES_URL)(POSTGRES_URL ? `${title} (PostgreSQL)` : NO_POSTGRES, () => body('postgres'));
+}
+
+/** Several handles on one fresh database, as several processes have; see {@link openSharedTestStores}. */
+export interface SharedTestStores {
+  readonly stores: Store[];
+  /** Closes every handle, drops the PostgreSQL database and removes the folder. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `count` handles on one fresh database: connections to one SQLite file, or pools on one
+ * PostgreSQL database (4 connections each), for tests of what processes sharing a database guarantee.
+ */
+export async function openSharedTestStores(dialect: Dialect, count: number): Promise<SharedTestStores> {
+  const first = await openTestStore(dialect);
+  const open = (): Promise<Store> =>
+    first.store.dialect === 'sqlite'
+      ? Promise.resolve(openSqliteStore(path.join(first.dir, 'limner.db')))
+      : openPostgresStore(first.store.pool.options.connectionString!, { poolSize: 4 });
+  const others: Store[] = [];
+  for (let i = 1; i < count; i++) others.push(await open());
+  return {
+    stores: [first.store, ...others],
+    close: async () => {
+      for (const store of others) await store.close();
+      await first.close();
+    },
+  };
+}
+
+/**
+ * Marks the ledger's call `usageId` as the one that painted `imageId`, as `ImageStore.save` does in
+ * the picture's transaction (for tests of budgets that need painted pictures without painting).
+ */
+export async function linkUsage(store: Store, usageId: number, imageId: string): Promise<void> {
+  const { usage } = store.tables;
+  await store.db.update(usage).set({ imageId, images: 1 }).where(eq(usage.id, usageId));
 }

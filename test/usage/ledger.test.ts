@@ -9,7 +9,76 @@ import { parseCampaignId } from '../../src/campaigns/id.ts';
 import { silentLogger } from '../../src/platform/log.ts';
 import { usage } from '../../src/platform/schema.ts';
 import { GeminiEmulator, type Behaviour } from '../emulators/gemini/server.ts';
+import { BudgetGuard } from '../../src/jobs/budget.ts';
+import { JobStore } from '../../src/jobs/store.ts';
+import type { CallUsage } from '../../src/platform/gemini.ts';
+import { UsageLedger } from '../../src/usage/ledger.ts';
+import { formatTotals, usageReport } from '../../src/usage/report.ts';
 import { SAMPLE_CAMPAIGN, sampleCampaigns, testConfig } from '../support/fixtures.ts';
+import { describeEachDialect, linkUsage, openTestStore, type TestStore } from '../support/postgres.ts';
+
+describeEachDialect('UsageLedger', (dialect) => {
+  let t: TestStore;
+  let ledger: UsageLedger;
+  beforeEach(async () => {
+    t = await openTestStore(dialect);
+    ledger = new UsageLedger(t.store);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  const call = (costUsd: number, tokens = 100): CallUsage => ({
+    model: 'gemini-3.1-flash-image',
+    inputTokens: tokens,
+    outputTokens: 2 * tokens,
+    imageTokens: tokens,
+    costUsd,
+    estimatedInputTokens: tokens,
+  });
+
+  it('sums calls, pictures, tokens and cost since a time, per guild or user, as numbers', async () => {
+    await ledger.record({ userId: 'a', guildId: 'g1' }, 'prompt', call(0.01));
+    await linkUsage(t.store, await ledger.record({ userId: 'a', guildId: 'g1' }, 'image', call(0.07)), 'img1');
+    await linkUsage(t.store, await ledger.record({ userId: 'b', guildId: 'g2' }, 'image', call(0.05, 50)), 'img2');
+    // A call whose picture was never stored counts its cost but no picture.
+    await ledger.record({ userId: 'b', guildId: 'g1' }, 'image', call(0.04));
+    const since = '2000-01-01T00:00:00.000Z';
+    expect(await ledger.totals({ since })).toEqual({
+      calls: 4,
+      images: 2,
+      inputTokens: 350,
+      outputTokens: 700,
+      costUsd: expect.closeTo(0.17, 10),
+    });
+    expect(await ledger.totals({ since, guildId: 'g1' })).toMatchObject({ calls: 3, images: 1, costUsd: expect.closeTo(0.12, 10) });
+    expect(await ledger.totals({ since, userId: 'b' })).toMatchObject({ calls: 2, images: 1, inputTokens: 150 });
+    expect(await ledger.totals({ since, guildId: 'g1', userId: 'b' })).toMatchObject({ calls: 1, images: 0 });
+    expect(await ledger.totals({ since: new Date(Date.now() + 60_000).toISOString() })).toEqual({
+      calls: 0,
+      images: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      costUsd: 0,
+    });
+  });
+
+  it("reports a user's and a guild's use today and this month, and what the budgets leave", async () => {
+    const { config } = testConfig(t.dir, 'http://127.0.0.1:9');
+    const budgets = new BudgetGuard(
+      { ...config, budgets: { ...config.budgets, guild_daily_images: 5, user_daily_images: null } },
+      ledger,
+      new JobStore(t.store),
+    );
+    await linkUsage(t.store, await ledger.record({ userId: 'a', guildId: 'g1' }, 'image', call(0.07)), 'img1');
+    await linkUsage(t.store, await ledger.record({ userId: 'b', guildId: 'g1' }, 'image', call(0.07)), 'img2');
+    const report = await usageReport(ledger, budgets, 'a', 'g1');
+    expect(formatTotals(report.user.today)).toBe('1 picture · $0.07');
+    expect(formatTotals(report.guild!.month)).toBe('2 pictures · $0.14');
+    expect(report.budget).toMatchObject({ guildImagesLeft: 3, userImagesLeft: null });
+    expect((await usageReport(ledger, budgets, 'a', null)).guild).toBeUndefined();
+  });
+});
 
 let emulator: GeminiEmulator;
 let campaigns: { dir: string; cleanup: () => void };
@@ -74,7 +143,7 @@ describe('the usage ledger records every billed call, failures included', () => 
       expect(row).toMatchObject({ userId: '42', campaignId: SAMPLE_CAMPAIGN, images: 0, imageId: null });
       expect(row.inputTokens).toBeGreaterThan(0);
     }
-    expect(limner.usage.totals({ since: '2000-01-01', userId: '42' })).toMatchObject({ calls: purposes.length, images: 0 });
+    expect(await limner.usage.totals({ since: '2000-01-01', userId: '42' })).toMatchObject({ calls: purposes.length, images: 0 });
   });
 
   it('records a successful scene once per call and links the image call to its picture', async () => {
@@ -123,7 +192,7 @@ describe('the prompt writer', () => {
     expect((err as ReplyCutOffError).message).toMatch(/ran out of room/);
     expect(emulator.requests.filter((r) => r.model === imageModel())).toEqual([]);
     expect(ledger().map((r) => r.purpose)).toEqual(['prompt']);
-    expect(limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
+    expect(await limner.images.list(parseCampaignId(SAMPLE_CAMPAIGN))).toEqual([]);
   });
 
   it('paints a description cut at the output limit, with a warning', async () => {

@@ -1,6 +1,5 @@
 import { eq } from 'drizzle-orm';
-import type { SqliteStore } from '../../platform/db.ts';
-import { momentCache } from '../../platform/schema.ts';
+import type { Store } from '../../platform/db.ts';
 
 /** One key moment: the turn (1-based) and its one-line caption. */
 export interface Moment {
@@ -17,21 +16,22 @@ export interface MomentsAnswer {
 
 /** Recap storyboards in the `moment_cache` table, keyed by content hashes {@link MomentScanner} computes. */
 export class MomentCache {
-  constructor(private readonly store: SqliteStore) {}
+  constructor(private readonly store: Store) {}
 
   /** The answer stored under `key`, if any. */
-  get(key: string): MomentsAnswer | undefined {
-    const row = this.store.db.select({ answer: momentCache.answer }).from(momentCache).where(eq(momentCache.key, key)).get();
+  async get(key: string): Promise<MomentsAnswer | undefined> {
+    const { momentCache } = this.store.tables;
+    const [row] = await this.store.db.select({ answer: momentCache.answer }).from(momentCache).where(eq(momentCache.key, key)).limit(1);
     return row ? (JSON.parse(row.answer) as MomentsAnswer) : undefined;
   }
 
   /** Stores (or replaces) the answer under `key`. */
-  put(key: string, campaignId: string, answer: MomentsAnswer): void {
+  async put(key: string, campaignId: string, answer: MomentsAnswer): Promise<void> {
+    const { momentCache } = this.store.tables;
     const row = { key, campaignId, answer: JSON.stringify(answer), createdAt: new Date().toISOString() };
-    this.store.db
+    await this.store.db
       .insert(momentCache)
       .values(row)
-      .onConflictDoUpdate({ target: momentCache.key, set: { campaignId, answer: row.answer, createdAt: row.createdAt } })
-      .run();
+      .onConflictDoUpdate({ target: momentCache.key, set: { campaignId, answer: row.answer, createdAt: row.createdAt } });
   }
 }

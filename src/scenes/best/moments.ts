@@ -109,7 +109,7 @@ export class MomentScanner {
   ): Promise<Storyboard> {
     const passages = splitPassages(entries, this.passageTokens);
     const key = `moments:${count}:${this.hash(JSON.stringify([MOMENTS_SYSTEM, STORYBOARD_SYSTEM, this.passageTokens, PASSAGE_OVERLAP]), entries.map(formatEntry).join('\n'))}`;
-    const hit = this.deps.cache.get(key);
+    const hit = await this.deps.cache.get(key);
     if (hit) return { ...hit, cached: true, passages: passages.length, calls: [] };
 
     const calls: CallUsage[] = [];
@@ -136,7 +136,7 @@ export class MomentScanner {
       const parts = await Promise.all(passages.map((p) => read(p, count)));
       answer = await this.choose(parts, count, entries, origin, calls, signal);
     }
-    this.deps.cache.put(key, origin.campaignId, answer);
+    await this.deps.cache.put(key, origin.campaignId, answer);
     this.deps.log.info(
       { campaign: origin.campaignId, moments: answer.moments.map((m) => m.turn), calls: calls.length },
       'recap moments chosen',
@@ -156,7 +156,7 @@ export class MomentScanner {
     const exactly = Math.min(wanted, passage.end - passage.start);
     const request = `Choose exactly ${exactly} key moments.\n\nTranscript, turns ${passage.firstTurn}-${passage.lastTurn}:\n${passage.text}`;
     const key = `moments-passage:${this.hash(MOMENTS_SYSTEM, request)}`;
-    const hit = this.deps.cache.get(key);
+    const hit = await this.deps.cache.get(key);
     if (hit) return hit;
     const turns = new Set(entries.slice(passage.start, passage.end).map((e) => e.turn));
     const answer = await this.ask(
@@ -170,7 +170,7 @@ export class MomentScanner {
       calls,
       signal,
     );
-    this.deps.cache.put(key, origin.campaignId, answer);
+    await this.deps.cache.put(key, origin.campaignId, answer);
     return answer;
   }
 

@@ -1,6 +1,5 @@
-import { and, desc, eq, like } from 'drizzle-orm';
-import type { SqliteStore } from '../../platform/db.ts';
-import { scanCache } from '../../platform/schema.ts';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import type { Store } from '../../platform/db.ts';
 
 /** A turn the scanner chose and why (one sentence from the model). `turn` is 1-based. */
 export interface ScanPick {
@@ -14,49 +13,50 @@ export interface ScanPick {
  * transcript; other readers (the cast proposer) keep a text answer under their own prefix ({@link getText}).
  */
 export class ScanCache {
-  constructor(private readonly store: SqliteStore) {}
+  constructor(private readonly store: Store) {}
 
   /** The pick stored under `key`, if any. */
-  get(key: string): ScanPick | undefined {
-    const row = this.store.db
+  async get(key: string): Promise<ScanPick | undefined> {
+    const { scanCache } = this.store.tables;
+    const [row] = await this.store.db
       .select({ turn: scanCache.turn, rationale: scanCache.rationale })
       .from(scanCache)
       .where(eq(scanCache.key, key))
-      .get();
-    return row ?? undefined;
+      .limit(1);
+    return row;
   }
 
   /** Stores (or replaces) the pick under `key`. */
-  put(key: string, campaignId: string, pick: ScanPick): void {
+  async put(key: string, campaignId: string, pick: ScanPick): Promise<void> {
+    const { scanCache } = this.store.tables;
     const row = { key, campaignId, turn: pick.turn, rationale: pick.rationale, createdAt: new Date().toISOString() };
-    this.store.db
+    await this.store.db
       .insert(scanCache)
       .values(row)
       .onConflictDoUpdate({
         target: scanCache.key,
         set: { campaignId, turn: pick.turn, rationale: pick.rationale, createdAt: row.createdAt },
-      })
-      .run();
+      });
   }
 
   /** The text stored under `key` with {@link putText}, if any. */
-  getText(key: string): string | undefined {
-    return this.store.db.select({ text: scanCache.rationale }).from(scanCache).where(eq(scanCache.key, key)).get()?.text;
+  async getText(key: string): Promise<string | undefined> {
+    return (await this.get(key))?.rationale;
   }
 
   /** Stores (or replaces) a text answer under `key`, which must not take a prefix of {@link put}'s picks (`passage:`, `final:`). */
-  putText(key: string, campaignId: string, text: string): void {
-    this.put(key, campaignId, { turn: 0, rationale: text });
+  async putText(key: string, campaignId: string, text: string): Promise<void> {
+    await this.put(key, campaignId, { turn: 0, rationale: text });
   }
 
-  /** Keys starting with `prefix` (e.g. `final:`) stored for a campaign, newest first. */
-  keys(campaignId: string, prefix: string): string[] {
-    return this.store.db
+  /** Keys starting with `prefix` (e.g. `final:`; case counts, on either database) stored for a campaign, newest first. */
+  async keys(campaignId: string, prefix: string): Promise<string[]> {
+    const { scanCache } = this.store.tables;
+    const rows = await this.store.db
       .select({ key: scanCache.key })
       .from(scanCache)
-      .where(and(eq(scanCache.campaignId, campaignId), like(scanCache.key, `${prefix}%`)))
-      .orderBy(desc(scanCache.createdAt))
-      .all()
-      .map((r) => r.key);
+      .where(and(eq(scanCache.campaignId, campaignId), eq(sql`substr(${scanCache.key}, 1, ${prefix.length})`, prefix)))
+      .orderBy(desc(scanCache.createdAt), asc(scanCache.key));
+    return rows.map((r) => r.key);
   }
 }

@@ -128,8 +128,8 @@ export class SceneScanner {
     const indexOfTurn = new Map(entries.map((e, i) => [e.turn, i]));
     const entryOf = (turn: number): TranscriptEntry => entries[indexOfTurn.get(turn)!]!;
 
-    const keys = this.transcriptKeys(transcript, origin.campaignId);
-    const hit = this.deps.cache.get(keys.final);
+    const keys = await this.transcriptKeys(transcript, origin.campaignId);
+    const hit = await this.deps.cache.get(keys.final);
     if (hit) {
       return { ...hit, entry: entryOf(hit.turn), cached: true, passages: passages.length, calls: [] };
     }
@@ -153,7 +153,7 @@ export class SceneScanner {
         const candidates = uniqueByTurn([...(previous ? [previous.pick] : []), ...found]);
         if (candidates.length > 1) report(scanned, 'comparing', candidates.length);
         const winner = await this.compare(run, candidates, entryOf);
-        this.deps.cache.put(keys.final, origin.campaignId, winner);
+        await this.deps.cache.put(keys.final, origin.campaignId, winner);
         this.deps.log.info(
           {
             campaign: origin.campaignId,
@@ -177,7 +177,7 @@ export class SceneScanner {
   private async scanPassage(run: ScanRun, passage: Passage, indexOfTurn: ReadonlyMap<number, number>): Promise<ScanPick> {
     const request = `Transcript passage, turns ${passage.firstTurn}-${passage.lastTurn}:\n${passage.text}`;
     const key = `passage:${this.hash(SCAN_SYSTEM, request)}`;
-    const cached = this.deps.cache.get(key);
+    const cached = await this.deps.cache.get(key);
     if (cached) return cached;
     const inPassage = (turn: number) => {
       const index = indexOfTurn.get(turn);
@@ -185,7 +185,7 @@ export class SceneScanner {
     };
     const shown = `turns ${passage.firstTurn}-${passage.lastTurn}`;
     const pick = await run.ask('scan', SCAN_SYSTEM, request, inPassage, shown);
-    this.deps.cache.put(key, run.origin.campaignId, pick);
+    await this.deps.cache.put(key, run.origin.campaignId, pick);
     return pick;
   }
 
@@ -221,9 +221,12 @@ export class SceneScanner {
    * campaign that this one extends, and how many entries that transcript had. The entry count in the key means only those
    * prefix lengths need a digest, so the check costs one hashing pass however long the transcript.
    */
-  private transcriptKeys(transcript: Transcript, campaignId: string): { final: string; previous?: { pick: ScanPick; entries: number } } {
+  private async transcriptKeys(
+    transcript: Transcript,
+    campaignId: string,
+  ): Promise<{ final: string; previous?: { pick: ScanPick; entries: number } }> {
     const { entries } = transcript;
-    const stored = new Set(this.deps.cache.keys(campaignId, 'final:'));
+    const stored = new Set(await this.deps.cache.keys(campaignId, 'final:'));
     const lengths = new Set([...stored].map((key) => Number(key.split(':')[1])).filter((n) => n < entries.length));
     const { generation } = this.deps.config;
     const hash = createHash('sha256').update(
@@ -238,7 +241,7 @@ export class SceneScanner {
       }
     }
     const final = `final:${entries.length}:${hash.digest('hex')}`;
-    const pick = previous ? this.deps.cache.get(previous.key) : undefined;
+    const pick = previous ? await this.deps.cache.get(previous.key) : undefined;
     return previous && pick ? { final, previous: { pick, entries: previous.entries } } : { final };
   }
 

@@ -405,19 +405,31 @@ export class DiscordEmulator {
 
   /**
    * Resolves with the first truthy value of `fn`, re-checked on every state change and every 10 ms
-   * (so predicates on the test's own state work too). A throwing predicate counts as "not yet".
+   * (so predicates on the test's own state work too). A predicate may answer with a promise (a
+   * store's read); it is asked again once that settles. A throwing (or rejecting) predicate counts as "not yet".
    */
-  waitFor<T>(fn: () => T | undefined | null | false, opts: { timeoutMs?: number; label?: string } = {}): Promise<T> {
+  waitFor<T>(
+    fn: () => T | undefined | null | false | PromiseLike<T | undefined | null | false>,
+    opts: { timeoutMs?: number; label?: string } = {},
+  ): Promise<T> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     return new Promise<T>((resolve, reject) => {
       let lastError: unknown;
+      let asking = false;
+      let done = false;
+      const settle = (v: T | undefined | null | false) => {
+        if (v && !done) {
+          finish();
+          resolve(v);
+        }
+      };
       const check = () => {
+        if (asking || done) return;
         try {
           const v = fn();
-          if (v) {
-            finish();
-            resolve(v);
-          }
+          if (!isPromiseLike(v)) return settle(v);
+          asking = true;
+          v.then(settle, (err: unknown) => void (lastError = err)).then(() => void (asking = false));
         } catch (err) {
           lastError = err;
         }
@@ -440,6 +452,7 @@ export class DiscordEmulator {
         );
       }, timeoutMs);
       const finish = () => {
+        done = true;
         off();
         clearInterval(poll);
         clearTimeout(timer);
@@ -561,4 +574,8 @@ export class DiscordEmulator {
     res.writeHead(200, { 'content-type': a.content_type ?? 'application/octet-stream', 'content-length': a.size });
     res.end(req.method === 'HEAD' ? undefined : a.bytes);
   }
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }

@@ -247,7 +247,7 @@ describe('/scene best through the Gemini emulator', () => {
     );
     expect(scanCalls()).toHaveLength(2);
     expect(emulator.requests.filter((r) => !isScanCall(r))).toEqual([]);
-    expect(l.images.list(SAMPLE_CAMPAIGN as never)).toEqual([]);
+    expect(await l.images.list(SAMPLE_CAMPAIGN as never)).toEqual([]);
     expect(l.store.db.select().from(scanCache).all()).toEqual([]);
   });
 
@@ -343,7 +343,7 @@ describe('/scene best through the Gemini emulator', () => {
         .filter((r) => r.answer !== undefined)
         .map((r) => r.answer),
     ).toEqual(['blocked PROHIBITED_CONTENT']);
-    expect(l.images.list(SAMPLE_CAMPAIGN as never)).toEqual([]);
+    expect(await l.images.list(SAMPLE_CAMPAIGN as never)).toEqual([]);
     // The blocked call is billed for its input and recorded; the cancelled ones never answered.
     expect(ledger(l).map((r) => [r.purpose, r.inputTokens > 0, r.outputTokens])).toEqual([['scan', true, 0]]);
   });
