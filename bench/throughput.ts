@@ -243,7 +243,8 @@ interface RunResult {
   readonly wallMs: number;
   /** Sent → picture received, ms, per answered command. */
   readonly answerMs: number[];
-  readonly modelCalls: number;
+  /** The Gemini emulator's receive → answer time of all the model calls, per answered command, ms. */
+  readonly modelMs: number;
   readonly peakModelCalls: number;
   /** Jobs succeeded per shard (the process that ran them). */
   readonly perShard: number[];
@@ -356,7 +357,7 @@ async function oneRun(dialect: Dialect, processes: number, gemini: { url: string
       unanswered: pending.size,
       wallMs: Math.max(...answers.map((a) => a.at)) - firstSentAt,
       answerMs: answers.map((a) => a.at - a.sentAt),
-      modelCalls: timings.length,
+      modelMs: timings.reduce((sum, t) => sum + t.answeredAt - t.receivedAt, 0) / answers.length,
       peakModelCalls: peakInFlight(timings),
       perShard: Array.from({ length: processes }, (_, s) => jobs.filter((j) => j.shard === s).length),
       jobMs: jobs.reduce((sum, j) => sum + Date.parse(j.finishedAt) - Date.parse(j.startedAt), 0) / jobs.length,
@@ -415,7 +416,7 @@ function render(results: readonly RunResult[], tookS: number): string {
   const rate = (r: RunResult) => r.answered / (r.wallMs / 1000);
   const rows = results.map((r) => {
     const slotMs = (QUEUE.concurrency * r.wallMs) / r.answered;
-    return `| ${r.processes} | ${DIALECT_NAMES[r.dialect]} | ${r.answered} of ${COMMANDS}${r.failed + r.unanswered > 0 ? ` (${r.failed} failed, ${r.unanswered} unanswered)` : ''} | **${rate(r).toFixed(2)}** | ${(rate(r) / ceiling).toFixed(2)} | ${seconds(percentile(r.answerMs, 50))} | ${seconds(percentile(r.answerMs, 95))} | ${seconds(r.wallMs)} | ${Math.round(slotMs)} ms | ${Math.round(r.jobMs)} ms | ${r.peakModelCalls} | ${r.perShard.join(' / ')} | ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)} |`;
+    return `| ${r.processes} | ${DIALECT_NAMES[r.dialect]} | ${r.answered} of ${COMMANDS}${r.failed + r.unanswered > 0 ? ` (${r.failed} failed, ${r.unanswered} unanswered)` : ''} | **${rate(r).toFixed(2)}** | ${(rate(r) / ceiling).toFixed(2)} | ${seconds(percentile(r.answerMs, 50))} | ${seconds(percentile(r.answerMs, 95))} | ${seconds(r.wallMs)} | ${Math.round(slotMs)} ms | ${Math.round(r.jobMs)} ms | ${Math.round(r.modelMs)} ms | ${r.peakModelCalls} | ${r.perShard.join(' / ')} | ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)} |`;
   });
   const ran = new Set(results.map((r) => r.dialect));
   const ratios = results.map((r) => rate(r) / ceiling);
@@ -426,10 +427,10 @@ function render(results: readonly RunResult[], tookS: number): string {
     '',
     `**The ceiling.** Every process takes its jobs from the one jobs table, so at most ${QUEUE.concurrency} jobs run at once whatever the number of processes, and a \`/scene turn\` holds its slot for its ${CALLS_PER_COMMAND} model calls (the prompt, then the picture): at most concurrency ÷ (${CALLS_PER_COMMAND} × L) = ${QUEUE.concurrency} ÷ ${((CALLS_PER_COMMAND * LATENCY_MS) / 1000).toFixed(1)} s = **${ceiling.toFixed(1)} commands/s**, and the burst takes at least ${Math.ceil(COMMANDS / QUEUE.concurrency)} rounds × ${CALLS_PER_COMMAND} L = ${floorS.toFixed(0)} s. More processes do not raise the ceiling (a larger \`queue.concurrency\` or a faster model does); they can only lose some of it.`,
     '',
-    `*Slot time per command* is concurrency × first → last ÷ answered: ${CALLS_PER_COMMAND} L = ${CALLS_PER_COMMAND * LATENCY_MS} ms at the ceiling. *Job, claim → end* is the mean over the jobs' rows: the wait for the owning process to see its claim, the ${CALLS_PER_COMMAND} model calls, building the prompt, and checking and storing the picture (the reply with the picture goes out after the job has freed its slot); slot time minus job time is the time slots stood empty (mostly the last round, when fewer than ${QUEUE.concurrency} jobs are left). A process runs only the jobs it created, but whichever process sees a slot free claims the next job in the fair order for all of them (when one of its own jobs ends, or at its next look, every \`poll_ms\` while it has jobs waiting); with N processes about (N − 1) ÷ N of the claims are for another process, whose job holds its slot until that process looks (up to \`poll_ms\`, sooner when one of its own jobs ends meanwhile).`,
+    `*Slot time per command* is concurrency × first → last ÷ answered: ${CALLS_PER_COMMAND} L = ${CALLS_PER_COMMAND * LATENCY_MS} ms at the ceiling. *Job, claim → end* is the mean over the jobs' rows: the wait for the owning process to see its claim, the ${CALLS_PER_COMMAND} model calls, building the prompt, and checking and storing the picture (the reply with the picture goes out after the job has freed its slot); *model calls per job* is the Gemini emulator's receive → answer time of the calls (L each, plus drawing the placeholder picture), so job time minus it is the bot's own part; slot time minus job time is the time slots stood empty (mostly the last round, when fewer than ${QUEUE.concurrency} jobs are left). A process runs only the jobs it created, but whichever process sees a slot free claims the next job in the fair order for all of them (when one of its own jobs ends, or at its next look, every \`poll_ms\` while it has jobs waiting); with N processes about (N − 1) ÷ N of the claims are for another process, whose job holds its slot until that process looks (up to \`poll_ms\`, sooner when one of its own jobs ends meanwhile).`,
     '',
-    `| processes | database | answered | commands/s | ÷ ceiling | time to answer p50 | p95 | first → last | slot time per command | job, claim → end | peak model calls at once | jobs per process | load average (1 min) before → after |`,
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
+    `| processes | database | answered | commands/s | ÷ ceiling | time to answer p50 | p95 | first → last | slot time per command | job, claim → end | model calls per job | peak model calls at once | jobs per process | load average (1 min) before → after |`,
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
     ...rows,
     '',
     ratios.length > 0
