@@ -6,7 +6,13 @@ import { fileURLToPath } from 'node:url';
 import type { BenchSection } from './types.ts';
 
 /** Bench modules run by `npm run bench`, in order, each in a process of its own (bench/section.ts). Each exports `run(): Promise<BenchSection>`. */
-const MODULES = ['scanner', 'export', 'bot'] as const;
+const MODULES = ['scanner', 'export', 'bot', 'throughput'] as const;
+
+/** `npm run bench -- <module>...` runs only those and replaces their sections in BENCHMARKS.md, keeping the rest. */
+const selected = process.argv.slice(2);
+for (const name of selected)
+  if (!(MODULES as readonly string[]).includes(name)) throw new Error(`unknown bench module ${name}; known: ${MODULES.join(', ')}`);
+const BENCHMARKS = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 
 /**
  * This machine's speed while a section ran: the median time to parse a 2.5 MB JSON answer like a
@@ -28,7 +34,7 @@ const speed: string[] = [];
 const took: string[] = [];
 const started = performance.now();
 const work = mkdtempSync(path.join(os.tmpdir(), 'limner-bench-'));
-for (const name of MODULES) {
+for (const name of selected.length > 0 ? selected : MODULES) {
   // The export section writes and deletes a gigabyte: let the disk finish writing it back first, or
   // the bot's picture writes (with fsync) wait behind it and figure 2 grows by ~25 ms.
   execFileSync('sync');
@@ -47,16 +53,31 @@ for (const name of MODULES) {
 
 rmSync(work, { recursive: true, force: true });
 
-const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-const header = [
-  '# Benchmarks',
-  '',
-  `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`,
-  'Everything runs on loopback against the Discord and Gemini emulators. Reproduce all with `npm run bench`.',
-  `\`npm run bench\` took ${Math.round((performance.now() - started) / 1000)} s in all (${took.join(', ')}).`,
-  `Machine speed (median time to \`JSON.parse\` a 2.5 MB string, before and after each section; the machine is shared, and slower readings go with slower figures): ${speed.join('; ')}.`,
-  '',
-].join('\n');
-const body = sections.map((s) => `## ${s.title}\n\nReproduce: \`${s.command}\`\n\n${s.markdown}\n`).join('\n');
-writeFileSync(fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url)), `${header}\n${body}`);
-console.log('BENCHMARKS.md written.');
+const body = (s: BenchSection) => `## ${s.title}\n\nReproduce: \`${s.command}\`\n\n${s.markdown}\n`;
+if (selected.length > 0) {
+  // The header's date, machine and timings stay those of the last full run; each section says its own.
+  const [header, ...kept] = readFileSync(BENCHMARKS, 'utf8').split(/^(?=## )/m);
+  for (const section of sections) {
+    const at = kept.findIndex((k) => k.startsWith(`## ${section.title}\n`));
+    if (at >= 0) kept[at] = body(section);
+    else kept.push(body(section));
+  }
+  // Sections are separated by one blank line, as a full run writes them.
+  writeFileSync(BENCHMARKS, `${header}${kept.map((k) => k.trimEnd() + '\n').join('\n')}`);
+  console.log(`BENCHMARKS.md: ${sections.map((s) => s.title).join(', ')} replaced.`);
+} else {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const header = [
+    '# Benchmarks',
+    '',
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`,
+    'Everything runs on loopback against the Discord and Gemini emulators. Reproduce all with `npm run bench`, one section with `npm run bench -- <module>` (' +
+      MODULES.join(', ') +
+      ').',
+    `\`npm run bench\` took ${Math.round((performance.now() - started) / 1000)} s in all (${took.join(', ')}).`,
+    `Machine speed (median time to \`JSON.parse\` a 2.5 MB string, before and after each section; the machine is shared, and slower readings go with slower figures): ${speed.join('; ')}.`,
+    '',
+  ].join('\n');
+  writeFileSync(BENCHMARKS, `${header}\n${sections.map(body).join('\n')}`);
+  console.log('BENCHMARKS.md written.');
+}
