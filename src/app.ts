@@ -113,8 +113,8 @@ export async function createLimner(
   const scanCache = new ScanCache(store);
   const scanner = new SceneScanner({ config, gateway, cache: scanCache, log });
   const proposer = new CastProposer({ config, gateway, cache: scanCache, log });
-  const cast = new CastCampaign({ config, campaigns, images, gateway, cast: castStore, proposer, runner, log });
   const leases = new SceneLeases(store, config.queue.lease_s);
+  const cast = new CastCampaign({ config, campaigns, images, gateway, cast: castStore, proposer, runner, leases, log });
   const scenes = new IllustrateScene({ config, campaigns, images, gateway, sessions, scanner, runner, settings, leases, log });
   const moments = new MomentScanner({ config, gateway, cache: new MomentCache(store), log });
   const recaps = new RecapSession({

@@ -8,7 +8,8 @@ import { normaliseToPng } from '../images/normalise.ts';
 import { paintImage } from '../images/paint.ts';
 import { userReferencePng, type UserReference } from '../images/reference.ts';
 import { originOf, type JobRunner, type Requester } from '../jobs/runner.ts';
-import { SingleFlight } from '../jobs/single-flight.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SceneLeases } from '../jobs/scene-leases.ts';
 import type { Config } from '../platform/config.ts';
 import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
 import type { Logger } from '../platform/log.ts';
@@ -70,6 +71,8 @@ export interface CastDeps {
   readonly cast: CastStore;
   readonly proposer: CastProposer;
   readonly runner: JobRunner;
+  /** One painting of a member's portrait at a time across every process on the database. */
+  readonly leases: SceneLeases;
   readonly log: Logger;
 }
 
@@ -83,7 +86,6 @@ export interface CastDeps {
  */
 export class CastCampaign {
   /** Portraits being painted, by member id: a second request for the same member waits for that one. */
-  private readonly paintings = new SingleFlight<PortraitResult>();
 
   constructor(private readonly deps: CastDeps) {}
 
@@ -206,11 +208,23 @@ export class CastCampaign {
     return this.deps.runner.run(
       jobOf(request, 'cast portrait', 1, request.batch !== true),
       async ({ jobId, signal }) => {
-        const task = () => this.paint(request, jobId, signal, report);
-        if (request.reroll) return task();
-        // Two presses of Accept at once paint one portrait.
-        const { value } = await this.paintings.run(String(request.memberId), task, signal);
-        return value;
+        if (request.reroll) return this.paint(request, jobId, signal, report);
+        // Two presses of Accept at once, in one process or two, paint one portrait: the lease's
+        // holder paints, the others take its portrait once it is saved.
+        const key = `portrait ${request.memberId}`;
+        const find = async () => this.existingPortrait(await this.acceptedMember(request.campaignId, request.memberId));
+        for (;;) {
+          const outcome = await this.deps.leases.take(key, jobId, find);
+          if (outcome.kind === 'picture') return outcome.picture;
+          if (outcome.kind === 'leader') {
+            try {
+              return await this.paint(request, jobId, signal, report);
+            } finally {
+              await this.deps.leases.release(key, jobId);
+            }
+          }
+          await sleep(this.deps.config.queue.poll_ms, undefined, { signal });
+        }
       },
       { onPosition: (place) => report({ stage: 'queued', place }), imageOf: (result) => result.image.id },
     );

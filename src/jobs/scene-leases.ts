@@ -5,8 +5,9 @@ import { writeTransaction, type Db, type Store } from '../platform/db.ts';
 export type LeaseOutcome<P> = { readonly kind: 'picture'; readonly picture: P } | { readonly kind: 'leader' } | { readonly kind: 'wait' };
 
 /**
- * Single flight of identical scenes across every process on the database: the job that holds a
- * scene key's lease paints it; the others wait for its picture. A lease is held while its job is
+ * Single flight of identical pictures across every process on the database: the job that holds a
+ * key's lease paints it (a scene's `sceneKey`, or `portrait <member id>` for a cast portrait); the
+ * others wait for its picture. A lease is held while its job is
  * running with a fresh heartbeat, so a painter that failed, or whose process died, leaves the
  * lease to the next asker.
  */

@@ -1,7 +1,7 @@
 /**
  * In-process single-flight: callers asking for the same key while a task for it runs share that
  * task's promise instead of paying for the same model calls again. Used for the scanner's reads of
- * a transcript; identical scenes are shared across processes by `SceneLeases` (scene-leases.ts) instead.
+ * a transcript; identical scenes and portraits are shared across processes by `SceneLeases` (scene-leases.ts) instead.
  */
 export class SingleFlight<T> {
   private readonly flights = new Map<string, { readonly promise: Promise<T>; readonly signal: AbortSignal | undefined }>();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -29,6 +30,8 @@ import { createTestDatabase, NO_POSTGRES, POSTGRES_URL, type Dialect, type TestD
 
 /** Jobs (so model calls) at once across both processes. */
 const CONCURRENCY = 6;
+/** Jobs of one user at once. */
+const PER_USER = 1;
 /** The emulator's answer time for every model call, ms; a scene job makes two (prompt, picture). */
 const MODEL_LATENCY_MS = 100;
 /** Short, so a killed process's jobs are found within seconds (heartbeats every `lease_s / 3`). */
@@ -37,7 +40,7 @@ const USER_DAILY = 6;
 /** What the budget guild allows itself with `/scene settings daily_pictures`, under the operator's ceiling. */
 const BUDGET_PICTURES = 6;
 const OVERRIDES = {
-  queue: { concurrency: CONCURRENCY, per_user: 1, poll_ms: 25, lease_s: LEASE_S },
+  queue: { concurrency: CONCURRENCY, per_user: PER_USER, poll_ms: 25, lease_s: LEASE_S },
   budgets: { guild_daily_images: 100, user_daily_images: USER_DAILY, dedupe_window_s: 600 },
 };
 const BUCKET = 'limner-pictures';
@@ -85,43 +88,54 @@ function peakOverlap(intervals: ReadonlyArray<readonly [number, number]>): numbe
   return peak;
 }
 
-/** A job of the load as its row records it: guild, and when it was created, started and finished (ms). */
+/** A job of the load as its row records it: guild, user, and when it was created, started and finished (ms). */
 interface JobTimes {
   readonly guild: string;
+  readonly user: string;
   readonly created: number;
   readonly started: number;
   readonly finished: number;
 }
 
 /**
- * Each guild's fair share of waiting, ms: the mean wait its jobs would have if the `slots` went
- * round-robin between the guilds with jobs waiting (whenever a slot frees, the least recently
- * served such guild starts its oldest job; guilds never served first, by arrival), every job
- * arriving when it really did and holding its slot as long as it really did. This is the ideal the
- * shared fair queue aims at, without what a real queue adds: the per-user cap, polling, two
- * processes. A job's wait is its row's `created_at` → `started_at` (queued → claimed). With G
- * guilds of n jobs each arriving at once and jobs of S ms, it is about (n − 1) / 2 · G · S / slots.
+ * Each guild's fair share of waiting, ms: the mean wait its jobs would have under the queue's own
+ * policy with no delay of its own: whenever one of the `slots` is free, the least recently served
+ * guild with a job allowed to start (its user has fewer than `perUser` running; guilds never
+ * served first, by arrival) starts its oldest such job, every job arriving when it really did and
+ * holding its slot as long as it really did, from the moment of the first real claim. What a real
+ * queue adds (polling, two processes, a loaded machine) is what the comparison measures. A job's wait is its row's `created_at` →
+ * `started_at` (queued → claimed). With G guilds of n jobs each arriving at once and jobs of S ms,
+ * it is about (n − 1) / 2 · G · S / slots.
  */
-function fairShareWaits(jobs: readonly JobTimes[], slots: number): Map<string, number> {
+function fairShareWaits(jobs: readonly JobTimes[], slots: number, perUser: number): Map<string, number> {
   const pending = [...jobs].sort((a, b) => a.created - b.created);
   const waiting: JobTimes[] = [];
-  const free: number[] = Array.from({ length: slots }, () => -Infinity);
+  const running: Array<{ readonly user: string; readonly until: number }> = [];
   const lastServed = new Map<string, number>();
   const waits = new Map<string, number[]>();
   let next = 0;
-  for (let served = 0; served < jobs.length; served++) {
-    const slot = free.indexOf(Math.min(...free));
-    let now = free[slot]!;
-    if (waiting.length === 0) now = Math.max(now, pending[next]!.created);
+  // The queue opens at its first claim: the jobs recorded by then all compete for the first slots.
+  let now = Math.min(...jobs.map((j) => j.started));
+  for (let served = 0; served < jobs.length;) {
+    for (let i = running.length - 1; i >= 0; i--) if (running[i]!.until <= now) running.splice(i, 1);
     while (next < pending.length && pending[next]!.created <= now) waiting.push(pending[next++]!);
-    // Least recently served guild (never served: -1), ties by arrival: `waiting` is in arrival order.
-    let pick = 0;
-    for (let i = 1; i < waiting.length; i++) {
-      if ((lastServed.get(waiting[i]!.guild) ?? -1) < (lastServed.get(waiting[pick]!.guild) ?? -1)) pick = i;
+    const runs = (user: string) => running.filter((r) => r.user === user).length;
+    // Least recently served guild (never served: -1) among the jobs allowed to start, ties by arrival.
+    let pick = -1;
+    if (running.length < slots) {
+      for (let i = 0; i < waiting.length; i++) {
+        if (runs(waiting[i]!.user) >= perUser) continue;
+        if (pick === -1 || (lastServed.get(waiting[i]!.guild) ?? -1) < (lastServed.get(waiting[pick]!.guild) ?? -1)) pick = i;
+      }
+    }
+    if (pick === -1) {
+      // Nothing can start now: move on to the next job's end or arrival.
+      now = Math.min(...running.map((r) => r.until), next < pending.length ? pending[next]!.created : Infinity);
+      continue;
     }
     const job = waiting.splice(pick, 1)[0]!;
-    lastServed.set(job.guild, served);
-    free[slot] = now + (job.finished - job.started);
+    lastServed.set(job.guild, served++);
+    running.push({ user: job.user, until: now + (job.finished - job.started) });
     waits.set(job.guild, [...(waits.get(job.guild) ?? []), now - job.created]);
   }
   return new Map([...waits].map(([guild, w]) => [guild, mean(w)]));
@@ -317,7 +331,18 @@ function twoProcesses(dialect: Dialect): void {
       expect(plan).toHaveLength(200);
       guildOf = plan.map(([g]) => g);
       const started = Date.now();
-      const handles = await Promise.all(plan.map(([g, user], i) => turn(g, user, 100 + i)));
+      // The busy guild's first jobs take every slot and are held at the model until every other
+      // job is recorded, so the queue and the fair share below start from the same line: otherwise
+      // the two processes record their rows over hundreds of ms while the first slots are handed
+      // out, and which guilds had arrived by then decides a small guild's share.
+      const release = gemini.hold();
+      const sendAll = (part: typeof plan, offset: number) => Promise.all(part.map(([g, user], i) => turn(g, user, 100 + offset + i)));
+      const first = await sendAll(plan.slice(0, CONCURRENCY), 0);
+      for (let waited = 0; gemini.generating < CONCURRENCY && waited < 30_000; waited += 20) await sleep(20);
+      const handles = [...first, ...(await sendAll(plan.slice(CONCURRENCY), CONCURRENCY))];
+      const recorded = COMMANDS_PER_USER * (50 - usersIn(BUDGET)) + BUDGET_PICTURES;
+      for (let waited = 0; (await jobsOf(handles.map((h) => h.result))).length < recorded && waited < 30_000; waited += 50) await sleep(50);
+      release();
       // A command left unanswered is reported by the first test below, not as this hook's timeout.
       await until(handles, answered, 100_000).catch(() => undefined);
       results = handles.map((h) => h.result);
@@ -373,12 +398,13 @@ function twoProcesses(dialect: Dialect): void {
     it("keeps the worst guild's mean wait within 2x its fair share across both processes", () => {
       const jobs: JobTimes[] = rows.map((r) => ({
         guild: r.guildId!,
+        user: r.userId,
         created: Date.parse(r.createdAt),
         started: Date.parse(r.startedAt!),
         finished: Date.parse(r.finishedAt!),
       }));
       expect(jobs).toHaveLength(200 - (COMMANDS_PER_USER * usersIn(BUDGET) - BUDGET_PICTURES));
-      const fair = fairShareWaits(jobs, CONCURRENCY);
+      const fair = fairShareWaits(jobs, CONCURRENCY, PER_USER);
       const byGuild = guilds.map((g, n) => {
         const waits = jobs.filter((j) => j.guild === g.id).map((j) => j.started - j.created);
         const fairMs = fair.get(g.id)!;

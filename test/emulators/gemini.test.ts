@@ -249,6 +249,20 @@ describe('Gemini emulator through the real @google/genai SDK', () => {
     expect(emulator.requests[0]!.answer).toBe('hang');
   });
 
+  it('holds every answer until released', async () => {
+    const release = emulator.hold();
+    let answered = false;
+    const call = client()
+      .models.generateContent({ model: TEXT_MODEL, contents: 'x' })
+      .then(() => (answered = true));
+    await vi.waitFor(() => expect(emulator.generating).toBe(1));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(answered).toBe(false);
+    release();
+    await call;
+    expect(answered).toBe(true);
+  });
+
   it('reports a blocked prompt through promptFeedback without candidates', async () => {
     emulator.enqueue({ kind: 'blocked' });
     const response = await client().models.generateContent(imageRequest('something forbidden'));

@@ -126,12 +126,16 @@ describeEachDialect('the fair queue shared by two processes', (dialect) => {
     const running = a.run('g', 'a', g.task);
     await recorded(1);
     const places: number[] = [];
-    const waiting1 = b.run('g', 'b', async () => undefined);
+    // Held too, so the place it leaves behind is seen before the last job can be claimed.
+    const g1 = gate();
+    const waiting1 = b.run('g', 'b', g1.task);
     await recorded(2);
     const waiting2 = a.run('g', 'c', async () => undefined, { onPosition: (p) => places.push(p) });
     await until(() => places.length === 1);
     expect(places).toEqual([2]);
     g.open();
+    await until(() => places.length === 2);
+    g1.open();
     await Promise.all([running, waiting1, waiting2]);
     expect(places).toEqual([2, 1]);
   });

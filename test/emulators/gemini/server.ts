@@ -209,6 +209,7 @@ export class GeminiEmulator {
   private readonly queue: QueuedBehaviour[] = [];
   private textScript: ((r: RecordedRequest) => string | undefined) | undefined;
   private latencyMs: number;
+  private held: Promise<void> | undefined;
   /** Cancels pending delays so `close()` never waits on a timer. */
   private readonly cancellers = new Set<() => void>();
   private closing: Promise<void> | undefined;
@@ -266,6 +267,20 @@ export class GeminiEmulator {
   onText(fn: ((r: RecordedRequest) => string | undefined) | undefined): this {
     this.textScript = fn;
     return this;
+  }
+
+  /**
+   * Holds every generate request's answer, received or to come, until the returned `release` is
+   * called (then each waits its latency as usual): a test can let work pile up before any finishes.
+   */
+  hold(): () => void {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    this.held = held;
+    return () => {
+      if (this.held === held) this.held = undefined;
+      release();
+    };
   }
 
   /** Delay before every answer from now on, in milliseconds. */
@@ -378,6 +393,7 @@ export class GeminiEmulator {
         return;
       }
       const delay = queued?.kind === 'latency' ? queued.ms : this.latencyMs;
+      if (this.held) await this.held;
       if (!(await this.delay(delay, res))) {
         log(0, 'client gone before answer', model);
         return;
