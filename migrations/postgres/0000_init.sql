@@ -85,7 +85,8 @@ CREATE TABLE "jobs" (
 	"shard" integer DEFAULT 0 NOT NULL,
 	"heartbeat_at" text,
 	"session_key" text,
-	"pictures" integer DEFAULT 1 NOT NULL
+	"pictures" integer DEFAULT 1 NOT NULL,
+	"seq" integer DEFAULT 0 NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "moment_cache" (
@@ -206,6 +207,8 @@ CREATE INDEX "images_parent" ON "images" USING btree ("parent_image_id");--> sta
 CREATE INDEX "jobs_status" ON "jobs" USING btree ("status","shard");--> statement-breakpoint
 CREATE INDEX "jobs_created_at" ON "jobs" USING btree ("created_at");--> statement-breakpoint
 CREATE INDEX "jobs_user_started" ON "jobs" USING btree ("user_id","started_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "jobs_seq" ON "jobs" USING btree ("seq");--> statement-breakpoint
+CREATE UNIQUE INDEX "jobs_interaction" ON "jobs" USING btree ("interaction_id","kind");--> statement-breakpoint
 CREATE INDEX "recaps_channel" ON "recaps" USING btree ("campaign_id","channel_id","created_at");--> statement-breakpoint
 CREATE INDEX "scene_messages_image" ON "scene_messages" USING btree ("image_id");--> statement-breakpoint
 CREATE INDEX "setting_changes_guild_at" ON "setting_changes" USING btree ("guild_id","at");--> statement-breakpoint
