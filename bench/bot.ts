@@ -331,20 +331,7 @@ class World {
   /** `/scene link campaign:kraghammer` in channel 0 of `guild`, by its GM; resolves once answered. */
   async link(guild: number): Promise<void> {
     const g = this.guilds[guild]!;
-    const handle = await this.discord.sendCommand({
-      guildId: g.id,
-      channelId: g.channels[0]!,
-      user: g.gm,
-      name: 'scene',
-      options: [{ type: 1, name: 'link', options: [{ name: 'campaign', value: SAMPLE_CAMPAIGN, type: 3 }] }],
-    });
-    // The bot may answer at once or defer and edit; an error is an ephemeral reply or follow-up.
-    const result = await handle.waitUntil(
-      (r) => /now illustrates/.test(r.original?.content ?? '') || r.followUps.length > 0 || Boolean(r.original && r.ephemeral),
-      30_000,
-    );
-    if (!/now illustrates/.test(result.original?.content ?? ''))
-      throw new Error(`/scene link failed: callbacks ${JSON.stringify(result.callbacks)}, reply ${result.original?.content ?? 'none'}`);
+    await linkSampleCampaign(this.discord, g.id, g.channels[0]!, g.gm);
   }
 
   close(): Promise<void> {
@@ -957,6 +944,28 @@ async function main(): Promise<MainResult> {
 // ---- the section -------------------------------------------------------------------------------------
 
 /** Runs the bench and returns its BENCHMARKS.md section. Children are killed on every way out. */
+/**
+ * `/scene link campaign:kraghammer` in `channelId` by `gm` through the Discord emulator; resolves once
+ * answered.
+ * @throws when the bot answers with anything but the link's confirmation.
+ */
+export async function linkSampleCampaign(discord: DiscordEmulator, guildId: string, channelId: string, gm: EmulatorUser): Promise<void> {
+  const handle = await discord.sendCommand({
+    guildId,
+    channelId,
+    user: gm,
+    name: 'scene',
+    options: [{ type: 1, name: 'link', options: [{ name: 'campaign', value: SAMPLE_CAMPAIGN, type: 3 }] }],
+  });
+  // The bot may answer at once or defer and edit; an error is an ephemeral reply or follow-up.
+  const result = await handle.waitUntil(
+    (r) => /now illustrates/.test(r.original?.content ?? '') || r.followUps.length > 0 || Boolean(r.original && r.ephemeral),
+    30_000,
+  );
+  if (!/now illustrates/.test(result.original?.content ?? ''))
+    throw new Error(`/scene link failed: callbacks ${JSON.stringify(result.callbacks)}, reply ${result.original?.content ?? 'none'}`);
+}
+
 export async function run(): Promise<BenchSection> {
   if (!FROM_SOURCES) execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const onSignal = (signal: NodeJS.Signals) => {

@@ -29,8 +29,10 @@ import pg from 'pg';
 import { DiscordEmulator } from '../test/emulators/discord/server.ts';
 import type { EmulatorUser, InteractionResult } from '../test/emulators/discord/types.ts';
 import type { BotProcessSettings } from '../test/support/bot-process.ts';
-import { sampleCampaigns, SAMPLE_CAMPAIGN } from '../test/support/fixtures.ts';
+import { forkBotProcess, stopBotProcess } from '../test/support/bot-processes.ts';
+import { sampleCampaigns } from '../test/support/fixtures.ts';
 import type { GeminiCommand, GeminiTiming } from './bot-gemini.ts';
+import { linkSampleCampaign } from './bot.ts';
 import type { BenchSection } from './types.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -143,38 +145,9 @@ async function startGemini(): Promise<{ url: string; take(): Promise<GeminiTimin
   };
 }
 
-/** One shard's bot process (test/support/bot-process.ts); resolves once its gateway is ready. */
-async function startBot(settings: BotProcessSettings, shardCount: number): Promise<ChildProcess> {
-  const child = track(
-    fork(path.join(ROOT, 'test/support/bot-process.ts'), [], {
-      cwd: ROOT,
-      execArgv: ['--import', 'tsx'],
-      env: {
-        ...process.env,
-        LIMNER_TEST_BOT: JSON.stringify(settings),
-        SHARDS: JSON.stringify([settings.shard]),
-        SHARD_COUNT: String(shardCount),
-      },
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    }),
-  );
-  const stderr: string[] = [];
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr.push(chunk.toString('utf8'));
-    if (stderr.length > 100) stderr.shift();
-  });
-  await nextMessage(child, stderr);
-  return child;
-}
-
-async function stopBot(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.send('stop');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
+/** One shard's bot process (test/support/bot-process.ts), stopped at exit; resolves once its gateway is ready. */
+const startBot = async (settings: BotProcessSettings, shardCount: number): Promise<ChildProcess> =>
+  track(await forkBotProcess(settings, shardCount));
 
 // ---- the database ----------------------------------------------------------------------------------
 
@@ -290,21 +263,7 @@ async function oneRun(dialect: Dialect, processes: number, gemini: { url: string
     const refused = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (refused) throw refused.reason;
 
-    for (const g of guilds) {
-      const handle = await discord.sendCommand({
-        guildId: g.id,
-        channelId: g.channel,
-        user: g.gm,
-        name: 'scene',
-        options: [{ type: 1, name: 'link', options: [{ name: 'campaign', value: SAMPLE_CAMPAIGN, type: 3 }] }],
-      });
-      const result = await handle.waitUntil(
-        (r) => /now illustrates/.test(r.original?.content ?? '') || r.followUps.length > 0 || Boolean(r.original && r.ephemeral),
-        30_000,
-      );
-      if (!/now illustrates/.test(result.original?.content ?? ''))
-        throw new Error(`/scene link failed: ${result.original?.content ?? JSON.stringify(result.callbacks)}`);
-    }
+    for (const g of guilds) await linkSampleCampaign(discord, g.id, g.channel, g.gm);
     await gemini.take();
 
     const rand = random(17);
@@ -364,7 +323,7 @@ async function oneRun(dialect: Dialect, processes: number, gemini: { url: string
       load,
     };
   } finally {
-    await Promise.all(bots.map(stopBot));
+    await Promise.all(bots.map(stopBotProcess));
     await discord.close();
     await database?.drop();
     campaigns.cleanup();

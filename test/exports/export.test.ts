@@ -1,3 +1,4 @@
+import { VAULT_SCENE } from '../support/images.ts';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -27,19 +28,7 @@ import { openTempImageStore, ROOT, type TempImageStore } from '../support/fixtur
 
 const vault = parseCampaignId('vault');
 const campaign = { id: vault, name: 'The Vault of Ages' };
-const base: NewImage = {
-  campaignId: vault,
-  turn: 1,
-  mode: 'specific',
-  prompt: 'A vault door of black iron.',
-  provider: 'gemini',
-  model: 'gemini-3.1-flash-image',
-  textModel: 'gemini-3.5-flash',
-  inputTokens: 10,
-  outputTokens: 1120,
-  costUsd: 0.07,
-  requestedBy: 'cli',
-};
+const base: NewImage = { ...VAULT_SCENE, turn: 1 };
 
 /** A PNG of random pixels: it does not compress, so its size is about width x height x 3 bytes. */
 async function noisePng(width: number, height: number): Promise<{ png: Buffer; width: number; height: number }> {

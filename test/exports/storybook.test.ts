@@ -1,3 +1,4 @@
+import { VAULT_SCENE } from '../support/images.ts';
 import { ConfigError } from '../../src/platform/errors.ts';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -38,19 +39,7 @@ const SECRET = 'storybook-test-secret-0123456789abcdef';
 /** The campaign's name in file names. */
 const SAFE = safeCampaignName(HOSTILE_NAME, vault);
 
-const base: NewImage = {
-  campaignId: vault,
-  turn: 1,
-  mode: 'specific',
-  prompt: 'A vault door of black iron.',
-  provider: 'gemini',
-  model: 'gemini-3.1-flash-image',
-  textModel: 'gemini-3.5-flash',
-  inputTokens: 10,
-  outputTokens: 1120,
-  costUsd: 0.07,
-  requestedBy: 'cli',
-};
+const base: NewImage = { ...VAULT_SCENE, turn: 1 };
 
 /** A PNG of random pixels: it does not compress, so its size is about width x height x 3 bytes. */
 async function noisePng(width = 96, height = 54) {
