@@ -215,6 +215,11 @@ export async function handleInteraction(interaction: Interaction, ctx: BotContex
     } else if (interaction.isRepliable()) {
       await replyWithError(interaction, err, log);
     }
+  } finally {
+    // Answered, with a picture or an error: no other process is to post its job's picture late.
+    if (!interaction.isAutocomplete()) {
+      await ctx.limner.jobs.delivered(interaction.id).catch((err: unknown) => log.warn({ err }, 'could not record the answer'));
+    }
   }
 }
 

@@ -1,10 +1,16 @@
-import { Routes, type Client } from 'discord.js';
+import { Routes, type APIMessage, type Client } from 'discord.js';
 import type { Limner } from '../../src/app.ts';
 import type { JobRow } from '../../src/platform/schema.ts';
 import { TOKEN_LIFETIME_MS } from './respond.ts';
 
 /** Shown in the original reply of a job a previous process did not finish. */
 export const INTERRUPTED_TEXT = 'Limner restarted while working on this and could not finish it. Please run the command again.';
+
+/** Shown with a picture posted by another process after the one that painted it stopped before posting it. */
+export const LATE_TEXT = 'Here is your picture: Limner restarted just after painting it, before it could show it.';
+
+/** Shown instead when that picture is gone (deleted meanwhile, or the job stored none of its own). */
+const LATE_GONE_TEXT = 'Limner restarted just after finishing this, before it could show it: find the picture with /scene gallery.';
 
 /**
  * At start-up: marks jobs a dead process left queued or running as failed and, where the
@@ -26,7 +32,7 @@ export async function recoverInterruptedJobs(limner: Limner, client: Client<true
 export function watchAbandonedJobs(limner: Limner, client: Client<true>): () => void {
   const { lease_s: leaseS } = limner.config.queue;
   const timer = setInterval(
-    () =>
+    () => {
       void limner.jobs.failStale(leaseS, INTERRUPTED_TEXT).then(
         (left) => {
           if (left.length === 0) return;
@@ -35,11 +41,59 @@ export function watchAbandonedJobs(limner: Limner, client: Client<true>): () => 
           );
         },
         (err: unknown) => limner.log.warn({ err }, 'could not look for abandoned jobs'),
-      ),
+      );
+      void postUndelivered(limner, client);
+    },
     (leaseS * 1000) / 3,
   );
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/**
+ * Posts, in each original reply, the picture of a job that succeeded over `queue.lease_s` ago but
+ * whose interaction was never answered (its process died between saving and posting), where the
+ * token is still valid; a job without a stored picture gets a line pointing to the gallery.
+ * Returns how many were posted. Never throws.
+ */
+export async function postUndelivered(limner: Limner, client: Client<true>): Promise<number> {
+  let posted = 0;
+  try {
+    for (const job of await limner.jobs.takeUndelivered(limner.config.queue.lease_s)) {
+      if (!job.interactionToken || Date.now() - Date.parse(job.createdAt) > TOKEN_LIFETIME_MS) continue;
+      try {
+        const image = job.imageId ? await limner.images.get(job.imageId) : undefined;
+        const route = Routes.webhookMessage(client.application.id, job.interactionToken);
+        if (image && !image.deletedAt) {
+          const name = `${image.id}.png`;
+          const message = (await client.rest.patch(route, {
+            body: { content: LATE_TEXT, embeds: [], components: [], attachments: [{ id: 0, filename: name }] },
+            files: [{ name, data: await limner.images.read(image), contentType: 'image/png' }],
+            auth: false,
+          })) as APIMessage;
+          // As the door records a posted picture: a reply to it edits it.
+          await limner.links.recordSceneMessage({
+            messageId: message.id,
+            imageId: image.id,
+            guildId: job.guildId,
+            channelId: message.channel_id,
+          });
+        } else {
+          await client.rest.patch(route, {
+            body: { content: LATE_GONE_TEXT, embeds: [], components: [], attachments: [] },
+            auth: false,
+          });
+        }
+        posted++;
+      } catch (err) {
+        limner.log.warn({ err, jobId: job.id }, 'could not post the picture of a job whose process stopped');
+      }
+    }
+  } catch (err) {
+    limner.log.warn({ err }, 'could not look for pictures left unposted');
+  }
+  if (posted > 0) limner.log.warn({ posted }, 'posted pictures a stopped process had painted');
+  return posted;
 }
 
 /** Says in each job's original reply that it was interrupted, where the token is still valid; returns how many were told. */

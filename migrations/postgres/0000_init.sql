@@ -86,7 +86,8 @@ CREATE TABLE "jobs" (
 	"heartbeat_at" text,
 	"session_key" text,
 	"pictures" integer DEFAULT 1 NOT NULL,
-	"seq" integer DEFAULT 0 NOT NULL
+	"seq" integer DEFAULT 0 NOT NULL,
+	"delivered_at" text
 );
 --> statement-breakpoint
 CREATE TABLE "moment_cache" (

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type SQL, and, asc, eq, gte, inArray, lt, ne, sql } from 'drizzle-orm';
+import { type SQL, and, asc, eq, gte, inArray, isNotNull, isNull, lt, ne, sql } from 'drizzle-orm';
 import { LimnerError } from '../errors.ts';
 import { writeTransaction, type Db, type Store } from '../platform/db.ts';
 import type { JobRow } from '../platform/schema.ts';
@@ -259,12 +259,15 @@ export class JobStore {
       .where(and(inArray(jobs.id, [...ids]), inArray(jobs.status, [...ACTIVE])));
   }
 
-  /** Marks success; the interaction token is dropped, it is no longer needed. */
+  /**
+   * Marks success. The interaction token stays until the door has answered ({@link delivered}), for
+   * another process to post the picture should this one die before it does ({@link takeUndelivered}).
+   */
   async succeed(id: string, imageId?: string): Promise<void> {
     const { jobs } = this.store.tables;
     await this.store.db
       .update(jobs)
-      .set({ status: 'succeeded', finishedAt: new Date().toISOString(), imageId: imageId ?? null, interactionToken: null })
+      .set({ status: 'succeeded', finishedAt: new Date().toISOString(), imageId: imageId ?? null })
       .where(eq(jobs.id, id));
   }
 
@@ -299,34 +302,64 @@ export class JobStore {
   }
 
   /**
-   * Under the `jobs` lock, so two processes looking for abandoned jobs at once fail (and tell)
-   * each job once. The update leaves out a job its owner finished meanwhile (the owner does not
-   * take the lock), and only the jobs it failed are returned.
+   * Jobs that succeeded over `leaseS` seconds ago without their interaction answered ({@link
+   * delivered} never came: the process died between saving the picture and posting it): marks them
+   * delivered and returns them as they were, tokens included, so the caller can post their pictures.
    */
-  private failWhere(where: SQL | undefined, message: string): Promise<JobRow[]> {
+  takeUndelivered(leaseS: number): Promise<JobRow[]> {
     const { jobs } = this.store.tables;
-    const select = (tx: Db) =>
-      tx
-        .select()
-        .from(jobs)
-        .where(and(inArray(jobs.status, [...ACTIVE]), where));
+    const cutoff = new Date(Date.now() - leaseS * 1000).toISOString();
+    const where = and(
+      eq(jobs.status, 'succeeded'),
+      isNull(jobs.deliveredAt),
+      isNotNull(jobs.interactionToken),
+      lt(jobs.finishedAt, cutoff),
+    );
+    return this.takeWhere(where, { deliveredAt: new Date().toISOString(), interactionToken: null });
+  }
+
+  /**
+   * Records that the door answered `interactionId` (with its picture or an error): its jobs need no
+   * late posting, and their interaction tokens are dropped.
+   */
+  async delivered(interactionId: string): Promise<void> {
+    const { jobs } = this.store.tables;
+    await this.store.db
+      .update(jobs)
+      .set({ deliveredAt: new Date().toISOString(), interactionToken: null })
+      .where(and(eq(jobs.interactionId, interactionId), isNull(jobs.deliveredAt)));
+  }
+
+  private failWhere(where: SQL | undefined, message: string): Promise<JobRow[]> {
+    return this.takeWhere(and(inArray(this.store.tables.jobs.status, [...ACTIVE]), where), failure('interrupted', message));
+  }
+
+  /**
+   * Applies `change` to the jobs `where` selects and returns them as they were. Under the `jobs`
+   * lock, so two processes looking at once take each job once; the update leaves out a job that no
+   * longer matches (its owner, which does not take the lock, finished it meanwhile), and only the
+   * jobs it changed are returned.
+   */
+  private takeWhere(where: SQL | undefined, change: Partial<JobRow>): Promise<JobRow[]> {
+    const { jobs } = this.store.tables;
+    const select = (tx: Db) => tx.select().from(jobs).where(where);
     const update = (tx: Db, ids: string[]) =>
       tx
         .update(jobs)
-        .set(failure('interrupted', message))
-        .where(and(inArray(jobs.id, ids), inArray(jobs.status, [...ACTIVE])))
+        .set(change)
+        .where(and(inArray(jobs.id, ids), where))
         .returning({ id: jobs.id });
-    const failed = (left: JobRow[], ids: Array<{ id: string }>) => left.filter((job) => ids.some((r) => r.id === job.id));
+    const taken = (left: JobRow[], ids: Array<{ id: string }>) => left.filter((job) => ids.some((r) => r.id === job.id));
     return writeTransaction(this.store, 'jobs', {
       sqlite: (tx) => {
         const left = select(tx).all();
         const ids = left.map((j) => j.id);
-        return ids.length === 0 ? [] : failed(left, update(tx, ids).all());
+        return ids.length === 0 ? [] : taken(left, update(tx, ids).all());
       },
       postgres: async (tx) => {
         const left = await select(tx);
         const ids = left.map((j) => j.id);
-        return ids.length === 0 ? [] : failed(left, await update(tx, ids));
+        return ids.length === 0 ? [] : taken(left, await update(tx, ids));
       },
     });
   }

@@ -175,6 +175,7 @@ export const jobs = pgTable(
     sessionKey: text('session_key'),
     pictures: integer('pictures').notNull().default(1),
     seq: integer('seq').notNull().default(0),
+    deliveredAt: text('delivered_at'),
   },
   (t) => [
     index('jobs_status').on(t.status, t.shard),

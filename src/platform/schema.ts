@@ -285,6 +285,13 @@ export const jobs = sqliteTable(
      * a millisecond, so `created_at` cannot order the queue or a session's edits.
      */
     seq: integer('seq').notNull().default(0),
+    /**
+     * ISO 8601 UTC when the door had answered the job's interaction (null: not yet). A job that
+     * succeeded but was never answered (its process died between saving and posting) is posted
+     * by another process ({@link JobStore.takeUndelivered} in src/jobs/store.ts); the interaction
+     * token is kept until then.
+     */
+    deliveredAt: text('delivered_at'),
   },
   (t) => [
     index('jobs_status').on(t.status, t.shard),

@@ -1,6 +1,7 @@
 import { sqliteOf } from '../support/fixtures.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INTERRUPTED_TEXT, recoverInterruptedJobs } from '../../commands/bot/recover.ts';
+import { eq } from 'drizzle-orm';
+import { INTERRUPTED_TEXT, LATE_TEXT, postUndelivered, recoverInterruptedJobs } from '../../commands/bot/recover.ts';
 import type { InteractionResult } from '../emulators/discord/types.ts';
 import { startBotHarness, type BotHarness } from '../support/bot-harness.ts';
 
@@ -84,5 +85,31 @@ describe('running it for real, through the bot', () => {
       .prepare("select status, error_id as errorId from jobs where kind = 'scene current' order by created_at desc")
       .get() as { status: string; errorId: string };
     expect(row).toEqual({ status: 'failed', errorId: 'interrupted' });
+  });
+
+  it('posts, from another process, a picture whose own process stopped between saving and posting it', async () => {
+    const handle = await h.scene('turn', { number: 60 }, { user: h.users.gm });
+    const r = await handle.waitUntil(finished, 15_000);
+    expect(r.original!.attachments).toHaveLength(1);
+    const { jobs } = h.limner.store.tables;
+    // Answered (recorded once the command's handler has returned): nothing is left for another process.
+    const row = await h.discord.waitFor(
+      async () => (await h.limner.store.db.select().from(jobs).where(eq(jobs.interactionId, r.interactionId))).find((j) => j.deliveredAt),
+      { label: 'answer recorded' },
+    );
+    expect(row).toMatchObject({ status: 'succeeded', interactionToken: null });
+    // As a process that died after saving the picture and before posting it leaves its row.
+    await h.limner.store.db
+      .update(jobs)
+      .set({ deliveredAt: null, interactionToken: r.token, finishedAt: new Date(Date.now() - 60_000).toISOString() })
+      .where(eq(jobs.id, row.id));
+    const edits = r.history.length;
+    expect(await postUndelivered(h.limner, h.bot.client as never)).toBe(1);
+    const late = await handle.waitUntil((res) => res.history.length > edits, 10_000);
+    expect(late.original!.content).toBe(LATE_TEXT);
+    expect(late.original!.attachments).toHaveLength(1);
+    // Recorded like any posted picture, so a reply to it edits it.
+    expect(await h.limner.links.imageOfMessage(late.original!.id)).toBe(row.imageId);
+    expect(await postUndelivered(h.limner, h.bot.client as never)).toBe(0);
   });
 });

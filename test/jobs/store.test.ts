@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { count, eq } from 'drizzle-orm';
+import { count, eq, inArray } from 'drizzle-orm';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { loadConfig } from '../../src/platform/config.ts';
 import { BudgetExceededError, BudgetGuard } from '../../src/jobs/budget.ts';
@@ -171,6 +171,28 @@ describeEachDialect('the database as the queue of two processes', (dialect) => {
     for (const id of ids) await goStale(a.store, id);
     const [fromA, fromB] = await Promise.all([a.jobs.failStale(30, 'gone'), b.jobs.failStale(30, 'gone')]);
     expect([...fromA, ...fromB].map((j) => j.id).sort()).toEqual([...ids].sort());
+  });
+
+  it('hands a succeeded job its process never answered to one other process, token included, once', async () => {
+    const unposted = await a.jobs.create(job('u1', 'g', { interaction: { id: '7', token: 'tok7' } }));
+    const answered = await a.jobs.create(job('u2', 'g', { interaction: { id: '8', token: 'tok8' } }));
+    const fresh = await a.jobs.create(job('u3', 'g', { interaction: { id: '9', token: 'tok9' } }));
+    for (let i = 0; i < 3; i++) await a.jobs.claimNext({ concurrency: 4, perUser: 4 });
+    for (const id of [unposted, answered, fresh]) await a.jobs.succeed(id, `img-${id}`);
+    await a.jobs.delivered('8');
+    // Finished a minute ago, as a process that died between saving and posting leaves it.
+    const { jobs } = a.store.tables;
+    const old = new Date(Date.now() - 60_000).toISOString();
+    await a.store.db
+      .update(jobs)
+      .set({ finishedAt: old })
+      .where(inArray(jobs.id, [unposted, answered]));
+    const [fromA, fromB] = await Promise.all([a.jobs.takeUndelivered(30), b.jobs.takeUndelivered(30)]);
+    expect([...fromA, ...fromB].map((j) => [j.id, j.interactionToken, j.imageId])).toEqual([[unposted, 'tok7', `img-${unposted}`]]);
+    expect(await b.jobs.get(unposted)).toMatchObject({ interactionToken: null, deliveredAt: expect.any(String) });
+    expect(await b.jobs.takeUndelivered(30)).toEqual([]);
+    // A job finished just now is its own process's to answer.
+    expect((await b.jobs.get(fresh))!.interactionToken).toBe('tok9');
   });
 
   it('never admits past a guild budget while both processes race to admit', async () => {
