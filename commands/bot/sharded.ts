@@ -5,10 +5,11 @@ import { loadConfig, loadDotEnv } from '../../src/platform/config.ts';
 
 /**
  * `npm run start:sharded`: runs the bot under discord.js's ShardingManager, one process per shard
- * (`runtime.shards`, default `auto`: Discord's recommendation). Every shard opens the same SQLite
- * file (WAL, busy timeout) on one machine; each stamps its jobs with its shard id so a restarting
- * shard fails only its own leftovers. `runtime.shard_list` runs part of the shards on this host
- * (discord.js `shardList`). See README, "Several processes" and "Beyond one machine".
+ * (`runtime.shards`, default `auto`: Discord's recommendation). Every shard opens the same database
+ * (one SQLite file in WAL mode with a busy timeout, or PostgreSQL when hosts share it); each stamps
+ * its jobs with its shard id so a restarting shard fails only its own leftovers.
+ * `runtime.shard_list` runs part of the shards on this host (discord.js `shardList`). See README,
+ * "Several processes" and "Several hosts".
  */
 loadDotEnv();
 const { config, secrets } = loadConfig();

@@ -40,8 +40,16 @@ export class StoryStore implements ChannelStories {
       const kept = newest.get(m.id);
       if (!kept || (m.editedAt ?? '') >= (kept.editedAt ?? '')) newest.set(m.id, m);
     }
-    // One row per message: PostgreSQL refuses a statement that updates a row twice.
-    const rows = [...newest.values()].map((m) => ({ ...m, messageId: m.id, sortKey: snowflakeKey(m.id), deleted: false }));
+    // One row per message: PostgreSQL refuses a statement that updates a row twice. PostgreSQL's text
+    // cannot hold U+0000 either (one such message would fail its whole history page); it shows as nothing.
+    const rows = [...newest.values()].map((m) => ({
+      ...m,
+      authorName: withoutNul(m.authorName),
+      content: withoutNul(m.content),
+      messageId: m.id,
+      sortKey: snowflakeKey(m.id),
+      deleted: false,
+    }));
     await this.write(chunks(rows).map((chunk) => (tx) =>
       tx
         .insert(storyMessages)
@@ -194,6 +202,11 @@ export class StoryStore implements ChannelStories {
       },
     });
   }
+}
+
+/** `text` without U+0000, which PostgreSQL's text refuses. */
+function withoutNul(text: string): string {
+  return text.replaceAll('\u0000', '');
 }
 
 /** `items` in slices of at most {@link CHUNK}. */

@@ -117,6 +117,16 @@ describeEachDialect('StoryStore', (dialect) => {
     await s.remove(CHANNEL, []);
   });
 
+  it('stores a message with NUL characters without them (PostgreSQL text cannot hold one), with the rest of its page', async () => {
+    const { stories: s, repo } = await stories();
+    await repo.linkChannel(source, '#campaign');
+    await s.record([message(100, 'The ship docks.'), message(101, 'I step\u0000 ashore.', { authorName: 'B\u0000o' })]);
+    expect((await s.messages(CHANNEL, source.startId)).map((m) => [m.authorName, m.content])).toEqual([
+      ['Ana', 'The ship docks.'],
+      ['Bo', 'I step ashore.'],
+    ]);
+  });
+
   it('forgets the stored messages of a span that the history no longer has', async () => {
     const { stories: s } = await stories();
     await s.record([message(100, 'a'), message(101, 'b'), message(102, 'c'), message(200, 'later')]);
