@@ -63,6 +63,8 @@ describeEachDialect('DeletePicture', (dialect) => {
     const recent = await picture();
     const kept = await picture();
     const trashedOld = await t.images.moveToTrash(old, '42', null);
+    // Deleted a few ms later, so the cut-off below falls between the two.
+    await new Promise((resolve) => setTimeout(resolve, 5));
     const trashedRecent = await t.images.moveToTrash(recent, '42', null);
     const file = (row: { imagePath: string }) => path.join(t.dir, ...row.imagePath.split('/'));
 
