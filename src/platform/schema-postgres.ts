@@ -1,4 +1,14 @@
-import { type AnyPgColumn, boolean, doublePrecision, index, integer, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  type AnyPgColumn,
+  boolean,
+  customType,
+  doublePrecision,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import { GENERATION_MODES, CALL_PURPOSES, JOB_STATUSES, CAST_STATUSES } from './schema.ts';
 
 /**
@@ -8,6 +18,16 @@ import { GENERATION_MODES, CALL_PURPOSES, JOB_STATUSES, CAST_STATUSES } from './
  * `real`); the column documentation lives in `schema.ts`, and test/platform/schema-postgres.test.ts
  * fails when the two drift apart. Migrations: `migrations/postgres/` (`npm run db:generate`).
  */
+
+/**
+ * PostgreSQL's `text`, which refuses U+0000 (SQLite stores it): the character is dropped on the way
+ * in, so a NUL in a story message, a setting or a model's answer cannot fail a write on PostgreSQL
+ * alone. `enum` only narrows the TypeScript type, as drizzle's own `text` does.
+ */
+const text = customType<{ data: string; driverData: string; config: { enum?: readonly string[] } }>({
+  dataType: () => 'text',
+  toDriver: (value) => value.replaceAll('\u0000', ''),
+});
 export const images = pgTable(
   'images',
   {

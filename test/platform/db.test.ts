@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openPostgresStore, writeTransaction } from '../../src/platform/db.ts';
 import { createTestDatabase, describeEachDialect, NO_POSTGRES, openTestStore, POSTGRES_URL, type TestStore } from '../support/postgres.ts';
@@ -16,6 +16,22 @@ describeEachDialect('the database', (dialect) => {
     await t.store.db.insert(guildService).values({ guildId: 'g1', served: 1 });
     const rows = await t.store.db.select().from(guildService);
     expect(rows).toEqual([{ guildId: 'g1', served: 1 }]);
+  });
+
+  it('takes text with U+0000, which PostgreSQL alone would refuse (it drops the character there)', async () => {
+    t = await openTestStore(dialect);
+    const { guildSettings } = t.store.tables;
+    const row = {
+      guildId: 'g1',
+      campaignId: '',
+      key: 'art_style',
+      value: 'ink\u0000 wash',
+      updatedBy: 'u1',
+      updatedAt: '2026-12-04T00:00:00.000Z',
+    };
+    await t.store.db.insert(guildSettings).values(row);
+    const [stored] = await t.store.db.select({ value: guildSettings.value }).from(guildSettings).where(eq(guildSettings.value, row.value));
+    expect(stored?.value).toBe(dialect === 'postgres' ? 'ink wash' : 'ink\u0000 wash');
   });
 
   it('serialises read-decide-write transactions: 20 concurrent increments lose none', async () => {
