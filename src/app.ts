@@ -114,7 +114,7 @@ export async function createLimner(
   const scanner = new SceneScanner({ config, gateway, cache: scanCache, log });
   const proposer = new CastProposer({ config, gateway, cache: scanCache, log });
   const leases = new SceneLeases(store, config.queue.lease_s);
-  const cast = new CastCampaign({ config, campaigns, images, gateway, cast: castStore, proposer, runner, leases, log });
+  const cast = new CastCampaign({ config, campaigns, images, gateway, cast: castStore, proposer, runner, leases, settings, log });
   const scenes = new IllustrateScene({ config, campaigns, images, gateway, sessions, scanner, runner, settings, leases, log });
   const moments = new MomentScanner({ config, gateway, cache: new MomentCache(store), log });
   const recaps = new RecapSession({
@@ -125,6 +125,7 @@ export async function createLimner(
     moments,
     recaps: new RecapStore(store),
     runner,
+    settings,
     log,
   });
   const edits = new EditPicture({ config, campaigns, images, gateway, sessions, runner, log });

@@ -1,4 +1,5 @@
-import { Routes, type APIMessage, type Client } from 'discord.js';
+import { InteractionWebhook, Routes, type Client } from 'discord.js';
+import { sceneReply, turnTitle } from './scene-message.ts';
 import type { Limner } from '../../src/app.ts';
 import type { JobRow } from '../../src/platform/schema.ts';
 import { TOKEN_LIFETIME_MS } from './respond.ts';
@@ -8,6 +9,12 @@ export const INTERRUPTED_TEXT = 'Limner restarted while working on this and coul
 
 /** Shown with a picture posted by another process after the one that painted it stopped before posting it. */
 export const LATE_TEXT = 'Here is your picture: Limner restarted just after painting it, before it could show it.';
+
+/**
+ * The largest attachment a late post sends, bytes: without the interaction, its
+ * `attachmentSizeLimit` is unknown, so the smallest a guild has (Discord's limit without boosts).
+ */
+const LATE_ATTACHMENT_LIMIT_BYTES = 10 * 1024 * 1024;
 
 /** Shown instead when that picture is gone (deleted meanwhile, or the job stored none of its own). */
 const LATE_GONE_TEXT = 'Limner restarted just after finishing this, before it could show it: find the picture with /scene gallery.';
@@ -63,26 +70,29 @@ export async function postUndelivered(limner: Limner, client: Client<true>): Pro
       if (!job.interactionToken || Date.now() - Date.parse(job.createdAt) > TOKEN_LIFETIME_MS) continue;
       try {
         const image = job.imageId ? await limner.images.get(job.imageId) : undefined;
-        const route = Routes.webhookMessage(client.application.id, job.interactionToken);
+        const webhook = new InteractionWebhook(client, client.application.id, job.interactionToken);
         if (image && !image.deletedAt) {
-          const name = `${image.id}.png`;
-          const message = (await client.rest.patch(route, {
-            body: { content: LATE_TEXT, embeds: [], components: [], attachments: [{ id: 0, filename: name }] },
-            files: [{ name, data: await limner.images.read(image), contentType: 'image/png' }],
-            auth: false,
-          })) as APIMessage;
+          // The message the door would have posted: picture, embed and buttons, under a line saying why it is late.
+          const campaign = limner.campaigns.lastLoaded(image.campaignId) ?? (await limner.campaigns.load(image.campaignId));
+          const reply = await sceneReply(
+            { image, file: limner.images.location(image.imagePath), campaign: { id: campaign.id, name: campaign.name } },
+            turnTitle(image.turn),
+            LATE_ATTACHMENT_LIMIT_BYTES,
+            limner.images,
+          );
+          const message = await webhook.editMessage('@original', {
+            ...reply,
+            content: [LATE_TEXT, reply.content].filter(Boolean).join('\n'),
+          });
           // As the door records a posted picture: a reply to it edits it.
           await limner.links.recordSceneMessage({
             messageId: message.id,
             imageId: image.id,
             guildId: job.guildId,
-            channelId: message.channel_id,
+            channelId: message.channelId,
           });
         } else {
-          await client.rest.patch(route, {
-            body: { content: LATE_GONE_TEXT, embeds: [], components: [], attachments: [] },
-            auth: false,
-          });
+          await webhook.editMessage('@original', { content: LATE_GONE_TEXT, embeds: [], components: [], files: [] });
         }
         posted++;
       } catch (err) {

@@ -10,6 +10,7 @@ import { userReferencePng, type UserReference } from '../images/reference.ts';
 import { originOf, type JobRunner, type Requester } from '../jobs/runner.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SceneLeases } from '../jobs/scene-leases.ts';
+import type { GuildSettings } from '../settings/settings.ts';
 import type { Config } from '../platform/config.ts';
 import type { CallUsage, GeminiGateway } from '../platform/gemini.ts';
 import type { Logger } from '../platform/log.ts';
@@ -73,6 +74,8 @@ export interface CastDeps {
   readonly runner: JobRunner;
   /** One painting of a member's portrait at a time across every process on the database. */
   readonly leases: SceneLeases;
+  /** The guild's art style and quality for the campaign (`/scene settings`). */
+  readonly settings: GuildSettings;
   readonly log: Logger;
 }
 
@@ -311,14 +314,15 @@ export class CastCampaign {
     if (existing) return existing;
     const origin = { ...originOf(request.requester), campaignId: campaign.id, jobId };
     report({ stage: 'painting-portrait', name: member.name });
-    const prompt = portraitPrompt(member.description, campaign.artStyle, config.generation.max_prompt_chars);
+    const look = await this.deps.settings.look(request.requester.guildId, campaign.id, campaign.artStyle);
+    const prompt = portraitPrompt(member.description, look.artStyle, config.generation.max_prompt_chars);
     const painted = await paintImage(
       gateway,
       config,
       prompt,
       [],
       { record: { origin, purpose: 'portrait' }, signal },
-      { aspectRatio: PORTRAIT_ASPECT_RATIO },
+      { model: look.imageModel, aspectRatio: PORTRAIT_ASPECT_RATIO },
     );
     report({ stage: 'saving' });
     const image = await images.save(

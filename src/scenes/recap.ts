@@ -8,6 +8,7 @@ import { choosePortraits, loadPortraits, MAX_INPUT_IMAGES, type ReferenceImage }
 import type { ImageStore } from '../images/store.ts';
 import { renderStoryboard, type StoryboardImage } from '../images/storyboard.ts';
 import { originOf, type JobRunner, type Requester } from '../jobs/runner.ts';
+import type { GuildSettings } from '../settings/settings.ts';
 import type { Config } from '../platform/config.ts';
 import { callTotals, type CallUsage, type GeminiGateway } from '../platform/gemini.ts';
 import type { Logger } from '../platform/log.ts';
@@ -83,13 +84,15 @@ export interface RecapDeps {
   readonly moments: MomentScanner;
   readonly recaps: RecapStore;
   readonly runner: JobRunner;
+  /** The guild's art style, shape and quality for the campaign (`/scene settings`). */
+  readonly settings: GuildSettings;
   readonly log: Logger;
 }
 
 /**
  * The use case "illustrated recap": the scanner picks the key moments of a range of turns (cached
- * by the range's content), each is painted with the campaign's style and the portraits of its
- * characters, every panel after the first also getting the first panel as a style reference, and
+ * by the range's content), each is painted in the guild's look for the campaign (`/scene settings`:
+ * art style, shape, quality; else the campaign's style) with the portraits of its characters, every panel after the first also getting the first panel as a style reference, and
  * the panels are saved as pictures and drawn into one storyboard. It runs as one job counted as its
  * number of panels against budgets before it starts.
  */
@@ -130,6 +133,7 @@ export class RecapSession {
     const campaign = await this.deps.campaigns.load(request.campaignId);
     const { from, to, entries, panels: count } = this.rangeOf(campaign, request, await this.previousTurn(campaign.id, request));
     const origin = { ...originOf(request.requester), campaignId: campaign.id, jobId };
+    const look = await this.deps.settings.look(request.requester.guildId, campaign.id, campaign.artStyle);
     const board = await this.deps.moments.storyboard(entries, count, origin, {
       onProgress: (scan) => report({ stage: 'choosing-moments', scan }),
       signal,
@@ -152,7 +156,7 @@ export class RecapSession {
           context,
           focus: 'turn',
           characters: campaign.characters,
-          artStyle: campaign.artStyle,
+          artStyle: look.artStyle,
           maxChars: config.generation.max_prompt_chars,
           maxInputTokens: config.generation.prompt_token_limit,
         },
@@ -160,7 +164,14 @@ export class RecapSession {
         { record: { origin, purpose: 'prompt' }, signal },
       );
       const text = style ? `${prompt.prompt}\n\n${STYLE_REFERENCE_NOTE}` : prompt.prompt;
-      const painted = await paintImage(this.deps.gateway, config, text, references, { record: { origin, purpose: 'image' }, signal });
+      const painted = await paintImage(
+        this.deps.gateway,
+        config,
+        text,
+        references,
+        { record: { origin, purpose: 'image' }, signal },
+        { model: look.imageModel, aspectRatio: look.aspectRatio },
+      );
       // The scan that chose the moments is carried by the first panel, as `/scene best` carries its scan.
       const calls = [...(i === 0 ? board.calls : []), prompt.usage, painted.usage];
       const image = await images.save(

@@ -108,6 +108,10 @@ describe('running it for real, through the bot', () => {
     const late = await handle.waitUntil((res) => res.history.length > edits, 10_000);
     expect(late.original!.content).toBe(LATE_TEXT);
     expect(late.original!.attachments).toHaveLength(1);
+    // The message the door would have posted: its embed and its buttons on the picture.
+    expect(late.original!.embeds[0]!.title).toBe('Turn 60');
+    const buttons = late.original!.components.flatMap((row: { components: Array<{ custom_id?: string }> }) => row.components);
+    expect(buttons.map((b: { custom_id?: string }) => b.custom_id)).toContain(`scene-edit:${row.imageId}`);
     // Recorded like any posted picture, so a reply to it edits it.
     expect(await h.limner.links.imageOfMessage(late.original!.id)).toBe(row.imageId);
     expect(await postUndelivered(h.limner, h.bot.client as never)).toBe(0);

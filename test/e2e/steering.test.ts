@@ -5,6 +5,7 @@ import { NOT_LINKED } from '../../commands/scene.ts';
 import { settingChanges } from '../../src/platform/schema.ts';
 import type { EmulatorUser, InteractionResult, UploadFile } from '../emulators/discord/types.ts';
 import type { RecordedRequest } from '../emulators/gemini/server.ts';
+import { SAMPLE_CAMPAIGN } from '../support/fixtures.ts';
 import { MANAGE_GUILD, startBotHarness, type BotHarness, type SceneOptionValue } from '../support/bot-harness.ts';
 import { CRD3_DIR } from '../support/fixtures.ts';
 import { scannerScript } from '../support/scanner-script.ts';
@@ -105,6 +106,27 @@ describe('/scene settings', () => {
     expect([call.model, aspectOf(call)]).toEqual([FAST, '9:16']);
     expect(promptOf(call)).toContain('Art style: ink and watercolour.');
     expect(picture.original!.attachments[0]!.height).toBeGreaterThan(picture.original!.attachments[0]!.width!);
+
+    // Recaps and cast portraits follow the guild's settings too.
+    const requester = { userId: h.users.ana.id, guildId: h.guildId, channelId: h.channels.campaign };
+    const recapped = imageCalls().length;
+    await h.limner.recaps.run({ campaignId: SAMPLE_CAMPAIGN, requester, from: 1500, to: 1800, panels: 3 });
+    const panels = imageCalls().slice(recapped);
+    expect(panels).toHaveLength(3);
+    for (const panel of panels) {
+      expect([panel.model, aspectOf(panel)]).toEqual([FAST, '9:16']);
+      expect(promptOf(panel)).toContain('Art style: ink and watercolour.');
+    }
+    const { member } = await h.limner.cast.setCharacter({
+      campaignId: SAMPLE_CAMPAIGN,
+      requester,
+      name: 'Mirelle',
+      description: 'a tall tiefling bard',
+    });
+    await h.limner.cast.portrait({ campaignId: SAMPLE_CAMPAIGN, requester, memberId: member.id });
+    const portrait = imageCalls().at(-1)!;
+    expect(portrait.model).toBe(FAST);
+    expect(promptOf(portrait)).toContain('ink and watercolour');
   });
 
   it("refuses values above the operator's ceiling privately, changing nothing", async () => {
