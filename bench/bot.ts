@@ -104,7 +104,8 @@ const ANSWER_TIMEOUT_MS = 300_000;
 
 // ---- numbers ---------------------------------------------------------------------------------------
 
-function percentile(values: readonly number[], p: number): number {
+/** The `p`th percentile (0-100) of `values` by the nearest-rank method; NaN for none. */
+export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
@@ -115,8 +116,8 @@ const ms = (value: number, digits = 1) => (Number.isFinite(value) ? `${value.toF
 const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
 const verdict = (ok: boolean) => (ok ? 'met' : '**MISSED**');
 
-/** mulberry32: the same arrival times and turns on every run. */
-function random(seed: number): () => number {
+/** mulberry32: the same arrival times and turns on every run; numbers in [0, 1). */
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

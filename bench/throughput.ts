@@ -32,7 +32,7 @@ import type { BotProcessSettings } from '../test/support/bot-process.ts';
 import { forkBotProcess, stopBotProcess } from '../test/support/bot-processes.ts';
 import { sampleCampaigns } from '../test/support/fixtures.ts';
 import type { GeminiCommand, GeminiTiming } from './bot-gemini.ts';
-import { linkSampleCampaign } from './bot.ts';
+import { linkSampleCampaign, percentile, random } from './bot.ts';
 import type { BenchSection } from './types.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -65,24 +65,7 @@ if (!Number.isInteger(QUEUE.poll_ms) || QUEUE.poll_ms < 10) throw new Error('LIM
 
 // ---- numbers ---------------------------------------------------------------------------------------
 
-function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 const seconds = (msValue: number) => (Number.isFinite(msValue) ? `${(msValue / 1000).toFixed(1)} s` : 'n/a');
-
-/** mulberry32: the same turns on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Most model calls in flight at once, from the Gemini emulator's receive and answer times. */
 function peakInFlight(timings: readonly GeminiTiming[]): number {
