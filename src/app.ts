@@ -82,7 +82,8 @@ export interface Limner {
  * Opens the database (applying migrations) and builds the services. `config` comes from
  * `loadConfig`, whose schema has already refused unusable model names such as `imagen-*`.
  * `options.pictures` replaces the picture storage `config.storage` names (tests).
- * @throws ConfigError when storybooks are served without a secret to sign their links.
+ * @throws ConfigError when storybooks are served without a secret to sign their links, and the
+ *   driver's error when the database cannot be opened or migrated.
  */
 export async function createLimner(
   config: Config,
@@ -133,7 +134,14 @@ export async function createLimner(
   const links = new LinkStore(store, config.discord.links);
   const deletions = new DeletePicture({ images, links, log, trashDays: config.images.trash_days });
   const newCampaigns = new CreateCampaign({ campaigns, log });
-  const storybook = storybookServer(config, secrets, { campaigns, images, log, shard: Math.max(0, options.shard ?? 0) });
+  let storybook: StorybookServer | null;
+  try {
+    storybook = storybookServer(config, secrets, { campaigns, images, log, shard: Math.max(0, options.shard ?? 0) });
+  } catch (err) {
+    // A PostgreSQL pool left open would keep the refusing process alive.
+    await store.close();
+    throw err;
+  }
   return {
     config,
     log,
