@@ -118,3 +118,15 @@ export class ComponentIdError extends LimnerError {
     super(`That button or menu was not made by Limner (${what}), so nothing was done.`);
   }
 }
+
+/** Gallery, export or storybook in a channel with no linked campaign, and no `campaign` option given. */
+export class NoCampaignChosenError extends LimnerError {
+  readonly code = 'no_campaign_chosen';
+  constructor() {
+    super(CHOOSE_CAMPAIGN);
+  }
+}
+
+/** What {@link NoCampaignChosenError} says: how to choose a campaign, or link this channel to one. */
+export const CHOOSE_CAMPAIGN =
+  'This channel is not linked to a campaign. Choose one with the `campaign` option (it lists the campaigns that have pictures), or link this channel with `/scene link`.';

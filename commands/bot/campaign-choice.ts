@@ -3,6 +3,7 @@ import type { Limner } from '../../src/app.ts';
 import { parseCampaignId, type CampaignId } from '../../src/campaigns/id.ts';
 import type { BotContext } from '../types.ts';
 import { requireVisible, visibleCampaigns } from './visibility.ts';
+import { NoCampaignChosenError } from '../errors.ts';
 
 /** Name of the option through which gallery and export reach any campaign with pictures that this server may see. */
 export const CAMPAIGN_OPTION = 'campaign';
@@ -12,22 +13,19 @@ export function campaignOption(option: SlashCommandStringOption): SlashCommandSt
   return option.setName(CAMPAIGN_OPTION).setDescription("Campaign (default: this channel's)").setAutocomplete(true).setMaxLength(64);
 }
 
-/** Shown by gallery and export in an unlinked channel when no campaign was chosen. */
-export const CHOOSE_CAMPAIGN =
-  'This channel is not linked to a campaign. Choose one with the `campaign` option (it lists the campaigns that have pictures), or link this channel with `/scene link`.';
-
 /**
  * The campaign a command is about: its `campaign` option when given (so one channel can browse
- * another campaign's pictures), else the channel's linked campaign; undefined when neither. Either
- * way it is a campaign this guild may see (see `visibleIn`).
- * @throws InvalidCampaignIdError for a typed id that is not one; CampaignNotFoundError for a campaign
- *   that does not exist or belongs to another guild.
+ * another campaign's pictures), else the channel's linked campaign. Either way it is a campaign this
+ * guild may see (see `visibleIn`).
+ * @throws NoCampaignChosenError when neither; InvalidCampaignIdError for a typed id that is not one;
+ *   CampaignNotFoundError for a campaign that does not exist or belongs to another guild.
  */
-export async function chosenCampaign(interaction: ChatInputCommandInteraction, { limner }: BotContext): Promise<CampaignId | undefined> {
+export async function chosenCampaign(interaction: ChatInputCommandInteraction, { limner }: BotContext): Promise<CampaignId> {
   const typed = interaction.options.getString(CAMPAIGN_OPTION);
   const link = typed ? undefined : await limner.links.get(interaction.channelId);
   const id = typed ? parseCampaignId(typed) : link ? parseCampaignId(link.campaignId) : undefined;
-  if (id) await requireVisible(limner, id, interaction.guildId);
+  if (!id) throw new NoCampaignChosenError();
+  await requireVisible(limner, id, interaction.guildId);
   return id;
 }
 

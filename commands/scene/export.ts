@@ -1,6 +1,6 @@
-import { AttachmentBuilder, MessageFlags, SlashCommandSubcommandBuilder, type Message } from 'discord.js';
+import { AttachmentBuilder, SlashCommandSubcommandBuilder, type Message } from 'discord.js';
 import { exportProgressText, megabytes, NoImagesToExportError, type ExportPlan } from '../../src/exports/export.ts';
-import { autocompleteCampaignsWithPictures, campaignOption, chosenCampaign, CHOOSE_CAMPAIGN } from '../bot/campaign-choice.ts';
+import { autocompleteCampaignsWithPictures, campaignOption, chosenCampaign } from '../bot/campaign-choice.ts';
 import { heavyWork } from '../bot/heavy-work.ts';
 import type { SubcommandModule } from '../types.ts';
 import { ProgressReply } from '../bot/progress.ts';
@@ -32,10 +32,6 @@ export const exportImages: SubcommandModule = {
   async execute(interaction, ctx) {
     const { limner } = ctx;
     const campaignId = await chosenCampaign(interaction, ctx);
-    if (!campaignId) {
-      await interaction.reply({ content: CHOOSE_CAMPAIGN, flags: MessageFlags.Ephemeral });
-      return;
-    }
     // Refused privately before the public reply: a campaign without pictures has nothing to export.
     if ((await limner.images.list(campaignId)).length === 0) throw new NoImagesToExportError();
     await interaction.deferReply();

@@ -17,13 +17,7 @@ import { galleryPage, gallerySheet, tileLabel } from '../../src/images/gallery.t
 import { downloadName, safeCampaignName } from '../../src/exports/names.ts';
 import { fitPreview } from '../../src/images/preview.ts';
 import type { ImageRow } from '../../src/platform/schema.ts';
-import {
-  autocompleteCampaignsWithPictures,
-  campaignName,
-  campaignOption,
-  chosenCampaign,
-  CHOOSE_CAMPAIGN,
-} from '../bot/campaign-choice.ts';
+import { autocompleteCampaignsWithPictures, campaignName, campaignOption, chosenCampaign } from '../bot/campaign-choice.ts';
 import { heavyWork } from '../bot/heavy-work.ts';
 import { isVisible, requireVisible } from '../bot/visibility.ts';
 import type { ComponentModule, SubcommandModule } from '../types.ts';
@@ -68,10 +62,6 @@ export const gallery: SubcommandModule = {
 
   async execute(interaction, ctx) {
     const campaignId = await chosenCampaign(interaction, ctx);
-    if (!campaignId) {
-      await interaction.reply({ content: CHOOSE_CAMPAIGN, flags: MessageFlags.Ephemeral });
-      return;
-    }
     const query: GalleryQuery = {
       campaignId,
       owner: interaction.options.getBoolean('mine') ? interaction.user.id : undefined,

@@ -1,13 +1,7 @@
 import { MessageFlags, SlashCommandSubcommandBuilder, time, TimestampStyles } from 'discord.js';
 import { NoImagesToExportError } from '../../src/exports/export.ts';
 import { StorybookNotServedError } from '../../src/exports/serve.ts';
-import {
-  autocompleteCampaignsWithPictures,
-  campaignName,
-  campaignOption,
-  chosenCampaign,
-  CHOOSE_CAMPAIGN,
-} from '../bot/campaign-choice.ts';
+import { autocompleteCampaignsWithPictures, campaignName, campaignOption, chosenCampaign } from '../bot/campaign-choice.ts';
 import type { SubcommandModule } from '../types.ts';
 
 /**
@@ -24,10 +18,6 @@ export const storybook: SubcommandModule = {
   async execute(interaction, ctx) {
     const { limner } = ctx;
     const campaignId = await chosenCampaign(interaction, ctx);
-    if (!campaignId) {
-      await interaction.reply({ content: CHOOSE_CAMPAIGN, flags: MessageFlags.Ephemeral });
-      return;
-    }
     if (!limner.storybook) throw new StorybookNotServedError();
     if ((await limner.images.list(campaignId)).length === 0) throw new NoImagesToExportError();
     const link = limner.storybook.link(campaignId);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import JSZip from 'jszip';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHOOSE_CAMPAIGN } from '../../commands/bot/campaign-choice.ts';
+import { CHOOSE_CAMPAIGN } from '../../commands/errors.ts';
 import { NO_PICTURES } from '../../commands/scene/gallery.ts';
 import { parseCampaignId } from '../../src/campaigns/id.ts';
 import { MANIFEST_NAME, type Manifest } from '../../src/exports/export.ts';

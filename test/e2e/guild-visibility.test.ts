@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { REST, Routes } from 'discord.js';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CHOOSE_CAMPAIGN } from '../../commands/bot/campaign-choice.ts';
+import { CHOOSE_CAMPAIGN } from '../../commands/errors.ts';
 import { NOT_LINKED } from '../../commands/scene.ts';
 import { channelCampaignId } from '../../src/campaigns/channel.ts';
 import { parseCampaignId, type CampaignId } from '../../src/campaigns/id.ts';

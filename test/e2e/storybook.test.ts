@@ -1,6 +1,6 @@
 import JSZip from 'jszip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHOOSE_CAMPAIGN } from '../../commands/bot/campaign-choice.ts';
+import { CHOOSE_CAMPAIGN } from '../../commands/errors.ts';
 import { STORYBOOK_NAME } from '../../src/exports/storybook.ts';
 import type { InteractionResult } from '../emulators/discord/types.ts';
 import { startBotHarness, type BotHarness } from '../support/bot-harness.ts';
