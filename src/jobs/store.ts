@@ -98,6 +98,12 @@ export const CLI_SHARD = -1;
  */
 export class JobStore {
   /**
+   * Interactions this process recorded a job for and has not answered yet: {@link delivered} writes
+   * only for these, not for every button press and page turn.
+   */
+  private readonly unanswered = new Set<string>();
+
+  /**
    * @param shard - The Discord shard this process runs (0 without sharding), or {@link CLI_SHARD} for
    *   the CLI; stamped on every job it creates.
    */
@@ -113,7 +119,7 @@ export class JobStore {
    * @throws DuplicateJobError when the job's interaction already has a job of its kind, whatever
    *   `admission.decide` throws (the job is then not recorded), or the database's error.
    */
-  create(job: NewJob, admission?: Admission): Promise<string> {
+  async create(job: NewJob, admission?: Admission): Promise<string> {
     const guildId = job.guildId ?? null;
     const interactionId = job.interaction?.id ?? null;
     const id = randomUUID();
@@ -140,7 +146,7 @@ export class JobStore {
       });
     };
     const duplicate = () => new DuplicateJobError(interactionId!, job.kind);
-    return writeTransaction(this.store, 'jobs', {
+    const created = await writeTransaction(this.store, 'jobs', {
       sqlite: (tx) => {
         if (interactionId !== null && this.keyQuery(tx, interactionId, job.kind).get()) throw duplicate();
         if (admission) admission.decide(factsOf(this.factsQuery(tx, guildId, job.userId, admission).get()));
@@ -154,6 +160,8 @@ export class JobStore {
         return id;
       },
     });
+    if (interactionId !== null) this.unanswered.add(interactionId);
+    return created;
   }
 
   /**
@@ -323,6 +331,7 @@ export class JobStore {
    * late posting, and their interaction tokens are dropped.
    */
   async delivered(interactionId: string): Promise<void> {
+    if (!this.unanswered.delete(interactionId)) return;
     const { jobs } = this.store.tables;
     await this.store.db
       .update(jobs)
