@@ -82,8 +82,8 @@ export interface Limner {
  * Opens the database (applying migrations) and builds the services. `config` comes from
  * `loadConfig`, whose schema has already refused unusable model names such as `imagen-*`.
  * `options.pictures` replaces the picture storage `config.storage` names (tests).
- * @throws ConfigError when storybooks are served without a secret to sign their links, and the
- *   driver's error when the database cannot be opened or migrated.
+ * @throws ConfigError when storybooks are served without a secret to sign their links,
+ *   DatabaseUnavailableError when the database cannot be opened or migrated.
  */
 export async function createLimner(
   config: Config,

@@ -8,6 +8,7 @@ import { drizzle as drizzlePg, type NodePgDatabase } from 'drizzle-orm/node-post
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import type { DatabaseTarget } from './config.ts';
+import { DatabaseUnavailableError } from './errors.ts';
 import { PROJECT_ROOT } from './root.ts';
 import * as schema from './schema.ts';
 import * as pgSchema from './schema-postgres.ts';
@@ -58,10 +59,23 @@ export type Store = SqliteStore | PostgresStore;
 
 /**
  * Opens the database `target` names and applies pending migrations.
- * @throws the driver's error when the file cannot be opened or the server refuses the connection.
+ * @throws DatabaseUnavailableError when the file cannot be opened, the server refuses the connection
+ *   or a migration fails (the driver's error is its `cause`).
  */
 export async function openStore(target: DatabaseTarget, options: { busyTimeoutMs?: number; poolSize?: number } = {}): Promise<Store> {
-  return target.kind === 'sqlite' ? openSqliteStore(target.path, options) : openPostgresStore(target.url, options);
+  try {
+    return target.kind === 'sqlite' ? openSqliteStore(target.path, options) : await openPostgresStore(target.url, options);
+  } catch (err) {
+    const where = target.kind === 'sqlite' ? target.path : withoutPassword(target.url);
+    throw new DatabaseUnavailableError(where, (err as Error)?.message ?? String(err), { cause: err });
+  }
+}
+
+/** `url` with its password, if any, replaced by `***`, for messages and logs. */
+function withoutPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
 }
 
 /**

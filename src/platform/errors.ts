@@ -8,6 +8,24 @@ export class ConfigError extends LimnerError {
   }
 }
 
+/**
+ * The database could not be opened or migrated: a PostgreSQL server that refuses or is not there, or
+ * a SQLite file that cannot be created. `target` is the file or the URL without its password.
+ */
+export class DatabaseUnavailableError extends LimnerError {
+  readonly code = 'database_unavailable';
+  constructor(
+    readonly target: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `The database ${target} cannot be opened: ${reason}. Check \`database\` (or LIMNER_DATABASE_URL) and that the server is running.`,
+      options,
+    );
+  }
+}
+
 /** No Gemini API key in the environment. */
 export class MissingApiKeyError extends LimnerError {
   readonly code = 'api_key_missing';

@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openPostgresStore, writeTransaction } from '../../src/platform/db.ts';
+import { openPostgresStore, openStore, writeTransaction } from '../../src/platform/db.ts';
+import { DatabaseUnavailableError } from '../../src/platform/errors.ts';
 import { createTestDatabase, describeEachDialect, NO_POSTGRES, openTestStore, POSTGRES_URL, type TestStore } from '../support/postgres.ts';
 
 describeEachDialect('the database', (dialect) => {
@@ -74,5 +75,16 @@ describe.skipIf(!POSTGRES_URL)(POSTGRES_URL ? 'opening a PostgreSQL database' : 
     } finally {
       await database.drop();
     }
+  });
+});
+
+describe('a database that cannot be opened', () => {
+  it('is refused with what was asked for, the password hidden, and why', async () => {
+    const refused = openStore({ kind: 'postgres', url: 'postgres://limner:hunter2@127.0.0.1:1/limner' });
+    await expect(refused).rejects.toBeInstanceOf(DatabaseUnavailableError);
+    await expect(refused).rejects.toThrow(
+      /^The database postgres:\/\/limner:\*\*\*@127\.0\.0\.1:1\/limner cannot be opened: .*ECONNREFUSED/,
+    );
+    await expect(openStore({ kind: 'sqlite', path: '/proc/limner/limner.db' })).rejects.toBeInstanceOf(DatabaseUnavailableError);
   });
 });
