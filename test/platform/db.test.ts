@@ -1,7 +1,9 @@
+import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openPostgresStore, openStore, writeTransaction } from '../../src/platform/db.ts';
 import { DatabaseUnavailableError } from '../../src/platform/errors.ts';
+import { ROOT } from '../support/fixtures.ts';
 import { createTestDatabase, describeEachDialect, NO_POSTGRES, openTestStore, POSTGRES_URL, type TestStore } from '../support/postgres.ts';
 
 describeEachDialect('the database', (dialect) => {
@@ -85,6 +87,9 @@ describe('a database that cannot be opened', () => {
     await expect(refused).rejects.toThrow(
       /^The database postgres:\/\/limner:\*\*\*@127\.0\.0\.1:1\/limner cannot be opened: .*ECONNREFUSED/,
     );
-    await expect(openStore({ kind: 'sqlite', path: '/proc/limner/limner.db' })).rejects.toBeInstanceOf(DatabaseUnavailableError);
+    // A folder that cannot be made: its parent is a file.
+    await expect(openStore({ kind: 'sqlite', path: path.join(ROOT, 'package.json', 'limner.db') })).rejects.toBeInstanceOf(
+      DatabaseUnavailableError,
+    );
   });
 });
